@@ -1,0 +1,37 @@
+// @invis/testbed: real servers for tests, benchmarks and the demo.
+// Each server lives in its own module; add new ones (Kea, Postfix, …) the same way.
+
+export {
+  type BindInfo,
+  type BindOptions,
+  type BindServer,
+  renderBindKey,
+  soaAnswers,
+  startBind,
+  type TsigKeyInfo,
+} from './bind';
+export { TestbedError } from './errors';
+export { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
+export { connectVeth, createNetns, type Netns, type VethEnd } from './netns';
+export {
+  type Daemon,
+  groupHasLiveMembers,
+  onExitCleanup,
+  run,
+  type SpawnOptions,
+  spawnDaemon,
+  stopAll,
+  waitUntilReady,
+} from './process';
+export {
+  restartSambaDc,
+  type SambaDc,
+  type SambaDcInfo,
+  type SambaDcOptions,
+  startSambaDc,
+  stopSambaByPidFile,
+  TEST_ADMIN_PASSWORD,
+  TEST_DOMAIN,
+  TEST_REALM,
+} from './samba';
+export { createTestPki, type TestPki } from './tls';
