@@ -16,14 +16,15 @@ const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 const perProject = new Map();
 for (const suite of report.testResults ?? []) {
   for (const t of suite.assertionResults ?? []) {
-    const key = suite.name.replace(process.cwd() + '/', '').split('/').slice(0, 2).join('/');
+    const key = suite.name.replace(`${process.cwd()}/`, '').split('/').slice(0, 2).join('/');
     const row = perProject.get(key) ?? { passed: 0, failed: 0 };
     if (t.status === 'passed') row.passed++;
     else if (t.status === 'failed') row.failed++;
     perProject.set(key, row);
   }
 }
-for (const [key, row] of [...perProject].sort()) console.log(`  ${key.padEnd(28)} ${row.passed} passed, ${row.failed} failed`);
+for (const [key, row] of [...perProject].sort())
+  console.log(`  ${key.padEnd(28)} ${row.passed} passed, ${row.failed} failed`);
 if (skipped > 0) console.log(`  ${skipped} skipped or todo: not allowed in this repository`);
 const ok = failed === 0 && passed > 0 && skipped === 0 && phaseStatus === '0';
 if (phaseStatus !== '0') console.log('  an earlier phase (lint, versioning, typecheck or build) failed');
