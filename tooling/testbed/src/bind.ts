@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
-import { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
 import { run, spawnDaemon, waitUntilReady } from './process';
+import { type RunningServer, startOnLoopback } from './server';
 
 /** A TSIG key as BIND writes it: name, algorithm and base64 secret. */
 export interface TsigKeyInfo {
@@ -27,11 +26,8 @@ export interface BindInfo {
   dir: string;
 }
 
-export interface BindServer {
-  readonly info: BindInfo;
-  readonly readyMs: number;
-  stop(): Promise<void>;
-}
+/** A running test BIND 9. */
+export type BindServer = RunningServer<BindInfo>;
 
 export interface BindOptions {
   /** Zone names (default `dyn.invis.test`). */
@@ -50,11 +46,7 @@ export function renderBindKey(key: TsigKeyInfo): string {
  */
 export async function startBind(options: BindOptions = {}): Promise<BindServer> {
   const zones = options.zones ?? ['dyn.invis.test'];
-  const dir = await mkdtemp(join(tmpdir(), 'invis-bind-'));
-  let loopback: LoopbackAddress | undefined;
-  try {
-    loopback = await reserveLoopbackAddress();
-    const { address } = loopback;
+  return startOnLoopback('bind', async ({ dir, address }) => {
     const tsig: TsigKeyInfo = {
       name: 'ddns-key',
       algorithm: options.algorithm ?? 'hmac-sha256',
@@ -91,21 +83,8 @@ ${zoneClauses}
     const daemon = spawnDaemon('named', 'named', ['-g', '-c', conf], join(dir, 'named.log'));
     const info: BindInfo = { address, port: 53, zones, tsig, keyFile, dir };
     const readyMs = await waitUntilReady(daemon, () => soaAnswers(address, 53, zones[0] as string), 20_000, 50);
-    const lb = loopback;
-    return {
-      info,
-      readyMs,
-      async stop() {
-        await daemon.stop();
-        await lb.release();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await loopback?.release();
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
+    return { info, readyMs, stop: () => daemon.stop() };
+  });
 }
 
 /** One UDP SOA query; true when the server answers authoritatively with an SOA. */

@@ -50,20 +50,24 @@ export async function seedDemoDirectory(info: SambaDcInfo): Promise<void> {
     let uid = 20_200;
     for (const u of DEMO_USERS) {
       const dn = `CN=${u.givenName} ${u.sn},${users}`;
-      await client.add(dn, {
+      const text: Record<string, string> = {
         objectClass: 'user',
         sAMAccountName: u.sAMAccountName,
         userPrincipalName: `${u.sAMAccountName}@invis.test`,
         givenName: u.givenName,
         sn: u.sn,
         displayName: `${u.givenName} ${u.sn}`,
-        unicodePwd: Buffer.from(`"${DEMO_PASSWORD}"`, 'utf16le'),
         userAccountControl: '512',
         uidNumber: String(uid++),
         gidNumber: '20513',
         loginShell: '/bin/bash',
         unixHomeDirectory: `/home/${u.sAMAccountName}`,
-      });
+      };
+      // The password travels as UTF-16LE bytes in quotes, set in the same add as the UAC.
+      await client.add(dn, [
+        ...Object.entries(text).map(([type, value]) => new Attribute({ type, values: [value] })),
+        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${DEMO_PASSWORD}"`, 'utf16le')] }),
+      ]);
       for (const g of u.groups) {
         await client.modify(
           `CN=${g},${users}`,

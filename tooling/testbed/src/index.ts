@@ -34,4 +34,5 @@ export {
   TEST_DOMAIN,
   TEST_REALM,
 } from './samba';
+export { type RunningServer, startOnLoopback } from './server';
 export { createTestPki, type TestPki } from './tls';

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import { TestbedError } from './errors';
-import { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
 import { type Daemon, groupHasLiveMembers, run, spawnDaemon, waitUntilReady } from './process';
+import { type RunningServer, startOnLoopback } from './server';
 import { createTestPki } from './tls';
 
 /** Everything a test needs to reach a running test DC; plain data, safe to pass to workers. */
@@ -36,19 +36,12 @@ export interface SambaDcInfo {
   schemaUpdates: boolean;
 }
 
-/** A running Samba AD DC started by the testbed. */
-export interface SambaDc {
-  readonly info: SambaDcInfo;
-  /** Milliseconds from spawn to a readable rootDSE over LDAPS. */
-  readonly readyMs: number;
-  stop(): Promise<void>;
-}
+/** A running Samba AD DC started by the testbed; `readyMs` = spawn to readable rootDSE over LDAPS. */
+export type SambaDc = RunningServer<SambaDcInfo>;
 
 export interface SambaDcOptions {
   /** Allow schema extensions over LDAP (`dsdb:schema update allowed = true`). */
   schemaUpdates?: boolean;
-  /** Base directory for the instance (default: a new dir under the OS temp dir). */
-  baseDir?: string;
 }
 
 export const TEST_REALM = 'INVIS.TEST';
@@ -231,11 +224,7 @@ export async function restartSambaDc(info: SambaDcInfo): Promise<number> {
 export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaDc> {
   const template = await ensureTemplate();
   const templateDir = (await readFile(join(template, 'TEMPLATE_DIR'), 'utf8')).trim();
-  const dir = await mkdtemp(join(options.baseDir ?? tmpdir(), 'invis-samba-'));
-  let loopback: LoopbackAddress | undefined;
-  try {
-    loopback = await reserveLoopbackAddress();
-    const { address } = loopback;
+  return startOnLoopback('samba', async ({ dir, address }) => {
     const pki = await createTestPki(join(dir, 'pki'), {
       commonName: 'dc1.invis.test',
       dnsNames: ['dc1.invis.test', 'invis.test', 'localhost'],
@@ -281,20 +270,13 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
       schemaUpdates: options.schemaUpdates ?? false,
     };
     const { daemon, readyMs } = await launchSamba(info);
-    const lb = loopback;
     return {
       info,
       readyMs,
       async stop() {
         await daemon.stop();
         await stopSambaByPidFile(info);
-        await lb.release();
-        await rm(dir, { recursive: true, force: true });
       },
     };
-  } catch (error) {
-    await loopback?.release();
-    await rm(dir, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }
