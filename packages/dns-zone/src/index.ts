@@ -1,3 +1,26 @@
 // @invis/dns-zone: DNS zones and records: master files, AD dnsRecord codec, RFC 2136 updates with TSIG, DDNS.
 // Public API: every exported symbol is listed here by name.
-export {};
+export { type CodeTable, DNS_CLASSES, OPCODES, RCODES, RECORD_TYPES, type RecordType, RR_TYPES } from './constants';
+export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
+export { GENERATED_MARKER, type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';
+export {
+  type AaaaRecord,
+  type ARecord,
+  assertCnameRules,
+  type CaaRecord,
+  DEFAULT_TTL,
+  type DnsRecord,
+  type DnsRecordInput,
+  type DnsZone,
+  type MxRecord,
+  type NameRecord,
+  normalizeRecord,
+  type RecordBase,
+  recordKey,
+  type SoaRecord,
+  type SrvRecord,
+  type TxtRecord,
+  validateZone,
+} from './model';
+export { canonicalAddress, isInZone, normalizeName, relativeName, toAsciiName } from './names';
+export { ptrName, reverseZonesForCidr } from './reverse';
