@@ -36,3 +36,4 @@ export {
 } from './samba';
 export { type RunningServer, startOnLoopback } from './server';
 export { createTestPki, type TestPki } from './tls';
+export * from './webdav';

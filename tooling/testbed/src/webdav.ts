@@ -1,0 +1,267 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
+import { type Daemon, run, spawnDaemon, waitUntilReady } from './process';
+
+/** Which WebDAV server: rclone serve webdav, Apache mod_dav, or the ownCloud-compatible SabreDAV shim. */
+export type WebDavKind = 'rclone' | 'apache' | 'owncloud-shim';
+
+/** Connection data of a running test WebDAV server; plain data. */
+export interface WebDavInfo {
+  kind: WebDavKind;
+  /** Base collection URL with trailing slash (for the shim: `…/remote.php/webdav/`). */
+  url: string;
+  /** Server root for clients like owncloudcmd that want it (`http://addr:port`). */
+  origin: string;
+  address: string;
+  port: number;
+  username: string;
+  password: string;
+  /** Directory on disk that the server exports. */
+  dataDir: string;
+  dir: string;
+}
+
+/** A running test WebDAV server. */
+export interface WebDavServer {
+  readonly info: WebDavInfo;
+  readonly readyMs: number;
+  /** Stops and starts it again on the same address, port and data (reconnect tests). */
+  restart(): Promise<number>;
+  /** Stops it without releasing the address or data (to simulate an outage); `restart()` brings it back. */
+  halt(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startWebDav}. */
+export interface WebDavOptions {
+  kind: WebDavKind;
+  /** Default 8080. */
+  port?: number;
+}
+
+const USER = 'alice';
+const APACHE_MODULES = '/usr/lib/apache2/modules';
+
+/**
+ * Starts a WebDAV server on its own loopback address with a private config, data, pid and log
+ * directory: `rclone serve webdav`, Apache `mod_dav_fs` (as www-data, Basic auth), or the
+ * ownCloud-compatible SabreDAV shim on `php -S` (status.php, capabilities, `oc:id`, recursive
+ * directory ETags, `X-OC-Mtime`) that `owncloudcmd` accepts.
+ */
+export async function startWebDav(options: WebDavOptions): Promise<WebDavServer> {
+  const dir = await mkdtemp(join(tmpdir(), `invis-webdav-${options.kind}-`));
+  let loopback: LoopbackAddress | undefined;
+  try {
+    loopback = await reserveLoopbackAddress();
+    const { address } = loopback;
+    const port = options.port ?? 8080;
+    const password = `pw-${Math.random().toString(36).slice(2, 12)}`;
+    const dataDir = join(dir, 'data');
+    await mkdir(dataDir, { recursive: true });
+    const origin = `http://${address}:${port}`;
+    const path = options.kind === 'apache' ? '/dav/' : options.kind === 'owncloud-shim' ? '/remote.php/webdav/' : '/';
+    const info: WebDavInfo = {
+      kind: options.kind,
+      url: `${origin}${path}`,
+      origin,
+      address,
+      port,
+      username: USER,
+      password,
+      dataDir,
+      dir,
+    };
+    const spawn = await prepare(info);
+    const probe = async (): Promise<boolean> => {
+      const res = await fetch(info.url, {
+        method: 'PROPFIND',
+        headers: { depth: '0', authorization: `Basic ${Buffer.from(`${USER}:${password}`).toString('base64')}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      await res.arrayBuffer();
+      return res.status === 207;
+    };
+    let daemon: Daemon = spawn();
+    const readyMs = await waitUntilReady(daemon, probe, 20_000, 25);
+    const lb = loopback;
+    return {
+      info,
+      readyMs,
+      async halt() {
+        await daemon.stop();
+      },
+      async restart() {
+        await daemon.stop();
+        daemon = spawn();
+        return waitUntilReady(daemon, probe, 20_000, 25);
+      },
+      async stop() {
+        await daemon.stop();
+        await lb.release();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await loopback?.release();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Writes the server's private config and returns a function that spawns it. */
+async function prepare(info: WebDavInfo): Promise<() => Daemon> {
+  const { dir, dataDir, address, port, password } = info;
+  const log = join(dir, `${info.kind}.log`);
+  if (info.kind === 'rclone') {
+    const args = ['serve', 'webdav', dataDir, '--addr', `${address}:${port}`, '--user', USER, '--pass', password];
+    const env = { RCLONE_CONFIG: join(dir, 'rclone.conf'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    await writeFile(env.RCLONE_CONFIG, '');
+    return () => spawnDaemon('rclone-webdav', 'rclone', args, log, { env });
+  }
+  if (info.kind === 'apache') {
+    // mkdtemp makes the directory 0700; www-data must traverse it to reach the data.
+    await chmod(dir, 0o755);
+    const runDir = join(dir, 'run');
+    const lock = join(dir, 'lock');
+    await mkdir(runDir);
+    await mkdir(lock);
+    // Apache refuses to run as root; data and lock dirs must belong to its user.
+    await run('chown', ['www-data:www-data', lock, dataDir]);
+    await run('htpasswd', ['-bc', join(dir, 'htpasswd'), USER, password]);
+    const conf = join(dir, 'httpd.conf');
+    const M = APACHE_MODULES;
+    const modules = [
+      'mpm_event',
+      'authz_core',
+      'authz_user',
+      'authn_core',
+      'authn_file',
+      'auth_basic',
+      'alias',
+      'dav',
+      'dav_fs',
+    ];
+    await writeFile(
+      conf,
+      `ServerRoot "${dir}"
+ServerName ${address}
+Listen ${address}:${port}
+PidFile ${runDir}/httpd.pid
+DefaultRuntimeDir ${runDir}
+Mutex file:${runDir} default
+User www-data
+Group www-data
+${modules.map((m) => `LoadModule ${m}_module ${M}/mod_${m}.so`).join('\n')}
+ErrorLog ${join(dir, 'apache-error.log')}
+LogLevel warn
+KeepAlive On
+MaxKeepAliveRequests 0
+DavLockDB ${lock}/DavLock
+<Directory />
+  Require all denied
+</Directory>
+Alias /dav ${dataDir}
+<Directory ${dataDir}>
+  Dav On
+  AuthType Basic
+  AuthName dav
+  AuthUserFile ${join(dir, 'htpasswd')}
+  Require valid-user
+</Directory>
+`,
+    );
+    await run('apache2', ['-f', conf, '-t']);
+    return () => spawnDaemon('apache-dav', 'apache2', ['-f', conf, '-DFOREGROUND'], log);
+  }
+  const script = join(dir, 'server.php');
+  await writeFile(script, shimPhp(password));
+  const env = { DAV_ROOT: dataDir, PHP_CLI_SERVER_WORKERS: '4', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  return () => spawnDaemon('owncloud-shim', 'php', ['-S', `${address}:${port}`, script], log, { cwd: dir, env });
+}
+
+// ownCloud-compatible SabreDAV 1.8 router from research/lab-mail-vpn-fw-dav.md appendix C
+// (Debian's php-sabre-dav); `oc:fileid` added next to `oc:id`.
+const shimPhp = (password: string): string => `<?php
+error_reporting(E_ALL & ~E_DEPRECATED);
+require '/usr/share/php/Sabre/autoload.php';
+$root  = getenv('DAV_ROOT');
+$users = ['${USER}' => '${password}'];
+$path  = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+function ocs($data) {
+    header('Content-Type: application/json; charset=utf-8');
+    echo json_encode(['ocs' => ['meta' => ['status' => 'ok', 'statuscode' => 100, 'message' => 'OK'], 'data' => $data]]);
+}
+$status = ['installed' => true, 'maintenance' => false, 'needsDbUpgrade' => false, 'version' => '10.11.0.0',
+           'versionstring' => '10.11.0', 'edition' => 'Community', 'productname' => 'ownCloud', 'product' => 'ownCloud'];
+if ($path === '/status.php') { header('Content-Type: application/json'); echo json_encode($status); return; }
+if (preg_match('#^/ocs/v[12]\\.php/cloud/capabilities#', $path)) {
+    ocs(['version' => ['major' => 10, 'minor' => 11, 'micro' => 0, 'string' => '10.11.0', 'edition' => 'Community'],
+         'capabilities' => ['core' => ['pollinterval' => 60, 'webdav-root' => 'remote.php/webdav', 'status' => $status],
+                            'dav' => ['reports' => []], 'files' => ['bigfilechunking' => false, 'blacklisted_files' => ['.htaccess']],
+                            'checksums' => ['supportedTypes' => ['MD5'], 'preferredUploadType' => 'MD5']]]);
+    return;
+}
+if (preg_match('#^/ocs/v[12]\\.php/cloud/user#', $path)) {
+    ocs(['id' => $_SERVER['PHP_AUTH_USER'] ?? '${USER}', 'display-name' => 'Alice', 'email' => null]);
+    return;
+}
+if (strpos($path, '/remote.php/webdav') !== 0) { http_response_code(404); return; }
+class LabBasic extends Sabre\\DAV\\Auth\\Backend\\AbstractBasic {
+    public function __construct(private array $users) {}
+    protected function validateUserPass($u, $p) { return isset($this->users[$u]) && hash_equals($this->users[$u], $p); }
+}
+class OcCompatPlugin extends Sabre\\DAV\\ServerPlugin {
+    const NS = 'http://owncloud.org/ns';
+    private $server; private $mtime = null;
+    public function __construct(private string $root) {}
+    public function initialize(Sabre\\DAV\\Server $server) {
+        $this->server = $server;
+        $server->xmlNamespaces[self::NS] = 'oc';
+        $server->subscribeEvent('beforeMethod', [$this, 'beforeMethod']);
+        $server->subscribeEvent('afterGetProperties', [$this, 'afterGetProperties']);
+        $server->subscribeEvent('afterBind', [$this, 'afterBind']);
+        $server->subscribeEvent('afterWriteContent', [$this, 'afterWrite']);
+    }
+    private function fs($uri) { return rtrim($this->root . '/' . trim($uri, '/'), '/'); }
+    private function fileId($fs) { return sprintf('%08doclab', fileinode($fs)); }
+    private function dirInfo($fs) {
+        $h = hash_init('md5'); $size = 0;
+        $it = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($fs, FilesystemIterator::SKIP_DOTS), RecursiveIteratorIterator::SELF_FIRST);
+        foreach ($it as $f) { hash_update($h, $f->getPathname() . '|' . $f->getMTime() . '|' . $f->getSize() . "\\n"); if ($f->isFile()) $size += $f->getSize(); }
+        return ['"' . hash_final($h) . '"', $size];
+    }
+    public function beforeMethod($method, $uri) {
+        $m = $this->server->httpRequest->getHeader('X-OC-Mtime');
+        $this->mtime = ($m !== null && ctype_digit($m)) ? (int)$m : null;
+        return true;
+    }
+    public function afterGetProperties($uri, &$props, $node) {
+        $fs = $this->fs($uri);
+        if (!file_exists($fs)) return;
+        $isDir = is_dir($fs);
+        $id = $this->fileId($fs);
+        $add = [self::NS . '}id' => $id, self::NS . '}fileid' => $id, self::NS . '}permissions' => $isDir ? 'RDNVCK' : 'RDNVW'];
+        if ($isDir) { [$etag, $size] = $this->dirInfo($fs); $add['{DAV:}getetag'] = $etag; $add['{' . self::NS . '}size'] = $size; }
+        foreach ($add as $k => $v) {
+            $k = $k[0] === '{' ? $k : '{' . $k;
+            if (isset($props[404]) && array_key_exists($k, $props[404])) { unset($props[404][$k]); $props[200][$k] = $v; }
+        }
+    }
+    private function stamp($uri) {
+        $fs = $this->fs($uri);
+        if (is_file($fs) && $this->mtime !== null) { touch($fs, $this->mtime); $this->server->httpResponse->setHeader('X-OC-MTime', 'accepted'); }
+        clearstatcache();
+        $this->server->httpResponse->setHeader('OC-FileId', $this->fileId($fs));
+        if (is_file($fs)) $this->server->httpResponse->setHeader('OC-ETag', '"' . md5_file($fs) . '"');
+    }
+    public function afterBind($uri) { $this->stamp($uri); }
+    public function afterWrite($uri, $node) { $this->stamp($uri); }
+}
+$server = new Sabre\\DAV\\Server(new Sabre\\DAV\\FSExt\\Directory($root));
+$server->setBaseUri('/remote.php/webdav/');
+$server->addPlugin(new Sabre\\DAV\\Auth\\Plugin(new LabBasic($users), 'lab'));
+$server->addPlugin(new OcCompatPlugin($root));
+$server->exec();
+`;
