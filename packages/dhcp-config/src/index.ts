@@ -1,3 +1,36 @@
 // @invis/dhcp-config: DHCPv4 subnets, pools and reservations rendered for Kea and ISC dhcpd; lease files read back.
 // Public API: every exported symbol is listed here by name.
-export {};
+export {
+  type Ipv4Subnet,
+  ipv4ToNumber,
+  netmaskToPrefix,
+  normalizeMac,
+  numberToIpv4,
+  parseIpv4Subnet,
+  prefixToNetmask,
+} from './address';
+export { findConflicts, validateDhcpConfig } from './conflicts';
+export { DhcpConfigError, type DhcpErrorCode, type DhcpIssue } from './errors';
+export {
+  type DdnsSettings,
+  type DhcpConfig,
+  type DhcpConfigInput,
+  type DhcpOptions,
+  normalizeDhcpConfig,
+  type Pool,
+  type Reservation,
+  type ReservationInput,
+  type Subnet,
+  type SubnetInput,
+} from './model';
+export {
+  DEVICE_TYPES,
+  type DevicePolicy,
+  type DeviceType,
+  deviceTypeOf,
+  invisDevicePolicy,
+  type NextFreeOptions,
+  nextFreeAddress,
+  type OffsetRange,
+  policyPool,
+} from './policy';

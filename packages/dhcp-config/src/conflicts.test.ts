@@ -1,0 +1,172 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { findConflicts, validateDhcpConfig } from './conflicts';
+import { DhcpConfigError } from './errors';
+import { type DhcpConfigInput, normalizeDhcpConfig } from './model';
+import { arbConfig } from './testing/arbitraries';
+
+const base = (extra: Partial<DhcpConfigInput> = {}): DhcpConfigInput => ({
+  subnets: [{ cidr: '192.168.220.0/24', pools: [{ start: '192.168.220.200', end: '192.168.220.220' }] }],
+  ...extra,
+});
+const kinds = (input: DhcpConfigInput): string[] => findConflicts(normalizeDhcpConfig(input)).map((i) => i.kind);
+const host = (ip: string, mac: string, hostname: string) => ({ ip, mac, hostname });
+
+describe('normalizeDhcpConfig', () => {
+  it('fills defaults, assigns subnet ids and sorts reservations by address', () => {
+    const config = normalizeDhcpConfig({
+      subnets: [{ cidr: '10.0.1.0/24', id: 1 }, { cidr: '10.0.2.0/24' }],
+      reservations: [host('10.0.1.30', 'AA-BB-CC-DD-EE-01', 'B'), host('10.0.1.4', 'aabb.ccdd.ee02', 'a')],
+    });
+    expect(config.subnets.map((s) => s.id)).toEqual([1, 2]);
+    expect(config.validLifetime).toBe(86_400);
+    expect(config.maxLifetime).toBe(604_800);
+    expect(config.authoritative).toBe(true);
+    expect(config.reservations).toEqual([
+      host('10.0.1.4', 'aa:bb:cc:dd:ee:02', 'a'),
+      host('10.0.1.30', 'aa:bb:cc:dd:ee:01', 'b'),
+    ]);
+  });
+
+  it('reports every malformed field with a kind and a path', () => {
+    try {
+      normalizeDhcpConfig({
+        subnets: [{ cidr: '10.0.0.1/24' }],
+        reservations: [host('10.0.0.300', '00:00:00:00:00:00', '-bad-')],
+      });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(DhcpConfigError);
+      const err = e as DhcpConfigError;
+      expect(err.code).toBe('DHCP_INVALID_CONFIG');
+      expect(err.issues.map((i) => [i.kind, i.path])).toEqual([
+        ['INVALID_CIDR', 'subnets[0].cidr'],
+        ['INVALID_MAC', 'reservations[0].mac'],
+        ['INVALID_ADDRESS', 'reservations[0].ip'],
+        ['INVALID_HOSTNAME', 'reservations[0].hostname'],
+      ]);
+      expect(JSON.stringify(err)).toContain('"code":"DHCP_INVALID_CONFIG"');
+      expect(JSON.stringify(err)).not.toContain('stack');
+    }
+  });
+
+  it('rejects unknown keys instead of dropping them', () => {
+    expect(() => normalizeDhcpConfig({ ...base(), leaseTime: 5 } as DhcpConfigInput)).toThrow(/leaseTime|Unrecognized/);
+  });
+
+  it('never crashes on junk: a typed error or a model', () => {
+    fc.assert(
+      fc.property(fc.anything(), (junk) => {
+        try {
+          normalizeDhcpConfig(junk as DhcpConfigInput);
+        } catch (e) {
+          expect(e).toBeInstanceOf(DhcpConfigError);
+        }
+      }),
+    );
+  });
+});
+
+describe('findConflicts', () => {
+  it('accepts a clean invis layout', () => {
+    expect(
+      kinds(
+        base({
+          options: { routers: ['192.168.220.10'] },
+          reservations: [
+            host('192.168.220.20', '02:00:00:00:00:01', 'printer1'),
+            host('192.168.220.120', '02:00:00:00:00:02', 'pc1'),
+          ],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('finds a reservation outside every subnet, on the network address and in the pool', () => {
+    expect(
+      kinds(
+        base({
+          reservations: [
+            host('192.168.221.5', '02:00:00:00:00:01', 'a'),
+            host('192.168.220.0', '02:00:00:00:00:02', 'b'),
+            host('192.168.220.255', '02:00:00:00:00:03', 'c'),
+            host('192.168.220.210', '02:00:00:00:00:04', 'd'),
+          ],
+        }),
+      ),
+    ).toEqual([
+      'RESERVATION_OUTSIDE_SUBNET',
+      'RESERVATION_IN_POOL',
+      'RESERVATION_OUTSIDE_SUBNET',
+      'RESERVATION_OUTSIDE_SUBNET',
+    ]);
+  });
+
+  it('finds duplicate IPs, MACs and hostnames', () => {
+    expect(
+      kinds(
+        base({
+          reservations: [
+            host('192.168.220.20', '02:00:00:00:00:01', 'a'),
+            host('192.168.220.20', '02:00:00:00:00:02', 'b'),
+            host('192.168.220.21', '02-00-00-00-00-01', 'c'),
+            host('192.168.220.22', '02:00:00:00:00:03', 'A'),
+          ],
+        }),
+      ).sort(),
+    ).toEqual(['DUPLICATE_HOSTNAME', 'DUPLICATE_IP', 'DUPLICATE_MAC']);
+  });
+
+  it('finds overlapping subnets, duplicate ids, bad pools, stray routers and lifetimes', () => {
+    expect(
+      kinds({
+        validLifetime: 1000,
+        maxLifetime: 10,
+        subnets: [
+          { cidr: '10.0.0.0/16', id: 7, options: { routers: ['10.1.0.1'] } },
+          {
+            cidr: '10.0.5.0/24',
+            id: 7,
+            pools: [
+              { start: '10.0.5.50', end: '10.0.5.10' },
+              { start: '10.0.5.100', end: '10.0.6.10' },
+              { start: '10.0.5.90', end: '10.0.5.120' },
+            ],
+          },
+        ],
+      }).sort(),
+    ).toEqual([
+      'DUPLICATE_SUBNET_ID',
+      'INVALID_LIFETIME',
+      'INVALID_LIFETIME',
+      'INVALID_LIFETIME',
+      'INVALID_POOL',
+      'OVERLAPPING_SUBNETS',
+      'POOL_OUTSIDE_SUBNET',
+      'POOL_OVERLAP',
+      'ROUTER_OUTSIDE_SUBNET',
+    ]);
+  });
+
+  it('validateDhcpConfig throws DHCP_CONFLICT listing all issues', () => {
+    const run = () =>
+      validateDhcpConfig(
+        base({
+          reservations: [
+            host('192.168.220.200', '02:00:00:00:00:01', 'a'),
+            host('192.168.220.200', '02:00:00:00:00:02', 'b'),
+          ],
+        }),
+      );
+    expect(run).toThrow(DhcpConfigError);
+    expect(run).toThrow(/reservations\[0\]\.ip: a: 192.168.220.200 lies in the dynamic pool .* \(and 2 more\)/);
+  });
+
+  it('random valid models have no conflicts', () => {
+    fc.assert(
+      fc.property(arbConfig, (input) => {
+        expect(findConflicts(normalizeDhcpConfig(input))).toEqual([]);
+      }),
+    );
+  });
+});

@@ -1,0 +1,277 @@
+// The DHCPv4 model: zod input schema → one normalize function → resolved config. Conflict
+// checks (addresses against subnets, pools, each other) live in conflicts.ts.
+import { z } from 'zod';
+import { ipv4ToNumber, normalizeMac, parseIpv4Subnet } from './address';
+import { DhcpConfigError, type DhcpIssue } from './errors';
+
+const ipv4 = z.string().refine((s) => ipv4ToNumber(s) !== undefined, {
+  message: 'not an IPv4 address (dotted quad, no leading zeros)',
+  params: { kind: 'INVALID_ADDRESS' },
+});
+
+const mac = z.string().transform((s, ctx) => {
+  const normalized = normalizeMac(s);
+  if (normalized) return normalized;
+  ctx.addIssue({
+    code: 'custom',
+    message: `malformed MAC address "${s}" (6 hex pairs, not all-zero or all-ff)`,
+    params: { kind: 'INVALID_MAC' },
+  });
+  return z.NEVER;
+});
+
+const cidr = z.string().transform((s, ctx) => {
+  const subnet = parseIpv4Subnet(s);
+  if (subnet) return subnet.cidr;
+  ctx.addIssue({
+    code: 'custom',
+    message: `"${s}" is not an IPv4 network in a.b.c.d/len form with the host bits zero`,
+    params: { kind: 'INVALID_CIDR' },
+  });
+  return z.NEVER;
+});
+
+// RFC 1123 label, lower-cased: what the original portal accepted and what DNS needs.
+const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const hostname = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(
+    z.string().refine((s) => HOSTNAME.test(s), {
+      message: 'hostname must be 1–63 of a-z, 0-9 and "-", not starting or ending with "-"',
+      params: { kind: 'INVALID_HOSTNAME' },
+    }),
+  );
+
+const DOMAIN =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const domainName = z.string().refine((s) => DOMAIN.test(s), {
+  message: 'not a domain name',
+  params: { kind: 'INVALID_DOMAIN' },
+});
+
+// Kea and dhcpd both cap lifetimes at 32 bits; 0xffffffff means "infinite" there.
+const lifetime = z.number().int().min(1).max(0xfffffffe);
+
+/** DHCP options handed to clients; the names follow the dhcpd/Kea option names. */
+const dhcpOptionsSchema = z
+  .object({
+    /** Option 3. */
+    routers: z.array(ipv4).min(1).optional(),
+    /** Option 6. */
+    domainNameServers: z.array(ipv4).min(1).optional(),
+    /** Option 15. */
+    domainName: domainName.optional(),
+    /** Option 119. */
+    domainSearch: z.array(domainName).min(1).optional(),
+    /** Option 42. */
+    ntpServers: z.array(ipv4).min(1).optional(),
+    /** Option 44 (WINS). */
+    netbiosNameServers: z.array(ipv4).min(1).optional(),
+    /** Option 46: 1 B-node, 2 P-node, 4 M-node, 8 H-node. */
+    netbiosNodeType: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
+  })
+  .strict();
+
+/** A dynamic address range, both ends inclusive. */
+const poolSchema = z.object({ start: ipv4, end: ipv4 }).strict();
+
+/** A subnet served on one of the interfaces. */
+const subnetSchema = z
+  .object({
+    /** Kea `subnet4[].id`; assigned 1, 2, … in list order when missing. */
+    id: z.number().int().min(1).max(0xfffffffe).optional(),
+    cidr,
+    pools: z.array(poolSchema).default([]),
+    options: dhcpOptionsSchema.default({}),
+    validLifetime: lifetime.optional(),
+    maxLifetime: lifetime.optional(),
+  })
+  .strict();
+
+/** A fixed address for one MAC. */
+const reservationSchema = z
+  .object({
+    mac,
+    ip: ipv4,
+    hostname,
+    /** Free text, e.g. the location ("iscDhcpComments" in the original). */
+    // Trimmed, empty → none: dhcpd keeps it as a `#` line, which cannot hold edge spaces.
+    comment: z
+      .string()
+      .max(1024)
+      .regex(/^[^\r\n]*$/, { message: 'comment must be one line' })
+      .transform((c) => c.trim() || undefined)
+      .optional(),
+  })
+  .strict();
+
+/** Dynamic DNS settings of the DHCP server. */
+const ddnsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Domain appended to client names (Kea `ddns-qualifying-suffix`, dhcpd `ddns-domainname`). */
+    qualifyingSuffix: domainName.optional(),
+  })
+  .strict();
+
+/** The whole DHCPv4 service: global settings, subnets and reservations. */
+const dhcpConfigSchema = z
+  .object({
+    /** Interfaces to serve (Kea `interfaces-config`; dhcpd takes them on its command line). */
+    interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/)).default([]),
+    authoritative: z.boolean().default(true),
+    /** Default lease time in seconds (original: 86400). */
+    validLifetime: lifetime.default(86_400),
+    /** Maximum lease time in seconds (original: 604800). */
+    maxLifetime: lifetime.default(604_800),
+    options: dhcpOptionsSchema.default({}),
+    ddns: ddnsSchema.default({ enabled: false }),
+    subnets: z.array(subnetSchema).default([]),
+    /** Reservations; each belongs to the subnet that contains its address. */
+    reservations: z.array(reservationSchema).default([]),
+  })
+  .strict();
+
+/** DHCP options handed to clients; names follow the dhcpd/Kea option names. */
+export interface DhcpOptions {
+  /** Option 3. */
+  routers?: string[];
+  /** Option 6. */
+  domainNameServers?: string[];
+  /** Option 15. */
+  domainName?: string;
+  /** Option 119. */
+  domainSearch?: string[];
+  /** Option 42. */
+  ntpServers?: string[];
+  /** Option 44 (WINS). */
+  netbiosNameServers?: string[];
+  /** Option 46: 1 B-node, 2 P-node, 4 M-node, 8 H-node. */
+  netbiosNodeType?: 1 | 2 | 4 | 8;
+}
+
+/** A dynamic range, both ends inclusive. */
+export interface Pool {
+  start: string;
+  end: string;
+}
+
+/** A subnet as accepted from callers. */
+export interface SubnetInput {
+  /** Kea `subnet4[].id`; assigned 1, 2, … (skipping ids in use) when missing. */
+  id?: number;
+  /** `a.b.c.d/len`, host bits zero. */
+  cidr: string;
+  pools?: Pool[];
+  options?: DhcpOptions;
+  /** Overrides the global lease time (seconds). */
+  validLifetime?: number;
+  maxLifetime?: number;
+}
+
+/** A resolved subnet. */
+export interface Subnet {
+  id: number;
+  cidr: string;
+  pools: Pool[];
+  options: DhcpOptions;
+  validLifetime?: number;
+  maxLifetime?: number;
+}
+
+/** A fixed address for one MAC. Resolved: MAC lower-case with colons, hostname lower-case. */
+export interface Reservation {
+  mac: string;
+  ip: string;
+  /** RFC 1123 label (the original's `[a-z0-9-]{1,63}`). */
+  hostname: string;
+  /** One line of free text, e.g. the location (`iscDhcpComments` in the original). */
+  comment?: string;
+}
+
+/** Reservation as accepted from callers (MAC in any common notation). */
+export type ReservationInput = Reservation;
+
+/** Dynamic DNS settings of the DHCP server. */
+export interface DdnsSettings {
+  enabled: boolean;
+  /** Domain appended to client names (Kea `ddns-qualifying-suffix`, dhcpd `ddns-domainname`). */
+  qualifyingSuffix?: string;
+}
+
+/** The model as accepted from callers; every field but the data has a default. */
+export interface DhcpConfigInput {
+  /** Interfaces to serve (Kea `interfaces-config`; dhcpd takes them on its command line). */
+  interfaces?: string[];
+  /** Default true. */
+  authoritative?: boolean;
+  /** Default lease time in seconds; default 86400 as in the original. */
+  validLifetime?: number;
+  /** Maximum lease time in seconds; default 604800 as in the original. */
+  maxLifetime?: number;
+  options?: DhcpOptions;
+  ddns?: Partial<DdnsSettings>;
+  subnets?: SubnetInput[];
+  /** Each belongs to the subnet that contains its address. */
+  reservations?: ReservationInput[];
+}
+
+/** The resolved model every render function takes. */
+export interface DhcpConfig {
+  interfaces: string[];
+  authoritative: boolean;
+  validLifetime: number;
+  maxLifetime: number;
+  options: DhcpOptions;
+  ddns: DdnsSettings;
+  subnets: Subnet[];
+  /** Sorted by address. */
+  reservations: Reservation[];
+}
+
+/** Converts zod issues to DhcpIssues (kind from the schema's params, else INVALID_VALUE). */
+function toIssues(error: z.ZodError): DhcpIssue[] {
+  return error.issues.map((issue) => {
+    const params = (issue as { params?: { kind?: string } }).params;
+    return {
+      kind: params?.kind ?? 'INVALID_VALUE',
+      path: issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, ''),
+      message: issue.message,
+    };
+  });
+}
+
+/**
+ * Validates the shape of `input` and resolves it: defaults filled, MACs and hostnames
+ * normalised, subnet ids assigned, reservations sorted by address (stable renders and diffs).
+ * Does not check conflicts; see {@link validateDhcpConfig}.
+ * @param input model as written by a caller or returned by a parser
+ * @returns the resolved model
+ * @throws DhcpConfigError `DHCP_INVALID_CONFIG` with every issue
+ * @example normalizeDhcpConfig({ subnets: [{ cidr: '192.168.220.0/24' }] }).subnets[0].id // 1
+ */
+export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
+  const parsed = dhcpConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = toIssues(parsed.error);
+    throw new DhcpConfigError('DHCP_INVALID_CONFIG', `invalid DHCP config: ${issues[0]?.path}: ${issues[0]?.message}`, {
+      issues,
+    });
+  }
+  const value = parsed.data;
+  const used = new Set(value.subnets.map((s) => s.id).filter((id) => id !== undefined));
+  let next = 1;
+  const subnets = value.subnets.map((s): Subnet => {
+    if (s.id !== undefined) return { ...s, id: s.id };
+    while (used.has(next)) next++;
+    used.add(next);
+    return { ...s, id: next };
+  });
+  const key = (r: Reservation): number => ipv4ToNumber(r.ip) as number;
+  const reservations = [...value.reservations].sort((a, b) => key(a) - key(b) || (a.mac < b.mac ? -1 : 1));
+  return { ...value, subnets, reservations };
+}
