@@ -1,5 +1,12 @@
 // @invis/dns-zone: DNS zones and records: master files, AD dnsRecord codec, RFC 2136 updates with TSIG, DDNS.
 // Public API: every exported symbol is listed here by name.
+export {
+  AD_RANK_ZONE,
+  type AdDnsRecordValue,
+  type AdRecordMeta,
+  decodeAdDnsRecord,
+  encodeAdDnsRecord,
+} from './ad-record';
 export { type CodeTable, DNS_CLASSES, OPCODES, RCODES, RECORD_TYPES, type RecordType, RR_TYPES } from './constants';
 export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
 export { GENERATED_MARKER, type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';

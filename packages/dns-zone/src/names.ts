@@ -84,3 +84,24 @@ export function canonicalAddress(address: string, family: 4 | 6): string {
   }
   throw new DnsZoneError('DNS_INVALID_RECORD', `"${address}" is not an IPv${family} address`, { data: { address } });
 }
+
+/** The 16 bytes of an IPv6 address (the caller has validated it). */
+export function ipv6Bytes(address: string): Buffer {
+  const groups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [Number.parseInt(g, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = g.split('.').map(Number); // embedded IPv4 tail
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const [head = '', tail] = address.split('::');
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => {
+    out.writeUInt16BE(g, i * 2);
+  });
+  return out;
+}

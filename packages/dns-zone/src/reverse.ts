@@ -1,15 +1,14 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import IPCIDR from 'ip-cidr';
 import { DnsZoneError } from './errors';
+import { ipv6Bytes } from './names';
 
 function ipv4Octets(address: string): number[] {
   return address.split('.').map(Number);
 }
 
 function ipv6Nibbles(address: string): string[] {
-  // canonicalForm(): 8 groups of 4 hex digits
-  const full = IPCIDR.createAddress(address) as { canonicalForm(): string };
-  return full.canonicalForm().replaceAll(':', '').split('');
+  return ipv6Bytes(address).toString('hex').split('');
 }
 
 /**
