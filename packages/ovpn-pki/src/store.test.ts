@@ -1,0 +1,176 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { x509 } from './crypto';
+import { isOvpnPkiError } from './errors';
+import { createPki, type Pki } from './store';
+
+const DAY = 86_400_000;
+let dir: string;
+let clock: Date;
+let pki: Pki;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ovpn-pki-store-'));
+  clock = new Date('2026-01-10T12:00:00Z');
+  pki = createPki({ dir: join(dir, 'pki'), now: () => clock });
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+async function rejects(p: Promise<unknown>, code: string): Promise<void> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isOvpnPkiError(error) && error.code).toBe(code);
+}
+
+describe('createPki', () => {
+  it('creates an EC P-256 CA, server and client certificates with the right extensions', async () => {
+    const ca = await pki.init({ caName: 'invis VPN CA' });
+    expect(ca).toMatchObject({ kind: 'ca', expiry: 'ok', status: 'valid' });
+    const caCert = new x509.X509Certificate(await pki.caCertPem());
+    expect(caCert.subject).toBe('CN=invis VPN CA');
+    expect(caCert.getExtension(x509.BasicConstraintsExtension)?.ca).toBe(true);
+    expect((caCert.publicKey.algorithm as { namedCurve?: string }).namedCurve).toBe('P-256');
+
+    const server = await pki.issueServer({
+      name: 'vpn.example.de',
+      san: { dns: ['vpn.example.de'], ip: ['192.0.2.1'] },
+    });
+    const serverCert = new x509.X509Certificate(server.certPem);
+    expect(serverCert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.serverAuth]);
+    const san = serverCert
+      .getExtension(x509.SubjectAlternativeNameExtension)
+      ?.names.items.map((n) => `${n.type}:${n.value}`);
+    expect(san).toEqual(['dns:vpn.example.de', 'ip:192.0.2.1']);
+    expect(await serverCert.verify({ publicKey: caCert.publicKey, signatureOnly: true })).toBe(true);
+
+    const client = await pki.issueClient({ name: 'anna.laptop' });
+    const clientCert = new x509.X509Certificate(client.certPem);
+    expect(clientCert.subject).toBe('CN=anna.laptop');
+    expect(clientCert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+    expect(client.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(client.info).toMatchObject({ name: 'anna.laptop', kind: 'client', expiry: 'ok', daysLeft: 730 });
+    expect((await stat(join(dir, 'pki', 'private', 'anna.laptop.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'pki', 'private', 'ca.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'pki'))).mode & 0o777).toBe(0o700);
+    const index = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    expect(
+      index
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[5]),
+    ).toEqual(['/CN=vpn.example.de', '/CN=anna.laptop']);
+    expect(await readFile(join(dir, 'pki', 'certs_by_serial', `${client.info.serial}.pem`), 'utf8')).toBe(
+      client.certPem,
+    );
+  });
+
+  it.each(['rsa-2048', 'ed25519', 'ec-p384'] as const)('supports %s keys', async (keyAlgorithm) => {
+    await pki.init({ caName: 'CA', settings: { keyAlgorithm } });
+    const client = await pki.issueClient({ name: 'c1' });
+    const cert = new x509.X509Certificate(client.certPem);
+    const ca = new x509.X509Certificate(await pki.caCertPem());
+    expect(await cert.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
+  });
+
+  it('revokes with a reason, frees the name and lists it on the CRL', async () => {
+    await pki.init({ caName: 'CA' });
+    const c = await pki.issueClient({ name: 'bob' });
+    clock = new Date(clock.getTime() + 60_000);
+    const revoked = await pki.revoke('bob', 'keyCompromise');
+    expect(revoked).toMatchObject({ status: 'revoked', reason: 'keyCompromise', serial: c.info.serial });
+    const { pem, info } = await pki.crl();
+    expect(pem).toMatch(/^-----BEGIN X509 CRL-----/);
+    expect(info).toMatchObject({ revoked: 1, state: 'ok', crlNumber: 2 });
+    const crl = new x509.X509Crl(pem);
+    expect(crl.entries[0]?.serialNumber.toUpperCase()).toBe(c.info.serial);
+    expect(crl.entries[0]?.reason).toBe(x509.X509CrlReason.keyCompromise);
+    await rejects(pki.revoke('bob'), 'PKI_NOT_FOUND');
+    const again = await pki.issueClient({ name: 'bob' });
+    expect(again.info.serial).not.toBe(c.info.serial);
+    const list = await pki.list();
+    expect(list.filter((i) => i.name === 'bob').map((i) => [i.status, i.current])).toEqual([
+      ['revoked', false],
+      ['valid', true],
+    ]);
+  });
+
+  it('reports expiry states ok / expiring / expired', async () => {
+    await pki.init({ caName: 'CA' });
+    await pki.issueClient({ name: 'short', days: 20 });
+    await pki.issueClient({ name: 'old', days: 1 });
+    await pki.issueClient({ name: 'fine', days: 400 });
+    clock = new Date(clock.getTime() + 2 * DAY);
+    const states = Object.fromEntries((await pki.list()).map((i) => [i.name, i.expiry]));
+    expect(states).toEqual({ ca: 'ok', short: 'expiring', old: 'expired', fine: 'ok' });
+  });
+
+  it('renews the CRL well before nextUpdate, and only then', async () => {
+    await pki.init({ caName: 'CA', settings: { crlDays: 180, crlRenewBeforeDays: 90 } });
+    const first = await pki.crl();
+    expect(first.info.nextUpdate.getTime() - clock.getTime()).toBe(180 * DAY);
+    clock = new Date(clock.getTime() + 89 * DAY);
+    expect((await pki.ensureFreshCrl()).renewed).toBe(false);
+    clock = new Date(clock.getTime() + 2 * DAY);
+    expect((await pki.crl()).info.state).toBe('renew-due');
+    const renewed = await pki.ensureFreshCrl();
+    expect(renewed.renewed).toBe(true);
+    expect(renewed.crl).toMatchObject({ state: 'ok', crlNumber: first.info.crlNumber + 1 });
+    expect(renewed.crl.nextUpdate.getTime() - clock.getTime()).toBe(180 * DAY);
+  });
+
+  it('renews with the same key, or re-keys and revokes the old certificate', async () => {
+    await pki.init({ caName: 'CA' });
+    const first = await pki.issueClient({ name: 'carl' });
+    const renewed = await pki.renew('carl');
+    expect(renewed.keyPem).toBe(first.keyPem);
+    expect(renewed.info.serial).not.toBe(first.info.serial);
+    expect((await pki.crl()).info.revoked).toBe(0);
+    const rekeyed = await pki.renew('carl', { rekey: true });
+    expect(rekeyed.keyPem).not.toBe(first.keyPem);
+    const crl = new x509.X509Crl((await pki.crl()).pem);
+    expect(crl.entries.map((e) => [e.serialNumber.toUpperCase(), e.reason])).toEqual([
+      [renewed.info.serial, x509.X509CrlReason.superseded],
+    ]);
+    expect((await pki.get('carl')).info.serial).toBe(rekeyed.info.serial);
+  });
+
+  it('encrypts the CA key with a passphrase and needs it to sign', async () => {
+    await pki.init({ caName: 'CA', passphrase: 'correct horse battery' });
+    expect(await readFile(join(dir, 'pki', 'private', 'ca.key'), 'utf8')).toMatch(
+      /^-----BEGIN ENCRYPTED PRIVATE KEY-----/,
+    );
+    const reopened = (passphrase?: string) =>
+      createPki({ dir: join(dir, 'pki'), now: () => clock, ...(passphrase ? { caPassphrase: () => passphrase } : {}) });
+    await rejects(reopened().issueClient({ name: 'x' }), 'PKI_PASSPHRASE_REQUIRED');
+    await rejects(reopened('wrong passphrase').issueClient({ name: 'x' }), 'PKI_BAD_PASSPHRASE');
+    expect((await reopened('correct horse battery').issueClient({ name: 'x' })).info.kind).toBe('client');
+  });
+
+  it('turns bad input into typed errors', async () => {
+    await rejects(pki.issueClient({ name: 'x' }), 'PKI_NOT_INITIALIZED');
+    await rejects(pki.init({ caName: 'a/b' }), 'PKI_INVALID_INPUT');
+    await rejects(pki.init({ caName: 'CA', settings: { keyAlgorithm: 'ec-secp999' as never } }), 'PKI_INVALID_INPUT');
+    await pki.init({ caName: 'CA' });
+    await rejects(pki.init({ caName: 'CA' }), 'PKI_ALREADY_INITIALIZED');
+    for (const name of ['a/b', 'a\nb', 'x'.repeat(300), '', '../etc', 'ca', 'with space']) {
+      await rejects(pki.issueClient({ name }), 'PKI_INVALID_INPUT');
+    }
+    await rejects(pki.issueClient({ name: 'ok', keyAlgorithm: 'ec-p999' as never }), 'PKI_INVALID_INPUT');
+    await rejects(pki.issueServer({ name: 'srv', san: { dns: ['bad name'] } }), 'PKI_INVALID_INPUT');
+    await rejects(pki.revoke('nobody'), 'PKI_NOT_FOUND');
+    await pki.issueClient({ name: 'dup' });
+    await rejects(pki.issueClient({ name: 'dup' }), 'PKI_NAME_EXISTS');
+    await rejects(pki.revoke('dup', 'becauseISaySo' as never), 'PKI_INVALID_INPUT');
+    const error = await pki.issueClient({ name: 'a/b' }).catch((e: unknown) => e);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: 'OvpnPkiError',
+      code: 'PKI_INVALID_INPUT',
+      message: expect.stringContaining('name may only contain'),
+      data: { field: '' },
+    });
+  });
+});

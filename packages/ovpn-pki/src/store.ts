@@ -1,0 +1,539 @@
+// The PKI on disk: an easy-rsa-compatible layout (ca.crt, private/, issued/, certs_by_serial/,
+// revoked/, index.txt, crlnumber, crl.pem) plus pki.json with our settings. Every mutation
+// rewrites index.txt and re-signs the CRL; ensureFreshCrl() re-signs it long before nextUpdate
+// so that an expiring CRL can never lock every VPN user out (the original's 180-day outage).
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  type CertKind,
+  certKind,
+  commonName,
+  createCaCertificate,
+  issueLeafCertificate,
+  REVOCATION_REASONS,
+  type RevocationReason,
+  type Signer,
+  signCrl,
+} from './ca';
+import { type CryptoKey, crlToPem, exportPrivateKeyPem, importPrivateKeyPem, x509 } from './crypto';
+import { OvpnPkiError } from './errors';
+import { createNodeFs, isMissing, type PkiFs } from './fs';
+import { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
+import {
+  caNameSchema,
+  certNameSchema,
+  type KeyAlgorithm,
+  type PkiSettings,
+  type PkiSettingsInput,
+  parseInput,
+  pkiSettingsSchema,
+  type SubjectAltNames,
+  subjectAltNamesSchema,
+} from './model';
+
+const DAY = 86_400_000;
+const DIR_MODE = 0o700;
+const KEY_MODE = 0o600;
+const PUBLIC_MODE = 0o644;
+
+/** Expiry state of a certificate or CRL at the PKI clock's "now". */
+export type ExpiryState = 'ok' | 'expiring' | 'expired';
+
+/** One certificate of the PKI as listed by {@link Pki.list}. */
+export interface CertificateInfo {
+  /** File name (issued/<name>.crt); the CN for certificates we issued. */
+  name: string;
+  kind: CertKind | 'ca';
+  /** Upper-case hex. */
+  serial: string;
+  /** OpenSSL one-line subject from index.txt, e.g. `/CN=client1`. */
+  subject: string;
+  notAfter: Date;
+  /** `revoked` once revoked; `valid` otherwise (even when expired; see `expiry`). */
+  status: 'valid' | 'revoked';
+  expiry: ExpiryState;
+  /** Whole days until notAfter (negative when expired). */
+  daysLeft: number;
+  /** Whether this is the name's current certificate (issued/<name>.crt), not a superseded one. */
+  current: boolean;
+  revokedAt?: Date;
+  reason?: RevocationReason;
+}
+
+/** The CRL's state: `renew-due` means ensureFreshCrl() will re-sign it now. */
+export interface CrlInfo {
+  thisUpdate: Date;
+  nextUpdate: Date;
+  crlNumber: number;
+  revoked: number;
+  state: 'ok' | 'renew-due' | 'expired';
+}
+
+/** A certificate with its PEMs, for bundles and server configs. */
+export interface CertificateMaterial {
+  info: CertificateInfo;
+  certPem: string;
+  /** Unencrypted PKCS#8 PEM; undefined when the PKI has no key for it (imported without key). */
+  keyPem: string | undefined;
+}
+
+/** Options of {@link createPki}. */
+export interface PkiOptions {
+  /** The PKI directory (created by init, mode 0700). */
+  dir: string;
+  /** File system; default the real one. */
+  fs?: PkiFs;
+  /** Clock; default `() => new Date()`. Tests pass a fixed or past date. */
+  now?: () => Date;
+  /** Supplies the CA key passphrase when the CA key is encrypted; asked once per Pki object. */
+  caPassphrase?: () => string | Promise<string>;
+}
+
+/** Options of {@link Pki.init}. */
+export interface PkiInitOptions {
+  /** CA common name, e.g. `invis VPN CA example.de`. */
+  caName: string;
+  settings?: PkiSettingsInput;
+  /** Encrypts the CA key (PKCS#8, AES-256-CBC) with this passphrase. */
+  passphrase?: string;
+}
+
+/** Options of {@link Pki.issueServer} and {@link Pki.issueClient}. */
+export interface IssueOptions {
+  /** Certificate name and CN (see {@link certNameSchema}). */
+  name: string;
+  /** Validity in days; default from the settings. */
+  days?: number;
+  /** Key algorithm; default from the settings. */
+  keyAlgorithm?: KeyAlgorithm;
+}
+
+/** Options of {@link Pki.issueServer}. */
+export interface IssueServerOptions extends IssueOptions {
+  /** Subject alternative names (DNS names, IPs). */
+  san?: Partial<SubjectAltNames>;
+}
+
+/** Options of {@link Pki.renew}. */
+export interface RenewOptions {
+  /** New key pair instead of re-certifying the existing key. Default false. */
+  rekey?: boolean;
+  /** Revoke the previous certificate (reason `superseded`). Default: same as `rekey`. */
+  revokePrevious?: boolean;
+  /** Validity in days; default from the settings. */
+  days?: number;
+}
+
+/** A PKI directory: CA, server and client certificates, revocation, CRL. Create with {@link createPki}. */
+export interface Pki {
+  /** The PKI directory. */
+  readonly dir: string;
+  /** Whether `dir` holds a CA. */
+  isInitialized(): Promise<boolean>;
+  /** Creates the CA, directories, index and first CRL. @throws PKI_ALREADY_INITIALIZED, PKI_INVALID_INPUT */
+  init(options: PkiInitOptions): Promise<CertificateInfo>;
+  /** The stored settings (defaults filled in). */
+  settings(): Promise<PkiSettings>;
+  /** CA certificate PEM. */
+  caCertPem(): Promise<string>;
+  /** Issues a server certificate (EKU serverAuth, SAN). @throws PKI_NAME_EXISTS, PKI_INVALID_INPUT */
+  issueServer(options: IssueServerOptions): Promise<CertificateMaterial>;
+  /** Issues a client certificate (EKU clientAuth). @throws PKI_NAME_EXISTS, PKI_INVALID_INPUT */
+  issueClient(options: IssueOptions): Promise<CertificateMaterial>;
+  /** The current certificate (and key) of `name`. @throws PKI_NOT_FOUND */
+  get(name: string): Promise<CertificateMaterial>;
+  /** Every certificate in index.txt (history included), with expiry states. */
+  list(): Promise<CertificateInfo[]>;
+  /** Revokes the current certificate of `name` and re-signs the CRL. @throws PKI_NOT_FOUND */
+  revoke(name: string, reason?: RevocationReason): Promise<CertificateInfo>;
+  /** Re-issues `name` (same key, or a new one with `rekey`). @throws PKI_NOT_FOUND */
+  renew(name: string, options?: RenewOptions): Promise<CertificateMaterial>;
+  /** Signs a new CRL now. */
+  generateCrl(): Promise<CrlInfo>;
+  /** Re-signs the CRL when it is missing or fewer than `crlRenewBeforeDays` are left. */
+  ensureFreshCrl(): Promise<{ renewed: boolean; crl: CrlInfo }>;
+  /** The CRL PEM (`X509 CRL` label) and its state. @throws PKI_NOT_INITIALIZED */
+  crl(): Promise<{ pem: string; info: CrlInfo }>;
+}
+
+const storedSettingsSchema = z.object({ version: z.literal(1), settings: pkiSettingsSchema });
+
+/**
+ * Opens (or prepares) the PKI in `options.dir`. Nothing is read or written until a method runs.
+ * @param options directory, fs, clock, CA passphrase supplier
+ * @returns a {@link Pki}
+ * @example
+ * const pki = createPki({ dir: '/etc/invis/pki/vpn' });
+ * await pki.init({ caName: 'invis VPN CA' });
+ * const client = await pki.issueClient({ name: 'anna.laptop' });
+ */
+export function createPki(options: PkiOptions): Pki {
+  const { dir } = options;
+  const fs = options.fs ?? createNodeFs();
+  const now = options.now ?? (() => new Date());
+  const path = (...parts: string[]): string => join(dir, ...parts);
+  let signerCache: Signer | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  // One mutation at a time per Pki object: index.txt and crlnumber are read-modify-write.
+  function locked<T>(fn: () => Promise<T>): Promise<T> {
+    const result = chain.then(fn);
+    chain = result.catch(() => undefined);
+    return result;
+  }
+
+  async function read(rel: string): Promise<string> {
+    try {
+      return await fs.readFile(path(rel));
+    } catch (cause) {
+      if (isMissing(cause) && rel === 'ca.crt') {
+        throw new OvpnPkiError('PKI_NOT_INITIALIZED', `no CA in ${dir}; run init first`, { data: { dir } });
+      }
+      throw cause;
+    }
+  }
+
+  async function settings(): Promise<PkiSettings> {
+    let text: string;
+    try {
+      text = await fs.readFile(path('pki.json'));
+    } catch (cause) {
+      if (!isMissing(cause)) throw cause;
+      await read('ca.crt');
+      return parseInput(pkiSettingsSchema, {}, 'settings');
+    }
+    return parseInput(storedSettingsSchema, JSON.parse(text), 'pki.json').settings;
+  }
+
+  async function signer(): Promise<Signer> {
+    if (signerCache) return signerCache;
+    const cert = new x509.X509Certificate(await read('ca.crt'));
+    const keyPem = await read(join('private', 'ca.key'));
+    const encrypted = keyPem.includes('ENCRYPTED');
+    const passphrase = encrypted && options.caPassphrase ? await options.caPassphrase() : undefined;
+    const { algorithm, privateKey } = await importPrivateKeyPem(keyPem, passphrase);
+    signerCache = { cert, privateKey, algorithm };
+    return signerCache;
+  }
+
+  async function readIndex(): Promise<IndexEntry[]> {
+    return parseIndexTxt(await read('index.txt'));
+  }
+
+  function info(entry: IndexEntry, name: string, kind: CertificateInfo['kind'], current: boolean, s: PkiSettings) {
+    const daysLeft = Math.floor((entry.notAfter.getTime() - now().getTime()) / DAY);
+    const expiry: ExpiryState =
+      daysLeft < 0 || entry.notAfter <= now() ? 'expired' : daysLeft < s.expiringWithinDays ? 'expiring' : 'ok';
+    const result: CertificateInfo = {
+      name,
+      kind,
+      serial: entry.serial,
+      subject: entry.subject,
+      notAfter: entry.notAfter,
+      status: entry.status === 'revoked' ? 'revoked' : 'valid',
+      expiry,
+      daysLeft,
+      current,
+    };
+    if (entry.revokedAt) result.revokedAt = entry.revokedAt;
+    if (entry.reason) result.reason = entry.reason;
+    return result;
+  }
+
+  function entryOf(cert: x509.X509Certificate): IndexEntry {
+    return {
+      status: 'valid',
+      notAfter: new Date(Math.floor(cert.notAfter.getTime() / 1000) * 1000),
+      serial: cert.serialNumber.toUpperCase(),
+      file: 'unknown',
+      subject: `/CN=${commonName(cert)}`,
+    };
+  }
+
+  async function crlInfo(pem: string): Promise<CrlInfo> {
+    const crl = new x509.X509Crl(pem);
+    const s = await settings();
+    const nextUpdate = crl.nextUpdate ?? new Date(0);
+    const left = nextUpdate.getTime() - now().getTime();
+    const numberExt = crl.extensions.find((e) => e.type === '2.5.29.20');
+    const crlNumber = numberExt
+      ? Number.parseInt(Buffer.from(numberExt.value).subarray(2).toString('hex') || '0', 16)
+      : 0;
+    return {
+      thisUpdate: crl.thisUpdate,
+      nextUpdate,
+      crlNumber,
+      revoked: crl.entries.length,
+      state: left <= 0 ? 'expired' : left < s.crlRenewBeforeDays * DAY ? 'renew-due' : 'ok',
+    };
+  }
+
+  async function writeCrl(): Promise<CrlInfo> {
+    const s = await settings();
+    const entries = (await readIndex()).filter((e) => e.status === 'revoked');
+    let crlNumber = 1;
+    try {
+      crlNumber = Number.parseInt((await fs.readFile(path('crlnumber'))).trim(), 16) || 1;
+    } catch (cause) {
+      if (!isMissing(cause)) throw cause;
+    }
+    const crl = await signCrl({
+      signer: await signer(),
+      entries: entries.map((e) => ({
+        serial: e.serial,
+        revokedAt: e.revokedAt ?? now(),
+        reason: e.reason ?? 'unspecified',
+      })),
+      now: now(),
+      days: s.crlDays,
+      crlNumber,
+    });
+    const pem = crlToPem(crl);
+    await fs.writeFileAtomic(path('crl.pem'), pem, PUBLIC_MODE);
+    await fs.writeFileAtomic(
+      path('crlnumber'),
+      `${(crlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`,
+      PUBLIC_MODE,
+    );
+    return crlInfo(pem);
+  }
+
+  async function currentCert(name: string): Promise<x509.X509Certificate> {
+    parseInput(certNameSchema, name, 'certificate name');
+    try {
+      return new x509.X509Certificate(await fs.readFile(path('issued', `${name}.crt`)));
+    } catch (cause) {
+      if (isMissing(cause)) {
+        throw new OvpnPkiError('PKI_NOT_FOUND', `no current certificate named "${name}"`, { cause, data: { name } });
+      }
+      throw new OvpnPkiError('PKI_PARSE_FAILED', `issued/${name}.crt is not a certificate`, { cause, data: { name } });
+    }
+  }
+
+  async function readKey(name: string): Promise<string | undefined> {
+    try {
+      return await fs.readFile(path('private', `${name}.key`));
+    } catch (cause) {
+      if (isMissing(cause)) return undefined;
+      throw cause;
+    }
+  }
+
+  async function material(name: string, cert: x509.X509Certificate): Promise<CertificateMaterial> {
+    const s = await settings();
+    const serial = cert.serialNumber.toUpperCase();
+    const entry = (await readIndex()).find((e) => e.serial === serial) ?? entryOf(cert);
+    return {
+      info: info(entry, name, certKind(cert) ?? 'client', true, s),
+      certPem: `${cert.toString('pem')}\n`,
+      keyPem: await readKey(name),
+    };
+  }
+
+  /** Writes a freshly signed leaf: cert by name and by serial, key 0600, index line. */
+  async function store(name: string, cert: x509.X509Certificate, privateKey: CryptoKey | undefined): Promise<void> {
+    const pem = `${cert.toString('pem')}\n`;
+    if (privateKey)
+      await fs.writeFileAtomic(path('private', `${name}.key`), await exportPrivateKeyPem(privateKey), KEY_MODE);
+    await fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), pem, PUBLIC_MODE);
+    await fs.writeFileAtomic(path('issued', `${name}.crt`), pem, PUBLIC_MODE);
+    const index = await readIndex();
+    index.push(entryOf(cert));
+    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), PUBLIC_MODE);
+  }
+
+  async function issue(kind: CertKind, opts: IssueServerOptions): Promise<CertificateMaterial> {
+    const name = parseInput(certNameSchema, opts.name, 'certificate name');
+    const san =
+      kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
+    if (opts.days !== undefined) parseInput(z.number().int().min(1).max(36_500), opts.days, 'days');
+    return locked(async () => {
+      const s = await settings();
+      if (await fs.exists(path('issued', `${name}.crt`))) {
+        throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
+          data: { name },
+        });
+      }
+      const algorithm = opts.keyAlgorithm
+        ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
+        : s.keyAlgorithm;
+      const { cert, privateKey } = await issueLeafCertificate({
+        signer: await signer(),
+        commonName: name,
+        kind,
+        algorithm,
+        days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
+        now: now(),
+        ...(san ? { san } : {}),
+      });
+      await store(name, cert, privateKey);
+      return material(name, cert);
+    });
+  }
+
+  async function revokeLocked(name: string, reason: RevocationReason, serial?: string): Promise<IndexEntry> {
+    const index = await readIndex();
+    const target = serial ?? (await currentCert(name)).serialNumber.toUpperCase();
+    const entry = index.find((e) => e.serial === target);
+    if (!entry)
+      throw new OvpnPkiError('PKI_NOT_FOUND', `serial ${target} is not in index.txt`, {
+        data: { name, serial: target },
+      });
+    if (entry.status === 'revoked') {
+      throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate ${target} is already revoked`, {
+        data: { name, serial: target },
+      });
+    }
+    entry.status = 'revoked';
+    entry.revokedAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
+    entry.reason = reason;
+    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), PUBLIC_MODE);
+    if (serial === undefined) {
+      // Like easy-rsa: the name becomes free again; the files are kept by serial.
+      await fs.mkdir(path('revoked', 'certs_by_serial'), DIR_MODE);
+      await fs.mkdir(path('revoked', 'private_by_serial'), DIR_MODE);
+      await fs.rename(path('issued', `${name}.crt`), path('revoked', 'certs_by_serial', `${target}.crt`));
+      if (await fs.exists(path('private', `${name}.key`))) {
+        await fs.rename(path('private', `${name}.key`), path('revoked', 'private_by_serial', `${target}.key`));
+      }
+    }
+    return entry;
+  }
+
+  return {
+    dir,
+    isInitialized: () => fs.exists(path('ca.crt')),
+    async init(initOptions) {
+      const caName = parseInput(caNameSchema, initOptions.caName, 'CA name');
+      const s = parseInput(pkiSettingsSchema, initOptions.settings ?? {}, 'settings');
+      if (initOptions.passphrase !== undefined) {
+        parseInput(z.string().min(8, 'passphrase is shorter than 8 characters'), initOptions.passphrase, 'passphrase');
+      }
+      return locked(async () => {
+        if (await fs.exists(path('ca.crt'))) {
+          throw new OvpnPkiError('PKI_ALREADY_INITIALIZED', `${dir} already holds a CA`, { data: { dir } });
+        }
+        for (const sub of ['', 'private', 'issued', 'certs_by_serial', 'revoked']) await fs.mkdir(path(sub), DIR_MODE);
+        const ca = await createCaCertificate({
+          commonName: caName,
+          algorithm: s.keyAlgorithm,
+          days: s.caDays,
+          now: now(),
+        });
+        await fs.writeFileAtomic(
+          path('pki.json'),
+          `${JSON.stringify({ version: 1, settings: s }, null, 2)}\n`,
+          PUBLIC_MODE,
+        );
+        await fs.writeFileAtomic(
+          path('private', 'ca.key'),
+          await exportPrivateKeyPem(ca.privateKey, initOptions.passphrase),
+          KEY_MODE,
+        );
+        await fs.writeFileAtomic(path('index.txt'), '', PUBLIC_MODE);
+        await fs.writeFileAtomic(path('ca.crt'), `${ca.cert.toString('pem')}\n`, PUBLIC_MODE);
+        signerCache = ca;
+        await writeCrl();
+        return info(entryOf(ca.cert), 'ca', 'ca', true, s);
+      });
+    },
+    settings,
+    caCertPem: () => read('ca.crt'),
+    issueServer: (opts) => issue('server', opts),
+    issueClient: (opts) => issue('client', { ...opts, san: undefined as never }),
+    async get(name) {
+      return material(name, await currentCert(name));
+    },
+    async list() {
+      const s = await settings();
+      const ca = new x509.X509Certificate(await read('ca.crt'));
+      const byName = new Map<string, string>();
+      for (const file of await fs.readdir(path('issued'))) {
+        if (!file.endsWith('.crt')) continue;
+        const cert = new x509.X509Certificate(await fs.readFile(path('issued', file)));
+        byName.set(cert.serialNumber.toUpperCase(), file.slice(0, -4));
+      }
+      const result = [info(entryOf(ca), 'ca', 'ca', true, s)];
+      for (const entry of await readIndex()) {
+        const current = byName.get(entry.serial);
+        const kind = await kindBySerial(entry.serial);
+        result.push(info(entry, current ?? subjectCn(entry.subject), kind, current !== undefined, s));
+      }
+      return result;
+    },
+    async revoke(name, reason = 'unspecified') {
+      parseInput(z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason]), reason, 'revocation reason');
+      return locked(async () => {
+        const entry = await revokeLocked(name, reason);
+        await writeCrl();
+        return info(entry, name, await kindBySerial(entry.serial), false, await settings());
+      });
+    },
+    async renew(name, renewOptions = {}) {
+      const rekey = renewOptions.rekey ?? false;
+      const revokePrevious = renewOptions.revokePrevious ?? rekey;
+      return locked(async () => {
+        const s = await settings();
+        const old = await currentCert(name);
+        const kind = certKind(old) ?? 'client';
+        const oldKey = await readKey(name);
+        if (!rekey && oldKey === undefined) {
+          throw new OvpnPkiError('PKI_NOT_FOUND', `no private key for "${name}"; renew with rekey`, { data: { name } });
+        }
+        const algorithm =
+          rekey || oldKey === undefined ? s.keyAlgorithm : (await importPrivateKeyPem(oldKey)).algorithm;
+        const san = old.getExtension(x509.SubjectAlternativeNameExtension);
+        const { cert, privateKey } = await issueLeafCertificate({
+          signer: await signer(),
+          commonName: commonName(old),
+          kind,
+          algorithm,
+          days: renewOptions.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
+          now: now(),
+          san: {
+            dns: (san?.names.items ?? []).filter((n) => n.type === 'dns').map((n) => n.value),
+            ip: (san?.names.items ?? []).filter((n) => n.type === 'ip').map((n) => n.value),
+          },
+          ...(rekey ? {} : { publicKey: old.publicKey }),
+        });
+        if (revokePrevious) await revokeLocked(name, 'superseded', old.serialNumber.toUpperCase());
+        await store(name, cert, privateKey);
+        if (revokePrevious) await writeCrl();
+        return material(name, cert);
+      });
+    },
+    generateCrl: () => locked(writeCrl),
+    async ensureFreshCrl() {
+      return locked(async () => {
+        try {
+          const current = await crlInfo(await fs.readFile(path('crl.pem')));
+          if (current.state === 'ok') return { renewed: false, crl: current };
+        } catch (cause) {
+          if (!isMissing(cause) && !(cause instanceof Error && !(cause instanceof OvpnPkiError))) throw cause;
+        }
+        return { renewed: true, crl: await writeCrl() };
+      });
+    },
+    async crl() {
+      await read('ca.crt');
+      const pem = await fs.readFile(path('crl.pem'));
+      return { pem, info: await crlInfo(pem) };
+    },
+  };
+
+  async function kindBySerial(serial: string): Promise<CertificateInfo['kind']> {
+    for (const rel of [join('certs_by_serial', `${serial}.pem`), join('revoked', 'certs_by_serial', `${serial}.crt`)]) {
+      try {
+        return certKind(new x509.X509Certificate(await fs.readFile(path(rel)))) ?? 'client';
+      } catch (cause) {
+        if (!isMissing(cause)) throw cause;
+      }
+    }
+    return 'client';
+  }
+}
+
+/** The CN of an OpenSSL one-line subject (`/O=x/CN=name` → `name`). */
+function subjectCn(subject: string): string {
+  return /\/CN=([^/]*)/.exec(subject)?.[1] ?? subject;
+}
