@@ -1,3 +1,5 @@
 import { definePackageConfig } from '@invis/vitest-config';
 
-export default definePackageConfig(import.meta.dirname, 'ad-client');
+export default definePackageConfig(import.meta.dirname, 'ad-client', {
+  integrationSetup: ['./test/integration/setup.ts'],
+});

@@ -1,0 +1,173 @@
+// createAdClient: the entry point. Options carry the collaborators (ldapts client factory,
+// clock); nothing reads process.env.
+import {
+  type AdTlsOptions,
+  Connection,
+  defaultClientFactory,
+  type LdapClientFactory,
+  openBoundClient,
+} from './connection';
+import type { AdEntry } from './entry';
+import { AdError } from './errors';
+import {
+  type AdAttributes,
+  type AdChange,
+  type DeleteOptions,
+  Directory,
+  type RenameOptions,
+  type SearchOptions,
+} from './ldap';
+
+/** Options of {@link createAdClient}. */
+export interface AdClientOptions {
+  /** `ldaps://dc:636` (TLS from the start) or `ldap://dc:389` (StartTLS before the bind, always). */
+  url: string;
+  /** Bind DN of the service account (e.g. `CN=ldap.admin,CN=Users,DC=…`). Give this or `upn`. */
+  bindDN?: string;
+  /** UPN of the service account (`ldap.admin@invis.test`). Give this or `bindDN`. */
+  upn?: string;
+  password: string;
+  /** PEM of the CA that signed the DC's certificate (default: Node's trust store). */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Further TLS options (e.g. `servername`); certificate verification is always on. */
+  tlsOptions?: AdTlsOptions;
+  /** Naming context, e.g. `DC=invis,DC=test`; default: read from the rootDSE. */
+  baseDN?: string;
+  /** TCP + TLS connect limit (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /** Limit for every single LDAP operation (default 30000 ms); the connection is dropped after it. */
+  timeoutMs?: number;
+  /** Entries per page of a paged search (default 500, maximum 1000). */
+  pageSize?: number;
+  /** Creates the ldapts client; for instrumentation (default `new Client(options)`). */
+  clientFactory?: LdapClientFactory;
+  /** Clock for expiry calculations (default `() => new Date()`). */
+  now?: () => Date;
+}
+
+/** An Active Directory client. Connects lazily, reconnects after a DC restart. */
+export interface AdClient {
+  /** The naming context (from the options or the rootDSE). */
+  baseDN(): Promise<string>;
+  /** Paged search; all entries. Never follows continuation references. */
+  search(options?: SearchOptions): Promise<AdEntry[]>;
+  /** Paged search, one page at a time. */
+  searchPages(options?: SearchOptions): AsyncGenerator<AdEntry[], void, undefined>;
+  /** At most one entry; `AD_AMBIGUOUS` if more match. */
+  searchOne(options?: SearchOptions): Promise<AdEntry | undefined>;
+  /** One entry by DN, undefined if absent. */
+  get(dn: string, attributes?: readonly string[], binaryAttributes?: readonly string[]): Promise<AdEntry | undefined>;
+  exists(dn: string): Promise<boolean>;
+  add(dn: string, attributes: AdAttributes): Promise<void>;
+  modify(dn: string, changes: AdChange | readonly AdChange[]): Promise<void>;
+  delete(dn: string, options?: DeleteOptions): Promise<void>;
+  /** Rename and/or move; returns the new DN. */
+  rename(dn: string, options: RenameOptions): Promise<string>;
+  rootDse(): Promise<AdEntry>;
+  /**
+   * Checks a name/password pair with a separate, short-lived connection (the service
+   * connection keeps its identity). Resolves when the bind succeeds.
+   * @throws AdError `AD_INVALID_CREDENTIALS`, `AD_ACCOUNT_DISABLED`, `AD_ACCOUNT_LOCKED`, `AD_PASSWORD_EXPIRED`, …
+   */
+  verifyBind(bindName: string, password: string): Promise<void>;
+  /**
+   * Runs `fn` on a separate connection bound as another account (e.g. a user changing their
+   * own password); the connection is closed afterwards.
+   */
+  withBind<T>(
+    bindName: string,
+    password: string,
+    fn: (dir: Pick<AdClient, 'search' | 'get' | 'modify'>) => Promise<T>,
+  ): Promise<T>;
+  /** Closes the connection; later calls fail with `AD_CLOSED`. */
+  close(): Promise<void>;
+  /** The options' clock. */
+  now(): Date;
+  /** Internal: the generic directory layer (shared by the feature modules). */
+  readonly directory: Directory;
+}
+
+/**
+ * Creates an Active Directory client. No network traffic until the first call.
+ * @param options connection and bind data
+ * @returns the client
+ * @throws AdError `AD_CONFIG` for a malformed URL or missing bind name/password
+ * @example
+ * const ad = createAdClient({ url: 'ldaps://dc1.invis.test', upn: 'ldap.admin@invis.test', password, ca });
+ * const users = await ad.search({ filter: f.eq('objectClass', 'user'), attributes: ['sAMAccountName'] });
+ * await ad.close();
+ */
+export function createAdClient(options: AdClientOptions): AdClient {
+  const bindName = options.bindDN ?? options.upn;
+  if (!bindName) throw new AdError('AD_CONFIG', 'createAdClient needs bindDN or upn of the service account.');
+  if (!options.password) throw new AdError('AD_CONFIG', 'createAdClient needs the password of the service account.');
+  const settings = {
+    url: options.url,
+    bindName,
+    password: options.password,
+    ca: options.ca,
+    tlsOptions: options.tlsOptions,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    timeoutMs: options.timeoutMs ?? 30000,
+    clientFactory: options.clientFactory ?? defaultClientFactory,
+  };
+  const conn = new Connection(settings);
+  let base: Promise<string> | undefined = options.baseDN ? Promise.resolve(options.baseDN) : undefined;
+  const baseDN = (): Promise<string> => {
+    base ??= dir.rootDse().then(
+      (r) => {
+        const nc = r.get('defaultNamingContext');
+        if (!nc) throw new AdError('AD_CONFIG', 'The rootDSE has no defaultNamingContext; set baseDN.');
+        return nc;
+      },
+      (e) => {
+        base = undefined;
+        throw e;
+      },
+    );
+    return base;
+  };
+  const dir = new Directory(conn, baseDN, options.pageSize ?? 500);
+  const now = options.now ?? (() => new Date());
+
+  const withBind = async <T>(
+    name: string,
+    password: string,
+    fn: (d: Pick<AdClient, 'search' | 'get' | 'modify'>) => Promise<T>,
+  ): Promise<T> => {
+    if (!name || !password) throw new AdError('AD_INVALID_CREDENTIALS', 'Wrong user name or password.');
+    const client = await openBoundClient(settings, name, password);
+    const single = new Connection({ ...settings, bindName: name, password }, client);
+    const d = new Directory(single, baseDN, options.pageSize ?? 500);
+    try {
+      return await fn({
+        search: (o) => d.search(o),
+        get: (dn, a, b) => d.get(dn, a, b),
+        modify: (dn, c) => d.modify(dn, c),
+      });
+    } finally {
+      await single.close();
+    }
+  };
+
+  return {
+    baseDN,
+    search: (o) => dir.search(o),
+    searchPages: (o) => dir.searchPages(o),
+    searchOne: (o) => dir.searchOne(o),
+    get: (dn, a, b) => dir.get(dn, a, b),
+    exists: (dn) => dir.exists(dn),
+    add: (dn, a) => dir.add(dn, a),
+    modify: (dn, c) => dir.modify(dn, c),
+    delete: (dn, o) => dir.delete(dn, o),
+    rename: (dn, o) => dir.rename(dn, o),
+    rootDse: () => dir.rootDse(),
+    verifyBind: async (name, password) => {
+      await withBind(name, password, async () => undefined);
+    },
+    withBind,
+    close: () => conn.close(),
+    now,
+    directory: dir,
+  };
+}
