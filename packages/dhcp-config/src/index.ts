@@ -10,7 +10,17 @@ export {
   prefixToNetmask,
 } from './address';
 export { findConflicts, validateDhcpConfig } from './conflicts';
+export { type DhcpdParseResult, type DhcpdSettings, parseDhcpdConf, renderDhcpdConf } from './dhcpd';
 export { DhcpConfigError, type DhcpErrorCode, type DhcpIssue } from './errors';
+export {
+  GENERATED_MARKER,
+  type KeaConfigObject,
+  type KeaParseResult,
+  type KeaSettings,
+  keaConfigObject,
+  parseKeaConfig,
+  renderKeaConfig,
+} from './kea';
 export {
   type DdnsSettings,
   type DhcpConfig,
@@ -23,6 +33,7 @@ export {
   type Subnet,
   type SubnetInput,
 } from './model';
+export { dhcpOptionCode, dhcpOptionName } from './options';
 export {
   DEVICE_TYPES,
   type DevicePolicy,

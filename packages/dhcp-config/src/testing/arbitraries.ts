@@ -57,7 +57,7 @@ export const arbConfig: fc.Arbitrary<DhcpConfigInput> = fc
           fc.record({
             net: fc.constantFrom(...nets),
             host: fc.integer({ min: 2, max: 199 }),
-            mac: fc.nat({ max: 2 ** 40 }),
+            mac: fc.nat({ max: 2 ** 40 - 2 }),
             name: label,
             comment: fc.option(
               fc.string({ maxLength: 20 }).map((s) => s.replace(/[\r\n]/g, ' ')),
