@@ -5,7 +5,7 @@ const anna: SessionUser = {
   username: 'anna',
   displayName: 'Anna',
   isAdmin: true,
-  external: false,
+  mobile: false,
   passwordExpiresAt: null,
 };
 

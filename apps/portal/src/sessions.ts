@@ -5,8 +5,8 @@ export interface SessionUser {
   username: string;
   displayName: string;
   isAdmin: boolean;
-  /** Logged in from outside the internal networks (allowed only for the mobile group). */
-  external: boolean;
+  /** Member of the mobile group: may use the portal from outside the internal networks. */
+  mobile: boolean;
   /** ISO date of password expiry, `null` = never, captured at login for the warning. */
   passwordExpiresAt: string | null;
 }

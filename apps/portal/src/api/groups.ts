@@ -1,0 +1,112 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { audited, authorize, type PortalContext, type PortalEnv } from '../context';
+import type { DirectoryGroup } from '../directory';
+import { PortalError } from '../errors';
+import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, SECURITY } from './helpers';
+import { GroupParam, GroupPatch, GroupSchema, NewGroupSchema } from './schemas';
+
+/** Loads a group or throws PORTAL_NOT_FOUND. */
+export async function requireGroup(c: PortalContext, name: string): Promise<DirectoryGroup> {
+  const group = await c.get('deps').directory.getGroup(name);
+  if (!group) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
+  return group;
+}
+
+const tags = ['groups'];
+
+/** Admin group management: list, create (team / team+mail / distribution), members, delete. */
+export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/groups',
+      tags,
+      summary: 'List groups',
+      security: SECURITY,
+      responses: { 200: jsonResponse(GroupSchema.array()), ...ERRORS },
+    }),
+    async (c) => {
+      authorize(c, 'groups:read');
+      return c.json(await c.get('deps').directory.listGroups(), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/groups',
+      tags,
+      summary: 'Create a group',
+      security: SECURITY,
+      request: { body: jsonBody(NewGroupSchema) },
+      responses: { 201: jsonResponse(GroupSchema, 'Created'), ...ERRORS },
+    }),
+    async (c) => {
+      const actor = authorize(c, 'groups:write');
+      const input = c.req.valid('json');
+      const group = await audited(c, actor, { action: 'group.create', target: input.name, after: input }, () =>
+        c.get('deps').directory.createGroup(input),
+      );
+      return c.json(group, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/groups/{name}',
+      tags,
+      summary: 'One group with its members',
+      security: SECURITY,
+      request: { params: GroupParam },
+      responses: { 200: jsonResponse(GroupSchema), ...ERRORS },
+    }),
+    async (c) => {
+      authorize(c, 'groups:read');
+      return c.json(await requireGroup(c, c.req.valid('param').name), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/groups/{name}',
+      tags,
+      summary: 'Change description and/or set the full member list',
+      security: SECURITY,
+      request: { params: GroupParam, body: jsonBody(GroupPatch) },
+      responses: { 200: jsonResponse(GroupSchema), ...ERRORS },
+    }),
+    async (c) => {
+      const actor = authorize(c, 'groups:write');
+      const { name } = c.req.valid('param');
+      const patch = c.req.valid('json');
+      const before = await requireGroup(c, name);
+      const after = await audited(c, actor, { action: 'group.update', target: name, before, after: patch }, () =>
+        c.get('deps').directory.updateGroup(name, patch),
+      );
+      return c.json(after, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/groups/{name}',
+      tags,
+      summary: 'Delete a group',
+      security: SECURITY,
+      request: { params: GroupParam },
+      responses: { ...NO_CONTENT, ...ERRORS },
+    }),
+    async (c) => {
+      const actor = authorize(c, 'groups:write');
+      const { name } = c.req.valid('param');
+      const before = await requireGroup(c, name);
+      await audited(c, actor, { action: 'group.delete', target: name, before }, () =>
+        c.get('deps').directory.deleteGroup(name),
+      );
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,240 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { audited, type PortalContext, type PortalEnv, sessionUser } from '../context';
+import type { AuthResult } from '../directory';
+import { PortalError, type PortalErrorCode } from '../errors';
+import type { Session } from '../sessions';
+import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, SECURITY } from './helpers';
+import {
+  ErrorSchema,
+  ExpiredPasswordChange,
+  Login,
+  OwnPasswordChange,
+  OwnProfilePatch,
+  SessionSchema,
+  UserSchema,
+} from './schemas';
+
+/** Name of the session cookie (with the `__Host-` prefix: Secure, Path=/, no Domain). */
+export const SESSION_COOKIE = 'invis-session';
+
+/** Sets the session cookie: HttpOnly, Secure, SameSite=Strict, host-only. */
+export function setSessionCookie(c: PortalContext, session: Session): void {
+  setCookie(c, SESSION_COOKIE, session.id, {
+    httpOnly: true,
+    secure: true,
+    sameSite: 'Strict',
+    path: '/',
+    prefix: 'host',
+  });
+}
+
+/** The current session, or a new anonymous one (it carries the CSRF token for the login form). */
+export function ensureSession(c: PortalContext): Session {
+  const existing = c.get('session');
+  if (existing) return existing;
+  const session = c.get('deps').sessions.create();
+  setSessionCookie(c, session);
+  c.set('session', session);
+  return session;
+}
+
+const DENIED: Record<Exclude<AuthResult, { ok: true }>['reason'], [PortalErrorCode, string]> = {
+  invalid: ['PORTAL_INVALID_CREDENTIALS', 'wrong user name or password'],
+  disabled: ['PORTAL_ACCOUNT_DISABLED', 'account disabled'],
+  locked: ['PORTAL_ACCOUNT_LOCKED', 'account locked'],
+  expired: ['PORTAL_PASSWORD_EXPIRED', 'password expired; change it'],
+  'must-change': ['PORTAL_PASSWORD_EXPIRED', 'password must be changed'],
+};
+
+function checkThrottle(c: PortalContext, username: string): void {
+  const verdict = c.get('deps').throttle.check(username, c.get('client'));
+  if (!verdict.allowed) {
+    throw new PortalError('PORTAL_THROTTLED', 'too many failed attempts', {
+      data: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) },
+    });
+  }
+}
+
+/** A user's own password change: throttled like a login (it tests the old password), audited. */
+async function changePassword(
+  c: PortalContext,
+  username: string,
+  oldPassword: string,
+  newPassword: string,
+): Promise<void> {
+  const { directory, throttle } = c.get('deps');
+  checkThrottle(c, username);
+  try {
+    await audited(c, username, { action: 'user.password.change', target: username }, () =>
+      directory.changePassword(username, oldPassword, newPassword),
+    );
+  } catch (e) {
+    if (e instanceof PortalError && e.code === 'PORTAL_INVALID_CREDENTIALS') throttle.failed(username, c.get('client'));
+    throw e;
+  }
+}
+
+const sessionJson = (s: Session) => ({ authenticated: s.user !== null, csrfToken: s.csrfToken, user: s.user });
+
+/** Login, logout, the expired-password change and "my account". */
+export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/session',
+      tags: ['session'],
+      summary: 'Current session; starts an anonymous one that carries the CSRF token for the login',
+      responses: { 200: jsonResponse(SessionSchema) },
+    }),
+    (c) => c.json(sessionJson(ensureSession(c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/session',
+      tags: ['session'],
+      summary: 'Log in with AD credentials (needs the CSRF token of the anonymous session)',
+      request: { body: jsonBody(Login) },
+      responses: {
+        200: jsonResponse(SessionSchema),
+        ...ERRORS,
+        429: jsonResponse(ErrorSchema, 'Too many failed attempts (PORTAL_THROTTLED)'),
+      },
+    }),
+    async (c) => {
+      const deps = c.get('deps');
+      const { username, password } = c.req.valid('json');
+      const client = c.get('client');
+      checkThrottle(c, username);
+      const result = await deps.directory.authenticate(username, password);
+      const audit = (outcome: 'ok' | 'failed', reason: string) =>
+        deps.audit.append({
+          actor: username,
+          address: client,
+          action: 'session.login',
+          target: username,
+          outcome,
+          after: { reason },
+        });
+      if (!result.ok) {
+        if (result.reason !== 'expired' && result.reason !== 'must-change') deps.throttle.failed(username, client);
+        audit('failed', result.reason);
+        const [code, message] = DENIED[result.reason];
+        throw new PortalError(code, message);
+      }
+      const user = await deps.directory.getUser(username);
+      if (!user) throw new PortalError('PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+      const [mobile, isAdmin] = await Promise.all([
+        deps.directory.isMember(user.username, deps.mobileGroup),
+        deps.directory.isMember(user.username, deps.adminGroup),
+      ]);
+      // Checked after the password so that strangers learn nothing about group membership.
+      if (c.get('external') && !mobile) {
+        audit('failed', 'external');
+        throw new PortalError(
+          'PORTAL_EXTERNAL_NOT_ALLOWED',
+          `only members of ${deps.mobileGroup} may log in from outside`,
+        );
+      }
+      deps.throttle.succeeded(username);
+      const session = deps.sessions.rotate(c.get('session')?.id, {
+        username: user.username,
+        displayName: user.displayName,
+        isAdmin,
+        mobile,
+        passwordExpiresAt: user.passwordExpiresAt,
+      });
+      setSessionCookie(c, session);
+      audit('ok', 'password');
+      return c.json(sessionJson(session), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/session',
+      tags: ['session'],
+      summary: 'Log out (ends the server-side session)',
+      responses: { ...NO_CONTENT, 403: ERRORS[403] },
+    }),
+    (c) => {
+      c.get('deps').sessions.destroy(c.get('session')?.id);
+      deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, prefix: 'host' });
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/session/password',
+      tags: ['session'],
+      summary: 'Change an expired password (no login possible before)',
+      request: { body: jsonBody(ExpiredPasswordChange) },
+      responses: { ...NO_CONTENT, ...ERRORS },
+    }),
+    async (c) => {
+      const { username, oldPassword, newPassword } = c.req.valid('json');
+      await changePassword(c, username, oldPassword, newPassword);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/me',
+      tags: ['my account'],
+      summary: 'My account',
+      security: SECURITY,
+      responses: { 200: jsonResponse(UserSchema), ...ERRORS },
+    }),
+    async (c) => {
+      const me = await c.get('deps').directory.getUser(sessionUser(c).username);
+      if (!me) throw new PortalError('PORTAL_NOT_FOUND', 'account gone');
+      return c.json(me, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/me',
+      tags: ['my account'],
+      summary: 'Change my profile fields and personal links',
+      security: SECURITY,
+      request: { body: jsonBody(OwnProfilePatch) },
+      responses: { 200: jsonResponse(UserSchema), ...ERRORS },
+    }),
+    async (c) => {
+      const { directory } = c.get('deps');
+      const { username } = sessionUser(c);
+      const patch = c.req.valid('json');
+      const before = await directory.getUser(username);
+      const after = await audited(c, username, { action: 'user.update', target: username, before, after: patch }, () =>
+        directory.updateUser(username, patch),
+      );
+      return c.json(after, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/me/password',
+      tags: ['my account'],
+      summary: 'Change my password',
+      security: SECURITY,
+      request: { body: jsonBody(OwnPasswordChange) },
+      responses: { ...NO_CONTENT, ...ERRORS },
+    }),
+    async (c) => {
+      const { oldPassword, newPassword } = c.req.valid('json');
+      await changePassword(c, sessionUser(c).username, oldPassword, newPassword);
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,153 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { secureHeaders } from 'hono/secure-headers';
+import { registerAdminRoutes } from './api/admin';
+import { registerGroupRoutes } from './api/groups';
+import { registerSessionRoutes, SESSION_COOKIE } from './api/session';
+import { registerUserRoutes } from './api/users';
+import type { PortalDeps, PortalEnv } from './context';
+import { PortalError } from './errors';
+import { clientAddress } from './network';
+import { csrfTokenMatches } from './sessions';
+import { parseLang, translator } from './ui/i18n';
+import { makeView } from './ui/layout';
+import { MessagePage } from './ui/pages';
+import { LANG_COOKIE, registerPages } from './ui/routes';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The TCP peer from @hono/node-server's socket. */
+export function nodePeerAddress(c: Context): string {
+  return getConnInfo(c).remote.address ?? '';
+}
+
+/** Server errors are logged without request data (it may hold passwords); clients get JSON/HTML with the code only. */
+function toPortalError(e: unknown): PortalError {
+  if (e instanceof PortalError) return e;
+  console.error('portal: unexpected error', e instanceof Error ? `${e.name}: ${e.message}` : 'non-Error thrown');
+  return new PortalError('PORTAL_INTERNAL', 'internal error');
+}
+
+/**
+ * Builds the portal's HTTP application (REST API, OpenAPI document and pages) from its
+ * collaborators. Serve it with `@hono/node-server`.
+ * @example const app = createPortalApp(deps); serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 8080 });
+ */
+export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
+  const app = new OpenAPIHono<PortalEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        return c.json({ code: 'PORTAL_VALIDATION', message: 'invalid request', issues }, 400);
+      }
+    },
+  });
+
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      referrerPolicy: 'no-referrer',
+      strictTransportSecurity: 'max-age=31536000',
+    }),
+  );
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    const client = clientAddress(deps.peerAddress(c), c.req.header('x-forwarded-for'), deps.trustedProxies);
+    const external = !deps.internalNetworks.has(client);
+    c.set('client', client);
+    c.set('external', external);
+    c.set('lang', parseLang(getCookie(c, LANG_COOKIE)));
+    c.set('token', null);
+
+    let session = deps.sessions.get(getCookie(c, SESSION_COOKIE, 'host'));
+    // A session opened inside the LAN is worthless outside unless its user may roam.
+    if (session?.user && external && !session.user.mobile) {
+      deps.sessions.destroy(session.id);
+      session = null;
+    }
+    c.set('session', session);
+
+    const auth = c.req.header('authorization');
+    if (auth !== undefined) {
+      const m = /^Bearer (\S+)$/.exec(auth);
+      const token = m ? deps.tokens.verify(m[1] as string) : null;
+      if (!token) throw new PortalError('PORTAL_UNAUTHENTICATED', 'invalid or revoked API token');
+      if (external) throw new PortalError('PORTAL_EXTERNAL_NOT_ALLOWED', 'API tokens work only from internal networks');
+      c.set('token', token);
+      c.set('session', null);
+    }
+
+    // Cookie-authenticated writes need the session's synchronizer token; bearer tokens are not ambient.
+    if (!SAFE_METHODS.has(c.req.method) && !c.get('token')) {
+      const current = c.get('session');
+      if (!current || !csrfTokenMatches(current, c.req.header('x-csrf-token'))) {
+        throw new PortalError('PORTAL_CSRF', 'missing or wrong CSRF token');
+      }
+    }
+    await next();
+  });
+
+  registerSessionRoutes(app);
+  registerUserRoutes(app);
+  registerGroupRoutes(app);
+  registerAdminRoutes(app);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: `__Host-${SESSION_COOKIE}`,
+    description: 'Session cookie from POST /api/session; writes also need the X-CSRF-Token header',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'token', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Scoped API token (`invis_<id>_<secret>`), internal networks only',
+  });
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'invis portal API', version: '1.0.0', description: 'Every action of the invis portal UI.' },
+  });
+
+  registerPages(app);
+
+  const wantsJson = (c: Context): boolean => c.req.path.startsWith('/api/');
+  app.notFound((c) => {
+    const e = new PortalError('PORTAL_NOT_FOUND', 'not found');
+    if (wantsJson(c)) return c.json(e.toJSON(), 404);
+    const t = translator(parseLang(getCookie(c, LANG_COOKIE)));
+    return c.html(
+      String(
+        MessagePage({
+          v: makeView(parseLang(getCookie(c, LANG_COOKIE)), null, '', c.req.path),
+          title: t('notFound'),
+          text: c.req.path,
+        }),
+      ),
+      404,
+    );
+  });
+  app.onError((err, c) => {
+    const e = toPortalError(err);
+    if (e.code === 'PORTAL_THROTTLED') c.header('retry-after', String(e.data.retryAfterSeconds ?? 60));
+    if (wantsJson(c)) return c.json(e.toJSON(), e.status as 400);
+    const lang = parseLang(getCookie(c, LANG_COOKIE));
+    const t = translator(lang);
+    const session = c.get('session') ?? null;
+    const v = makeView(lang, session?.user ?? null, session?.csrfToken ?? '', c.req.path);
+    return c.html(String(MessagePage({ v, title: t(`err_${e.code}`), text: e.code })), e.status as 400);
+  });
+  return app;
+}

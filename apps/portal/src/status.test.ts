@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectStatus, parseMdstat } from './status';
+
+const dir = mkdtempSync(join(tmpdir(), 'portal-status-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const services = { states: async () => [], run: async () => undefined };
+
+describe('parseMdstat', () => {
+  it('reads arrays and their member state', () => {
+    const text = `Personalities : [raid1]
+md0 : active raid1 sdb1[1] sda1[0]
+      976630336 blocks super 1.2 [2/2] [UU]
+md1 : active raid1 sdb2[1]
+      1000 blocks super 1.2 [2/1] [_U]
+unused devices: <none>`;
+    expect(parseMdstat(text)).toEqual([
+      { name: 'md0', status: 'UU' },
+      { name: 'md1', status: '_U' },
+    ]);
+  });
+});
+
+describe('collectStatus', () => {
+  it('reads real sources and says unknown for missing ones', async () => {
+    const mdstat = join(dir, 'mdstat');
+    writeFileSync(mdstat, 'md0 : active raid1 sda1[0]\n      1 blocks [2/1] [U_]\n');
+    const inet = join(dir, 'inetcheck');
+    writeFileSync(inet, 'online 198.51.100.4\n');
+    const status = await collectStatus({
+      watchDirs: [dir, join(dir, 'missing')],
+      mdstatFile: mdstat,
+      certificates: [{ name: 'ldap', file: join(dir, 'none.pem') }],
+      backupStampFile: join(dir, 'none'),
+      internetStateFile: inet,
+      services,
+    });
+    expect(status.disks[0]).toMatchObject({ path: dir, state: 'ok' });
+    expect(status.disks[1]).toEqual({ path: join(dir, 'missing'), state: 'unknown' });
+    expect(status.raid).toMatchObject({ state: 'degraded' });
+    expect(status.certificates).toEqual([{ name: 'ldap', state: 'unknown' }]);
+    expect(status.backup).toEqual({ state: 'unknown' });
+    expect(status.internet).toMatchObject({ state: 'ok', text: 'online 198.51.100.4' });
+    expect(status.uptimeSeconds).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,102 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
+
+/** What an API token may do. */
+export const TOKEN_SCOPES = [
+  'status:read',
+  'users:read',
+  'users:write',
+  'groups:read',
+  'groups:write',
+  'audit:read',
+  'services:write',
+] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** An API token as listed (the secret itself is shown once at creation and never stored). */
+export interface ApiToken {
+  id: string;
+  name: string;
+  owner: string;
+  scopes: TokenScope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** Scoped, revocable API tokens, stored as SHA-256 hashes. */
+export interface TokenStore {
+  /** @returns the listed token and its secret `invis_<id>_<secret>` (shown once). */
+  create(input: { name: string; owner: string; scopes: TokenScope[] }): { token: ApiToken; secret: string };
+  /** @returns the live token for a presented secret, or `null`. */
+  verify(presented: string): ApiToken | null;
+  list(): ApiToken[];
+  /** @returns false when the id is unknown or already revoked. */
+  revoke(id: string): boolean;
+  close(): void;
+}
+
+// The secret is 32 random bytes, so a fast hash is enough: there is nothing to brute-force.
+const hash = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+/**
+ * Opens the token table in a `node:sqlite` file (the portal's data file).
+ * @param file database path, or `:memory:`
+ */
+export function openTokenStore(file: string, now: () => Date = () => new Date()): TokenStore {
+  const db = new DatabaseSync(file);
+  db.exec(`CREATE TABLE IF NOT EXISTS api_token (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, scopes TEXT NOT NULL,
+    hash BLOB NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT)`);
+  const row = (r: Record<string, unknown>): ApiToken => ({
+    id: String(r.id),
+    name: String(r.name),
+    owner: String(r.owner),
+    scopes: JSON.parse(String(r.scopes)) as TokenScope[],
+    createdAt: String(r.created_at),
+    lastUsedAt: r.last_used_at === null ? null : String(r.last_used_at),
+    revokedAt: r.revoked_at === null ? null : String(r.revoked_at),
+  });
+  const byId = db.prepare('SELECT * FROM api_token WHERE id = ?');
+  const touch = db.prepare('UPDATE api_token SET last_used_at = ? WHERE id = ?');
+
+  return {
+    create({ name, owner, scopes }) {
+      const id = randomBytes(8).toString('hex');
+      const secret = randomBytes(32).toString('base64url');
+      db.prepare('INSERT INTO api_token (id, name, owner, scopes, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        id,
+        name,
+        owner,
+        JSON.stringify([...new Set(scopes)]),
+        hash(secret),
+        now().toISOString(),
+      );
+      return { token: row(byId.get(id) as Record<string, unknown>), secret: `invis_${id}_${secret}` };
+    },
+    verify(presented) {
+      const m = /^invis_([0-9a-f]{16})_([\w-]{43})$/.exec(presented);
+      if (!m) return null;
+      const r = byId.get(m[1] as string) as Record<string, unknown> | undefined;
+      if (!r || r.revoked_at !== null) return null;
+      const stored = Buffer.from(r.hash as Uint8Array);
+      if (!timingSafeEqual(stored, hash(m[2] as string))) return null;
+      touch.run(now().toISOString(), m[1] as string);
+      return row(r);
+    },
+    list() {
+      return (db.prepare('SELECT * FROM api_token ORDER BY created_at DESC').all() as Record<string, unknown>[]).map(
+        row,
+      );
+    },
+    revoke(id) {
+      const res = db
+        .prepare('UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+        .run(now().toISOString(), id);
+      return Number(res.changes) > 0;
+    },
+    close() {
+      db.close();
+    },
+  };
+}

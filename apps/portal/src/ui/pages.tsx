@@ -1,0 +1,674 @@
+/** @jsxImportSource hono/jsx */
+import type { AuditEntry } from '../audit';
+import { ACCOUNT_TYPES, type DirectoryGroup, type DirectoryUser, GROUP_TYPES, type Page } from '../directory';
+import { SERVICE_ACTIONS, type ServiceState } from '../services';
+import type { ServerStatus } from '../status';
+import { type ApiToken, TOKEN_SCOPES } from '../tokens';
+import type { TextKey } from './i18n';
+import { Field, Layout, Msg, type View } from './layout';
+
+const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+const enc = encodeURIComponent;
+
+/** Login with the expired-password change form (revealed on PORTAL_PASSWORD_EXPIRED). */
+export function LoginPage({ v }: { v: View }) {
+  return (
+    <Layout v={v} title={v.t('loginTitle')}>
+      <div class="login">
+        <form data-api="POST /api/session" data-next="/" data-reveal-on="PORTAL_PASSWORD_EXPIRED:expired">
+          <Field name="username" label={v.t('username')} required autocomplete="username" />
+          <Field name="password" label={v.t('password')} type="password" required autocomplete="current-password" />
+          <button type="submit">{v.t('login')}</button>
+          <Msg />
+        </form>
+        <section id="expired" hidden>
+          <h2>{v.t('expiredTitle')}</h2>
+          <form data-api="POST /api/session/password" data-done={v.t('passwordChanged')}>
+            <Field name="username" label={v.t('username')} required autocomplete="username" />
+            <Field
+              name="oldPassword"
+              label={v.t('oldPassword')}
+              type="password"
+              required
+              autocomplete="current-password"
+            />
+            <Field name="newPassword" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
+            <button type="submit">{v.t('changePassword')}</button>
+            <Msg />
+          </form>
+        </section>
+      </div>
+    </Layout>
+  );
+}
+
+function Unknown({ v }: { v: View }) {
+  return <span class="muted">{v.t('unknown')}</span>;
+}
+
+/** Server status for every logged-in user. */
+export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
+  const up = `${Math.floor(s.uptimeSeconds / 86400)} ${v.t('days')} ${Math.floor((s.uptimeSeconds % 86400) / 3600)} ${v.t('hours')}`;
+  return (
+    <Layout v={v} title={v.t('statusTitle')}>
+      <div class="table">
+        <table>
+          <tbody>
+            <tr>
+              <th scope="row">{v.t('host')}</th>
+              <td>{s.hostname}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('kernel')}</th>
+              <td>{s.kernel}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('time')}</th>
+              <td>{s.time}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('uptime')}</th>
+              <td>{up}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('load')}</th>
+              <td>{s.load.join(' / ')}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('internet')}</th>
+              <td>{s.internet.state === 'ok' ? `${s.internet.text} (${s.internet.checkedAt})` : <Unknown v={v} />}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('backup')}</th>
+              <td>{s.backup.state === 'ok' ? s.backup.finishedAt : <Unknown v={v} />}</td>
+            </tr>
+            <tr>
+              <th scope="row">{v.t('raid')}</th>
+              <td>
+                {s.raid.state === 'unknown' ? (
+                  <Unknown v={v} />
+                ) : (
+                  <span class={s.raid.state === 'ok' ? 'ok' : 'bad'}>
+                    {s.raid.arrays.map((a) => `${a.name} [${a.status}]`).join(', ') || s.raid.state}
+                  </span>
+                )}
+              </td>
+            </tr>
+          </tbody>
+        </table>
+      </div>
+      <h2>{v.t('disks')}</h2>
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{v.t('path')}</th>
+              <th scope="col">{v.t('used')}</th>
+              <th scope="col">{v.t('free')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.disks.map((d) => (
+              <tr>
+                <td>{d.path}</td>
+                {d.state === 'ok' ? (
+                  <>
+                    <td
+                      class={d.usedPercent > 90 ? 'bad' : d.usedPercent > 80 ? 'warn' : ''}
+                    >{`${d.usedPercent} %`}</td>
+                    <td>{`${gib(d.freeBytes)} / ${gib(d.totalBytes)}`}</td>
+                  </>
+                ) : (
+                  <td colspan={2}>
+                    <Unknown v={v} />
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h2>{v.t('services')}</h2>
+      <ServiceTable v={v} states={s.services} actions={false} />
+      <h2>{v.t('certificates')}</h2>
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{v.t('name')}</th>
+              <th scope="col">{v.t('expires')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.certificates.map((c) => (
+              <tr>
+                <td>{c.name}</td>
+                <td>
+                  {c.state === 'ok' ? (
+                    <span
+                      class={c.daysLeft < 30 ? 'bad' : 'ok'}
+                    >{`${c.notAfter.slice(0, 10)} (${c.daysLeft} ${v.t('daysLeft')})`}</span>
+                  ) : (
+                    <Unknown v={v} />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Layout>
+  );
+}
+
+function ServiceTable({ v, states, actions }: { v: View; states: ServiceState[]; actions: boolean }) {
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{v.t('service')}</th>
+            <th scope="col">{v.t('state')}</th>
+            {actions && <th scope="col">{v.t('action')}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {states.map((s) => (
+            <tr>
+              <td>{`${s.name} (${s.unit})`}</td>
+              <td class={s.state === 'active' ? 'ok' : s.state === 'failed' ? 'bad' : 'muted'}>
+                {s.state === 'unknown' ? v.t('unknown') : s.state}
+              </td>
+              {actions && (
+                <td>
+                  {SERVICE_ACTIONS.map((a) => (
+                    <form class="inline" data-api={`POST /api/services/${s.name}/${a}`}>
+                      <button class="secondary" type="submit">
+                        {v.t(`act_${a}`)}
+                      </button>
+                    </form>
+                  ))}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Admin: service states with the allow-listed actions. */
+export function ServicesPage({ v, states }: { v: View; states: ServiceState[] }) {
+  return (
+    <Layout v={v} title={v.t('servicesTitle')}>
+      <ServiceTable v={v} states={states} actions />
+    </Layout>
+  );
+}
+
+const linksText = (u: DirectoryUser): string => u.links.map((l) => `${l.url} ${l.label}`).join('\n');
+
+function PasswordExpiry({ v, u }: { v: View; u: DirectoryUser }) {
+  return <>{u.passwordExpiresAt === null ? v.t('never') : u.passwordExpiresAt.slice(0, 10)}</>;
+}
+
+/** My account: own profile fields, personal links and password change. */
+export function AccountPage({ v, u }: { v: View; u: DirectoryUser }) {
+  return (
+    <Layout v={v} title={v.t('accountTitle')}>
+      <p>
+        {`${u.displayName} (${u.username}) · ${v.t('groups')}: ${u.groups.join(', ')} · ${v.t('passwordExpires')}: `}
+        <PasswordExpiry v={v} u={u} />
+      </p>
+      <div class="grid">
+        <form data-api="PATCH /api/me" data-keep-empty data-done={v.t('saved')}>
+          <h2>{v.t('profile')}</h2>
+          <Field name="displayName" label={v.t('displayName')} value={u.displayName} />
+          <Field name="telephone" label={v.t('telephone')} value={u.telephone} type="tel" />
+          <Field name="office" label={v.t('office')} value={u.office} />
+          <label for="f-links">{v.t('links')}</label>
+          <textarea id="f-links" name="links" data-links>
+            {linksText(u)}
+          </textarea>
+          <button type="submit">{v.t('save')}</button>
+          <Msg />
+        </form>
+        <form data-api="POST /api/me/password" data-done={v.t('passwordChanged')}>
+          <h2>{v.t('changePassword')}</h2>
+          <Field
+            name="oldPassword"
+            label={v.t('oldPassword')}
+            type="password"
+            required
+            autocomplete="current-password"
+          />
+          <Field name="newPassword" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
+          <button type="submit">{v.t('changePassword')}</button>
+          <Msg />
+        </form>
+      </div>
+      {u.links.length > 0 && (
+        <ul>
+          {u.links.map((l) => (
+            <li>
+              <a href={/^https?:\/\//i.test(l.url) ? l.url : `https://${l.url}`} rel="noopener noreferrer">
+                {l.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Layout>
+  );
+}
+
+function Pager({
+  v,
+  base,
+  page,
+  pageSize,
+  total,
+}: {
+  v: View;
+  base: string;
+  page: number;
+  pageSize: number;
+  total: number;
+}) {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  const join = base.includes('?') ? '&' : '?';
+  return (
+    <nav class="pager" aria-label="Seiten">
+      {page > 1 && <a href={`${base}${join}page=${page - 1}`}>{v.t('previous')}</a>}
+      <span>{v.t('pageOf', { page, pages, total })}</span>
+      {page < pages && <a href={`${base}${join}page=${page + 1}`}>{v.t('next')}</a>}
+    </nav>
+  );
+}
+
+/** Admin: user list with search and paging. */
+export function UsersPage(props: {
+  v: View;
+  result: Page<DirectoryUser>;
+  search: string;
+  page: number;
+  pageSize: number;
+}) {
+  const { v, result } = props;
+  return (
+    <Layout v={v} title={v.t('usersTitle')}>
+      <form method="get" action="/users">
+        <label for="q">{v.t('search')}</label>
+        <input id="q" name="search" type="search" value={props.search} />
+        <button type="submit">{v.t('search')}</button>
+        <a class="button" href="/users/new">
+          {v.t('newUser')}
+        </a>
+      </form>
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{v.t('username')}</th>
+              <th scope="col">{v.t('displayName')}</th>
+              <th scope="col">{v.t('accountType')}</th>
+              <th scope="col">{v.t('state')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {result.items.map((u) => (
+              <tr>
+                <td>
+                  <a href={`/users/${enc(u.username)}`}>{u.username}</a>
+                </td>
+                <td>{u.displayName}</td>
+                <td>{v.t(`type_${u.accountType}`)}</td>
+                <td>
+                  {[u.enabled ? v.t('enabled') : v.t('disabled'), u.locked ? v.t('locked') : '']
+                    .filter(Boolean)
+                    .join(', ')}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Pager
+        v={v}
+        base={`/users?search=${enc(props.search)}`}
+        page={props.page}
+        pageSize={props.pageSize}
+        total={result.total}
+      />
+    </Layout>
+  );
+}
+
+function Select({
+  id,
+  name,
+  label,
+  options,
+}: {
+  id: string;
+  name: string;
+  label: string;
+  options: [string, string][];
+}) {
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <select id={id} name={name}>
+        {options.map(([value, text]) => (
+          <option value={value}>{text}</option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+/** Admin: create a user with an invis account type. */
+export function NewUserPage({ v }: { v: View }) {
+  return (
+    <Layout v={v} title={v.t('newUser')}>
+      <form data-api="POST /api/users" data-next="/users">
+        <Field name="username" label={v.t('username')} required />
+        <Field name="givenName" label={v.t('givenName')} required />
+        <Field name="surname" label={v.t('surname')} required />
+        <Field name="displayName" label={v.t('displayName')} />
+        <Field name="description" label={v.t('description')} />
+        <Field name="mail" label={v.t('mail')} type="email" />
+        <Field name="department" label={v.t('department')} />
+        <Field name="office" label={v.t('office')} />
+        <Field name="telephone" label={v.t('telephone')} type="tel" />
+        <Select
+          id="f-accountType"
+          name="accountType"
+          label={v.t('accountType')}
+          options={(['user', ...ACCOUNT_TYPES.filter((a) => a !== 'user')] as const).map((a) => [a, v.t(`type_${a}`)])}
+        />
+        <Field name="password" label={v.t('password')} type="password" required autocomplete="new-password" />
+        <button type="submit">{v.t('create')}</button>
+        <Msg />
+      </form>
+    </Layout>
+  );
+}
+
+/** Admin: one user — edit, enable/disable, unlock, reset password, delete. */
+export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
+  const api = `/api/users/${enc(u.username)}`;
+  const fields: [keyof DirectoryUser & TextKey, string][] = [
+    ['displayName', u.displayName],
+    ['givenName', u.givenName],
+    ['surname', u.surname],
+    ['description', u.description],
+    ['mail', u.mail],
+    ['department', u.department],
+    ['office', u.office],
+    ['telephone', u.telephone],
+  ];
+  return (
+    <Layout v={v} title={`${u.displayName} (${u.username})`}>
+      <p>
+        {`${v.t(`type_${u.accountType}`)} · ${u.enabled ? v.t('enabled') : v.t('disabled')}${u.locked ? ` · ${v.t('locked')}` : ''} · ${v.t('groups')}: ${u.groups.join(', ')} · ${v.t('passwordExpires')}: `}
+        <PasswordExpiry v={v} u={u} />
+      </p>
+      <div class="grid">
+        <form data-api={`PATCH ${api}`} data-keep-empty data-done={v.t('saved')}>
+          <h2>{v.t('profile')}</h2>
+          {fields.map(([name, value]) => (
+            <Field name={name} label={v.t(name)} value={value} />
+          ))}
+          <button type="submit">{v.t('save')}</button>
+          <Msg />
+        </form>
+        <div>
+          <form data-api={`PUT ${api}/enabled`} data-body={JSON.stringify({ enabled: !u.enabled })}>
+            <h2>{v.t('state')}</h2>
+            <button type="submit" class="secondary">
+              {u.enabled ? v.t('disable') : v.t('enable')}
+            </button>
+            <Msg />
+          </form>
+          {u.locked && (
+            <form data-api={`POST ${api}/unlock`}>
+              <button type="submit" class="secondary">
+                {v.t('unlock')}
+              </button>
+            </form>
+          )}
+          <form data-api={`POST ${api}/password`} data-done={v.t('passwordChanged')}>
+            <h2>{v.t('resetPassword')}</h2>
+            <Field name="password" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
+            <label>
+              <input type="checkbox" name="mustChange" />
+              {v.t('mustChange')}
+            </label>
+            <button type="submit">{v.t('resetPassword')}</button>
+            <Msg />
+          </form>
+          <form data-api={`DELETE ${api}`} data-next="/users" data-confirm={v.t('confirmDelete')}>
+            <button type="submit" class="danger">
+              {v.t('delete')}
+            </button>
+            <Msg />
+          </form>
+        </div>
+      </div>
+    </Layout>
+  );
+}
+
+/** Admin: all groups. */
+export function GroupsPage({ v, groups }: { v: View; groups: DirectoryGroup[] }) {
+  return (
+    <Layout v={v} title={v.t('groupsTitle')}>
+      <a class="button" href="/groups/new">
+        {v.t('newGroup')}
+      </a>
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{v.t('name')}</th>
+              <th scope="col">{v.t('groupType')}</th>
+              <th scope="col">{v.t('description')}</th>
+              <th scope="col">{v.t('membersShort')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.map((g) => (
+              <tr>
+                <td>
+                  <a href={`/groups/${enc(g.name)}`}>{g.name}</a>
+                </td>
+                <td>{v.t(`gtype_${g.type}`)}</td>
+                <td>{g.description}</td>
+                <td>{String(g.members.length)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Layout>
+  );
+}
+
+/** Admin: create a group of an invis group type. */
+export function NewGroupPage({ v }: { v: View }) {
+  return (
+    <Layout v={v} title={v.t('newGroup')}>
+      <form data-api="POST /api/groups" data-next="/groups">
+        <Field name="name" label={v.t('name')} required />
+        <Field name="description" label={v.t('description')} />
+        <Select
+          id="f-type"
+          name="type"
+          label={v.t('groupType')}
+          options={GROUP_TYPES.map((g) => [g, v.t(`gtype_${g}`)])}
+        />
+        <label for="f-members">{v.t('members')}</label>
+        <textarea id="f-members" name="members" data-list />
+        <button type="submit">{v.t('create')}</button>
+        <Msg />
+      </form>
+    </Layout>
+  );
+}
+
+/** Admin: one group — description and members, delete. */
+export function GroupPage({ v, g }: { v: View; g: DirectoryGroup }) {
+  const api = `/api/groups/${enc(g.name)}`;
+  return (
+    <Layout v={v} title={g.name}>
+      <p>{`${v.t(`gtype_${g.type}`)}${g.mail ? ` · ${g.mail}` : ''}`}</p>
+      <form data-api={`PATCH ${api}`} data-keep-empty data-done={v.t('saved')}>
+        <Field name="description" label={v.t('description')} value={g.description} />
+        <label for="f-members">{v.t('members')}</label>
+        <textarea id="f-members" name="members" data-list>
+          {g.members.join('\n')}
+        </textarea>
+        <button type="submit">{v.t('save')}</button>
+        <Msg />
+      </form>
+      <form data-api={`DELETE ${api}`} data-next="/groups" data-confirm={v.t('confirmDelete')}>
+        <button type="submit" class="danger">
+          {v.t('delete')}
+        </button>
+        <Msg />
+      </form>
+    </Layout>
+  );
+}
+
+/** Admin: the audit log, newest first. */
+export function AuditPage(props: {
+  v: View;
+  result: Page<AuditEntry>;
+  search: string;
+  page: number;
+  pageSize: number;
+}) {
+  const { v, result } = props;
+  const show = (x: unknown): string => (x === null || x === undefined ? '' : JSON.stringify(x));
+  return (
+    <Layout v={v} title={v.t('auditTitle')}>
+      <form method="get" action="/audit">
+        <label for="q">{v.t('search')}</label>
+        <input id="q" name="search" type="search" value={props.search} />
+        <button type="submit">{v.t('search')}</button>
+      </form>
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{v.t('when')}</th>
+              <th scope="col">{v.t('actor')}</th>
+              <th scope="col">{v.t('address')}</th>
+              <th scope="col">{v.t('action')}</th>
+              <th scope="col">{v.t('target')}</th>
+              <th scope="col">{v.t('outcome')}</th>
+              <th scope="col">{v.t('change')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {result.items.map((e) => (
+              <tr>
+                <td>{e.at}</td>
+                <td>{e.actor}</td>
+                <td>{e.address}</td>
+                <td>{e.action}</td>
+                <td>{e.target}</td>
+                <td class={e.outcome === 'ok' ? 'ok' : 'bad'}>{e.outcome}</td>
+                <td>
+                  <code>{show(e.before)}</code>
+                  {e.after !== null && ' → '}
+                  <code>{show(e.after)}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <Pager
+        v={v}
+        base={`/audit?search=${enc(props.search)}`}
+        page={props.page}
+        pageSize={props.pageSize}
+        total={result.total}
+      />
+    </Layout>
+  );
+}
+
+/** Admin: API tokens — list, create (secret shown once), revoke. */
+export function TokensPage({ v, tokens }: { v: View; tokens: ApiToken[] }) {
+  return (
+    <Layout v={v} title={v.t('tokensTitle')}>
+      <form data-api="POST /api/tokens" data-show="secret">
+        <h2>{v.t('newToken')}</h2>
+        <Field name="name" label={v.t('name')} required />
+        <fieldset>
+          <legend>{v.t('scopes')}</legend>
+          {TOKEN_SCOPES.map((s) => (
+            <label>
+              <input type="checkbox" data-set="scopes" value={s} />
+              {s}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit">{v.t('create')}</button>
+        <Msg />
+      </form>
+      <div id="secret" hidden>
+        <p>{v.t('tokenOnce')}</p>
+        <code class="secret" />
+      </div>
+      <div class="table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{v.t('name')}</th>
+              <th scope="col">{v.t('scopes')}</th>
+              <th scope="col">{v.t('created')}</th>
+              <th scope="col">{v.t('lastUsed')}</th>
+              <th scope="col">{v.t('action')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr>
+                <td>{`${t.name} (${t.owner})`}</td>
+                <td>{t.scopes.join(', ')}</td>
+                <td>{t.createdAt}</td>
+                <td>{t.lastUsedAt ?? '–'}</td>
+                <td>
+                  {t.revokedAt ? (
+                    v.t('revoked')
+                  ) : (
+                    <form class="inline" data-api={`DELETE /api/tokens/${t.id}`}>
+                      <button type="submit" class="secondary">
+                        {v.t('revoke')}
+                      </button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Layout>
+  );
+}
+
+/** A plain message page (not found, forbidden). */
+export function MessagePage({ v, title, text }: { v: View; title: string; text: string }) {
+  return (
+    <Layout v={v} title={title}>
+      <p>{text}</p>
+    </Layout>
+  );
+}
