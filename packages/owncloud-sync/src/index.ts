@@ -10,8 +10,27 @@ export {
   type WebDavClient,
   type WebDavClientOptions,
 } from './client';
+export {
+  type RemoteScan,
+  type RemoteScanOptions,
+  type RemoteScanStats,
+  scanLocal,
+  scanRemote,
+} from './discovery';
+export {
+  createSyncEngine,
+  type SyncConflict,
+  type SyncEngine,
+  type SyncEngineOptions,
+  type SyncEvent,
+  type SyncReport,
+  type SyncRunOptions,
+} from './engine';
 export { SyncError, type SyncErrorCode, type SyncErrorData } from './errors';
+export { createExcludeMatcher, DEFAULT_EXCLUDES, type ExcludeMatcher, parseExcludeFile } from './exclude';
+export { type Journal, type JournalEntry, openJournal } from './journal';
 export { createRateLimiter, createSemaphore, type RateLimiter, type Semaphore } from './limit';
+export { acquireLock } from './lock';
 export {
   type DavResource,
   encodePath,
@@ -20,3 +39,14 @@ export {
   PROPFIND_BODY,
   parseMultistatus,
 } from './multistatus';
+export {
+  conflictCopyName,
+  type LocalEntry,
+  localChanged,
+  type ReconcileInput,
+  type RemoteEntry,
+  reconcile,
+  remoteChanged,
+  type SyncAction,
+  type SyncPlan,
+} from './reconcile';

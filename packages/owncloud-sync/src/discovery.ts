@@ -1,0 +1,182 @@
+// Discovery of both trees: local by lstat, remote by PROPFIND (pruned by directory ETags).
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WebDavClient } from './client';
+import { toSyncError } from './errors';
+import type { ExcludeMatcher } from './exclude';
+import type { JournalEntry } from './journal';
+import { createSemaphore } from './limit';
+import type { LocalEntry, RemoteEntry } from './reconcile';
+
+/**
+ * Walks `root` (symlinks and excluded names are skipped) and returns every file and directory
+ * with size, mtime and inode; nothing is read, so an unchanged tree costs only `readdir` + `lstat`.
+ */
+export async function scanLocal(
+  root: string,
+  excluded: ExcludeMatcher,
+  concurrency = 16,
+): Promise<Map<string, LocalEntry>> {
+  const out = new Map<string, LocalEntry>();
+  const sem = createSemaphore(concurrency);
+  const walk = async (rel: string): Promise<void> => {
+    const abs = rel === '' ? root : join(root, rel);
+    let dirents: Dirent[];
+    try {
+      dirents = await sem.run(() => readdir(abs, { withFileTypes: true }));
+    } catch (error) {
+      throw toSyncError(error, 'SYNC_LOCAL_IO', { path: rel });
+    }
+    const subdirs: string[] = [];
+    await Promise.all(
+      dirents.map(async (d) => {
+        if (!d.isFile() && !d.isDirectory()) return;
+        const p = rel === '' ? d.name : `${rel}/${d.name}`;
+        if (excluded(p, d.isDirectory())) return;
+        const st = await lstat(join(abs, d.name)).catch(() => undefined);
+        if (!st || (!st.isFile() && !st.isDirectory())) return;
+        out.set(p, {
+          path: p,
+          isDir: st.isDirectory(),
+          size: st.isDirectory() ? 0 : st.size,
+          mtimeMs: st.mtimeMs,
+          inode: st.ino,
+        });
+        if (st.isDirectory()) subdirs.push(p);
+      }),
+    );
+    await Promise.all(subdirs.map(walk));
+  };
+  await walk('');
+  return out;
+}
+
+/** How the remote tree was read, for the report. */
+export interface RemoteScanStats {
+  requests: number;
+  prunedDirs: number;
+  depthInfinity: boolean;
+}
+
+/** The remote tree, the base collection's own ETag and how it was read. */
+export interface RemoteScan {
+  entries: Map<string, RemoteEntry>;
+  rootEtag?: string;
+  stats: RemoteScanStats;
+}
+
+/** Options of {@link scanRemote}. */
+export interface RemoteScanOptions {
+  client: WebDavClient;
+  excluded: ExcludeMatcher;
+  journal: ReadonlyMap<string, JournalEntry>;
+  /** Skip directories whose ETag equals the journal's (only sound when directory ETags are recursive). */
+  prune: boolean;
+  /** Try one `Depth: infinity` PROPFIND first (falls back to depth 1 on refusal). */
+  tryInfinity: boolean;
+}
+
+const toRemote = (r: {
+  path: string;
+  isDir: boolean;
+  size: number;
+  etag?: string;
+  lastModified?: number;
+  fileId?: string;
+}): RemoteEntry => {
+  const e: RemoteEntry = { path: r.path, isDir: r.isDir, size: r.isDir ? 0 : r.size };
+  if (r.etag !== undefined) e.etag = r.etag;
+  if (r.lastModified !== undefined) e.mtimeMs = r.lastModified;
+  if (r.fileId !== undefined) e.fileId = r.fileId;
+  return e;
+};
+
+const fromJournal = (j: JournalEntry): RemoteEntry => {
+  const e: RemoteEntry = { path: j.path, isDir: j.isDir, size: j.isDir ? 0 : j.remoteSize };
+  if (j.etag !== undefined) e.etag = j.etag;
+  if (j.remoteMtimeMs !== undefined) e.mtimeMs = j.remoteMtimeMs;
+  if (j.fileId !== undefined) e.fileId = j.fileId;
+  return e;
+};
+
+const isExcludedPath = (excluded: ExcludeMatcher, path: string, isDir: boolean): boolean => {
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) if (excluded(parts.slice(0, i).join('/'), true)) return true;
+  return excluded(path, isDir);
+};
+
+/**
+ * Reads the remote tree. With `prune`, a directory whose ETag is unchanged since the last sync
+ * is not listed again: its subtree is taken from the journal.
+ */
+export async function scanRemote(options: RemoteScanOptions): Promise<RemoteScan> {
+  const { client, excluded, journal } = options;
+  const out = new Map<string, RemoteEntry>();
+  const stats: RemoteScanStats = { requests: 0, prunedDirs: 0, depthInfinity: false };
+  if (options.tryInfinity) {
+    stats.requests++;
+    const all = await client.propfind('', 'infinity').catch((error: unknown) => {
+      if ((error as { data?: { status?: number } }).data?.status === 403) return undefined;
+      throw error;
+    });
+    if (all) {
+      stats.depthInfinity = true;
+      for (const r of all)
+        if (r.path !== '' && !isExcludedPath(excluded, r.path, r.isDir)) out.set(r.path, toRemote(r));
+      return withRoot(out, all.find((r) => r.path === '')?.etag, stats);
+    }
+  }
+  const children = new Map<string, JournalEntry[]>();
+  if (options.prune) {
+    for (const j of journal.values()) {
+      if (j.path === '') continue;
+      const parent = j.path.slice(0, Math.max(0, j.path.lastIndexOf('/')));
+      const list = children.get(parent) ?? [];
+      list.push(j);
+      children.set(parent, list);
+    }
+  }
+  const copySubtree = (dir: string): void => {
+    for (const j of children.get(dir) ?? []) {
+      out.set(j.path, fromJournal(j));
+      if (j.isDir) copySubtree(j.path);
+    }
+  };
+  let rootEtag: string | undefined;
+  const list = async (dir: string): Promise<void> => {
+    stats.requests++;
+    const entries = await client.propfind(dir, 1);
+    const sub: string[] = [];
+    for (const r of entries) {
+      if (r.path === '') rootEtag = r.etag;
+      if (r.path === dir || isExcludedPath(excluded, r.path, r.isDir)) continue;
+      out.set(r.path, toRemote(r));
+      if (!r.isDir) continue;
+      const j = journal.get(r.path);
+      if (options.prune && j?.isDir && r.etag !== undefined && j.etag === r.etag) {
+        stats.prunedDirs++;
+        copySubtree(r.path);
+      } else sub.push(r.path);
+    }
+    await Promise.all(sub.map(list));
+  };
+  const root = journal.get('');
+  if (options.prune && root?.etag !== undefined) {
+    stats.requests++;
+    const [self] = await client.propfind('', 0);
+    if (self?.etag === root.etag) {
+      stats.prunedDirs++;
+      copySubtree('');
+      return withRoot(out, root.etag, stats);
+    }
+  }
+  await list('');
+  return withRoot(out, rootEtag, stats);
+}
+
+const withRoot = (
+  entries: Map<string, RemoteEntry>,
+  rootEtag: string | undefined,
+  stats: RemoteScanStats,
+): RemoteScan => (rootEtag === undefined ? { entries, stats } : { entries, rootEtag, stats });

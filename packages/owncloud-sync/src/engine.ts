@@ -1,0 +1,632 @@
+// The sync engine: discovery → reconcile → execute, with the journal as the common ancestor.
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ServerInfo, WebDavClient } from './client';
+import { scanLocal, scanRemote } from './discovery';
+import { SyncError, type SyncErrorCode, toSyncError } from './errors';
+import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
+import { type Journal, type JournalEntry, openJournal } from './journal';
+import { createRateLimiter, createSemaphore, type RateLimiter } from './limit';
+import { acquireLock } from './lock';
+import { conflictCopyName, type LocalEntry, type RemoteEntry, reconcile, type SyncAction } from './reconcile';
+
+/** Options of {@link createSyncEngine}. */
+export interface SyncEngineOptions {
+  /** The local folder to keep in sync. */
+  localDir: string;
+  /** WebDAV client pointing at the remote folder. */
+  client: WebDavClient;
+  /** Journal and lock directory. Default `<localDir>/.invis-sync` (excluded from sync). */
+  stateDir?: string;
+  /** Host name used in conflict copy names. Default `os.hostname()`. */
+  hostname?: string;
+  /** Clock for conflict copy names. */
+  now?: () => Date;
+  /** Extra exclude globs on top of {@link DEFAULT_EXCLUDES}. */
+  excludes?: readonly string[];
+  /** File with one exclude glob per line. */
+  excludeFile?: string;
+  /** Transfers in flight. Default 8. */
+  concurrency?: number;
+  /** Bytes per second for all transfers together (up + down). Default unlimited. */
+  bandwidthLimit?: number;
+  /** Refuse runs deleting more than `ratio` of the known files (and at least `minFiles`). Default 0.5 / 10. */
+  massDelete?: { ratio?: number; minFiles?: number };
+  /** Retries of a step after a network error. Default 2. */
+  retries?: number;
+  /** fsync downloaded files before renaming them into place. Default true. */
+  fsync?: boolean;
+}
+
+/** Options of one run. */
+export interface SyncRunOptions {
+  /** Plan only; change nothing (the journal included). */
+  dryRun?: boolean;
+  /** Allow a run that the mass-delete guard would refuse. */
+  allowMassDelete?: boolean;
+  onEvent?: (event: SyncEvent) => void;
+}
+
+/** Progress events of a run. */
+export type SyncEvent =
+  | { type: 'discovered'; local: number; remote: number; remoteRequests: number; prunedDirs: number }
+  | { type: 'planned'; actions: number }
+  | { type: 'done'; action: SyncAction['kind']; path: string }
+  | { type: 'bytes'; path: string; direction: 'up' | 'down'; transferred: number; total: number }
+  | { type: 'error'; path: string; code: SyncErrorCode; message: string };
+
+/** A conflict: both versions kept, the local one under `copy`. */
+export interface SyncConflict {
+  path: string;
+  copy: string;
+}
+
+/** What a run did (or, with `dryRun`, would do). */
+export interface SyncReport {
+  dryRun: boolean;
+  server: ServerInfo;
+  /** Planned steps in plan order. */
+  planned: { kind: SyncAction['kind']; path: string }[];
+  uploaded: number;
+  downloaded: number;
+  deletedLocal: number;
+  deletedRemote: number;
+  moved: number;
+  conflicts: SyncConflict[];
+  errors: { path: string; code: SyncErrorCode; message: string }[];
+  bytesUp: number;
+  bytesDown: number;
+  remoteRequests: number;
+  prunedDirs: number;
+  durationMs: number;
+}
+
+/** A configured two-way sync of one folder. */
+export interface SyncEngine {
+  /**
+   * Runs one sync. Step failures are reported in `errors` (the next run picks them up).
+   * @throws {SyncError} `SYNC_LOCKED`, `SYNC_MASS_DELETE`, discovery errors (`DAV_*`, `SYNC_LOCAL_IO`)
+   */
+  run(options?: SyncRunOptions): Promise<SyncReport>;
+}
+
+const SMALL_FILE = 256 * 1024;
+const isUnder = (p: string, dir: string): boolean => dir === '' || p === dir || p.startsWith(`${dir}/`);
+const depth = (p: string): number => p.split('/').length;
+const partName = (path: string, etag: string | undefined): string =>
+  `.~sync-${createHash('sha1')
+    .update(`${path}\0${etag ?? ''}`)
+    .digest('hex')
+    .slice(0, 20)}.part`;
+const toLocal = (path: string, st: Stats): LocalEntry => ({
+  path,
+  isDir: st.isDirectory(),
+  size: st.isDirectory() ? 0 : st.size,
+  mtimeMs: st.mtimeMs,
+  inode: st.ino,
+});
+const sameStat = (a: LocalEntry, st: Stats): boolean =>
+  st.size === a.size && st.mtimeMs === a.mtimeMs && st.ino === a.inode;
+
+/**
+ * Creates a sync engine for one local folder and one remote folder.
+ *
+ * @example
+ * const client = createWebDavClient({ url, auth: { type: 'basic', username, password } });
+ * const engine = createSyncEngine({ localDir: '/srv/branch', client });
+ * const report = await engine.run({ onEvent: (e) => console.log(e) });
+ */
+export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
+  const { localDir, client } = options;
+  const stateDir = options.stateDir ?? join(localDir, '.invis-sync');
+  const host = (options.hostname ?? osHostname()).replace(/[/\\]/g, '_');
+  const now = options.now ?? (() => new Date());
+  const concurrency = options.concurrency ?? 8;
+  const retries = options.retries ?? 2;
+  const doFsync = options.fsync ?? true;
+  let server: ServerInfo | undefined;
+  let infinityRefused = false;
+
+  async function excludeMatcher(): Promise<ReturnType<typeof createExcludeMatcher>> {
+    const extra = options.excludeFile
+      ? parseExcludeFile(
+          await readFile(options.excludeFile, 'utf8').catch((error: unknown) => {
+            throw toSyncError(error, 'SYNC_INVALID_OPTIONS', { path: options.excludeFile as string });
+          }),
+        )
+      : [];
+    return createExcludeMatcher([...DEFAULT_EXCLUDES, ...(options.excludes ?? []), ...extra]);
+  }
+
+  return {
+    async run(runOptions = {}) {
+      const started = performance.now();
+      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      const release = await acquireLock(join(stateDir, 'lock'), host);
+      const journal = openJournal(join(stateDir, 'journal.db'));
+      try {
+        server ??= await client.detect();
+        const excluded = await excludeMatcher();
+        const known = journal.load();
+        const root = known.get('');
+        known.delete('');
+        const [local, remoteScan] = await Promise.all([
+          scanLocal(localDir, excluded),
+          scanRemote({
+            client,
+            excluded,
+            journal: root ? new Map([...known, ['', root]]) : known,
+            prune: server.recursiveDirEtags,
+            tryInfinity: !server.recursiveDirEtags && !infinityRefused,
+          }),
+        ]);
+        if (!server.recursiveDirEtags && !remoteScan.stats.depthInfinity) infinityRefused = true;
+        const emit = runOptions.onEvent ?? (() => undefined);
+        emit({
+          type: 'discovered',
+          local: local.size,
+          remote: remoteScan.entries.size,
+          remoteRequests: remoteScan.stats.requests,
+          prunedDirs: remoteScan.stats.prunedDirs,
+        });
+        const plan = reconcile({ local, remote: remoteScan.entries, journal: known });
+        emit({ type: 'planned', actions: plan.actions.length });
+        const ratio = options.massDelete?.ratio ?? 0.5;
+        const minFiles = options.massDelete?.minFiles ?? 10;
+        if (
+          !runOptions.allowMassDelete &&
+          plan.deletedFiles >= minFiles &&
+          plan.deletedFiles > ratio * plan.knownFiles
+        ) {
+          throw new SyncError(
+            'SYNC_MASS_DELETE',
+            `refusing to delete ${plan.deletedFiles} of ${plan.knownFiles} files; run with --allow-mass-delete if intended`,
+          );
+        }
+        const report: SyncReport = {
+          dryRun: runOptions.dryRun === true,
+          server,
+          planned: plan.actions.map((a) => ({ kind: a.kind, path: a.path })),
+          uploaded: 0,
+          downloaded: 0,
+          deletedLocal: 0,
+          deletedRemote: 0,
+          moved: 0,
+          conflicts: [],
+          errors: [],
+          bytesUp: 0,
+          bytesDown: 0,
+          remoteRequests: remoteScan.stats.requests,
+          prunedDirs: remoteScan.stats.prunedDirs,
+          durationMs: 0,
+        };
+        if (!runOptions.dryRun) {
+          const executor = createExecutor({
+            localDir,
+            client,
+            journal,
+            known,
+            local,
+            remote: remoteScan.entries,
+            report,
+            emit,
+            host,
+            now,
+            concurrency,
+            retries,
+            fsync: doFsync,
+            ...(options.bandwidthLimit ? { limiter: createRateLimiter(options.bandwidthLimit) } : {}),
+          });
+          await executor.execute(plan.actions);
+          if (report.errors.length === 0 && remoteScan.rootEtag !== undefined) {
+            journal.put({
+              path: '',
+              isDir: true,
+              size: 0,
+              mtimeMs: 0,
+              inode: 0,
+              remoteSize: 0,
+              etag: remoteScan.rootEtag,
+            });
+          }
+          journal.flush();
+        }
+        report.durationMs = performance.now() - started;
+        return report;
+      } finally {
+        journal.close();
+        await release();
+      }
+    },
+  };
+}
+
+interface ExecutorContext {
+  localDir: string;
+  client: WebDavClient;
+  journal: Journal;
+  known: Map<string, JournalEntry>;
+  local: ReadonlyMap<string, LocalEntry>;
+  remote: ReadonlyMap<string, RemoteEntry>;
+  report: SyncReport;
+  emit: (e: SyncEvent) => void;
+  host: string;
+  now: () => Date;
+  concurrency: number;
+  retries: number;
+  fsync: boolean;
+  limiter?: RateLimiter;
+}
+
+function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]): Promise<void> } {
+  const { client, journal, report, emit } = ctx;
+  const abs = (p: string): string => join(ctx.localDir, ...p.split('/'));
+  const errorPaths: string[] = [];
+  const deferredDirs: JournalEntry[] = [];
+  const missingEtags: { path: string; size: number }[] = [];
+  const touchedDirs = new Set<string>();
+  const sem = createSemaphore(ctx.concurrency);
+
+  const put = (
+    path: string,
+    l: LocalEntry,
+    r: { etag?: string; size: number; mtimeMs?: number; fileId?: string },
+  ): void => {
+    const e: JournalEntry = {
+      path,
+      isDir: l.isDir,
+      size: l.size,
+      mtimeMs: l.mtimeMs,
+      inode: l.inode,
+      remoteSize: r.size,
+    };
+    if (r.etag !== undefined) e.etag = r.etag;
+    if (r.mtimeMs !== undefined) e.remoteMtimeMs = r.mtimeMs;
+    if (r.fileId !== undefined) e.fileId = r.fileId;
+    if (l.isDir) deferredDirs.push(e);
+    else journal.put(e);
+  };
+
+  const fail = (path: string, error: unknown): void => {
+    const e = toSyncError(error, 'SYNC_LOCAL_IO', { path });
+    errorPaths.push(path);
+    report.errors.push({ path, code: e.code, message: e.message });
+    emit({ type: 'error', path, code: e.code, message: e.message });
+  };
+
+  async function retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt >= ctx.retries || (error as SyncError).code !== 'DAV_NETWORK') throw error;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  async function step(a: SyncAction, fn: () => Promise<void>): Promise<boolean> {
+    try {
+      await retry(fn);
+      emit({ type: 'done', action: a.kind, path: a.path });
+      return true;
+    } catch (error) {
+      fail(a.path, error);
+      return false;
+    }
+  }
+
+  /** Downloads into a part file next to the target (resuming a previous partial download). */
+  async function fetchPart(path: string, r: RemoteEntry): Promise<{ part: string; etag?: string; size: number }> {
+    const part = join(dirname(abs(path)), partName(path, r.etag));
+    const existing =
+      r.etag === undefined
+        ? 0
+        : await lstat(part).then(
+            (s) => s.size,
+            () => 0,
+          );
+    return client.get(path, existing > 0 && r.etag ? { offset: existing, ifRange: r.etag } : {}, async (reply) => {
+      const offset = reply.status === 206 ? existing : 0;
+      const fh = await open(part, reply.status === 206 ? 'a' : 'w', 0o600);
+      let size = offset;
+      try {
+        for await (const chunk of reply.body as AsyncIterable<Buffer>) {
+          if (ctx.limiter) await ctx.limiter.take(chunk.length);
+          await fh.write(chunk);
+          size += chunk.length;
+          report.bytesDown += chunk.length;
+          emit({ type: 'bytes', path, direction: 'down', transferred: size, total: reply.totalSize ?? r.size });
+        }
+        if (ctx.fsync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      touchedDirs.add(dirname(part));
+      const out: { part: string; etag?: string; size: number } = { part, size };
+      const etag = reply.etag ?? r.etag;
+      if (etag !== undefined) out.etag = etag;
+      return out;
+    });
+  }
+
+  async function install(path: string, r: RemoteEntry, expected: LocalEntry | undefined): Promise<void> {
+    const got = await fetchPart(path, r);
+    const target = abs(path);
+    const current = await lstat(target).catch(() => undefined);
+    if (expected ? !current || !sameStat(expected, current) : current) {
+      await unlink(got.part).catch(() => undefined);
+      throw new SyncError(
+        'SYNC_CHANGED_DURING_SYNC',
+        `${path} changed locally during the sync; kept, retried next run`,
+        {
+          path,
+        },
+      );
+    }
+    if (expected) await rename(got.part, target);
+    else {
+      // link() never replaces: a file created meanwhile under this name survives.
+      await link(got.part, target);
+      await unlink(got.part);
+    }
+    put(path, toLocal(path, await lstat(target)), { ...r, size: got.size, ...(got.etag ? { etag: got.etag } : {}) });
+    report.downloaded++;
+  }
+
+  function uploadBody(file: string, size: number, path: string): Readable {
+    const { limiter } = ctx;
+    return Readable.from(
+      (async function* () {
+        const fh = await open(file, 'r');
+        try {
+          for (let pos = 0; pos < size; ) {
+            const buf = Buffer.allocUnsafe(Math.min(SMALL_FILE, size - pos));
+            const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+            if (bytesRead === 0)
+              throw new SyncError('SYNC_CHANGED_DURING_SYNC', `${path} shrank during upload`, { path });
+            if (limiter) await limiter.take(bytesRead);
+            pos += bytesRead;
+            report.bytesUp += bytesRead;
+            emit({ type: 'bytes', path, direction: 'up', transferred: pos, total: size });
+            yield buf.subarray(0, bytesRead);
+          }
+        } finally {
+          await fh.close();
+        }
+      })(),
+    );
+  }
+
+  /**
+   * Runs a request with `If-Match`. Apache answers 412 for weak ETags (files changed in the last
+   * second) even when nothing changed, so a 412 is re-checked and retried without the condition
+   * only when the current ETag still is the expected one.
+   */
+  async function guarded<T>(
+    path: string,
+    etag: string | undefined,
+    send: (ifMatch?: string) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await send(etag);
+    } catch (error) {
+      if (etag === undefined || (error as SyncError).code !== 'DAV_PRECONDITION_FAILED') throw error;
+      const [current] = await client.propfind(path, 0).catch(() => []);
+      if (current?.etag !== etag) throw error;
+      return send();
+    }
+  }
+
+  async function upload(path: string, opts: { ifMatch?: string; create: boolean }): Promise<void> {
+    const file = abs(path);
+    const before = toLocal(path, await lstat(file));
+    let body: Buffer | Readable;
+    let size = before.size;
+    if (size <= SMALL_FILE) {
+      const buf = await readFile(file);
+      size = buf.length;
+      if (ctx.limiter) await ctx.limiter.take(size);
+      report.bytesUp += size;
+      body = buf;
+    } else body = uploadBody(file, size, path);
+    const res = await guarded(path, opts.ifMatch, (ifMatch) =>
+      client.put(path, body, {
+        size,
+        mtimeMs: before.mtimeMs,
+        ...(ifMatch ? { ifMatch } : opts.create ? { ifNoneMatch: '*' as const } : {}),
+      }),
+    );
+    // Recorded with the stat from before the upload: a change during it shows up next run.
+    put(
+      path,
+      { ...before, size },
+      { size, ...(res.etag ? { etag: res.etag } : {}), ...(res.fileId ? { fileId: res.fileId } : {}) },
+    );
+    if (!res.etag) missingEtags.push({ path, size });
+    report.uploaded++;
+  }
+
+  async function conflict(a: Extract<SyncAction, { kind: 'conflict' }>): Promise<void> {
+    const got = await fetchPart(a.path, a.remote);
+    const target = abs(a.path);
+    if (a.compareFirst && (await sameContent(got.part, target))) {
+      await unlink(got.part);
+      put(a.path, toLocal(a.path, await lstat(target)), {
+        ...a.remote,
+        size: got.size,
+        ...(got.etag ? { etag: got.etag } : {}),
+      });
+      return;
+    }
+    const taken = (p: string): boolean => ctx.local.has(p) || ctx.remote.has(p);
+    const copy = conflictCopyName(a.path, ctx.host, ctx.now(), taken);
+    await rename(target, abs(copy));
+    await link(got.part, target);
+    await unlink(got.part);
+    put(a.path, toLocal(a.path, await lstat(target)), {
+      ...a.remote,
+      size: got.size,
+      ...(got.etag ? { etag: got.etag } : {}),
+    });
+    report.conflicts.push({ path: a.path, copy });
+    report.downloaded++;
+    await retry(() => upload(copy, { create: true }));
+  }
+
+  const runAll = <T extends SyncAction>(list: T[], fn: (a: T) => Promise<void>): Promise<boolean[]> =>
+    Promise.all(list.map((a) => sem.run(() => step(a, () => fn(a)))));
+
+  async function fixMissingEtags(): Promise<void> {
+    const parents = [...new Set(missingEtags.map((m) => m.path.slice(0, Math.max(0, m.path.lastIndexOf('/')))))];
+    const listed = new Map<string, { etag?: string; size: number; mtimeMs?: number }>();
+    await Promise.all(
+      parents.map(async (dir) => {
+        const entries = await client.propfind(dir, 1).catch(() => []);
+        for (const e of entries) {
+          const v: { etag?: string; size: number; mtimeMs?: number } = { size: e.size };
+          if (e.etag !== undefined) v.etag = e.etag;
+          if (e.lastModified !== undefined) v.mtimeMs = e.lastModified;
+          listed.set(e.path, v);
+        }
+      }),
+    );
+    journal.flush();
+    const entries = journal.load();
+    for (const m of missingEtags) {
+      const l = listed.get(m.path);
+      const j = entries.get(m.path);
+      // A different size means someone else wrote it meanwhile: keep the ETag unknown so the next run looks.
+      if (!l || !j || l.size !== m.size) continue;
+      journal.put({ ...j, ...(l.etag ? { etag: l.etag } : {}), ...(l.mtimeMs ? { remoteMtimeMs: l.mtimeMs } : {}) });
+    }
+  }
+
+  return {
+    async execute(actions) {
+      const of = <K extends SyncAction['kind']>(...kinds: K[]): Extract<SyncAction, { kind: K }>[] =>
+        actions.filter((a): a is Extract<SyncAction, { kind: K }> => (kinds as string[]).includes(a.kind));
+
+      for (const a of of('moveRemote', 'moveLocal')) {
+        const ok = await step(a, async () => {
+          if (a.kind === 'moveRemote') {
+            await client.move(a.from, a.to);
+            journal.renameTree(a.from, a.to);
+          } else {
+            if (await lstat(abs(a.to)).catch(() => undefined)) {
+              throw new SyncError('SYNC_CHANGED_DURING_SYNC', `${a.to} appeared locally during the sync`, {
+                path: a.to,
+              });
+            }
+            await rename(abs(a.from), abs(a.to));
+            journal.renameTree(a.from, a.to);
+          }
+          report.moved++;
+        });
+        // Later steps were planned on the moved tree; without the move they would be wrong.
+        if (!ok) return;
+      }
+      journal.flush();
+
+      for (const a of of('typeConflict')) {
+        fail(a.path, new SyncError('SYNC_TYPE_CONFLICT', `${a.path} is a file on one side and a folder on the other`));
+      }
+
+      for (const a of of('mkdirLocal').sort((x, y) => depth(x.path) - depth(y.path))) {
+        await step(a, async () => {
+          await mkdir(abs(a.path), { recursive: true });
+          put(a.path, toLocal(a.path, await lstat(abs(a.path))), a.remote);
+        });
+      }
+      const mkRemote = of('mkdirRemote');
+      for (const level of [...new Set(mkRemote.map((a) => depth(a.path)))].sort((x, y) => x - y)) {
+        await runAll(
+          mkRemote.filter((a) => depth(a.path) === level),
+          async (a) => {
+            await client.mkcol(a.path);
+            put(a.path, toLocal(a.path, await lstat(abs(a.path))), { size: 0 });
+          },
+        );
+      }
+
+      await runAll(of('conflict', 'upload', 'download', 'record'), async (a) => {
+        if (a.kind === 'conflict') await conflict(a);
+        else if (a.kind === 'upload')
+          await upload(a.path, a.ifMatch ? { ifMatch: a.ifMatch, create: false } : { create: true });
+        else if (a.kind === 'download') await install(a.path, a.remote, a.local);
+        else if (a.kind === 'record') put(a.path, a.local, a.remote);
+      });
+      if (ctx.fsync) {
+        await Promise.all(
+          [...touchedDirs].map(async (d) => {
+            const fh = await open(d, 'r');
+            await fh.sync().finally(() => fh.close());
+          }),
+        );
+      }
+      await fixMissingEtags();
+
+      await runAll(
+        of('deleteLocal').filter((a) => !a.local.isDir),
+        async (a) => {
+          const current = await lstat(abs(a.path)).catch(() => undefined);
+          if (current && !sameStat(a.local, current)) {
+            throw new SyncError('SYNC_CHANGED_DURING_SYNC', `${a.path} changed locally; not deleted`, { path: a.path });
+          }
+          await unlink(abs(a.path)).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+          });
+          journal.removeTree(a.path);
+          report.deletedLocal++;
+        },
+      );
+      for (const a of of('deleteLocal')
+        .filter((x) => x.local.isDir)
+        .sort((x, y) => depth(y.path) - depth(x.path))) {
+        if (errorPaths.some((e) => isUnder(e, a.path))) continue;
+        await step(a, async () => {
+          await rmdir(abs(a.path));
+          journal.removeTree(a.path);
+        });
+      }
+      await runAll(of('deleteRemote'), async (a) => {
+        await guarded(a.path, a.remote.isDir ? undefined : a.remote.etag, (ifMatch) =>
+          client.delete(a.path, ifMatch ? { ifMatch } : {}),
+        );
+        journal.removeTree(a.path);
+        report.deletedRemote += a.files;
+      });
+      for (const a of of('forget')) journal.removeTree(a.path);
+
+      // A directory's ETag is only trusted (for pruning) when everything below it synced.
+      for (const d of deferredDirs) {
+        if (!errorPaths.some((e) => isUnder(e, d.path))) journal.put(d);
+        else {
+          const unknownEtag = { ...d };
+          delete unknownEtag.etag;
+          journal.put(unknownEtag);
+        }
+      }
+    },
+  };
+}
+
+async function sameContent(a: string, b: string): Promise<boolean> {
+  const hash = async (f: string): Promise<string | undefined> => {
+    const fh = await open(f, 'r').catch(() => undefined);
+    if (!fh) return undefined;
+    try {
+      const h = createHash('sha256');
+      for await (const chunk of fh.createReadStream()) h.update(chunk as Buffer);
+      return h.digest('hex');
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  };
+  const [x, y] = await Promise.all([hash(a), hash(b)]);
+  return x !== undefined && x === y;
+}

@@ -1,0 +1,128 @@
+// The sync journal: the last state both sides agreed on, in node:sqlite (no native addon).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { toSyncError } from './errors';
+
+/** What both sides looked like after the last successful sync of one path. */
+export interface JournalEntry {
+  path: string;
+  isDir: boolean;
+  /** Local stat at sync time (size, mtime in ms, inode). */
+  size: number;
+  mtimeMs: number;
+  inode: number;
+  /** Remote ETag at sync time (undefined when the server sent none). */
+  etag?: string;
+  /** Remote size and mtime, used when the server has no ETags. */
+  remoteSize: number;
+  remoteMtimeMs?: number;
+  fileId?: string;
+}
+
+/** Open journal; writes are buffered and committed in one transaction by `flush()`. */
+export interface Journal {
+  /** Every entry, keyed by path. */
+  load(): Map<string, JournalEntry>;
+  put(entry: JournalEntry): void;
+  /** Removes a path and everything below it. */
+  removeTree(path: string): void;
+  /** Moves a path and everything below it to a new prefix. */
+  renameTree(from: string, to: string): void;
+  /** Commits buffered writes. */
+  flush(): void;
+  close(): void;
+}
+
+type Row = {
+  path: string;
+  is_dir: number;
+  size: number;
+  mtime: number;
+  inode: number;
+  etag: string | null;
+  rsize: number;
+  rmtime: number | null;
+  file_id: string | null;
+};
+
+/**
+ * Opens (and creates) the journal database at `file`.
+ *
+ * @throws {SyncError} `SYNC_LOCAL_IO` when the file cannot be opened
+ */
+export function openJournal(file: string): Journal {
+  let db: DatabaseSync;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    db = new DatabaseSync(file);
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL,
+  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT)`);
+  } catch (error) {
+    throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
+  }
+  const upsert = db.prepare(
+    'INSERT OR REPLACE INTO entries (path, is_dir, size, mtime, inode, etag, rsize, rmtime, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const del = db.prepare("DELETE FROM entries WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'");
+  const ren = db.prepare(
+    "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'",
+  );
+  const pending: (() => void)[] = [];
+  return {
+    load() {
+      const map = new Map<string, JournalEntry>();
+      for (const r of db.prepare('SELECT * FROM entries').all() as Row[]) {
+        const e: JournalEntry = {
+          path: r.path,
+          isDir: r.is_dir === 1,
+          size: r.size,
+          mtimeMs: r.mtime,
+          inode: r.inode,
+          remoteSize: r.rsize,
+        };
+        if (r.etag !== null) e.etag = r.etag;
+        if (r.rmtime !== null) e.remoteMtimeMs = r.rmtime;
+        if (r.file_id !== null) e.fileId = r.file_id;
+        map.set(r.path, e);
+      }
+      return map;
+    },
+    put(e) {
+      pending.push(() =>
+        upsert.run(
+          e.path,
+          e.isDir ? 1 : 0,
+          e.size,
+          e.mtimeMs,
+          e.inode,
+          e.etag ?? null,
+          e.remoteSize,
+          e.remoteMtimeMs ?? null,
+          e.fileId ?? null,
+        ),
+      );
+    },
+    removeTree(path) {
+      pending.push(() => del.run(path, path, path));
+    },
+    renameTree(from, to) {
+      pending.push(() => ren.run(to, from, from, from, from));
+    },
+    flush() {
+      if (pending.length === 0) return;
+      db.exec('BEGIN');
+      try {
+        for (const op of pending.splice(0)) op();
+        db.exec('COMMIT');
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
+      }
+    },
+    close() {
+      db.close();
+    },
+  };
+}
