@@ -9,6 +9,7 @@ export {
   revocationReasonName,
 } from './ca';
 export type { CryptoKey } from './crypto';
+export { type ImportEasyRsaOptions, type ImportEasyRsaReport, importEasyRsa } from './easyrsa';
 export {
   isOvpnPkiError,
   OVPN_PKI_ERROR_CODES,
@@ -29,6 +30,20 @@ export {
   type SubjectAltNames,
   subjectAltNamesSchema,
 } from './model';
+export { cidrToNetmask, ipv4CidrSchema } from './net';
+export {
+  type ClientBundle,
+  DATA_CIPHERS,
+  GENERATED_MARKER,
+  normalizeServerConfig,
+  renderCcdEntry,
+  renderClientBundle,
+  renderServerConfig,
+  type ServerConfig,
+  type ServerConfigInput,
+  type SiteSpec,
+} from './openvpn-config';
+export { type CommandResult, type CommandRunner, createExecaRunner } from './runner';
 export {
   type CertificateInfo,
   type CertificateMaterial,
@@ -42,3 +57,10 @@ export {
   type PkiOptions,
   type RenewOptions,
 } from './store';
+export {
+  generateTlsCryptKey,
+  generateTlsCryptV2ClientKey,
+  generateTlsCryptV2ServerKey,
+  parseStaticKey,
+  renderStaticKey,
+} from './tls-crypt';

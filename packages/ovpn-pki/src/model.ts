@@ -17,7 +17,7 @@ const RESERVED_NAMES = new Set(['ca']);
  * A certificate name: the file name under `issued/` and the subject CN. 1–64 characters of
  * letters, digits, `.`, `_`, `@`, `-`, starting with a letter or digit (easy-rsa-compatible).
  */
-export const certNameSchema: z.ZodType<string> = z
+export const certNameSchema: z.ZodType<string, string> = z
   .string()
   .min(1, 'name is empty')
   .max(64, 'name is longer than 64 characters')
@@ -25,7 +25,7 @@ export const certNameSchema: z.ZodType<string> = z
   .refine((n) => !RESERVED_NAMES.has(n.toLowerCase()), 'name "ca" is reserved for the CA');
 
 /** A CA common name: 1–64 letters, digits, spaces and `._@()'-`, no leading/trailing space. */
-export const caNameSchema: z.ZodType<string> = z
+export const caNameSchema: z.ZodType<string, string> = z
   .string()
   .min(1, 'CA name is empty')
   .max(64, 'CA name is longer than 64 characters')
