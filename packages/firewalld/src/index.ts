@@ -1,5 +1,14 @@
 // @invis/firewalld: firewalld zones, services and policies as typed data; XML render/parse; validated apply.
 // Public API: every exported symbol is listed here by name.
+export {
+  type ApplyOptions,
+  type ApplyReport,
+  checkerError,
+  createFirewalld,
+  type Firewalld,
+  type FirewalldDriver,
+  type FirewalldOptions,
+} from './apply';
 export { diffFiles, diffLines, type FileChange } from './diff';
 export {
   FIREWALLD_EXIT_CODES,
@@ -73,6 +82,13 @@ export {
   ZoneSchema,
   type ZoneTarget,
 } from './model';
+export {
+  type CommandResult,
+  type CommandRunner,
+  createExecaRunner,
+  type FirewalldFs,
+  nodeFs,
+} from './runner';
 export {
   GENERATED_MARKER,
   parsePolicyXml,

@@ -1,0 +1,98 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkerError, createFirewalld } from './apply';
+import type { CommandRunner } from './runner';
+
+const config = { defaultZone: 'lan', zones: [{ name: 'lan', services: ['ssh'] }] };
+let dir: string;
+let calls: string[];
+
+/** Fake firewalld programs: exit codes scripted per sub-command. */
+function fakeRunner(exit: { check?: number[]; reload?: number; state?: number } = {}): CommandRunner {
+  const checks = [...(exit.check ?? [])];
+  return async (command, args) => {
+    calls.push(`${command} ${args.filter((a) => a.startsWith('--') && a !== '--system-config').join(' ')}`);
+    if (args.includes('--check-config')) {
+      const code = checks.shift() ?? 0;
+      return { exitCode: code, output: code ? 'ERROR: Failed\nConfiguration error: INVALID_SERVICE: nope' : '' };
+    }
+    if (args.includes('--reload')) return { exitCode: exit.reload ?? 0, output: '' };
+    return { exitCode: exit.state ?? 0, output: 'running' };
+  };
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'invis-fw-unit-'));
+  await writeFile(join(dir, 'firewalld.conf'), 'DefaultZone=public\n');
+  calls = [];
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(`${dir}.invis-backup`, { recursive: true, force: true });
+});
+
+describe('createFirewalld (fake programs, real temp dir)', () => {
+  it('validates in a copy, writes, reloads once; a second apply changes nothing', async () => {
+    const fw = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner() });
+    const report = await fw.apply(config);
+    expect(report.changed).toBe(true);
+    expect(report.changes.map((c) => `${c.kind} ${c.path}`)).toEqual(['changed firewalld.conf', 'added zones/lan.xml']);
+    expect(calls).toEqual(['firewall-cmd --state', 'firewall-offline-cmd --check-config', 'firewall-cmd --reload']);
+    expect(await readFile(join(dir, 'firewalld.conf'), 'utf8')).toBe('DefaultZone=lan\nLogDenied=off\n');
+    expect(await readdir(join(dir, 'zones'))).toEqual(['lan.xml']);
+    expect((await fw.read()).zones.map((z) => z.name)).toEqual(['lan']);
+    expect((await fw.apply(config)).changed).toBe(false);
+    expect(await fw.plan(config)).toEqual([]);
+  });
+
+  it('never writes when validation fails', async () => {
+    const fw = createFirewalld({ driver: 'offline', configDir: dir, runner: fakeRunner({ check: [101] }) });
+    await expect(fw.apply(config)).rejects.toMatchObject({
+      code: 'FW_INVALID_SERVICE',
+      message: 'INVALID_SERVICE: nope',
+    });
+    expect(await readdir(join(dir, 'zones')).catch(() => [])).toEqual([]);
+  });
+
+  it('restores the previous files when the reload or the safety probe fails', async () => {
+    const ok = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner() });
+    await ok.apply(config);
+    const next = { defaultZone: 'lan', zones: [{ name: 'lan', services: ['http'] }] };
+    const failing = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner({ reload: 13 }) });
+    await expect(failing.apply(next)).rejects.toMatchObject({ code: 'FW_RELOAD_FAILED' });
+    expect((await ok.read()).zones[0]?.services).toEqual(['ssh']);
+    calls = [];
+    await expect(ok.apply(next, { safetyProbe: async () => false })).rejects.toMatchObject({
+      code: 'FW_SAFETY_PROBE_FAILED',
+    });
+    expect(calls.filter((c) => c.endsWith('--reload'))).toHaveLength(2);
+    expect((await ok.read()).zones[0]?.services).toEqual(['ssh']);
+  });
+
+  it('refuses the daemon driver when firewalld is not running', async () => {
+    const fw = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner({ state: 252 }) });
+    await expect(fw.apply(config)).rejects.toMatchObject({ code: 'FW_DAEMON_STATE' });
+  });
+
+  it('offline driver re-checks in place and rolls back when that fails', async () => {
+    const fw = createFirewalld({ driver: 'offline', configDir: dir, runner: fakeRunner({ check: [0, 28] }) });
+    await expect(fw.apply(config)).rejects.toMatchObject({ code: 'FW_PARSE_ERROR' });
+    expect(await readdir(join(dir, 'zones'))).toEqual([]);
+    expect(await readFile(join(dir, 'firewalld.conf'), 'utf8')).toBe('DefaultZone=public\n');
+  });
+});
+
+describe('checkerError', () => {
+  it.each([
+    [102, "Configuration error: INVALID_PORT: port number in '99999' is too big", 'FW_INVALID_PORT'],
+    [28, 'ERROR: Failed to load\nConfiguration error: PARSE_ERROR: Unexpected element bogus', 'FW_PARSE_ERROR'],
+    [1, 'Error: INVALID_ZONE: bad', 'FW_INVALID_ZONE'],
+    [1, 'something else', 'FW_UNKNOWN_ERROR'],
+  ])('exit %i %j → %s', (exitCode, output, code) => {
+    const e = checkerError({ exitCode, output });
+    expect(e.code).toBe(code);
+    expect(e.toJSON()).toMatchObject({ exitCode });
+  });
+});
