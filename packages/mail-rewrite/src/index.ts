@@ -1,3 +1,58 @@
 // @invis/mail-rewrite: Postfix address rewriting, per-sender relays, fetchmail configuration and vacation from invis mail accounts.
 // Public API: every exported symbol is listed here by name.
-export {};
+export {
+  type ApplyReport,
+  type CommandResult,
+  type CommandRunner,
+  createExecaRunner,
+  createMailApplier,
+  type MailApplier,
+  type MailApplierOptions,
+  type MailFs,
+  type MailPaths,
+  type Owner,
+} from './apply';
+export { MailRewriteError, type MailRewriteErrorCode, type MailRewriteErrorData } from './errors';
+export {
+  buildFetchmailRc,
+  type FetchmailOptions,
+  type FetchmailPoll,
+  type FetchmailRc,
+  type FetchmailUser,
+  parseFetchmailRc,
+  quoteFetchmail,
+  renderFetchmailRc,
+} from './fetchmail';
+export {
+  defaultFetchPort,
+  type ExternalAccount,
+  type FetchProtocol,
+  type FetchTls,
+  isFetched,
+  type MailConfig,
+  type MailConfigInput,
+  type MailProvider,
+  type MailUser,
+  type Presence,
+  type ProviderService,
+  parseMailConfig,
+  relayOf,
+  type SmtpRelay,
+  type Vacation,
+} from './model';
+export {
+  buildPostfixMaps,
+  GENERATED_MARKER,
+  type LdapTableOptions,
+  POSTFIX_MAP_NAMES,
+  type PostfixMapEntry,
+  type PostfixMapFiles,
+  type PostfixMaps,
+  type PostfixMapType,
+  parsePostfixMap,
+  renderLdapTables,
+  renderMainCfSettings,
+  renderPostfixMap,
+} from './postfix';
+export { generateSecretKey, isSealedSecret, openSecret, parseSecretKey, type SecretKey, sealSecret } from './secrets';
+export { quoteSieve, renderVacationSieve } from './sieve';

@@ -1,0 +1,415 @@
+import * as nodeFs from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { MailRewriteError } from './errors';
+import { buildFetchmailRc, type FetchmailOptions, renderFetchmailRc } from './fetchmail';
+import type { MailConfig, MailUser } from './model';
+import {
+  buildPostfixMaps,
+  type LdapTableOptions,
+  POSTFIX_MAP_NAMES,
+  type PostfixMaps,
+  type PostfixMapType,
+  renderLdapTables,
+  renderMainCfSettings,
+  renderPostfixMap,
+} from './postfix';
+import { renderVacationSieve } from './sieve';
+
+/** Result of one program run. */
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program with an argument array (never a shell) and resolves even on failure. */
+export type CommandRunner = (command: string, args: readonly string[]) => Promise<CommandResult>;
+
+/** The default runner: execa without a shell, never rejecting on a non-zero exit. */
+export function createExecaRunner(): CommandRunner {
+  return async (command, args) => {
+    const r = await execa(command, args, { reject: false, stdin: 'ignore' });
+    const missing = (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    return {
+      exitCode: r.exitCode ?? (missing ? 127 : 1),
+      stdout: String(r.stdout ?? ''),
+      stderr: missing ? `${command}: not installed` : String(r.stderr ?? ''),
+    };
+  };
+}
+
+/** The file operations apply needs (default: node:fs/promises). Inject a fake in unit tests. */
+export interface MailFs {
+  readFile(path: string, encoding: 'utf8'): Promise<string>;
+  writeFile(path: string, data: string, options: { mode: number }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: boolean }): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  mkdir(path: string, options: { recursive: boolean; mode?: number }): Promise<unknown>;
+  symlink(target: string, path: string): Promise<void>;
+  readlink(path: string): Promise<string>;
+  utimes(path: string, atime: Date, mtime: Date): Promise<void>;
+}
+
+/** File owner (numeric, so no lookup of /etc/passwd inside the library). */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** Paths of one platform (Debian, openSUSE) — never hard-coded in the library. */
+export interface MailPaths {
+  /** Postfix config directory holding main.cf (`/etc/postfix`). */
+  postfixConfigDir: string;
+  /** Directory of the generated tables (default: the config directory). */
+  mapDir?: string;
+  /** The fetchmail rc the daemon reads. */
+  fetchmailRc: string;
+  /** Dovecot home of a user; the vacation script goes to `<home>/sieve/`, the active link to `<home>/.dovecot.sieve`. */
+  sieveHome(user: MailUser): string;
+  /** Backups go to `<backupDir>/<timestamp>/`. */
+  backupDir: string;
+}
+
+/** Options of {@link createMailApplier}. */
+export interface MailApplierOptions {
+  paths: MailPaths;
+  /** Static table type (default `lmdb`). */
+  mapType?: PostfixMapType;
+  /** Where fetchmail delivers and its state file. */
+  fetchmail: FetchmailOptions;
+  /** Serve the two address maps from AD (`ldap:` tables) instead of static files. */
+  ldap?: LdapTableOptions;
+  /** Owners: the rc belongs to the fetchmail user, scripts to the mail user, LDAP tables to group postfix. */
+  owners?: { fetchmail?: Owner; sieve?: Owner; postfixGroup?: number };
+  /** Validate the rc with `fetchmail --configdump` and scripts with `sievec` (default true). */
+  validate?: { fetchmail?: boolean; sieve?: boolean };
+  /** Reload Postfix after a change (default true; false when it is not running yet). */
+  reloadPostfix?: boolean;
+  /** Called after the rc changed, e.g. to restart the fetchmail service; a throw rolls back. */
+  onFetchmailChanged?: () => Promise<void>;
+  runner?: CommandRunner;
+  fs?: MailFs;
+  clock?: () => Date;
+}
+
+/** What one apply did. Secret files are named, never shown. */
+export interface ApplyReport {
+  changed: string[];
+  unchanged: string[];
+  removed: string[];
+  /** `main.cf` parameters that were set. */
+  mainCf: Record<string, string>;
+  /** Line diff of non-secret files (`+`/`-` lines under a `--- path` header). */
+  diff: string;
+  /** Backup directory of this run, when anything changed. */
+  backup?: string;
+  reloaded: boolean;
+}
+
+/** Applies a mail configuration to Postfix, fetchmail and Dovecot/Pigeonhole. */
+export interface MailApplier {
+  /**
+   * Renders everything, writes what changed atomically (temp file + rename) after a backup,
+   * compiles changed tables with `postmap`, sets the `main.cf` parameters with `postconf -e`
+   * on a staged copy, runs `postfix check` and `postfix reload`; on any failure restores the
+   * backup (and reloads again) and throws.
+   * @throws MailRewriteError `MAIL_CHECK_FAILED`, `MAIL_RELOAD_FAILED`, `MAIL_COMMAND_FAILED`
+   */
+  apply(config: MailConfig): Promise<ApplyReport>;
+}
+
+interface Desired {
+  path: string;
+  /** undefined = must not exist. */
+  content: string | undefined;
+  mode: number;
+  owner?: Owner | undefined;
+  secret: boolean;
+  postmap?: boolean;
+  validate?: ((tmp: string) => Promise<void>) | undefined;
+}
+
+const VACATION_SCRIPT = 'invis-vacation.sieve';
+
+const COMPILED_SUFFIX: Record<PostfixMapType, string | undefined> = { texthash: undefined, lmdb: '.lmdb', hash: '.db' };
+
+const MAP_FILE: Record<keyof PostfixMaps, string> = {
+  generic: 'invis_generic',
+  recipientCanonical: 'invis_recipient_canonical',
+  relayhost: 'invis_sender_relay',
+  saslPassword: 'invis_sasl_passwd',
+  tlsPolicy: 'invis_tls_policy',
+};
+
+/**
+ * Creates an applier.
+ * @example
+ * const applier = createMailApplier({ paths, fetchmail: { smtpHost: '127.0.0.1' } });
+ * const report = await applier.apply(parseMailConfig(input));
+ */
+export function createMailApplier(options: MailApplierOptions): MailApplier {
+  const fs: MailFs = options.fs ?? nodeFs;
+  const runner = options.runner ?? createExecaRunner();
+  const clock = options.clock ?? (() => new Date());
+  const { paths } = options;
+  const confDir = paths.postfixConfigDir;
+  const mapDir = paths.mapDir ?? confDir;
+  const mapType = options.mapType ?? 'lmdb';
+  const files = Object.fromEntries(POSTFIX_MAP_NAMES.map((n) => [n, join(mapDir, MAP_FILE[n])])) as Record<
+    keyof PostfixMaps,
+    string
+  >;
+  const ldapFiles = options.ldap
+    ? { generic: join(confDir, 'invis-ldap-generic.cf'), recipientCanonical: join(confDir, 'invis-ldap-recipient.cf') }
+    : undefined;
+  const mainCf = renderMainCfSettings({ type: mapType, files, ...(ldapFiles ? { ldap: ldapFiles } : {}) });
+
+  const must = async (command: string, args: string[], code: 'MAIL_CHECK_FAILED' | 'MAIL_COMMAND_FAILED') => {
+    const r = await runner(command, args);
+    if (r.exitCode !== 0) {
+      const output = `${r.stderr}\n${r.stdout}`.trim().slice(0, 2000);
+      throw new MailRewriteError(code, `${command} ${args[0] ?? ''} failed (exit ${r.exitCode}): ${output}`, {
+        data: { command, exitCode: r.exitCode },
+      });
+    }
+    return r;
+  };
+  const read = (path: string): Promise<string | undefined> => fs.readFile(path, 'utf8').catch(() => undefined);
+  // Postfix commands stall ~2 s while main.cf is younger than 2 s (lab note 1.3): age it.
+  const ageMainCf = async (): Promise<void> => {
+    const past = new Date(clock().getTime() - 3000);
+    await fs.utimes(join(confDir, 'main.cf'), past, past);
+  };
+  const writeAtomic = async (d: Desired): Promise<void> => {
+    const tmp = join(dirname(d.path), `.${basename(d.path)}.invis-tmp`);
+    await fs.mkdir(dirname(d.path), { recursive: true });
+    await fs.writeFile(tmp, d.content ?? '', { mode: d.mode });
+    try {
+      await fs.chmod(tmp, d.mode);
+      await d.validate?.(tmp);
+      if (d.owner) await fs.chown(tmp, d.owner.uid, d.owner.gid);
+      await fs.rename(tmp, d.path);
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      throw error;
+    }
+  };
+  const postmap = async (path: string): Promise<void> => {
+    await must('postmap', ['-c', confDir, `${mapType}:${path}`], 'MAIL_COMMAND_FAILED');
+    const suffix = COMPILED_SUFFIX[mapType];
+    // The compiled copy of the SASL table is as secret as its source.
+    if (suffix && path === files.saslPassword) await fs.chmod(path + suffix, 0o600);
+  };
+
+  function desiredFiles(config: MailConfig): Desired[] {
+    const maps = buildPostfixMaps(config);
+    const out: Desired[] = POSTFIX_MAP_NAMES.map((name) => ({
+      path: files[name],
+      content: renderPostfixMap(maps[name]),
+      mode: name === 'saslPassword' ? 0o600 : 0o644,
+      secret: name === 'saslPassword',
+      postmap: mapType !== 'texthash',
+    }));
+    if (options.ldap && ldapFiles) {
+      const tables = renderLdapTables(options.ldap);
+      const group = options.owners?.postfixGroup;
+      for (const name of ['generic', 'recipientCanonical'] as const) {
+        out.push({
+          path: ldapFiles[name],
+          content: tables[name],
+          mode: 0o640,
+          owner: group === undefined ? undefined : { uid: 0, gid: group },
+          secret: true,
+        });
+      }
+    }
+    const checkRc = async (tmp: string): Promise<void> => {
+      await must('fetchmail', ['-f', tmp, '--configdump'], 'MAIL_CHECK_FAILED');
+    };
+    const checkSieve = async (tmp: string): Promise<void> => {
+      const compiled = `${tmp}.svbin`;
+      try {
+        await must('sievec', [tmp, compiled], 'MAIL_CHECK_FAILED');
+      } finally {
+        await fs.rm(compiled, { force: true });
+      }
+    };
+    out.push({
+      path: paths.fetchmailRc,
+      content: renderFetchmailRc(buildFetchmailRc(config, options.fetchmail)),
+      mode: 0o600,
+      owner: options.owners?.fetchmail,
+      secret: true,
+      validate: (options.validate?.fetchmail ?? true) ? checkRc : undefined,
+    });
+    for (const user of config.users) {
+      out.push({
+        path: join(paths.sieveHome(user), 'sieve', VACATION_SCRIPT),
+        content: renderVacationSieve(user),
+        mode: 0o644,
+        owner: options.owners?.sieve,
+        secret: false,
+        validate: (options.validate?.sieve ?? true) ? checkSieve : undefined,
+      });
+    }
+    return out;
+  }
+
+  async function stageMainCf(): Promise<string | undefined> {
+    const current = await read(join(confDir, 'main.cf'));
+    if (current === undefined) {
+      throw new MailRewriteError('MAIL_COMMAND_FAILED', `no main.cf in ${confDir}`, { data: { confDir } });
+    }
+    const set = (await must('postconf', ['-c', confDir, '-n'], 'MAIL_COMMAND_FAILED')).stdout;
+    const now = new Map(
+      set.split('\n').map((l) => {
+        const at = l.indexOf(' = ');
+        return [l.slice(0, at), l.slice(at + 3)] as const;
+      }),
+    );
+    if (Object.entries(mainCf).every(([k, v]) => now.get(k) === v)) return undefined;
+    const stage = join(paths.backupDir, `stage-${process.pid}`);
+    await fs.rm(stage, { force: true });
+    await fs.mkdir(stage, { recursive: true, mode: 0o700 });
+    await fs.writeFile(join(stage, 'main.cf'), current, { mode: 0o644 });
+    await must(
+      'postconf',
+      ['-c', stage, '-e', ...Object.entries(mainCf).map(([k, v]) => `${k}=${v}`)],
+      'MAIL_COMMAND_FAILED',
+    );
+    const staged = await fs.readFile(join(stage, 'main.cf'), 'utf8');
+    await fs.rm(join(stage, 'main.cf'), { force: true });
+    return staged;
+  }
+
+  return {
+    async apply(config) {
+      const desired = desiredFiles(config);
+      const before = new Map<string, string | undefined>();
+      for (const d of desired) before.set(d.path, await read(d.path));
+      const changed = desired.filter((d) => before.get(d.path) !== d.content);
+      const stagedMainCf = await stageMainCf();
+      const mainCfPath = join(confDir, 'main.cf');
+      const report: ApplyReport = {
+        changed: changed.filter((d) => d.content !== undefined).map((d) => d.path),
+        unchanged: desired.filter((d) => !changed.includes(d)).map((d) => d.path),
+        removed: changed.filter((d) => d.content === undefined).map((d) => d.path),
+        mainCf: mainCf,
+        diff: changed
+          .filter((d) => !d.secret)
+          .map((d) => lineDiff(d.path, before.get(d.path), d.content))
+          .join(''),
+        reloaded: false,
+      };
+      if (stagedMainCf !== undefined) {
+        before.set(mainCfPath, await read(mainCfPath));
+        report.changed.push(mainCfPath);
+        report.diff += lineDiff(mainCfPath, before.get(mainCfPath), stagedMainCf);
+      }
+      if (report.changed.length === 0 && report.removed.length === 0) return report;
+
+      const backup = join(paths.backupDir, clock().toISOString().replace(/[:.]/g, '-'));
+      await fs.mkdir(backup, { recursive: true, mode: 0o700 });
+      report.backup = backup;
+      const touched = [...changed.map((d) => d.path), ...(stagedMainCf !== undefined ? [mainCfPath] : [])];
+      for (const [i, path] of touched.entries()) {
+        const old = before.get(path);
+        if (old !== undefined) await fs.writeFile(join(backup, `${i}-${basename(path)}`), old, { mode: 0o600 });
+      }
+      const postfixTouched = touched.some((p) => p !== paths.fetchmailRc && !p.endsWith(VACATION_SCRIPT));
+      try {
+        for (const d of changed) {
+          if (d.content === undefined) await fs.rm(d.path, { force: true });
+          else await writeAtomic(d);
+          if (d.postmap) await postmap(d.path);
+        }
+        if (stagedMainCf !== undefined) {
+          await writeAtomic({ path: mainCfPath, content: stagedMainCf, mode: 0o644, secret: false });
+          await ageMainCf();
+        }
+        await activateVacations(config);
+        if (postfixTouched) {
+          await must('postfix', ['-c', confDir, 'check'], 'MAIL_CHECK_FAILED');
+          if (options.reloadPostfix ?? true) {
+            await must('postfix', ['-c', confDir, 'reload'], 'MAIL_COMMAND_FAILED').catch((cause: unknown) => {
+              throw new MailRewriteError('MAIL_RELOAD_FAILED', 'postfix reload failed; previous files restored', {
+                cause,
+                data: { confDir },
+              });
+            });
+            report.reloaded = true;
+          }
+        }
+        if (changed.some((d) => d.path === paths.fetchmailRc)) await options.onFetchmailChanged?.();
+        return report;
+      } catch (error) {
+        await rollback(touched, before, desired, postfixTouched);
+        throw error;
+      }
+    },
+  };
+
+  async function activateVacations(config: MailConfig): Promise<void> {
+    for (const user of config.users) {
+      const home = paths.sieveHome(user);
+      const link = join(home, '.dovecot.sieve');
+      const target = join('sieve', VACATION_SCRIPT);
+      const current = await fs.readlink(link).catch(() => undefined);
+      const active = user.presence === 'vacation' && user.vacation !== undefined;
+      if (active && current !== target) {
+        // A user's own active script (not a link to ours) is left alone.
+        if (current === undefined && (await read(link)) !== undefined) continue;
+        await fs.rm(link, { force: true });
+        await fs.symlink(target, link);
+      } else if (!active && current === target) {
+        await fs.rm(link, { force: true });
+      }
+      if (options.owners?.sieve) {
+        for (const dir of [home, join(home, 'sieve')]) {
+          await fs.chown(dir, options.owners.sieve.uid, options.owners.sieve.gid).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  async function rollback(
+    touched: string[],
+    before: Map<string, string | undefined>,
+    desired: Desired[],
+    postfix: boolean,
+  ): Promise<void> {
+    for (const path of touched) {
+      const old = before.get(path);
+      const d = desired.find((x) => x.path === path);
+      if (old === undefined) await fs.rm(path, { force: true }).catch(() => undefined);
+      else {
+        await writeAtomic({ path, content: old, mode: d?.mode ?? 0o644, owner: d?.owner, secret: true }).catch(
+          () => undefined,
+        );
+      }
+      if (mapType !== 'texthash' && Object.values(files).includes(path) && old !== undefined) {
+        await postmap(path).catch(() => undefined);
+      }
+    }
+    if (postfix) {
+      await ageMainCf().catch(() => undefined);
+      if (options.reloadPostfix ?? true) await runner('postfix', ['-c', confDir, 'reload']).catch(() => undefined);
+    }
+  }
+}
+
+/** Minimal line diff: lines only in the old file (`-`) and only in the new one (`+`). */
+function lineDiff(path: string, before: string | undefined, after: string | undefined): string {
+  const a = (before ?? '').split('\n').filter(Boolean);
+  const b = (after ?? '').split('\n').filter(Boolean);
+  const setA = new Set(a);
+  const setB = new Set(b);
+  const lines = [
+    ...a.filter((l) => !setB.has(l)).map((l) => `-${l}`),
+    ...b.filter((l) => !setA.has(l)).map((l) => `+${l}`),
+  ];
+  return lines.length > 0 ? `--- ${path}\n${lines.join('\n')}\n` : '';
+}
