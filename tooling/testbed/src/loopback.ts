@@ -37,7 +37,7 @@ export async function reserveLoopbackAddress(): Promise<LoopbackAddress> {
         },
       };
     }
-    if (!/File exists/i.test(added.stderr)) {
+    if (!/File exists|already assigned/i.test(added.stderr)) {
       throw new TestbedError('TESTBED_NETWORK', `cannot add a loopback address (root needed): ${added.stderr}`);
     }
   }
