@@ -31,3 +31,28 @@ export {
 } from './model';
 export { canonicalAddress, isInZone, normalizeName, relativeName, toAsciiName } from './names';
 export { ptrName, reverseZonesForCidr } from './reverse';
+export { type DnsServerAddress, type DnsTransport, sendTcp, udpWithTcpFallback } from './transport';
+export {
+  type SignedMessage,
+  signMessage,
+  TSIG_FUDGE,
+  type TsigKey,
+  type TsigVerification,
+  verifyMessage,
+} from './tsig';
+export {
+  createDnsUpdateClient,
+  type DnsUpdateClient,
+  type DnsUpdateClientOptions,
+  type QueryResult,
+  type UpdateRequest,
+} from './update-client';
+export {
+  type DecodedMessage,
+  decodeMessage,
+  encodeQuery,
+  encodeUpdate,
+  type Prerequisite,
+  type UpdateMessage,
+  type UpdateOperation,
+} from './wire';
