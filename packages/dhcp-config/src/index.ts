@@ -22,6 +22,15 @@ export {
   renderKeaConfig,
 } from './kea';
 export {
+  type Lease,
+  type LeaseParseOptions,
+  type LeaseState,
+  parseDhcpdLeases,
+  parseKeaLeases,
+  type ReservationFromLeaseOptions,
+  reservationFromLease,
+} from './leases';
+export {
   type DdnsSettings,
   type DhcpConfig,
   type DhcpConfigInput,
