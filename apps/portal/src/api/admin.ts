@@ -8,6 +8,7 @@ import {
   Empty,
   ErrorSchema,
   NewTokenSchema,
+  NoQuery,
   PageQuery,
   ServiceParams,
   ServiceStateSchema,
@@ -25,6 +26,7 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['status'],
       summary: 'Server status (every logged-in user); "unknown" where a source is missing',
       security: SECURITY,
+      request: { query: NoQuery },
       responses: { 200: jsonResponse(StatusSchema), ...ERRORS },
     }),
     async (c) => {
@@ -40,6 +42,7 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['services'],
       summary: 'States of the allow-listed services',
       security: SECURITY,
+      request: { query: NoQuery },
       responses: { 200: jsonResponse(ServiceStateSchema.array()), ...ERRORS },
     }),
     async (c) => {
@@ -55,7 +58,7 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['services'],
       summary: 'Run an allow-listed action on an allow-listed service',
       security: SECURITY,
-      request: { params: ServiceParams, body: optionalBody(Empty) },
+      request: { query: NoQuery, params: ServiceParams, body: optionalBody(Empty) },
       responses: {
         ...NO_CONTENT,
         ...ERRORS,
@@ -96,6 +99,7 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['tokens'],
       summary: 'API tokens (admin session only)',
       security: SECURITY,
+      request: { query: NoQuery },
       responses: { 200: jsonResponse(TokenSchema.array()), ...ERRORS },
     }),
     (c) => {
@@ -111,7 +115,7 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['tokens'],
       summary: 'Create a scoped API token; the secret is in this answer only',
       security: SECURITY,
-      request: { body: jsonBody(NewTokenSchema) },
+      request: { query: NoQuery, body: jsonBody(NewTokenSchema) },
       responses: { 201: jsonResponse(TokenSchema.extend({ secret: TokenSchema.shape.id }), 'Created'), ...ERRORS },
     }),
     async (c) => {
@@ -134,7 +138,7 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['tokens'],
       summary: 'Revoke an API token',
       security: SECURITY,
-      request: { params: TokenParam },
+      request: { query: NoQuery, params: TokenParam, body: optionalBody(Empty) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {

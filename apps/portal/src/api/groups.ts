@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { audited, authorize, type PortalContext, type PortalEnv } from '../context';
 import type { DirectoryGroup } from '../directory';
 import { PortalError } from '../errors';
-import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, SECURITY } from './helpers';
-import { GroupParam, GroupPatch, GroupSchema, NewGroupSchema } from './schemas';
+import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
+import { Empty, GroupParam, GroupPatch, GroupSchema, NewGroupSchema, NoQuery } from './schemas';
 
 /** Loads a group or throws PORTAL_NOT_FOUND. */
 export async function requireGroup(c: PortalContext, name: string): Promise<DirectoryGroup> {
@@ -23,6 +23,7 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'List groups',
       security: SECURITY,
+      request: { query: NoQuery },
       responses: { 200: jsonResponse(GroupSchema.array()), ...ERRORS },
     }),
     async (c) => {
@@ -38,7 +39,7 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Create a group',
       security: SECURITY,
-      request: { body: jsonBody(NewGroupSchema) },
+      request: { query: NoQuery, body: jsonBody(NewGroupSchema) },
       responses: { 201: jsonResponse(GroupSchema, 'Created'), ...ERRORS },
     }),
     async (c) => {
@@ -58,7 +59,7 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'One group with its members',
       security: SECURITY,
-      request: { params: GroupParam },
+      request: { query: NoQuery, params: GroupParam },
       responses: { 200: jsonResponse(GroupSchema), ...ERRORS },
     }),
     async (c) => {
@@ -74,7 +75,7 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Change description and/or set the full member list',
       security: SECURITY,
-      request: { params: GroupParam, body: jsonBody(GroupPatch) },
+      request: { query: NoQuery, params: GroupParam, body: jsonBody(GroupPatch) },
       responses: { 200: jsonResponse(GroupSchema), ...ERRORS },
     }),
     async (c) => {
@@ -96,7 +97,7 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Delete a group',
       security: SECURITY,
-      request: { params: GroupParam },
+      request: { query: NoQuery, params: GroupParam, body: optionalBody(Empty) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {

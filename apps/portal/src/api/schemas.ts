@@ -111,6 +111,8 @@ export const PasswordReset = z
   .openapi('PasswordReset');
 export const Enabled = z.strictObject({ enabled: z.boolean() }).openapi('Enabled');
 export const Empty = z.strictObject({}).openapi('Empty');
+/** Query of routes that take none: any parameter is an error. */
+export const NoQuery = z.strictObject({});
 
 export const SessionSchema = z
   .object({

@@ -4,11 +4,13 @@ import { audited, type PortalContext, type PortalEnv, sessionUser } from '../con
 import type { AuthResult } from '../directory';
 import { PortalError, type PortalErrorCode } from '../errors';
 import type { Session } from '../sessions';
-import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, SECURITY } from './helpers';
+import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
 import {
+  Empty,
   ErrorSchema,
   ExpiredPasswordChange,
   Login,
+  NoQuery,
   OwnPasswordChange,
   OwnProfilePatch,
   SessionSchema,
@@ -85,6 +87,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       path: '/api/session',
       tags: ['session'],
       summary: 'Current session; starts an anonymous one that carries the CSRF token for the login',
+      request: { query: NoQuery },
       responses: { 200: jsonResponse(SessionSchema) },
     }),
     (c) => c.json(sessionJson(ensureSession(c)), 200),
@@ -96,7 +99,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       path: '/api/session',
       tags: ['session'],
       summary: 'Log in with AD credentials (needs the CSRF token of the anonymous session)',
-      request: { body: jsonBody(Login) },
+      request: { query: NoQuery, body: jsonBody(Login) },
       responses: {
         200: jsonResponse(SessionSchema),
         ...ERRORS,
@@ -158,6 +161,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       path: '/api/session',
       tags: ['session'],
       summary: 'Log out (ends the server-side session)',
+      request: { query: NoQuery, body: optionalBody(Empty) },
       responses: { ...NO_CONTENT, 403: ERRORS[403] },
     }),
     (c) => {
@@ -173,7 +177,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       path: '/api/session/password',
       tags: ['session'],
       summary: 'Change an expired password (no login possible before)',
-      request: { body: jsonBody(ExpiredPasswordChange) },
+      request: { query: NoQuery, body: jsonBody(ExpiredPasswordChange) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
@@ -190,6 +194,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['my account'],
       summary: 'My account',
       security: SECURITY,
+      request: { query: NoQuery },
       responses: { 200: jsonResponse(UserSchema), ...ERRORS },
     }),
     async (c) => {
@@ -206,7 +211,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['my account'],
       summary: 'Change my profile fields and personal links',
       security: SECURITY,
-      request: { body: jsonBody(OwnProfilePatch) },
+      request: { query: NoQuery, body: jsonBody(OwnProfilePatch) },
       responses: { 200: jsonResponse(UserSchema), ...ERRORS },
     }),
     async (c) => {
@@ -228,7 +233,7 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags: ['my account'],
       summary: 'Change my password',
       security: SECURITY,
-      request: { body: jsonBody(OwnPasswordChange) },
+      request: { query: NoQuery, body: jsonBody(OwnPasswordChange) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {

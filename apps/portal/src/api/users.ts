@@ -7,6 +7,7 @@ import {
   Empty,
   Enabled,
   NewUserSchema,
+  NoQuery,
   PageQuery,
   PasswordReset,
   UserPageSchema,
@@ -53,7 +54,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Create a user with an invis account type',
       security: SECURITY,
-      request: { body: jsonBody(NewUserSchema) },
+      request: { query: NoQuery, body: jsonBody(NewUserSchema) },
       responses: { 201: jsonResponse(UserSchema, 'Created'), ...ERRORS },
     }),
     async (c) => {
@@ -73,7 +74,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'One user',
       security: SECURITY,
-      request: { params: UserParam },
+      request: { query: NoQuery, params: UserParam },
       responses: { 200: jsonResponse(UserSchema), ...ERRORS },
     }),
     async (c) => {
@@ -89,7 +90,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Change profile fields (a fixed list, never arbitrary attributes)',
       security: SECURITY,
-      request: { params: UserParam, body: jsonBody(UserPatch) },
+      request: { query: NoQuery, params: UserParam, body: jsonBody(UserPatch) },
       responses: { 200: jsonResponse(UserSchema), ...ERRORS },
     }),
     async (c) => {
@@ -111,7 +112,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Enable or disable an account',
       security: SECURITY,
-      request: { params: UserParam, body: jsonBody(Enabled) },
+      request: { query: NoQuery, params: UserParam, body: jsonBody(Enabled) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
@@ -143,7 +144,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Unlock an account locked by failed logins',
       security: SECURITY,
-      request: { params: UserParam, body: optionalBody(Empty) },
+      request: { query: NoQuery, params: UserParam, body: optionalBody(Empty) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
@@ -163,7 +164,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: "Reset a user's password (admin)",
       security: SECURITY,
-      request: { params: UserParam, body: jsonBody(PasswordReset) },
+      request: { query: NoQuery, params: UserParam, body: jsonBody(PasswordReset) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
@@ -189,7 +190,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       tags,
       summary: 'Delete a user',
       security: SECURITY,
-      request: { params: UserParam },
+      request: { query: NoQuery, params: UserParam, body: optionalBody(Empty) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {

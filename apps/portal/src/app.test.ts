@@ -1,0 +1,368 @@
+// The portal's HTTP behaviour (sessions, CSRF, access rules, strict validation, OpenAPI) with
+// an in-memory directory. The same flows run against a real Samba DC and Chromium in
+// test/integration.
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AuthResult, Directory, DirectoryGroup, DirectoryUser } from './directory';
+import { PortalError } from './errors';
+import { createPortal, type Portal } from './portal';
+
+function fakeDirectory(): Directory {
+  const users = new Map<string, DirectoryUser & { password: string }>();
+  const groups = new Map<string, DirectoryGroup>();
+  const user = (username: string, password: string, extra: Partial<DirectoryUser> = {}) =>
+    users.set(username, {
+      username,
+      displayName: username,
+      givenName: '',
+      surname: '',
+      description: '',
+      mail: '',
+      department: '',
+      office: '',
+      telephone: '',
+      accountType: 'user',
+      enabled: true,
+      locked: false,
+      passwordExpiresAt: null,
+      groups: [],
+      links: [],
+      password,
+      ...extra,
+    });
+  user('admin', 'pw-admin');
+  user('anna', 'pw-anna');
+  user('rolf', 'pw-rolf');
+  groups.set('Domain Admins', { name: 'Domain Admins', description: '', type: 'other', mail: '', members: ['admin'] });
+  groups.set('mobilusers', { name: 'mobilusers', description: '', type: 'team', mail: '', members: ['rolf'] });
+  const get = (name: string) => {
+    const u = users.get(name);
+    if (!u) throw new PortalError('PORTAL_NOT_FOUND', 'no user');
+    return u;
+  };
+  const strip = ({ password: _, ...u }: DirectoryUser & { password: string }): DirectoryUser => u;
+  return {
+    async authenticate(username, password): Promise<AuthResult> {
+      const u = users.get(username);
+      return u && u.password === password ? { ok: true } : { ok: false, reason: 'invalid' };
+    },
+    async changePassword(username, oldPassword, newPassword) {
+      const u = get(username);
+      if (u.password !== oldPassword) throw new PortalError('PORTAL_INVALID_CREDENTIALS', 'wrong');
+      u.password = newPassword;
+    },
+    async getUser(username) {
+      const u = users.get(username);
+      return u ? strip(u) : null;
+    },
+    async listUsers({ search, offset, limit }) {
+      const all = [...users.values()].filter((u) => u.username.includes(search)).map(strip);
+      return { total: all.length, items: all.slice(offset, offset + limit) };
+    },
+    async createUser(input) {
+      if (users.has(input.username)) throw new PortalError('PORTAL_CONFLICT', 'exists');
+      user(input.username, input.password, { description: input.description ?? '' });
+      return strip(get(input.username));
+    },
+    async updateUser(username, patch) {
+      Object.assign(get(username), patch);
+      return strip(get(username));
+    },
+    async setEnabled(username, enabled) {
+      get(username).enabled = enabled;
+    },
+    async unlock(username) {
+      get(username).locked = false;
+    },
+    async resetPassword(username, password) {
+      get(username).password = password;
+    },
+    async deleteUser(username) {
+      get(username);
+      users.delete(username);
+    },
+    async isMember(username, group) {
+      return groups.get(group)?.members.includes(username) ?? false;
+    },
+    async listGroups() {
+      return [...groups.values()];
+    },
+    async getGroup(name) {
+      return groups.get(name) ?? null;
+    },
+    async createGroup(input) {
+      const g: DirectoryGroup = {
+        name: input.name,
+        description: input.description ?? '',
+        type: input.type,
+        mail: '',
+        members: input.members ?? [],
+      };
+      groups.set(input.name, g);
+      return g;
+    },
+    async updateGroup(name, patch) {
+      const g = groups.get(name);
+      if (!g) throw new PortalError('PORTAL_NOT_FOUND', 'no group');
+      Object.assign(g, patch);
+      return g;
+    },
+    async deleteGroup(name) {
+      groups.delete(name);
+    },
+  };
+}
+
+let portal: Portal;
+beforeEach(() => {
+  portal = createPortal({
+    directory: fakeDirectory(),
+    dataDir: ':memory:',
+    internalNetworks: ['127.0.0.0/8', '192.168.220.0/24'],
+    trustedProxies: ['127.0.0.2'],
+    runner: async () => ({ exitCode: 0, stdout: 'active\n' }),
+    status: {
+      watchDirs: ['/'],
+      mdstatFile: '/nonexistent',
+      certificates: [],
+      backupStampFile: '/nonexistent',
+      internetStateFile: '/nonexistent',
+    },
+    throttle: { maxPerUser: 3, maxPerAddress: 10 },
+    peerAddress: (c) => (c.env as { peer?: string } | undefined)?.peer ?? '127.0.0.1',
+  });
+});
+
+/** A cookie-keeping client, like a browser. */
+function browser(peer = '127.0.0.1', headers: Record<string, string> = {}) {
+  let cookie = '';
+  let csrf = '';
+  const request = async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
+    const res = await portal.app.request(
+      path,
+      {
+        method,
+        headers: {
+          ...headers,
+          ...(cookie ? { cookie } : {}),
+          ...(csrf ? { 'x-csrf-token': csrf } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...extra,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      },
+      { peer },
+    );
+    const set = res.headers.get('set-cookie');
+    if (set?.startsWith('__Host-invis-session=')) cookie = set.split(';')[0] as string;
+    return res;
+  };
+  return {
+    request,
+    get cookie() {
+      return cookie;
+    },
+    set cookie(v: string) {
+      cookie = v;
+    },
+    set csrf(v: string) {
+      csrf = v;
+    },
+    async login(username: string, password: string) {
+      const s = (await (await request('GET', '/api/session')).json()) as { csrfToken: string };
+      csrf = s.csrfToken;
+      const res = await request('POST', '/api/session', { username, password });
+      if (res.ok) csrf = ((await res.clone().json()) as { csrfToken: string }).csrfToken;
+      return res;
+    },
+  };
+}
+
+describe('login and sessions', () => {
+  it('sets a host-only, HttpOnly, Secure, SameSite=Strict cookie and rotates it on login', async () => {
+    const b = browser();
+    const first = await b.request('GET', '/api/session');
+    const setCookie = first.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^__Host-invis-session=[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const anonymous = b.cookie;
+    const res = await b.login('admin', 'pw-admin');
+    expect(res.status).toBe(200);
+    expect(b.cookie).not.toBe(anonymous);
+    expect(await res.json()).toMatchObject({ authenticated: true, user: { username: 'admin', isAdmin: true } });
+    b.cookie = anonymous;
+    expect((await b.request('GET', '/api/me')).status).toBe(401);
+  });
+
+  it('says wrong password distinctly and throttles', async () => {
+    const b = browser();
+    const res = await b.login('anna', 'nope');
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ code: 'PORTAL_INVALID_CREDENTIALS', message: 'wrong user name or password' });
+    await b.login('anna', 'nope');
+    await b.login('anna', 'nope');
+    const blocked = await b.login('anna', 'pw-anna');
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('treats a tampered cookie as logged out', async () => {
+    const b = browser();
+    await b.login('anna', 'pw-anna');
+    expect((await b.request('GET', '/api/me')).status).toBe(200);
+    b.cookie = `${b.cookie.slice(0, -2)}xx`;
+    expect((await b.request('GET', '/api/me')).status).toBe(401);
+    expect((await b.request('GET', '/account')).headers.get('location')).toBe('/login');
+  });
+
+  it('ends the session on logout', async () => {
+    const b = browser();
+    await b.login('anna', 'pw-anna');
+    expect((await b.request('DELETE', '/api/session')).status).toBe(204);
+    expect((await b.request('GET', '/api/me')).status).toBe(401);
+  });
+});
+
+describe('CSRF', () => {
+  it('refuses writes without or with a wrong token, also the login', async () => {
+    const b = browser();
+    await b.login('admin', 'pw-admin');
+    b.csrf = '';
+    const missing = await b.request('POST', '/api/groups', { name: 'x', type: 'team' });
+    expect(missing.status).toBe(403);
+    expect(await missing.json()).toMatchObject({ code: 'PORTAL_CSRF' });
+    b.csrf = 'wrong';
+    expect((await b.request('POST', '/api/groups', { name: 'x', type: 'team' })).status).toBe(403);
+    const fresh = browser();
+    expect((await fresh.request('POST', '/api/session', { username: 'anna', password: 'pw-anna' })).status).toBe(403);
+  });
+});
+
+describe('access rules', () => {
+  it('refuses admin functions to a plain user', async () => {
+    const b = browser();
+    await b.login('anna', 'pw-anna');
+    expect((await b.request('GET', '/api/users')).status).toBe(403);
+    expect((await b.request('GET', '/users')).status).toBe(403);
+    expect((await b.request('GET', '/api/status')).status).toBe(200);
+  });
+
+  it('lets only mobilusers log in from outside, also behind a trusted proxy', async () => {
+    const outside = browser('203.0.113.7');
+    const res = await outside.login('anna', 'pw-anna');
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'PORTAL_EXTERNAL_NOT_ALLOWED' });
+    expect((await browser('203.0.113.7').login('rolf', 'pw-rolf')).status).toBe(200);
+    const proxied = browser('127.0.0.2', { 'x-forwarded-for': '192.168.166.20' });
+    expect((await proxied.login('anna', 'pw-anna')).status).toBe(403);
+    const spoofed = browser('203.0.113.7', { 'x-forwarded-for': '192.168.220.5' });
+    expect((await spoofed.login('anna', 'pw-anna')).status).toBe(403);
+  });
+
+  it('drops an internal session of a non-mobile user when used from outside', async () => {
+    const inside = browser();
+    await inside.login('anna', 'pw-anna');
+    const res = await portal.app.request('/api/me', { headers: { cookie: inside.cookie } }, { peer: '203.0.113.7' });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('validation', () => {
+  it('rejects unknown fields on every endpoint with a body or query', async () => {
+    const b = browser();
+    await b.login('admin', 'pw-admin');
+    const doc = (await (await b.request('GET', '/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const url = path
+          .replace('{username}', 'anna')
+          .replace('{name}', 'samba')
+          .replace('{action}', 'restart')
+          .replace('{id}', '0123456789abcdef');
+        if (op.requestBody) {
+          const res = await b.request(method.toUpperCase(), url, { unexpected: 'x' });
+          expect(res.status, `${method} ${path}`).toBe(400);
+          expect(JSON.stringify(await res.json()), `${method} ${path}`).toContain('unexpected');
+          checked++;
+        }
+        const res = await b.request(method.toUpperCase(), `${url}?unexpected=1`);
+        expect(res.status, `${method} ${path}?`).toBe(400);
+        expect(JSON.stringify(await res.json()), `${method} ${path}?`).toContain('unexpected');
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(35);
+  });
+
+  it('serves a valid OpenAPI 3.1 document', async () => {
+    const res = await portal.app.request('/api/openapi.json');
+    const doc = (await res.json()) as { openapi: string };
+    expect(doc.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+});
+
+describe('pages', () => {
+  it('shows hostile text verbatim and escaped', async () => {
+    const b = browser();
+    await b.login('admin', 'pw-admin');
+    const description = '<script>alert(1)</script> *)( ../../etc/passwd';
+    expect(
+      (
+        await b.request('POST', '/api/users', {
+          username: 'evil',
+          givenName: 'E',
+          surname: 'V',
+          password: 'x',
+          accountType: 'user',
+          description,
+        })
+      ).status,
+    ).toBe(201);
+    const html = await (await b.request('GET', '/users/evil')).text();
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; *)( ../../etc/passwd');
+    expect(html).not.toContain('<script>alert(1)');
+    const nul = await b.request('PATCH', '/api/users/evil', { description: 'a\u0000b' });
+    expect(nul.status).toBe(400);
+  });
+
+  it('renders German by default and English after the switch, with a strict CSP', async () => {
+    const b = browser();
+    const de = await b.request('GET', '/login');
+    expect(de.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await de.text()).toContain('<html lang="de">');
+    const sw = await b.request('GET', '/lang/en?next=//evil.example');
+    expect(sw.headers.get('location')).toBe('/');
+    const langCookie = (sw.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const en = await portal.app.request('/login', { headers: { cookie: langCookie } }, { peer: '127.0.0.1' });
+    expect(await en.text()).toContain('<html lang="en">');
+  });
+});
+
+describe('API tokens', () => {
+  it('work within their scopes until revoked', async () => {
+    const b = browser();
+    await b.login('admin', 'pw-admin');
+    const created = (await (
+      await b.request('POST', '/api/tokens', { name: 'monitor', scopes: ['users:read'] })
+    ).json()) as {
+      id: string;
+      secret: string;
+    };
+    const bearer = { authorization: `Bearer ${created.secret}` };
+    const api = (method: string, path: string, peer = '127.0.0.1') =>
+      portal.app.request(path, { method, headers: bearer }, { peer });
+    expect((await api('GET', '/api/users')).status).toBe(200);
+    expect((await api('GET', '/api/groups')).status).toBe(403);
+    expect((await api('DELETE', '/api/users/anna')).status).toBe(403);
+    expect((await api('GET', '/api/users', '203.0.113.7')).status).toBe(403);
+    expect((await b.request('DELETE', `/api/tokens/${created.id}`)).status).toBe(204);
+    expect((await api('GET', '/api/users')).status).toBe(401);
+    const audit = (await (await b.request('GET', '/api/audit?search=token')).json()) as { total: number };
+    expect(audit.total).toBe(2);
+  });
+});

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { createPortalApp, nodePeerAddress } from './app';
+import { openAuditLog } from './audit';
+import type { PortalDeps, PortalEnv } from './context';
+import type { Directory } from './directory';
+import { createNetworkSet } from './network';
+import { type CommandRunner, createServiceControl } from './services';
+import { createSessionStore } from './sessions';
+import { cachedStatus, type StatusSources } from './status';
+import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
+import { openTokenStore } from './tokens';
+
+/** Options of {@link createPortal}. */
+export interface PortalOptions {
+  directory: Directory;
+  /** Directory of `portal.db` (audit log and API tokens), or `:memory:` for tests. */
+  dataDir: string;
+  /** Networks that count as inside (CIDR); everything else, VPN included, is outside. */
+  internalNetworks: string[];
+  /** Reverse proxies whose `X-Forwarded-For` is believed. */
+  trustedProxies?: string[];
+  adminGroup?: string;
+  mobileGroup?: string;
+  sessionIdleMinutes?: number;
+  sessionMaxHours?: number;
+  throttle?: Partial<Omit<LoginThrottleOptions, 'now'>>;
+  /** Runs `systemctl` for service states and actions. */
+  runner: CommandRunner;
+  status: Omit<StatusSources, 'services'>;
+  /** Seconds a status snapshot is reused (default 5). */
+  statusTtlSeconds?: number;
+  /** The TCP peer of a request; default: the node server's socket. */
+  peerAddress?: (c: Context) => string;
+}
+
+/** A composed portal: the HTTP app, its collaborators, and a close for its database. */
+export interface Portal {
+  app: OpenAPIHono<PortalEnv>;
+  deps: PortalDeps;
+  close(): void;
+}
+
+/**
+ * Composes the portal from a directory, a command runner and its settings.
+ * @throws PortalError PORTAL_CONFIG for malformed networks
+ * @example
+ * const portal = createPortal({ directory, dataDir: '/var/lib/invis/portal', internalNetworks: ['192.168.220.0/24'], runner, status });
+ * serve({ fetch: portal.app.fetch, hostname: '192.168.220.10', port: 443 });
+ */
+export function createPortal(options: PortalOptions): Portal {
+  const db = options.dataDir === ':memory:' ? ':memory:' : join(options.dataDir, 'portal.db');
+  const audit = openAuditLog(db);
+  const tokens = openTokenStore(db);
+  const services = createServiceControl(options.runner);
+  const deps: PortalDeps = {
+    directory: options.directory,
+    sessions: createSessionStore({
+      idleMs: (options.sessionIdleMinutes ?? 30) * 60_000,
+      absoluteMs: (options.sessionMaxHours ?? 8) * 3_600_000,
+    }),
+    throttle: createLoginThrottle({ maxPerUser: 5, maxPerAddress: 20, windowMs: 15 * 60_000, ...options.throttle }),
+    audit,
+    tokens,
+    services,
+    status: cachedStatus({ ...options.status, services }, (options.statusTtlSeconds ?? 5) * 1000),
+    internalNetworks: createNetworkSet(options.internalNetworks),
+    trustedProxies: createNetworkSet(options.trustedProxies ?? []),
+    adminGroup: options.adminGroup ?? 'Domain Admins',
+    mobileGroup: options.mobileGroup ?? 'mobilusers',
+    peerAddress: options.peerAddress ?? nodePeerAddress,
+  };
+  return {
+    app: createPortalApp(deps),
+    deps,
+    close() {
+      audit.close();
+      tokens.close();
+    },
+  };
+}
