@@ -37,3 +37,4 @@ export {
 export { type RunningServer, startOnLoopback } from './server';
 export { createTestPki, type TestPki } from './tls';
 export * from './webdav';
+export * from './firewalld';
