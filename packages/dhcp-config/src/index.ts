@@ -9,6 +9,20 @@ export {
   parseIpv4Subnet,
   prefixToNetmask,
 } from './address';
+export {
+  type ApplierCommon,
+  type ApplyFs,
+  type ApplyReport,
+  type CommandResult,
+  type CommandRunner,
+  createDhcpdApplier,
+  createKeaApplier,
+  type DhcpApplier,
+  type DhcpdApplierOptions,
+  type KeaApplierOptions,
+  type ServiceManager,
+  systemdServiceManager,
+} from './apply';
 export { findConflicts, validateDhcpConfig } from './conflicts';
 export { type DhcpdParseResult, type DhcpdSettings, parseDhcpdConf, renderDhcpdConf } from './dhcpd';
 export { DhcpConfigError, type DhcpErrorCode, type DhcpIssue } from './errors';
@@ -21,6 +35,7 @@ export {
   parseKeaConfig,
   renderKeaConfig,
 } from './kea';
+export { createKeaControl, type KeaControl, type KeaControlOptions, type KeaResponse } from './kea-control';
 export {
   type Lease,
   type LeaseParseOptions,
