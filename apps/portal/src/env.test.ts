@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { certificateList, loadEnv } from './env';
+import { PortalError } from './errors';
+
+const base = {
+  PORTAL_LDAP_URL: 'ldaps://dc.invis.test',
+  PORTAL_LDAP_BIND: 'portal@invis.test',
+  PORTAL_LDAP_PASSWORD_FILE: '/etc/invis/portal.pw',
+};
+
+describe('loadEnv', () => {
+  it('fills defaults', () => {
+    const env = loadEnv(base);
+    expect(env.PORTAL_HOST).toBe('127.0.0.1');
+    expect(env.PORTAL_INTERNAL_NETWORKS).toEqual(['192.168.220.0/24', '127.0.0.0/8', '::1/128']);
+    expect(env.PORTAL_TRUSTED_PROXIES).toEqual([]);
+    expect(env.PORTAL_MOBILE_GROUP).toBe('mobilusers');
+    expect(certificateList(env.PORTAL_CERT_FILES)).toEqual([{ name: 'ldap', file: '/etc/invis/certs/ldap-cert.pem' }]);
+  });
+
+  it('refuses plain HTTP off loopback and names every problem without values', () => {
+    try {
+      loadEnv({ ...base, PORTAL_HOST: '192.168.220.10', PORTAL_LDAP_URL: 'http://x', PORTAL_PORT: '99999' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(PortalError);
+      const msg = (e as PortalError).message;
+      expect(msg).toContain('PORTAL_HOST');
+      expect(msg).toContain('PORTAL_LDAP_URL');
+      expect(msg).toContain('PORTAL_PORT');
+      expect(msg).not.toContain('http://x');
+    }
+  });
+
+  it('wants both TLS files', () => {
+    expect(() => loadEnv({ ...base, PORTAL_TLS_CERT_FILE: '/c.pem' })).toThrow(/PORTAL_TLS_KEY_FILE/);
+  });
+});

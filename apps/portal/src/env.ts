@@ -1,0 +1,84 @@
+// The only place that reads process.env (house rule: apps validate their environment once).
+import { z } from 'zod';
+import { PortalError } from './errors';
+
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+const int = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+const EnvSchema = z
+  .object({
+    PORTAL_HOST: z.string().min(1).default('127.0.0.1'),
+    PORTAL_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
+    /** Certificate and key for HTTPS; without them the portal serves HTTP on loopback only (behind a TLS proxy). */
+    PORTAL_TLS_CERT_FILE: z.string().optional(),
+    PORTAL_TLS_KEY_FILE: z.string().optional(),
+    PORTAL_LDAP_URL: z.string().regex(/^ldaps?:\/\//, 'ldap:// (StartTLS) or ldaps:// URL'),
+    PORTAL_LDAP_CA_FILE: z.string().optional(),
+    /** UPN or DN of the portal's service account. */
+    PORTAL_LDAP_BIND: z.string().min(1),
+    /** File with the service account's password (never the password itself in the environment). */
+    PORTAL_LDAP_PASSWORD_FILE: z.string().min(1),
+    PORTAL_DATA_DIR: z.string().min(1).default('/var/lib/invis/portal'),
+    PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24,127.0.0.0/8,::1/128'),
+    PORTAL_TRUSTED_PROXIES: list(''),
+    PORTAL_ADMIN_GROUP: z.string().min(1).default('Domain Admins'),
+    PORTAL_MOBILE_GROUP: z.string().min(1).default('mobilusers'),
+    PORTAL_SESSION_IDLE_MINUTES: int(30, 24 * 60),
+    PORTAL_SESSION_MAX_HOURS: int(8, 24 * 7),
+    PORTAL_WATCH_DIRS: list('/home,/srv,/var'),
+    /** `name=/path/cert.pem,…` */
+    PORTAL_CERT_FILES: list('ldap=/etc/invis/certs/ldap-cert.pem'),
+    PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
+    PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.PORTAL_TLS_CERT_FILE) !== Boolean(env.PORTAL_TLS_KEY_FILE)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set both PORTAL_TLS_CERT_FILE and PORTAL_TLS_KEY_FILE',
+        path: ['PORTAL_TLS_KEY_FILE'],
+      });
+    }
+    const loopback = /^(127\.|::1$|localhost$)/.test(env.PORTAL_HOST);
+    if (!env.PORTAL_TLS_CERT_FILE && !loopback) {
+      ctx.addIssue({ code: 'custom', message: 'plain HTTP only on loopback; give TLS files', path: ['PORTAL_HOST'] });
+    }
+    for (const entry of env.PORTAL_CERT_FILES) {
+      if (!/^[^=]+=.+$/.test(entry))
+        ctx.addIssue({ code: 'custom', message: `not name=path: ${entry}`, path: ['PORTAL_CERT_FILES'] });
+    }
+  });
+
+/** The validated portal settings. */
+export type PortalEnvSettings = z.output<typeof EnvSchema>;
+
+/**
+ * Validates the environment once at start-up.
+ * @param env usually `process.env`
+ * @throws PortalError PORTAL_CONFIG naming every wrong variable (values are not echoed)
+ */
+export function loadEnv(env: Record<string, string | undefined>): PortalEnvSettings {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new PortalError('PORTAL_CONFIG', `invalid environment: ${problems.join('; ')}`, { data: { problems } });
+  }
+  return result.data;
+}
+
+/** Splits `PORTAL_CERT_FILES` entries into name and file. */
+export function certificateList(entries: readonly string[]): { name: string; file: string }[] {
+  return entries.map((e) => {
+    const i = e.indexOf('=');
+    return { name: e.slice(0, i), file: e.slice(i + 1) };
+  });
+}
