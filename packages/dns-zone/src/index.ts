@@ -7,6 +7,7 @@ export {
   decodeAdDnsRecord,
   encodeAdDnsRecord,
 } from './ad-record';
+export { type BackendCore, createBackend, type DnsBackend, type PtrOptions } from './backend';
 export { type CodeTable, DNS_CLASSES, OPCODES, RCODES, RECORD_TYPES, type RecordType, RR_TYPES } from './constants';
 export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
 export { GENERATED_MARKER, type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';
@@ -31,6 +32,8 @@ export {
 } from './model';
 export { canonicalAddress, isInZone, normalizeName, relativeName, toAsciiName } from './names';
 export { ptrName, reverseZonesForCidr } from './reverse';
+export { createRfc2136Backend, type Rfc2136BackendOptions } from './rfc2136-backend';
+export { type CommandResult, type CommandRunner, execaRunner } from './runner';
 export { type DnsServerAddress, type DnsTransport, sendTcp, udpWithTcpFallback } from './transport';
 export {
   type SignedMessage,
@@ -56,3 +59,9 @@ export {
   type UpdateMessage,
   type UpdateOperation,
 } from './wire';
+export {
+  createZoneFileBackend,
+  nextSerial,
+  type ZoneFileBackendOptions,
+  type ZoneFileSystem,
+} from './zonefile-backend';
