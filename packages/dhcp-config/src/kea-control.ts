@@ -63,17 +63,18 @@ export function createKeaControl(options: KeaControlOptions): KeaControl {
           }
           // Commands sent to a socket of several services answer with a list.
           const answer = (Array.isArray(parsed) ? parsed[0] : parsed) as KeaResponse | undefined;
-          if (typeof answer?.result !== 'number') return fail(socketError('answer has no result'));
+          if (typeof answer?.result !== 'number') {
+            fail(socketError('answer has no result'));
+            return;
+          }
           if (answer.result === 1 || answer.result === 2) {
-            return fail(
-              new DhcpConfigError(
-                'DHCP_KEA_COMMAND_FAILED',
-                `Kea ${name}: ${answer.text ?? `result ${answer.result}`}`,
-                {
-                  data: { command: name, result: answer.result },
-                },
-              ),
+            const text = answer.text ?? `result ${answer.result}`;
+            fail(
+              new DhcpConfigError('DHCP_KEA_COMMAND_FAILED', `Kea ${name}: ${text}`, {
+                data: { command: name, result: answer.result },
+              }),
             );
+            return;
           }
           settled = true;
           socket.end();
