@@ -37,7 +37,5 @@ export {
 export { type RunningServer, startOnLoopback } from './server';
 export { createTestPki, type TestPki } from './tls';
 export * from './webdav';
-export * from './openvpn';
 export * from './firewalld';
-export * from './mail';
 export * from './demo-directory';
