@@ -1,31 +1,22 @@
 // Signed RFC 2136 updates against a real BIND 9: accepted when correct, rejected when tampered.
-import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import {
   createDnsUpdateClient,
   type DnsTransport,
   normalizeRecord,
+  type RecordType,
   sendTcp,
   udpWithTcpFallback,
 } from '../../src/index';
+import { dig as digAt } from '../conformance';
 
 const bind = inject('bind');
 const bind512 = inject('bind512');
 const target = { server: bind.address, port: bind.port };
 const zone = 'dyn.invis.test';
 
-async function dig(name: string, type = 'A', info = bind): Promise<string[]> {
-  const { stdout } = await execa('dig', [
-    '+short',
-    '+norecurse',
-    `@${info.address}`,
-    '-p',
-    String(info.port),
-    name,
-    type,
-  ]);
-  return stdout.split('\n').filter(Boolean).sort();
-}
+const dig = (name: string, type: RecordType = 'A', info = bind): Promise<string[]> =>
+  digAt({ address: info.address, port: info.port }, name, type);
 
 const a = (name: string, address: string, ttl = 60) =>
   normalizeRecord({ name: `${name}.${zone}`, ttl, type: 'A', address });
