@@ -64,6 +64,7 @@ describe('config files', () => {
         ],
       });
     expect(dup).toThrow(expect.objectContaining({ code: 'FW_INVALID_MODEL' }));
+    expect(normalizeConfig({ defaultZone: 'public' }).zones).toEqual([]);
     expect(() => normalizeConfig({ defaultZone: 'x', zones: [] })).toThrow(
       expect.objectContaining({ code: 'FW_UNKNOWN_REFERENCE' }),
     );

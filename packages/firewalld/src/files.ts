@@ -4,6 +4,20 @@ import { FirewalldError, invalidModel } from './errors';
 import { type FirewallConfig, type FirewallConfigInput, FirewallConfigSchema, LOG_DENIED } from './model';
 import { parsePolicyXml, parseServiceXml, parseZoneXml, renderPolicyXml, renderServiceXml, renderZoneXml } from './xml';
 
+/** Zones firewalld 1.3 ships in /usr/lib/firewalld/zones; valid as default zone or policy zone. */
+export const BUILTIN_ZONES: readonly string[] = [
+  'block',
+  'dmz',
+  'drop',
+  'external',
+  'home',
+  'internal',
+  'nm-shared',
+  'public',
+  'trusted',
+  'work',
+];
+
 /** Relative path → file content, e.g. `zones/external.xml`. */
 export type ConfigFiles = ReadonlyMap<string, string>;
 
@@ -12,7 +26,7 @@ export const MANAGED_DIRS = ['zones', 'services', 'policies'] as const;
 
 /**
  * Validates and resolves a configuration: zod defaults, unique names, one zone per interface and
- * source, policies and the default zone referring to zones of the model (or firewalld's `ANY`/`HOST`).
+ * source, policies and the default zone referring to zones of the model, firewalld's builtin zones or `ANY`/`HOST`.
  * @param input configuration as written by callers
  * @returns the resolved configuration
  * @throws FirewalldError `FW_INVALID_MODEL` (with `issues`), `FW_UNKNOWN_REFERENCE`
@@ -46,7 +60,7 @@ export function normalizeConfig(input: FirewallConfigInput): FirewallConfig {
     config.zones.flatMap((z) => z.interfaces),
   );
   if (issues.length) throw invalidModel('firewall model', issues);
-  const zones = new Set([...config.zones.map((z) => z.name), 'ANY', 'HOST']);
+  const zones = new Set([...config.zones.map((z) => z.name), ...BUILTIN_ZONES, 'ANY', 'HOST']);
   const missing = [
     ...(zones.has(config.defaultZone) ? [] : [`default zone '${config.defaultZone}'`]),
     ...config.policies.flatMap((p) =>

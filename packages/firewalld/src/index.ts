@@ -23,6 +23,7 @@ export {
   OWN_ERROR_CODES,
 } from './errors';
 export {
+  BUILTIN_ZONES,
   type ConfigFiles,
   type GlobalSettings,
   MANAGED_DIRS,
