@@ -180,9 +180,9 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
     baseUrl,
     propfind(path, depth) {
       return sem.run(async () => {
-        // Collections need the trailing slash on some servers (Apache redirects otherwise).
+        // Listings are of collections, which want the trailing slash; depth 0 may be a file.
         const url = urlOf(path);
-        if (!url.pathname.endsWith('/')) url.pathname += '/';
+        if (depth !== 0 && !url.pathname.endsWith('/')) url.pathname += '/';
         const res = await send(
           'PROPFIND',
           url,

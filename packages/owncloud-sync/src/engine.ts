@@ -174,6 +174,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           prunedDirs: remoteScan.stats.prunedDirs,
         });
         const plan = reconcile({ local, remote: remoteScan.entries, journal: known });
+        markInterruptedUploads(plan.actions, journal.loadPending());
         emit({ type: 'planned', actions: plan.actions.length });
         const ratio = options.massDelete?.ratio ?? 0.5;
         const minFiles = options.massDelete?.minFiles ?? 10;
@@ -291,8 +292,10 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     else journal.put(e);
   };
 
+  const networkFailed = new Set<string>();
   const fail = (path: string, error: unknown): void => {
     const e = toSyncError(error, 'SYNC_LOCAL_IO', { path });
+    if (e.code === 'DAV_NETWORK') networkFailed.add(path);
     errorPaths.push(path);
     report.errors.push({ path, code: e.code, message: e.message });
     emit({ type: 'error', path, code: e.code, message: e.message });
@@ -454,7 +457,13 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
   async function conflict(a: Extract<SyncAction, { kind: 'conflict' }>): Promise<void> {
     const got = await fetchPart(a.path, a.remote);
     const target = abs(a.path);
-    if (a.compareFirst && (await sameContent(got.part, target))) {
+    if (a.compare === 'prefix' && (await isPrefix(got.part, target))) {
+      // Our own truncated upload from an interrupted run: send the file again.
+      await unlink(got.part);
+      await upload(a.path, got.etag ? { ifMatch: got.etag, create: false } : { create: false });
+      return;
+    }
+    if (a.compare === 'equal' && (await sameContent(got.part, target))) {
       await unlink(got.part);
       put(a.path, toLocal(a.path, await lstat(target)), {
         ...a.remote,
@@ -553,6 +562,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
         );
       }
 
+      journal.markPending(of('upload').map((a) => a.local));
       await runAll(of('conflict', 'upload', 'download', 'record'), async (a) => {
         if (a.kind === 'conflict') await conflict(a);
         else if (a.kind === 'upload')
@@ -560,6 +570,10 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
         else if (a.kind === 'download') await install(a.path, a.remote, a.local);
         else if (a.kind === 'record') put(a.path, a.local, a.remote);
       });
+      // Only uploads cut off by a network error stay pending for the next run.
+      for (const a of of('upload')) {
+        if (!networkFailed.has(a.path)) journal.clearPending(a.path);
+      }
       if (ctx.fsync) {
         await Promise.all(
           [...touchedDirs].map(async (d) => {
@@ -613,6 +627,36 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       }
     },
   };
+}
+
+/**
+ * A server may keep a truncated file after an interrupted PUT (rclone writes in place). When the
+ * local file is still the one whose upload was pending and the remote one is shorter, the
+ * conflict is checked for that: a remote prefix of the local file is re-uploaded, not kept.
+ */
+function markInterruptedUploads(
+  actions: SyncAction[],
+  pending: ReadonlyMap<string, { size: number; mtimeMs: number; inode: number }>,
+): void {
+  for (const a of actions) {
+    if (a.kind !== 'conflict') continue;
+    const p = pending.get(a.path);
+    const l = a.local;
+    if (p && l.size === p.size && l.mtimeMs === p.mtimeMs && l.inode === p.inode && a.remote.size < l.size) {
+      a.compare = 'prefix';
+    }
+  }
+}
+
+async function isPrefix(part: string, file: string): Promise<boolean> {
+  const [head, whole] = await Promise.all([readFile(part), open(file, 'r')]);
+  try {
+    const buf = Buffer.alloc(head.length);
+    const { bytesRead } = await whole.read(buf, 0, buf.length, 0);
+    return bytesRead === head.length && buf.equals(head);
+  } finally {
+    await whole.close();
+  }
 }
 
 async function sameContent(a: string, b: string): Promise<boolean> {

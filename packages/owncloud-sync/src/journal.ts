@@ -29,6 +29,12 @@ export interface Journal {
   removeTree(path: string): void;
   /** Moves a path and everything below it to a new prefix. */
   renameTree(from: string, to: string): void;
+  /** Uploads that were started but not confirmed (by local stat), from an interrupted run. */
+  loadPending(): Map<string, { size: number; mtimeMs: number; inode: number }>;
+  /** Records uploads about to start, committed at once so a crash mid-upload is recognisable. */
+  markPending(entries: readonly { path: string; size: number; mtimeMs: number; inode: number }[]): void;
+  /** Forgets a pending upload (buffered like the other writes). */
+  clearPending(path: string): void;
   /** Commits buffered writes. */
   flush(): void;
   close(): void;
@@ -58,7 +64,8 @@ export function openJournal(file: string): Journal {
     db = new DatabaseSync(file);
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL,
-  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT)`);
+  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT);
+CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL, inode INTEGER NOT NULL)`);
   } catch (error) {
     throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
   }
@@ -69,7 +76,19 @@ CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NU
   const ren = db.prepare(
     "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'",
   );
+  const addPending = db.prepare('INSERT OR REPLACE INTO pending (path, size, mtime, inode) VALUES (?, ?, ?, ?)');
+  const delPending = db.prepare('DELETE FROM pending WHERE path = ?');
   const pending: (() => void)[] = [];
+  const transaction = (ops: (() => void)[]): void => {
+    db.exec('BEGIN');
+    try {
+      for (const op of ops) op();
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
+    }
+  };
   return {
     load() {
       const map = new Map<string, JournalEntry>();
@@ -110,16 +129,23 @@ CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NU
     renameTree(from, to) {
       pending.push(() => ren.run(to, from, from, from, from));
     },
+    loadPending() {
+      const rows = db.prepare('SELECT * FROM pending').all() as {
+        path: string;
+        size: number;
+        mtime: number;
+        inode: number;
+      }[];
+      return new Map(rows.map((r) => [r.path, { size: r.size, mtimeMs: r.mtime, inode: r.inode }]));
+    },
+    markPending(entries) {
+      if (entries.length > 0) transaction(entries.map((e) => () => addPending.run(e.path, e.size, e.mtimeMs, e.inode)));
+    },
+    clearPending(path) {
+      pending.push(() => delPending.run(path));
+    },
     flush() {
-      if (pending.length === 0) return;
-      db.exec('BEGIN');
-      try {
-        for (const op of pending.splice(0)) op();
-        db.exec('COMMIT');
-      } catch (error) {
-        db.exec('ROLLBACK');
-        throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
-      }
+      if (pending.length > 0) transaction(pending.splice(0));
     },
     close() {
       db.close();

@@ -28,7 +28,14 @@ export type SyncAction =
   | { kind: 'mkdirRemote'; path: string; local: LocalEntry }
   | { kind: 'upload'; path: string; local: LocalEntry; ifMatch?: string }
   | { kind: 'download'; path: string; remote: RemoteEntry; local?: LocalEntry }
-  | { kind: 'conflict'; path: string; local: LocalEntry; remote: RemoteEntry; compareFirst: boolean }
+  | {
+      kind: 'conflict';
+      path: string;
+      local: LocalEntry;
+      remote: RemoteEntry;
+      /** `equal`: same size, compare content first (identical → no copy); `prefix`: see the engine. */
+      compare: 'none' | 'equal' | 'prefix';
+    }
   | { kind: 'deleteLocal'; path: string; local: LocalEntry }
   | { kind: 'deleteRemote'; path: string; remote: RemoteEntry; files: number }
   | { kind: 'record'; path: string; local: LocalEntry; remote: RemoteEntry }
@@ -158,7 +165,8 @@ function classify(
         : undefined;
     const lc = !j || localChanged(j, l);
     const rc = !j || remoteChanged(j, r);
-    if (lc && rc) return { kind: 'conflict', path: p, local: l, remote: r, compareFirst: l.size === r.size };
+    if (lc && rc)
+      return { kind: 'conflict', path: p, local: l, remote: r, compare: l.size === r.size ? 'equal' : 'none' };
     if (lc)
       return j?.etag ? { kind: 'upload', path: p, local: l, ifMatch: j.etag } : { kind: 'upload', path: p, local: l };
     if (rc) return { kind: 'download', path: p, remote: r, local: l };
@@ -172,7 +180,8 @@ function classify(
     return { kind: 'deleteLocal', path: p, local: l };
   }
   const rr = r as RemoteEntry;
-  if (!j || remoteChanged(j, rr)) {
+  // A directory counts as changed only through what lies below it (its ETag may move with its children).
+  if (!j || j.isDir !== rr.isDir || (!rr.isDir && remoteChanged(j, rr))) {
     return rr.isDir ? { kind: 'mkdirLocal', path: p, remote: rr } : { kind: 'download', path: p, remote: rr };
   }
   if (rr.isDir && needLocal.has(p)) return { kind: 'mkdirLocal', path: p, remote: rr };
