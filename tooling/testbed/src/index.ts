@@ -39,3 +39,4 @@ export { createTestPki, type TestPki } from './tls';
 export * from './webdav';
 export * from './firewalld';
 export * from './demo-directory';
+export * from './dhcp';
