@@ -1,5 +1,6 @@
 // @invis/dns-zone: DNS zones and records: master files, AD dnsRecord codec, RFC 2136 updates with TSIG, DDNS.
 // Public API: every exported symbol is listed here by name.
+export { type AdBackendOptions, type AdDnsClient, createAdBackend } from './ad-backend';
 export {
   AD_RANK_ZONE,
   type AdDnsRecordValue,

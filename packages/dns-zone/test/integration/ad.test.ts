@@ -1,0 +1,72 @@
+// The conformance suite against AD-integrated zones of a real Samba AD DC, written over LDAP
+// with @invis/ad-client and checked with `dig` against Samba's own DNS server.
+import { createAdClient } from '@invis/ad-client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createAdBackend, decodeAdDnsRecord, normalizeRecord } from '../../src/index';
+import { describeConformance, dig } from '../conformance';
+
+const dc = inject('samba');
+const client = createAdClient({ url: dc.ldapsUrl, bindDN: dc.adminDN, password: dc.adminPassword, ca: dc.caPem });
+const backend = createAdBackend({ client });
+const server = { address: dc.address, port: dc.dnsPort };
+const zoneDn = `DC=invis.test,CN=MicrosoftDNS,DC=DomainDnsZones,${dc.baseDN}`;
+
+afterAll(async () => {
+  await client.close();
+});
+
+describeConformance('AD-integrated zones (Samba)', () => ({
+  backend,
+  zone: 'invis.test',
+  reverseCidr: '10.7.0.0/24',
+  reverseAddress: '10.7.0.42',
+  supportsCaa: false,
+  server,
+}));
+
+describe('AD specifics', () => {
+  const soaSerial = async (): Promise<number> => {
+    const [soa] = await backend.getRecords('invis.test', 'invis.test', 'SOA');
+    return soa?.type === 'SOA' ? soa.serial : -1;
+  };
+
+  it('stamps records with the next zone serial and raises the SOA serial', async () => {
+    const before = await soaSerial();
+    await backend.addRecord('invis.test', { name: 'serial.invis.test', type: 'A', address: '10.0.0.31' });
+    expect(await soaSerial()).toBe(before + 1);
+    const entry = await client.get(`DC=serial,${zoneDn}`, ['dnsRecord'], ['dnsRecord']);
+    const value = decodeAdDnsRecord(entry?.getBuffer('dnsRecord') as Buffer, 'serial.invis.test');
+    expect(value).toMatchObject({ kind: 'record', serial: before + 1, record: { ttl: 900 } });
+    expect(await dig(server, 'invis.test', 'SOA')).toEqual([expect.stringContaining(` ${before + 1} `)]);
+  });
+
+  it('treats a tombstoned node as empty and revives it on write', async () => {
+    const dn = `DC=tomb,${zoneDn}`;
+    const tombstone = Buffer.alloc(32);
+    tombstone.writeUInt16LE(8, 0);
+    tombstone[4] = 5;
+    tombstone.writeBigUInt64LE(134_000_000_000_000_000n, 24);
+    await client.add(dn, { objectClass: ['top', 'dnsNode'], dnsRecord: tombstone, dNSTombstoned: 'TRUE' });
+    expect(await backend.getRecords('invis.test', 'tomb.invis.test')).toEqual([]);
+    expect(await dig(server, 'tomb.invis.test', 'A')).toEqual([]);
+    await backend.addRecord('invis.test', { name: 'tomb.invis.test', ttl: 300, type: 'A', address: '10.0.0.32' });
+    expect(await backend.getRecords('invis.test', 'tomb.invis.test')).toEqual([
+      normalizeRecord({ name: 'tomb.invis.test', ttl: 300, type: 'A', address: '10.0.0.32' }),
+    ]);
+    expect((await client.get(dn, ['dNSTombstoned']))?.getBoolean('dNSTombstoned')).toBe(false);
+    expect(await dig(server, 'tomb.invis.test', 'A')).toEqual(['10.0.0.32']);
+  });
+
+  it('refuses CAA, which MS-DNSP cannot store, and writes nothing', async () => {
+    await expect(
+      backend.addRecord('invis.test', {
+        name: 'caa.invis.test',
+        type: 'CAA',
+        flags: 0,
+        tag: 'issue',
+        value: 'ca.example',
+      }),
+    ).rejects.toMatchObject({ code: 'DNS_UNSUPPORTED' });
+    expect(await client.exists(`DC=caa,${zoneDn}`)).toBe(false);
+  });
+});
