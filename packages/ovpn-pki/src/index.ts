@@ -2,6 +2,16 @@
 // server configs and client bundles.
 // Public API: every exported symbol is listed here by name.
 export {
+  type ApplyOptions,
+  type ApplyReport,
+  applyServerDeployment,
+  checkOpenVpnConfig,
+  type DeployFile,
+  diffLines,
+  type ServerDeployment,
+  type ServiceControl,
+} from './apply';
+export {
   type CertKind,
   type CrlEntry,
   REVOCATION_REASONS,

@@ -37,6 +37,7 @@ export {
 export { type RunningServer, startOnLoopback } from './server';
 export { createTestPki, type TestPki } from './tls';
 export * from './webdav';
+export * from './openvpn';
 export * from './firewalld';
 export * from './demo-directory';
 export * from './dhcp';

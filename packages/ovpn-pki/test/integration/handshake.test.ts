@@ -1,0 +1,48 @@
+// Real OpenVPN 2.6 handshakes (`--dev null` p2p on a reserved loopback address) with
+// certificates, tls-crypt keys and inline bundles made by this package. Revocation on a running
+// server is tested in server mode (server-mode.test.ts): a p2p server prepares the TLS session
+// for its next peer early, so a CRL change reaches only the peer after next.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPki, generateTlsCryptKey } from '../../src/index';
+import { CONNECTED, createFixture, type Fixture } from './fixture';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await createFixture();
+});
+afterAll(() => f.cleanup());
+
+describe('OpenVPN handshake with our PKI', () => {
+  it('a freshly issued client bundle connects', async () => {
+    await f.pki.issueClient({ name: 'alice' });
+    const server = await f.startServer();
+    const client = await f.connect(await f.bundle('alice', server));
+    expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
+    expect(await server.waitForLog(/VERIFY OK: depth=0, CN=alice/, 5_000)).toBe(true);
+    await client.stop();
+    await server.stop();
+  });
+
+  it('an expired client certificate is rejected', async () => {
+    // The same PKI, with a clock 400 days back: a 30-day certificate from then is long expired.
+    const past = createPki({ dir: f.pki.dir, now: () => new Date(Date.now() - 400 * 86_400_000) });
+    await past.issueClient({ name: 'carol', days: 30 });
+    expect((await f.pki.list()).find((c) => c.name === 'carol')?.expiry).toBe('expired');
+    const server = await f.startServer();
+    const client = await f.connect(await f.bundle('carol', server));
+    expect(await server.waitForLog(/VERIFY ERROR: depth=0, error=certificate has expired/, 15_000)).toBe(true);
+    expect(await client.waitForLog(CONNECTED, 1_000)).toBe(false);
+    await client.stop();
+    await server.stop();
+  });
+
+  it('a bundle with the wrong tls-crypt key fails the handshake', async () => {
+    await f.pki.issueClient({ name: 'dave' });
+    const server = await f.startServer();
+    const client = await f.connect(await f.bundle('dave', server, { tlsCrypt: generateTlsCryptKey() }));
+    expect(await server.waitForLog(/tls-crypt unwrap error/, 15_000)).toBe(true);
+    expect(await client.waitForLog(CONNECTED, 1_000)).toBe(false);
+    await client.stop();
+    await server.stop();
+  });
+});

@@ -1,0 +1,231 @@
+// OpenVPN in server mode with real tun devices inside network namespaces made by the test:
+// configs rendered and deployed by this package (apply with the real openvpn check), a
+// road-warrior server with CRL hot reload, and a site server routing two branches' subnets.
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  connectVeth,
+  createNetns,
+  type Netns,
+  type OpenVpnProcess,
+  type OpenVpnServer,
+  run,
+  startOpenVpnClient,
+  startOpenVpnNetnsServer,
+} from '@invis/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  applyServerDeployment,
+  createPki,
+  generateTlsCryptKey,
+  type Pki,
+  renderCcdEntry,
+  renderClientBundle,
+  renderServerConfig,
+  type ServerConfigInput,
+  type ServiceControl,
+} from '../../src/index';
+import { CONNECTED, SERVER_NAME } from './fixture';
+
+let base: string;
+let pki: Pki;
+let tlsCrypt: string;
+let srv: Netns;
+const clientNs = new Map<string, Netns>();
+const processes: { stop(): Promise<void> }[] = [];
+
+/** ServiceControl for a netns test server: restart = stop the old daemon, start a new one. */
+function netnsService(configName: string, port: number): ServiceControl & { server?: OpenVpnServer } {
+  const control: ServiceControl & { server?: OpenVpnServer } = {
+    async restart() {
+      await control.server?.stop();
+      control.server = await startOpenVpnNetnsServer({
+        netns: srv.name,
+        cwd: base,
+        config: join(base, 'etc', configName),
+        address: '10.231.0.1',
+        port,
+        logDir: base,
+      });
+      processes.push(control.server);
+    },
+  };
+  return control;
+}
+
+const keys = (): ServerConfigInput['files'] => ({
+  ca: join(base, 'etc', 'keys', 'ca.crt'),
+  cert: join(base, 'etc', 'keys', `${SERVER_NAME}.crt`),
+  key: join(base, 'etc', 'keys', `${SERVER_NAME}.key`),
+  crl: join(base, 'etc', 'keys', 'crl.pem'),
+  tlsCrypt: join(base, 'etc', 'keys', 'tc.key'),
+});
+
+async function deploy(config: ServerConfigInput, configName: string, service: ServiceControl) {
+  const server = await pki.get(SERVER_NAME);
+  const k = keys();
+  const ccd = (config.sites ?? []).map((s) => ({
+    path: join(config.clientConfigDir ?? '', s.name),
+    content: renderCcdEntry(config, s.name),
+    mode: 0o644,
+    effect: 'live' as const,
+  }));
+  return applyServerDeployment(
+    {
+      configPath: join(base, 'etc', configName),
+      config: renderServerConfig(config),
+      files: [
+        { path: k.ca, content: await pki.caCertPem(), mode: 0o644, effect: 'restart' },
+        { path: k.cert, content: server.certPem, mode: 0o644, effect: 'restart' },
+        { path: k.key, content: server.keyPem ?? '', mode: 0o600, effect: 'restart' },
+        { path: k.tlsCrypt ?? '', content: tlsCrypt, mode: 0o600, effect: 'restart' },
+        { path: k.crl, content: (await pki.crl()).pem, mode: 0o644, effect: 'live' },
+        ...ccd,
+      ],
+    },
+    { service },
+  );
+}
+
+/** A client namespace joined to the server namespace by veth 10.231.<n>.0/24. */
+async function clientNamespace(name: string, n: number, lan?: string): Promise<Netns> {
+  const ns = await createNetns(`ov${n}`);
+  await connectVeth(
+    { netns: srv.name, ifname: `ovs${n}`, cidr: `10.231.${n}.1/24` },
+    { netns: ns.name, ifname: `ovc${n}`, cidr: `10.231.${n}.2/24` },
+  );
+  // The branch LAN: one address on lo (this kernel has no dummy module).
+  if (lan) await run('ip', ['-n', ns.name, 'addr', 'add', lan, 'dev', 'lo']);
+  clientNs.set(name, ns);
+  return ns;
+}
+
+async function connect(name: string, port: number): Promise<OpenVpnProcess> {
+  const n = [...clientNs.keys()].indexOf(name) + 1;
+  const material = await pki.get(name);
+  const bundlePath = join(base, `${name}.ovpn`);
+  await writeFile(
+    bundlePath,
+    renderClientBundle({
+      name,
+      remotes: [{ host: `10.231.${n}.1`, port }],
+      serverName: SERVER_NAME,
+      caPem: await pki.caCertPem(),
+      certPem: material.certPem,
+      keyPem: material.keyPem ?? '',
+      tlsCrypt,
+    }),
+    { mode: 0o600 },
+  );
+  const client = await startOpenVpnClient({
+    cwd: base,
+    args: ['--config', bundlePath],
+    logDir: base,
+    netns: clientNs.get(name)?.name as string,
+  });
+  processes.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'ovpn-pki-netns-'));
+  // OpenVPN drops to nobody/nogroup and then re-reads the CRL and ccd entries: they must be reachable.
+  await chmod(base, 0o755);
+  pki = createPki({ dir: join(base, 'pki') });
+  await pki.init({ caName: 'invis Test VPN CA' });
+  await pki.issueServer({ name: SERVER_NAME, san: { dns: [SERVER_NAME] } });
+  for (const name of ['erin', 'branch-a', 'branch-b']) await pki.issueClient({ name });
+  tlsCrypt = generateTlsCryptKey();
+  srv = await createNetns('ovsrv');
+  await clientNamespace('erin', 1);
+  await clientNamespace('branch-a', 2, '10.241.1.1/32');
+  await clientNamespace('branch-b', 3, '10.241.2.1/32');
+});
+
+afterAll(async () => {
+  for (const p of processes.reverse()) await p.stop();
+  for (const ns of [...clientNs.values(), srv]) await ns?.remove();
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('road-warrior server (tun in a netns)', () => {
+  const port = 1194;
+  const service = netnsService('rw.conf', port);
+
+  it('is deployed by apply (config checked by openvpn) and started once; a fresh bundle connects', async () => {
+    const config: ServerConfigInput = {
+      role: 'road-warrior',
+      port,
+      network: '10.236.0.0/24',
+      files: keys(),
+      push: { routes: ['10.241.0.0/16'], dns: ['10.236.0.1'], domain: 'invis.test' },
+    };
+    const report = await deploy(config, 'rw.conf', service);
+    expect(report).toMatchObject({ restartNeeded: true, restarted: true });
+    const client = await connect('erin', port);
+    expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
+    await run('ip', ['netns', 'exec', clientNs.get('erin')?.name as string, 'ping', '-c1', '-W3', '10.236.0.1']);
+    await client.stop();
+    // Same input again: nothing changes, nothing restarts.
+    expect(await deploy(config, 'rw.conf', service)).toMatchObject({ changed: [], restarted: false });
+  });
+
+  it('rejects a revoked client after a CRL-only apply, without restarting', async () => {
+    const server = service.server as OpenVpnServer;
+    const pid = server.pid;
+    await pki.revoke('erin', 'keyCompromise');
+    const report = await deploy(
+      {
+        role: 'road-warrior',
+        port,
+        network: '10.236.0.0/24',
+        files: keys(),
+        push: { routes: ['10.241.0.0/16'], dns: ['10.236.0.1'], domain: 'invis.test' },
+      },
+      'rw.conf',
+      service,
+    );
+    expect(report).toMatchObject({ changed: [keys().crl], restartNeeded: false, restarted: false });
+    // The revoked certificate is still in the bundle file written earlier: reconnect with it.
+    const client = await startOpenVpnClient({
+      cwd: base,
+      args: ['--config', join(base, 'erin.ovpn')],
+      logDir: base,
+      netns: clientNs.get('erin')?.name as string,
+    });
+    processes.push(client);
+    expect(await server.waitForLog(/VERIFY ERROR: depth=0, error=certificate revoked: .*CN=erin/, 15_000)).toBe(true);
+    expect(await client.waitForLog(CONNECTED, 1_000)).toBe(false);
+    expect(server.isRunning() && server.pid === pid && service.server === server).toBe(true);
+    await client.stop();
+  });
+});
+
+describe('site server with iroute (tun in a netns)', () => {
+  it('lets two branches reach each other’s subnets through the server', async () => {
+    const port = 1195;
+    const config: ServerConfigInput = {
+      role: 'site',
+      device: 'vpn-sub',
+      port,
+      network: '10.237.0.0/24',
+      files: keys(),
+      clientConfigDir: join(base, 'etc', 'ccd'),
+      sites: [
+        { name: 'branch-a', subnets: ['10.241.1.0/24'] },
+        { name: 'branch-b', subnets: ['10.241.2.0/24'] },
+      ],
+    };
+    const service = netnsService('site.conf', port);
+    expect(await deploy(config, 'site.conf', service)).toMatchObject({ restarted: true });
+    const a = await connect('branch-a', port);
+    const b = await connect('branch-b', port);
+    expect(await a.waitForLog(CONNECTED, 15_000)).toBe(true);
+    expect(await b.waitForLog(CONNECTED, 15_000)).toBe(true);
+    const ping = (from: string, source: string, target: string) =>
+      run('ip', ['netns', 'exec', clientNs.get(from)?.name as string, 'ping', '-c1', '-W3', '-I', source, target]);
+    expect(await ping('branch-a', '10.241.1.1', '10.241.2.1')).toMatch(/1 received/);
+    expect(await ping('branch-b', '10.241.2.1', '10.241.1.1')).toMatch(/1 received/);
+  });
+});
