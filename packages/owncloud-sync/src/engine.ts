@@ -95,6 +95,7 @@ export interface SyncEngine {
 }
 
 const SMALL_FILE = 256 * 1024;
+const RACY_MS = 50;
 const isUnder = (p: string, dir: string): boolean => dir === '' || p === dir || p.startsWith(`${dir}/`);
 const depth = (p: string): number => p.split('/').length;
 const partName = (path: string, etag: string | undefined): string =>
@@ -345,6 +346,8 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
           report.bytesDown += chunk.length;
           emit({ type: 'bytes', path, direction: 'down', transferred: size, total: reply.totalSize ?? r.size });
         }
+        // Keep the server's mtime (as sync clients do); it also keeps the file out of the racy window.
+        if (r.mtimeMs !== undefined) await fh.utimes(new Date(), new Date(r.mtimeMs));
         if (ctx.fsync) await fh.sync();
       } finally {
         await fh.close();
@@ -427,27 +430,31 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
 
   async function upload(path: string, opts: { ifMatch?: string; create: boolean }): Promise<void> {
     const file = abs(path);
+    const statAt = Date.now();
     const before = toLocal(path, await lstat(file));
-    let body: Buffer | Readable;
+    let body: () => Buffer | Readable;
     let size = before.size;
     if (size <= SMALL_FILE) {
       const buf = await readFile(file);
       size = buf.length;
       if (ctx.limiter) await ctx.limiter.take(size);
       report.bytesUp += size;
-      body = buf;
-    } else body = uploadBody(file, size, path);
+      body = () => buf;
+    } else body = () => uploadBody(file, size, path);
     const res = await guarded(path, opts.ifMatch, (ifMatch) =>
-      client.put(path, body, {
+      client.put(path, body(), {
         size,
         mtimeMs: before.mtimeMs,
         ...(ifMatch ? { ifMatch } : opts.create ? { ifNoneMatch: '*' as const } : {}),
       }),
     );
-    // Recorded with the stat from before the upload: a change during it shows up next run.
+    // Recorded with the stat from before the upload: a change during it shows up next run. A
+    // write in the same timestamp tick as that stat would be invisible ("racy", as in git), so
+    // such a file is recorded as changed and compared again next run (one extra PUT at worst).
+    const racy = before.mtimeMs >= statAt - RACY_MS;
     put(
       path,
-      { ...before, size },
+      { ...before, size, ...(racy ? { mtimeMs: -1 } : {}) },
       { size, ...(res.etag ? { etag: res.etag } : {}), ...(res.fileId ? { fileId: res.fileId } : {}) },
     );
     if (!res.etag) missingEtags.push({ path, size });
