@@ -1,3 +1,5 @@
 import { definePackageConfig } from '@invis/vitest-config';
 
-export default definePackageConfig(import.meta.dirname, 'portal');
+export default definePackageConfig(import.meta.dirname, 'portal', {
+  integrationSetup: ['./test/integration/setup.ts'],
+});

@@ -3,6 +3,7 @@
 // test/integration.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { type ApiClient, apiClient } from '../test/http-client';
 import type { AuthResult, Directory, DirectoryGroup, DirectoryUser } from './directory';
 import { PortalError } from './errors';
 import { createPortal, type Portal } from './portal';
@@ -133,49 +134,13 @@ beforeEach(() => {
   });
 });
 
-/** A cookie-keeping client, like a browser. */
-function browser(peer = '127.0.0.1', headers: Record<string, string> = {}) {
-  let cookie = '';
-  let csrf = '';
-  const request = async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
-    const res = await portal.app.request(
-      path,
-      {
-        method,
-        headers: {
-          ...headers,
-          ...(cookie ? { cookie } : {}),
-          ...(csrf ? { 'x-csrf-token': csrf } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...extra,
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      },
-      { peer },
-    );
-    const set = res.headers.get('set-cookie');
-    if (set?.startsWith('__Host-invis-session=')) cookie = set.split(';')[0] as string;
-    return res;
-  };
-  return {
-    request,
-    get cookie() {
-      return cookie;
-    },
-    set cookie(v: string) {
-      cookie = v;
-    },
-    set csrf(v: string) {
-      csrf = v;
-    },
-    async login(username: string, password: string) {
-      const s = (await (await request('GET', '/api/session')).json()) as { csrfToken: string };
-      csrf = s.csrfToken;
-      const res = await request('POST', '/api/session', { username, password });
-      if (res.ok) csrf = ((await res.clone().json()) as { csrfToken: string }).csrfToken;
-      return res;
-    },
-  };
+/** A cookie-keeping client, like a browser, sending from `peer`. */
+function browser(peer = '127.0.0.1', headers: Record<string, string> = {}): ApiClient {
+  return apiClient(
+    async (method, path, h, body) =>
+      portal.app.request(path, { method, headers: h, ...(body === undefined ? {} : { body }) }, { peer }),
+    headers,
+  );
 }
 
 describe('login and sessions', () => {

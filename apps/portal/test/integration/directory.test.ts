@@ -1,0 +1,175 @@
+// The portal's REST API against the real Samba AD DC (ad-client underneath), over real HTTP.
+import { f } from '@invis/ad-client';
+import { DEMO_PASSWORD } from '@invis/testbed';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ApiClient, apiClient, httpSend } from '../http-client';
+import { startTestPortal, type TestPortal } from './harness';
+
+let tp: TestPortal;
+let admin: ApiClient;
+const client = (headers: Record<string, string> = {}): ApiClient => apiClient(httpSend(tp.url), headers);
+const code = async (res: Response): Promise<string> => ((await res.json()) as { code: string }).code;
+
+beforeAll(async () => {
+  tp = await startTestPortal(inject('samba'));
+  admin = client();
+  expect((await admin.login('anna.schmidt', DEMO_PASSWORD)).status).toBe(200);
+});
+afterAll(() => tp?.close());
+
+describe('login against the real DC', () => {
+  it('knows admins, users, wrong passwords and unknown users', async () => {
+    const me = (await (await admin.request('GET', '/api/session')).json()) as {
+      user: { isAdmin: boolean; mobile: boolean };
+    };
+    expect(me.user).toMatchObject({ isAdmin: true, mobile: true });
+    const bernd = client();
+    expect((await bernd.login('bernd.mueller', DEMO_PASSWORD)).status).toBe(200);
+    expect((await bernd.request('GET', '/api/users')).status).toBe(403);
+    expect(await code(await client().login('bernd.mueller', 'wrong-Passw0rd'))).toBe('PORTAL_INVALID_CREDENTIALS');
+    expect(await code(await client().login('nobody.here', 'wrong-Passw0rd'))).toBe('PORTAL_INVALID_CREDENTIALS');
+  });
+});
+
+describe('user management', () => {
+  const name = `it.${Date.now().toString(36)}`;
+  const hostile = '<script>alert(1)</script> *)(objectClass=*) ../../etc/passwd';
+
+  it('creates a user whose hostile description is stored verbatim, with RFC2307 ids', async () => {
+    const res = await admin.request('POST', '/api/users', {
+      username: name,
+      givenName: 'Ida',
+      surname: 'Test',
+      password: 'Start!Passw0rt-1',
+      accountType: 'user',
+      description: hostile,
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({
+      username: name,
+      description: hostile,
+      enabled: true,
+      accountType: 'user',
+    });
+    const [entry] = await tp.ad.search({
+      filter: f.eq('sAMAccountName', name),
+      attributes: ['description', 'uidNumber', 'gidNumber'],
+    });
+    expect(entry?.get('description')).toBe(hostile);
+    expect(Number(entry?.get('uidNumber'))).toBeGreaterThan(21_000);
+    expect(entry?.get('gidNumber')).toBe('20513');
+    const found = (await (await admin.request('GET', `/api/users?search=${name}`)).json()) as { total: number };
+    expect(found.total).toBe(1);
+    const injection = (await (await admin.request('GET', `/api/users?search=${encodeURIComponent('*)(')}`)).json()) as {
+      total: number;
+    };
+    expect(injection.total).toBe(0);
+  });
+
+  it('refuses a login while disabled and says so', async () => {
+    expect((await admin.request('PUT', `/api/users/${name}/enabled`, { enabled: false })).status).toBe(204);
+    expect(await code(await client().login(name, 'Start!Passw0rt-1'))).toBe('PORTAL_ACCOUNT_DISABLED');
+    expect((await admin.request('PUT', `/api/users/${name}/enabled`, { enabled: true })).status).toBe(204);
+    expect((await client().login(name, 'Start!Passw0rt-1')).status).toBe(200);
+  });
+
+  it('runs the expired-password flow after a reset with "must change"', async () => {
+    expect(
+      (await admin.request('POST', `/api/users/${name}/password`, { password: 'Reset!Passw0rt-2', mustChange: true }))
+        .status,
+    ).toBe(204);
+    const user = client();
+    expect(await code(await user.login(name, 'Reset!Passw0rt-2'))).toBe('PORTAL_PASSWORD_EXPIRED');
+    const wrong = await user.request('POST', '/api/session/password', {
+      username: name,
+      oldPassword: 'nope-Passw0rd',
+      newPassword: 'Own!Passw0rt-3',
+    });
+    expect(await code(wrong)).toBe('PORTAL_INVALID_CREDENTIALS');
+    const weak = await user.request('POST', '/api/session/password', {
+      username: name,
+      oldPassword: 'Reset!Passw0rt-2',
+      newPassword: 'a',
+    });
+    expect(await code(weak)).toBe('PORTAL_PASSWORD_REJECTED');
+    const ok = await user.request('POST', '/api/session/password', {
+      username: name,
+      oldPassword: 'Reset!Passw0rt-2',
+      newPassword: 'Own!Passw0rt-3',
+    });
+    expect(ok.status).toBe(204);
+    expect((await client().login(name, 'Own!Passw0rt-3')).status).toBe(200);
+  });
+
+  it('edits profile fields and deletes the user, all in the audit log without passwords', async () => {
+    const patched = await admin.request('PATCH', `/api/users/${name}`, { telephone: '+49 5251 0', description: '' });
+    expect(await patched.json()).toMatchObject({ telephone: '+49 5251 0', description: '' });
+    expect((await admin.request('DELETE', `/api/users/${name}`)).status).toBe(204);
+    expect((await admin.request('GET', `/api/users/${name}`)).status).toBe(404);
+    const audit = (await (await admin.request('GET', `/api/audit?search=${name}`)).json()) as {
+      items: { action: string }[];
+    };
+    expect(audit.items.map((i) => i.action)).toEqual(
+      expect.arrayContaining([
+        'user.create',
+        'user.disable',
+        'user.enable',
+        'user.password.reset',
+        'user.update',
+        'user.delete',
+      ]),
+    );
+    expect(JSON.stringify(audit)).not.toMatch(/Passw0rt/);
+  });
+});
+
+describe('groups', () => {
+  const group = `team${Date.now().toString(36)}`;
+
+  it('creates a team with members, changes members and deletes it; built-ins are protected', async () => {
+    const created = await admin.request('POST', '/api/groups', {
+      name: group,
+      type: 'team-mail',
+      description: 'Team',
+      members: ['bernd.mueller'],
+    });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({
+      name: group,
+      type: 'team-mail',
+      mail: `${group}@invis.test`,
+      members: ['bernd.mueller'],
+    });
+    const patched = await admin.request('PATCH', `/api/groups/${group}`, { members: ['clara.weber', 'anna.schmidt'] });
+    expect(((await patched.json()) as { members: string[] }).members).toEqual(['anna.schmidt', 'clara.weber']);
+    expect((await admin.request('DELETE', `/api/groups/${group}`)).status).toBe(204);
+    expect(await code(await admin.request('DELETE', '/api/groups/Domain%20Admins'))).toBe('PORTAL_FORBIDDEN');
+  });
+});
+
+describe('outside access', () => {
+  it('lets a non-mobilusers member in from outside only after joining mobilusers', async () => {
+    const outside = (): ApiClient => client({ 'x-forwarded-for': '203.0.113.50' });
+    expect(await code(await outside().login('bernd.mueller', DEMO_PASSWORD))).toBe('PORTAL_EXTERNAL_NOT_ALLOWED');
+    const mobil = (await (await admin.request('GET', '/api/groups/mobilusers')).json()) as { members: string[] };
+    await admin.request('PATCH', '/api/groups/mobilusers', { members: [...mobil.members, 'bernd.mueller'] });
+    expect((await outside().login('bernd.mueller', DEMO_PASSWORD)).status).toBe(200);
+    await admin.request('PATCH', '/api/groups/mobilusers', { members: mobil.members });
+  });
+});
+
+describe('status', () => {
+  it('reads real sources and says unknown for missing ones', async () => {
+    const s = (await (await admin.request('GET', '/api/status')).json()) as {
+      uptimeSeconds: number;
+      certificates: { state: string; daysLeft?: number }[];
+      backup: { state: string };
+      disks: { state: string }[];
+    };
+    expect(s.uptimeSeconds).toBeGreaterThan(0);
+    expect(s.certificates[0]).toMatchObject({ state: 'ok' });
+    expect(s.certificates[0]?.daysLeft).toBeGreaterThan(0);
+    expect(s.backup.state).toBe('unknown');
+    expect(s.disks.map((d) => d.state)).toEqual(['ok', 'unknown']);
+  });
+});

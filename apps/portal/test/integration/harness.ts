@@ -1,0 +1,74 @@
+// Starts the portal for integration tests: the real ad-client against the testbed's Samba DC,
+// served on its own reserved loopback address (never on all interfaces).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AdClient, createAdClient } from '@invis/ad-client';
+import { reserveLoopbackAddress, type SambaDcInfo } from '@invis/testbed';
+import { type Browser, chromium } from 'playwright-core';
+import { createAdDirectory } from '../../src/ad-directory';
+import { createPortal, type Portal } from '../../src/portal';
+import { execaRunner } from '../../src/runner';
+import { startPortalServer } from '../../src/server';
+
+export interface TestPortal {
+  url: string;
+  /** The portal's own address; it is also a trusted proxy, so tests can send X-Forwarded-For. */
+  address: string;
+  portal: Portal;
+  ad: AdClient;
+  close(): Promise<void>;
+}
+
+/** A portal on the real DC; requests that claim (via the trusted proxy) to come from 203.0.113.0/24 are "outside". */
+export async function startTestPortal(info: SambaDcInfo): Promise<TestPortal> {
+  const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
+  const lo = await reserveLoopbackAddress();
+  const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
+  const portal = createPortal({
+    directory: createAdDirectory({ ad, domain: info.realm.toLowerCase(), listTtlMs: 0 }),
+    dataDir,
+    internalNetworks: ['127.0.0.0/8'],
+    trustedProxies: [lo.address],
+    runner: execaRunner,
+    status: {
+      watchDirs: [tmpdir(), join(dataDir, 'missing')],
+      mdstatFile: '/proc/mdstat',
+      certificates: [{ name: 'Test-CA', file: info.caFile }],
+      backupStampFile: join(dataDir, 'no-backup-yet'),
+      internetStateFile: join(dataDir, 'no-inetcheck'),
+    },
+  });
+  const server = await startPortalServer(portal, { host: lo.address, port: 0 });
+  return {
+    url: server.url,
+    address: lo.address,
+    portal,
+    ad,
+    async close() {
+      await server.close();
+      portal.close();
+      await ad.close();
+      await lo.release();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium through playwright-core (no browser download), fresh profile per launch. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
