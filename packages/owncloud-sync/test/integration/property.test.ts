@@ -1,5 +1,5 @@
 // Random operation sequences on both sides, then two syncs: both trees equal, nothing written lost.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { WebDavKind } from '@invis/testbed';
 import fc from 'fast-check';

@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { JournalEntry } from './journal';
+import { conflictCopyName, type LocalEntry, type RemoteEntry, reconcile, type SyncAction } from './reconcile';
+
+const L = (path: string, inode: number, size = 1, mtimeMs = 1000): LocalEntry => ({
+  path,
+  isDir: false,
+  size,
+  mtimeMs,
+  inode,
+});
+const LD = (path: string, inode: number): LocalEntry => ({ path, isDir: true, size: 0, mtimeMs: 1, inode });
+const R = (path: string, etag: string, extra: Partial<RemoteEntry> = {}): RemoteEntry => ({
+  path,
+  isDir: false,
+  size: 1,
+  etag,
+  ...extra,
+});
+const RD = (path: string, etag: string, extra: Partial<RemoteEntry> = {}): RemoteEntry => ({
+  path,
+  isDir: true,
+  size: 0,
+  etag,
+  ...extra,
+});
+const J = (l: LocalEntry, r: RemoteEntry): JournalEntry => ({
+  path: l.path,
+  isDir: l.isDir,
+  size: l.size,
+  mtimeMs: l.mtimeMs,
+  inode: l.inode,
+  remoteSize: r.size,
+  ...(r.etag ? { etag: r.etag } : {}),
+  ...(r.fileId ? { fileId: r.fileId } : {}),
+});
+const map = <T extends { path: string }>(...xs: T[]): Map<string, T> => new Map(xs.map((x) => [x.path, x]));
+const kinds = (actions: SyncAction[]): string[] => actions.map((a) => `${a.kind} ${a.path}`).sort();
+
+describe('reconcile', () => {
+  it('copies new files and folders both ways, parents included', () => {
+    const plan = reconcile({
+      local: map(LD('d', 1), L('d/a', 2)),
+      remote: map(RD('e', 'e1'), R('e/b', 'b1')),
+      journal: new Map(),
+    });
+    expect(kinds(plan.actions)).toEqual(['download e/b', 'mkdirLocal e', 'mkdirRemote d', 'upload d/a']);
+  });
+
+  it('one-sided changes are copied, two-sided ones are conflicts', () => {
+    const l1 = L('f', 1);
+    const r1 = R('f', 'e1');
+    const base = map(J(l1, r1));
+    expect(kinds(reconcile({ local: map(L('f', 1, 2)), remote: map(r1), journal: base }).actions)).toEqual([
+      'upload f',
+    ]);
+    expect(kinds(reconcile({ local: map(l1), remote: map(R('f', 'e2')), journal: base }).actions)).toEqual([
+      'download f',
+    ]);
+    const both = reconcile({ local: map(L('f', 1, 2)), remote: map(R('f', 'e2', { size: 2 })), journal: base });
+    expect(both.actions).toMatchObject([{ kind: 'conflict', compare: 'equal' }]);
+    expect(kinds(reconcile({ local: map(l1), remote: map(r1), journal: base }).actions)).toEqual([]);
+  });
+
+  it('a delete propagates only when the other side is unchanged; an edit wins', () => {
+    const l1 = L('f', 1);
+    const r1 = R('f', 'e1');
+    const base = map(J(l1, r1));
+    expect(kinds(reconcile({ local: new Map(), remote: map(r1), journal: base }).actions)).toEqual(['deleteRemote f']);
+    expect(kinds(reconcile({ local: new Map(), remote: map(R('f', 'e2')), journal: base }).actions)).toEqual([
+      'download f',
+    ]);
+    expect(kinds(reconcile({ local: map(l1), remote: new Map(), journal: base }).actions)).toEqual(['deleteLocal f']);
+    expect(kinds(reconcile({ local: map(L('f', 1, 5)), remote: new Map(), journal: base }).actions)).toEqual([
+      'upload f',
+    ]);
+    expect(kinds(reconcile({ local: new Map(), remote: new Map(), journal: base }).actions)).toEqual(['forget f']);
+  });
+
+  it('a deleted remote folder is one DELETE unless something below changed', () => {
+    const ld = LD('d', 1);
+    const la = L('d/a', 2);
+    const lb = L('d/b', 3);
+    const rd = RD('d', 'd1');
+    const ra = R('d/a', 'a1');
+    const rb = R('d/b', 'b1');
+    const journal = map(J(ld, rd), J(la, ra), J(lb, rb));
+    const all = reconcile({ local: new Map(), remote: map(rd, ra, rb), journal });
+    expect(kinds(all.actions)).toEqual(['deleteRemote d']);
+    expect(all.deletedFiles).toBe(2);
+    const keep = reconcile({ local: new Map(), remote: map(rd, ra, R('d/b', 'b2')), journal });
+    expect(kinds(keep.actions)).toEqual(['deleteRemote d/a', 'download d/b', 'mkdirLocal d']);
+  });
+
+  it('detects a local rename by inode and a remote one by file id or unique ETag', () => {
+    const l1 = L('old', 7);
+    const r1 = R('old', 'e1', { fileId: 'id1' });
+    const journal = map(J(l1, r1));
+    const local = reconcile({ local: map(L('new', 7)), remote: map(r1), journal });
+    expect(local.actions).toEqual([{ kind: 'moveRemote', path: 'new', from: 'old', to: 'new', isDir: false }]);
+    const remote = reconcile({ local: map(l1), remote: map(R('new', 'e9', { fileId: 'id1' })), journal });
+    expect(kinds(remote.actions)).toEqual(['download new', 'moveLocal new']);
+    const byEtag = reconcile({ local: map(l1), remote: map(R('new', 'e1')), journal });
+    expect(kinds(byEtag.actions)).toEqual(['moveLocal new']);
+    // An ETag shared with another file identifies nothing.
+    const l2 = L('other', 8);
+    const r2 = R('other', 'e1');
+    const shared = reconcile({
+      local: map(l1, l2),
+      remote: map(R('new', 'e1'), r2),
+      journal: map(J(l1, r1), J(l2, r2)),
+    });
+    expect(kinds(shared.actions)).toEqual(['deleteLocal old', 'download new']);
+  });
+
+  it('moves whole folders with their contents (oc:fileid)', () => {
+    const ld = LD('a', 1);
+    const lf = L('a/f', 2);
+    const rd = RD('a', 'd1', { fileId: 'D' });
+    const rf = R('a/f', 'f1', { fileId: 'F' });
+    const journal = map(J(ld, rd), J(lf, rf));
+    const plan = reconcile({
+      local: map(ld, lf),
+      remote: map(RD('b', 'd2', { fileId: 'D' }), R('b/f', 'f1', { fileId: 'F' })),
+      journal,
+    });
+    expect(kinds(plan.actions)).toEqual(['moveLocal b', 'record b']);
+  });
+
+  it('reports file/folder clashes instead of guessing', () => {
+    const plan = reconcile({ local: map(L('x', 1)), remote: map(RD('x', 'd'), R('x/y', 'y')), journal: new Map() });
+    expect(kinds(plan.actions)).toEqual(['typeConflict x']);
+  });
+
+  it('never deletes a changed file and never overwrites without a conflict copy (property)', () => {
+    const state = fc.option(fc.constantFrom(1, 2), { nil: undefined });
+    fc.assert(
+      fc.property(state, state, fc.boolean(), (lv, rv, inJournal) => {
+        const journal = inJournal ? map(J(L('f', 1, 1), R('f', 'e1'))) : new Map<string, JournalEntry>();
+        const local = lv === undefined ? new Map<string, LocalEntry>() : map(L('f', 1, lv));
+        const remote = rv === undefined ? new Map<string, RemoteEntry>() : map(R('f', `e${rv}`));
+        const [a] = reconcile({ local, remote, journal }).actions;
+        const lChanged = lv !== undefined && (!inJournal || lv !== 1);
+        const rChanged = rv !== undefined && (!inJournal || rv !== 1);
+        if (a?.kind === 'deleteLocal') expect(lChanged).toBe(false);
+        if (a?.kind === 'deleteRemote') expect(rChanged).toBe(false);
+        if (a?.kind === 'download' && a.local) expect(lChanged).toBe(false);
+        if (a?.kind === 'upload' && rv !== undefined) expect(rChanged).toBe(false);
+        if (lChanged && rChanged) expect(a?.kind).toBe('conflict');
+      }),
+    );
+  });
+});
+
+describe('conflictCopyName', () => {
+  const at = new Date('2026-11-28T18:05:09Z');
+  it('puts host and time before the extension', () => {
+    expect(conflictCopyName('a/report.docx', 'branch1', at, () => false)).toBe(
+      'a/report (conflicted copy branch1 2026-11-28 180509).docx',
+    );
+    expect(conflictCopyName('.bashrc', 'h', at, () => false)).toBe('.bashrc (conflicted copy h 2026-11-28 180509)');
+  });
+  it('counts up when the name is taken', () => {
+    const taken = new Set(['x (conflicted copy h 2026-11-28 180509).txt']);
+    expect(conflictCopyName('x.txt', 'h', at, (p) => taken.has(p))).toBe(
+      'x (conflicted copy h 2026-11-28 180509 2).txt',
+    );
+  });
+});
