@@ -10,15 +10,16 @@ let dir: string;
 let calls: string[];
 
 /** Fake firewalld programs: exit codes scripted per sub-command. */
-function fakeRunner(exit: { check?: number[]; reload?: number; state?: number } = {}): CommandRunner {
+function fakeRunner(exit: { check?: number[]; reload?: number[]; state?: number } = {}): CommandRunner {
   const checks = [...(exit.check ?? [])];
+  const reloads = [...(exit.reload ?? [])];
   return async (command, args) => {
     calls.push(`${command} ${args.filter((a) => a.startsWith('--') && a !== '--system-config').join(' ')}`);
     if (args.includes('--check-config')) {
       const code = checks.shift() ?? 0;
       return { exitCode: code, output: code ? 'ERROR: Failed\nConfiguration error: INVALID_SERVICE: nope' : '' };
     }
-    if (args.includes('--reload')) return { exitCode: exit.reload ?? 0, output: '' };
+    if (args.includes('--reload')) return { exitCode: reloads.shift() ?? 0, output: '' };
     return { exitCode: exit.state ?? 0, output: 'running' };
   };
 }
@@ -39,7 +40,7 @@ describe('createFirewalld (fake programs, real temp dir)', () => {
     const report = await fw.apply(config);
     expect(report.changed).toBe(true);
     expect(report.changes.map((c) => `${c.kind} ${c.path}`)).toEqual(['changed firewalld.conf', 'added zones/lan.xml']);
-    expect(calls).toEqual(['firewall-cmd --state', 'firewall-offline-cmd --check-config', 'firewall-cmd --reload']);
+    expect(calls).toEqual(['firewall-offline-cmd --check-config', 'firewall-cmd --reload']);
     expect(await readFile(join(dir, 'firewalld.conf'), 'utf8')).toBe('DefaultZone=lan\nLogDenied=off\n');
     expect(await readdir(join(dir, 'zones'))).toEqual(['lan.xml']);
     expect((await fw.read()).zones.map((z) => z.name)).toEqual(['lan']);
@@ -60,7 +61,7 @@ describe('createFirewalld (fake programs, real temp dir)', () => {
     const ok = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner() });
     await ok.apply(config);
     const next = { defaultZone: 'lan', zones: [{ name: 'lan', services: ['http'] }] };
-    const failing = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner({ reload: 13 }) });
+    const failing = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner({ reload: [13] }) });
     await expect(failing.apply(next)).rejects.toMatchObject({ code: 'FW_RELOAD_FAILED' });
     expect((await ok.read()).zones[0]?.services).toEqual(['ssh']);
     calls = [];
@@ -71,9 +72,15 @@ describe('createFirewalld (fake programs, real temp dir)', () => {
     expect((await ok.read()).zones[0]?.services).toEqual(['ssh']);
   });
 
-  it('refuses the daemon driver when firewalld is not running', async () => {
-    const fw = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner({ state: 252 }) });
+  it('reports a stopped daemon as FW_DAEMON_STATE and leaves the files as they were', async () => {
+    const fw = createFirewalld({
+      driver: 'daemon',
+      configDir: dir,
+      runner: fakeRunner({ reload: [252, 252], state: 252 }),
+    });
     await expect(fw.apply(config)).rejects.toMatchObject({ code: 'FW_DAEMON_STATE' });
+    expect(await fw.isRunning()).toBe(false);
+    expect(await readdir(join(dir, 'zones'))).toEqual([]);
   });
 
   it('offline driver re-checks in place and rolls back when that fails', async () => {

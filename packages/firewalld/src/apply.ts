@@ -172,6 +172,12 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
   async function activate(): Promise<void> {
     if (options.driver === 'offline') return checkDir(configDir);
     const result = await runner(firewallCmd, ['--reload'], { env });
+    // No --state pre-check (a whole Python start-up): a stopped daemon shows here as NOT_RUNNING.
+    if (result.exitCode === FIREWALLD_EXIT_CODES.NOT_RUNNING) {
+      throw new FirewalldError('FW_DAEMON_STATE', 'firewalld is not running (firewall-cmd --reload)', {
+        data: { driver: 'daemon', exitCode: result.exitCode },
+      });
+    }
     if (result.exitCode !== 0) {
       const cause = checkerError(result);
       throw new FirewalldError('FW_RELOAD_FAILED', `firewall-cmd --reload failed: ${cause.message}`, {
@@ -199,11 +205,6 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
       const { current, next } = await desired(input);
       const changes = diffFiles(current, next);
       if (changes.length === 0) return { changed: false, changes, timings: { validateMs: 0, activateMs: 0 } };
-      if (options.driver === 'daemon' && !(await isRunning())) {
-        throw new FirewalldError('FW_DAEMON_STATE', 'firewalld is not running (firewall-cmd --state)', {
-          data: { driver: 'daemon' },
-        });
-      }
       const t0 = performance.now();
       await validateFiles(next);
       const validateMs = performance.now() - t0;

@@ -135,7 +135,7 @@ export const OWN_ERROR_CODES = [
   'FW_RELOAD_FAILED',
   /** The safety probe failed after the reload; the previous configuration was restored. */
   'FW_SAFETY_PROBE_FAILED',
-  /** The firewalld daemon is not running (daemon driver) or is running (offline driver). */
+  /** The firewalld daemon is not running (daemon driver). */
   'FW_DAEMON_STATE',
   /** Reading or writing the configuration directory failed. */
   'FW_IO',

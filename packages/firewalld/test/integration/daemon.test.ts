@@ -137,6 +137,8 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
     await expect(client.apply(next)).rejects.toMatchObject({ code: 'FW_RELOAD_FAILED' });
     expect(await client.plan(layout())).toEqual([]);
     expect(await firewallCmd(['--state'])).toBe('running');
-    expect(await reach('wan', fw.info.router.wanAddress, [ports.portal])).toEqual({ [ports.portal]: 'open@10.231.0.2' });
+    expect(await reach('wan', fw.info.router.wanAddress, [ports.portal])).toEqual({
+      [ports.portal]: 'open@10.231.0.2',
+    });
   });
 });
