@@ -10,6 +10,23 @@ export {
 } from './ad-record';
 export { type BackendCore, createBackend, type DnsBackend, type PtrOptions } from './backend';
 export { type CodeTable, DNS_CLASSES, OPCODES, RCODES, RECORD_TYPES, type RecordType, RR_TYPES } from './constants';
+export {
+  createDdnsUpdater,
+  type DdnsResult,
+  type DdnsState,
+  type DdnsStateStore,
+  type DdnsStatus,
+  type DdnsUpdater,
+  type DdnsUpdaterOptions,
+  type FetchLike,
+  fileStateStore,
+  formatDdnsResult,
+  httpEchoSource,
+  type IpFamily,
+  interfaceSource,
+  type PublicIpSource,
+  upnpRouterSource,
+} from './ddns';
 export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
 export { GENERATED_MARKER, type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';
 export {

@@ -1,0 +1,141 @@
+// The inetcheck successor against real BIND and a local HTTP echo service.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  createDdnsUpdater,
+  createDnsUpdateClient,
+  type DdnsState,
+  type DnsTransport,
+  fileStateStore,
+  formatDdnsResult,
+  httpEchoSource,
+  udpWithTcpFallback,
+} from '../../src/index';
+import { dig } from '../conformance';
+
+const bind = inject('bind');
+const server = { address: bind.address, port: bind.port };
+const fqdn = 'invis.dyn.invis.test';
+let echo: Server;
+let echoUrl: string;
+let publicIp = '203.0.113.10';
+let dir: string;
+
+beforeAll(async () => {
+  echo = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`${publicIp}\n`);
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/`;
+  dir = await mkdtemp(join(tmpdir(), 'invis-ddns-'));
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => echo.close(() => resolve()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('DDNS updater (inetcheck)', () => {
+  it('publishes the address, updates only on change, and records state', async () => {
+    const stateFile = join(dir, 'inetcheck.json');
+    let updates = 0;
+    const counting: DnsTransport = (message, target) => {
+      if (((message.readUInt16BE(2) >> 11) & 0xf) === 5) updates++;
+      return udpWithTcpFallback(message, target);
+    };
+    const ddns = createDdnsUpdater({
+      fqdn,
+      zone: 'dyn.invis.test',
+      sources: [
+        httpEchoSource(`${echoUrl}missing-service`.replace(/\/\/[^/]+/, '//127.0.0.1:1')),
+        httpEchoSource(echoUrl),
+      ],
+      server: { server: bind.address, port: bind.port, key: bind.tsig },
+      client: createDnsUpdateClient({ server: bind.address, port: bind.port, key: bind.tsig, transport: counting }),
+      state: fileStateStore(stateFile),
+    });
+
+    const first = await ddns.run();
+    expect(first).toMatchObject({
+      status: 'updated',
+      exitCode: 0,
+      addresses: { ipv4: '203.0.113.10' },
+      sources: { ipv4: echoUrl },
+    });
+    expect(await dig(server, fqdn, 'A')).toEqual(['203.0.113.10']);
+    const { stdout } = await execa('dig', ['+noall', '+answer', `@${bind.address}`, fqdn, 'A']);
+    expect(stdout).toMatch(/\s60\s+IN\s+A\s+203\.0\.113\.10/);
+
+    const second = await ddns.run();
+    expect(second.status).toBe('unchanged');
+    expect(updates).toBe(1);
+
+    publicIp = '203.0.113.11';
+    const third = await ddns.run();
+    expect(third).toMatchObject({
+      status: 'updated',
+      previous: { ipv4: '203.0.113.10' },
+      addresses: { ipv4: '203.0.113.11' },
+    });
+    expect(await dig(server, fqdn, 'A')).toEqual(['203.0.113.11']);
+    expect(updates).toBe(2);
+
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as DdnsState;
+    expect(state).toMatchObject({ fqdn, addresses: { ipv4: '203.0.113.11' }, lastResult: { status: 'updated' } });
+    expect(formatDdnsResult(third)).toBe(`${fqdn}: updated (203.0.113.11)`);
+    expect(JSON.parse(formatDdnsResult(third, true))).toMatchObject({ status: 'updated', exitCode: 0 });
+  });
+
+  it('repairs a record changed behind its back (DNS differs from state)', async () => {
+    const stateFile = join(dir, 'repair.json');
+    const options = {
+      fqdn: 'repair.dyn.invis.test',
+      zone: 'dyn.invis.test',
+      sources: [httpEchoSource(echoUrl)],
+      server: { server: bind.address, port: bind.port, key: bind.tsig },
+      state: fileStateStore(stateFile),
+    };
+    await createDdnsUpdater(options).run();
+    await createDnsUpdateClient(options.server).update({
+      zone: 'dyn.invis.test',
+      updates: [{ op: 'deleteName', name: 'repair.dyn.invis.test' }],
+    });
+    expect((await createDdnsUpdater(options).run()).status).toBe('updated');
+    expect(await dig(server, 'repair.dyn.invis.test', 'A')).toEqual([publicIp]);
+  });
+
+  it('reports failures with exit codes and keeps the last good state', async () => {
+    const stateFile = join(dir, 'fail.json');
+    const wrongKey = createDdnsUpdater({
+      fqdn: 'fail.dyn.invis.test',
+      zone: 'dyn.invis.test',
+      sources: [httpEchoSource(echoUrl)],
+      server: {
+        server: bind.address,
+        port: bind.port,
+        key: { ...bind.tsig, secret: Buffer.alloc(32, 9).toString('base64') },
+      },
+      state: fileStateStore(stateFile),
+    });
+    const failed = await wrongKey.run();
+    expect(failed).toMatchObject({ status: 'error', exitCode: 2, error: { code: 'DNS_TSIG_BADSIG' } });
+    expect(await dig(server, 'fail.dyn.invis.test', 'A')).toEqual([]);
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))).toMatchObject({
+      lastResult: { status: 'error', code: 'DNS_TSIG_BADSIG' },
+    });
+
+    const offline = await createDdnsUpdater({
+      fqdn: 'fail.dyn.invis.test',
+      zone: 'dyn.invis.test',
+      sources: [httpEchoSource('http://127.0.0.1:1/')],
+      server: { server: bind.address, port: bind.port, key: bind.tsig },
+      state: fileStateStore(stateFile),
+    }).run();
+    expect(offline).toMatchObject({ status: 'error', exitCode: 1, error: { code: 'DNS_IP_LOOKUP_FAILED' } });
+    expect(formatDdnsResult(offline)).toMatch(/^fail\.dyn\.invis\.test: ERROR DNS_IP_LOOKUP_FAILED: /);
+  });
+});
