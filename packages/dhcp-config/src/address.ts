@@ -44,6 +44,18 @@ export function numberToIpv4(n: number): string {
 
 /** Parses `a.b.c.d/len` (IPv4 only); host bits must be zero. `undefined` when invalid. */
 export function parseIpv4Subnet(text: string): Ipv4Subnet | undefined {
+  // ip-address objects are costly and every render/check parses the same few subnets.
+  const cached = subnetCache.get(text);
+  if (cached !== undefined || subnetCache.has(text)) return cached && { ...cached };
+  const parsed = parseSubnetUncached(text);
+  if (subnetCache.size > 1024) subnetCache.clear();
+  subnetCache.set(text, parsed);
+  return parsed && { ...parsed };
+}
+
+const subnetCache = new Map<string, Ipv4Subnet | undefined>();
+
+function parseSubnetUncached(text: string): Ipv4Subnet | undefined {
   const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(text);
   if (!match || ipv4ToNumber(match[1] as string) === undefined || !IPCIDR.isValidCIDR(text)) return undefined;
   const prefix = Number(match[2]);

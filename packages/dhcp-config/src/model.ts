@@ -33,15 +33,16 @@ const cidr = z.string().transform((s, ctx) => {
 
 // RFC 1123 label, lower-cased: what the original portal accepted and what DNS needs.
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const hostname = z
-  .string()
-  .transform((s) => s.toLowerCase())
-  .pipe(
-    z.string().refine((s) => HOSTNAME.test(s), {
-      message: 'hostname must be 1–63 of a-z, 0-9 and "-", not starting or ending with "-"',
-      params: { kind: 'INVALID_HOSTNAME' },
-    }),
-  );
+const hostname = z.string().transform((s, ctx) => {
+  const lower = s.toLowerCase();
+  if (HOSTNAME.test(lower)) return lower;
+  ctx.addIssue({
+    code: 'custom',
+    message: 'hostname must be 1–63 of a-z, 0-9 and "-", not starting or ending with "-"',
+    params: { kind: 'INVALID_HOSTNAME' },
+  });
+  return z.NEVER;
+});
 
 const DOMAIN =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
