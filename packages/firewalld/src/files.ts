@@ -43,22 +43,14 @@ export function normalizeConfig(input: FirewallConfigInput): FirewallConfig {
       seen.add(n);
     }
   };
-  unique(
-    'zone',
-    config.zones.map((z) => z.name),
-  );
-  unique(
-    'service',
-    config.services.map((s) => s.name),
-  );
-  unique(
-    'policy',
-    config.policies.map((p) => p.name),
-  );
-  unique(
-    'interface',
-    config.zones.flatMap((z) => z.interfaces),
-  );
+  const named: [string, string[]][] = [
+    ['zone', config.zones.map((z) => z.name)],
+    ['service', config.services.map((v) => v.name)],
+    ['policy', config.policies.map((p) => p.name)],
+    // firewalld binds an interface to one zone only
+    ['interface', config.zones.flatMap((z) => z.interfaces)],
+  ];
+  for (const [kind, names] of named) unique(kind, names);
   if (issues.length) throw invalidModel('firewall model', issues);
   const zones = new Set([...config.zones.map((z) => z.name), ...BUILTIN_ZONES, 'ANY', 'HOST']);
   const missing = [
