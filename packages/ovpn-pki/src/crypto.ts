@@ -53,7 +53,7 @@ export async function generateKeyPair(alg: KeyAlgorithm): Promise<webcrypto.Cryp
  */
 export async function exportPrivateKeyPem(key: CryptoKey, passphrase?: string): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  if (passphrase === undefined) return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  if (passphrase === undefined) return `${x509.PemConverter.encode(der, 'PRIVATE KEY')}\n`;
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
     .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
     .toString();
@@ -123,7 +123,7 @@ export function randomSerial(): string {
 
 /** PEM of a CRL with the label OpenSSL/OpenVPN read (`X509 CRL`, not the library's `CRL`). */
 export function crlToPem(crl: x509.X509Crl): string {
-  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
+  return `${x509.PemConverter.encode(crl.rawData, 'X509 CRL')}\n`;
 }
 
 export { x509 };

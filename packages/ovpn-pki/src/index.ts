@@ -11,6 +11,7 @@ export {
   type ServerDeployment,
   type ServiceControl,
 } from './apply';
+export { type BuildClientBundleOptions, buildClientBundle } from './bundle';
 export {
   type CertKind,
   type CrlEntry,

@@ -9,7 +9,7 @@ import {
   startOpenVpnClient,
   startOpenVpnLoopbackServer,
 } from '@invis/testbed';
-import { createPki, generateTlsCryptKey, type Pki, renderClientBundle } from '../../src/index';
+import { buildClientBundle, createPki, generateTlsCryptKey, type Pki } from '../../src/index';
 
 export const CONNECTED: RegExp = /Initialization Sequence Completed/;
 export const SERVER_NAME: string = 'vpn-server';
@@ -19,9 +19,9 @@ export interface Fixture {
   pki: Pki;
   tlsCrypt: string;
   /** Writes an inline bundle for `name` pointing at `server` (0600) and returns its path. */
-  bundle(name: string, server: OpenVpnServer, overrides?: { tlsCrypt?: string; pkiDir?: Pki }): Promise<string>;
-  /** Starts a `--dev null` p2p server with the fixture's server certificate and CRL. */
-  startServer(): Promise<OpenVpnServer>;
+  bundle(name: string, server: OpenVpnServer, overrides?: { tlsCrypt?: string; tlsCryptV2?: string }): Promise<string>;
+  /** Starts a `--dev null` p2p server with the fixture's server certificate and CRL (default `--tls-crypt tc.key`). */
+  startServer(tlsArgs?: string[]): Promise<OpenVpnServer>;
   /** Starts a client from a bundle, with `--dev null` (no tun needed). */
   connect(bundlePath: string): Promise<OpenVpnProcess>;
   cleanup(): Promise<void>;
@@ -46,21 +46,16 @@ export async function createFixture(options: { pki?: (dir: string) => Promise<Pk
     pki,
     tlsCrypt,
     async bundle(name, server, overrides = {}) {
-      const material = await (overrides.pkiDir ?? pki).get(name);
       const path = join(dir, `${name}-${Math.random().toString(36).slice(2, 8)}.ovpn`);
-      const text = renderClientBundle({
-        name,
+      const text = await buildClientBundle(pki, name, {
         remotes: [{ host: server.info.address, port: server.info.port }],
         serverName: SERVER_NAME,
-        caPem: await pki.caCertPem(),
-        certPem: material.certPem,
-        keyPem: material.keyPem ?? '',
-        tlsCrypt: overrides.tlsCrypt ?? tlsCrypt,
+        ...(overrides.tlsCryptV2 ? { tlsCryptV2: overrides.tlsCryptV2 } : { tlsCrypt: overrides.tlsCrypt ?? tlsCrypt }),
       });
       await writeFile(path, text, { mode: 0o600 });
       return path;
     },
-    async startServer() {
+    async startServer(tlsArgs = ['--tls-crypt', join(dir, 'tc.key')]) {
       const server = await startOpenVpnLoopbackServer({
         cwd: pki.dir,
         args: [
@@ -72,8 +67,7 @@ export async function createFixture(options: { pki?: (dir: string) => Promise<Pk
           `private/${SERVER_NAME}.key`,
           '--dh',
           'none',
-          '--tls-crypt',
-          join(dir, 'tc.key'),
+          ...tlsArgs,
           '--crl-verify',
           'crl.pem',
           '--remote-cert-tls',

@@ -2,8 +2,17 @@
 // certificates, tls-crypt keys and inline bundles made by this package. Revocation on a running
 // server is tested in server mode (server-mode.test.ts): a p2p server prepares the TLS session
 // for its next peer early, so a CRL change reaches only the peer after next.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPki, generateTlsCryptKey } from '../../src/index';
+import {
+  createExecaRunner,
+  createPki,
+  generateTlsCryptKey,
+  generateTlsCryptV2ClientKey,
+  generateTlsCryptV2ServerKey,
+} from '../../src/index';
 import { CONNECTED, createFixture, type Fixture } from './fixture';
 
 let f: Fixture;
@@ -42,6 +51,19 @@ describe('OpenVPN handshake with our PKI', () => {
     const client = await f.connect(await f.bundle('dave', server, { tlsCrypt: generateTlsCryptKey() }));
     expect(await server.waitForLog(/tls-crypt unwrap error/, 15_000)).toBe(true);
     expect(await client.waitForLog(CONNECTED, 1_000)).toBe(false);
+    await client.stop();
+    await server.stop();
+  });
+
+  it('tls-crypt-v2 keys from openvpn --genkey: a client key wrapped with the server key connects', async () => {
+    const runner = createExecaRunner();
+    const serverKey = join(f.dir, 'tc-v2-server.key');
+    await writeFile(serverKey, await generateTlsCryptV2ServerKey(runner), { mode: 0o600 });
+    await f.pki.issueClient({ name: 'erwin' });
+    const server = await f.startServer(['--tls-crypt-v2', serverKey]);
+    const clientKey = await generateTlsCryptV2ClientKey(runner, serverKey);
+    const client = await f.connect(await f.bundle('erwin', server, { tlsCryptV2: clientKey }));
+    expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
     await client.stop();
     await server.stop();
   });

@@ -17,11 +17,11 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyServerDeployment,
+  buildClientBundle,
   createPki,
   generateTlsCryptKey,
   type Pki,
   renderCcdEntry,
-  renderClientBundle,
   renderServerConfig,
   type ServerConfigInput,
   type ServiceControl,
@@ -103,21 +103,13 @@ async function clientNamespace(name: string, n: number, lan?: string): Promise<N
 
 async function connect(name: string, port: number): Promise<OpenVpnProcess> {
   const n = [...clientNs.keys()].indexOf(name) + 1;
-  const material = await pki.get(name);
   const bundlePath = join(base, `${name}.ovpn`);
-  await writeFile(
-    bundlePath,
-    renderClientBundle({
-      name,
-      remotes: [{ host: `10.231.${n}.1`, port }],
-      serverName: SERVER_NAME,
-      caPem: await pki.caCertPem(),
-      certPem: material.certPem,
-      keyPem: material.keyPem ?? '',
-      tlsCrypt,
-    }),
-    { mode: 0o600 },
-  );
+  const bundle = await buildClientBundle(pki, name, {
+    remotes: [{ host: `10.231.${n}.1`, port }],
+    serverName: SERVER_NAME,
+    tlsCrypt,
+  });
+  await writeFile(bundlePath, bundle, { mode: 0o600 });
   const client = await startOpenVpnClient({
     cwd: base,
     args: ['--config', bundlePath],
