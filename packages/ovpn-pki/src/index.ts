@@ -54,6 +54,7 @@ export {
   type ServerConfigInput,
   type SiteSpec,
 } from './openvpn-config';
+export { type CrlRenewal, type CrlRenewalOptions, startCrlRenewal } from './renewal';
 export { type CommandResult, type CommandRunner, createExecaRunner } from './runner';
 export {
   type CertificateInfo,

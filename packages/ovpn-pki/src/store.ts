@@ -342,7 +342,10 @@ export function createPki(options: PkiOptions): Pki {
     await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), PUBLIC_MODE);
   }
 
-  async function issue(kind: CertKind, opts: IssueServerOptions): Promise<CertificateMaterial> {
+  async function issue(
+    kind: CertKind,
+    opts: IssueOptions & { san?: Partial<SubjectAltNames> },
+  ): Promise<CertificateMaterial> {
     const name = parseInput(certNameSchema, opts.name, 'certificate name');
     const san =
       kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
@@ -440,7 +443,7 @@ export function createPki(options: PkiOptions): Pki {
     settings,
     caCertPem: () => read('ca.crt'),
     issueServer: (opts) => issue('server', opts),
-    issueClient: (opts) => issue('client', { ...opts, san: undefined as never }),
+    issueClient: (opts) => issue('client', opts),
     async get(name) {
       return material(name, await currentCert(name));
     },
@@ -505,12 +508,14 @@ export function createPki(options: PkiOptions): Pki {
     generateCrl: () => locked(writeCrl),
     async ensureFreshCrl() {
       return locked(async () => {
+        let current: CrlInfo | undefined;
         try {
-          const current = await crlInfo(await fs.readFile(path('crl.pem')));
-          if (current.state === 'ok') return { renewed: false, crl: current };
+          current = await crlInfo(await fs.readFile(path('crl.pem')));
         } catch (cause) {
-          if (!isMissing(cause) && !(cause instanceof Error && !(cause instanceof OvpnPkiError))) throw cause;
+          // Missing or unreadable: either way OpenVPN needs a new one.
+          if (!isMissing(cause) && cause instanceof OvpnPkiError) throw cause;
         }
+        if (current?.state === 'ok') return { renewed: false, crl: current };
         return { renewed: true, crl: await writeCrl() };
       });
     },
