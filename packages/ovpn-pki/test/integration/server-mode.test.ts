@@ -101,8 +101,8 @@ async function clientNamespace(name: string, n: number, lan?: string): Promise<N
   return ns;
 }
 
-async function connect(name: string, port: number): Promise<OpenVpnProcess> {
-  const n = [...clientNs.keys()].indexOf(name) + 1;
+async function connect(name: string, port: number, from = name): Promise<OpenVpnProcess> {
+  const n = [...clientNs.keys()].indexOf(from) + 1;
   const bundlePath = join(base, `${name}.ovpn`);
   const bundle = await buildClientBundle(pki, name, {
     remotes: [{ host: `10.231.${n}.1`, port }],
@@ -114,7 +114,7 @@ async function connect(name: string, port: number): Promise<OpenVpnProcess> {
     cwd: base,
     args: ['--config', bundlePath],
     logDir: base,
-    netns: clientNs.get(name)?.name as string,
+    netns: clientNs.get(from)?.name as string,
   });
   processes.push(client);
   return client;
@@ -127,7 +127,7 @@ beforeAll(async () => {
   pki = createPki({ dir: join(base, 'pki') });
   await pki.init({ caName: 'invis Test VPN CA' });
   await pki.issueServer({ name: SERVER_NAME, san: { dns: [SERVER_NAME] } });
-  for (const name of ['erin', 'branch-a', 'branch-b']) await pki.issueClient({ name });
+  for (const name of ['erin', 'frank', 'branch-a', 'branch-b']) await pki.issueClient({ name });
   tlsCrypt = generateTlsCryptKey();
   srv = await createNetns('ovsrv');
   await clientNamespace('erin', 1);
@@ -144,40 +144,30 @@ afterAll(async () => {
 describe('road-warrior server (tun in a netns)', () => {
   const port = 1194;
   const service = netnsService('rw.conf', port);
+  const roadWarrior = (): ServerConfigInput => ({
+    role: 'road-warrior',
+    port,
+    network: '10.236.0.0/24',
+    files: keys(),
+    push: { routes: ['10.241.0.0/16'], dns: ['10.236.0.1'], domain: 'invis.test' },
+  });
 
   it('is deployed by apply (config checked by openvpn) and started once; a fresh bundle connects', async () => {
-    const config: ServerConfigInput = {
-      role: 'road-warrior',
-      port,
-      network: '10.236.0.0/24',
-      files: keys(),
-      push: { routes: ['10.241.0.0/16'], dns: ['10.236.0.1'], domain: 'invis.test' },
-    };
-    const report = await deploy(config, 'rw.conf', service);
+    const report = await deploy(roadWarrior(), 'rw.conf', service);
     expect(report).toMatchObject({ restartNeeded: true, restarted: true });
     const client = await connect('erin', port);
     expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
     await run('ip', ['netns', 'exec', clientNs.get('erin')?.name as string, 'ping', '-c1', '-W3', '10.236.0.1']);
     await client.stop();
     // Same input again: nothing changes, nothing restarts.
-    expect(await deploy(config, 'rw.conf', service)).toMatchObject({ changed: [], restarted: false });
+    expect(await deploy(roadWarrior(), 'rw.conf', service)).toMatchObject({ changed: [], restarted: false });
   });
 
   it('rejects a revoked client after a CRL-only apply, without restarting', async () => {
     const server = service.server as OpenVpnServer;
     const pid = server.pid;
     await pki.revoke('erin', 'keyCompromise');
-    const report = await deploy(
-      {
-        role: 'road-warrior',
-        port,
-        network: '10.236.0.0/24',
-        files: keys(),
-        push: { routes: ['10.241.0.0/16'], dns: ['10.236.0.1'], domain: 'invis.test' },
-      },
-      'rw.conf',
-      service,
-    );
+    const report = await deploy(roadWarrior(), 'rw.conf', service);
     expect(report).toMatchObject({ changed: [keys().crl], restartNeeded: false, restarted: false });
     // The revoked certificate is still in the bundle file written earlier: reconnect with it.
     const client = await startOpenVpnClient({
@@ -191,6 +181,24 @@ describe('road-warrior server (tun in a netns)', () => {
     expect(await client.waitForLog(CONNECTED, 1_000)).toBe(false);
     expect(server.isRunning() && server.pid === pid && service.server === server).toBe(true);
     await client.stop();
+  });
+  it('an expired CRL locks every client out; ensureFreshCrl + a live apply lets them back in', async () => {
+    const server = service.server as OpenVpnServer;
+    // The outage of the original: a CRL signed 200 days ago with the easy-rsa default of 180 days.
+    const past = createPki({ dir: pki.dir, now: () => new Date(Date.now() - 200 * 86_400_000) });
+    await past.generateCrl();
+    expect((await pki.crl()).info.state).toBe('expired');
+    expect(await deploy(roadWarrior(), 'rw.conf', service)).toMatchObject({ restarted: false });
+    const locked = await connect('frank', port, 'erin');
+    expect(await server.waitForLog(/VERIFY ERROR: depth=0, error=CRL has expired: .*CN=frank/, 15_000)).toBe(true);
+    await locked.stop();
+
+    expect((await pki.ensureFreshCrl()).renewed).toBe(true);
+    expect(await deploy(roadWarrior(), 'rw.conf', service)).toMatchObject({ changed: [keys().crl], restarted: false });
+    const back = await connect('frank', port, 'erin');
+    expect(await back.waitForLog(CONNECTED, 15_000)).toBe(true);
+    expect(service.server).toBe(server);
+    await back.stop();
   });
 });
 
