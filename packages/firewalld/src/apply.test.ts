@@ -48,6 +48,27 @@ describe('createFirewalld (fake programs, real temp dir)', () => {
     expect(await fw.plan(config)).toEqual([]);
   });
 
+  it('keeps only the newest backups', async () => {
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    const fw = createFirewalld({
+      driver: 'offline',
+      configDir: dir,
+      runner: fakeRunner(),
+      keepBackups: 2,
+      clock: () => {
+        t += 1000;
+        return new Date(t);
+      },
+    });
+    for (const service of ['ssh', 'http', 'https', 'imap']) {
+      await fw.apply({ defaultZone: 'lan', zones: [{ name: 'lan', services: [service] }] });
+    }
+    const backups = await readdir(`${dir}.invis-backup`);
+    expect(backups).toEqual(['2026-01-01T00-00-03-000Z', '2026-01-01T00-00-04-000Z']);
+    // the newest backup holds the state before the last apply
+    expect(await readFile(join(`${dir}.invis-backup`, backups[1] ?? '', 'zones/lan.xml'), 'utf8')).toContain('https');
+  });
+
   it('never writes when validation fails', async () => {
     const fw = createFirewalld({ driver: 'offline', configDir: dir, runner: fakeRunner({ check: [101] }) });
     await expect(fw.apply(config)).rejects.toMatchObject({

@@ -39,6 +39,8 @@ export interface FirewalldOptions {
   tmpDir?: string;
   /** Where backups go, one sub-directory per apply (default: `<configDir>.invis-backup`). */
   backupDir?: string;
+  /** How many backups to keep; older ones are deleted after a successful apply (default 10). */
+  keepBackups?: number;
   /** Time source for backup names. */
   clock?: () => Date;
   /** Program names (default `firewall-cmd`, `firewall-offline-cmd`). */
@@ -227,7 +229,15 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
         await activate().catch(() => undefined);
         throw error;
       }
-      return { changed: true, changes, backupDir, timings: { validateMs, activateMs: performance.now() - t1 } };
+      const activateMs = performance.now() - t1;
+      await io('pruning old backups', async () => {
+        // ISO timestamps sort chronologically.
+        const all = (await fs.readdir(backupRoot)).sort();
+        for (const old of all.slice(0, Math.max(0, all.length - (options.keepBackups ?? 10)))) {
+          await fs.rm(join(backupRoot, old));
+        }
+      });
+      return { changed: true, changes, backupDir, timings: { validateMs, activateMs } };
     },
   };
 }

@@ -209,6 +209,8 @@ ${GENERATED_MARKER}
     ['<zone><port port="80"/></zone>', 'FW_PARSE_ERROR'],
     ['<zone><port port="x" protocol="tcp"/></zone>', 'FW_INVALID_PORT'],
     ['<zone target="WRONG"/>', 'FW_INVALID_MODEL'],
+    ['<zone><rule><service name="ssh"/><accept><limit value="1/m"/></accept></rule></zone>', 'FW_PARSE_ERROR'],
+    ['<zone><rule><audit/></rule></zone>', 'FW_PARSE_ERROR'],
   ])('%s → %s', (xml, code) => {
     expect(() => parseZoneXml('z', xml)).toThrow(expect.objectContaining({ code }));
   });

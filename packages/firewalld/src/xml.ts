@@ -278,6 +278,10 @@ class Reader {
     if (node.attrs.priority !== undefined) rule.priority = Number(node.attrs.priority);
     for (const child of node.children) {
       const a = child.attrs;
+      // <limit> inside <log>/<accept>/… is not modelled; refuse rather than drop it.
+      if (child.children.length) {
+        this.fail(`Unsupported element ${child.children[0]?.tag} in ${child.tag}`);
+      }
       switch (child.tag) {
         case 'source':
         case 'destination': {
