@@ -148,6 +148,15 @@ interface Steps {
   reload: () => Promise<void>;
 }
 
+/** The daemon-specific parts of an applier: how to render, check and reload. */
+function makeApplier(parts: Omit<Steps, 'text'> & { render: (config: DhcpConfig) => string }): DhcpApplier {
+  const render = (config: DhcpConfigInput | DhcpConfig): string => parts.render(resolve(config));
+  return {
+    render,
+    apply: async (config) => applyText({ ...parts, text: render(config) }),
+  };
+}
+
 async function applyText({ common, text, checkArgs, reload }: Steps): Promise<ApplyReport> {
   const fs = common.fs ?? defaultFs;
   const run = common.run ?? defaultRun;
@@ -226,19 +235,14 @@ async function applyText({ common, text, checkArgs, reload }: Steps): Promise<Ap
  */
 export function createKeaApplier(options: KeaApplierOptions): DhcpApplier {
   const control = options.control ?? createKeaControl({ socketPath: options.settings.controlSocket });
-  const render = (config: DhcpConfigInput | DhcpConfig): string => renderKeaConfig(resolve(config), options.settings);
-  return {
-    render,
-    apply: async (config) =>
-      applyText({
-        common: options,
-        text: render(config),
-        checkArgs: (file) => [options.keaCommand ?? 'kea-dhcp4', ['-t', file]],
-        reload: async () => {
-          await control.command('config-reload');
-        },
-      }),
-  };
+  return makeApplier({
+    common: options,
+    render: (config) => renderKeaConfig(config, options.settings),
+    checkArgs: (file) => [options.keaCommand ?? 'kea-dhcp4', ['-t', file]],
+    reload: async () => {
+      await control.command('config-reload');
+    },
+  });
 }
 
 /**
@@ -249,15 +253,10 @@ export function createKeaApplier(options: KeaApplierOptions): DhcpApplier {
  * @example createDhcpdApplier({ configPath: '/etc/dhcp/dhcpd.conf', service: systemdServiceManager() })
  */
 export function createDhcpdApplier(options: DhcpdApplierOptions): DhcpApplier {
-  const render = (config: DhcpConfigInput | DhcpConfig): string => renderDhcpdConf(resolve(config), options.settings);
-  return {
-    render,
-    apply: async (config) =>
-      applyText({
-        common: options,
-        text: render(config),
-        checkArgs: (file) => [options.dhcpdCommand ?? 'dhcpd', ['-t', '-q', '-4', '-cf', file]],
-        reload: () => options.service.restart(options.serviceName ?? 'isc-dhcp-server'),
-      }),
-  };
+  return makeApplier({
+    common: options,
+    render: (config) => renderDhcpdConf(config, options.settings),
+    checkArgs: (file) => [options.dhcpdCommand ?? 'dhcpd', ['-t', '-q', '-4', '-cf', file]],
+    reload: () => options.service.restart(options.serviceName ?? 'isc-dhcp-server'),
+  });
 }

@@ -11,32 +11,17 @@ import {
   renderDhcpdConf,
   validateDhcpConfig,
 } from '../../src/index';
+import { labModel } from './lab-model';
 
 const RESERVED_MAC = '02:00:5e:20:00:01';
 const DYNAMIC_MAC = '02:00:5e:20:00:02';
 
-function model(lab: DhcpLabInfo, reservedHost: number): DhcpConfigInput {
-  return {
-    validLifetime: 900,
-    maxLifetime: 1800,
-    options: {
-      domainNameServers: [lab.serverAddress],
-      domainName: 'invis.test',
-      domainSearch: ['invis.test'],
-      ntpServers: [lab.serverAddress],
-      netbiosNameServers: [lab.serverAddress],
-      netbiosNodeType: 8,
-    },
-    subnets: [
-      {
-        cidr: lab.subnet,
-        pools: [{ start: `${lab.net}.200`, end: `${lab.net}.220` }],
-        options: { routers: [lab.serverAddress] },
-      },
-    ],
-    reservations: [{ mac: RESERVED_MAC, ip: `${lab.net}.${reservedHost}`, hostname: 'nas', comment: 'Keller' }],
-  };
-}
+const model = (lab: DhcpLabInfo, host: number): DhcpConfigInput =>
+  labModel(
+    lab,
+    { mac: RESERVED_MAC, host, hostname: 'nas', comment: 'Keller' },
+    { validLifetime: 900, maxLifetime: 1800 },
+  );
 
 // The default ping-check delays every dynamic lease by a second.
 const settings = { pingCheck: false };

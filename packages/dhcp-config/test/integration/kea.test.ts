@@ -20,33 +20,17 @@ import {
   reservationFromLease,
   validateDhcpConfig,
 } from '../../src/index';
+import { labModel } from './lab-model';
 
 const RESERVED_MAC = '02:00:5e:10:00:01';
 const DYNAMIC_MAC = '02:00:5e:10:00:02';
 
-function model(lab: DhcpLabInfo, reservedHost: number): DhcpConfigInput {
-  return {
-    interfaces: [lab.serverIf],
-    validLifetime: 600,
-    maxLifetime: 1200,
-    options: {
-      domainNameServers: [lab.serverAddress],
-      domainName: 'invis.test',
-      domainSearch: ['invis.test', 'lan.invis.test'],
-      ntpServers: [lab.serverAddress],
-      netbiosNameServers: [lab.serverAddress],
-      netbiosNodeType: 8,
-    },
-    subnets: [
-      {
-        cidr: lab.subnet,
-        pools: [{ start: `${lab.net}.200`, end: `${lab.net}.220` }],
-        options: { routers: [lab.serverAddress] },
-      },
-    ],
-    reservations: [{ mac: RESERVED_MAC, ip: `${lab.net}.${reservedHost}`, hostname: 'printer1', comment: 'Flur' }],
-  };
-}
+const model = (lab: DhcpLabInfo, host: number): DhcpConfigInput =>
+  labModel(
+    lab,
+    { mac: RESERVED_MAC, host, hostname: 'printer1', comment: 'Flur' },
+    { interfaces: [lab.serverIf], search: ['invis.test', 'lan.invis.test'] },
+  );
 
 describe('Kea DHCPv4 with a real client', () => {
   let lab: DhcpLab;
@@ -112,6 +96,12 @@ describe('Kea DHCPv4 with a real client', () => {
     expect(byMac.get(DYNAMIC_MAC)?.state).toBe('active');
     const answer = await createKeaControl({ socketPath: info.controlSocket }).command('lease4-get-all');
     const live = (answer.arguments as { leases: Array<{ 'ip-address': string; 'hw-address': string }> }).leases;
+    await expect(createKeaControl({ socketPath: info.controlSocket }).command('no-such-command')).rejects.toMatchObject(
+      {
+        code: 'DHCP_KEA_COMMAND_FAILED',
+        data: { result: 2 },
+      },
+    );
     expect(live.map((l) => [l['hw-address'], l['ip-address']]).sort()).toEqual(leases.map((l) => [l.mac, l.ip]).sort());
   });
 
