@@ -75,6 +75,13 @@ describe('parseMultistatus', () => {
     ]);
   });
 
+  it('handles comments, CDATA, entities and quoted ">" in attributes', () => {
+    const xml = `<?xml version="1.0"?><!-- c --><multistatus xmlns="DAV:"><response a="x>y">
+<href><![CDATA[/a&b]]></href><propstat><prop><getetag>&quot;e&amp;1&#x41;&quot;</getetag></prop>
+<status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`;
+    expect(parseMultistatus(xml, '/')).toEqual([{ path: 'a&b', isDir: false, size: 0, etag: 'e&1A' }]);
+  });
+
   it('reads oc:checksums and skips hrefs outside the base', () => {
     const xml = `<d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">
 <d:response><d:href>/other/x</d:href></d:response>
@@ -98,6 +105,11 @@ describe('parseMultistatus', () => {
       }),
     );
     expect(() => parseMultistatus('<html>nope</html>', '/')).toThrow(SyncError);
+    expect(() => parseMultistatus('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><multistatus/>', '/')).toThrow(
+      /DOCTYPE/,
+    );
+    expect(() => parseMultistatus('<d:multistatus xmlns:d="DAV:"></d:response>', '/')).toThrow(/mismatched/);
+    expect(() => parseMultistatus('<multistatus><response>', '/')).toThrow(/unclosed/);
     expect(() => parseMultistatus('<a><b>', '/')).toThrow(SyncError);
   });
 });
