@@ -34,6 +34,11 @@ async function reach(from: 'wan' | 'lan', address: string, list: number[]): Prom
   return Object.fromEntries(results.map((r) => [r.port, r.peer ? `${r.state}@${r.peer}` : r.state]));
 }
 
+async function pings(from: 'wan' | 'lan', address: string): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'exec', fw.info[from].netns, 'ping', '-c1', '-W1', address], { reject: false });
+  return r.exitCode === 0;
+}
+
 const firewallCmd = async (args: string[]): Promise<string> =>
   (await execa('firewall-cmd', args, { env: fw.info.env })).stdout;
 
@@ -73,6 +78,9 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
       445: 'open@10.232.0.2',
       [ports.portal]: 'open@10.232.0.2',
     });
+    // icmp-block-inversion without icmp-blocks: the WAN cannot even ping the router.
+    expect(await pings('wan', wanAddr)).toBe(false);
+    expect(await pings('lan', fw.info.router.lanAddress)).toBe(true);
   });
 
   it('masquerades LAN clients towards the WAN', async () => {
