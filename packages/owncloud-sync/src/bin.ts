@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `invis-sync` executable: wires runCli to this process (the only place touching process.*).
+import { hostname } from 'node:os';
+import { runCli } from './cli';
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  isTty: process.stderr.isTTY === true,
+  hostname: hostname(),
+});

@@ -1,0 +1,61 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/index';
+import { type Fixture, startFixture, treeObject } from './workspace';
+
+describe('invis-sync CLI against rclone serve webdav', () => {
+  let fx: Fixture;
+  let work = '';
+  beforeAll(async () => {
+    fx = await startFixture('rclone');
+    work = await mkdtemp(join(tmpdir(), 'invis-sync-cli-'));
+  });
+  afterAll(async () => {
+    await fx?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, {
+      stdout: (t) => {
+        out += t;
+      },
+      stderr: (t) => {
+        err += t;
+      },
+      isTty: false,
+      hostname: 'cli',
+    });
+    return { code, out, err };
+  };
+
+  it('init, run --json, status; refuses a world-readable password file', async () => {
+    const folder = await fx.folder();
+    const dir = join(work, 'branch');
+    const pw = join(work, 'pw');
+    await writeFile(pw, `${fx.server.info.password}\n`, { mode: 0o644 });
+    await chmod(pw, 0o644);
+    const url = folder.client.baseUrl.href;
+    const args = ['init', dir, '--url', url, '--user', fx.server.info.username, '--password-file', pw];
+    const refused = await cli(...args);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/chmod 600/);
+    await chmod(pw, 0o600);
+    expect((await cli(...args)).code).toBe(0);
+    await writeFile(join(dir, 'a.txt'), 'A');
+    const dry = await cli('run', dir, '--dry-run');
+    expect(dry.out).toMatch(/would upload a.txt/);
+    const run = await cli('run', dir, '--json');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({ uploaded: 1, errors: [] });
+    expect(await treeObject(folder.remoteDir)).toEqual({ 'a.txt': 'A' });
+    const status = JSON.parse((await cli('status', dir, '--json')).out);
+    expect(status).toMatchObject({ files: 1, running: false, lastRun: { errors: 0, conflicts: 0 } });
+    expect(JSON.stringify(status)).not.toContain(fx.server.info.password);
+    expect((await cli('bogus', dir)).code).toBe(2);
+  });
+});
