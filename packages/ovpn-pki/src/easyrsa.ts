@@ -51,7 +51,7 @@ function sameKey(cert: x509.X509Certificate, keyPem: string, passphrase?: string
  * Imports an easy-rsa 3 PKI into a new @invis/ovpn-pki directory.
  * @param options source directory, target PKI, CA passphrase
  * @returns a report of imported and skipped files
- * @throws {OvpnPkiError} PKI_IMPORT_FAILED (no CA/index, CA key does not match), PKI_ALREADY_INITIALIZED,
+ * @throws {OvpnPkiError} PKI_IMPORT_FAILED (no CA/index), PKI_KEY_MISMATCH (CA key does not match), PKI_ALREADY_INITIALIZED,
  *   PKI_PASSPHRASE_REQUIRED, PKI_BAD_PASSPHRASE, PKI_PARSE_FAILED (broken index.txt)
  * @example
  * const report = await importEasyRsa({ from: '/etc/easy-rsa/example.de', to: { dir: '/var/lib/invis/pki/vpn' } });
@@ -86,7 +86,7 @@ export async function importEasyRsa(options: ImportEasyRsaOptions): Promise<Impo
   }
   const { algorithm } = await importPrivateKeyPem(caKeyPem, options.passphrase);
   if (!sameKey(caCert, caKeyPem, options.passphrase)) {
-    throw new OvpnPkiError('PKI_IMPORT_FAILED', 'private/ca.key does not belong to ca.crt');
+    throw new OvpnPkiError('PKI_KEY_MISMATCH', 'private/ca.key does not belong to ca.crt');
   }
   const settings = parseInput(pkiSettingsSchema, { keyAlgorithm: algorithm, ...options.settings }, 'settings');
 
