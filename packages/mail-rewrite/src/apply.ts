@@ -179,9 +179,9 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   };
   const read = (path: string): Promise<string | undefined> => fs.readFile(path, 'utf8').catch(() => undefined);
   // Postfix commands stall ~2 s while main.cf is younger than 2 s (lab note 1.3): age it.
-  const ageMainCf = async (): Promise<void> => {
+  const ageMainCf = async (dir = confDir): Promise<void> => {
     const past = new Date(clock().getTime() - 3000);
-    await fs.utimes(join(confDir, 'main.cf'), past, past);
+    await fs.utimes(join(dir, 'main.cf'), past, past);
   };
   const writeAtomic = async (d: Desired): Promise<void> => {
     const tmp = join(dirname(d.path), `.${basename(d.path)}.invis-tmp`);
@@ -275,6 +275,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     await fs.rm(stage, { force: true });
     await fs.mkdir(stage, { recursive: true, mode: 0o700 });
     await fs.writeFile(join(stage, 'main.cf'), current, { mode: 0o644 });
+    await ageMainCf(stage);
     await must(
       'postconf',
       ['-c', stage, '-e', ...Object.entries(mainCf).map(([k, v]) => `${k}=${v}`)],
@@ -328,7 +329,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         }
         if (stagedMainCf !== undefined) {
           await writeAtomic({ path: mainCfPath, content: stagedMainCf, mode: 0o644, secret: false });
-          await ageMainCf();
+          await ageMainCf(confDir);
         }
         await activateVacations(config);
         if (postfixTouched) {
@@ -395,7 +396,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       }
     }
     if (postfix) {
-      await ageMainCf().catch(() => undefined);
+      await ageMainCf(confDir).catch(() => undefined);
       if (options.reloadPostfix ?? true) await runner('postfix', ['-c', confDir, 'reload']).catch(() => undefined);
     }
   }

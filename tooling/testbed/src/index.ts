@@ -39,5 +39,6 @@ export { createTestPki, type TestPki } from './tls';
 export * from './webdav';
 export * from './openvpn';
 export * from './firewalld';
+export * from './mail';
 export * from './demo-directory';
 export * from './dhcp';

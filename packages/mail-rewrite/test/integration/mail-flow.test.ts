@@ -1,0 +1,183 @@
+// End to end with real Postfix, Dovecot (LMTP, Pigeonhole), fetchmail and swaks: the invis
+// server and a provider each run on their own loopback address (see setup.ts).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readMaildir, run, runFetchmailOnce, waitForEmptyQueue, waitForMessages } from '@invis/testbed';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createMailApplier, type MailApplier, type MailConfigInput, type Presence, parseMailConfig } from '../../src';
+import { HOSTILE_PASSWORD } from './fixtures';
+
+const server = inject('mailServer');
+const provider = inject('mailProvider');
+let tmp: string;
+let applier: MailApplier;
+
+const localMaildir = (user: string) => join(server.homesDir, 'invis.test', user, 'Maildir');
+const providerMaildir = (address: string) => {
+  const [local, domain] = address.split('@') as [string, string];
+  return join(provider.vmailDir, domain, local);
+};
+
+const today = new Date();
+const isoDay = (offset: number) => new Date(today.getTime() + offset * 86_400_000).toISOString().slice(0, 10);
+
+function config(presence: Partial<Record<'alice' | 'bob' | 'carol', Presence>>): MailConfigInput {
+  const account = (user: string, protocol: 'pop3' | 'imap', password: string) => ({
+    address: `${user}@provider.test`,
+    server: provider.address,
+    protocol,
+    // fetchmail checks the poll name (an IP here) against CN/DNS SANs only: plain on loopback.
+    tls: 'none' as const,
+    login: `${user}@provider.test`,
+    password,
+    provider: 'testprovider',
+  });
+  return {
+    localDomain: 'invis.test',
+    providers: [{ id: 'testprovider', vendor: 'Test Provider', smtp: { host: provider.address, port: 587 } }],
+    users: [
+      {
+        user: 'alice',
+        localAddress: 'alice@invis.test',
+        mainAddress: 'alice@provider.test',
+        presence: presence.alice ?? 'present',
+        accounts: [account('alice', 'pop3', HOSTILE_PASSWORD)],
+      },
+      {
+        user: 'bob',
+        localAddress: 'bob@invis.test',
+        mainAddress: 'bob@provider.test',
+        presence: presence.bob ?? 'present',
+        accounts: [account('bob', 'imap', 'bob-at-provider')],
+      },
+      {
+        user: 'carol',
+        localAddress: 'carol@invis.test',
+        mainAddress: 'carol@provider.test',
+        presence: presence.carol ?? 'present',
+        vacation: {
+          subject: 'Out of office "until soon"',
+          body: 'I am away.\nBack soon.',
+          start: isoDay(-1),
+          end: isoDay(1),
+          days: 1,
+        },
+        accounts: [account('carol', 'pop3', 'carol-at-provider')],
+      },
+    ],
+  };
+}
+
+const swaks = (from: string, to: string, extra: string[] = []) =>
+  run('swaks', ['--server', `${server.address}:25`, '--from', from, '--to', to, '--h-From', `<${from}>`, ...extra]);
+
+const saveAtProvider = (address: string, subject: string) =>
+  execa('doveadm', ['-c', provider.dovecotConfig, 'save', '-u', address], {
+    input: `From: someone@elsewhere.test\nTo: ${address}\nSubject: ${subject}\n\nwaiting at the provider\n`,
+  });
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-it-'));
+  applier = createMailApplier({
+    paths: {
+      postfixConfigDir: server.postfixConfigDir,
+      fetchmailRc: join(tmp, 'fetchmailrc'),
+      sieveHome: (u) => join(server.homesDir, 'invis.test', u.user),
+      backupDir: join(tmp, 'backup'),
+    },
+    mapType: 'lmdb',
+    fetchmail: { smtpHost: server.address, idFile: join(tmp, 'fetchids') },
+    owners: { sieve: server.owner },
+  });
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
+  it('1. fetches provider mail into the local Maildir; an absent user’s mail stays at the provider', async () => {
+    const first = await applier.apply(parseMailConfig(config({ alice: 'absent' })));
+    expect(first.reloaded).toBe(true);
+    expect(first.changed).toContain(join(server.postfixConfigDir, 'main.cf'));
+    await saveAtProvider('alice@provider.test', 'for alice');
+    await saveAtProvider('bob@provider.test', 'for bob');
+
+    const absent = await runFetchmailOnce(join(tmp, 'fetchmailrc'));
+    expect(absent.exitCode, absent.output).toBe(0);
+    expect((await waitForMessages(localMaildir('bob'), 1))[0]).toContain('Subject: for bob');
+    expect(await readMaildir(localMaildir('alice'))).toHaveLength(0);
+    expect(await readMaildir(providerMaildir('alice@provider.test'))).toHaveLength(1);
+
+    const back = await applier.apply(parseMailConfig(config({})));
+    expect(back.changed).toEqual([join(tmp, 'fetchmailrc')]);
+    expect(back.reloaded).toBe(false);
+    const present = await runFetchmailOnce(join(tmp, 'fetchmailrc'));
+    expect(present.exitCode, present.output).toBe(0);
+    expect((await waitForMessages(localMaildir('alice'), 1))[0]).toContain('Subject: for alice');
+    expect(await readMaildir(providerMaildir('alice@provider.test'))).toHaveLength(0);
+  });
+
+  it('2. sends to the Internet via the provider, authenticated as the mailbox, sender rewritten', async () => {
+    await swaks('alice@invis.test', 'friend@elsewhere.test', ['--header', 'Subject: to the internet']);
+    const [message] = await waitForMessages(providerMaildir('friend@elsewhere.test'), 1);
+    expect(message).toMatch(/^Return-Path: <alice@provider\.test>$/m);
+    expect(message).toMatch(/^From: <alice@provider\.test>$/m);
+    expect(message).toContain('(Authenticated sender: alice@provider.test)');
+    expect(message).not.toContain('alice@invis.test');
+    const log = await readFile(provider.maillog, 'utf8');
+    expect(log).toMatch(
+      new RegExp(
+        `smtpd\\[\\d+\\]: [0-9A-F]+: client=unknown\\[${server.address.replace(/\./g, '\\.')}\\], sasl_method=(PLAIN|LOGIN), sasl_username=alice@provider\\.test`,
+      ),
+    );
+  });
+
+  it('3. delivers mail to a colleague’s external address locally; it never reaches the provider', async () => {
+    const before = (await readMaildir(localMaildir('bob'))).length;
+    await swaks('alice@invis.test', 'bob@provider.test', ['--header', 'Subject: to bob external']);
+    const messages = await waitForMessages(localMaildir('bob'), before + 1);
+    expect(messages.at(-1)).toContain('Subject: to bob external');
+    expect(messages.at(-1)).toMatch(/^Delivered-To: bob@invis\.test$/m);
+    await waitForEmptyQueue(server.postfixConfigDir);
+    expect(await readMaildir(providerMaildir('bob@provider.test'))).toHaveLength(0);
+    expect(await readFile(provider.maillog, 'utf8')).not.toContain('to=<bob@provider.test>');
+  });
+
+  it('4. leaves mail between local users unrewritten', async () => {
+    const before = (await readMaildir(localMaildir('bob'))).length;
+    await swaks('alice@invis.test', 'bob@invis.test', ['--header', 'Subject: internal']);
+    const message = (await waitForMessages(localMaildir('bob'), before + 1)).at(-1);
+    expect(message).toMatch(/^Return-Path: <alice@invis\.test>$/m);
+    expect(message).toMatch(/^From: <alice@invis\.test>$/m);
+    expect(message).not.toContain('provider.test');
+  });
+
+  it('5. vacation answers once per sender per period, through the provider, never to a list', async () => {
+    const report = await applier.apply(parseMailConfig(config({ carol: 'vacation' })));
+    expect(report.changed).toContain(join(server.homesDir, 'invis.test', 'carol', 'sieve', 'invis-vacation.sieve'));
+    await swaks('list@elsewhere.test', 'carol@invis.test', [
+      '--header',
+      'Subject: newsletter',
+      '--add-header',
+      'List-Id: <news.elsewhere.test>',
+    ]);
+    await swaks('pal@elsewhere.test', 'carol@invis.test', ['--header', 'Subject: first']);
+    await swaks('pal@elsewhere.test', 'carol@invis.test', ['--header', 'Subject: second']);
+    await waitForMessages(localMaildir('carol'), 3);
+    const [reply] = await waitForMessages(providerMaildir('pal@elsewhere.test'), 1);
+    await waitForEmptyQueue(server.postfixConfigDir);
+    await waitForEmptyQueue(provider.postfixConfigDir);
+    expect(await readMaildir(providerMaildir('pal@elsewhere.test'))).toHaveLength(1);
+    expect(await readMaildir(providerMaildir('list@elsewhere.test'))).toHaveLength(0);
+    expect(reply).toMatch(/^Auto-Submitted: auto-replied/m);
+    expect(reply).toMatch(/^Return-Path: <carol@provider\.test>$/m);
+    expect(reply).toContain('Subject: Out of office "until soon"');
+    expect(reply).toContain('(Authenticated sender: carol@provider.test)');
+
+    const off = await applier.apply(parseMailConfig(config({})));
+    expect(off.removed).toContain(join(server.homesDir, 'invis.test', 'carol', 'sieve', 'invis-vacation.sieve'));
+  });
+});
