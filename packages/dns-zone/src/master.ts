@@ -86,13 +86,27 @@ function parseError(line: number, message: string, cause?: unknown): DnsZoneErro
   return new DnsZoneError('DNS_PARSE_ERROR', `line ${line}: ${message}`, { cause, data: { line } });
 }
 
+const DECIMAL_ESCAPE = /\\\d/;
+
 function unescapeText(raw: string, line: number): string {
   if (!raw.includes('\\')) return raw;
+  if (!DECIMAL_ESCAPE.test(raw)) {
+    // only \X escapes: no byte arithmetic needed
+    if (/(^|[^\\])(\\\\)*\\$/.test(raw)) throw parseError(line, 'dangling backslash');
+    return raw.replace(/\\(.)/gs, '$1');
+  }
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i] as string;
     if (c !== '\\') {
-      bytes.push(...Buffer.from(c, 'utf8'));
+      const code = raw.codePointAt(i) as number;
+      if (code < 0x80) {
+        bytes.push(code);
+      } else {
+        const char = String.fromCodePoint(code);
+        bytes.push(...Buffer.from(char, 'utf8'));
+        i += char.length - 1;
+      }
       continue;
     }
     const digits = raw.slice(i + 1, i + 4);
@@ -112,37 +126,20 @@ function unescapeText(raw: string, line: number): string {
 }
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d;
+const SPECIAL = /["();\\]/;
+const BLANKS = /[ \t\r]+/;
 
-/** Splits master-file text into logical entries (parentheses joined, comments dropped). */
-function* entries(text: string): Generator<Entry> {
-  let line = 1;
-  let depth = 0;
-  let tokens: Token[] = [];
-  let entryLine = 1;
-  let indented = false;
-  let lineStart = true;
+/** Tokenises one line into `tokens`; returns the parenthesis depth after it. */
+function tokenizeLine(text: string, line: number, startDepth: number, tokens: Token[]): number {
+  let depth = startDepth;
   const n = text.length;
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
-    if (lineStart && depth === 0) {
-      indented = isSpace(c);
-      entryLine = line;
-      lineStart = false;
-    }
-    if (c === 0x0a) {
-      if (depth === 0 && tokens.length > 0) {
-        yield { line: entryLine, indented, tokens };
-        tokens = [];
-      }
-      line++;
-      lineStart = depth === 0;
-      i++;
-    } else if (isSpace(c)) {
+    if (isSpace(c)) {
       i++;
     } else if (c === 0x3b) {
-      const end = text.indexOf('\n', i);
-      i = end === -1 ? n : end;
+      break; // comment to end of line
     } else if (c === 0x28) {
       depth++;
       i++;
@@ -151,29 +148,50 @@ function* entries(text: string): Generator<Entry> {
       depth--;
       i++;
     } else if (c === 0x22) {
-      const startLine = line;
       let j = i + 1;
-      while (j < n && text.charCodeAt(j) !== 0x22) {
-        if (text.charCodeAt(j) === 0x5c) j++;
-        if (text.charCodeAt(j) === 0x0a) line++;
-        j++;
-      }
-      if (j >= n) throw parseError(startLine, 'unterminated quoted string');
+      while (j < n && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (j >= n) throw parseError(line, 'unterminated quoted string');
       tokens.push({ text: unescapeText(text.slice(i + 1, j), line), quoted: true });
       i = j + 1;
     } else {
       let j = i;
       while (j < n) {
         const d = text.charCodeAt(j);
-        if (d === 0x0a || isSpace(d) || d === 0x3b || d === 0x28 || d === 0x29 || d === 0x22) break;
+        if (isSpace(d) || d === 0x3b || d === 0x28 || d === 0x29 || d === 0x22) break;
         j += d === 0x5c ? 2 : 1;
       }
       tokens.push({ text: unescapeText(text.slice(i, Math.min(j, n)), line), quoted: false });
       i = j;
     }
   }
-  if (depth !== 0) throw parseError(entryLine, 'unbalanced "(" (not closed before end of file)');
-  if (tokens.length > 0) yield { line: entryLine, indented, tokens };
+  return depth;
+}
+
+/** Splits master-file text into logical entries (parentheses joined, comments dropped). */
+function* entries(text: string): Generator<Entry> {
+  const lines = text.split('\n');
+  let pending: Entry | undefined;
+  let depth = 0;
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index] as string;
+    const line = index + 1;
+    if (depth === 0) {
+      const indented = isSpace(raw.charCodeAt(0));
+      if (!SPECIAL.test(raw)) {
+        // fast path: nothing but blank-separated words (nearly every line of a big zone)
+        const words = raw.split(BLANKS);
+        const tokens: Token[] = [];
+        for (const w of words) if (w !== '') tokens.push({ text: w, quoted: false });
+        if (tokens.length > 0) yield { line, indented, tokens };
+        continue;
+      }
+      pending = { line, indented, tokens: [] };
+    }
+    const entry = pending as Entry;
+    depth = tokenizeLine(raw, line, depth, entry.tokens);
+    if (depth === 0 && entry.tokens.length > 0) yield entry;
+  }
+  if (depth !== 0) throw parseError(pending?.line ?? lines.length, 'unbalanced "(" (not closed before end of file)');
 }
 
 const TTL_PATTERN = /^(?:\d+|(?:\d+[smhdw])+)$/i;
@@ -197,6 +215,21 @@ function parseNumber(text: string | undefined, line: number, what: string, max: 
   return Number(text);
 }
 
+function need(rd: readonly string[], count: number, type: string, line: number): void {
+  if (rd.length !== count) throw parseError(line, `${type} needs ${count} data field(s), got ${rd.length}`);
+}
+
+/** Resolves `@` and relative names against the current origin. */
+function absolute(origin: string | undefined, line: number, name: string): string {
+  if (name === '@') {
+    if (!origin) throw parseError(line, '"@" used before $ORIGIN');
+    return origin;
+  }
+  if (name.endsWith('.')) return name;
+  if (!origin) throw parseError(line, `relative name "${name}" used before $ORIGIN`);
+  return `${name}.${origin}`;
+}
+
 /** Options for {@link parseZone}. */
 export interface ParseZoneOptions {
   /** Origin to use until a `$ORIGIN` line (needed when the file has none). */
@@ -218,7 +251,6 @@ export interface ParseZoneOptions {
  */
 export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone {
   let origin = options.origin === undefined ? undefined : normalizeName(options.origin);
-  const zoneOrigin = () => origin;
   let defaultTtl: number | undefined;
   let firstOrigin = origin;
   let owner: string | undefined;
@@ -240,18 +272,8 @@ export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone
         }
         continue;
       }
-      const resolve = (name: string): string => {
-        const o = zoneOrigin();
-        if (name === '@') {
-          if (!o) throw parseError(line, '"@" used before $ORIGIN');
-          return o;
-        }
-        if (name.endsWith('.')) return name;
-        if (!o) throw parseError(line, `relative name "${name}" used before $ORIGIN`);
-        return `${name}.${o}`;
-      };
       let k = 0;
-      if (!entry.indented) owner = resolve((tokens[k++] as Token).text);
+      if (!entry.indented) owner = absolute(origin, line, (tokens[k++] as Token).text);
       if (owner === undefined) throw parseError(line, 'record without owner name');
       let ttl: number | undefined;
       let sawClass = false;
@@ -266,30 +288,27 @@ export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone
       }
       const type = tokens[k++]?.text.toUpperCase();
       const rd = tokens.slice(k).map((t) => t.text);
-      const need = (count: number): void => {
-        if (rd.length !== count) throw parseError(line, `${type} needs ${count} data field(s), got ${rd.length}`);
-      };
       let input: DnsRecordInput;
       const name = owner;
       switch (type) {
         case 'A':
         case 'AAAA':
-          need(1);
+          need(rd, 1, type, line);
           input = { name, type, address: rd[0] as string };
           break;
         case 'CNAME':
         case 'PTR':
         case 'NS':
-          need(1);
-          input = { name, type, target: resolve(rd[0] as string) };
+          need(rd, 1, type, line);
+          input = { name, type, target: absolute(origin, line, rd[0] as string) };
           break;
         case 'MX':
-          need(2);
+          need(rd, 2, type, line);
           input = {
             name,
             type,
             preference: parseNumber(rd[0], line, 'preference', 0xffff),
-            exchange: resolve(rd[1] as string),
+            exchange: absolute(origin, line, rd[1] as string),
           };
           break;
         case 'TXT':
@@ -297,23 +316,23 @@ export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone
           input = { name, type, text: rd };
           break;
         case 'SRV':
-          need(4);
+          need(rd, 4, type, line);
           input = {
             name,
             type,
             priority: parseNumber(rd[0], line, 'priority', 0xffff),
             weight: parseNumber(rd[1], line, 'weight', 0xffff),
             port: parseNumber(rd[2], line, 'port', 0xffff),
-            target: resolve(rd[3] as string),
+            target: absolute(origin, line, rd[3] as string),
           };
           break;
         case 'SOA':
-          need(7);
+          need(rd, 7, type, line);
           input = {
             name,
             type,
-            mname: resolve(rd[0] as string),
-            rname: resolve(rd[1] as string),
+            mname: absolute(origin, line, rd[0] as string),
+            rname: absolute(origin, line, rd[1] as string),
             serial: parseNumber(rd[2], line, 'serial', 0xffffffff),
             refresh: parseTtl(rd[3] as string, line),
             retry: parseTtl(rd[4] as string, line),
@@ -322,7 +341,7 @@ export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone
           };
           break;
         case 'CAA':
-          need(3);
+          need(rd, 3, type, line);
           input = {
             name,
             type,

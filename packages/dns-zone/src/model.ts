@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { RecordType } from './constants';
 import { DnsZoneError } from './errors';
 import { canonicalAddress, isInZone, normalizeName } from './names';
 
@@ -204,39 +203,26 @@ export function validateZone(zone: DnsZone): void {
 
 /** CNAME exclusivity and "MX/SRV target is not a CNAME" over a set of records. */
 export function assertCnameRules(records: readonly DnsRecord[]): void {
-  const byName = new Map<string, Set<RecordType>>();
-  for (const r of records) {
-    const types = byName.get(r.name) ?? new Set<RecordType>();
-    types.add(r.type);
-    byName.set(r.name, types);
+  // Names that own a CNAME, and how many records each name has (a bitmask per name would be
+  // overkill: only CNAME owners matter).
+  const cnames = new Map<string, number>();
+  for (const r of records) if (r.type === 'CNAME') cnames.set(r.name, (cnames.get(r.name) ?? 0) + 1);
+  if (cnames.size === 0) return;
+  for (const [owner, count] of cnames) {
+    if (count > 1)
+      throw new DnsZoneError('DNS_CNAME_CONFLICT', `${owner} has more than one CNAME`, { data: { name: owner } });
   }
-  let cnames = 0;
-  for (const [owner, types] of byName) {
-    if (types.has('CNAME')) {
-      cnames++;
-      if (types.size > 1) {
-        throw new DnsZoneError('DNS_CNAME_CONFLICT', `${owner} has a CNAME and other data (${[...types].join(', ')})`, {
-          data: { name: owner },
-        });
-      }
+  for (const r of records) {
+    if (r.type !== 'CNAME' && cnames.has(r.name)) {
+      throw new DnsZoneError('DNS_CNAME_CONFLICT', `${r.name} has a CNAME and other data (${r.type})`, {
+        data: { name: r.name },
+      });
     }
-  }
-  if (cnames === 0) return;
-  for (const r of records) {
     const target = r.type === 'MX' ? r.exchange : r.type === 'SRV' ? r.target : undefined;
-    if (target !== undefined && byName.get(target)?.has('CNAME')) {
+    if (target !== undefined && cnames.has(target)) {
       throw new DnsZoneError('DNS_TARGET_IS_CNAME', `${r.type} target ${target} of ${r.name} is a CNAME`, {
         data: { name: r.name, target },
       });
     }
-  }
-  // Several CNAMEs at one name are also forbidden (RFC 2181 §10.1).
-  const seen = new Set<string>();
-  for (const r of records) {
-    if (r.type !== 'CNAME') continue;
-    if (seen.has(r.name)) {
-      throw new DnsZoneError('DNS_CNAME_CONFLICT', `${r.name} has more than one CNAME`, { data: { name: r.name } });
-    }
-    seen.add(r.name);
   }
 }
