@@ -1,3 +1,4 @@
 import { defineLibraryConfig } from '@invis/tsup-config';
 
-export default defineLibraryConfig();
+// index: the composable pieces; main: the server entry (`node dist/main.js`).
+export default defineLibraryConfig({ entry: ['src/index.ts', 'src/main.ts'] });

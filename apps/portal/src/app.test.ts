@@ -261,6 +261,14 @@ describe('validation', () => {
     expect(checked).toBeGreaterThan(35);
   });
 
+  it('answers malformed JSON with a 400, not a 500', async () => {
+    const b = browser();
+    await b.login('admin', 'pw-admin');
+    const res = await b.request('POST', '/api/groups', undefined, { 'content-type': 'application/json' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'PORTAL_VALIDATION' });
+  });
+
   it('serves a valid OpenAPI 3.1 document', async () => {
     const res = await portal.app.request('/api/openapi.json');
     const doc = (await res.json()) as { openapi: string };

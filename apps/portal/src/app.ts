@@ -2,6 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { registerAdminRoutes } from './api/admin';
 import { registerGroupRoutes } from './api/groups';
@@ -26,6 +27,8 @@ export function nodePeerAddress(c: Context): string {
 /** Server errors are logged without request data (it may hold passwords); clients get JSON/HTML with the code only. */
 function toPortalError(e: unknown): PortalError {
   if (e instanceof PortalError) return e;
+  // Hono's own 4xx (malformed JSON body, …) are the client's fault, not ours.
+  if (e instanceof HTTPException && e.status < 500) return new PortalError('PORTAL_VALIDATION', e.message);
   console.error('portal: unexpected error', e instanceof Error ? `${e.name}: ${e.message}` : 'non-Error thrown');
   return new PortalError('PORTAL_INTERNAL', 'internal error');
 }

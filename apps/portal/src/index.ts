@@ -1,3 +1,35 @@
 // @invis/portal-1: The invis portal: web UI and REST API for users and admins.
 // Public API: every exported symbol is listed here by name.
-export {};
+export { type AdDirectoryOptions, createAdDirectory } from './ad-directory';
+export { type AuditEntry, type AuditLog, openAuditLog, redactSecrets } from './audit';
+export {
+  ACCOUNT_TYPES,
+  type AccountType,
+  type AuthResult,
+  type Directory,
+  type DirectoryGroup,
+  type DirectoryUser,
+  GROUP_TYPES,
+  type GroupType,
+  type NewGroup,
+  type NewUser,
+  type UserProfilePatch,
+} from './directory';
+export { loadEnv, type PortalEnvSettings } from './env';
+export { PortalError, type PortalErrorCode } from './errors';
+export { clientAddress, createNetworkSet, type NetworkSet } from './network';
+export { createPortal, type Portal, type PortalOptions } from './portal';
+export { execaRunner } from './runner';
+export { type PortalServer, startPortalServer } from './server';
+export {
+  type CommandRunner,
+  createServiceControl,
+  SERVICE_ACTIONS,
+  SERVICE_UNITS,
+  type ServiceAction,
+  type ServiceName,
+} from './services';
+export { createSessionStore, type Session, type SessionStore, type SessionUser } from './sessions';
+export { collectStatus, type ServerStatus, type StatusSources } from './status';
+export { createLoginThrottle, type LoginThrottle } from './throttle';
+export { openTokenStore, TOKEN_SCOPES, type TokenScope, type TokenStore } from './tokens';

@@ -44,7 +44,7 @@ code.secret{display:block;padding:8px;background:#f6f8fa;border:1px solid var(--
 const js = `
 (() => {
   const meta = document.querySelector('meta[name="csrf-token"]');
-  const texts = JSON.parse(document.getElementById('texts')?.textContent || '{}');
+  const texts = JSON.parse(document.body.dataset.texts || '{}');
   const say = (form, text, ok) => {
     const box = form.querySelector('.msg') || document.getElementById('msg');
     if (!box) return;
@@ -77,12 +77,11 @@ const js = `
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const [method, url] = api.split(' ');
     const body = Object.assign(JSON.parse(form.dataset.body || '{}'), fields(form));
-    const res = await fetch(url, {
-      method,
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': meta ? meta.content : '' },
-      body: Object.keys(body).length || method !== 'DELETE' ? JSON.stringify(body) : undefined,
-    }).catch(() => null);
+    const send = Object.keys(body).length > 0 || method !== 'DELETE';
+    const headers = { 'x-csrf-token': meta ? meta.content : '' };
+    if (send) headers['content-type'] = 'application/json';
+    const res = await fetch(url, { method, credentials: 'same-origin', headers, body: send ? JSON.stringify(body) : undefined })
+      .catch(() => null);
     if (!res) return say(form, texts.PORTAL_DIRECTORY_UNAVAILABLE || 'offline', false);
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (res.ok) {

@@ -66,12 +66,9 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
         <meta name="csrf-token" content={v.csrfToken} />
         <title>{`${title} – ${v.t('appName')}`}</title>
         <link rel="stylesheet" href={ASSET_URLS.css} />
-        <script type="application/json" id="texts">
-          {JSON.stringify(errorTexts(v.lang))}
-        </script>
         <script src={ASSET_URLS.js} defer />
       </head>
-      <body>
+      <body data-texts={JSON.stringify(errorTexts(v.lang))}>
         <a class="skip" href="#main">
           {v.t('skip')}
         </a>
@@ -84,7 +81,7 @@ export function Layout({ v, title, children }: { v: View; title: string; childre
             {v.t('language')}
           </a>
           {v.user && (
-            <form class="inline" data-api="DELETE /api/session" data-next="/login">
+            <form method="post" class="inline" data-api="DELETE /api/session" data-next="/login">
               <button class="link" type="submit">
                 {`${v.t('logout')} (${v.user.username})`}
               </button>

@@ -15,7 +15,7 @@ export function LoginPage({ v }: { v: View }) {
   return (
     <Layout v={v} title={v.t('loginTitle')}>
       <div class="login">
-        <form data-api="POST /api/session" data-next="/" data-reveal-on="PORTAL_PASSWORD_EXPIRED:expired">
+        <form method="post" data-api="POST /api/session" data-next="/" data-reveal-on="PORTAL_PASSWORD_EXPIRED:expired">
           <Field name="username" label={v.t('username')} required autocomplete="username" />
           <Field name="password" label={v.t('password')} type="password" required autocomplete="current-password" />
           <button type="submit">{v.t('login')}</button>
@@ -23,7 +23,7 @@ export function LoginPage({ v }: { v: View }) {
         </form>
         <section id="expired" hidden>
           <h2>{v.t('expiredTitle')}</h2>
-          <form data-api="POST /api/session/password" data-done={v.t('passwordChanged')}>
+          <form method="post" data-api="POST /api/session/password" data-done={v.t('passwordChanged')}>
             <Field name="username" label={v.t('username')} required autocomplete="username" />
             <Field
               name="oldPassword"
@@ -182,7 +182,7 @@ function ServiceTable({ v, states, actions }: { v: View; states: ServiceState[];
               {actions && (
                 <td>
                   {SERVICE_ACTIONS.map((a) => (
-                    <form class="inline" data-api={`POST /api/services/${s.name}/${a}`}>
+                    <form method="post" class="inline" data-api={`POST /api/services/${s.name}/${a}`}>
                       <button class="secondary" type="submit">
                         {v.t(`act_${a}`)}
                       </button>
@@ -222,7 +222,7 @@ export function AccountPage({ v, u }: { v: View; u: DirectoryUser }) {
         <PasswordExpiry v={v} u={u} />
       </p>
       <div class="grid">
-        <form data-api="PATCH /api/me" data-keep-empty data-done={v.t('saved')}>
+        <form method="post" data-api="PATCH /api/me" data-keep-empty data-done={v.t('saved')}>
           <h2>{v.t('profile')}</h2>
           <Field name="displayName" label={v.t('displayName')} value={u.displayName} />
           <Field name="telephone" label={v.t('telephone')} value={u.telephone} type="tel" />
@@ -234,7 +234,7 @@ export function AccountPage({ v, u }: { v: View; u: DirectoryUser }) {
           <button type="submit">{v.t('save')}</button>
           <Msg />
         </form>
-        <form data-api="POST /api/me/password" data-done={v.t('passwordChanged')}>
+        <form method="post" data-api="POST /api/me/password" data-done={v.t('passwordChanged')}>
           <h2>{v.t('changePassword')}</h2>
           <Field
             name="oldPassword"
@@ -372,7 +372,7 @@ function Select({
 export function NewUserPage({ v }: { v: View }) {
   return (
     <Layout v={v} title={v.t('newUser')}>
-      <form data-api="POST /api/users" data-next="/users">
+      <form method="post" data-api="POST /api/users" data-next="/users">
         <Field name="username" label={v.t('username')} required />
         <Field name="givenName" label={v.t('givenName')} required />
         <Field name="surname" label={v.t('surname')} required />
@@ -416,7 +416,7 @@ export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
         <PasswordExpiry v={v} u={u} />
       </p>
       <div class="grid">
-        <form data-api={`PATCH ${api}`} data-keep-empty data-done={v.t('saved')}>
+        <form method="post" data-api={`PATCH ${api}`} data-keep-empty data-done={v.t('saved')}>
           <h2>{v.t('profile')}</h2>
           {fields.map(([name, value]) => (
             <Field name={name} label={v.t(name)} value={value} />
@@ -425,7 +425,7 @@ export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
           <Msg />
         </form>
         <div>
-          <form data-api={`PUT ${api}/enabled`} data-body={JSON.stringify({ enabled: !u.enabled })}>
+          <form method="post" data-api={`PUT ${api}/enabled`} data-body={JSON.stringify({ enabled: !u.enabled })}>
             <h2>{v.t('state')}</h2>
             <button type="submit" class="secondary">
               {u.enabled ? v.t('disable') : v.t('enable')}
@@ -433,13 +433,13 @@ export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
             <Msg />
           </form>
           {u.locked && (
-            <form data-api={`POST ${api}/unlock`}>
+            <form method="post" data-api={`POST ${api}/unlock`}>
               <button type="submit" class="secondary">
                 {v.t('unlock')}
               </button>
             </form>
           )}
-          <form data-api={`POST ${api}/password`} data-done={v.t('passwordChanged')}>
+          <form method="post" data-api={`POST ${api}/password`} data-done={v.t('passwordChanged')}>
             <h2>{v.t('resetPassword')}</h2>
             <Field name="password" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
             <label>
@@ -449,7 +449,7 @@ export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
             <button type="submit">{v.t('resetPassword')}</button>
             <Msg />
           </form>
-          <form data-api={`DELETE ${api}`} data-next="/users" data-confirm={v.t('confirmDelete')}>
+          <form method="post" data-api={`DELETE ${api}`} data-next="/users" data-confirm={v.t('confirmDelete')}>
             <button type="submit" class="danger">
               {v.t('delete')}
             </button>
@@ -500,7 +500,7 @@ export function GroupsPage({ v, groups }: { v: View; groups: DirectoryGroup[] })
 export function NewGroupPage({ v }: { v: View }) {
   return (
     <Layout v={v} title={v.t('newGroup')}>
-      <form data-api="POST /api/groups" data-next="/groups">
+      <form method="post" data-api="POST /api/groups" data-next="/groups">
         <Field name="name" label={v.t('name')} required />
         <Field name="description" label={v.t('description')} />
         <Select
@@ -524,7 +524,7 @@ export function GroupPage({ v, g }: { v: View; g: DirectoryGroup }) {
   return (
     <Layout v={v} title={g.name}>
       <p>{`${v.t(`gtype_${g.type}`)}${g.mail ? ` · ${g.mail}` : ''}`}</p>
-      <form data-api={`PATCH ${api}`} data-keep-empty data-done={v.t('saved')}>
+      <form method="post" data-api={`PATCH ${api}`} data-keep-empty data-done={v.t('saved')}>
         <Field name="description" label={v.t('description')} value={g.description} />
         <label for="f-members">{v.t('members')}</label>
         <textarea id="f-members" name="members" data-list>
@@ -533,7 +533,7 @@ export function GroupPage({ v, g }: { v: View; g: DirectoryGroup }) {
         <button type="submit">{v.t('save')}</button>
         <Msg />
       </form>
-      <form data-api={`DELETE ${api}`} data-next="/groups" data-confirm={v.t('confirmDelete')}>
+      <form method="post" data-api={`DELETE ${api}`} data-next="/groups" data-confirm={v.t('confirmDelete')}>
         <button type="submit" class="danger">
           {v.t('delete')}
         </button>
@@ -607,7 +607,7 @@ export function AuditPage(props: {
 export function TokensPage({ v, tokens }: { v: View; tokens: ApiToken[] }) {
   return (
     <Layout v={v} title={v.t('tokensTitle')}>
-      <form data-api="POST /api/tokens" data-show="secret">
+      <form method="post" data-api="POST /api/tokens" data-show="secret">
         <h2>{v.t('newToken')}</h2>
         <Field name="name" label={v.t('name')} required />
         <fieldset>
@@ -648,7 +648,7 @@ export function TokensPage({ v, tokens }: { v: View; tokens: ApiToken[] }) {
                   {t.revokedAt ? (
                     v.t('revoked')
                   ) : (
-                    <form class="inline" data-api={`DELETE /api/tokens/${t.id}`}>
+                    <form method="post" class="inline" data-api={`DELETE /api/tokens/${t.id}`}>
                       <button type="submit" class="secondary">
                         {v.t('revoke')}
                       </button>

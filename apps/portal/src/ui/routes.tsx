@@ -54,6 +54,9 @@ export function registerPages(app: Hono<PortalEnv>): void {
     );
   }
 
+  // Browsers ask for it; answering keeps their consoles and our logs clean.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
+
   app.get('/lang/:lang', (c) => {
     const lang = c.req.param('lang');
     if (isLang(lang)) {
