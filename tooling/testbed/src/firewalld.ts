@@ -145,39 +145,47 @@ export async function startFirewalld(options: { files?: Record<string, string> }
 }
 
 const ECHO_SERVER = `
-import selectors, socket, sys
+import json, selectors, socket, sys
+ports = json.loads(sys.argv[1])
 sel = selectors.DefaultSelector()
-for p in sys.argv[1:]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(p)))
-    s.listen(64)
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ)
+for kind, proto in (("tcp", socket.SOCK_STREAM), ("udp", socket.SOCK_DGRAM)):
+    for p in ports.get(kind, []):
+        s = socket.socket(socket.AF_INET, proto)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", p))
+        if proto == socket.SOCK_STREAM:
+            s.listen(64)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, kind)
 print("ready", flush=True)
 while True:
     for key, _ in sel.select():
         try:
-            c, addr = key.fileobj.accept()
-            c.sendall((addr[0] + "\\n").encode())
-            c.close()
+            if key.data == "tcp":
+                c, addr = key.fileobj.accept()
+                c.sendall((addr[0] + "\\n").encode())
+                c.close()
+            else:
+                _, addr = key.fileobj.recvfrom(512)
+                key.fileobj.sendto((addr[0] + "\\n").encode(), addr)
         except OSError:
             pass
 `;
 
-/** A TCP server in a namespace that answers every connection with the client address it sees. */
-export interface TcpEcho {
+/** An echo server in a namespace that answers with the client address it sees. */
+export interface EchoServer {
   stop(): Promise<void>;
 }
 
 /**
- * Starts a TCP "who am I talking to" server in `netns` on every address, one listener per port.
- * Proves DNAT (the LAN server sees the WAN client) and masquerade (the WAN server sees the router).
+ * Starts a "who am I talking to" server in `netns` on every address: TCP connections and UDP
+ * datagrams get the client address back. Proves DNAT (the LAN server sees the WAN client) and
+ * masquerade (the WAN server sees the router).
  */
-export async function startTcpEcho(netns: string, ports: readonly number[]): Promise<TcpEcho> {
-  const dir = await mkdtemp(join(tmpdir(), 'invis-tcpecho-'));
+export async function startEchoServer(netns: string, ports: { tcp?: number[]; udp?: number[] }): Promise<EchoServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'invis-echo-'));
   const log = join(dir, 'echo.log');
-  const daemon = spawnDaemon('tcp-echo', '/usr/bin/python3', ['-u', '-c', ECHO_SERVER, ...ports.map(String)], log, {
+  const daemon = spawnDaemon('echo-server', '/usr/bin/python3', ['-u', '-c', ECHO_SERVER, JSON.stringify(ports)], log, {
     netns,
   });
   const stop = async (): Promise<void> => {
@@ -202,9 +210,12 @@ const PROBE_CLIENT = `
 import concurrent.futures, json, socket, sys
 targets = json.loads(sys.argv[1]); timeout = float(sys.argv[2])
 def probe(t):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.settimeout(timeout)
+    udp = t.get("protocol") == "udp"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM); s.settimeout(timeout)
     try:
         s.connect((t["address"], t["port"]))
+        if udp:
+            s.send(b"?")
         return dict(t, state="open", peer=s.recv(100).decode().strip())
     except socket.timeout:
         return dict(t, state="timeout")
@@ -218,24 +229,25 @@ with concurrent.futures.ThreadPoolExecutor(max(1, len(targets))) as ex:
     print(json.dumps(list(ex.map(probe, targets))))
 `;
 
-/** Outcome of one TCP connect: `open` (with the address the server saw), or why not. */
-export interface TcpProbe {
+/** Outcome of one probe: `open` (with the address the server saw), or why not. */
+export interface PortProbe {
   address: string;
   port: number;
+  protocol?: 'tcp' | 'udp';
   state: 'open' | 'refused' | 'timeout' | 'unreachable';
-  /** Client address as seen by a {@link startTcpEcho} server. */
+  /** Client address as seen by a {@link startEchoServer}. */
   peer?: string;
 }
 
 /**
- * Connects from `netns` to every target in parallel (real packets through the firewall).
- * A DROP rule shows as `timeout`, a REJECT as `refused` or `unreachable`.
+ * Sends real packets from `netns` to every target in parallel (TCP connect, or a UDP datagram
+ * that an echo server answers). A DROP shows as `timeout`, a REJECT as `refused`/`unreachable`.
  */
-export async function probeTcp(
+export async function probePorts(
   netns: string,
-  targets: readonly { address: string; port: number }[],
+  targets: readonly { address: string; port: number; protocol?: 'tcp' | 'udp' }[],
   timeoutMs = 1000,
-): Promise<TcpProbe[]> {
+): Promise<PortProbe[]> {
   const out = await run('ip', [
     'netns',
     'exec',
@@ -246,5 +258,5 @@ export async function probeTcp(
     JSON.stringify(targets),
     String(timeoutMs / 1000),
   ]);
-  return JSON.parse(out) as TcpProbe[];
+  return JSON.parse(out) as PortProbe[];
 }

@@ -1,12 +1,12 @@
 // The daemon driver against a real firewalld running in a router namespace on a private dbus,
 // proven with real TCP traffic between WAN/LAN namespaces (see @invis/testbed startFirewalld).
 import {
+  type EchoServer,
   type FirewalldServer,
-  probeTcp,
+  type PortProbe,
+  probePorts,
+  startEchoServer,
   startFirewalld,
-  startTcpEcho,
-  type TcpEcho,
-  type TcpProbe,
 } from '@invis/testbed';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { createFirewalld, type FirewallConfig, type Firewalld, invisLayout } fro
 const ports = { ssh: 52022, portal: 53443, openvpn: 54194 };
 let fw: FirewalldServer;
 let client: Firewalld;
-const echoes: TcpEcho[] = [];
+const echoes: EchoServer[] = [];
 
 function layout(): FirewallConfig {
   return invisLayout({
@@ -25,13 +25,19 @@ function layout(): FirewallConfig {
   });
 }
 
-/** `port → state` (plus `@peer` when open) for compact assertions. */
-async function reach(from: 'wan' | 'lan', address: string, list: number[]): Promise<Record<number, string>> {
-  const results: TcpProbe[] = await probeTcp(
-    fw.info[from].netns,
-    list.map((port) => ({ address, port })),
+/** `port → state` (plus `@peer` when open) for compact assertions; `udp:<port>` for UDP. */
+async function reach(
+  from: 'wan' | 'lan',
+  address: string,
+  list: (number | `udp:${number}`)[],
+): Promise<Record<string, string>> {
+  const targets = list.map((p) =>
+    typeof p === 'number' ? { address, port: p } : { address, port: Number(p.slice(4)), protocol: 'udp' as const },
   );
-  return Object.fromEntries(results.map((r) => [r.port, r.peer ? `${r.state}@${r.peer}` : r.state]));
+  const results: PortProbe[] = await probePorts(fw.info[from].netns, targets);
+  return Object.fromEntries(
+    results.map((r) => [r.protocol === 'udp' ? `udp:${r.port}` : r.port, r.peer ? `${r.state}@${r.peer}` : r.state]),
+  );
 }
 
 async function pings(from: 'wan' | 'lan', address: string): Promise<boolean> {
@@ -46,9 +52,14 @@ beforeAll(async () => {
   fw = await startFirewalld();
   const { router, lan, wan } = fw.info;
   // Services on the router itself, the LAN web server behind the forward, an "Internet" server.
-  echoes.push(await startTcpEcho(router.netns, [22, 80, 389, 445, ports.ssh, ports.portal]));
-  echoes.push(await startTcpEcho(lan.netns, [80]));
-  echoes.push(await startTcpEcho(wan.netns, [8888]));
+  echoes.push(
+    await startEchoServer(router.netns, {
+      tcp: [22, 80, 389, 445, ports.ssh, ports.portal],
+      udp: [53, ports.openvpn, ports.openvpn + 1],
+    }),
+  );
+  echoes.push(await startEchoServer(lan.netns, { tcp: [80] }));
+  echoes.push(await startEchoServer(wan.netns, { tcp: [8888] }));
   client = createFirewalld({ driver: 'daemon', configDir: fw.info.configDir, env: fw.info.env });
 });
 
@@ -65,18 +76,24 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
     expect(await firewallCmd(['--get-default-zone'])).toBe('external');
     expect(await firewallCmd(['--get-zone-of-interface=intern'])).toBe('internal');
     const wanAddr = fw.info.router.wanAddress;
-    expect(await reach('wan', wanAddr, [ports.portal, ports.ssh, 22, 389, 445])).toEqual({
+    const vpn = `udp:${ports.openvpn}` as const;
+    const vpnSub = `udp:${ports.openvpn + 1}` as const;
+    expect(await reach('wan', wanAddr, [ports.portal, ports.ssh, vpn, vpnSub, 22, 389, 445, 'udp:53'])).toEqual({
       [ports.portal]: 'open@10.231.0.2',
       [ports.ssh]: 'open@10.231.0.2',
+      [vpn]: 'open@10.231.0.2',
+      [vpnSub]: 'open@10.231.0.2',
       22: 'timeout',
       389: 'timeout',
       445: 'timeout',
+      'udp:53': 'timeout',
     });
-    expect(await reach('lan', fw.info.router.lanAddress, [22, 389, 445, ports.portal])).toEqual({
+    expect(await reach('lan', fw.info.router.lanAddress, [22, 389, 445, ports.portal, 'udp:53'])).toEqual({
       22: 'open@10.232.0.2',
       389: 'open@10.232.0.2',
       445: 'open@10.232.0.2',
       [ports.portal]: 'open@10.232.0.2',
+      'udp:53': 'open@10.232.0.2',
     });
     // icmp-block-inversion without icmp-blocks: the WAN cannot even ping the router.
     expect(await pings('wan', wanAddr)).toBe(false);
