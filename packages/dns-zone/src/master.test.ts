@@ -98,7 +98,7 @@ describe('parseZone', () => {
   });
 
   it('checks zone rules after parsing', () => {
-    const base = '$ORIGIN invis.test.\n@ SOA ns1 hm 1 2 3 4 5\n';
+    const base = '$ORIGIN invis.test.\n@ SOA ns1 hm 1 2 3 4 5\n@ NS ns1\n';
     expect(() => parseZone(`${base}www CNAME a\nwww A 10.0.0.1\n`)).toThrow(
       expect.objectContaining({ code: 'DNS_CNAME_CONFLICT' }),
     );

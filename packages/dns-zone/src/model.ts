@@ -169,7 +169,7 @@ export function recordKey(record: DnsRecord): string {
 }
 
 /**
- * Checks zone-level rules: every record inside the origin; exactly one SOA, at the apex;
+ * Checks zone-level rules: every record inside the origin; exactly one SOA, at the apex; NS at the apex;
  * CNAME exclusivity (a CNAME owner has no other data); MX exchanges and SRV targets inside
  * the zone are not CNAME owners.
  *
@@ -192,6 +192,11 @@ export function validateZone(zone: DnsZone): void {
         });
       }
     }
+  }
+  if (!zone.records.some((r) => r.type === 'NS' && r.name === origin)) {
+    throw new DnsZoneError('DNS_INVALID_ZONE', `zone ${origin} needs at least one NS record at the apex`, {
+      data: { zone: origin },
+    });
   }
   if (soaCount !== 1) {
     throw new DnsZoneError('DNS_INVALID_ZONE', `zone ${origin} needs exactly one SOA record, has ${soaCount}`, {

@@ -106,6 +106,7 @@ export const zoneArb: fc.Arbitrary<DnsZone> = fc
             expire: 86400,
             minimum: 300,
           },
+          { name: origin, ttl: 3600, type: 'NS', target: 'ns.example.net' }, // out of zone: BIND wants glue for in-zone NS
           ...records,
           ...cnames,
         ]),
