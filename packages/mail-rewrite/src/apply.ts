@@ -44,7 +44,7 @@ export interface MailFs {
   readFile(path: string, encoding: 'utf8'): Promise<string>;
   writeFile(path: string, data: string, options: { mode: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
-  rm(path: string, options: { force: boolean }): Promise<void>;
+  rm(path: string, options: { force: boolean; recursive?: boolean }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   mkdir(path: string, options: { recursive: boolean; mode?: number }): Promise<unknown>;
@@ -272,7 +272,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     );
     if (Object.entries(mainCf).every(([k, v]) => now.get(k) === v)) return undefined;
     const stage = join(paths.backupDir, `stage-${process.pid}`);
-    await fs.rm(stage, { force: true });
+    await fs.rm(stage, { force: true, recursive: true });
     await fs.mkdir(stage, { recursive: true, mode: 0o700 });
     await fs.writeFile(join(stage, 'main.cf'), current, { mode: 0o644 });
     await ageMainCf(stage);
@@ -282,7 +282,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       'MAIL_COMMAND_FAILED',
     );
     const staged = await fs.readFile(join(stage, 'main.cf'), 'utf8');
-    await fs.rm(join(stage, 'main.cf'), { force: true });
+    await fs.rm(stage, { force: true, recursive: true });
     return staged;
   }
 

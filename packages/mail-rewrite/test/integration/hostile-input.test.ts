@@ -1,0 +1,106 @@
+// Test 6: hostile input cannot inject configuration. Random configurations (passwords and
+// vacation texts with quotes, backslashes, `#`, spaces, Sieve and fetchmail keywords) are
+// rendered and read back by the real programs: fetchmail --configdump, postmap -s, sieve-test.
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '@invis/testbed';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import {
+  buildFetchmailRc,
+  buildPostfixMaps,
+  isFetched,
+  MailRewriteError,
+  parseMailConfig,
+  renderFetchmailRc,
+  renderPostfixMap,
+  renderVacationSieve,
+} from '../../src';
+import { configInputArb, passwordArb } from '../../src/testing';
+
+const server = inject('mailServer');
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-hostile-'));
+  // sieve-test drops to the mail user, which must read the script.
+  await chmod(tmp, 0o755);
+  await writeFile(
+    join(tmp, 'dovecot.conf'),
+    `mail_uid = ${server.owner.uid}\nmail_gid = ${server.owner.gid}\nfirst_valid_uid = ${server.owner.uid}\nmail_location = maildir:${tmp}/md\n`,
+  );
+  await writeFile(join(tmp, 'message'), 'From: pal@elsewhere.test\nTo: alice@invis.test\nSubject: hi\n\nhello\n');
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const sorted = (xs: readonly string[]) => [...xs].sort();
+
+const sieveKeywords = fc.constantFrom('"; discard; "', '";\nredirect "x@evil.test";\n"', '\\', '"', 'text:\n.\n');
+const hostileText = fc
+  .tuple(passwordArb, sieveKeywords, passwordArb)
+  .map(([a, k, b]) => `${a}${k}${b}`.trim())
+  .filter((s) => s.length > 0);
+
+it('6. hostile passwords and texts come back unchanged from fetchmail, postmap and sieve-test (fuzzed)', async () => {
+  await fc.assert(
+    fc.asyncProperty(configInputArb, hostileText, hostileText, async (input, subject, body) => {
+      const [first] = input.users ?? [];
+      if (!first) return;
+      first.presence = 'vacation';
+      first.vacation = { subject: subject.replace(/\n/g, ' '), body };
+      const config = parseMailConfig(input);
+
+      const rcFile = join(tmp, 'fetchmailrc');
+      await writeFile(rcFile, renderFetchmailRc(buildFetchmailRc(config, { smtpHost: server.address })), {
+        mode: 0o600,
+      });
+      const dump = await run('fetchmail', ['-f', rcFile, '--configdump']);
+      const passwords = [...dump.matchAll(/"password":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1] as string));
+      const expected = config.users.filter(isFetched).flatMap((u) => u.accounts.map((a) => a.password));
+      expect(sorted(passwords)).toEqual(sorted(expected));
+
+      const maps = buildPostfixMaps(config);
+      const saslFile = join(tmp, 'sasl');
+      await writeFile(saslFile, renderPostfixMap(maps.saslPassword), { mode: 0o600 });
+      await run('postmap', ['-c', server.postfixConfigDir, `lmdb:${saslFile}`]);
+      const entries = (await run('postmap', ['-c', server.postfixConfigDir, '-s', `lmdb:${saslFile}`]))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(/\s(.*)/s).slice(0, 2));
+      expect(sorted(entries.map((e) => e.join(' ')))).toEqual(sorted(maps.saslPassword.map((e) => e.join(' '))));
+
+      const user = config.users[0];
+      const script = user && renderVacationSieve(user);
+      if (!user || !script) throw new Error('vacation script expected');
+      await writeFile(join(tmp, 'vacation.sieve'), script, { mode: 0o644 });
+      const result = await run('sieve-test', [
+        '-c',
+        join(tmp, 'dovecot.conf'),
+        '-r',
+        user.localAddress,
+        '-f',
+        'pal@elsewhere.test',
+        join(tmp, 'vacation.sieve'),
+        join(tmp, 'message'),
+      ]);
+      // Pigeonhole sends the reply with CRLF line ends.
+      const actions = result.slice(result.indexOf('Performed actions:')).replace(/\r\n/g, '\n');
+      expect(actions.match(/^ \* .*/gm)).toEqual([' * send vacation message:', ' * store message in folder: INBOX']);
+      expect(actions).toContain(`=> subject : ${user.vacation?.subject}\n`);
+      expect(actions).toContain(`START MESSAGE\n${body.replace(/\r\n/g, '\n')}\nEND MESSAGE`);
+    }),
+    { numRuns: 15 },
+  );
+});
+
+it('6. hostile addresses are refused before anything is rendered', () => {
+  for (const address of ['a@b.test\nrelayhost = [evil]', 'a b@c.test', '"a"@b.test', "a'b@c.test", 'a@b.test\r']) {
+    expect(() => parseMailConfig({ localDomain: 'invis.test', users: [{ user: 'a', localAddress: address }] })).toThrow(
+      MailRewriteError,
+    );
+  }
+});
