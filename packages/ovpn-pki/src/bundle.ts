@@ -7,7 +7,8 @@ import type { Pki } from './store';
 export type BuildClientBundleOptions = Pick<ClientBundle, 'remotes' | 'serverName' | 'tlsCrypt' | 'tlsCryptV2'>;
 
 /**
- * Renders the inline `.ovpn` bundle for the current certificate of `name`.
+ * Renders the inline `.ovpn` bundle for the current certificate of `name`; `<ca>` holds every
+ * CA to trust (both during a CA rollover).
  * @param pki the PKI holding the client certificate and key
  * @param name the client's certificate name
  * @param options remotes (host + the server's real port), server CN, tls-crypt key
@@ -28,7 +29,7 @@ export async function buildClientBundle(pki: Pki, name: string, options: BuildCl
   return renderClientBundle({
     ...options,
     name,
-    caPem: await pki.caCertPem(),
+    caPem: await pki.trustPem(),
     certPem: material.certPem,
     keyPem: material.keyPem,
   });

@@ -81,6 +81,36 @@ export async function createCaCertificate(options: {
   return { cert, privateKey: keys.privateKey, algorithm: options.algorithm };
 }
 
+/**
+ * Cross-certificate for a CA rollover: the new CA's subject and key, signed by the old CA, so
+ * clients that trust only the old CA accept chains ending in the new one (server `extra-certs`).
+ */
+export async function crossCertificate(options: {
+  signer: Signer;
+  newCa: x509.X509Certificate;
+  now: Date;
+}): Promise<x509.X509Certificate> {
+  const { signer, newCa, now } = options;
+  return sign('cross-certificate', async () =>
+    x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject: newCa.subjectName,
+      issuer: signer.cert.subjectName,
+      publicKey: newCa.publicKey,
+      signingKey: signer.privateKey,
+      signingAlgorithm: signingAlgorithm(signer.algorithm),
+      notBefore: new Date(now.getTime() - BACKDATE),
+      notAfter: new Date(Math.min(newCa.notAfter.getTime(), signer.cert.notAfter.getTime())),
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(newCa.publicKey),
+        await authorityKeyId(signer),
+      ],
+    }),
+  );
+}
+
 /** AKI pointing at the signer: its own SKI when present (easy-rsa CAs), else derived from its key. */
 async function authorityKeyId(signer: Signer): Promise<x509.AuthorityKeyIdentifierExtension> {
   const ski = signer.cert.getExtension(x509.SubjectKeyIdentifierExtension);

@@ -108,6 +108,9 @@ verb 3
       group: null,
     });
     expect(text).toContain('tls-crypt-v2 /k/v2.key\n');
+    expect(renderServerConfig({ ...roadWarrior, files: { ...files, extraCerts: '/k/cross.crt' } })).toContain(
+      'key /etc/openvpn/keys/vpn.example.de.key\nextra-certs /k/cross.crt\ndh none\n',
+    );
     expect(text).not.toMatch(/explicit-exit-notify|^user |^group /m);
   });
 

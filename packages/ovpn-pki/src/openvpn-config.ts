@@ -55,6 +55,8 @@ export interface ServerConfig {
     tlsCrypt?: string;
     /** tls-crypt-v2 server key. */
     tlsCryptV2?: string;
+    /** Extra chain certificates sent with the server certificate (the cross-certificate during a CA rollover). */
+    extraCerts?: string;
   };
   /** Pushed to clients: LAN routes, DNS servers, search domain, WINS servers. */
   push: { routes: string[]; dns: string[]; domain?: string; wins: string[]; redirectGateway: boolean };
@@ -102,6 +104,7 @@ const serverConfigSchema: z.ZodType<ServerConfig, ServerConfigInput> = z
       crl: pathSchema,
       tlsCrypt: pathSchema.optional(),
       tlsCryptV2: pathSchema.optional(),
+      extraCerts: pathSchema.optional(),
     }),
     push: z
       .object({
@@ -189,6 +192,7 @@ export function renderServerConfig(input: ServerConfigInput): string {
     `ca ${c.files.ca}`,
     `cert ${c.files.cert}`,
     `key ${c.files.key}`,
+    ...(c.files.extraCerts ? [`extra-certs ${c.files.extraCerts}`] : []),
     'dh none',
     c.files.tlsCrypt ? `tls-crypt ${c.files.tlsCrypt}` : `tls-crypt-v2 ${c.files.tlsCryptV2}`,
     `crl-verify ${c.files.crl}`,

@@ -173,4 +173,45 @@ describe('createPki', () => {
       data: { field: '' },
     });
   });
+
+  it('rolls the CA over with a cross-certificate, one CRL per CA, and finishes only when done', async () => {
+    await pki.init({ caName: 'Old CA' });
+    const oldCa = new x509.X509Certificate(await pki.caCertPem());
+    const veteran = await pki.issueClient({ name: 'veteran' });
+    await rejects(pki.rolloverCa({ caName: 'Old CA' }), 'PKI_INVALID_INPUT');
+    const next = await pki.rolloverCa({ caName: 'New CA' });
+    expect(next).toMatchObject({ kind: 'ca', name: 'ca' });
+    await rejects(pki.rolloverCa({ caName: 'Newer CA' }), 'PKI_ROLLOVER_IN_PROGRESS');
+    const newCa = new x509.X509Certificate(await pki.caCertPem());
+    expect(newCa.subject).toBe('CN=New CA');
+    expect((await pki.trustPem()).match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    const cross = new x509.X509Certificate((await pki.crossCertPem()) ?? '');
+    expect([cross.subject, cross.issuer]).toEqual(['CN=New CA', 'CN=Old CA']);
+    expect(await cross.verify({ publicKey: oldCa.publicKey, signatureOnly: true })).toBe(true);
+    expect(Buffer.from(cross.publicKey.rawData).equals(Buffer.from(newCa.publicKey.rawData))).toBe(true);
+
+    const rookie = new x509.X509Certificate((await pki.issueClient({ name: 'rookie' })).certPem);
+    expect(rookie.issuer).toBe('CN=New CA');
+    const issuers = Object.fromEntries((await pki.list()).map((c) => [c.name, c.issuer]));
+    expect(issuers).toMatchObject({ veteran: 'Old CA', rookie: 'New CA' });
+
+    await rejects(pki.finishRollover(), 'PKI_ROLLOVER_PENDING');
+    await pki.revoke('veteran', 'superseded');
+    const { pem, info } = await pki.crl();
+    const crls = (pem.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? []).map(
+      (b) => new x509.X509Crl(b),
+    );
+    expect(crls.map((c) => [c.issuer, c.entries.map((e) => e.serialNumber.toUpperCase())])).toEqual([
+      ['CN=New CA', []],
+      ['CN=Old CA', [veteran.info.serial]],
+    ]);
+    expect(info.revoked).toBe(1);
+
+    const { retired } = await pki.finishRollover();
+    expect(await readFile(join(retired, 'ca.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
+    expect(await pki.crossCertPem()).toBeUndefined();
+    expect((await pki.trustPem()).match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    expect((await pki.crl()).pem.match(/BEGIN X509 CRL/g)).toHaveLength(1);
+    await rejects(pki.finishRollover(), 'PKI_NOT_FOUND');
+  });
 });

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import {
   type CertKind,
+  type CrlEntry,
   certKind,
   commonName,
   createCaCertificate,
+  crossCertificate,
   issueLeafCertificate,
   REVOCATION_REASONS,
   type RevocationReason,
@@ -56,6 +58,8 @@ export interface CertificateInfo {
   daysLeft: number;
   /** Whether this is the name's current certificate (issued/<name>.crt), not a superseded one. */
   current: boolean;
+  /** CN of the issuing CA (during a CA rollover: old or new CA), when the certificate file is known. */
+  issuer?: string;
   revokedAt?: Date;
   reason?: RevocationReason;
 }
@@ -152,8 +156,23 @@ export interface Pki {
   generateCrl(): Promise<CrlInfo>;
   /** Re-signs the CRL when it is missing or fewer than `crlRenewBeforeDays` are left. */
   ensureFreshCrl(): Promise<{ renewed: boolean; crl: CrlInfo }>;
-  /** The CRL PEM (`X509 CRL` label) and its state. @throws PKI_NOT_INITIALIZED */
+  /** The CRL PEM (`X509 CRL` label; during a rollover one CRL per CA) and its state. @throws PKI_NOT_INITIALIZED */
   crl(): Promise<{ pem: string; info: CrlInfo }>;
+  /**
+   * Starts a CA rollover: the current CA becomes `previous/`, a new CA is created and cross-signed
+   * by the old one. New certificates come from the new CA; certificates of both CAs stay valid and
+   * revocable (one CRL per CA). @throws PKI_ROLLOVER_IN_PROGRESS
+   */
+  rolloverCa(options: { caName: string; passphrase?: string }): Promise<CertificateInfo>;
+  /** CA certificates to trust: the current CA, plus the previous one during a rollover (server `ca`, bundles). */
+  trustPem(): Promise<string>;
+  /** The cross-certificate (new CA signed by the old) during a rollover, else undefined (server `extra-certs`). */
+  crossCertPem(): Promise<string | undefined>;
+  /**
+   * Ends a rollover: retires the previous CA to `retired/<date>/`. Refuses while certificates of
+   * the previous CA are still valid, unless `force`. @throws PKI_ROLLOVER_PENDING, PKI_NOT_FOUND
+   */
+  finishRollover(options?: { force?: boolean }): Promise<{ retired: string }>;
 }
 
 const storedSettingsSchema = z.object({ version: z.literal(1), settings: pkiSettingsSchema });
@@ -173,6 +192,7 @@ export function createPki(options: PkiOptions): Pki {
   const now = options.now ?? (() => new Date());
   const path = (...parts: string[]): string => join(dir, ...parts);
   let signerCache: Signer | undefined;
+  let previousCache: Signer | undefined;
   let chain: Promise<unknown> = Promise.resolve();
 
   // One mutation at a time per Pki object: index.txt and crlnumber are read-modify-write.
@@ -205,15 +225,25 @@ export function createPki(options: PkiOptions): Pki {
     return parseInput(storedSettingsSchema, JSON.parse(text), 'pki.json').settings;
   }
 
-  async function signer(): Promise<Signer> {
-    if (signerCache) return signerCache;
-    const cert = new x509.X509Certificate(await read('ca.crt'));
-    const keyPem = await read(join('private', 'ca.key'));
+  async function loadSigner(base: string): Promise<Signer> {
+    const cert = new x509.X509Certificate(await read(join(base, 'ca.crt')));
+    const keyPem = await read(join(base, 'private', 'ca.key'));
     const encrypted = keyPem.includes('ENCRYPTED');
     const passphrase = encrypted && options.caPassphrase ? await options.caPassphrase() : undefined;
     const { algorithm, privateKey } = await importPrivateKeyPem(keyPem, passphrase);
-    signerCache = { cert, privateKey, algorithm };
+    return { cert, privateKey, algorithm };
+  }
+
+  async function signer(): Promise<Signer> {
+    signerCache ??= await loadSigner('');
     return signerCache;
+  }
+
+  /** The previous CA during a rollover, else undefined. */
+  async function previousSigner(): Promise<Signer | undefined> {
+    if (!(await fs.exists(path('previous', 'ca.crt')))) return undefined;
+    previousCache ??= await loadSigner('previous');
+    return previousCache;
   }
 
   async function readIndex(): Promise<IndexEntry[]> {
@@ -251,9 +281,13 @@ export function createPki(options: PkiOptions): Pki {
   }
 
   async function crlInfo(pem: string): Promise<CrlInfo> {
-    const crl = new x509.X509Crl(pem);
+    // During a rollover the file holds one CRL per CA; the earliest nextUpdate counts.
+    const crls = (pem.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [pem]).map(
+      (block) => new x509.X509Crl(block),
+    );
+    const crl = crls[0] as x509.X509Crl;
     const s = await settings();
-    const nextUpdate = crl.nextUpdate ?? new Date(0);
+    const nextUpdate = new Date(Math.min(...crls.map((c) => (c.nextUpdate ?? new Date(0)).getTime())));
     const left = nextUpdate.getTime() - now().getTime();
     const numberExt = crl.extensions.find((e) => e.type === '2.5.29.20');
     const crlNumber = numberExt
@@ -263,7 +297,7 @@ export function createPki(options: PkiOptions): Pki {
       thisUpdate: crl.thisUpdate,
       nextUpdate,
       crlNumber,
-      revoked: crl.entries.length,
+      revoked: crls.reduce((n, c) => n + c.entries.length, 0),
       state: left <= 0 ? 'expired' : left < s.crlRenewBeforeDays * DAY ? 'renew-due' : 'ok',
     };
   }
@@ -277,18 +311,20 @@ export function createPki(options: PkiOptions): Pki {
     } catch (cause) {
       if (!isMissing(cause)) throw cause;
     }
-    const crl = await signCrl({
-      signer: await signer(),
-      entries: entries.map((e) => ({
-        serial: e.serial,
-        revokedAt: e.revokedAt ?? now(),
-        reason: e.reason ?? 'unspecified',
-      })),
-      now: now(),
-      days: s.crlDays,
-      crlNumber,
-    });
-    const pem = crlToPem(crl);
+    const current = await signer();
+    const previous = await previousSigner();
+    const byIssuer = new Map<Signer, CrlEntry[]>([[current, []]]);
+    if (previous) byIssuer.set(previous, []);
+    for (const e of entries) {
+      const issuer = previous && (await certBySerial(e.serial))?.issuer === previous.cert.subject ? previous : current;
+      byIssuer
+        .get(issuer)
+        ?.push({ serial: e.serial, revokedAt: e.revokedAt ?? now(), reason: e.reason ?? 'unspecified' });
+    }
+    let pem = '';
+    for (const [issuer, list] of byIssuer) {
+      pem += crlToPem(await signCrl({ signer: issuer, entries: list, now: now(), days: s.crlDays, crlNumber }));
+    }
     await fs.writeFileAtomic(path('crl.pem'), pem, PUBLIC_MODE);
     await fs.writeFileAtomic(
       path('crlnumber'),
@@ -459,8 +495,7 @@ export function createPki(options: PkiOptions): Pki {
       const result = [info(entryOf(ca), 'ca', 'ca', true, s)];
       for (const entry of await readIndex()) {
         const current = byName.get(entry.serial);
-        const kind = await kindBySerial(entry.serial);
-        result.push(info(entry, current ?? subjectCn(entry.subject), kind, current !== undefined, s));
+        result.push(await entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s));
       }
       return result;
     },
@@ -469,7 +504,7 @@ export function createPki(options: PkiOptions): Pki {
       return locked(async () => {
         const entry = await revokeLocked(name, reason);
         await writeCrl();
-        return info(entry, name, await kindBySerial(entry.serial), false, await settings());
+        return entryInfo(entry, name, false, await settings());
       });
     },
     async renew(name, renewOptions = {}) {
@@ -524,17 +559,107 @@ export function createPki(options: PkiOptions): Pki {
       const pem = await fs.readFile(path('crl.pem'));
       return { pem, info: await crlInfo(pem) };
     },
+    async rolloverCa(rollover) {
+      const caName = parseInput(caNameSchema, rollover.caName, 'CA name');
+      return locked(async () => {
+        const s = await settings();
+        if (await fs.exists(path('previous', 'ca.crt'))) {
+          throw new OvpnPkiError('PKI_ROLLOVER_IN_PROGRESS', 'a CA rollover is in progress; finish it first');
+        }
+        const old = await signer();
+        if (old.cert.subject === `CN=${caName}`) {
+          throw new OvpnPkiError('PKI_INVALID_INPUT', 'the new CA needs a name different from the current one', {
+            data: { field: 'caName' },
+          });
+        }
+        const next = await createCaCertificate({
+          commonName: caName,
+          algorithm: s.keyAlgorithm,
+          days: s.caDays,
+          now: now(),
+        });
+        const cross = await crossCertificate({ signer: old, newCa: next.cert, now: now() });
+        await fs.mkdir(path('previous', 'private'), DIR_MODE);
+        await fs.writeFileAtomic(
+          path('previous', 'private', 'ca.key'),
+          await read(join('private', 'ca.key')),
+          KEY_MODE,
+        );
+        await fs.writeFileAtomic(path('previous', 'ca.crt'), await read('ca.crt'), PUBLIC_MODE);
+        await fs.writeFileAtomic(path('previous', 'cross.crt'), `${cross.toString('pem')}\n`, PUBLIC_MODE);
+        const keyPem = await exportPrivateKeyPem(next.privateKey, rollover.passphrase);
+        await fs.writeFileAtomic(path('private', 'ca.key'), keyPem, KEY_MODE);
+        await fs.writeFileAtomic(path('ca.crt'), `${next.cert.toString('pem')}\n`, PUBLIC_MODE);
+        previousCache = old;
+        signerCache = next;
+        await writeCrl();
+        return info(entryOf(next.cert), 'ca', 'ca', true, s);
+      });
+    },
+    async trustPem() {
+      const current = await read('ca.crt');
+      if (!(await fs.exists(path('previous', 'ca.crt')))) return current;
+      return `${current.trimEnd()}\n${(await read(join('previous', 'ca.crt'))).trimEnd()}\n`;
+    },
+    async crossCertPem() {
+      try {
+        return await fs.readFile(path('previous', 'cross.crt'));
+      } catch (cause) {
+        if (isMissing(cause)) return undefined;
+        throw cause;
+      }
+    },
+    async finishRollover(finish = {}) {
+      return locked(async () => {
+        const previous = await previousSigner();
+        if (!previous) throw new OvpnPkiError('PKI_NOT_FOUND', 'no CA rollover in progress');
+        const pending: string[] = [];
+        for (const entry of await readIndex()) {
+          if (entry.status !== 'valid' || entry.notAfter <= now()) continue;
+          if ((await certBySerial(entry.serial))?.issuer === previous.cert.subject)
+            pending.push(subjectCn(entry.subject));
+        }
+        if (pending.length > 0 && !finish.force) {
+          throw new OvpnPkiError(
+            'PKI_ROLLOVER_PENDING',
+            `${pending.length} certificate(s) of the previous CA are still valid (${pending.slice(0, 5).join(', ')}); renew them first`,
+            { data: { pending: pending.length } },
+          );
+        }
+        const retired = join('retired', now().toISOString().replace(/[:.]/g, '-'));
+        await fs.mkdir(path(retired, 'private'), DIR_MODE);
+        for (const rel of ['ca.crt', 'cross.crt', join('private', 'ca.key')]) {
+          if (await fs.exists(path('previous', rel))) await fs.rename(path('previous', rel), path(retired, rel));
+        }
+        previousCache = undefined;
+        await writeCrl();
+        return { retired: path(retired) };
+      });
+    },
   };
 
-  async function kindBySerial(serial: string): Promise<CertificateInfo['kind']> {
+  async function certBySerial(serial: string): Promise<x509.X509Certificate | undefined> {
     for (const rel of [join('certs_by_serial', `${serial}.pem`), join('revoked', 'certs_by_serial', `${serial}.crt`)]) {
       try {
-        return certKind(new x509.X509Certificate(await fs.readFile(path(rel)))) ?? 'client';
+        return new x509.X509Certificate(await fs.readFile(path(rel)));
       } catch (cause) {
         if (!isMissing(cause)) throw cause;
       }
     }
-    return 'client';
+    return undefined;
+  }
+
+  /** info() for an index entry, with kind and issuer from the stored certificate. */
+  async function entryInfo(
+    entry: IndexEntry,
+    name: string,
+    current: boolean,
+    s: PkiSettings,
+  ): Promise<CertificateInfo> {
+    const cert = await certBySerial(entry.serial);
+    const result = info(entry, name, (cert && certKind(cert)) ?? 'client', current, s);
+    if (cert) result.issuer = cert.issuerName.getField('CN')[0] ?? cert.issuer;
+    return result;
   }
 }
 
