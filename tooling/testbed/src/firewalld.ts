@@ -27,6 +27,8 @@ export interface FirewalldInfo {
   wan: FirewalldHost;
   /** LAN host; default route via the router. */
   lan: FirewalldHost;
+  /** With `dmz: true`: a DMZ host behind the router's `dmz` interface (10.233.0.1); default route via the router. */
+  dmz?: FirewalldHost;
   logFile: string;
 }
 
@@ -36,6 +38,7 @@ export type FirewalldServer = RunningServer<FirewalldInfo>;
 // Subnets only exist inside our own namespaces, so concurrent runs cannot collide.
 const WAN = { router: '10.231.0.1', host: '10.231.0.2' };
 const LAN = { router: '10.232.0.1', host: '10.232.0.2' };
+const DMZ = { router: '10.233.0.1', host: '10.233.0.2' };
 
 function dbusConfig(socket: string): string {
   return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -55,9 +58,12 @@ function dbusConfig(socket: string): string {
 /**
  * Starts dbus-daemon (private system bus) and `firewalld --nofork` inside a new router namespace
  * joined to a WAN and a LAN namespace. Ready when `firewall-cmd --state` answers on that bus.
- * @param options `files`: relative path → content written into the config dir before start
+ * @param options `files`: relative path → content written into the config dir before start;
+ *   `dmz`: also a DMZ namespace on the router's `dmz` interface
  */
-export async function startFirewalld(options: { files?: Record<string, string> } = {}): Promise<FirewalldServer> {
+export async function startFirewalld(
+  options: { files?: Record<string, string>; dmz?: boolean } = {},
+): Promise<FirewalldServer> {
   const dir = await mkdtemp(join(tmpdir(), 'invis-firewalld-'));
   const configDir = join(dir, 'etc');
   const socket = join(dir, 'dbus.sock');
@@ -97,6 +103,17 @@ export async function startFirewalld(options: { files?: Record<string, string> }
       { netns: lan.name, ifname: 'lan0', cidr: `${LAN.host}/24` },
     );
     await run('ip', ['-n', lan.name, 'route', 'add', 'default', 'via', LAN.router]);
+    let dmz: FirewalldHost | undefined;
+    if (options.dmz) {
+      const ns = await createNetns('fwdmz');
+      namespaces.push(ns);
+      await connectVeth(
+        { netns: router.name, ifname: 'dmz', cidr: `${DMZ.router}/24` },
+        { netns: ns.name, ifname: 'dmz0', cidr: `${DMZ.host}/24` },
+      );
+      await run('ip', ['-n', ns.name, 'route', 'add', 'default', 'via', DMZ.router]);
+      dmz = { netns: ns.name, address: DMZ.host };
+    }
     await waitUntilReady(dbus, async () => existsSync(socket), 10_000, 20);
     const logFile = join(dir, 'firewalld.log');
     const firewalld = spawnDaemon(
@@ -133,6 +150,7 @@ export async function startFirewalld(options: { files?: Record<string, string> }
         },
         wan: { netns: wan.name, address: WAN.host },
         lan: { netns: lan.name, address: LAN.host },
+        ...(dmz ? { dmz } : {}),
         logFile,
       },
       readyMs: performance.now() - started,

@@ -20,28 +20,32 @@ const echoes: EchoServer[] = [];
 function layout(): FirewallConfig {
   return invisLayout({
     ports,
-    interfaces: { external: 'extern', internal: ['intern'], vpn: [] },
+    interfaces: { external: 'extern', internal: ['intern'], vpn: [], dmz: 'dmz' },
     portForwards: [{ port: 8080, protocol: 'tcp', toAddr: '10.232.0.2', toPort: 80 }],
   });
 }
 
+type Side = 'wan' | 'lan' | 'dmz';
+
+function netnsOf(side: Side): string {
+  const host = fw.info[side];
+  if (!host) throw new Error(`testbed started without ${side}`);
+  return host.netns;
+}
+
 /** `port → state` (plus `@peer` when open) for compact assertions; `udp:<port>` for UDP. */
-async function reach(
-  from: 'wan' | 'lan',
-  address: string,
-  list: (number | `udp:${number}`)[],
-): Promise<Record<string, string>> {
+async function reach(from: Side, address: string, list: (number | `udp:${number}`)[]): Promise<Record<string, string>> {
   const targets = list.map((p) =>
     typeof p === 'number' ? { address, port: p } : { address, port: Number(p.slice(4)), protocol: 'udp' as const },
   );
-  const results: PortProbe[] = await probePorts(fw.info[from].netns, targets);
+  const results: PortProbe[] = await probePorts(netnsOf(from), targets);
   return Object.fromEntries(
     results.map((r) => [r.protocol === 'udp' ? `udp:${r.port}` : r.port, r.peer ? `${r.state}@${r.peer}` : r.state]),
   );
 }
 
-async function pings(from: 'wan' | 'lan', address: string): Promise<boolean> {
-  const r = await execa('ip', ['netns', 'exec', fw.info[from].netns, 'ping', '-c1', '-W1', address], { reject: false });
+async function pings(from: Side, address: string): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'exec', netnsOf(from), 'ping', '-c1', '-W1', address], { reject: false });
   return r.exitCode === 0;
 }
 
@@ -49,7 +53,7 @@ const firewallCmd = async (args: string[]): Promise<string> =>
   (await execa('firewall-cmd', args, { env: fw.info.env })).stdout;
 
 beforeAll(async () => {
-  fw = await startFirewalld();
+  fw = await startFirewalld({ dmz: true });
   const { router, lan, wan } = fw.info;
   // Services on the router itself, the LAN web server behind the forward, an "Internet" server.
   echoes.push(
@@ -59,6 +63,7 @@ beforeAll(async () => {
     }),
   );
   echoes.push(await startEchoServer(lan.netns, { tcp: [80] }));
+  echoes.push(await startEchoServer(netnsOf('dmz'), { tcp: [80] }));
   echoes.push(await startEchoServer(wan.netns, { tcp: [8888] }));
   client = createFirewalld({ driver: 'daemon', configDir: fw.info.configDir, env: fw.info.env });
 });
@@ -103,6 +108,13 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
   it('masquerades LAN clients towards the WAN', async () => {
     // The WAN host has no route to 10.232.0.0/24: only masquerade makes this work.
     expect(await reach('lan', fw.info.wan.address, [8888])).toEqual({ 8888: `open@${fw.info.router.wanAddress}` });
+  });
+
+  it('lets the DMZ out to the WAN (masqueraded) but not into the LAN; the LAN reaches the DMZ', async () => {
+    const dmz = fw.info.dmz?.address ?? '';
+    expect(await reach('dmz', fw.info.wan.address, [8888])).toEqual({ 8888: `open@${fw.info.router.wanAddress}` });
+    expect(await reach('dmz', fw.info.lan.address, [80])).toEqual({ 80: 'unreachable' });
+    expect(await reach('lan', dmz, [80])).toEqual({ 80: `open@${fw.info.lan.address}` });
   });
 
   it('forwards a WAN port to a LAN host (DNAT keeps the client address)', async () => {
