@@ -1,4 +1,5 @@
 /** @jsxImportSource hono/jsx */
+import type { Child } from 'hono/jsx';
 import type { AuditEntry } from '../audit';
 import { ACCOUNT_TYPES, type DirectoryGroup, type DirectoryUser, GROUP_TYPES, type Page } from '../directory';
 import { SERVICE_ACTIONS, type ServiceState } from '../services';
@@ -7,8 +8,50 @@ import { type ApiToken, TOKEN_SCOPES } from '../tokens';
 import type { TextKey } from './i18n';
 import { Field, Layout, Msg, type View } from './layout';
 
+/** A scrollable table (phones) with column headers. */
+function Table({ head, children }: { head: string[]; children: Child }) {
+  return (
+    <div class="table">
+      <table>
+        <thead>
+          <tr>
+            {head.map((h) => (
+              <th scope="col">{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** GET search form of a list page. */
+function SearchForm({ v, action, search, children }: { v: View; action: string; search: string; children?: Child }) {
+  return (
+    <form method="get" action={action}>
+      <label for="q">{v.t('search')}</label>
+      <input id="q" name="search" type="search" value={search} />
+      <button type="submit">{v.t('search')}</button>
+      {children}
+    </form>
+  );
+}
+
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 const enc = encodeURIComponent;
+
+/** Old and new password with the submit button (own change and expired-password change). */
+function PasswordChangeFields({ v }: { v: View }) {
+  return (
+    <>
+      <Field name="oldPassword" label={v.t('oldPassword')} type="password" required autocomplete="current-password" />
+      <Field name="newPassword" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
+      <button type="submit">{v.t('changePassword')}</button>
+      <Msg />
+    </>
+  );
+}
 
 /** Login with the expired-password change form (revealed on PORTAL_PASSWORD_EXPIRED). */
 export function LoginPage({ v }: { v: View }) {
@@ -25,16 +68,7 @@ export function LoginPage({ v }: { v: View }) {
           <h2>{v.t('expiredTitle')}</h2>
           <form method="post" data-api="POST /api/session/password" data-done={v.t('passwordChanged')}>
             <Field name="username" label={v.t('username')} required autocomplete="username" />
-            <Field
-              name="oldPassword"
-              label={v.t('oldPassword')}
-              type="password"
-              required
-              autocomplete="current-password"
-            />
-            <Field name="newPassword" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
-            <button type="submit">{v.t('changePassword')}</button>
-            <Msg />
+            <PasswordChangeFields v={v} />
           </form>
         </section>
       </div>
@@ -98,103 +132,69 @@ export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
         </table>
       </div>
       <h2>{v.t('disks')}</h2>
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{v.t('path')}</th>
-              <th scope="col">{v.t('used')}</th>
-              <th scope="col">{v.t('free')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.disks.map((d) => (
-              <tr>
-                <td>{d.path}</td>
-                {d.state === 'ok' ? (
-                  <>
-                    <td
-                      class={d.usedPercent > 90 ? 'bad' : d.usedPercent > 80 ? 'warn' : ''}
-                    >{`${d.usedPercent} %`}</td>
-                    <td>{`${gib(d.freeBytes)} / ${gib(d.totalBytes)}`}</td>
-                  </>
-                ) : (
-                  <td colspan={2}>
-                    <Unknown v={v} />
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table head={[v.t('path'), v.t('used'), v.t('free')]}>
+        {s.disks.map((d) => (
+          <tr>
+            <td>{d.path}</td>
+            {d.state === 'ok' ? (
+              <>
+                <td class={d.usedPercent > 90 ? 'bad' : d.usedPercent > 80 ? 'warn' : ''}>{`${d.usedPercent} %`}</td>
+                <td>{`${gib(d.freeBytes)} / ${gib(d.totalBytes)}`}</td>
+              </>
+            ) : (
+              <td colspan={2}>
+                <Unknown v={v} />
+              </td>
+            )}
+          </tr>
+        ))}
+      </Table>
       <h2>{v.t('services')}</h2>
       <ServiceTable v={v} states={s.services} actions={false} />
       <h2>{v.t('certificates')}</h2>
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{v.t('name')}</th>
-              <th scope="col">{v.t('expires')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.certificates.map((c) => (
-              <tr>
-                <td>{c.name}</td>
-                <td>
-                  {c.state === 'ok' ? (
-                    <span
-                      class={c.daysLeft < 30 ? 'bad' : 'ok'}
-                    >{`${c.notAfter.slice(0, 10)} (${c.daysLeft} ${v.t('daysLeft')})`}</span>
-                  ) : (
-                    <Unknown v={v} />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table head={[v.t('name'), v.t('expires')]}>
+        {s.certificates.map((c) => (
+          <tr>
+            <td>{c.name}</td>
+            <td>
+              {c.state === 'ok' ? (
+                <span
+                  class={c.daysLeft < 30 ? 'bad' : 'ok'}
+                >{`${c.notAfter.slice(0, 10)} (${c.daysLeft} ${v.t('daysLeft')})`}</span>
+              ) : (
+                <Unknown v={v} />
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </Layout>
   );
 }
 
 function ServiceTable({ v, states, actions }: { v: View; states: ServiceState[]; actions: boolean }) {
   return (
-    <div class="table">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{v.t('service')}</th>
-            <th scope="col">{v.t('state')}</th>
-            {actions && <th scope="col">{v.t('action')}</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {states.map((s) => (
-            <tr>
-              <td>{`${s.name} (${s.unit})`}</td>
-              <td class={s.state === 'active' ? 'ok' : s.state === 'failed' ? 'bad' : 'muted'}>
-                {s.state === 'unknown' ? v.t('unknown') : s.state}
-              </td>
-              {actions && (
-                <td>
-                  {SERVICE_ACTIONS.map((a) => (
-                    <form method="post" class="inline" data-api={`POST /api/services/${s.name}/${a}`}>
-                      <button class="secondary" type="submit">
-                        {v.t(`act_${a}`)}
-                      </button>
-                    </form>
-                  ))}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table head={[v.t('service'), v.t('state'), ...(actions ? [v.t('action')] : [])]}>
+      {states.map((s) => (
+        <tr>
+          <td>{`${s.name} (${s.unit})`}</td>
+          <td class={s.state === 'active' ? 'ok' : s.state === 'failed' ? 'bad' : 'muted'}>
+            {s.state === 'unknown' ? v.t('unknown') : s.state}
+          </td>
+          {actions && (
+            <td>
+              {SERVICE_ACTIONS.map((a) => (
+                <form method="post" class="inline" data-api={`POST /api/services/${s.name}/${a}`}>
+                  <button class="secondary" type="submit">
+                    {v.t(`act_${a}`)}
+                  </button>
+                </form>
+              ))}
+            </td>
+          )}
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -236,16 +236,7 @@ export function AccountPage({ v, u }: { v: View; u: DirectoryUser }) {
         </form>
         <form method="post" data-api="POST /api/me/password" data-done={v.t('passwordChanged')}>
           <h2>{v.t('changePassword')}</h2>
-          <Field
-            name="oldPassword"
-            label={v.t('oldPassword')}
-            type="password"
-            required
-            autocomplete="current-password"
-          />
-          <Field name="newPassword" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
-          <button type="submit">{v.t('changePassword')}</button>
-          <Msg />
+          <PasswordChangeFields v={v} />
         </form>
       </div>
       {u.links.length > 0 && (
@@ -298,42 +289,25 @@ export function UsersPage(props: {
   const { v, result } = props;
   return (
     <Layout v={v} title={v.t('usersTitle')}>
-      <form method="get" action="/users">
-        <label for="q">{v.t('search')}</label>
-        <input id="q" name="search" type="search" value={props.search} />
-        <button type="submit">{v.t('search')}</button>
+      <SearchForm v={v} action="/users" search={props.search}>
         <a class="button" href="/users/new">
           {v.t('newUser')}
         </a>
-      </form>
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{v.t('username')}</th>
-              <th scope="col">{v.t('displayName')}</th>
-              <th scope="col">{v.t('accountType')}</th>
-              <th scope="col">{v.t('state')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.items.map((u) => (
-              <tr>
-                <td>
-                  <a href={`/users/${enc(u.username)}`}>{u.username}</a>
-                </td>
-                <td>{u.displayName}</td>
-                <td>{v.t(`type_${u.accountType}`)}</td>
-                <td>
-                  {[u.enabled ? v.t('enabled') : v.t('disabled'), u.locked ? v.t('locked') : '']
-                    .filter(Boolean)
-                    .join(', ')}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      </SearchForm>
+      <Table head={[v.t('username'), v.t('displayName'), v.t('accountType'), v.t('state')]}>
+        {result.items.map((u) => (
+          <tr>
+            <td>
+              <a href={`/users/${enc(u.username)}`}>{u.username}</a>
+            </td>
+            <td>{u.displayName}</td>
+            <td>{v.t(`type_${u.accountType}`)}</td>
+            <td>
+              {[u.enabled ? v.t('enabled') : v.t('disabled'), u.locked ? v.t('locked') : ''].filter(Boolean).join(', ')}
+            </td>
+          </tr>
+        ))}
+      </Table>
       <Pager
         v={v}
         base={`/users?search=${enc(props.search)}`}
@@ -468,30 +442,18 @@ export function GroupsPage({ v, groups }: { v: View; groups: DirectoryGroup[] })
       <a class="button" href="/groups/new">
         {v.t('newGroup')}
       </a>
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{v.t('name')}</th>
-              <th scope="col">{v.t('groupType')}</th>
-              <th scope="col">{v.t('description')}</th>
-              <th scope="col">{v.t('membersShort')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {groups.map((g) => (
-              <tr>
-                <td>
-                  <a href={`/groups/${enc(g.name)}`}>{g.name}</a>
-                </td>
-                <td>{v.t(`gtype_${g.type}`)}</td>
-                <td>{g.description}</td>
-                <td>{String(g.members.length)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table head={[v.t('name'), v.t('groupType'), v.t('description'), v.t('membersShort')]}>
+        {groups.map((g) => (
+          <tr>
+            <td>
+              <a href={`/groups/${enc(g.name)}`}>{g.name}</a>
+            </td>
+            <td>{v.t(`gtype_${g.type}`)}</td>
+            <td>{g.description}</td>
+            <td>{String(g.members.length)}</td>
+          </tr>
+        ))}
+      </Table>
     </Layout>
   );
 }
@@ -555,43 +517,26 @@ export function AuditPage(props: {
   const show = (x: unknown): string => (x === null || x === undefined ? '' : JSON.stringify(x));
   return (
     <Layout v={v} title={v.t('auditTitle')}>
-      <form method="get" action="/audit">
-        <label for="q">{v.t('search')}</label>
-        <input id="q" name="search" type="search" value={props.search} />
-        <button type="submit">{v.t('search')}</button>
-      </form>
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{v.t('when')}</th>
-              <th scope="col">{v.t('actor')}</th>
-              <th scope="col">{v.t('address')}</th>
-              <th scope="col">{v.t('action')}</th>
-              <th scope="col">{v.t('target')}</th>
-              <th scope="col">{v.t('outcome')}</th>
-              <th scope="col">{v.t('change')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.items.map((e) => (
-              <tr>
-                <td>{e.at}</td>
-                <td>{e.actor}</td>
-                <td>{e.address}</td>
-                <td>{e.action}</td>
-                <td>{e.target}</td>
-                <td class={e.outcome === 'ok' ? 'ok' : 'bad'}>{e.outcome}</td>
-                <td>
-                  <code>{show(e.before)}</code>
-                  {e.after !== null && ' → '}
-                  <code>{show(e.after)}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <SearchForm v={v} action="/audit" search={props.search} />
+      <Table
+        head={[v.t('when'), v.t('actor'), v.t('address'), v.t('action'), v.t('target'), v.t('outcome'), v.t('change')]}
+      >
+        {result.items.map((e) => (
+          <tr>
+            <td>{e.at}</td>
+            <td>{e.actor}</td>
+            <td>{e.address}</td>
+            <td>{e.action}</td>
+            <td>{e.target}</td>
+            <td class={e.outcome === 'ok' ? 'ok' : 'bad'}>{e.outcome}</td>
+            <td>
+              <code>{show(e.before)}</code>
+              {e.after !== null && ' → '}
+              <code>{show(e.after)}</code>
+            </td>
+          </tr>
+        ))}
+      </Table>
       <Pager
         v={v}
         base={`/audit?search=${enc(props.search)}`}
@@ -626,40 +571,27 @@ export function TokensPage({ v, tokens }: { v: View; tokens: ApiToken[] }) {
         <p>{v.t('tokenOnce')}</p>
         <code class="secret" />
       </div>
-      <div class="table">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{v.t('name')}</th>
-              <th scope="col">{v.t('scopes')}</th>
-              <th scope="col">{v.t('created')}</th>
-              <th scope="col">{v.t('lastUsed')}</th>
-              <th scope="col">{v.t('action')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr>
-                <td>{`${t.name} (${t.owner})`}</td>
-                <td>{t.scopes.join(', ')}</td>
-                <td>{t.createdAt}</td>
-                <td>{t.lastUsedAt ?? '–'}</td>
-                <td>
-                  {t.revokedAt ? (
-                    v.t('revoked')
-                  ) : (
-                    <form method="post" class="inline" data-api={`DELETE /api/tokens/${t.id}`}>
-                      <button type="submit" class="secondary">
-                        {v.t('revoke')}
-                      </button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table head={[v.t('name'), v.t('scopes'), v.t('created'), v.t('lastUsed'), v.t('action')]}>
+        {tokens.map((t) => (
+          <tr>
+            <td>{`${t.name} (${t.owner})`}</td>
+            <td>{t.scopes.join(', ')}</td>
+            <td>{t.createdAt}</td>
+            <td>{t.lastUsedAt ?? '–'}</td>
+            <td>
+              {t.revokedAt ? (
+                v.t('revoked')
+              ) : (
+                <form method="post" class="inline" data-api={`DELETE /api/tokens/${t.id}`}>
+                  <button type="submit" class="secondary">
+                    {v.t('revoke')}
+                  </button>
+                </form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </Layout>
   );
 }
