@@ -103,6 +103,7 @@ const partName = (path: string, etag: string | undefined): string =>
     .update(`${path}\0${etag ?? ''}`)
     .digest('hex')
     .slice(0, 20)}.part`;
+const sha1 = (buf: Buffer): string => createHash('sha1').update(buf).digest('hex');
 const toLocal = (path: string, st: Stats): LocalEntry => ({
   path,
   isDir: st.isDirectory(),
@@ -174,6 +175,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           remoteRequests: remoteScan.stats.requests,
           prunedDirs: remoteScan.stats.prunedDirs,
         });
+        await settleRacy(known, local, localDir, journal);
         const plan = reconcile({ local, remote: remoteScan.entries, journal: known });
         markInterruptedUploads(plan.actions, journal.loadPending());
         emit({ type: 'planned', actions: plan.actions.length });
@@ -276,7 +278,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
   const put = (
     path: string,
     l: LocalEntry,
-    r: { etag?: string; size: number; mtimeMs?: number; fileId?: string },
+    r: { etag?: string; size: number; mtimeMs?: number; fileId?: string; racyHash?: string },
   ): void => {
     const e: JournalEntry = {
       path,
@@ -289,6 +291,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     if (r.etag !== undefined) e.etag = r.etag;
     if (r.mtimeMs !== undefined) e.remoteMtimeMs = r.mtimeMs;
     if (r.fileId !== undefined) e.fileId = r.fileId;
+    if (r.racyHash !== undefined) e.racyHash = r.racyHash;
     if (l.isDir) deferredDirs.push(e);
     else journal.put(e);
   };
@@ -434,9 +437,12 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     const before = toLocal(path, await lstat(file));
     let body: () => Buffer | Readable;
     let size = before.size;
+    let racyHash: string | undefined;
+    const racy = before.mtimeMs >= statAt - RACY_MS;
     if (size <= SMALL_FILE) {
       const buf = await readFile(file);
       size = buf.length;
+      if (racy) racyHash = sha1(buf);
       if (ctx.limiter) await ctx.limiter.take(size);
       report.bytesUp += size;
       body = () => buf;
@@ -449,13 +455,17 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       }),
     );
     // Recorded with the stat from before the upload: a change during it shows up next run. A
-    // write in the same timestamp tick as that stat would be invisible ("racy", as in git), so
-    // such a file is recorded as changed and compared again next run (one extra PUT at worst).
-    const racy = before.mtimeMs >= statAt - RACY_MS;
+    // write in the same timestamp tick as that stat would be invisible ("racy", as in git): small
+    // files keep a content hash that the next run compares; large ones are recorded as changed.
     put(
       path,
-      { ...before, size, ...(racy ? { mtimeMs: -1 } : {}) },
-      { size, ...(res.etag ? { etag: res.etag } : {}), ...(res.fileId ? { fileId: res.fileId } : {}) },
+      { ...before, size, ...(racy && !racyHash ? { mtimeMs: -1 } : {}) },
+      {
+        size,
+        ...(res.etag ? { etag: res.etag } : {}),
+        ...(res.fileId ? { fileId: res.fileId } : {}),
+        ...(racyHash ? { racyHash } : {}),
+      },
     );
     if (!res.etag) missingEtags.push({ path, size });
     report.uploaded++;
@@ -634,6 +644,30 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       }
     },
   };
+}
+
+/**
+ * Resolves racy journal entries (see `JournalEntry.racyHash`): with an unchanged stat the content
+ * decides. Equal → the entry is trusted from now on; different → it counts as changed.
+ */
+async function settleRacy(
+  known: Map<string, JournalEntry>,
+  local: ReadonlyMap<string, LocalEntry>,
+  localDir: string,
+  journal: Journal,
+): Promise<void> {
+  for (const j of known.values()) {
+    if (j.racyHash === undefined) continue;
+    const l = local.get(j.path);
+    if (!l || l.isDir || l.size !== j.size || l.mtimeMs !== j.mtimeMs || l.inode !== j.inode) continue;
+    const content = await readFile(join(localDir, ...j.path.split('/'))).catch(() => undefined);
+    if (content && sha1(content) === j.racyHash) {
+      const trusted = { ...j };
+      delete trusted.racyHash;
+      known.set(j.path, trusted);
+      journal.put(trusted);
+    } else known.set(j.path, { ...j, mtimeMs: -1 });
+  }
 }
 
 /**

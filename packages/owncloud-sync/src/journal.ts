@@ -18,6 +18,11 @@ export interface JournalEntry {
   remoteSize: number;
   remoteMtimeMs?: number;
   fileId?: string;
+  /**
+   * SHA-1 of the uploaded content when the local mtime was in the same clock tick as our stat
+   * ("racy": a write right after it would not change size or mtime); checked by content next run.
+   */
+  racyHash?: string;
 }
 
 /** Open journal; writes are buffered and committed in one transaction by `flush()`. */
@@ -50,6 +55,7 @@ type Row = {
   rsize: number;
   rmtime: number | null;
   file_id: string | null;
+  hash: string | null;
 };
 
 /**
@@ -64,13 +70,13 @@ export function openJournal(file: string): Journal {
     db = new DatabaseSync(file);
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL,
-  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT);
+  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT, hash TEXT);
 CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL, inode INTEGER NOT NULL)`);
   } catch (error) {
     throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
   }
   const upsert = db.prepare(
-    'INSERT OR REPLACE INTO entries (path, is_dir, size, mtime, inode, etag, rsize, rmtime, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT OR REPLACE INTO entries (path, is_dir, size, mtime, inode, etag, rsize, rmtime, file_id, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const del = db.prepare("DELETE FROM entries WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'");
   const ren = db.prepare(
@@ -104,6 +110,7 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
         if (r.etag !== null) e.etag = r.etag;
         if (r.rmtime !== null) e.remoteMtimeMs = r.rmtime;
         if (r.file_id !== null) e.fileId = r.file_id;
+        if (r.hash !== null) e.racyHash = r.hash;
         map.set(r.path, e);
       }
       return map;
@@ -120,6 +127,7 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
           e.remoteSize,
           e.remoteMtimeMs ?? null,
           e.fileId ?? null,
+          e.racyHash ?? null,
         ),
       );
     },

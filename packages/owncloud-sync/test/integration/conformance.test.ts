@@ -1,5 +1,6 @@
 // One conformance suite, run against every real WebDAV server of the testbed.
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WebDavKind } from '@invis/testbed';
@@ -138,10 +139,10 @@ describe.each(KINDS)('sync against %s', (kind) => {
     await b.engine.run();
     const during = await a.engine.run({
       onEvent: (e) => {
-        if (e.type === 'discovered') void writeFile(join(a.dir, 'f.txt'), 'local edit during sync');
+        // After planning, before the download lands: synchronous, so the timing is deterministic.
+        if (e.type === 'planned') writeFileSync(join(a.dir, 'f.txt'), 'local edit during sync');
       },
     });
-    await new Promise((r) => setTimeout(r, 50));
     expect(during.errors.map((e) => e.code)).toEqual(['SYNC_CHANGED_DURING_SYNC']);
     expect(await a.read('f.txt')).toBe('local edit during sync');
     const after = await a.engine.run();
