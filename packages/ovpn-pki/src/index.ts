@@ -20,6 +20,7 @@ export {
   revocationReasonName,
 } from './ca';
 export type { CryptoKey } from './crypto';
+export { type BuildServerFilesOptions, buildServerFiles } from './deployment';
 export { type ImportEasyRsaOptions, type ImportEasyRsaReport, importEasyRsa } from './easyrsa';
 export {
   isOvpnPkiError,

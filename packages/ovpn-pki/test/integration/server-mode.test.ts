@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyServerDeployment,
   buildClientBundle,
+  buildServerFiles,
   createPki,
   generateTlsCryptKey,
   type Pki,
@@ -54,17 +55,18 @@ function netnsService(configName: string, port: number): ServiceControl & { serv
   return control;
 }
 
+const keyDir = (): string => join(base, 'etc', 'keys');
 const keys = (): ServerConfigInput['files'] => ({
-  ca: join(base, 'etc', 'keys', 'ca.crt'),
-  cert: join(base, 'etc', 'keys', `${SERVER_NAME}.crt`),
-  key: join(base, 'etc', 'keys', `${SERVER_NAME}.key`),
-  crl: join(base, 'etc', 'keys', 'crl.pem'),
-  tlsCrypt: join(base, 'etc', 'keys', 'tc.key'),
+  ca: join(keyDir(), 'ca.crt'),
+  cert: join(keyDir(), `${SERVER_NAME}.crt`),
+  key: join(keyDir(), `${SERVER_NAME}.key`),
+  crl: join(keyDir(), 'crl.pem'),
+  tlsCrypt: join(keyDir(), 'tc.key'),
 });
 
 async function deploy(config: ServerConfigInput, configName: string, service: ServiceControl) {
-  const server = await pki.get(SERVER_NAME);
-  const k = keys();
+  const { files, paths } = await buildServerFiles(pki, { serverName: SERVER_NAME, dir: keyDir(), tlsCrypt });
+  expect(paths).toEqual(config.files);
   const ccd = (config.sites ?? []).map((s) => ({
     path: join(config.clientConfigDir ?? '', s.name),
     content: renderCcdEntry(config, s.name),
@@ -72,18 +74,7 @@ async function deploy(config: ServerConfigInput, configName: string, service: Se
     effect: 'live' as const,
   }));
   return applyServerDeployment(
-    {
-      configPath: join(base, 'etc', configName),
-      config: renderServerConfig(config),
-      files: [
-        { path: k.ca, content: await pki.caCertPem(), mode: 0o644, effect: 'restart' },
-        { path: k.cert, content: server.certPem, mode: 0o644, effect: 'restart' },
-        { path: k.key, content: server.keyPem ?? '', mode: 0o600, effect: 'restart' },
-        { path: k.tlsCrypt ?? '', content: tlsCrypt, mode: 0o600, effect: 'restart' },
-        { path: k.crl, content: (await pki.crl()).pem, mode: 0o644, effect: 'live' },
-        ...ccd,
-      ],
-    },
+    { configPath: join(base, 'etc', configName), config: renderServerConfig(config), files: [...files, ...ccd] },
     { service },
   );
 }
