@@ -18,7 +18,7 @@ export interface TsigKeyInfo {
 export interface BindInfo {
   address: string;
   port: number;
-  /** Zones served as primary, each updatable with `tsig` (update-policy zonesub ANY). */
+  /** Zones served as primary, each updatable and transferable (AXFR) with `tsig` (update-policy zonesub ANY). */
   zones: string[];
   tsig: TsigKeyInfo;
   /** BIND `key { … };` file for `nsupdate -k`. */
@@ -57,7 +57,7 @@ export async function startBind(options: BindOptions = {}): Promise<BindServer> 
     const zoneClauses = zones
       .map(
         (z) =>
-          `zone "${z}" { type primary; file "${join(dir, `db.${z}`)}"; update-policy { grant ${tsig.name} zonesub ANY; }; };`,
+          `zone "${z}" { type primary; file "${join(dir, `db.${z}`)}"; update-policy { grant ${tsig.name} zonesub ANY; }; allow-transfer { key ${tsig.name}; }; };`,
       )
       .join('\n');
     const conf = join(dir, 'named.conf');
