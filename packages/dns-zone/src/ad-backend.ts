@@ -1,7 +1,7 @@
 // AD-integrated zones: dnsZone / dnsNode objects under CN=MicrosoftDNS in the DomainDnsZones
 // partition, written over LDAP with @invis/ad-client. Samba's DNS server reads them on every
 // query, so a write is served at once (verified against Samba 4.17).
-import { type AdClient, childDn, f, isAdError, rdnValue } from '@invis/ad-client';
+import { type AdClient, type AdEntry, childDn, f, isAdError, rdnValue } from '@invis/ad-client';
 import { type AdDnsRecordValue, decodeAdDnsRecord, encodeAdDnsRecord } from './ad-record';
 import { type BackendCore, createBackend, type DnsBackend } from './backend';
 import { DnsZoneError } from './errors';
@@ -95,7 +95,10 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
   async function readNode(zone: string, name: string): Promise<Node> {
     const dn = await nodeDn(zone, name);
     const entry = await ad(`reading ${dn}`, () => client.get(dn, ['dnsRecord', 'dNSTombstoned'], ['dnsRecord']));
-    if (!entry) return { exists: false, tombstoned: false, values: [], raw: [] };
+    return entry ? toNode(entry, name) : { exists: false, tombstoned: false, values: [], raw: [] };
+  }
+
+  function toNode(entry: AdEntry, name: string): Node {
     const raw = entry.getBuffers('dnsRecord');
     const values = raw.map((v) => decodeAdDnsRecord(v, name));
     const tombstoned = entry.getBoolean('dNSTombstoned') === true || values.some((v) => v.kind === 'tombstone');
@@ -142,6 +145,22 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
         .map((e) => rdnValue(e.dn))
         .filter((z) => !NOT_A_ZONE.test(z))
         .map(normalizeName);
+    },
+    async readZone(zone) {
+      const entries = await ad(`listing zone ${zone}`, async () =>
+        client.search({
+          base: await zoneDn(zone),
+          scope: 'one',
+          filter: f.eq('objectClass', 'dnsNode'),
+          attributes: ['dnsRecord', 'dNSTombstoned'],
+          binaryAttributes: ['dnsRecord'],
+        }),
+      );
+      const records = entries.flatMap((entry) => {
+        const label = rdnValue(entry.dn).toLowerCase();
+        return recordsOf(toNode(entry, label === '@' ? zone : `${label}.${zone}`));
+      });
+      return [...records.filter((r) => r.type === 'SOA'), ...records.filter((r) => r.type !== 'SOA')];
     },
     async readName(zone, name) {
       return recordsOf(await readNode(zone, name));

@@ -1,6 +1,6 @@
 // MS-DNSP 2.3.2.2 DNS_RPC_RECORD: the binary `dnsRecord` attribute of AD dnsNode objects.
 // Pure codec; layout confirmed byte by byte against Samba 4.17 (lab notes §2.1).
-import { RR_TYPES } from './constants';
+import { RECORD_TYPES, RR_TYPES } from './constants';
 import { DnsZoneError } from './errors';
 import { type DnsRecord, normalizeRecord } from './model';
 import { canonicalAddress, ipv6Bytes } from './names';

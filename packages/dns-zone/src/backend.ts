@@ -17,6 +17,8 @@ export interface PtrOptions {
 export interface DnsBackend {
   /** Zones this backend manages. */
   listZones(): Promise<string[]>;
+  /** Every record of a zone (SOA first where the storage has an order). */
+  listRecords(zone: string): Promise<DnsRecord[]>;
   /** Records at one name (all types, or one type). */
   getRecords(zone: string, name: string, type?: RecordType): Promise<DnsRecord[]>;
   /** Adds one record (no-op if it exists; a different TTL updates it). */
@@ -34,6 +36,8 @@ export interface DnsBackend {
 /** What a backend implements; see {@link createBackend}. */
 export interface BackendCore {
   listZones(): Promise<string[]>;
+  /** Every record of the zone. */
+  readZone(zone: string): Promise<DnsRecord[]>;
   /** Every record stored at `name` (normalised). */
   readName(zone: string, name: string): Promise<DnsRecord[]>;
   /** Stores `after` as the complete record set at `name` (`before` is what readName returned). */
@@ -102,6 +106,10 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
 
   const backend: DnsBackend = {
     listZones: () => core.listZones(),
+    async listRecords(zone) {
+      const at = await zoneOf(zone, zone);
+      return core.readZone(at.zone);
+    },
     async getRecords(zone, name, type) {
       const at = await zoneOf(zone, name);
       const records = await core.readName(at.zone, at.name);

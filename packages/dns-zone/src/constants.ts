@@ -24,7 +24,7 @@ export interface CodeTable<N extends string> {
 export type RecordType = 'A' | 'NS' | 'CNAME' | 'SOA' | 'PTR' | 'MX' | 'TXT' | 'AAAA' | 'SRV' | 'CAA';
 
 /** DNS RR types (RFC 1035, 3596, 2782, 8659; TSIG 8945). */
-export const RR_TYPES: CodeTable<RecordType | 'TSIG' | 'ANY'> = table({
+export const RR_TYPES: CodeTable<RecordType | 'TSIG' | 'AXFR' | 'ANY'> = table({
   A: 1,
   NS: 2,
   CNAME: 5,
@@ -36,6 +36,7 @@ export const RR_TYPES: CodeTable<RecordType | 'TSIG' | 'ANY'> = table({
   SRV: 33,
   CAA: 257,
   TSIG: 250,
+  AXFR: 252,
   ANY: 255,
 });
 

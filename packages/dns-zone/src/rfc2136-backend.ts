@@ -14,7 +14,7 @@ export interface Rfc2136BackendOptions extends DnsUpdateClientOptions {
 }
 
 /**
- * A {@link DnsBackend} that reads with queries and writes with TSIG-signed RFC 2136 updates
+ * A {@link DnsBackend} that reads with queries (and AXFR for whole zones) and writes with TSIG-signed RFC 2136 updates
  * (one atomic UPDATE per change) to any server, e.g. BIND 9. Zones cannot be created over
  * DNS: `createReverseZone` only succeeds for zones the server already serves.
  *
@@ -30,6 +30,9 @@ export function createRfc2136Backend(options: Rfc2136BackendOptions): DnsBackend
   const core: BackendCore = {
     async listZones() {
       return zones;
+    },
+    async readZone(zone) {
+      return client.transfer(zone);
     },
     async readName(_zone, name) {
       const { records } = await client.query(name, 'ANY');

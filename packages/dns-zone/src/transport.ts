@@ -57,25 +57,48 @@ function udpOnce(message: Buffer, target: DnsServerAddress): Promise<Buffer | un
   });
 }
 
-/** One exchange over TCP with 2-byte length framing. */
-export function sendTcp(message: Buffer, target: DnsServerAddress): Promise<Buffer> {
+/**
+ * Sends one message over TCP (2-byte length framing) and hands every response message to
+ * `accept` until it returns true (one for a query, several for a zone transfer).
+ *
+ * @throws {DnsZoneError} `DNS_TIMEOUT`, `DNS_NETWORK`, or what `accept` throws
+ */
+export function sendTcpStream(
+  message: Buffer,
+  target: DnsServerAddress,
+  accept: (response: Buffer) => boolean,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();
     let received = Buffer.alloc(0);
-    const fail = (error: DnsZoneError): void => {
+    let settled = false;
+    const finish = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
       socket.destroy();
-      reject(error);
+      if (error) reject(error);
+      else resolve();
     };
-    socket.setTimeout(target.timeoutMs ?? 2000, () => fail(timeoutError(target, 'TCP')));
-    socket.on('error', (error) => fail(networkError(target, error)));
+    socket.setTimeout(target.timeoutMs ?? 2000, () => finish(timeoutError(target, 'TCP')));
+    socket.on('error', (error) => finish(networkError(target, error)));
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
-      if (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
-        socket.end();
-        resolve(received.subarray(2, 2 + received.readUInt16BE(0)));
+      while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+        const length = received.readUInt16BE(0);
+        const response = received.subarray(2, 2 + length);
+        received = received.subarray(2 + length);
+        try {
+          if (accept(response)) {
+            finish();
+            return;
+          }
+        } catch (error) {
+          finish(error);
+          return;
+        }
       }
     });
-    socket.on('end', () => fail(networkError(target, new Error('connection closed before a full response'))));
+    socket.on('end', () => finish(networkError(target, new Error('connection closed before the full response'))));
     socket.connect(target.port ?? 53, target.server, () => {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(message.length);
@@ -83,6 +106,16 @@ export function sendTcp(message: Buffer, target: DnsServerAddress): Promise<Buff
     });
   });
 }
+
+/** One exchange over TCP. */
+export const sendTcp: DnsTransport = async (message, target) => {
+  let first: Buffer | undefined;
+  await sendTcpStream(message, target, (response) => {
+    first = response;
+    return true;
+  });
+  return first as Buffer;
+};
 
 /**
  * Default transport: UDP (retried), TCP when the message exceeds 512 bytes or the UDP

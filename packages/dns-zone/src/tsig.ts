@@ -171,12 +171,20 @@ export interface TsigVerification {
  * @param message received wire message
  * @param key the shared key
  * @param nowMs current time in ms (injected clock)
- * @param requestMac MAC of our request when verifying a response
+ * @param requestMac MAC of our request when verifying a response (or of the previous message)
+ * @param options for the second and later messages of a zone transfer (RFC 8945 §5.3.1): `timersOnly`,
+ *   and the unsigned messages received since the last signed one (`preceding`)
  * @returns the verified MAC
  * @throws {DnsZoneError} `DNS_TSIG_UNSIGNED`, `DNS_TSIG_BADKEY`, `DNS_TSIG_BADSIG`, `DNS_TSIG_BADTIME`,
  *   `DNS_TSIG_INVALID` (MAC mismatch, malformed), `DNS_WIRE_INVALID`
  */
-export function verifyMessage(message: Buffer, key: TsigKey, nowMs: number, requestMac?: Buffer): TsigVerification {
+export function verifyMessage(
+  message: Buffer,
+  key: TsigKey,
+  nowMs: number,
+  requestMac?: Buffer,
+  options: { timersOnly?: boolean; preceding?: readonly Buffer[] } = {},
+): TsigVerification {
   const tsig = findTsig(message);
   if (!tsig) {
     const rcode = message.length >= 4 ? message.readUInt16BE(2) & 0xf : -1;
@@ -209,11 +217,11 @@ export function verifyMessage(message: Buffer, key: TsigKey, nowMs: number, requ
   const unsigned = Buffer.from(message.subarray(0, tsig.offset));
   unsigned.writeUInt16BE(tsig.originalId, 0);
   unsigned.writeUInt16BE(unsigned.readUInt16BE(10) - 1, 10);
-  const expected = hmac(key, [
-    ...priorMac(requestMac),
-    unsigned,
-    variables(tsig.keyName, tsig.algorithm, tsig.timeSigned, tsig.fudge, tsig.error, tsig.other),
-  ]);
+  // Later messages of a multi-message answer (zone transfer) cover only the TSIG timers.
+  const covered = options.timersOnly
+    ? Buffer.concat([u48(tsig.timeSigned), u16(tsig.fudge)])
+    : variables(tsig.keyName, tsig.algorithm, tsig.timeSigned, tsig.fudge, tsig.error, tsig.other);
+  const expected = hmac(key, [...priorMac(requestMac), ...(options.preceding ?? []), unsigned, covered]);
   if (tsig.mac.length !== expected.length || !timingSafeEqual(tsig.mac, expected)) {
     throw invalid('TSIG MAC does not verify: the message was altered or signed with another secret');
   }

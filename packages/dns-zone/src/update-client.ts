@@ -4,7 +4,7 @@ import type { RecordType } from './constants';
 import { RCODES } from './constants';
 import { DnsZoneError, type DnsZoneErrorCode } from './errors';
 import type { DnsRecord } from './model';
-import { type DnsServerAddress, type DnsTransport, udpWithTcpFallback } from './transport';
+import { type DnsServerAddress, type DnsTransport, sendTcpStream, udpWithTcpFallback } from './transport';
 import { signMessage, type TsigKey, verifyMessage } from './tsig';
 import { decodeMessage, encodeQuery, encodeUpdate, type Prerequisite, rcodeName, type UpdateOperation } from './wire';
 
@@ -42,11 +42,17 @@ export interface DnsUpdateClient {
   update(request: UpdateRequest): Promise<void>;
   /** Queries one name/type (`ANY` for all types) and returns the answer records. */
   query(name: string, type: RecordType | 'ANY'): Promise<QueryResult>;
+  /**
+   * Zone transfer (AXFR over TCP, every message's TSIG verified when a key is set); returns
+   * the records of the modelled types, SOA first.
+   * @throws {DnsZoneError} `DNS_UPDATE_REFUSED` (transfer not allowed), `DNS_ZONE_NOT_FOUND`, TSIG codes
+   */
+  transfer(zone: string): Promise<DnsRecord[]>;
 }
 
 const PREREQUISITE_RCODES = new Set(['YXDOMAIN', 'YXRRSET', 'NXDOMAIN', 'NXRRSET']);
 
-function rcodeError(rcode: number, zone: string): DnsZoneError | undefined {
+function rcodeError(rcode: number, zone: string, what = 'update'): DnsZoneError | undefined {
   const name = rcodeName(rcode);
   if (name === 'NOERROR') return undefined;
   let code: DnsZoneErrorCode = 'DNS_UPDATE_FAILED';
@@ -54,7 +60,7 @@ function rcodeError(rcode: number, zone: string): DnsZoneError | undefined {
   else if (name === 'REFUSED') code = 'DNS_UPDATE_REFUSED';
   else if (name === 'NOTAUTH') code = 'DNS_ZONE_NOT_FOUND';
   else if (name === 'NOTZONE') code = 'DNS_OUT_OF_ZONE';
-  return new DnsZoneError(code, `update of zone ${zone} failed: ${name}`, { data: { rcode: name, zone } });
+  return new DnsZoneError(code, `${what} of zone ${zone} failed: ${name}`, { data: { rcode: name, zone } });
 }
 
 /**
@@ -101,6 +107,44 @@ export function createDnsUpdateClient(options: DnsUpdateClientOptions): DnsUpdat
       }
       const error = rcodeError(rcode, request.zone);
       if (error) throw error;
+    },
+    async transfer(zone) {
+      const query = encodeQuery(randomInt(0, 0x10000), zone, 'AXFR');
+      const signed = key ? signMessage(query, key, now()) : undefined;
+      let priorMac = signed?.mac;
+      let messages = 0;
+      let unsigned: Buffer[] = []; // a server may leave up to 99 messages between signed ones
+      let soaSeen = 0;
+      const records: DnsRecord[] = [];
+      await sendTcpStream(signed?.message ?? query, options, (response) => {
+        const decoded = decodeMessage(response);
+        if (decoded.id !== query.readUInt16BE(0))
+          throw new DnsZoneError('DNS_WIRE_INVALID', 'transfer answer has another id');
+        if (decoded.rcode !== RCODES.byName.NOERROR) {
+          if (key && messages === 0) verifyMessage(response, key, now(), priorMac); // TSIG errors first
+          throw rcodeError(decoded.rcode, zone, 'transfer') as DnsZoneError;
+        }
+        for (const r of decoded.answers) {
+          if (r.type === 'SOA') soaSeen++;
+          if (soaSeen < 2) records.push(r);
+        }
+        const last = soaSeen >= 2;
+        if (key) {
+          try {
+            const timersOnly = messages > 0;
+            priorMac = verifyMessage(response, key, now(), priorMac, { timersOnly, preceding: unsigned }).mac;
+            unsigned = [];
+          } catch (error) {
+            const skippable =
+              error instanceof DnsZoneError && error.code === 'DNS_TSIG_UNSIGNED' && messages > 0 && !last;
+            if (!skippable || unsigned.length >= 99) throw error;
+            unsigned.push(response);
+          }
+        }
+        messages++;
+        return last;
+      });
+      return records;
     },
     async query(name, type) {
       const decoded = decodeMessage(await exchange(encodeQuery(randomInt(0, 0x10000), name, type)));

@@ -175,7 +175,7 @@ export function encodeUpdate(message: UpdateMessage): Buffer {
  * @param name owner name
  * @param type record type or `ANY`
  */
-export function encodeQuery(id: number, name: string, type: RecordType | 'ANY'): Buffer {
+export function encodeQuery(id: number, name: string, type: RecordType | 'ANY' | 'AXFR'): Buffer {
   const q = Buffer.alloc(4);
   q.writeUInt16BE(RR_TYPES.byName[type], 0);
   q.writeUInt16BE(IN, 2);

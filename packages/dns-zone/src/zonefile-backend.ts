@@ -131,6 +131,9 @@ export function createZoneFileBackend(options: ZoneFileBackendOptions): DnsBacke
         .filter((z): z is string => z !== undefined)
         .map(normalizeName);
     },
+    async readZone(zone) {
+      return (await load(zone)).records;
+    },
     async readName(zone, name) {
       return (await load(zone)).records.filter((r) => r.name === name);
     },

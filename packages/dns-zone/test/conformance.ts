@@ -87,6 +87,18 @@ export function describeConformance(label: string, target: () => ConformanceTarg
       }
     });
 
+    it('lists every record of the zone, SOA first', async () => {
+      const t = await target();
+      const name = `${unique('list')}.${t.zone}`;
+      const record = normalizeRecord({ name, ttl: 60, type: 'TXT', text: ['listed'] });
+      await t.backend.addRecord(t.zone, record);
+      const all = await t.backend.listRecords(t.zone);
+      expect(all[0]?.type).toBe('SOA');
+      expect(all.filter((r) => r.type === 'SOA')).toHaveLength(1);
+      expect(all).toContainEqual(record);
+      expect(all.some((r) => r.type === 'NS' && r.name === t.zone)).toBe(true);
+    });
+
     it('replaces RRsets and deletes records and names', async () => {
       const t = await target();
       const name = `${unique('rr')}.${t.zone}`;

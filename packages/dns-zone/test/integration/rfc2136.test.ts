@@ -103,6 +103,19 @@ describe('RFC 2136 + TSIG against BIND', () => {
     expect(await dig(name, 'TXT')).toEqual([]);
   });
 
+  it('transfers a zone (AXFR over TCP, signed answer verified)', async () => {
+    await client.update({ zone, updates: [{ op: 'add', record: a('axfr', '192.0.2.50') }] });
+    const records = await client.transfer(zone);
+    expect(records[0]?.type).toBe('SOA');
+    expect(records).toContainEqual(a('axfr', '192.0.2.50'));
+    await expect(
+      createDnsUpdateClient({ ...target, key: { ...bind.tsig, name: 'nobody' } }).transfer(zone),
+    ).rejects.toMatchObject({
+      code: 'DNS_TSIG_BADKEY',
+    });
+    await expect(createDnsUpdateClient(target).transfer(zone)).rejects.toMatchObject({ code: 'DNS_UPDATE_REFUSED' });
+  });
+
   it('signs with hmac-sha512', async () => {
     const c = createDnsUpdateClient({ server: bind512.address, key: bind512.tsig });
     const record = normalizeRecord({ name: 'h.sha512.invis.test', ttl: 60, type: 'A', address: '192.0.2.99' });
