@@ -62,8 +62,3 @@ export class DnsZoneError extends Error {
     return { ...this.data, code: this.code, message: this.message };
   }
 }
-
-/** Wraps anything that is not already a DnsZoneError. */
-export function asDnsZoneError(error: unknown, code: DnsZoneErrorCode, message: string): DnsZoneError {
-  return error instanceof DnsZoneError ? error : new DnsZoneError(code, message, { cause: error });
-}
