@@ -20,6 +20,13 @@ export interface PkiFs {
   remove(path: string): Promise<void>;
   /** Whether a file or directory exists. */
   exists(path: string): Promise<boolean>;
+  /**
+   * Creates `path` only if it does not exist (O_EXCL): true when created, false when it exists;
+   * rejects with `code: 'ENOENT'` when the directory is missing. Used as a lock file.
+   */
+  createExclusive(path: string, data: string, mode: number): Promise<boolean>;
+  /** Milliseconds since the last modification, or undefined when the file is missing. */
+  ageMs(path: string): Promise<number | undefined>;
 }
 
 /**
@@ -58,6 +65,23 @@ export function createNodeFs(): PkiFs {
         return true;
       } catch {
         return false;
+      }
+    },
+    async createExclusive(path, data, mode) {
+      try {
+        await writeFile(path, data, { mode, flag: 'wx' });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      }
+    },
+    async ageMs(path) {
+      try {
+        return Date.now() - (await stat(path)).mtimeMs;
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
       }
     },
   };

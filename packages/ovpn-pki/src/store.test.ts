@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -213,5 +213,24 @@ describe('createPki', () => {
     expect((await pki.trustPem()).match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
     expect((await pki.crl()).pem.match(/BEGIN X509 CRL/g)).toHaveLength(1);
     await rejects(pki.finishRollover(), 'PKI_NOT_FOUND');
+  });
+});
+
+describe('locking', () => {
+  it('serialises concurrent writers of one directory and reports a held lock as PKI_LOCKED', async () => {
+    await pki.init({ caName: 'CA' });
+    const other = createPki({ dir: join(dir, 'pki'), now: () => clock });
+    await Promise.all([
+      ...Array.from({ length: 5 }, (_, i) => pki.issueClient({ name: `a${i}` })),
+      ...Array.from({ length: 5 }, (_, i) => other.issueClient({ name: `b${i}` })),
+    ]);
+    expect((await pki.list()).filter((c) => c.kind === 'client')).toHaveLength(10);
+    await writeFile(join(dir, 'pki', '.lock'), '1\n');
+    const impatient = createPki({ dir: join(dir, 'pki'), lockTimeoutMs: 100 });
+    await rejects(impatient.issueClient({ name: 'late' }), 'PKI_LOCKED');
+    // A lock older than a minute is from a dead process and is taken over.
+    const old = new Date(Date.now() - 120_000);
+    await utimes(join(dir, 'pki', '.lock'), old, old);
+    expect((await impatient.issueClient({ name: 'late' })).info.name).toBe('late');
   });
 });

@@ -37,6 +37,7 @@ const DAY = 86_400_000;
 const DIR_MODE = 0o700;
 const KEY_MODE = 0o600;
 const PUBLIC_MODE = 0o644;
+const STALE_LOCK_MS = 60_000;
 
 /** Expiry state of a certificate or CRL at the PKI clock's "now". */
 export type ExpiryState = 'ok' | 'expiring' | 'expired';
@@ -91,6 +92,8 @@ export interface PkiOptions {
   now?: () => Date;
   /** Supplies the CA key passphrase when the CA key is encrypted; asked once per Pki object. */
   caPassphrase?: () => string | Promise<string>;
+  /** How long a mutation waits for another process's lock (`<dir>/.lock`); default 10 s. */
+  lockTimeoutMs?: number;
 }
 
 /** Options of {@link Pki.init}. */
@@ -195,11 +198,42 @@ export function createPki(options: PkiOptions): Pki {
   let previousCache: Signer | undefined;
   let chain: Promise<unknown> = Promise.resolve();
 
-  // One mutation at a time per Pki object: index.txt and crlnumber are read-modify-write.
+  // One mutation at a time: index.txt and crlnumber are read-modify-write. The promise chain
+  // orders calls on this object; the lock file orders processes (portal job vs. setup CLI).
   function locked<T>(fn: () => Promise<T>): Promise<T> {
-    const result = chain.then(fn);
+    const result = chain.then(() => withLockFile(fn));
     chain = result.catch(() => undefined);
     return result;
+  }
+
+  async function withLockFile<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = path('.lock');
+    const until = Date.now() + (options.lockTimeoutMs ?? 10_000);
+    for (;;) {
+      let created: boolean;
+      try {
+        created = await fs.createExclusive(lock, `${process.pid}\n`, KEY_MODE);
+      } catch (cause) {
+        // No directory yet: nothing to protect (init creates it, everything else fails anyway).
+        if (isMissing(cause)) return fn();
+        throw cause;
+      }
+      if (created) break;
+      // A holder that died leaves its lock behind; no mutation takes a minute.
+      if (((await fs.ageMs(lock)) ?? 0) > STALE_LOCK_MS) {
+        await fs.remove(lock);
+        continue;
+      }
+      if (Date.now() > until) {
+        throw new OvpnPkiError('PKI_LOCKED', `${dir} is locked by another process (${lock})`, { data: { dir } });
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    try {
+      return await fn();
+    } finally {
+      await fs.remove(lock);
+    }
   }
 
   async function read(rel: string): Promise<string> {
