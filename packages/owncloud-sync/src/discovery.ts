@@ -7,6 +7,7 @@ import { toSyncError } from './errors';
 import type { ExcludeMatcher } from './exclude';
 import type { JournalEntry } from './journal';
 import { createSemaphore } from './limit';
+import type { DavResource } from './multistatus';
 import type { LocalEntry, RemoteEntry } from './reconcile';
 
 /**
@@ -77,14 +78,7 @@ export interface RemoteScanOptions {
   tryInfinity: boolean;
 }
 
-const toRemote = (r: {
-  path: string;
-  isDir: boolean;
-  size: number;
-  etag?: string;
-  lastModified?: number;
-  fileId?: string;
-}): RemoteEntry => {
+const toRemote = (r: DavResource): RemoteEntry => {
   const e: RemoteEntry = { path: r.path, isDir: r.isDir, size: r.isDir ? 0 : r.size };
   if (r.etag !== undefined) e.etag = r.etag;
   if (r.lastModified !== undefined) e.mtimeMs = r.lastModified;

@@ -9,7 +9,7 @@ import type { ServerInfo, WebDavClient } from './client';
 import { scanLocal, scanRemote } from './discovery';
 import { SyncError, type SyncErrorCode, toSyncError } from './errors';
 import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
-import { type Journal, type JournalEntry, openJournal } from './journal';
+import { type Journal, type JournalEntry, journalEntry, openJournal } from './journal';
 import { createRateLimiter, createSemaphore, type RateLimiter } from './limit';
 import { acquireLock } from './lock';
 import { conflictCopyName, type LocalEntry, type RemoteEntry, reconcile, type SyncAction } from './reconcile';
@@ -280,18 +280,10 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     l: LocalEntry,
     r: { etag?: string; size: number; mtimeMs?: number; fileId?: string; racyHash?: string },
   ): void => {
-    const e: JournalEntry = {
-      path,
-      isDir: l.isDir,
-      size: l.size,
-      mtimeMs: l.mtimeMs,
-      inode: l.inode,
-      remoteSize: r.size,
-    };
-    if (r.etag !== undefined) e.etag = r.etag;
-    if (r.mtimeMs !== undefined) e.remoteMtimeMs = r.mtimeMs;
-    if (r.fileId !== undefined) e.fileId = r.fileId;
-    if (r.racyHash !== undefined) e.racyHash = r.racyHash;
+    const e = journalEntry(
+      { path, isDir: l.isDir, size: l.size, mtimeMs: l.mtimeMs, inode: l.inode, remoteSize: r.size },
+      { etag: r.etag, remoteMtimeMs: r.mtimeMs, fileId: r.fileId, racyHash: r.racyHash },
+    );
     if (l.isDir) deferredDirs.push(e);
     else journal.put(e);
   };
@@ -339,7 +331,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
           );
     return client.get(path, existing > 0 && r.etag ? { offset: existing, ifRange: r.etag } : {}, async (reply) => {
       const offset = reply.status === 206 ? existing : 0;
-      const fh = await open(part, reply.status === 206 ? 'a' : 'w', 0o600);
+      const fh = await open(part, reply.status === 206 ? 'a' : 'w');
       let size = offset;
       try {
         for await (const chunk of reply.body as AsyncIterable<Buffer>) {

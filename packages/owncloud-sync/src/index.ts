@@ -30,7 +30,7 @@ export {
 } from './engine';
 export { SyncError, type SyncErrorCode, type SyncErrorData } from './errors';
 export { createExcludeMatcher, DEFAULT_EXCLUDES, type ExcludeMatcher, parseExcludeFile } from './exclude';
-export { type Journal, type JournalEntry, openJournal } from './journal';
+export { type Journal, type JournalEntry, journalEntry, openJournal } from './journal';
 export { createRateLimiter, createSemaphore, type RateLimiter, type Semaphore } from './limit';
 export { acquireLock } from './lock';
 export {

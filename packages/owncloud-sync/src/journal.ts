@@ -25,6 +25,23 @@ export interface JournalEntry {
   racyHash?: string;
 }
 
+type Optional = 'etag' | 'remoteMtimeMs' | 'fileId' | 'racyHash';
+
+/**
+ * Builds an entry from its required fields plus the optional ones that are set (`null` and
+ * `undefined` are left out, as `exactOptionalPropertyTypes`-style data wants).
+ */
+export function journalEntry(
+  required: Omit<JournalEntry, Optional>,
+  optional: { [K in Optional]?: string | number | null | undefined },
+): JournalEntry {
+  const e: JournalEntry = { ...required };
+  for (const [k, v] of Object.entries(optional)) {
+    if (v !== null && v !== undefined) (e as unknown as Record<string, unknown>)[k] = v;
+  }
+  return e;
+}
+
 /** Open journal; writes are buffered and committed in one transaction by `flush()`. */
 export interface Journal {
   /** Every entry, keyed by path. */
@@ -99,19 +116,14 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
     load() {
       const map = new Map<string, JournalEntry>();
       for (const r of db.prepare('SELECT * FROM entries').all() as Row[]) {
-        const e: JournalEntry = {
-          path: r.path,
-          isDir: r.is_dir === 1,
-          size: r.size,
-          mtimeMs: r.mtime,
-          inode: r.inode,
-          remoteSize: r.rsize,
-        };
-        if (r.etag !== null) e.etag = r.etag;
-        if (r.rmtime !== null) e.remoteMtimeMs = r.rmtime;
-        if (r.file_id !== null) e.fileId = r.file_id;
-        if (r.hash !== null) e.racyHash = r.hash;
-        map.set(r.path, e);
+        const required = { path: r.path, isDir: r.is_dir === 1, size: r.size, mtimeMs: r.mtime, inode: r.inode };
+        map.set(
+          r.path,
+          journalEntry(
+            { ...required, remoteSize: r.rsize },
+            { etag: r.etag, remoteMtimeMs: r.rmtime, fileId: r.file_id, racyHash: r.hash },
+          ),
+        );
       }
       return map;
     },

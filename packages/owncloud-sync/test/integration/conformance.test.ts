@@ -3,24 +3,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WebDavKind } from '@invis/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/index';
-import { type Fixture, startFixture, treeObject } from './workspace';
+import { SERVER_KINDS, treeObject, useFixture } from './workspace';
 
-const KINDS: WebDavKind[] = ['rclone', 'apache', 'owncloud-shim'];
-
-describe.each(KINDS)('sync against %s', (kind) => {
-  let fx: Fixture;
-  beforeAll(async () => {
-    fx = await startFixture(kind);
-  });
-  afterAll(async () => {
-    await fx?.stop();
-  });
+describe.each(SERVER_KINDS)('sync against %s', (kind) => {
+  const fixture = useFixture(kind);
 
   it('first sync both directions, then an unchanged tree plans nothing', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const b = await folder.replica('hostB');
     await a.write('docs/a.txt', 'from A');
@@ -49,7 +40,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('edits on both sides keep both versions as a conflict copy', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const b = await folder.replica('hostB');
     await a.write('report.docx', 'v1');
@@ -70,7 +61,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('the same new file on both sides is not a conflict', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const b = await folder.replica('hostB');
     await a.write('same.txt', 'identical');
@@ -82,7 +73,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('delete on one side while edited on the other: the edit wins, both ways', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const b = await folder.replica('hostB');
     await a.write('x/one.txt', '1');
@@ -108,7 +99,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('detects renames: a local rename is a MOVE on the server, a remote rename a local rename', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const b = await folder.replica('hostB');
     await a.write('dir/file.txt', 'content');
@@ -129,7 +120,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('files changed locally during a sync are not lost', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const b = await folder.replica('hostB');
     await a.write('f.txt', 'base');
@@ -151,7 +142,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('refuses mass deletes unless allowed, and dry-run changes nothing', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     for (let i = 0; i < 12; i++) await a.write(`m/f${i}.txt`, `${i}`);
     await a.engine.run();
@@ -168,7 +159,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('honours excludes (defaults and an exclude file) and the per-folder lock', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const excludeFile = join(await folder.replica('tmp').then((r) => r.dir), 'exclude.lst');
     await writeFile(excludeFile, '# build output\nbuild/\n*.log\n');
     const a = await folder.replica('hostA', { excludeFile });
@@ -185,7 +176,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('server restarted mid-sync: the next run completes', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA', { retries: 0, concurrency: 2 });
     const b = await folder.replica('hostB');
     for (let i = 0; i < 60; i++) await a.write(`r/${i % 3}/f${i}.txt`, `content ${i}`);
@@ -193,12 +184,12 @@ describe.each(KINDS)('sync against %s', (kind) => {
     let done = 0;
     const first = await a.engine.run({
       onEvent: (e) => {
-        if (e.type === 'done' && e.action === 'upload' && ++done === 10) halted = fx.server.halt();
+        if (e.type === 'done' && e.action === 'upload' && ++done === 10) halted = fixture().server.halt();
       },
     });
     await halted;
     expect(first.errors.length).toBeGreaterThan(0);
-    await fx.server.restart();
+    await fixture().server.restart();
     const second = await a.engine.run();
     expect(second.errors).toEqual([]);
     // Our own interrupted uploads (rclone keeps truncated files) are re-sent, not conflicts.
@@ -209,7 +200,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
   });
 
   it('resumes a 64 MiB download after the server died mid-transfer', async () => {
-    const folder = await fx.folder();
+    const folder = await fixture().folder();
     const a = await folder.replica('hostA');
     const big = randomBytes(64 * 1024 * 1024);
     await a.write('big.bin', big);
@@ -220,7 +211,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
     const first = await b.engine.run({
       onEvent: (e) => {
         if (e.type === 'bytes' && e.direction === 'down' && e.transferred > 24 * 1024 * 1024 && !halted) {
-          halted = fx.server.halt();
+          halted = fixture().server.halt();
         }
       },
     });
@@ -230,7 +221,7 @@ describe.each(KINDS)('sync against %s', (kind) => {
     expect(parts).toHaveLength(1);
     const partial = (await stat(join(b.dir, parts[0] as string))).size;
     expect(partial).toBeGreaterThan(24 * 1024 * 1024);
-    await fx.server.restart();
+    await fixture().server.restart();
     // Apache sends weak ETags for files written within the last second, and If-Range needs a strong one.
     await new Promise((r) => setTimeout(r, 1100));
     const second = await b.engine.run();

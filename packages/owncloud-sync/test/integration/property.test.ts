@@ -1,11 +1,10 @@
 // Random operation sequences on both sides, then two syncs: both trees equal, nothing written lost.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { WebDavKind } from '@invis/testbed';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WebDavClient } from '../../src/index';
-import { type Fixture, readTree, startFixture } from './workspace';
+import { readTree, SERVER_KINDS, useFixture } from './workspace';
 
 const FILES = ['a.txt', 'b.txt', 'x/c.txt', 'x/d.txt', 'x/y/e.txt'] as const;
 type Side = 'local' | 'remote';
@@ -27,21 +26,15 @@ async function remoteMkdirs(client: WebDavClient, path: string): Promise<void> {
   for (let i = 1; i <= parts.length; i++) await client.mkcol(parts.slice(0, i).join('/'));
 }
 
-describe.each<WebDavKind>(['rclone', 'apache', 'owncloud-shim'])('random operations against %s', (kind) => {
-  let fx: Fixture;
-  beforeAll(async () => {
-    fx = await startFixture(kind);
-  });
-  afterAll(async () => {
-    await fx?.stop();
-  });
+describe.each(SERVER_KINDS)('random operations against %s', (kind) => {
+  const fixture = useFixture(kind);
 
   it('two syncs leave both sides equal and keep every version written', async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.subarray([...FILES]), fc.array(opArb, { maxLength: 10 }), async (initial, ops) => {
         run++;
-        const folder = await fx.folder();
+        const folder = await fixture().folder();
         const a = await folder.replica('hostA');
         const state: Record<Side, Map<string, string>> = { local: new Map(), remote: new Map() };
         for (const f of initial) {

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startWebDav, type WebDavKind, type WebDavServer } from '@invis/testbed';
+import { afterAll, beforeAll } from 'vitest';
 import { createSyncEngine, createWebDavClient, type SyncEngineOptions, type WebDavClient } from '../../src/index';
 
 /** A server shared by one test file, plus helpers to make isolated sync setups on it. */
@@ -30,6 +31,21 @@ export interface Replica {
 }
 
 let counter = 0;
+
+/** Every server kind of the testbed; the conformance suite runs against each. */
+export const SERVER_KINDS: WebDavKind[] = ['rclone', 'apache', 'owncloud-shim'];
+
+/** Starts a server of `kind` for the surrounding describe block; call the result inside tests. */
+export function useFixture(kind: WebDavKind): () => Fixture {
+  let fx: Fixture | undefined;
+  beforeAll(async () => {
+    fx = await startFixture(kind);
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+  return () => fx as Fixture;
+}
 
 /** Starts a server of `kind` on its own loopback address. */
 export async function startFixture(kind: WebDavKind): Promise<Fixture> {
