@@ -1,6 +1,6 @@
 // `invis-sync` command line: init / run / status. Pure over its injected I/O, so it is testable;
 // src/bin.ts wires it to the process.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -111,7 +111,6 @@ async function init(dir: string, values: Values, io: CliIo): Promise<number> {
     );
   }
   await readPassword(config.data.passwordFile);
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(stateDirOf(dir), { recursive: true, mode: 0o700 });
   await writeFile(join(stateDirOf(dir), 'config.json'), `${JSON.stringify(config.data, null, 2)}\n`, { mode: 0o600 });
   io.stdout(values.json ? `${JSON.stringify({ initialized: dir })}\n` : `initialized ${dir} → ${config.data.url}\n`);

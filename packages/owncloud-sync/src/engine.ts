@@ -213,7 +213,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             localDir,
             client,
             journal,
-            known,
             local,
             remote: remoteScan.entries,
             report,
@@ -253,7 +252,6 @@ interface ExecutorContext {
   localDir: string;
   client: WebDavClient;
   journal: Journal;
-  known: Map<string, JournalEntry>;
   local: ReadonlyMap<string, LocalEntry>;
   remote: ReadonlyMap<string, RemoteEntry>;
   report: SyncReport;
