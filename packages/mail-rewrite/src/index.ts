@@ -12,6 +12,19 @@ export {
   type MailPaths,
   type Owner,
 } from './apply';
+export {
+  createMailDirectoryStore,
+  type FetchMailAccountRecord,
+  fromFetchMailAccountRecord,
+  fromMailProviderRecord,
+  type LocalMailRecipientRecord,
+  type MailDirectory,
+  type MailDirectoryStore,
+  type MailProviderRecord,
+  toFetchMailAccountRecord,
+  toLocalMailRecipientRecord,
+  toMailProviderRecord,
+} from './directory';
 export { MailRewriteError, type MailRewriteErrorCode, type MailRewriteErrorData } from './errors';
 export {
   buildFetchmailRc,

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createMailDirectoryStore,
+  type FetchMailAccountRecord,
+  fromMailProviderRecord,
+  type LocalMailRecipientRecord,
+  type MailDirectory,
+  type MailProviderRecord,
+  toMailProviderRecord,
+} from './directory';
+import { parseMailConfig } from './model';
+import { generateSecretKey, isSealedSecret } from './secrets';
+import { sampleInput } from './testing';
+
+// In-memory stand-in for ad-client's InvisApi['mail'] (same method shapes).
+function memoryDirectory(providers: Array<MailProviderRecord & { cn: string }> = []) {
+  const accounts = new Map<string, Map<string, FetchMailAccountRecord>>();
+  const recipients = new Map<string, LocalMailRecipientRecord>();
+  const of = (sam: string) => accounts.get(sam) ?? accounts.set(sam, new Map()).get(sam) ?? new Map();
+  const directory: MailDirectory = {
+    fetchAccounts: async (sam) => [...of(sam).values()],
+    putFetchAccount: async (sam, a) => of(sam).set(a.extAddress, a),
+    deleteFetchAccount: async (sam, ext) => {
+      of(sam).delete(ext);
+    },
+    localRecipient: async (sam) => recipients.get(sam),
+    putLocalRecipient: async (sam, r) => recipients.set(sam, r),
+    providers: async () => providers,
+  };
+  return { directory, accounts: of, recipients };
+}
+
+describe('createMailDirectoryStore', () => {
+  const key = generateSecretKey();
+
+  it('writes the invis objects with sealed passwords and reads the same users back', async () => {
+    const config = parseMailConfig(sampleInput());
+    const ad = memoryDirectory(config.providers.map((p) => ({ cn: p.id, ...toMailProviderRecord(p) })));
+    const store = createMailDirectoryStore({ directory: ad.directory, key });
+    for (const u of config.users) await store.writeUser(u);
+
+    const alice = ad.accounts('alice');
+    const pop = alice.get('alice@gmx.de');
+    expect(pop).toMatchObject({ server: 'pop.gmx.net', proto: 'pop3', userName: 'alice@gmx.de' });
+    expect(pop?.fetchOpts).toEqual(['here', 'ssl', 'invis:provider=gmx']);
+    expect(isSealedSecret(pop?.password ?? '')).toBe(true);
+    expect(pop?.password).not.toContain('secret');
+    expect(alice.get('alice.shop@web.de')?.fetchOpts).toEqual([
+      'here',
+      "sslproto 'TLS1.2+'",
+      'keep',
+      'invis:folder=INBOX',
+      'invis:folder=Bestellungen 2026',
+      'invis:smtp=smtp.web.de:587',
+    ]);
+    expect(ad.recipients.get('alice')).toEqual({
+      localAddress: 'alice@invis-net.loc',
+      mainAddress: 'alice@gmx.de',
+      localHost: 'localhost',
+    });
+
+    const providers = parseMailConfig({ localDomain: 'x.loc', providers: await store.readProviders() }).providers;
+    const users = [];
+    for (const u of config.users) {
+      const read = await store.readUser(u.user, { presence: u.presence }, providers);
+      expect(read?.legacySecrets).toEqual([]);
+      users.push(read?.user);
+    }
+    const back = parseMailConfig({ localDomain: config.localDomain, providers: await store.readProviders(), users });
+    expect(back.users).toEqual(config.users);
+  });
+
+  it('reads clear-text accounts of the original and finds their relay in the catalogue', async () => {
+    const ad = memoryDirectory([{ cn: 'gmx', vendor: 'GMX', pop: 'pop.gmx.net', smtp: 'mail.gmx.net', smtpPort: 465 }]);
+    await ad.directory.putLocalRecipient('bob', { localAddress: 'bob@invis-net.loc', mainAddress: 'bob@gmx.de' });
+    await ad.directory.putFetchAccount('bob', {
+      extAddress: 'bob@gmx.de',
+      server: 'pop.gmx.net',
+      proto: 'pop3',
+      userName: 'bob@gmx.de',
+      password: `alt'es "Passwort"`,
+      localAddress: 'bob@invis-net.loc',
+      fetchOpts: ['here', 'fetchall'],
+    });
+    const store = createMailDirectoryStore({ directory: ad.directory, key });
+    const providers = parseMailConfig({ localDomain: 'x.loc', providers: await store.readProviders() }).providers;
+    expect(providers[0]?.smtp).toEqual({ host: 'mail.gmx.net', port: 587 });
+    const read = await store.readUser('bob', {}, providers);
+    expect(read?.legacySecrets).toEqual(['bob@gmx.de']);
+    const config = parseMailConfig({ localDomain: 'invis-net.loc', providers, users: [read?.user] });
+    expect(config.users[0]?.accounts[0]).toMatchObject({
+      tls: 'starttls',
+      port: 110,
+      fetchAll: true,
+      provider: 'gmx',
+      password: `alt'es "Passwort"`,
+    });
+
+    // Writing re-seals the password; removed accounts are deleted.
+    const user = config.users[0];
+    if (!user) throw new Error('user expected');
+    await store.writeUser(user);
+    expect(isSealedSecret(ad.accounts('bob').get('bob@gmx.de')?.password ?? '')).toBe(true);
+    await store.writeUser({ ...user, mainAddress: undefined, accounts: [] });
+    expect(ad.accounts('bob').size).toBe(0);
+    expect(ad.recipients.get('bob')?.mainAddress).toBe('bob@invis-net.loc');
+  });
+
+  it('maps the provider catalogue both ways', () => {
+    const record = { vendor: 'web.de', imap: 'imap.web.de', imapSsl: true, smtp: 'smtp.web.de', smtpPort: 587 };
+    const input = fromMailProviderRecord('webde', record);
+    const [provider] = parseMailConfig({ localDomain: 'x.loc', providers: [input] }).providers;
+    if (!provider) throw new Error('provider expected');
+    expect(toMailProviderRecord(provider)).toEqual({ ...record, smtpTls: true });
+  });
+});

@@ -1,0 +1,255 @@
+// The invis AD objects (`fspFetchMailAccount`, `fspLocalMailRecipient`, `fspMailProvider`) as
+// plain records, shaped like @invis/ad-client's `FetchMailAccount`, `LocalMailRecipient` and
+// `MailProvider`, so `createInvisApi(ad, store).mail` can be passed in as it is.
+import {
+  defaultFetchPort,
+  type ExternalAccount,
+  type FetchTls,
+  type MailConfigInput,
+  type MailProvider,
+  type MailUser,
+  type Presence,
+  type Vacation,
+} from './model';
+import { openSecret, type SecretKey, sealSecret } from './secrets';
+
+/** `fspFetchMailAccount` (ad-client `FetchMailAccount`). */
+export interface FetchMailAccountRecord {
+  extAddress: string;
+  server: string;
+  /** `pop3` or `imap`. */
+  proto: string;
+  userName: string;
+  /** `fspExtMailUserPW`: sealed by this package, clear text when written by the original. */
+  password: string;
+  localAddress: string;
+  /** `fspMailFetchOpts`, e.g. `['here', 'ssl', 'fetchall']`. */
+  fetchOpts: string[];
+}
+
+/** `fspLocalMailRecipient` (ad-client `LocalMailRecipient`). */
+export interface LocalMailRecipientRecord {
+  localAddress: string;
+  mainAddress: string;
+  localHost?: string;
+}
+
+/** `fspMailProvider` (ad-client `MailProvider`). */
+export interface MailProviderRecord {
+  vendor: string;
+  pop?: string;
+  imap?: string;
+  smtp?: string;
+  popSsl?: boolean;
+  imapSsl?: boolean;
+  smtpTls?: boolean;
+  smtpPort?: number;
+  userNameHint?: string;
+  description?: string;
+}
+
+/** The part of ad-client's `InvisApi['mail']` this package uses. */
+export interface MailDirectory {
+  fetchAccounts(sAMAccountName: string): Promise<FetchMailAccountRecord[]>;
+  putFetchAccount(sAMAccountName: string, account: FetchMailAccountRecord): Promise<unknown>;
+  deleteFetchAccount(sAMAccountName: string, extAddress: string): Promise<void>;
+  localRecipient(sAMAccountName: string): Promise<LocalMailRecipientRecord | undefined>;
+  putLocalRecipient(sAMAccountName: string, recipient: LocalMailRecipientRecord): Promise<unknown>;
+  providers(): Promise<Array<MailProviderRecord & { cn: string }>>;
+}
+
+type UserInput = NonNullable<MailConfigInput['users']>[number];
+type AccountInput = NonNullable<UserInput['accounts']>[number];
+type ProviderInput = NonNullable<MailConfigInput['providers']>[number];
+
+// Values of fspMailFetchOpts the original understands are fetchmail keywords it pastes into
+// its rc line; settings it has no place for are stored as `invis:` values, and only when they
+// differ from the default, so ordinary accounts stay readable by an old portal.
+const EXT = 'invis:';
+const TLS_OPTS: Record<FetchTls, string[]> = {
+  implicit: ['ssl'],
+  starttls: ["sslproto 'TLS1.2+'"],
+  none: ["sslproto ''"],
+};
+
+/**
+ * An account as `fspFetchMailAccount` record, with the password sealed.
+ * @param account validated account
+ * @param localAddress the owner's local address
+ * @param key server key ({@link sealSecret})
+ */
+export function toFetchMailAccountRecord(
+  account: ExternalAccount,
+  localAddress: string,
+  key: SecretKey,
+): FetchMailAccountRecord {
+  return {
+    extAddress: account.address,
+    server: account.server,
+    proto: account.protocol,
+    userName: account.login,
+    password: sealSecret(account.password, key, account.address),
+    localAddress,
+    fetchOpts: [
+      'here',
+      ...TLS_OPTS[account.tls],
+      ...(account.fetchAll ? ['fetchall'] : []),
+      ...(account.keep ? ['keep'] : []),
+      ...(account.port !== defaultFetchPort(account.protocol, account.tls) ? [`${EXT}port=${account.port}`] : []),
+      ...account.folders.map((f) => `${EXT}folder=${f}`),
+      ...(account.provider !== undefined ? [`${EXT}provider=${account.provider}`] : []),
+      ...(account.smtp ? [`${EXT}smtp=${account.smtp.host}:${account.smtp.port}`] : []),
+    ],
+  };
+}
+
+/**
+ * Reads an `fspFetchMailAccount` record (ours or the original's) as model input. Without an
+ * explicit provider the catalogue entry whose POP3/IMAP host is the account's server supplies
+ * the relay. Validation happens in `parseMailConfig`.
+ * @returns the account input and whether its password was clear text (re-seal it on write)
+ * @throws MailRewriteError `MAIL_SECRET_DECRYPT`
+ */
+export function fromFetchMailAccountRecord(
+  record: FetchMailAccountRecord,
+  key: SecretKey,
+  providers: readonly MailProvider[] = [],
+): { account: AccountInput; legacySecret: boolean } {
+  const opts = record.fetchOpts.map((o) => o.trim());
+  const ext = (name: string): string[] =>
+    opts.filter((o) => o.startsWith(`${EXT}${name}=`)).map((o) => o.slice(EXT.length + name.length + 1));
+  const proto = record.proto.toLowerCase();
+  const tls: FetchTls =
+    opts.includes('ssl') || proto.endsWith('s')
+      ? 'implicit'
+      : opts.some((o) => /^sslproto\s+(''|"")$/.test(o))
+        ? 'none'
+        : // The original wrote no TLS option for plain POP3/IMAP; fetchmail then tries STARTTLS.
+          'starttls';
+  const protocol = proto.startsWith('imap') ? 'imap' : 'pop3';
+  const server = record.server.toLowerCase();
+  const [port] = ext('port');
+  const [smtp] = ext('smtp');
+  const provider =
+    ext('provider')[0] ??
+    providers.find((p) => (protocol === 'imap' ? p.imap?.host : p.pop3?.host) === server && p.smtp)?.id;
+  const { password, legacy } = openSecret(record.password, key, record.extAddress);
+  const smtpAt = smtp?.lastIndexOf(':') ?? -1;
+  return {
+    account: {
+      address: record.extAddress,
+      server: record.server,
+      protocol,
+      tls,
+      ...(port !== undefined ? { port: Number(port) } : {}),
+      login: record.userName,
+      password,
+      keep: opts.includes('keep'),
+      fetchAll: opts.includes('fetchall'),
+      folders: ext('folder'),
+      ...(provider !== undefined ? { provider } : {}),
+      ...(smtp !== undefined && smtpAt > 0
+        ? { smtp: { host: smtp.slice(0, smtpAt), port: Number(smtp.slice(smtpAt + 1)) } }
+        : {}),
+    },
+    legacySecret: legacy,
+  };
+}
+
+/** The user's `fspLocalMailRecipient` (main = local address when no main address is chosen). */
+export function toLocalMailRecipientRecord(user: MailUser): LocalMailRecipientRecord {
+  return {
+    localAddress: user.localAddress,
+    mainAddress: user.mainAddress ?? user.localAddress,
+    localHost: 'localhost',
+  };
+}
+
+/** A catalogue entry as `fspMailProvider` (the schema has no ports for POP3/IMAP and no OAuth2 flag). */
+export function toMailProviderRecord(p: MailProvider): MailProviderRecord {
+  return {
+    vendor: p.vendor,
+    ...(p.pop3 ? { pop: p.pop3.host, popSsl: p.pop3.tls } : {}),
+    ...(p.imap ? { imap: p.imap.host, imapSsl: p.imap.tls } : {}),
+    ...(p.smtp ? { smtp: p.smtp.host, smtpPort: p.smtp.port, smtpTls: true } : {}),
+    ...(p.userNameHint !== undefined ? { userNameHint: p.userNameHint } : {}),
+    ...(p.description !== undefined ? { description: p.description } : {}),
+  };
+}
+
+/** An `fspMailProvider` record as catalogue input. SMTP is always used with STARTTLS (default 587). */
+export function fromMailProviderRecord(cn: string, r: MailProviderRecord): ProviderInput {
+  return {
+    id: cn,
+    vendor: r.vendor,
+    ...(r.pop ? { pop3: { host: r.pop, tls: r.popSsl ?? false } } : {}),
+    ...(r.imap ? { imap: { host: r.imap, tls: r.imapSsl ?? false } } : {}),
+    // The seed data has 25/465 for some providers; submission with STARTTLS is 587 everywhere.
+    ...(r.smtp
+      ? { smtp: { host: r.smtp, port: r.smtpPort === 25 || r.smtpPort === 465 ? 587 : (r.smtpPort ?? 587) } }
+      : {}),
+    oauth2: false,
+    ...(r.userNameHint ? { userNameHint: r.userNameHint } : {}),
+    ...(r.description ? { description: r.description } : {}),
+  };
+}
+
+/** Reads and writes the mail data of users through an ad-client `InvisApi['mail']`. */
+export interface MailDirectoryStore {
+  /** The provider catalogue as model input. */
+  readProviders(): Promise<ProviderInput[]>;
+  /**
+   * One user as model input. Presence and vacation are not in the invis schema (the original
+   * kept them in files): pass what the caller stores.
+   * @returns the input and the addresses whose password was still clear text
+   */
+  readUser(
+    sAMAccountName: string,
+    state: { presence?: Presence; vacation?: Vacation },
+    providers: readonly MailProvider[],
+  ): Promise<{ user: UserInput; legacySecrets: string[] } | undefined>;
+  /** Writes the recipient and every account (passwords sealed), deletes accounts no longer listed. */
+  writeUser(user: MailUser): Promise<void>;
+}
+
+/**
+ * @param options `directory`: `createInvisApi(ad, store).mail` from @invis/ad-client; `key`: the server key
+ * @example
+ * const mail = createMailDirectoryStore({ directory: createInvisApi(ad, store).mail, key });
+ * await mail.writeUser(config.users[0]);
+ */
+export function createMailDirectoryStore(options: { directory: MailDirectory; key: SecretKey }): MailDirectoryStore {
+  const { directory, key } = options;
+  return {
+    async readProviders() {
+      return (await directory.providers()).map((p) => fromMailProviderRecord(p.cn, p));
+    },
+    async readUser(sam, state, providers) {
+      const recipient = await directory.localRecipient(sam);
+      if (!recipient) return undefined;
+      const read = (await directory.fetchAccounts(sam)).map((r) => fromFetchMailAccountRecord(r, key, providers));
+      const main = recipient.mainAddress.toLowerCase();
+      return {
+        user: {
+          user: sam,
+          localAddress: recipient.localAddress,
+          ...(main !== recipient.localAddress.toLowerCase() ? { mainAddress: recipient.mainAddress } : {}),
+          ...(state.presence ? { presence: state.presence } : {}),
+          ...(state.vacation ? { vacation: state.vacation } : {}),
+          accounts: read.map((r) => r.account),
+        },
+        legacySecrets: read.filter((r) => r.legacySecret).map((r) => r.account.address),
+      };
+    },
+    async writeUser(user) {
+      await directory.putLocalRecipient(user.user, toLocalMailRecipientRecord(user));
+      const keep = new Set(user.accounts.map((a) => a.address));
+      for (const a of user.accounts) {
+        await directory.putFetchAccount(user.user, toFetchMailAccountRecord(a, user.localAddress, key));
+      }
+      for (const old of await directory.fetchAccounts(user.user)) {
+        if (!keep.has(old.extAddress.toLowerCase())) await directory.deleteFetchAccount(user.user, old.extAddress);
+      }
+    },
+  };
+}
