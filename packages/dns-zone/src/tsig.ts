@@ -131,6 +131,10 @@ function findTsig(buf: Buffer): TsigRecord | undefined {
   if (counts[3] === 0 || offset === undefined) return undefined;
   const owner = readName(buf, offset);
   if (buf.readUInt16BE(owner.next) !== RR_TYPES.byName.TSIG) return undefined;
+  // Class and TTL are not covered by the MAC; RFC 8945 fixes them to ANY and 0.
+  if (buf.readUInt16BE(owner.next + 2) !== DNS_CLASSES.byName.ANY || buf.readUInt32BE(owner.next + 4) !== 0) {
+    throw invalid('TSIG record must have class ANY and TTL 0');
+  }
   const rdEnd = owner.next + 10 + buf.readUInt16BE(owner.next + 8);
   const alg = readName(buf, owner.next + 10);
   let p = alg.next;

@@ -67,6 +67,49 @@ describe('UPDATE encoding', () => {
     );
   });
 
+  it('property: byte flips in a valid signed message give typed errors or a verified result, never a crash', () => {
+    const records = [
+      a,
+      normalizeRecord({ name: 'm.dyn.invis.test', ttl: 1, type: 'MX', preference: 1, exchange: 'gw.dyn.invis.test' }),
+      normalizeRecord({ name: 't.dyn.invis.test', ttl: 1, type: 'TXT', text: ['x', 'yz'] }),
+    ];
+    const { message } = signMessage(
+      encodeUpdate({
+        id: 7,
+        zone: 'dyn.invis.test',
+        prerequisites: records.map((record) => ({ kind: 'recordExists', record })),
+        updates: [],
+      }),
+      key,
+      NOW,
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(message.length - 1), fc.integer({ min: 1, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (flips) => {
+          const copy = Buffer.from(message);
+          for (const [i, x] of flips) copy.writeUInt8((copy[i] as number) ^ x, i);
+          for (const fn of [() => decodeMessage(copy), () => verifyMessage(copy, key, NOW)]) {
+            try {
+              fn();
+            } catch (e) {
+              expect(e).toBeInstanceOf(DnsZoneError);
+            }
+          }
+          // A flip anywhere but the id never verifies (the id is restored from the TSIG); a case
+          // flip (0x20) may hit the key or algorithm name, which TSIG compares case-insensitively.
+          if (flips.some(([i, x]) => i > 1 && x !== 0x20)) {
+            expect(() => verifyMessage(copy, key, NOW)).toThrow(DnsZoneError);
+          }
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
   it('property: truncations of a valid signed message give typed errors', () => {
     const { message } = signMessage(
       encodeUpdate({ id: 9, zone: 'dyn.invis.test', updates: [{ op: 'add', record: a }] }),
