@@ -3,7 +3,7 @@ import { DnsZoneError } from './errors';
 import { type DnsRecord, recordKey } from './model';
 import { normalizeName } from './names';
 import { createDnsUpdateClient, type DnsUpdateClientOptions } from './update-client';
-import type { UpdateOperation } from './wire';
+import type { Prerequisite, UpdateOperation } from './wire';
 
 /** Options of {@link createRfc2136Backend}. */
 export interface Rfc2136BackendOptions extends DnsUpdateClientOptions {
@@ -15,7 +15,8 @@ export interface Rfc2136BackendOptions extends DnsUpdateClientOptions {
 
 /**
  * A {@link DnsBackend} that reads with queries (and AXFR for whole zones) and writes with TSIG-signed RFC 2136 updates
- * (one atomic UPDATE per change) to any server, e.g. BIND 9. Zones cannot be created over
+ * (one atomic UPDATE per change, guarded by prerequisites so a concurrent change is detected
+ * as `DNS_PREREQUISITE_FAILED` instead of being overwritten) to any server, e.g. BIND 9. Zones cannot be created over
  * DNS: `createReverseZone` only succeeds for zones the server already serves.
  *
  * @param options server, key, zones
@@ -38,7 +39,7 @@ export function createRfc2136Backend(options: Rfc2136BackendOptions): DnsBackend
       const { records } = await client.query(name, 'ANY');
       return records.filter((r) => r.name === name);
     },
-    async writeName(zone, _name, before, after) {
+    async writeName(zone, name, before, after) {
       const withTtl = (r: DnsRecord): string => `${recordKey(r)}/${r.ttl}`;
       const had = new Set(before.map(withTtl));
       const stays = new Set(after.map(recordKey));
@@ -47,7 +48,18 @@ export function createRfc2136Backend(options: Rfc2136BackendOptions): DnsBackend
         ...before.filter((r) => !stays.has(recordKey(r))).map((record) => ({ op: 'deleteRecord' as const, record })),
         ...after.filter((r) => !had.has(withTtl(r))).map((record) => ({ op: 'add' as const, record })),
       ];
-      await client.update({ zone, updates });
+      // Optimistic concurrency: the RRsets we read must still be exactly what the server has
+      // (SOA excluded: every update raises its serial), and RRsets we create must not exist yet.
+      const readTypes = new Set(before.map((r) => r.type));
+      const prerequisites: Prerequisite[] = [
+        ...before
+          .filter((r) => r.type !== 'SOA')
+          .map((r) => ({ kind: 'recordExists' as const, record: { ...r, ttl: 0 } })),
+        ...[...new Set(after.map((r) => r.type))]
+          .filter((type) => !readTypes.has(type))
+          .map((type) => ({ kind: 'rrsetNotExists' as const, name, type })),
+      ];
+      await client.update({ zone, prerequisites, updates });
     },
     async createZone(zone) {
       throw new DnsZoneError(

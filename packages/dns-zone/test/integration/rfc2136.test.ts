@@ -2,6 +2,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import {
   createDnsUpdateClient,
+  createRfc2136Backend,
   type DnsTransport,
   normalizeRecord,
   type RecordType,
@@ -114,6 +115,23 @@ describe('RFC 2136 + TSIG against BIND', () => {
       code: 'DNS_TSIG_BADKEY',
     });
     await expect(createDnsUpdateClient(target).transfer(zone)).rejects.toMatchObject({ code: 'DNS_UPDATE_REFUSED' });
+  });
+
+  it('backend writes detect a concurrent change instead of overwriting it', async () => {
+    const name = `race.${zone}`;
+    let raced = false;
+    const racing: DnsTransport = async (message, t) => {
+      if (!raced && ((message.readUInt16BE(2) >> 11) & 0xf) === 5) {
+        raced = true; // someone else writes between our read and our update
+        await client.update({ zone, updates: [{ op: 'add', record: a('race', '192.0.2.81') }] });
+      }
+      return udpWithTcpFallback(message, t);
+    };
+    const backend = createRfc2136Backend({ ...target, key: bind.tsig, zones: [zone], transport: racing });
+    await expect(backend.replaceRecords(zone, name, 'A', [a('race', '192.0.2.82')])).rejects.toMatchObject({
+      code: 'DNS_PREREQUISITE_FAILED',
+    });
+    expect(await dig(name)).toEqual(['192.0.2.81']);
   });
 
   it('signs with hmac-sha512', async () => {
