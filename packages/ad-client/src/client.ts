@@ -1,5 +1,7 @@
 // createAdClient: the entry point. Options carry the collaborators (ldapts client factory,
 // clock); nothing reads process.env.
+import { type AuthResult, authenticate } from './auth';
+import { type ComputersApi, createComputersApi, createOusApi, type OusApi } from './computers';
 import {
   type AdTlsOptions,
   Connection,
@@ -7,8 +9,11 @@ import {
   type LdapClientFactory,
   openBoundClient,
 } from './connection';
+import { DEFAULT_POSIX_IDS, type DomainInfo, type PosixIdScheme, readDomainInfo } from './domain';
 import type { AdEntry } from './entry';
 import { AdError } from './errors';
+import { createGroupsApi, type GroupsApi } from './groups';
+import { createInvisApi, type InvisApi } from './invis';
 import {
   type AdAttributes,
   type AdChange,
@@ -17,6 +22,9 @@ import {
   type RenameOptions,
   type SearchOptions,
 } from './ldap';
+import { createObjectStore, type ObjectStore } from './objects';
+import { type PasswordPolicy, readPasswordPolicy, updatePasswordPolicy } from './policy';
+import { createUsersApi, type UsersApi } from './users';
 
 /** Options of {@link createAdClient}. */
 export interface AdClientOptions {
@@ -43,6 +51,10 @@ export interface AdClientOptions {
   clientFactory?: LdapClientFactory;
   /** Clock for expiry calculations (default `() => new Date()`). */
   now?: () => Date;
+  /** RFC2307 numbering (default the original's: RID + 20000, maildummies 9500, computers 515). */
+  posixIds?: Partial<PosixIdScheme>;
+  /** Group names that cannot be deleted besides the built-ins (default the invis setup groups). */
+  protectedGroups?: readonly string[];
 }
 
 /** An Active Directory client. Connects lazily, reconnects after a DC restart. */
@@ -85,6 +97,25 @@ export interface AdClient {
   now(): Date;
   /** Internal: the generic directory layer (shared by the feature modules). */
   readonly directory: Directory;
+  /** Domain naming facts (DNS name, NetBIOS/NIS name, SID); read once. */
+  domain(): Promise<DomainInfo>;
+  readonly users: UsersApi;
+  readonly groups: GroupsApi;
+  readonly computers: ComputersApi;
+  readonly ous: OusApi;
+  readonly policy: {
+    get(): Promise<PasswordPolicy>;
+    update(patch: Partial<PasswordPolicy>): Promise<PasswordPolicy>;
+  };
+  /**
+   * Checks a user's password and returns identity, transitive groups and password state.
+   * @throws AdError `AD_INVALID_CREDENTIALS`, `AD_ACCOUNT_DISABLED`, `AD_ACCOUNT_LOCKED`, `AD_PASSWORD_EXPIRED`, `AD_PASSWORD_MUST_CHANGE`
+   */
+  authenticate(login: string, password: string): Promise<AuthResult>;
+  /** Typed read/write of any object type (see `defineObjectType`). */
+  readonly objects: ObjectStore;
+  /** The invis tree, schema install, portal entries, CorNAz mail objects. */
+  readonly invis: InvisApi;
 }
 
 /**
@@ -150,7 +181,24 @@ export function createAdClient(options: AdClientOptions): AdClient {
     }
   };
 
-  return {
+  const ids: PosixIdScheme = { ...DEFAULT_POSIX_IDS, ...(options.posixIds ?? {}) };
+  let domainInfo: Promise<DomainInfo> | undefined;
+  const domain = (): Promise<DomainInfo> => {
+    const p =
+      domainInfo ??
+      readDomainInfo(client).catch((e: unknown) => {
+        domainInfo = undefined;
+        throw e;
+      });
+    domainInfo = p;
+    return p;
+  };
+  const policy = {
+    get: () => readPasswordPolicy(client),
+    update: (patch: Partial<PasswordPolicy>) => updatePasswordPolicy(client, patch),
+  };
+
+  const client = {
     baseDN,
     search: (o) => dir.search(o),
     searchPages: (o) => dir.searchPages(o),
@@ -169,5 +217,25 @@ export function createAdClient(options: AdClientOptions): AdClient {
     close: () => conn.close(),
     now,
     directory: dir,
-  };
+    domain,
+    policy,
+  } as AdClient;
+  const groups = createGroupsApi({
+    ad: client,
+    domain,
+    ids,
+    ...(options.protectedGroups ? { protectedGroups: options.protectedGroups } : {}),
+  });
+  const users = createUsersApi({ ad: client, domain, ids, groups, policy: policy.get });
+  const objects = createObjectStore(client);
+  Object.assign(client, {
+    users,
+    groups,
+    computers: createComputersApi({ ad: client, domain, ids }),
+    ous: createOusApi({ ad: client, domain }),
+    authenticate: (login: string, password: string) => authenticate({ ad: client, users, groups }, login, password),
+    objects,
+    invis: createInvisApi(client, objects),
+  });
+  return client;
 }

@@ -240,6 +240,8 @@ export function toAdError(e: unknown, ctx: ErrorContext): AdError {
         return new AdError(code, (BIND_MESSAGES[code] ?? 'Logon failed.') + on, opts);
       }
       case 19:
+        if (sub === '56' || /old password specified doesn't match/i.test(diag))
+          return new AdError('AD_INVALID_CREDENTIALS', `The current password is wrong${on}.`, opts);
         if (sub === '52d' || /password/i.test(diag))
           return new AdError(
             'AD_PASSWORD_POLICY',

@@ -1,6 +1,17 @@
 // @invis/ad-client: Active Directory over LDAP for invis: users, groups, computers, policy, authentication and the invis directory objects.
 // Public API: every exported symbol is listed here by name.
+
+export { type AuthResult, authenticate } from './auth';
 export { type AdClient, type AdClientOptions, createAdClient } from './client';
+export {
+  type AdComputer,
+  type AdOu,
+  type ComputersApi,
+  checkHostName,
+  createComputersApi,
+  createOusApi,
+  type OusApi,
+} from './computers';
 export type { AdTlsOptions, LdapClientFactory } from './connection';
 export {
   childDn,
@@ -16,6 +27,15 @@ export {
   type Rdn,
   rdnValue,
 } from './dn';
+export {
+  allocatePosixId,
+  DEFAULT_POSIX_IDS,
+  type DomainInfo,
+  type PosixIdScheme,
+  posixIdFor,
+  readDomainInfo,
+  readRid,
+} from './domain';
 export { AdEntry, BINARY_ATTRIBUTES, normalizeEntry } from './entry';
 export {
   AD_BIND_SUBCODES,
@@ -39,6 +59,44 @@ export {
   parseFilter,
 } from './filter';
 export {
+  type AdGroup,
+  type CreateGroupInput,
+  createGroupsApi,
+  type GroupKind,
+  type GroupScope,
+  type GroupsApi,
+  groupTypeValue,
+  INVIS_SYSTEM_GROUPS,
+} from './groups';
+export {
+  createInvisApi,
+  DHCP_GROUP,
+  DHCP_HOST,
+  DHCP_POOL,
+  DHCP_SERVER,
+  DHCP_SERVICE,
+  DHCP_SHARED_NETWORK,
+  DHCP_SUBNET,
+  type DhcpCommon,
+  type DhcpHost,
+  type DhcpPool,
+  type DhcpServer,
+  type DhcpService,
+  type DhcpSubnet,
+  FETCHMAIL_ACCOUNT,
+  type FetchMailAccount,
+  type InvisApi,
+  type InvisInstallResult,
+  type InvisLayout,
+  invisLayout,
+  LOCAL_MAIL_RECIPIENT,
+  type LocalMailRecipient,
+  MAIL_PROVIDER,
+  type MailProvider,
+  PORTAL_ENTRY,
+  type PortalEntry,
+} from './invis';
+export {
   type AdAttributes,
   type AdChange,
   type AdValue,
@@ -49,6 +107,44 @@ export {
   type SearchOptions,
   type SearchScope,
 } from './ldap';
+export {
+  attributesOf,
+  createObjectStore,
+  defineObjectType,
+  type FieldDef,
+  type FieldKind,
+  fromEntry,
+  type ObjectStore,
+  type ObjectType,
+  type Stored,
+  toAttributes,
+} from './objects';
+export { type PasswordPolicy, readPasswordPolicy, updatePasswordPolicy } from './policy';
+export {
+  INVIS_SCHEMA,
+  installInvisSchema,
+  type SchemaAttributeDef,
+  type SchemaClassDef,
+  type SchemaInstallOptions,
+  type SchemaInstallResult,
+  type SchemaSet,
+} from './schema';
+export {
+  ACCOUNT_TYPES,
+  type AccountType,
+  type AdUser,
+  accountTypeOf,
+  type CreateUserInput,
+  checkSamAccountName,
+  checkText,
+  createUsersApi,
+  type ListUsersOptions,
+  type PasswordExpiry,
+  passwordExpiryOf,
+  USER_ATTRIBUTES,
+  type UserProfile,
+  type UsersApi,
+} from './users';
 export {
   dateToFileTime,
   decodeGuid,
@@ -65,6 +161,7 @@ export {
   parseGeneralizedTime,
   ridOf,
   UAC,
+  type UacFlag,
   uacFlags,
   uacValue,
 } from './values';

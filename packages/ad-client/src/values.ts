@@ -141,7 +141,7 @@ export function formatGeneralizedTime(date: Date): string {
 }
 
 /** userAccountControl flags (MS-ADTS 2.2.16), name → bit. */
-export const UAC: Readonly<Record<string, number>> = Object.freeze({
+export const UAC = {
   SCRIPT: 0x1,
   ACCOUNTDISABLE: 0x2,
   HOMEDIR_REQUIRED: 0x8,
@@ -164,7 +164,10 @@ export const UAC: Readonly<Record<string, number>> = Object.freeze({
   PASSWORD_EXPIRED: 0x800000,
   TRUSTED_TO_AUTH_FOR_DELEGATION: 0x1000000,
   PARTIAL_SECRETS_ACCOUNT: 0x4000000,
-});
+} as const;
+
+/** A userAccountControl flag name. */
+export type UacFlag = keyof typeof UAC;
 
 /** Names of the flags set in a userAccountControl value (`514` → `['ACCOUNTDISABLE','NORMAL_ACCOUNT']`). */
 export function uacFlags(value: number): string[] {
@@ -176,14 +179,14 @@ export function uacFlags(value: number): string[] {
 /** A userAccountControl value from flag names (`['NORMAL_ACCOUNT']` → 512). */
 export function uacValue(flags: readonly string[]): number {
   return flags.reduce((acc, name) => {
-    const bit = UAC[name];
+    const bit = (UAC as Record<string, number>)[name];
     if (bit === undefined) throw new AdError('AD_INVALID_INPUT', `Unknown userAccountControl flag ${name}`);
     return acc | bit;
   }, 0);
 }
 
 /** groupType flags (MS-ADTS 2.2.12), name → bit (as signed 32-bit, like AD stores it). */
-export const GROUP_TYPE: Readonly<Record<string, number>> = Object.freeze({
+export const GROUP_TYPE = {
   BUILTIN_LOCAL: 0x1,
   GLOBAL: 0x2,
   DOMAIN_LOCAL: 0x4,
@@ -191,4 +194,4 @@ export const GROUP_TYPE: Readonly<Record<string, number>> = Object.freeze({
   APP_BASIC: 0x10,
   APP_QUERY: 0x20,
   SECURITY: -0x80000000,
-});
+} as const;

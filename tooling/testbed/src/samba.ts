@@ -157,7 +157,19 @@ export async function launchSamba(
 ): Promise<{ daemon: Daemon; readyMs: number }> {
   const args = ['-i', '-M', 'single', '-s', info.smbConf];
   if (info.schemaUpdates) args.push('--option=dsdb:schema update allowed = true');
-  const daemon = spawnDaemon('samba', 'samba', args, join(info.dir, 'log', 'samba.stdout'), { detachFromThisProcess });
+  // smbd maps a logon's SIDs to unix ids through winbindd, but libwbclient only looks in the
+  // compiled-in /run/samba/winbindd ("winbindd socket directory" moves the server side only), so
+  // SMB session setup failed with NT_STATUS_INTERNAL_ERROR. Each DC runs in its own mount
+  // namespace in which that path is its own winbindd directory.
+  const wb = '/run/samba/winbindd';
+  const inNamespace = `mkdir -p ${wb} && mount --bind "$0" ${wb} && exec samba "$@"`;
+  const daemon = spawnDaemon(
+    'samba',
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', inNamespace, join(info.dir, 'winbindd'), ...args],
+    join(info.dir, 'log', 'samba.stdout'),
+    { detachFromThisProcess },
+  );
   await writeFile(info.pidFile, String(daemon.pid));
   const readyMs = await waitUntilReady(daemon, () => rootDseReadable(info), 60_000);
   return { daemon, readyMs };

@@ -67,3 +67,32 @@ export async function kinit(principal: string, password: string): Promise<{ ok: 
   await execa('kdestroy', [], { env: { KRB5_CONFIG: dc.krb5Conf, KRB5CCNAME: ccache }, reject: false });
   return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}` };
 }
+
+/**
+ * `smbclient -L` as the user (NTLM over SMB2/3). The DC's winbindd comes up a few seconds after
+ * LDAPS, and until then smbd answers NT_STATUS_INTERNAL_ERROR/refuses: retry for up to 20 s.
+ */
+export async function smbclientLogon(user: string, password: string): Promise<{ ok: boolean; output: string }> {
+  const dc = dcInfo();
+  let output = '';
+  for (let i = 0; i < 40; i++) {
+    const r = await execa('smbclient', ['-L', dc.address, '-U', `${dc.domain}\\${user}%${password}`], {
+      reject: false,
+      timeout: 15_000,
+    });
+    output = `${r.stdout}\n${r.stderr}`;
+    if (r.exitCode === 0) return { ok: true, output };
+    if (!/NT_STATUS_INTERNAL_ERROR|NT_STATUS_CONNECTION_REFUSED|NT_STATUS_IO_TIMEOUT/.test(output)) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  return { ok: false, output };
+}
+
+/** `ldbsearch` directly on the DC's sam.ldb (needs ldb-tools); returns LDIF. */
+export async function ldbsearch(filter: string, attrs: string[] = []): Promise<string> {
+  const dc = dcInfo();
+  const { stdout } = await execa('ldbsearch', ['-H', `${dc.dir}/dc/private/sam.ldb`, filter, ...attrs], {
+    reject: false,
+  });
+  return stdout;
+}

@@ -1,0 +1,163 @@
+// Idempotent install of the invis schema extensions (DHCP iscDhcp*, CorNAz fsp*, portal
+// iPortEntry, …) with the original OIDs and schemaIDGUIDs, so an existing invis directory and a
+// fresh one look the same. Needs a DC started with `dsdb:schema update allowed = true`.
+import type { AdClient } from './client';
+import { childDn } from './dn';
+import { AdError } from './errors';
+import { f } from './filter';
+import { INVIS_SCHEMA_ATTRIBUTES, INVIS_SCHEMA_CLASSES } from './schema-data';
+
+/** Groups of schema definitions (by the original's LDIF files). */
+export type SchemaSet = 'dhcp' | 'invis' | 'postfix' | 'sudo';
+
+export interface SchemaAttributeDef {
+  set: SchemaSet;
+  name: string;
+  oid: string;
+  /** attributeSyntax, e.g. `2.5.5.12` (Unicode string) */
+  syntax: string;
+  omSyntax: number;
+  single: boolean;
+  /** schemaIDGUID, base64 */
+  guid?: string;
+}
+
+export interface SchemaClassDef {
+  set: SchemaSet;
+  name: string;
+  oid: string;
+  category: 'structural' | 'auxiliary' | 'abstract';
+  subClassOf: string;
+  possSuperiors: readonly string[];
+  must: readonly string[];
+  may: readonly string[];
+  guid?: string;
+}
+
+export interface SchemaInstallResult {
+  /** lDAPDisplayNames added by this run. */
+  added: string[];
+  /** lDAPDisplayNames that were already present with the same OID. */
+  present: string[];
+}
+
+export interface SchemaInstallOptions {
+  /** Which sets to install (default all: dhcp, invis, postfix, sudo). */
+  sets?: readonly SchemaSet[];
+}
+
+/** oMObjectClass of DN-syntax attributes (2.5.5.1 / 127): 1.3.12.2.1011.28.0.714. */
+const DN_OM_OBJECT_CLASS = Buffer.from('KwwCh3McAIVK', 'base64');
+const CATEGORY: Record<SchemaClassDef['category'], number> = { structural: 1, abstract: 2, auxiliary: 3 };
+
+/** Attribute and class definitions of the invis schema, for inspection. */
+export const INVIS_SCHEMA: { attributes: readonly SchemaAttributeDef[]; classes: readonly SchemaClassDef[] } = {
+  attributes: INVIS_SCHEMA_ATTRIBUTES,
+  classes: INVIS_SCHEMA_CLASSES,
+};
+
+/** Orders classes so that superiors/superclasses from the same install come first. */
+function ordered(classes: readonly SchemaClassDef[]): SchemaClassDef[] {
+  const byName = new Map(classes.map((c) => [c.name.toLowerCase(), c]));
+  const done = new Set<string>();
+  const out: SchemaClassDef[] = [];
+  const visit = (c: SchemaClassDef, path: Set<string>): void => {
+    const key = c.name.toLowerCase();
+    if (done.has(key) || path.has(key)) return;
+    path.add(key);
+    for (const dep of [c.subClassOf, ...c.possSuperiors]) {
+      const d = byName.get(dep.toLowerCase());
+      if (d && d !== c) visit(d, path);
+    }
+    done.add(key);
+    out.push(c);
+  };
+  for (const c of classes) visit(c, new Set());
+  return out;
+}
+
+/**
+ * Installs the invis schema extensions; objects already present (same lDAPDisplayName and OID)
+ * are left alone, so it is safe to run on every start and on an existing invis server.
+ * @returns which names were added and which were present
+ * @throws AdError `AD_SCHEMA_UPDATE_DISABLED` when the DC does not allow schema changes,
+ *   `AD_SCHEMA_VIOLATION` when a name exists with a different OID
+ */
+export async function installInvisSchema(
+  ad: AdClient,
+  options: SchemaInstallOptions = {},
+): Promise<SchemaInstallResult> {
+  const sets = new Set(options.sets ?? ['dhcp', 'invis', 'postfix', 'sudo']);
+  const attrs = INVIS_SCHEMA_ATTRIBUTES.filter((a) => sets.has(a.set));
+  const classes = INVIS_SCHEMA_CLASSES.filter((c) => sets.has(c.set));
+  const root = await ad.rootDse();
+  const schemaDN = root.get('schemaNamingContext');
+  if (!schemaDN) throw new AdError('AD_CONFIG', 'The rootDSE has no schemaNamingContext.');
+  const names = [...attrs.map((a) => a.name), ...classes.map((c) => c.name)];
+  const existing = new Map<string, string>();
+  for (let i = 0; i < names.length; i += 50) {
+    const found = await ad.search({
+      base: schemaDN,
+      scope: 'one',
+      filter: f.anyOf('lDAPDisplayName', names.slice(i, i + 50)),
+      attributes: ['lDAPDisplayName', 'attributeID', 'governsID'],
+    });
+    for (const e of found)
+      existing.set((e.get('lDAPDisplayName') ?? '').toLowerCase(), e.get('attributeID') ?? e.get('governsID') ?? '');
+  }
+  const result: SchemaInstallResult = { added: [], present: [] };
+  const check = (name: string, oid: string): boolean => {
+    const have = existing.get(name.toLowerCase());
+    if (have === undefined) return false;
+    if (have !== oid)
+      throw new AdError(
+        'AD_SCHEMA_VIOLATION',
+        `Schema conflict: ${name} exists with OID ${have}, invis expects ${oid}. Resolve by hand; nothing was changed for it.`,
+        { data: { name, have, expected: oid } },
+      );
+    result.present.push(name);
+    return true;
+  };
+  const updateNow = (): Promise<void> => ad.modify('', { operation: 'add', attribute: 'schemaUpdateNow', values: '1' });
+
+  for (const a of attrs) {
+    if (check(a.name, a.oid)) continue;
+    await ad.add(childDn(schemaDN, a.name), {
+      objectClass: ['top', 'attributeSchema'],
+      cn: a.name,
+      lDAPDisplayName: a.name,
+      attributeID: a.oid,
+      attributeSyntax: a.syntax,
+      oMSyntax: a.omSyntax,
+      isSingleValued: a.single,
+      ...(a.syntax === '2.5.5.1' ? { oMObjectClass: DN_OM_OBJECT_CLASS } : {}),
+      ...(a.guid ? { schemaIDGUID: Buffer.from(a.guid, 'base64') } : {}),
+    });
+    result.added.push(a.name);
+  }
+  if (result.added.length) await updateNow();
+  let classesAdded = 0;
+  for (const c of ordered(classes)) {
+    if (check(c.name, c.oid)) continue;
+    const dn = childDn(schemaDN, c.name);
+    await ad.add(dn, {
+      objectClass: ['top', 'classSchema'],
+      cn: c.name,
+      lDAPDisplayName: c.name,
+      governsID: c.oid,
+      objectClassCategory: CATEGORY[c.category],
+      subClassOf: c.subClassOf,
+      possSuperiors: c.possSuperiors,
+      mustContain: c.must,
+      mayContain: c.may,
+      defaultObjectCategory: dn,
+      ...(c.guid ? { schemaIDGUID: Buffer.from(c.guid, 'base64') } : {}),
+    });
+    result.added.push(c.name);
+    classesAdded++;
+    // a later class may name this one as possible superior: make it known now
+    if (classes.some((o) => o.possSuperiors.some((p) => p.toLowerCase() === c.name.toLowerCase()))) await updateNow();
+  }
+  if (classesAdded) await updateNow();
+  return result;
+}

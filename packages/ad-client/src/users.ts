@@ -1,0 +1,611 @@
+// Users: list, get, create (invis account types guest / mail / user / admin, password,
+// RFC2307), update (whitelisted fields only), rename, enable/disable, unlock, password reset and
+// own change, password expiry, delete. A create that fails midway removes what it made.
+import type { AdClient } from './client';
+import { childDn, dnEquals, parentDn } from './dn';
+import { type DomainInfo, type PosixIdScheme, posixIdFor } from './domain';
+import type { AdEntry } from './entry';
+import { AdError, isAdError } from './errors';
+import { f, type LdapFilter } from './filter';
+import type { GroupsApi } from './groups';
+import type { AdChange } from './ldap';
+import type { PasswordPolicy } from './policy';
+import { decodeGuid, decodeSid, encodeUnicodePwd, fileTimeToDate, parseGeneralizedTime, UAC } from './values';
+
+/** invis account types (the original's 0 Gast, 1 Mailkonto, 3 Windows+Unix, 6 WinAdmin+Unix). */
+export type AccountType = 'guest' | 'mail' | 'user' | 'admin';
+
+export const ACCOUNT_TYPES: readonly AccountType[] = ['guest', 'mail', 'user', 'admin'];
+
+/** Password state of an account. */
+export interface PasswordExpiry {
+  /** `never`: does not expire; `valid`: expires at `expiresAt`; `expired`; `mustChange`: pwdLastSet = 0. */
+  state: 'never' | 'valid' | 'expired' | 'mustChange';
+  expiresAt?: Date;
+  /** Whole days left (floor), only for `valid`. */
+  daysLeft?: number;
+  /** When the password was last set. */
+  lastSet?: Date;
+}
+
+/** A user as the library reports it. */
+export interface AdUser {
+  dn: string;
+  sAMAccountName: string;
+  userPrincipalName?: string;
+  cn: string;
+  displayName?: string;
+  givenName?: string;
+  sn?: string;
+  description?: string;
+  mail?: string;
+  otherMailbox: string[];
+  company?: string;
+  department?: string;
+  office?: string;
+  telephoneNumber?: string;
+  type: AccountType;
+  enabled: boolean;
+  locked: boolean;
+  userAccountControl: number;
+  primaryGroupId?: number;
+  memberOf: string[];
+  sid?: string;
+  rid?: number;
+  guid?: string;
+  uidNumber?: number;
+  gidNumber?: number;
+  loginShell?: string;
+  unixHomeDirectory?: string;
+  whenCreated?: Date;
+  pwdLastSet?: Date;
+}
+
+/** Profile fields a create or update may set (never arbitrary attributes: no mass assignment). */
+export interface UserProfile {
+  displayName?: string;
+  givenName?: string;
+  sn?: string;
+  description?: string;
+  /** Main (external) address; default `<name>@<domain>` (then no otherMailbox). */
+  mail?: string;
+  /** Further addresses; when `mail` is external the original puts `<name>@<domain>` here. */
+  otherMailbox?: string[];
+  company?: string;
+  department?: string;
+  /** physicalDeliveryOfficeName */
+  office?: string;
+  telephoneNumber?: string;
+}
+
+export interface CreateUserInput extends UserProfile {
+  /** Logon name (sAMAccountName): 1–20 characters, none of `"/\[]:;|=,+*?<>@`, no control characters. */
+  sAMAccountName: string;
+  password: string;
+  /** Default `user`. */
+  type?: AccountType;
+  /** CN of the object; default display name, else "given sn", else the logon name. */
+  cn?: string;
+  /** Container; default `CN=Users,<base>`. */
+  parent?: string;
+  /** Default true. */
+  enabled?: boolean;
+  /** User must change the password at next logon (pwdLastSet = 0). */
+  mustChangePassword?: boolean;
+  /** Default `/bin/bash` (`/bin/false` for mail-only accounts). */
+  loginShell?: string;
+  /** Default `/home/<name>`. */
+  unixHomeDirectory?: string;
+  /** Windows profile/home on an invis file server (homeDrive U:, \\host\name, \\host\profiles\name, user.cmd). */
+  windowsHome?: { server: string; drive?: string; scriptPath?: string };
+}
+
+export interface ListUsersOptions {
+  /** Only these account types. */
+  types?: readonly AccountType[];
+  /** Extra criteria (ANDed). */
+  filter?: LdapFilter;
+  /** Search base (default the domain). */
+  base?: string;
+  /** Include disabled accounts (default true). */
+  includeDisabled?: boolean;
+  /** Include computer-like and built-in service accounts such as krbtgt (default false). */
+  includeSystem?: boolean;
+}
+
+/** Attributes read for an AdUser. */
+export const USER_ATTRIBUTES: readonly string[] = [
+  'sAMAccountName',
+  'userPrincipalName',
+  'cn',
+  'displayName',
+  'givenName',
+  'sn',
+  'description',
+  'mail',
+  'otherMailbox',
+  'company',
+  'department',
+  'physicalDeliveryOfficeName',
+  'telephoneNumber',
+  'userAccountControl',
+  'msDS-User-Account-Control-Computed',
+  'lockoutTime',
+  'primaryGroupID',
+  'memberOf',
+  'objectSid',
+  'objectGUID',
+  'uidNumber',
+  'gidNumber',
+  'loginShell',
+  'unixHomeDirectory',
+  'whenCreated',
+  'pwdLastSet',
+];
+
+const SAM_FORBIDDEN = /["/\\[\]:;|=,+*?<>@\p{Cc}]/u;
+
+/** Validates a logon name (sAMAccountName). @throws AdError `AD_INVALID_INPUT` */
+export function checkSamAccountName(name: string, max = 20): void {
+  if (typeof name !== 'string' || name.length === 0)
+    throw new AdError('AD_INVALID_INPUT', 'The logon name must not be empty.', { data: { field: 'sAMAccountName' } });
+  if ([...name].length > max)
+    throw new AdError('AD_INVALID_INPUT', `The logon name may have at most ${max} characters.`, {
+      data: { field: 'sAMAccountName', length: name.length },
+    });
+  if (SAM_FORBIDDEN.test(name) || name.endsWith('.') || name.trim() !== name)
+    throw new AdError(
+      'AD_INVALID_INPUT',
+      'The logon name contains a character that is not allowed (" / \\ [ ] : ; | = , + * ? < > @, control characters, leading/trailing space or a trailing dot).',
+      { data: { field: 'sAMAccountName' } },
+    );
+}
+
+const LIMITS: Record<string, number> = {
+  cn: 64,
+  displayName: 256,
+  givenName: 64,
+  sn: 64,
+  description: 1024,
+  mail: 256,
+  otherMailbox: 256,
+  company: 64,
+  department: 64,
+  office: 128,
+  telephoneNumber: 64,
+  loginShell: 1024,
+  unixHomeDirectory: 1024,
+};
+
+/** Checks a free-text field: no NUL/control characters, within AD's length limit. */
+export function checkText(field: string, value: string | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string') throw new AdError('AD_INVALID_INPUT', `${field} must be text.`, { data: { field } });
+  if (
+    [...value].some((c) => {
+      const n = c.codePointAt(0) ?? 0;
+      return (n < 0x20 && n !== 0x09 && n !== 0x0a && n !== 0x0d) || n === 0x7f;
+    })
+  )
+    throw new AdError('AD_INVALID_INPUT', `${field} must not contain control characters.`, { data: { field } });
+  if (value.includes('\uFFFD') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value))
+    throw new AdError(
+      'AD_INVALID_INPUT',
+      `${field} is not valid Unicode text (was it decoded from non-UTF-8 bytes?).`,
+      {
+        data: { field },
+      },
+    );
+  const max = LIMITS[field] ?? 1024;
+  if ([...value].length > max)
+    throw new AdError('AD_INVALID_INPUT', `${field} may have at most ${max} characters.`, {
+      data: { field, length: value.length },
+    });
+}
+
+function checkProfile(p: UserProfile): void {
+  for (const k of [
+    'displayName',
+    'givenName',
+    'sn',
+    'description',
+    'mail',
+    'company',
+    'department',
+    'office',
+    'telephoneNumber',
+  ] as const)
+    checkText(k, p[k]);
+  for (const m of p.otherMailbox ?? []) checkText('otherMailbox', m);
+  if (p.mail !== undefined && p.mail !== '' && !/^[^\s@]+@[^\s@]+$/.test(p.mail))
+    throw new AdError('AD_INVALID_INPUT', 'mail must be an e-mail address.', { data: { field: 'mail' } });
+}
+
+const PROFILE_ATTR: Record<keyof UserProfile, string> = {
+  displayName: 'displayName',
+  givenName: 'givenName',
+  sn: 'sn',
+  description: 'description',
+  mail: 'mail',
+  otherMailbox: 'otherMailbox',
+  company: 'company',
+  department: 'department',
+  office: 'physicalDeliveryOfficeName',
+  telephoneNumber: 'telephoneNumber',
+};
+
+/** Derives the invis account type from group facts (as the original's user_list). */
+export function accountTypeOf(
+  e: { primaryGroupId?: number; gidNumber?: number; memberOf: readonly string[] },
+  mailGid: number,
+): AccountType {
+  const inGroup = (cn: string): boolean => e.memberOf.some((m) => new RegExp(`^CN=${cn},`, 'i').test(m));
+  if (e.primaryGroupId === 514) return 'guest';
+  if (e.gidNumber === mailGid || e.gidNumber === 600 || inGroup('maildummies')) return 'mail';
+  if (e.primaryGroupId === 512 || inGroup('Domain Admins')) return 'admin';
+  return 'user';
+}
+
+export function toUser(e: AdEntry, mailGid: number): AdUser {
+  const uac = e.getNumber('userAccountControl') ?? 0;
+  const computed = e.getNumber('msDS-User-Account-Control-Computed') ?? 0;
+  const sidBuf = e.getBuffer('objectSid');
+  const sid = sidBuf ? decodeSid(sidBuf) : undefined;
+  const guidBuf = e.getBuffer('objectGUID');
+  const when = e.get('whenCreated');
+  const base = {
+    primaryGroupId: e.getNumber('primaryGroupID'),
+    gidNumber: e.getNumber('gidNumber'),
+    memberOf: e.getAll('memberOf'),
+  };
+  const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } =>
+    (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
+  return {
+    dn: e.dn,
+    sAMAccountName: e.get('sAMAccountName') ?? '',
+    ...opt('userPrincipalName', e.get('userPrincipalName')),
+    cn: e.get('cn') ?? '',
+    ...opt('displayName', e.get('displayName')),
+    ...opt('givenName', e.get('givenName')),
+    ...opt('sn', e.get('sn')),
+    ...opt('description', e.get('description')),
+    ...opt('mail', e.get('mail')),
+    otherMailbox: e.getAll('otherMailbox'),
+    ...opt('company', e.get('company')),
+    ...opt('department', e.get('department')),
+    ...opt('office', e.get('physicalDeliveryOfficeName')),
+    ...opt('telephoneNumber', e.get('telephoneNumber')),
+    type: accountTypeOf(base, mailGid),
+    enabled: (uac & UAC.ACCOUNTDISABLE) === 0,
+    locked: (computed & UAC.LOCKOUT) !== 0,
+    userAccountControl: uac,
+    ...opt('primaryGroupId', base.primaryGroupId),
+    memberOf: base.memberOf,
+    ...opt('sid', sid),
+    ...opt('rid', sid ? Number(sid.slice(sid.lastIndexOf('-') + 1)) : undefined),
+    ...opt('guid', guidBuf?.length === 16 ? decodeGuid(guidBuf) : undefined),
+    ...opt('uidNumber', e.getNumber('uidNumber')),
+    ...opt('gidNumber', base.gidNumber),
+    ...opt('loginShell', e.get('loginShell')),
+    ...opt('unixHomeDirectory', e.get('unixHomeDirectory')),
+    ...opt('whenCreated', when ? parseGeneralizedTime(when) : undefined),
+    ...opt('pwdLastSet', fileTimeToDate(e.get('pwdLastSet'))),
+  };
+}
+
+/** Computes the password state from pwdLastSet, userAccountControl and the domain's maxPwdAge. */
+export function passwordExpiryOf(
+  user: { userAccountControl: number; pwdLastSet?: Date },
+  pwdLastSetRaw: string | undefined,
+  maxPwdAgeMs: number | undefined,
+  now: Date,
+): PasswordExpiry {
+  const lastSet = user.pwdLastSet;
+  if (pwdLastSetRaw === '0') return { state: 'mustChange' };
+  if ((user.userAccountControl & UAC.DONT_EXPIRE_PASSWORD) !== 0 || maxPwdAgeMs === undefined || !lastSet)
+    return { state: 'never', ...(lastSet ? { lastSet } : {}) };
+  const expiresAt = new Date(lastSet.getTime() + maxPwdAgeMs);
+  if (expiresAt.getTime() <= now.getTime()) return { state: 'expired', expiresAt, lastSet };
+  return {
+    state: 'valid',
+    expiresAt,
+    lastSet,
+    daysLeft: Math.floor((expiresAt.getTime() - now.getTime()) / 86_400_000),
+  };
+}
+
+export interface UsersApiDeps {
+  ad: AdClient;
+  domain: () => Promise<DomainInfo>;
+  ids: PosixIdScheme;
+  groups: GroupsApi;
+  policy: () => Promise<PasswordPolicy>;
+}
+
+/** User operations (see README). */
+export interface UsersApi {
+  list(options?: ListUsersOptions): Promise<AdUser[]>;
+  /** By sAMAccountName (case-insensitive); undefined when absent. */
+  get(sAMAccountName: string): Promise<AdUser | undefined>;
+  /** Finds by sAMAccountName or UPN (`name@domain`). */
+  find(login: string): Promise<AdUser | undefined>;
+  create(input: CreateUserInput): Promise<AdUser>;
+  update(
+    sAMAccountName: string,
+    changes: UserProfile & { loginShell?: string; unixHomeDirectory?: string },
+  ): Promise<AdUser>;
+  /** New logon name (sAMAccountName + UPN) and/or new CN. */
+  rename(sAMAccountName: string, to: { sAMAccountName?: string; cn?: string }): Promise<AdUser>;
+  enable(sAMAccountName: string): Promise<void>;
+  disable(sAMAccountName: string): Promise<void>;
+  unlock(sAMAccountName: string): Promise<void>;
+  /** Administrator reset; `mustChange` forces a change at next logon. */
+  setPassword(sAMAccountName: string, password: string, options?: { mustChange?: boolean }): Promise<void>;
+  /** The user's own change, bound as the user (delete old + add new). */
+  changePassword(sAMAccountName: string, oldPassword: string, newPassword: string): Promise<void>;
+  passwordExpiry(sAMAccountName: string): Promise<PasswordExpiry>;
+  delete(sAMAccountName: string): Promise<void>;
+}
+
+export function createUsersApi(deps: UsersApiDeps): UsersApi {
+  const { ad, ids } = deps;
+  const byName = (name: string): LdapFilter =>
+    f.and(f.eq('objectCategory', 'person'), f.eq('objectClass', 'user'), f.eq('sAMAccountName', name));
+
+  const getEntry = async (
+    name: string,
+    attributes: readonly string[] = USER_ATTRIBUTES,
+  ): Promise<AdEntry | undefined> => {
+    if (typeof name !== 'string' || name === '' || name.length > 256) return undefined;
+    return ad.searchOne({ filter: byName(name), attributes });
+  };
+  const need = async (name: string, attributes?: readonly string[]): Promise<AdEntry> => {
+    const e = await getEntry(name, attributes);
+    if (!e)
+      throw new AdError('AD_NO_SUCH_OBJECT', `There is no user ${JSON.stringify(name)}.`, { data: { user: name } });
+    return e;
+  };
+  const get = async (name: string): Promise<AdUser | undefined> => {
+    const e = await getEntry(name);
+    return e ? toUser(e, ids.mailGid) : undefined;
+  };
+
+  const setPasswordChanges = (password: string, mustChange?: boolean): AdChange[] => [
+    { operation: 'replace', attribute: 'unicodePwd', values: encodeUnicodePwd(password) },
+    ...(mustChange ? [{ operation: 'replace' as const, attribute: 'pwdLastSet', values: '0' }] : []),
+  ];
+
+  const setUac = async (name: string, fn: (uac: number) => number): Promise<void> => {
+    const e = await need(name, ['userAccountControl']);
+    const uac = e.getNumber('userAccountControl') ?? UAC.NORMAL_ACCOUNT;
+    const next = fn(uac);
+    if (next !== uac) await ad.modify(e.dn, { operation: 'replace', attribute: 'userAccountControl', values: next });
+  };
+
+  return {
+    async list(options = {}) {
+      const types = options.types;
+      const filter = f.and(
+        f.eq('objectCategory', 'person'),
+        f.eq('objectClass', 'user'),
+        !options.includeSystem && f.not(f.bitAnd('userAccountControl', UAC.INTERDOMAIN_TRUST_ACCOUNT)),
+        !options.includeSystem && f.not(f.eq('sAMAccountName', 'krbtgt')),
+        options.includeDisabled === false && f.not(f.bitAnd('userAccountControl', UAC.ACCOUNTDISABLE)),
+        options.filter,
+      );
+      const entries = await ad.search({
+        filter,
+        attributes: USER_ATTRIBUTES,
+        ...(options.base ? { base: options.base } : {}),
+      });
+      const users = entries.map((e) => toUser(e, ids.mailGid));
+      return types ? users.filter((u) => types.includes(u.type)) : users;
+    },
+
+    get,
+
+    async find(login) {
+      if (typeof login !== 'string' || login === '') return undefined;
+      if (!login.includes('@')) return get(login);
+      const e = await ad.searchOne({
+        filter: f.and(f.eq('objectCategory', 'person'), f.eq('objectClass', 'user'), f.eq('userPrincipalName', login)),
+        attributes: USER_ATTRIBUTES,
+      });
+      if (e) return toUser(e, ids.mailGid);
+      const [local, domainPart] = login.split('@');
+      const dom = await deps.domain();
+      return domainPart?.toLowerCase() === dom.dnsDomain && local ? get(local) : undefined;
+    },
+
+    async create(input) {
+      const type = input.type ?? 'user';
+      if (!ACCOUNT_TYPES.includes(type))
+        throw new AdError('AD_INVALID_INPUT', `Unknown account type ${JSON.stringify(type)}.`, {
+          data: { field: 'type' },
+        });
+      checkSamAccountName(input.sAMAccountName);
+      checkProfile(input);
+      checkText('loginShell', input.loginShell);
+      checkText('unixHomeDirectory', input.unixHomeDirectory);
+      const pwd = encodeUnicodePwd(input.password);
+      const dom = await deps.domain();
+      const name = input.sAMAccountName;
+      const cn = input.cn ?? input.displayName ?? ([input.givenName, input.sn].filter(Boolean).join(' ') || name);
+      checkText('cn', cn);
+      if (cn.trim() === '')
+        throw new AdError('AD_INVALID_INPUT', 'The name (cn) must not be empty.', { data: { field: 'cn' } });
+      const parent = input.parent ?? `CN=Users,${dom.baseDN}`;
+      const dn = childDn(parent, cn);
+      const localMail = `${name}@${dom.dnsDomain}`;
+      const mail = input.mail || localMail;
+      const other = [...(input.otherMailbox ?? [])];
+      if (input.mail && input.mail.toLowerCase() !== localMail.toLowerCase() && !other.includes(localMail))
+        other.push(localMail);
+      const enabled = input.enabled ?? true;
+      const uac = UAC.NORMAL_ACCOUNT | (enabled ? 0 : UAC.ACCOUNTDISABLE);
+      const home = input.windowsHome;
+      // The group the account's gid comes from; looked up before anything is written.
+      const gidGroup =
+        type === 'mail' ? await deps.groups.ensureMailGroup() : type === 'guest' ? 'Domain Guests' : 'Domain Users';
+      const gid = type === 'mail' ? ids.mailGid : await deps.groups.ensureGid(gidGroup);
+
+      if (await getEntry(name, ['1.1']))
+        throw new AdError('AD_ENTRY_EXISTS', `A user with the logon name ${JSON.stringify(name)} already exists.`, {
+          data: { user: name },
+        });
+      await ad.add(dn, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        cn,
+        sAMAccountName: name,
+        userPrincipalName: localMail,
+        displayName: input.displayName ?? cn,
+        givenName: input.givenName || undefined,
+        sn: input.sn || undefined,
+        description: input.description || undefined,
+        mail,
+        otherMailbox: other,
+        company: input.company || undefined,
+        department: input.department || undefined,
+        physicalDeliveryOfficeName: input.office || undefined,
+        telephoneNumber: input.telephoneNumber || undefined,
+        unicodePwd: pwd,
+        userAccountControl: uac,
+        ...(input.mustChangePassword ? { pwdLastSet: '0' } : {}),
+        ...(home
+          ? {
+              homeDrive: home.drive ?? 'U:',
+              homeDirectory: `\\\\${home.server}\\${name}`,
+              profilePath: `\\\\${home.server}\\profiles\\${name}`,
+              scriptPath: home.scriptPath ?? 'user.cmd',
+            }
+          : {}),
+      });
+      try {
+        const uid = await posixIdFor(ad, dn, 'user', ids);
+        const changes: AdChange[] = [
+          { operation: 'replace', attribute: 'uidNumber', values: uid },
+          { operation: 'replace', attribute: 'gidNumber', values: gid },
+          {
+            operation: 'replace',
+            attribute: 'loginShell',
+            values: input.loginShell ?? (type === 'mail' ? '/bin/false' : '/bin/bash'),
+          },
+          { operation: 'replace', attribute: 'unixHomeDirectory', values: input.unixHomeDirectory ?? `/home/${name}` },
+          { operation: 'replace', attribute: 'msSFU30Name', values: name },
+          { operation: 'replace', attribute: 'msSFU30NisDomain', values: dom.nisDomain },
+        ];
+        await ad.modify(dn, changes);
+        if (type !== 'user')
+          await deps.groups.setPrimaryGroup(
+            dn,
+            type === 'mail' ? 'maildummies' : type === 'guest' ? 'Domain Guests' : 'Domain Admins',
+            type !== 'admin',
+          );
+      } catch (e) {
+        // no partial account: remove what this create made
+        await ad.delete(dn).catch(() => undefined);
+        throw e;
+      }
+      const created = await get(name);
+      if (!created) throw new AdError('AD_NO_SUCH_OBJECT', `The new user ${name} cannot be read back.`);
+      return created;
+    },
+
+    async update(name, changes) {
+      checkProfile(changes);
+      checkText('loginShell', changes.loginShell);
+      checkText('unixHomeDirectory', changes.unixHomeDirectory);
+      const e = await need(name, ['1.1']);
+      const mods: AdChange[] = [];
+      for (const [key, attr] of Object.entries(PROFILE_ATTR) as [keyof UserProfile, string][]) {
+        if (!(key in changes)) continue;
+        const v = changes[key];
+        mods.push({ operation: 'replace', attribute: attr, values: v === '' ? [] : (v ?? []) });
+      }
+      if (changes.loginShell !== undefined)
+        mods.push({ operation: 'replace', attribute: 'loginShell', values: changes.loginShell });
+      if (changes.unixHomeDirectory !== undefined)
+        mods.push({ operation: 'replace', attribute: 'unixHomeDirectory', values: changes.unixHomeDirectory });
+      await ad.modify(e.dn, mods);
+      return (await get(name)) as AdUser;
+    },
+
+    async rename(name, to) {
+      const e = await need(name, ['userPrincipalName', 'msSFU30Name']);
+      const dom = await deps.domain();
+      let dn = e.dn;
+      const newName = to.sAMAccountName;
+      if (newName !== undefined && newName !== name) {
+        checkSamAccountName(newName);
+        if (await getEntry(newName, ['1.1']))
+          throw new AdError('AD_ENTRY_EXISTS', `A user with the logon name ${JSON.stringify(newName)} already exists.`);
+        await ad.modify(dn, [
+          { operation: 'replace', attribute: 'sAMAccountName', values: newName },
+          { operation: 'replace', attribute: 'userPrincipalName', values: `${newName}@${dom.dnsDomain}` },
+          ...(e.has('msSFU30Name')
+            ? [{ operation: 'replace' as const, attribute: 'msSFU30Name', values: newName }]
+            : []),
+        ]);
+      }
+      if (to.cn !== undefined) {
+        checkText('cn', to.cn);
+        if (to.cn.trim() === '') throw new AdError('AD_INVALID_INPUT', 'The name (cn) must not be empty.');
+        dn = await ad.rename(dn, { newName: to.cn });
+      }
+      return (await get(newName ?? name)) as AdUser;
+    },
+
+    enable: (name) => setUac(name, (u) => u & ~UAC.ACCOUNTDISABLE),
+    disable: (name) => setUac(name, (u) => u | UAC.ACCOUNTDISABLE),
+
+    async unlock(name) {
+      const e = await need(name, ['1.1']);
+      await ad.modify(e.dn, { operation: 'replace', attribute: 'lockoutTime', values: '0' });
+    },
+
+    async setPassword(name, password, options = {}) {
+      const changes = setPasswordChanges(password, options.mustChange);
+      const e = await need(name, ['1.1']);
+      await ad.modify(e.dn, changes);
+    },
+
+    async changePassword(name, oldPassword, newPassword) {
+      const oldPwd = encodeUnicodePwd(oldPassword);
+      const newPwd = encodeUnicodePwd(newPassword);
+      const e = await need(name, ['userPrincipalName']);
+      const login = e.get('userPrincipalName') ?? e.dn;
+      await ad.withBind(login, oldPassword, (asUser) =>
+        asUser.modify(e.dn, [
+          { operation: 'delete', attribute: 'unicodePwd', values: oldPwd },
+          { operation: 'add', attribute: 'unicodePwd', values: newPwd },
+        ]),
+      );
+    },
+
+    async passwordExpiry(name) {
+      const e = await need(name, ['userAccountControl', 'pwdLastSet']);
+      const policy = await deps.policy();
+      const uac = e.getNumber('userAccountControl') ?? 0;
+      const lastSet = fileTimeToDate(e.get('pwdLastSet'));
+      return passwordExpiryOf(
+        { userAccountControl: uac, ...(lastSet ? { pwdLastSet: lastSet } : {}) },
+        e.get('pwdLastSet'),
+        policy.maxAgeMs,
+        ad.now(),
+      );
+    },
+
+    async delete(name) {
+      const e = await need(name, ['1.1']);
+      const dom = await deps.domain();
+      if (dnEquals(parentDn(e.dn), `CN=Users,${dom.baseDN}`) && /^(administrator|krbtgt|guest)$/i.test(name))
+        throw new AdError('AD_PROTECTED', `The built-in account ${name} cannot be deleted.`, { data: { user: name } });
+      try {
+        await ad.delete(e.dn);
+      } catch (err) {
+        if (isAdError(err, 'AD_NO_SUCH_OBJECT')) return;
+        throw err;
+      }
+    },
+  };
+}
