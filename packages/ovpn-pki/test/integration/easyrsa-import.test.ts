@@ -3,6 +3,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createEasyRsaPki, run } from '@invis/testbed';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPki, importEasyRsa, isOvpnPkiError, renderClientBundle } from '../../src/index';
 import { CONNECTED, createFixture, type Fixture, SERVER_NAME } from './fixture';
@@ -106,5 +107,27 @@ describe('imported easy-rsa PKI', () => {
       (e: unknown) => e,
     );
     expect(isOvpnPkiError(missingDir, 'PKI_IMPORT_FAILED')).toBe(true);
+  });
+
+  it('imports an RSA easy-rsa PKI with an encrypted CA key, as the original invis server has', async () => {
+    const from = join(f.dir, 'easyrsa-rsa');
+    const e = await createEasyRsaPki(from, { algo: 'rsa', caName: 'invis-Server CA', passphrase: 'invis-legacy' });
+    await e.run(['build-client-full', 'legacy-laptop', 'nopass']);
+    const to = { dir: join(f.dir, 'imp-rsa'), caPassphrase: () => 'invis-legacy' };
+    const report = await importEasyRsa({ from, to, passphrase: 'invis-legacy' });
+    expect(report.imported.map((i) => i.name)).toEqual(['legacy-laptop']);
+    const pki = createPki(to);
+    expect((await pki.settings()).keyAlgorithm).toBe('rsa-2048');
+    await pki.issueClient({ name: 'new-laptop' });
+    await pki.revoke('legacy-laptop');
+    const crl = join(to.dir, 'crl.pem');
+    const verify = (name: string, file: string) =>
+      execa('openssl', ['verify', '-CAfile', join(to.dir, 'ca.crt'), '-crl_check', '-CRLfile', crl, file], {
+        reject: false,
+      }).then((r) => `${name}: ${r.exitCode === 0 ? 'ok' : /revoked/.test(r.stdout + r.stderr) ? 'revoked' : 'error'}`);
+    expect([
+      await verify('new', join(to.dir, 'issued', 'new-laptop.crt')),
+      await verify('legacy', join(from, 'issued', 'legacy-laptop.crt')),
+    ]).toEqual(['new: ok', 'legacy: revoked']);
   });
 });
