@@ -90,6 +90,24 @@ describe('DDNS updater (inetcheck)', () => {
     expect(JSON.parse(formatDdnsResult(third, true))).toMatchObject({ status: 'updated', exitCode: 0 });
   });
 
+  it('publishes IPv4 and IPv6 together', async () => {
+    const ddns = createDdnsUpdater({
+      fqdn: 'dual.dyn.invis.test',
+      zone: 'dyn.invis.test',
+      families: [4, 6],
+      sources: [{ name: 'fixed', lookup: async (family) => (family === 4 ? '203.0.113.20' : '2001:DB8::20') }],
+      server: { server: bind.address, port: bind.port, key: bind.tsig },
+      state: fileStateStore(join(dir, 'dual.json')),
+    });
+    expect(await ddns.run()).toMatchObject({
+      status: 'updated',
+      addresses: { ipv4: '203.0.113.20', ipv6: '2001:db8::20' },
+    });
+    expect(await dig(server, 'dual.dyn.invis.test', 'AAAA')).toEqual(['2001:db8::20']);
+    expect(await dig(server, 'dual.dyn.invis.test', 'A')).toEqual(['203.0.113.20']);
+    expect((await ddns.run()).status).toBe('unchanged');
+  });
+
   it('repairs a record changed behind its back (DNS differs from state)', async () => {
     const stateFile = join(dir, 'repair.json');
     const options = {
