@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpEchoSource, interfaceSource, upnpRouterSource } from './ddns';
+import { type DdnsResult, httpEchoSource, interfaceSource, runDdnsCheck, upnpRouterSource } from './ddns';
 
 let server: Server;
 let base: string;
@@ -59,5 +59,25 @@ describe('public address sources', () => {
     expect(await source.lookup(4)).toBe('203.0.113.8');
     expect(await source.lookup(6)).toBe('2001:db8::42');
     expect(await interfaceSource('missing0').lookup(4)).toBeUndefined();
+  });
+});
+
+describe('runDdnsCheck', () => {
+  const result: DdnsResult = {
+    status: 'error',
+    fqdn: 'invis.dyn.example.org',
+    addresses: {},
+    previous: {},
+    sources: {},
+    error: { code: 'DNS_IP_LOOKUP_FAILED', message: 'no public IPv4 address' },
+    exitCode: 1,
+  };
+  it('prints one line or JSON and returns the exit code', async () => {
+    const lines: string[] = [];
+    const updater = { run: async () => result };
+    expect(await runDdnsCheck(updater, [], (l) => lines.push(l))).toBe(1);
+    expect(await runDdnsCheck(updater, ['--json'], (l) => lines.push(l))).toBe(1);
+    expect(lines[0]).toBe('invis.dyn.example.org: ERROR DNS_IP_LOOKUP_FAILED: no public IPv4 address');
+    expect(JSON.parse(lines[1] as string)).toEqual(result);
   });
 });

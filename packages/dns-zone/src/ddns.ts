@@ -310,3 +310,23 @@ export function formatDdnsResult(result: DdnsResult, json = false): string {
   if (result.status === 'error') return `${result.fqdn}: ERROR ${result.error?.code}: ${result.error?.message}`;
   return `${result.fqdn}: ${result.status} (${addrs})`;
 }
+
+/**
+ * The cron/systemd entry point: one run, one line (or JSON with `--json`) written, exit code
+ * returned (0 ok, 1 no public address, 2 update failed).
+ *
+ * @param updater from {@link createDdnsUpdater}
+ * @param argv command-line arguments (`--json`)
+ * @param write output sink, e.g. `(line) => process.stdout.write(`${line}\n`)`
+ * @returns the exit code
+ * @example process.exitCode = await runDdnsCheck(ddns, process.argv.slice(2), console.log);
+ */
+export async function runDdnsCheck(
+  updater: DdnsUpdater,
+  argv: readonly string[],
+  write: (line: string) => void,
+): Promise<number> {
+  const result = await updater.run();
+  write(formatDdnsResult(result, argv.includes('--json')));
+  return result.exitCode;
+}

@@ -25,6 +25,7 @@ export {
   type IpFamily,
   interfaceSource,
   type PublicIpSource,
+  runDdnsCheck,
   upnpRouterSource,
 } from './ddns';
 export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
