@@ -133,7 +133,7 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
   const { ad, domain } = options;
   const idBase = options.idBase ?? 20_000;
   const ttl = options.listTtlMs ?? 10_000;
-  let list: { at: number; users: Promise<(DirectoryUser & { dn: string })[]> } | null = null;
+  let list: { at: number; users: Promise<(DirectoryUser & { dn: string })[]>; refreshing: boolean } | null = null;
   let maxPwdAgeMs: Promise<number | undefined> | null = null;
   const usersBase = async (): Promise<string> => `CN=Users,${await ad.baseDN()}`;
 
@@ -232,17 +232,38 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
     if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
     return g.dn;
   };
+  const loadUsers = (): Promise<(DirectoryUser & { dn: string })[]> =>
+    Promise.all([ad.search({ filter: userFilter(), attributes: USER_ATTRS }), passwordMaxAge()]).then(
+      ([entries, maxAge]) =>
+        entries.map((e) => toUser(e, maxAge)).sort((a, b) => a.username.localeCompare(b.username, 'de')),
+    );
+  // Stale-while-revalidate: after the first load, readers never wait for the DC; a refresh runs
+  // in the background once the list is older than the TTL. Writes through the portal drop the
+  // list, so the next read shows them.
   const allUsers = (): Promise<(DirectoryUser & { dn: string })[]> => {
     const t = Date.now();
-    if (!list || t - list.at > ttl) {
-      const users = Promise.all([ad.search({ filter: userFilter(), attributes: USER_ATTRS }), passwordMaxAge()]).then(
-        ([entries, maxAge]) =>
-          entries.map((e) => toUser(e, maxAge)).sort((a, b) => a.username.localeCompare(b.username, 'de')),
-      );
-      list = { at: t, users };
-      users.catch(changed);
+    if (!list) {
+      const users = loadUsers();
+      const entry = { at: t, users, refreshing: false };
+      list = entry;
+      users.catch(() => {
+        if (list === entry) list = null;
+      });
+      return users;
     }
-    return list.users;
+    const current = list;
+    if (t - current.at > ttl && !current.refreshing) {
+      current.refreshing = true;
+      loadUsers().then(
+        (users) => {
+          if (list === current) list = { at: Date.now(), users: Promise.resolve(users), refreshing: false };
+        },
+        () => {
+          current.refreshing = false;
+        },
+      );
+    }
+    return current.users;
   };
   const strip = ({ dn: _, ...u }: DirectoryUser & { dn: string }): DirectoryUser => u;
   const ridId = async (dn: string): Promise<number> => {

@@ -1,4 +1,4 @@
-/** @jsxImportSource hono/jsx */
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { AuditEntry } from '../audit';
 import { ACCOUNT_TYPES, type DirectoryGroup, type DirectoryUser, GROUP_TYPES, type Page } from '../directory';
