@@ -137,10 +137,7 @@ export function normalizeRecord(input: DnsRecordInput, defaultTtl: number = DEFA
   try {
     parsed = recordSchema.parse(input);
   } catch (error) {
-    if (error instanceof DnsZoneError) throw error;
-    // zod wraps errors thrown inside transforms: surface ours unchanged
-    const inner = error instanceof z.ZodError ? findOwnError(error) : undefined;
-    if (inner) throw inner;
+    if (error instanceof DnsZoneError) throw error; // thrown by a transform (name, address)
     const { message, path } = error instanceof z.ZodError ? firstIssue(error) : { message: String(error), path: '' };
     throw new DnsZoneError(
       'DNS_INVALID_RECORD',
@@ -152,14 +149,6 @@ export function normalizeRecord(input: DnsRecordInput, defaultTtl: number = DEFA
     );
   }
   return { ...parsed, ttl: parsed.ttl ?? defaultTtl } as DnsRecord;
-}
-
-function findOwnError(error: z.ZodError): DnsZoneError | undefined {
-  for (const issue of error.issues) {
-    const params = (issue as { params?: { error?: unknown } }).params;
-    if (params?.error instanceof DnsZoneError) return params.error;
-  }
-  return undefined;
 }
 
 /** Identity of a record's data (type + rdata), for set comparisons; ignores name case and TTL. */
