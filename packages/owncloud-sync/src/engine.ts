@@ -156,16 +156,15 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const known = journal.load();
         const root = known.get('');
         known.delete('');
-        const [local, remoteScan] = await Promise.all([
-          scanLocal(localDir, excluded),
-          scanRemote({
-            client,
-            excluded,
-            journal: root ? new Map([...known, ['', root]]) : known,
-            prune: server.recursiveDirEtags,
-            tryInfinity: !server.recursiveDirEtags && !infinityRefused,
-          }),
-        ]);
+        // Remote first: its requests are in flight while the (mostly synchronous) local walk runs.
+        const remotePromise = scanRemote({
+          client,
+          excluded,
+          journal: root ? new Map([...known, ['', root]]) : known,
+          prune: server.recursiveDirEtags,
+          tryInfinity: !server.recursiveDirEtags && !infinityRefused,
+        });
+        const [local, remoteScan] = await Promise.all([scanLocal(localDir, excluded), remotePromise]);
         if (!server.recursiveDirEtags && !remoteScan.stats.depthInfinity) infinityRefused = true;
         const emit = runOptions.onEvent ?? (() => undefined);
         emit({
