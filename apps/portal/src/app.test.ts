@@ -33,7 +33,7 @@ function fakeDirectory(): Directory {
     });
   user('admin', 'pw-admin');
   user('anna', 'pw-anna');
-  user('rolf', 'pw-rolf');
+  user('rolf', 'pw-rolf', { passwordExpiresAt: new Date(Date.now() + 3 * 86_400_000 + 3_600_000).toISOString() });
   groups.set('Domain Admins', { name: 'Domain Admins', description: '', type: 'other', mail: '', members: ['admin'] });
   groups.set('mobilusers', { name: 'mobilusers', description: '', type: 'team', mail: '', members: ['rolf'] });
   const get = (name: string) => {
@@ -177,6 +177,16 @@ describe('login and sessions', () => {
     b.cookie = `${b.cookie.slice(0, -2)}xx`;
     expect((await b.request('GET', '/api/me')).status).toBe(401);
     expect((await b.request('GET', '/account')).headers.get('location')).toBe('/login');
+  });
+
+  it('warns after login when the password expires soon', async () => {
+    const b = browser();
+    await b.login('rolf', 'pw-rolf');
+    const html = await (await b.request('GET', '/')).text();
+    expect(html).toContain('Ihr Passwort läuft in 3 Tagen ab.');
+    const anna = browser();
+    await anna.login('anna', 'pw-anna');
+    expect(await (await anna.request('GET', '/')).text()).not.toContain('Ihr Passwort läuft');
   });
 
   it('ends the session on logout', async () => {

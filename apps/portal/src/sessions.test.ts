@@ -71,6 +71,14 @@ describe('session store', () => {
     expect(s.get(a.id.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')))).toBeNull();
   });
 
+  it('drops anonymous sessions first when full', () => {
+    const { s } = store(3);
+    const logged = s.create(anna);
+    for (let i = 0; i < 10; i++) s.create();
+    expect(s.size).toBeLessThanOrEqual(3);
+    expect(s.get(logged.id)?.user?.username).toBe('anna');
+  });
+
   it('destroys all sessions of a user and bounds memory', () => {
     const { s } = store(3);
     s.create(anna);

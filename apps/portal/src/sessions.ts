@@ -63,10 +63,13 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
 
   const sweep = (t: number): void => {
     for (const [id, s] of byId) if (!alive(s, t)) byId.delete(id);
-    // Map keeps insertion order: the first entries are the oldest sessions.
-    for (const id of byId.keys()) {
-      if (byId.size < max) break;
-      byId.delete(id);
+    // Map keeps insertion order: the first entries are the oldest. Anonymous sessions go first,
+    // so a flood of login-page visits cannot push logged-in people out.
+    for (const anonymousOnly of [true, false]) {
+      for (const [id, s] of byId) {
+        if (byId.size < max) return;
+        if (!anonymousOnly || s.user === null) byId.delete(id);
+      }
     }
   };
 

@@ -123,6 +123,49 @@ describe('user management', () => {
   });
 });
 
+describe('lockout and self-service', () => {
+  it('says "locked" after the domain lockout policy triggers, and an admin unlocks', async () => {
+    const base = await tp.ad.baseDN();
+    const name = `lock.${Date.now().toString(36)}`;
+    await admin.request('POST', '/api/users', {
+      username: name,
+      givenName: 'L',
+      surname: 'K',
+      password: 'Lock!Passw0rt-1',
+      accountType: 'user',
+    });
+    await tp.ad.modify(base, [
+      { operation: 'replace', attribute: 'lockoutThreshold', values: 2 },
+      { operation: 'replace', attribute: 'lockoutDuration', values: '-18000000000' },
+      { operation: 'replace', attribute: 'lockOutObservationWindow', values: '-18000000000' },
+    ]);
+    try {
+      for (let i = 0; i < 2; i++)
+        expect(await code(await client().login(name, 'wrong-Passw0rd'))).toBe('PORTAL_INVALID_CREDENTIALS');
+      expect(await code(await client().login(name, 'Lock!Passw0rt-1'))).toBe('PORTAL_ACCOUNT_LOCKED');
+      expect(((await (await admin.request('GET', `/api/users/${name}`)).json()) as { locked: boolean }).locked).toBe(
+        true,
+      );
+      expect((await admin.request('POST', `/api/users/${name}/unlock`, {})).status).toBe(204);
+      expect((await client().login(name, 'Lock!Passw0rt-1')).status).toBe(200);
+    } finally {
+      await tp.ad.modify(base, { operation: 'replace', attribute: 'lockoutThreshold', values: 0 });
+      await admin.request('DELETE', `/api/users/${name}`);
+    }
+  });
+
+  it('lets a user edit their own profile and personal links, but not other fields', async () => {
+    const clara = client();
+    expect((await clara.login('clara.weber', DEMO_PASSWORD)).status).toBe(200);
+    const links = [{ url: 'https://www.invis-server.org', label: 'invis <Projekt>' }];
+    const res = await clara.request('PATCH', '/api/me', { telephone: '+49 30 1234', links });
+    expect(await res.json()).toMatchObject({ username: 'clara.weber', telephone: '+49 30 1234', links });
+    expect(await code(await clara.request('PATCH', '/api/me', { mail: 'boss@evil.example' }))).toBe(
+      'PORTAL_VALIDATION',
+    );
+  });
+});
+
 describe('groups', () => {
   const group = `team${Date.now().toString(36)}`;
 
