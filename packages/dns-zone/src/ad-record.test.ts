@@ -50,6 +50,16 @@ describe('AD dnsRecord codec', () => {
     );
   });
 
+  it('reports types it does not model as unsupported (kept by the backend)', () => {
+    for (const type of [13, 252, 257]) {
+      const value = Buffer.alloc(26);
+      value.writeUInt16LE(2, 0);
+      value.writeUInt16LE(type, 2);
+      value[4] = 5;
+      expect(decodeAdDnsRecord(value, 'x.invis.test')).toEqual({ kind: 'unsupported', type, serial: 0 });
+    }
+  });
+
   it('rejects CAA, which MS-DNSP cannot store', () => {
     expect(() =>
       encodeAdDnsRecord(

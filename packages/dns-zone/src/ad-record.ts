@@ -235,8 +235,10 @@ export function decodeAdDnsRecord(value: Uint8Array, name: string): AdDnsRecordV
     return { kind: 'tombstone', serial, deletedAt };
   }
   const type = RR_TYPES.name(typeNumber);
-  if (type === undefined || type === 'CAA' || type === 'TSIG' || type === 'ANY')
+  // CAA is not part of MS-DNSP; meta types (TSIG, AXFR, ANY) are never stored
+  if (type === undefined || type === 'CAA' || !(RECORD_TYPES as readonly string[]).includes(type)) {
     return { kind: 'unsupported', type: typeNumber, serial };
+  }
   const raw = decodeData(type, data, name, ttl);
   let record: DnsRecord;
   try {
