@@ -25,6 +25,13 @@ export {
 } from './apply';
 export { findConflicts, validateDhcpConfig } from './conflicts';
 export { type DhcpdParseResult, type DhcpdSettings, parseDhcpdConf, renderDhcpdConf } from './dhcpd';
+export {
+  createDhcpDirectory,
+  type DhcpDirectory,
+  type DhcpDirectoryAd,
+  type DhcpDirectoryOptions,
+  type DhcpDirectoryReadResult,
+} from './directory';
 export { DhcpConfigError, type DhcpErrorCode, type DhcpIssue } from './errors';
 export {
   GENERATED_MARKER,

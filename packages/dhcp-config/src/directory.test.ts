@@ -1,0 +1,83 @@
+import { AdEntry } from '@invis/ad-client';
+import { describe, expect, it } from 'vitest';
+import { createDhcpDirectory, type DhcpDirectoryAd } from './directory';
+
+// Pure mapping tests on an in-memory directory; the real Samba AD is in test/integration.
+const BASE = 'DC=invis,DC=test';
+const SERVICE = `CN=DHCP Config,CN=DHCP-Server,CN=invis-Server,${BASE}`;
+
+function memoryAd(entries: AdEntry[]): DhcpDirectoryAd {
+  return {
+    baseDN: async () => BASE,
+    get: async (dn) => entries.find((e) => e.dn.toLowerCase() === dn.toLowerCase()),
+    search: async () => entries.filter((e) => e.dn !== SERVICE),
+    add: async () => {},
+    modify: async () => {},
+    delete: async () => {},
+  };
+}
+
+const entry = (dn: string, attributes: Record<string, string[]>): AdEntry => new AdEntry(dn, attributes);
+
+describe('createDhcpDirectory.read', () => {
+  it('reads pools below subnets, subnet options and names the source DN in warnings', async () => {
+    const ad = memoryAd([
+      entry(SERVICE, { objectClass: ['top', 'iscDhcpService'], iscDhcpStatements: ['default-lease-time 3600'] }),
+      entry(`CN=10.1.0.0,${SERVICE}`, {
+        cn: ['10.1.0.0'],
+        objectClass: ['top', 'iscDhcpSubnet'],
+        iscDhcpNetMask: ['16'],
+        iscDhcpOption: ['routers 10.1.0.1', 'time-offset 3600'],
+        iscDhcpStatements: ['max-lease-time 7200'],
+      }),
+      entry(`CN=pool1,CN=10.1.0.0,${SERVICE}`, {
+        cn: ['pool1'],
+        objectClass: ['top', 'iscDhcpPool'],
+        iscDhcpRange: ['10.1.200.1 10.1.200.254'],
+        iscDhcpPermitList: ['allow unknown-clients'],
+      }),
+      entry(`CN=PC7,${SERVICE}`, {
+        cn: ['PC7'],
+        objectClass: ['top', 'iscDhcpHost'],
+        iscDhcpHWAddress: ['ethernet 02:00:00:00:00:07'],
+        iscDhcpStatements: ['fixed-address 10.1.4.7'],
+        iscDhcpComments: ['line one\nline two'],
+      }),
+    ]);
+    const { config, warnings, hostDNs } = await createDhcpDirectory({ ad, serviceDN: SERVICE }).read();
+    expect(config.validLifetime).toBe(3600);
+    expect(config.subnets).toEqual([
+      {
+        id: 1,
+        cidr: '10.1.0.0/16',
+        pools: [{ start: '10.1.200.1', end: '10.1.200.254' }],
+        options: { routers: ['10.1.0.1'] },
+        maxLifetime: 7200,
+      },
+    ]);
+    expect(config.reservations).toEqual([
+      { mac: '02:00:00:00:00:07', ip: '10.1.4.7', hostname: 'pc7', comment: 'line one line two' },
+    ]);
+    expect(hostDNs).toEqual({ pc7: `CN=PC7,${SERVICE}` });
+    expect(warnings).toEqual([
+      `CN=10.1.0.0,${SERVICE}: option time-offset not imported`,
+      `CN=pool1,CN=10.1.0.0,${SERVICE}: pool statement "allow unknown-clients" not imported`,
+    ]);
+  });
+
+  it('names the object whose data is broken', async () => {
+    const ad = memoryAd([
+      entry(SERVICE, { objectClass: ['iscDhcpService'] }),
+      entry(`CN=bad,${SERVICE}`, {
+        cn: ['bad'],
+        objectClass: ['iscDhcpHost'],
+        iscDhcpHWAddress: ['ethernet 02:00:00:00:00:07'],
+        iscDhcpStatements: ['fixed-address "10.1.4.7'],
+      }),
+    ]);
+    await expect(createDhcpDirectory({ ad, serviceDN: SERVICE }).read()).rejects.toMatchObject({
+      code: 'DHCP_PARSE_ERROR',
+      message: expect.stringContaining(`CN=bad,${SERVICE}: dhcpd.conf line`),
+    });
+  });
+});

@@ -1,0 +1,172 @@
+// The original invis DHCP objects in a real Samba AD DC (schema installed by @invis/ad-client):
+// what the original setup and portal wrote is read unchanged, and what we write is what the
+// original portal writes.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AdClient, createAdClient, installInvisSchema } from '@invis/ad-client';
+import { run, type SambaDc, startSambaDc } from '@invis/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDhcpDirectory, type DhcpDirectory, renderKeaConfig, validateDhcpConfig } from '../../src/index';
+
+describe('invis DHCP objects in AD', () => {
+  let dc: SambaDc;
+  let ad: AdClient;
+  let dhcp: DhcpDirectory;
+  let service: string;
+
+  beforeAll(async () => {
+    dc = await startSambaDc({ schemaUpdates: true });
+    ad = createAdClient({
+      url: dc.info.ldapsUrl,
+      bindDN: dc.info.adminDN,
+      password: dc.info.adminPassword,
+      ca: dc.info.caPem,
+    });
+    await installInvisSchema(ad, { sets: ['dhcp'] });
+    const base = await ad.baseDN();
+    // What the original's setup (02_dhcp_initial.ldif, 03_dhcp_host_net.ldif) and portal create.
+    await ad.add(`CN=invis-Server,${base}`, { objectClass: ['top', 'container'] });
+    await ad.add(`CN=DHCP-Server,CN=invis-Server,${base}`, { objectClass: ['top', 'container'] });
+    service = `CN=DHCP Config,CN=DHCP-Server,CN=invis-Server,${base}`;
+    await ad.add(service, {
+      objectClass: ['top', 'iscDhcpService', 'iscDhcpOptions'],
+      iscDhcpStatements: [
+        'ddns-update-style interim',
+        'ignore client-updates',
+        'default-lease-time 86400',
+        'max-lease-time 604800',
+        'authoritative',
+      ],
+      iscDhcpOption: [
+        'domain-name "invis-net.loc"',
+        'domain-name-servers 192.168.220.10',
+        'broadcast-address 192.168.220.255',
+        'routers 192.168.220.10',
+        'netbios-name-servers 192.168.220.10',
+        'netbios-node-type 8',
+        'subnet-mask 255.255.255.0',
+        'smtp-server 192.168.220.10',
+        'ntp-servers 192.168.220.10',
+      ],
+    });
+    await ad.add(`CN=192.168.220.0,${service}`, {
+      objectClass: ['top', 'iscDhcpSubnet'],
+      iscDhcpRange: '192.168.220.200 192.168.220.220',
+      iscDhcpNetMask: '24',
+    });
+    await ad.add(`CN=pc1,${service}`, {
+      objectClass: ['top', 'iscDhcpHost'],
+      iscDhcpHWAddress: 'ethernet 00:1B:21:3A:4F:10',
+      iscDhcpStatements: 'fixed-address 192.168.220.120',
+      iscDhcpComments: 'Büro Chef',
+    });
+    await ad.add(`CN=nas,${service}`, {
+      objectClass: ['top', 'iscDhcpHost'],
+      iscDhcpHWAddress: 'ethernet 00:1b:21:3a:4f:11',
+      iscDhcpStatements: ['fixed-address 192.168.220.11', 'next-server 192.168.220.10'],
+      iscDhcpComments: '-',
+    });
+    dhcp = createDhcpDirectory({ ad });
+  });
+
+  afterAll(async () => {
+    await dc?.stop();
+  });
+
+  it('reads the original service, subnet and hosts into the model', async () => {
+    const { config, warnings, hostDNs } = await dhcp.read();
+    expect(config).toEqual(
+      validateDhcpConfig({
+        authoritative: true,
+        validLifetime: 86_400,
+        maxLifetime: 604_800,
+        ddns: { enabled: true },
+        options: {
+          domainName: 'invis-net.loc',
+          domainNameServers: ['192.168.220.10'],
+          routers: ['192.168.220.10'],
+          netbiosNameServers: ['192.168.220.10'],
+          netbiosNodeType: 8,
+          ntpServers: ['192.168.220.10'],
+        },
+        subnets: [{ cidr: '192.168.220.0/24', pools: [{ start: '192.168.220.200', end: '192.168.220.220' }] }],
+        reservations: [
+          { mac: '00:1b:21:3a:4f:11', ip: '192.168.220.11', hostname: 'nas' },
+          { mac: '00:1b:21:3a:4f:10', ip: '192.168.220.120', hostname: 'pc1', comment: 'Büro Chef' },
+        ],
+      }),
+    );
+    expect(warnings).toEqual([
+      `${service}: "ignore client-updates" not imported`,
+      `${service}: option broadcast-address not imported`,
+      `${service}: option subnet-mask not imported`,
+      `${service}: option smtp-server not imported`,
+      `CN=nas,${service}: host nas: "next-server 192.168.220.10" not imported`,
+    ]);
+    expect(hostDNs.pc1).toBe(`CN=pc1,${service}`);
+  });
+
+  it('feeds a Kea config that kea-dhcp4 -t accepts', async () => {
+    const { config } = await dhcp.read();
+    const dir = await mkdtemp(join(tmpdir(), 'invis-dhcp-ad-'));
+    try {
+      const file = join(dir, 'kea.conf');
+      await writeFile(file, renderKeaConfig(validateDhcpConfig(config), { leaseFile: join(dir, 'leases.csv') }));
+      await run('kea-dhcp4', ['-t', file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a new reservation exactly as the original portal does', async () => {
+    expect(await dhcp.putReservation({ mac: '02-00-00-00-00-20', ip: '192.168.220.20', hostname: 'Laser1' })).toBe(
+      'created',
+    );
+    const entry = await ad.get(`CN=laser1,${service}`);
+    expect(entry?.getAll('objectClass')).toEqual(['top', 'iscDhcpHost']);
+    expect(entry?.get('iscDhcpHWAddress')).toBe('ethernet 02:00:00:00:00:20');
+    expect(entry?.getAll('iscDhcpStatements')).toEqual(['fixed-address 192.168.220.20']);
+    expect(entry?.get('iscDhcpComments')).toBe('-');
+    expect((await dhcp.read()).config.reservations.map((r) => r.hostname)).toEqual(['nas', 'laser1', 'pc1']);
+  });
+
+  it('updates only what changed and keeps foreign statements', async () => {
+    expect(await dhcp.putReservation({ mac: '00:1b:21:3a:4f:11', ip: '192.168.220.12', hostname: 'nas' })).toBe(
+      'updated',
+    );
+    expect((await ad.get(`CN=nas,${service}`))?.getAll('iscDhcpStatements').sort()).toEqual([
+      'fixed-address 192.168.220.12',
+      'next-server 192.168.220.10',
+    ]);
+    expect(
+      await dhcp.putReservation({
+        mac: '00:1B:21:3A:4F:10',
+        ip: '192.168.220.120',
+        hostname: 'pc1',
+        comment: 'Büro Chef',
+      }),
+    ).toBe('unchanged');
+  });
+
+  it('refuses conflicts before writing anything', async () => {
+    await expect(
+      dhcp.putReservation({ mac: '02:00:00:00:00:30', ip: '192.168.220.205', hostname: 'pool-pc' }),
+    ).rejects.toMatchObject({ code: 'DHCP_CONFLICT' });
+    await expect(
+      dhcp.putReservation({ mac: '00:1b:21:3a:4f:10', ip: '192.168.220.121', hostname: 'twin' }),
+    ).rejects.toMatchObject({ code: 'DHCP_CONFLICT', issues: [expect.objectContaining({ kind: 'DUPLICATE_MAC' })] });
+    expect(await ad.get(`CN=pool-pc,${service}`)).toBeUndefined();
+  });
+
+  it('deletes reservations', async () => {
+    expect(await dhcp.deleteReservation('laser1')).toBe(true);
+    expect(await dhcp.deleteReservation('laser1')).toBe(false);
+    expect(await ad.get(`CN=laser1,${service}`)).toBeUndefined();
+  });
+
+  it('reports AD failures as DHCP_DIRECTORY_ERROR', async () => {
+    const missing = createDhcpDirectory({ ad, serviceDN: `CN=Nope,${await ad.baseDN()}` });
+    await expect(missing.read()).rejects.toMatchObject({ code: 'DHCP_DIRECTORY_ERROR' });
+  });
+});
