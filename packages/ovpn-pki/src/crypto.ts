@@ -1,7 +1,7 @@
 // Key generation, key/PEM conversion and signing parameters on WebCrypto (no openssl process).
 // @peculiar/x509 2.x needs a Reflect polyfill loaded before it (tsyringe), hence the first import.
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { OvpnPkiError } from './errors';
 import type { KeyAlgorithm } from './model';
@@ -126,4 +126,27 @@ export function crlToPem(crl: x509.X509Crl): string {
   return `${x509.PemConverter.encode(crl.rawData, 'X509 CRL')}\n`;
 }
 
-export { x509 };
+/** What listing needs from a certificate, read with Node's native X509 parser (≈50× faster than a full parse). */
+export interface CertMeta {
+  /** Upper-case hex, without leading zero bytes (as index.txt). */
+  serial: string;
+  kind: 'server' | 'client' | undefined;
+  /** CN of the issuer. */
+  issuerCn: string;
+  /** Whether `ca` issued this certificate (name and signature). */
+  issuedBy(ca: NodeX509): boolean;
+}
+
+/** Metadata of a PEM certificate (see {@link CertMeta}). */
+export function certMeta(pem: string): CertMeta {
+  const cert = new NodeX509(pem);
+  const eku = cert.keyUsage ?? [];
+  return {
+    serial: cert.serialNumber.toUpperCase(),
+    kind: eku.includes('1.3.6.1.5.5.7.3.1') ? 'server' : eku.includes('1.3.6.1.5.5.7.3.2') ? 'client' : undefined,
+    issuerCn: /(?:^|\n)CN=([^\n]*)/.exec(cert.issuer)?.[1] ?? cert.issuer,
+    issuedBy: (ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey),
+  };
+}
+
+export { NodeX509, x509 };

@@ -17,7 +17,16 @@ import {
   type Signer,
   signCrl,
 } from './ca';
-import { type CryptoKey, crlToPem, exportPrivateKeyPem, importPrivateKeyPem, x509 } from './crypto';
+import {
+  type CertMeta,
+  type CryptoKey,
+  certMeta,
+  crlToPem,
+  exportPrivateKeyPem,
+  importPrivateKeyPem,
+  NodeX509,
+  x509,
+} from './crypto';
 import { OvpnPkiError } from './errors';
 import { createNodeFs, isMissing, type PkiFs } from './fs';
 import { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
@@ -350,7 +359,7 @@ export function createPki(options: PkiOptions): Pki {
     const byIssuer = new Map<Signer, CrlEntry[]>([[current, []]]);
     if (previous) byIssuer.set(previous, []);
     for (const e of entries) {
-      const issuer = previous && (await certBySerial(e.serial))?.issuer === previous.cert.subject ? previous : current;
+      const issuer = previous && (await metaBySerial(e.serial))?.issuedBy(nodeCa(previous)) ? previous : current;
       byIssuer
         .get(issuer)
         ?.push({ serial: e.serial, revokedAt: e.revokedAt ?? now(), reason: e.reason ?? 'unspecified' });
@@ -520,18 +529,14 @@ export function createPki(options: PkiOptions): Pki {
     async list() {
       const s = await settings();
       const ca = new x509.X509Certificate(await read('ca.crt'));
-      const byName = new Map<string, string>();
-      for (const file of await fs.readdir(path('issued'))) {
-        if (!file.endsWith('.crt')) continue;
-        const cert = new x509.X509Certificate(await fs.readFile(path('issued', file)));
-        byName.set(cert.serialNumber.toUpperCase(), file.slice(0, -4));
-      }
-      const result = [info(entryOf(ca), 'ca', 'ca', true, s)];
-      for (const entry of await readIndex()) {
+      const files = (await fs.readdir(path('issued'))).filter((f) => f.endsWith('.crt'));
+      const serials = await mapLimit(files, async (file) => certMeta(await fs.readFile(path('issued', file))).serial);
+      const byName = new Map(serials.map((serial, i) => [serial, (files[i] as string).slice(0, -4)]));
+      const entries = await mapLimit(await readIndex(), (entry) => {
         const current = byName.get(entry.serial);
-        result.push(await entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s));
-      }
-      return result;
+        return entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s);
+      });
+      return [info(entryOf(ca), 'ca', 'ca', true, s), ...entries];
     },
     async revoke(name, reason = 'unspecified') {
       parseInput(z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason]), reason, 'revocation reason');
@@ -650,8 +655,7 @@ export function createPki(options: PkiOptions): Pki {
         const pending: string[] = [];
         for (const entry of await readIndex()) {
           if (entry.status !== 'valid' || entry.notAfter <= now()) continue;
-          if ((await certBySerial(entry.serial))?.issuer === previous.cert.subject)
-            pending.push(subjectCn(entry.subject));
+          if ((await metaBySerial(entry.serial))?.issuedBy(nodeCa(previous))) pending.push(subjectCn(entry.subject));
         }
         if (pending.length > 0 && !finish.force) {
           throw new OvpnPkiError(
@@ -672,15 +676,19 @@ export function createPki(options: PkiOptions): Pki {
     },
   };
 
-  async function certBySerial(serial: string): Promise<x509.X509Certificate | undefined> {
+  async function metaBySerial(serial: string): Promise<CertMeta | undefined> {
     for (const rel of [join('certs_by_serial', `${serial}.pem`), join('revoked', 'certs_by_serial', `${serial}.crt`)]) {
       try {
-        return new x509.X509Certificate(await fs.readFile(path(rel)));
+        return certMeta(await fs.readFile(path(rel)));
       } catch (cause) {
         if (!isMissing(cause)) throw cause;
       }
     }
     return undefined;
+  }
+
+  function nodeCa(signer: Signer): NodeX509 {
+    return new NodeX509(signer.cert.toString('pem'));
   }
 
   /** info() for an index entry, with kind and issuer from the stored certificate. */
@@ -690,11 +698,25 @@ export function createPki(options: PkiOptions): Pki {
     current: boolean,
     s: PkiSettings,
   ): Promise<CertificateInfo> {
-    const cert = await certBySerial(entry.serial);
-    const result = info(entry, name, (cert && certKind(cert)) ?? 'client', current, s);
-    if (cert) result.issuer = cert.issuerName.getField('CN')[0] ?? cert.issuer;
+    const meta = await metaBySerial(entry.serial);
+    const result = info(entry, name, meta?.kind ?? 'client', current, s);
+    if (meta) result.issuer = meta.issuerCn;
     return result;
   }
+}
+
+/** `items.map(fn)` with at most `limit` calls in flight: thousands of small reads, not one at a time. */
+async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, limit = 32): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** The CN of an OpenSSL one-line subject (`/O=x/CN=name` → `name`). */
