@@ -13,7 +13,7 @@ import {
   generateTlsCryptV2ClientKey,
   generateTlsCryptV2ServerKey,
 } from '../../src/index';
-import { CONNECTED, createFixture, type Fixture } from './fixture';
+import { CONNECTED, createFixture, type Fixture, SERVER_NAME } from './fixture';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -66,5 +66,24 @@ describe('OpenVPN handshake with our PKI', () => {
     expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
     await client.stop();
     await server.stop();
+  });
+
+  it.each(['ed25519', 'rsa-2048'] as const)('a %s PKI works with OpenVPN too', async (keyAlgorithm) => {
+    const other = await createFixture({
+      pki: async (dir) => {
+        const pki = createPki({ dir: join(dir, 'pki') });
+        await pki.init({ caName: `invis ${keyAlgorithm} CA`, settings: { keyAlgorithm } });
+        await pki.issueServer({ name: SERVER_NAME });
+        await pki.issueClient({ name: 'frieda' });
+        return pki;
+      },
+    });
+    try {
+      const server = await other.startServer();
+      const client = await other.connect(await other.bundle('frieda', server));
+      expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
+    } finally {
+      await other.cleanup();
+    }
   });
 });
