@@ -1,11 +1,11 @@
 // AD-integrated zones: dnsZone / dnsNode objects under CN=MicrosoftDNS in the DomainDnsZones
 // partition, written over LDAP with @invis/ad-client. Samba's DNS server reads them on every
 // query, so a write is served at once (verified against Samba 4.17).
-import { type AdClient, type AdEntry, childDn, f, isAdError, rdnValue } from '@invis/ad-client';
+import { type AdChange, type AdClient, type AdEntry, childDn, f, isAdError, rdnValue } from '@invis/ad-client';
 import { type AdDnsRecordValue, decodeAdDnsRecord, encodeAdDnsRecord } from './ad-record';
 import { type BackendCore, createBackend, type DnsBackend } from './backend';
 import { DnsZoneError } from './errors';
-import type { DnsRecord, SoaRecord } from './model';
+import { type DnsRecord, recordKey, type SoaRecord } from './model';
 import { normalizeName, relativeName } from './names';
 
 /** The ad-client operations the AD backend uses. */
@@ -67,6 +67,22 @@ async function ad<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** LDAP results that mean "someone else changed this node since we read it". */
+const CONFLICTS = new Set(['AD_NO_SUCH_ATTRIBUTE', 'AD_VALUE_EXISTS', 'AD_ENTRY_EXISTS', 'AD_NO_SUCH_OBJECT']);
+
+async function write(what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await ad(what, fn);
+  } catch (error) {
+    const adCode = error instanceof DnsZoneError ? error.data.adCode : undefined;
+    if (typeof adCode !== 'string' || !CONFLICTS.has(adCode)) throw error;
+    throw new DnsZoneError('DNS_PREREQUISITE_FAILED', `${what}: the node changed concurrently; read it again`, {
+      cause: error,
+      data: { adCode },
+    });
+  }
+}
+
 /**
  * A {@link DnsBackend} on AD-integrated zones. Each write stores the complete record set of a
  * dnsNode (unknown record types on the node are kept), stamps it with the next zone serial and
@@ -112,23 +128,68 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
   const keptRaw = (node: Node): Buffer[] =>
     node.tombstoned ? [] : node.raw.filter((_, i) => node.values[i]?.kind === 'unsupported');
 
+  /**
+   * Writes a node's new value list as value-level changes (delete the values that went, add the
+   * new ones) in one modify, so a concurrent writer's values survive and a value removed under
+   * us fails the modify instead of being resurrected.
+   */
   async function storeNode(zone: string, name: string, node: Node, values: Buffer[]): Promise<void> {
     const dn = await nodeDn(zone, name);
     if (!node.exists) {
       if (values.length)
-        await ad(`adding ${dn}`, () => client.add(dn, { objectClass: ['top', 'dnsNode'], dnsRecord: values }));
+        await write(`adding ${dn}`, () => client.add(dn, { objectClass: ['top', 'dnsNode'], dnsRecord: values }));
       return;
     }
     if (values.length === 0) {
-      await ad(`deleting ${dn}`, () => client.delete(dn));
+      await write(`deleting ${dn}`, () => client.delete(dn));
       return;
     }
-    await ad(`updating ${dn}`, () =>
-      client.modify(dn, [
-        { operation: 'replace', attribute: 'dnsRecord', values },
-        ...(node.tombstoned ? [{ operation: 'replace' as const, attribute: 'dNSTombstoned', values: 'FALSE' }] : []),
-      ]),
-    );
+    const removed = node.raw.filter((v) => !values.some((w) => w.equals(v)));
+    const added = values.filter((v) => !node.raw.some((w) => w.equals(v)));
+    const changes: AdChange[] = [
+      ...(removed.length ? [{ operation: 'delete' as const, attribute: 'dnsRecord', values: removed }] : []),
+      ...(added.length ? [{ operation: 'add' as const, attribute: 'dnsRecord', values: added }] : []),
+      ...(node.tombstoned ? [{ operation: 'replace' as const, attribute: 'dNSTombstoned', values: 'FALSE' }] : []),
+    ];
+    if (changes.length) await write(`updating ${dn}`, () => client.modify(dn, changes));
+  }
+
+  /** New value list: unchanged records keep their stored bytes (and serial), new ones get `serial`. */
+  function valuesFor(node: Node, records: readonly DnsRecord[], serial: number): Buffer[] {
+    const stored = new Map<string, Buffer>();
+    node.values.forEach((v, i) => {
+      if (!node.tombstoned && v.kind === 'record')
+        stored.set(`${recordKey(v.record)}/${v.record.ttl}`, node.raw[i] as Buffer);
+    });
+    return [
+      ...records.map((r) => stored.get(`${recordKey(r)}/${r.ttl}`) ?? encodeAdDnsRecord(r, { serial })),
+      ...keptRaw(node),
+    ];
+  }
+
+  const soaOf = (node: Node): { soa: SoaRecord; index: number } | undefined => {
+    const index = node.values.findIndex((v) => !node.tombstoned && v.kind === 'record' && v.record.type === 'SOA');
+    const value = node.values[index];
+    return value?.kind === 'record' ? { soa: value.record as SoaRecord, index } : undefined;
+  };
+  const next = (serial: number): number => (serial + 1) % 0x100000000 || 1;
+
+  /** Raises the zone serial; a concurrent raise makes the value-level modify fail, so retry. */
+  async function bumpSerial(zone: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const apex = await readNode(zone, zone);
+      const found = soaOf(apex);
+      if (!found) return;
+      const serial = next(found.soa.serial);
+      const raw = [...apex.raw];
+      raw[found.index] = encodeAdDnsRecord({ ...found.soa, serial }, { serial });
+      try {
+        await storeNode(zone, zone, apex, raw);
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !(error instanceof DnsZoneError && error.code === 'DNS_PREREQUISITE_FAILED')) throw error;
+      }
+    }
   }
 
   const core: BackendCore = {
@@ -167,27 +228,16 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
     },
     async writeName(zone, name, _before, after) {
       const apex = await readNode(zone, zone);
-      const soaIndex = apex.values.findIndex((v) => v.kind === 'record' && v.record.type === 'SOA');
-      const soaValue = apex.values[soaIndex];
-      const soa = soaValue?.kind === 'record' ? (soaValue.record as SoaRecord) : undefined;
-      const serial = soa ? (soa.serial + 1) % 0x100000000 || 1 : 1;
-      const withSerial = (records: readonly DnsRecord[]): DnsRecord[] =>
-        records.map((r) => (r.type === 'SOA' ? { ...r, serial } : r));
+      const serial = next(soaOf(apex)?.soa.serial ?? 0);
       if (name === zone) {
-        await storeNode(zone, name, apex, [
-          ...withSerial(after).map((r) => encodeAdDnsRecord(r, { serial })),
-          ...keptRaw(apex),
-        ]);
+        const records = after.map((r) => (r.type === 'SOA' ? { ...r, serial } : r));
+        await storeNode(zone, name, apex, valuesFor(apex, records, serial));
         return;
       }
       const node = await readNode(zone, name);
-      await storeNode(zone, name, node, [...after.map((r) => encodeAdDnsRecord(r, { serial })), ...keptRaw(node)]);
-      if (soa) {
-        // Raise the zone serial after the data is in place, so secondaries fetch the new state.
-        const raw = [...apex.raw];
-        raw[soaIndex] = encodeAdDnsRecord({ ...soa, serial }, { serial });
-        await storeNode(zone, zone, apex, raw);
-      }
+      await storeNode(zone, name, node, valuesFor(node, after, serial));
+      // Raise the zone serial after the data is in place, so secondaries fetch the new state.
+      await bumpSerial(zone);
     },
     async createZone(zone) {
       const domain = normalizeName(

@@ -2,7 +2,7 @@
 // with @invis/ad-client and checked with `dig` against Samba's own DNS server.
 import { createAdClient } from '@invis/ad-client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createAdBackend, decodeAdDnsRecord, normalizeRecord } from '../../src/index';
+import { type AdDnsClient, createAdBackend, decodeAdDnsRecord, normalizeRecord } from '../../src/index';
 import { describeConformance, dig } from '../conformance';
 
 const dc = inject('samba');
@@ -55,6 +55,52 @@ describe('AD specifics', () => {
     ]);
     expect((await client.get(dn, ['dNSTombstoned']))?.getBoolean('dNSTombstoned')).toBe(false);
     expect(await dig(server, 'tomb.invis.test', 'A')).toEqual(['10.0.0.32']);
+  });
+
+  /** A client whose first modify of `dn` lets `meanwhile` run first (a concurrent writer). */
+  const racingClient = (dn: string, meanwhile: () => Promise<void>): AdDnsClient => {
+    let raced = false;
+    return {
+      baseDN: () => client.baseDN(),
+      search: (o) => client.search(o),
+      get: (...a) => client.get(...a),
+      add: (...a) => client.add(...a),
+      delete: (...a) => client.delete(...a),
+      async modify(target, changes) {
+        if (!raced && target === dn) {
+          raced = true;
+          await meanwhile();
+        }
+        return client.modify(target, changes);
+      },
+    };
+  };
+
+  it('merges a concurrent add instead of losing it', async () => {
+    const name = 'merge.invis.test';
+    const a = (address: string) => normalizeRecord({ name, ttl: 300, type: 'A', address });
+    await backend.addRecord('invis.test', a('10.0.0.41'));
+    const racing = createAdBackend({
+      client: racingClient(`DC=merge,${zoneDn}`, () => backend.addRecord('invis.test', a('10.0.0.42'))),
+    });
+    await racing.addRecord('invis.test', a('10.0.0.43'));
+    expect(await dig(server, name, 'A')).toEqual(['10.0.0.41', '10.0.0.42', '10.0.0.43']);
+  });
+
+  it('detects a concurrent delete instead of resurrecting the record', async () => {
+    const name = 'conflict.invis.test';
+    const a = (address: string) => normalizeRecord({ name, ttl: 300, type: 'A', address });
+    await backend.addRecord('invis.test', a('10.0.0.51'));
+    await backend.addRecord('invis.test', a('10.0.0.52'));
+    const racing = createAdBackend({
+      client: racingClient(`DC=conflict,${zoneDn}`, () => backend.deleteRecord('invis.test', a('10.0.0.51'))),
+    });
+    await expect(
+      racing.replaceRecords('invis.test', name, 'A', [a('10.0.0.52'), a('10.0.0.53')]),
+    ).rejects.toMatchObject({
+      code: 'DNS_PREREQUISITE_FAILED',
+    });
+    expect(await dig(server, name, 'A')).toEqual(['10.0.0.52']);
   });
 
   it('refuses CAA, which MS-DNSP cannot store, and writes nothing', async () => {
