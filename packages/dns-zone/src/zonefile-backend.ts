@@ -122,6 +122,17 @@ export function createZoneFileBackend(options: ZoneFileBackendOptions): DnsBacke
     records: records.map((r) => (r.type === 'SOA' ? { ...r, serial: nextSerial(r.serial, now()) } : r)),
   });
 
+  // Writes to one file are serialised in this process: each re-reads the file it rewrites.
+  const queues = new Map<string, Promise<unknown>>();
+  function serialized(zone: string, fn: () => Promise<void>): Promise<void> {
+    const run = (queues.get(zone) ?? Promise.resolve()).then(fn, fn);
+    queues.set(
+      zone,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
   const core: BackendCore = {
     async listZones() {
       const names = await io(`listing ${options.dir}`, () => fs.readdir(options.dir));
@@ -137,9 +148,11 @@ export function createZoneFileBackend(options: ZoneFileBackendOptions): DnsBacke
     async readName(zone, name) {
       return (await load(zone)).records.filter((r) => r.name === name);
     },
-    async writeName(zone, name, _before, after) {
-      const current = await load(zone);
-      await activate(withNewSerial(current, [...current.records.filter((r) => r.name !== name), ...after]));
+    writeName(zone, name, _before, after) {
+      return serialized(zone, async () => {
+        const current = await load(zone);
+        await activate(withNewSerial(current, [...current.records.filter((r) => r.name !== name), ...after]));
+      });
     },
     async createZone(zone) {
       const soa: SoaRecord = {

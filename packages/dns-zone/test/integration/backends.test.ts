@@ -78,6 +78,13 @@ describe('zone files', () => {
     expect(await readFile(`${file}.bak`, 'utf8')).toBe(before);
   });
 
+  it('serialises concurrent writes to one file (none is lost)', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `par${i}.${zone}`);
+    await Promise.all(names.map((name, i) => backend.addRecord(zone, { name, type: 'A', address: `10.0.1.${i + 1}` })));
+    const all = await backend.listRecords(zone);
+    for (const name of names) expect(all.some((r) => r.name === name)).toBe(true);
+  });
+
   it('keeps the old file when named-checkzone rejects the new one', async () => {
     const file = join(dir, `db.${zone}`);
     const before = await readFile(file, 'utf8');
