@@ -1,7 +1,8 @@
 // The portal under load (autocannon, 50 connections) with 5,000 users in a real Samba AD DC:
 // GET /api/users?page=… and the status page, against the HTTP floor of the same server
 // (a 204 from /favicon.ico) as the peer. Prints p50/p97.5/p99 and the process RSS (server and
-// load generator share this process). Target (issue 10): p95 < 100 ms, no RSS growth.
+// load generator share this process). Target (issue 10): p95 < 100 ms, no RSS growth
+// (`--soak`: 10 minutes of load with RSS samples).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +132,23 @@ export const benchmark: Benchmark = {
         );
         for (const l of [floor, users, status, usersAgain]) console.log(row(l));
         console.log(`RSS at start of load: ${rssStart} MiB\n`);
+
+        // `pnpm bench portal --soak`: 10 minutes of mixed load in 30-s rounds, RSS after each round.
+        if (process.argv.includes('--soak')) {
+          const samples: number[] = [];
+          for (let round = 0; round < 20; round++) {
+            const l = await load('soak', server.url, headers, 30, [...pages, '/']);
+            samples.push(l.rssMiB);
+            console.log(
+              `soak ${round + 1}/20: ${l.measurement.iterations} requests, p97.5 ${l.p975} ms, RSS ${l.rssMiB} MiB`,
+            );
+          }
+          const half = samples.length / 2;
+          const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+          console.log(
+            `soak RSS: first half avg ${avg(samples.slice(0, half)).toFixed(0)} MiB, second half avg ${avg(samples.slice(half)).toFixed(0)} MiB\n`,
+          );
+        }
 
         const rows: Comparison[] = [
           {

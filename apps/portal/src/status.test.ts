@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectStatus, parseMdstat } from './status';
+import { cachedStatus, collectStatus, parseMdstat } from './status';
 
 const dir = mkdtempSync(join(tmpdir(), 'portal-status-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,5 +45,34 @@ describe('collectStatus', () => {
     expect(status.backup).toEqual({ state: 'unknown' });
     expect(status.internet).toMatchObject({ state: 'ok', text: 'online 198.51.100.4' });
     expect(status.uptimeSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('cachedStatus', () => {
+  it('collects once per TTL and serves the last snapshot while refreshing', async () => {
+    let calls = 0;
+    const counting = {
+      states: async () => {
+        calls++;
+        return [];
+      },
+      run: async () => undefined,
+    };
+    const src = {
+      watchDirs: [],
+      mdstatFile: '/nonexistent',
+      certificates: [],
+      backupStampFile: '/nonexistent',
+      internetStateFile: '/nonexistent',
+      services: counting,
+    };
+    const status = cachedStatus(src, 20);
+    const first = await Promise.all([status(), status(), status()]);
+    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await status()).toBe(first[0]);
+    expect(calls).toBe(2);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await status()).not.toBe(first[0]);
   });
 });

@@ -123,19 +123,33 @@ export async function collectStatus(src: StatusSources): Promise<ServerStatus> {
 
 /**
  * Caches {@link collectStatus} for `ttlMs` so that many clients polling the status page
- * cost one round of systemctl calls and file reads.
+ * cost one round of systemctl calls and file reads. After the first round, readers get the
+ * last snapshot at once while a newer one is collected in the background.
  */
 export function cachedStatus(src: StatusSources, ttlMs = 5000): () => Promise<ServerStatus> {
-  let cached: { at: number; value: Promise<ServerStatus> } | null = null;
+  let cached: { at: number; value: Promise<ServerStatus>; refreshing: boolean } | null = null;
   return () => {
     const t = Date.now();
-    if (!cached || t - cached.at > ttlMs) {
-      const value = collectStatus(src);
-      cached = { at: t, value };
-      value.catch(() => {
-        cached = null;
+    if (!cached) {
+      const entry = { at: t, value: collectStatus(src), refreshing: false };
+      cached = entry;
+      entry.value.catch(() => {
+        if (cached === entry) cached = null;
       });
+      return entry.value;
     }
-    return cached.value;
+    const current = cached;
+    if (t - current.at > ttlMs && !current.refreshing) {
+      current.refreshing = true;
+      collectStatus(src).then(
+        (status) => {
+          cached = { at: Date.now(), value: Promise.resolve(status), refreshing: false };
+        },
+        () => {
+          current.refreshing = false;
+        },
+      );
+    }
+    return current.value;
   };
 }
