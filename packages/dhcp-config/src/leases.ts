@@ -167,18 +167,16 @@ const KEA_STATES: Record<string, LeaseState> = { '0': 'active', '1': 'declined',
  * @example parseKeaLeases(readFileSync('/var/lib/kea/kea-leases4.csv', 'utf8'))
  */
 export function parseKeaLeases(text: string, options: LeaseParseOptions = {}): Lease[] {
-  const byIp = new Map<string, Lease>();
+  // Pass 1 keeps only the last row per address (journals repeat addresses many times);
+  // Lease objects are built for the survivors only.
+  const last = new Map<string, { cells: string[]; col: Record<string, number> }>();
   const lines = text.split('\n');
   let col: Record<string, number> | undefined;
-  let cells: string[] = [];
-  const get = (name: string): string => {
-    const i = col?.[name];
-    return i === undefined ? '' : (cells[i] ?? '');
-  };
   for (let n = 0; n < lines.length; n++) {
-    const line = (lines[n] as string).replace(/\r$/, '');
+    let line = lines[n] as string;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line === '') continue;
-    cells = line.split(',');
+    const cells = line.split(',');
     // Every file of a rotation starts with the header; concatenated files repeat it.
     if (cells[0] === 'address') {
       col = Object.fromEntries(cells.map((c, i) => [c, i]));
@@ -189,21 +187,26 @@ export function parseKeaLeases(text: string, options: LeaseParseOptions = {}): L
     }
     if (!col) throw leaseError('Kea lease file', n + 1, 'no header line (address,hwaddr,…)');
     const ip = cells[0] as string;
-    const valid = get('valid_lifetime');
-    const expire = get('expire');
+    const valid = cells[col.valid_lifetime as number] ?? '';
+    const expire = cells[col.expire as number] ?? '';
     if (ipv4ToNumber(ip) === undefined || !/^\d+$/.test(valid) || !/^\d+$/.test(expire)) {
       throw leaseError('Kea lease file', n + 1, `bad row "${line.slice(0, 60)}"`);
     }
-    if (valid === '0') {
-      byIp.delete(ip);
-      continue;
-    }
-    const ends = new Date(Number(expire) * 1000);
+    if (valid === '0') last.delete(ip);
+    else last.set(ip, { cells, col });
+  }
+  const byIp = new Map<string, Lease>();
+  for (const [ip, { cells, col: c }] of last) {
+    const get = (name: string): string => {
+      const i = c[name];
+      return i === undefined ? '' : (cells[i] ?? '');
+    };
+    const expire = Number(get('expire'));
     const lease: Lease = {
       ip,
       state: KEA_STATES[get('state') || '0'] ?? 'active',
-      ends,
-      starts: new Date((Number(expire) - Number(valid)) * 1000),
+      ends: new Date(expire * 1000),
+      starts: new Date((expire - Number(get('valid_lifetime'))) * 1000),
     };
     const mac = normalizeMac(get('hwaddr'));
     if (mac) lease.mac = mac;
