@@ -100,8 +100,12 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
   const { client } = options;
   let container: Promise<string> | undefined;
   const containerDn = (): Promise<string> => {
-    container ??= (async () =>
-      `CN=MicrosoftDNS,${options.partitionDN ?? `DC=DomainDnsZones,${await client.baseDN()}`}`)();
+    container ??= ad('reading the naming context', async () => {
+      return `CN=MicrosoftDNS,${options.partitionDN ?? `DC=DomainDnsZones,${await client.baseDN()}`}`;
+    }).catch((error: unknown) => {
+      container = undefined; // retry on the next call (DC not reachable yet)
+      throw error;
+    });
     return container;
   };
   const zoneDn = async (zone: string): Promise<string> => childDn(await containerDn(), zone, 'DC');
@@ -241,7 +245,7 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
     },
     async createZone(zone) {
       const domain = normalizeName(
-        (await client.baseDN())
+        (await ad('reading the naming context', () => client.baseDN()))
           .split(',')
           .map((p) => p.replace(/^DC=/i, ''))
           .join('.'),
