@@ -244,3 +244,24 @@ describe('cidrToNetmask', () => {
     );
   });
 });
+
+describe('junk input', () => {
+  it('gives PKI_INVALID_INPUT, never a crash', () => {
+    const typed = (fn: () => unknown): void => {
+      try {
+        fn();
+      } catch (e) {
+        if (!isOvpnPkiError(e, 'PKI_INVALID_INPUT')) throw e;
+      }
+    };
+    fc.assert(
+      fc.property(fc.anything(), fc.string(), (junk, name) => {
+        typed(() => renderServerConfig(junk as ServerConfigInput));
+        typed(() => renderClientBundle(junk as ClientBundle));
+        typed(() => renderCcdEntry(site, name));
+        typed(() => renderClientBundle({ ...bundle, name, serverName: name }));
+        typed(() => renderServerConfig({ ...roadWarrior, network: name }));
+      }),
+    );
+  });
+});

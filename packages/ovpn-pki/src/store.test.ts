@@ -1,9 +1,11 @@
 import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { x509 } from './crypto';
 import { isOvpnPkiError } from './errors';
+import { caNameSchema, certNameSchema, parseInput } from './model';
 import { createPki, type Pki } from './store';
 
 const DAY = 86_400_000;
@@ -232,5 +234,24 @@ describe('locking', () => {
     const old = new Date(Date.now() - 120_000);
     await utimes(join(dir, 'pki', '.lock'), old, old);
     expect((await impatient.issueClient({ name: 'late' })).info.name).toBe('late');
+  });
+});
+
+describe('names', () => {
+  it('accept only safe names and reject everything else with PKI_INVALID_INPUT', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (junk) => {
+        for (const schema of [certNameSchema, caNameSchema]) {
+          try {
+            const name = parseInput(schema, junk, 'name');
+            expect(name).toBe(junk);
+            expect(name).not.toMatch(/[/\\\n\r\0,=+"<>;]/);
+            expect(name.length).toBeLessThanOrEqual(64);
+          } catch (e) {
+            expect(isOvpnPkiError(e, 'PKI_INVALID_INPUT')).toBe(true);
+          }
+        }
+      }),
+    );
   });
 });
