@@ -17,15 +17,25 @@ function memoryDirectory(providers: Array<MailProviderRecord & { cn: string }> =
   const accounts = new Map<string, Map<string, FetchMailAccountRecord>>();
   const recipients = new Map<string, LocalMailRecipientRecord>();
   const of = (sam: string) => accounts.get(sam) ?? accounts.set(sam, new Map()).get(sam) ?? new Map();
+  const stored = <T>(cn: string, value: T) => ({ ...value, cn, dn: `CN=${cn}` });
   const directory: MailDirectory = {
-    fetchAccounts: async (sam) => [...of(sam).values()],
-    putFetchAccount: async (sam, a) => of(sam).set(a.extAddress, a),
+    fetchAccounts: async (sam) => [...of(sam).values()].map((a) => stored(a.extAddress, a)),
+    putFetchAccount: async (sam, a) => {
+      of(sam).set(a.extAddress, a);
+      return stored(a.extAddress, a);
+    },
     deleteFetchAccount: async (sam, ext) => {
       of(sam).delete(ext);
     },
-    localRecipient: async (sam) => recipients.get(sam),
-    putLocalRecipient: async (sam, r) => recipients.set(sam, r),
-    providers: async () => providers,
+    localRecipient: async (sam) => {
+      const r = recipients.get(sam);
+      return r && stored(r.localAddress, r);
+    },
+    putLocalRecipient: async (sam, r) => {
+      recipients.set(sam, r);
+      return stored(r.localAddress, r);
+    },
+    providers: async () => providers.map((p) => stored(p.cn, p)),
   };
   return { directory, accounts: of, recipients };
 }

@@ -1,6 +1,6 @@
-// The invis AD objects (`fspFetchMailAccount`, `fspLocalMailRecipient`, `fspMailProvider`) as
-// plain records, shaped like @invis/ad-client's `FetchMailAccount`, `LocalMailRecipient` and
-// `MailProvider`, so `createInvisApi(ad, store).mail` can be passed in as it is.
+// The invis AD objects (`fspFetchMailAccount`, `fspLocalMailRecipient`, `fspMailProvider`)
+// through @invis/ad-client (`ad.invis.mail`): model ↔ records, passwords sealed.
+import type { MailProvider as AdMailProvider, FetchMailAccount, InvisApi, LocalMailRecipient } from '@invis/ad-client';
 import {
   defaultFetchPort,
   type ExternalAccount,
@@ -13,50 +13,18 @@ import {
 } from './model';
 import { openSecret, type SecretKey, sealSecret } from './secrets';
 
-/** `fspFetchMailAccount` (ad-client `FetchMailAccount`). */
-export interface FetchMailAccountRecord {
-  extAddress: string;
-  server: string;
-  /** `pop3` or `imap`. */
-  proto: string;
-  userName: string;
-  /** `fspExtMailUserPW`: sealed by this package, clear text when written by the original. */
-  password: string;
-  localAddress: string;
-  /** `fspMailFetchOpts`, e.g. `['here', 'ssl', 'fetchall']`. */
-  fetchOpts: string[];
-}
+/** `fspFetchMailAccount` as @invis/ad-client reads and writes it. */
+export type FetchMailAccountRecord = FetchMailAccount;
+/** `fspLocalMailRecipient` as @invis/ad-client reads and writes it. */
+export type LocalMailRecipientRecord = LocalMailRecipient;
+/** `fspMailProvider` as @invis/ad-client reads and writes it. */
+export type MailProviderRecord = AdMailProvider;
 
-/** `fspLocalMailRecipient` (ad-client `LocalMailRecipient`). */
-export interface LocalMailRecipientRecord {
-  localAddress: string;
-  mainAddress: string;
-  localHost?: string;
-}
-
-/** `fspMailProvider` (ad-client `MailProvider`). */
-export interface MailProviderRecord {
-  vendor: string;
-  pop?: string;
-  imap?: string;
-  smtp?: string;
-  popSsl?: boolean;
-  imapSsl?: boolean;
-  smtpTls?: boolean;
-  smtpPort?: number;
-  userNameHint?: string;
-  description?: string;
-}
-
-/** The part of ad-client's `InvisApi['mail']` this package uses. */
-export interface MailDirectory {
-  fetchAccounts(sAMAccountName: string): Promise<FetchMailAccountRecord[]>;
-  putFetchAccount(sAMAccountName: string, account: FetchMailAccountRecord): Promise<unknown>;
-  deleteFetchAccount(sAMAccountName: string, extAddress: string): Promise<void>;
-  localRecipient(sAMAccountName: string): Promise<LocalMailRecipientRecord | undefined>;
-  putLocalRecipient(sAMAccountName: string, recipient: LocalMailRecipientRecord): Promise<unknown>;
-  providers(): Promise<Array<MailProviderRecord & { cn: string }>>;
-}
+/** The part of ad-client's `InvisApi['mail']` (`ad.invis.mail`) this package uses. */
+export type MailDirectory = Pick<
+  InvisApi['mail'],
+  'fetchAccounts' | 'putFetchAccount' | 'deleteFetchAccount' | 'localRecipient' | 'putLocalRecipient' | 'providers'
+>;
 
 type UserInput = NonNullable<MailConfigInput['users']>[number];
 type AccountInput = NonNullable<UserInput['accounts']>[number];
@@ -213,9 +181,9 @@ export interface MailDirectoryStore {
 }
 
 /**
- * @param options `directory`: `createInvisApi(ad, store).mail` from @invis/ad-client; `key`: the server key
+ * @param options `directory`: `ad.invis.mail` of an @invis/ad-client `AdClient`; `key`: the server key
  * @example
- * const mail = createMailDirectoryStore({ directory: createInvisApi(ad, store).mail, key });
+ * const mail = createMailDirectoryStore({ directory: ad.invis.mail, key });
  * await mail.writeUser(config.users[0]);
  */
 export function createMailDirectoryStore(options: { directory: MailDirectory; key: SecretKey }): MailDirectoryStore {
