@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ApplyFs, type CommandRunner, createDhcpdApplier, createKeaApplier } from './apply';
 import { lineDiff } from './diff';
@@ -117,6 +120,31 @@ describe('createKeaApplier', () => {
     const kea = createKeaApplier({ configPath: '/k.conf', settings, fs, run: recorder(), control: control() });
     await expect(kea.apply(model('10.0.0.210'))).rejects.toMatchObject({ code: 'DHCP_CONFLICT' });
     expect(fs.files.size).toBe(0);
+  });
+});
+
+describe('default runner and file system', () => {
+  it('writes for real, and reports a checker that cannot run as DHCP_CHECK_FAILED without leftovers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'invis-dhcp-apply-'));
+    try {
+      const configPath = join(dir, 'kea.conf');
+      const ok = createKeaApplier({ configPath, settings, control: control(), keaCommand: 'true' });
+      expect((await ok.apply(model('10.0.0.5'))).changed).toBe(true);
+      expect(await readFile(configPath, 'utf8')).toContain('"ip-address": "10.0.0.5"');
+      const missing = createKeaApplier({
+        configPath,
+        settings,
+        control: control(),
+        keaCommand: join(dir, 'no-such-kea'),
+      });
+      await expect(missing.apply(model('10.0.0.6'))).rejects.toMatchObject({
+        code: 'DHCP_CHECK_FAILED',
+        message: expect.stringContaining('could not be run'),
+      });
+      expect(await readdir(dir)).toEqual(['kea.conf']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
