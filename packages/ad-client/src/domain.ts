@@ -140,8 +140,9 @@ export async function posixIdFor(
   dn: string,
   kind: 'user' | 'group' | 'computer',
   scheme: PosixIdScheme = DEFAULT_POSIX_IDS,
+  knownRid?: number,
 ): Promise<number> {
-  const rid = await readRid(ad, dn);
+  const rid = knownRid ?? (await readRid(ad, dn));
   const id = kind === 'computer' ? rid : rid + scheme.base;
   const attr = kind === 'group' ? 'gidNumber' : 'uidNumber';
   if (!(await idTaken(ad, attr, id, dn))) return id;

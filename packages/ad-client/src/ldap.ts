@@ -143,7 +143,10 @@ export class Directory {
     while (!next.done) {
       const entries = next.value.searchEntries.map((e) => normalizeEntry(e, binary));
       // searchReferences are dropped on purpose: never follow continuation references
-      const expanded = await Promise.all(entries.map((e) => this.#expandRanges(e, binary)));
+      const ranged = entries.some((e) =>
+        [...Object.keys(e.attributes), ...Object.keys(e.buffers)].some((k) => k.includes(';range=')),
+      );
+      const expanded = ranged ? await Promise.all(entries.map((e) => this.#expandRanges(e, binary))) : entries;
       const page = sizeLimit ? expanded.slice(0, Math.max(0, sizeLimit - count)) : expanded;
       count += page.length;
       if (page.length) yield page;

@@ -8,9 +8,9 @@ import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f, type LdapFilter } from './filter';
 import type { GroupsApi } from './groups';
-import type { AdChange } from './ldap';
+import type { AdAttributes, AdChange } from './ldap';
 import type { PasswordPolicy } from './policy';
-import { decodeGuid, decodeSid, encodeUnicodePwd, fileTimeToDate, parseGeneralizedTime, UAC } from './values';
+import { decodeGuid, decodeSid, encodeUnicodePwd, fileTimeToDate, parseGeneralizedTime, ridOf, UAC } from './values';
 
 /** invis account types (the original's 0 Gast, 1 Mailkonto, 3 Windows+Unix, 6 WinAdmin+Unix). */
 export type AccountType = 'guest' | 'mail' | 'user' | 'admin';
@@ -239,7 +239,10 @@ export function accountTypeOf(
   e: { primaryGroupId?: number; gidNumber?: number; memberOf: readonly string[] },
   mailGid: number,
 ): AccountType {
-  const inGroup = (cn: string): boolean => e.memberOf.some((m) => new RegExp(`^CN=${cn},`, 'i').test(m));
+  const inGroup = (cn: string): boolean => {
+    const prefix = `cn=${cn.toLowerCase()},`;
+    return e.memberOf.some((m) => m.toLowerCase().startsWith(prefix));
+  };
   if (e.primaryGroupId === 514) return 'guest';
   if (e.gidNumber === mailGid || e.gidNumber === 600 || inGroup('maildummies')) return 'mail';
   if (e.primaryGroupId === 512 || inGroup('Domain Admins')) return 'admin';
@@ -370,6 +373,20 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
     return e ? toUser(e, ids.mailGid) : undefined;
   };
 
+  const addOrExplain = async (dn: string, name: string, attrs: AdAttributes): Promise<void> => {
+    try {
+      await ad.add(dn, attrs);
+    } catch (e) {
+      if (isAdError(e, 'AD_ENTRY_EXISTS') && /samAccountName/i.test(String((e.cause as Error | undefined)?.message)))
+        throw new AdError('AD_ENTRY_EXISTS', `The logon name ${JSON.stringify(name)} is already in use.`, {
+          cause: e,
+          ldapCode: 68,
+          data: { user: name },
+        });
+      throw e;
+    }
+  };
+
   const setPasswordChanges = (password: string, mustChange?: boolean): AdChange[] => [
     { operation: 'replace', attribute: 'unicodePwd', values: encodeUnicodePwd(password) },
     ...(mustChange ? [{ operation: 'replace' as const, attribute: 'pwdLastSet', values: '0' }] : []),
@@ -449,11 +466,8 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
         type === 'mail' ? await deps.groups.ensureMailGroup() : type === 'guest' ? 'Domain Guests' : 'Domain Users';
       const gid = type === 'mail' ? ids.mailGid : await deps.groups.ensureGid(gidGroup);
 
-      if (await getEntry(name, ['1.1']))
-        throw new AdError('AD_ENTRY_EXISTS', `A user with the logon name ${JSON.stringify(name)} already exists.`, {
-          data: { user: name },
-        });
-      await ad.add(dn, {
+      // no pre-check: the DC refuses a logon name in use (68, also when two creates race)
+      await addOrExplain(dn, name, {
         objectClass: ['top', 'person', 'organizationalPerson', 'user'],
         cn,
         sAMAccountName: name,
@@ -480,8 +494,12 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
             }
           : {}),
       });
+      let created: AdUser | undefined;
       try {
-        const uid = await posixIdFor(ad, dn, 'user', ids);
+        const entry = await ad.get(dn, USER_ATTRIBUTES);
+        const sid = entry?.getBuffer('objectSid');
+        if (!entry || !sid) throw new AdError('AD_NO_SUCH_OBJECT', `The new user ${name} cannot be read back.`);
+        const uid = await posixIdFor(ad, dn, 'user', ids, ridOf(sid));
         const changes: AdChange[] = [
           { operation: 'replace', attribute: 'uidNumber', values: uid },
           { operation: 'replace', attribute: 'gidNumber', values: gid },
@@ -495,6 +513,13 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
           { operation: 'replace', attribute: 'msSFU30NisDomain', values: dom.nisDomain },
         ];
         await ad.modify(dn, changes);
+        created = {
+          ...toUser(entry, ids.mailGid),
+          uidNumber: uid,
+          gidNumber: gid,
+          loginShell: String(changes[2]?.values),
+          unixHomeDirectory: String(changes[3]?.values),
+        };
         if (type !== 'user')
           await deps.groups.setPrimaryGroup(
             dn,
@@ -506,9 +531,10 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
         await ad.delete(dn).catch(() => undefined);
         throw e;
       }
-      const created = await get(name);
       if (!created) throw new AdError('AD_NO_SUCH_OBJECT', `The new user ${name} cannot be read back.`);
-      return created;
+      if (type === 'user') return created;
+      // the primary group changed the memberships: read them again
+      return (await get(name)) ?? created;
     },
 
     async update(name, changes) {
