@@ -54,22 +54,15 @@ const domainName = z.string().refine((s) => DOMAIN.test(s), {
 // Kea and dhcpd both cap lifetimes at 32 bits; 0xffffffff means "infinite" there.
 const lifetime = z.number().int().min(1).max(0xfffffffe);
 
-/** DHCP options handed to clients; the names follow the dhcpd/Kea option names. */
+// Schemas of the input; the exported interfaces below document the fields.
 const dhcpOptionsSchema = z
   .object({
-    /** Option 3. */
     routers: z.array(ipv4).min(1).optional(),
-    /** Option 6. */
     domainNameServers: z.array(ipv4).min(1).optional(),
-    /** Option 15. */
     domainName: domainName.optional(),
-    /** Option 119. */
     domainSearch: z.array(domainName).min(1).optional(),
-    /** Option 42. */
     ntpServers: z.array(ipv4).min(1).optional(),
-    /** Option 44 (WINS). */
     netbiosNameServers: z.array(ipv4).min(1).optional(),
-    /** Option 46: 1 B-node, 2 P-node, 4 M-node, 8 H-node. */
     netbiosNodeType: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
   })
   .strict();
@@ -80,7 +73,6 @@ const poolSchema = z.object({ start: ipv4, end: ipv4 }).strict();
 /** A subnet served on one of the interfaces. */
 const subnetSchema = z
   .object({
-    /** Kea `subnet4[].id`; assigned 1, 2, … in list order when missing. */
     id: z.number().int().min(1).max(0xfffffffe).optional(),
     cidr,
     pools: z.array(poolSchema).default([]),
@@ -96,7 +88,6 @@ const reservationSchema = z
     mac,
     ip: ipv4,
     hostname,
-    /** Free text, e.g. the location ("iscDhcpComments" in the original). */
     // Trimmed, empty → none: dhcpd keeps it as a `#` line, which cannot hold edge spaces.
     comment: z
       .string()
@@ -111,7 +102,6 @@ const reservationSchema = z
 const ddnsSchema = z
   .object({
     enabled: z.boolean().default(false),
-    /** Domain appended to client names (Kea `ddns-qualifying-suffix`, dhcpd `ddns-domainname`). */
     qualifyingSuffix: domainName.optional(),
   })
   .strict();
@@ -119,17 +109,14 @@ const ddnsSchema = z
 /** The whole DHCPv4 service: global settings, subnets and reservations. */
 const dhcpConfigSchema = z
   .object({
-    /** Interfaces to serve (Kea `interfaces-config`; dhcpd takes them on its command line). */
-    interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/)).default([]),
+    // Kea also accepts "*" (all) and "eth0/10.0.0.1" (one address of an interface).
+    interfaces: z.array(z.string().regex(/^(?:\*|[A-Za-z0-9_.:-]{1,15}(?:\/\d{1,3}(?:\.\d{1,3}){3})?)$/)).default([]),
     authoritative: z.boolean().default(true),
-    /** Default lease time in seconds (original: 86400). */
     validLifetime: lifetime.default(86_400),
-    /** Maximum lease time in seconds (original: 604800). */
     maxLifetime: lifetime.default(604_800),
     options: dhcpOptionsSchema.default({}),
     ddns: ddnsSchema.default({ enabled: false }),
     subnets: z.array(subnetSchema).default([]),
-    /** Reservations; each belongs to the subnet that contains its address. */
     reservations: z.array(reservationSchema).default([]),
   })
   .strict();

@@ -106,6 +106,9 @@ describe('Kea', () => {
       }
     }`);
     expect(parsed.config.validLifetime).toBe(7200);
+    expect(
+      parseKeaConfig('{"Dhcp4": {"interfaces-config": {"interfaces": ["*", "eth0/10.0.0.1"]}}}').config.interfaces,
+    ).toEqual(['*', 'eth0/10.0.0.1']);
     expect(parsed.config.options.domainNameServers).toEqual(['10.1.0.1', '10.1.0.2']);
     expect(parsed.config.subnets[0]?.pools).toEqual([{ start: '10.1.0.128', end: '10.1.0.191' }]);
     expect(parsed.config.reservations).toEqual([
