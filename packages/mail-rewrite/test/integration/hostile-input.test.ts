@@ -104,3 +104,36 @@ it('6. hostile addresses are refused before anything is rendered', () => {
     );
   }
 });
+
+it('5. the vacation window is honoured by Pigeonhole (sieve-test)', async () => {
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const actionsFor = async (start: string, end: string) => {
+    const config = parseMailConfig({
+      localDomain: 'invis.test',
+      users: [
+        {
+          user: 'alice',
+          localAddress: 'alice@invis.test',
+          presence: 'vacation',
+          vacation: { subject: 'away', body: 'away', start, end },
+        },
+      ],
+    });
+    const script = config.users[0] && renderVacationSieve(config.users[0]);
+    await writeFile(join(tmp, 'window.sieve'), script ?? '', { mode: 0o644 });
+    const out = await run('sieve-test', [
+      '-c',
+      join(tmp, 'dovecot.conf'),
+      '-r',
+      'alice@invis.test',
+      '-f',
+      'pal@elsewhere.test',
+      join(tmp, 'window.sieve'),
+      join(tmp, 'message'),
+    ]);
+    return out.match(/^ \* .*/gm);
+  };
+  expect(await actionsFor(day(-1), day(1))).toContain(' * send vacation message:');
+  expect(await actionsFor(day(-10), day(-2))).toEqual([' * store message in folder: INBOX']);
+  expect(await actionsFor(day(2), day(10))).toEqual([' * store message in folder: INBOX']);
+});
