@@ -157,6 +157,9 @@ function stripComments(text: string): string {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads Kea option-data into model options; unknown options become warnings. */
+const OPTION_KEYS = new Set(['name', 'code', 'data', 'space', 'csv-format']);
+const RESERVATION_KEYS = new Set(['hw-address', 'ip-address', 'hostname', 'user-context', 'comment']);
+
 function readOptionData(data: unknown, path: string, warnings: string[]): DhcpOptions {
   const options: Record<string, unknown> = {};
   if (data === undefined) return options;
@@ -169,6 +172,10 @@ function readOptionData(data: unknown, path: string, warnings: string[]): DhcpOp
     if (!def || typeof entry.data !== 'string' || entry['csv-format'] === false) {
       warnings.push(`${path}[${i}]: option ${String(name ?? code)} not imported`);
       continue;
+    }
+    for (const key of Object.keys(entry)) {
+      if (!OPTION_KEYS.has(key) || (key === 'space' && entry.space !== 'dhcp4'))
+        warnings.push(`${path}[${i}].${key} not imported`);
     }
     setOption(
       options,
@@ -213,6 +220,7 @@ function readReservations(list: unknown, path: string, warnings: string[]): Dhcp
       warnings.push(`${p}: only reservations by hw-address with an ip-address are imported`);
       continue;
     }
+    for (const key of Object.keys(r)) if (!RESERVATION_KEYS.has(key)) warnings.push(`${p}.${key} not imported`);
     const mac = r['hw-address'];
     const context = r['user-context'];
     const comment = isObject(context) && typeof context.comment === 'string' ? context.comment : r.comment;

@@ -99,9 +99,9 @@ describe('Kea', () => {
       # comment
       "Dhcp4": {
         /* block */ "interfaces-config": { "interfaces": ["eth1"] },
-        "option-data": [{ "code": 6, "data": "10.1.0.1,10.1.0.2" }, { "name": "time-offset", "data": "3600" }],
+        "option-data": [{ "code": 6, "data": "10.1.0.1,10.1.0.2", "always-send": true }, { "name": "time-offset", "data": "3600" }],
         "shared-networks": [{ "name": "lan", "subnet4": [{ "subnet": "10.1.0.0/24", "pools": [{ "pool": "10.1.0.128/26" }] }] }],
-        "reservations": [{ "hw-address": "02:00:00:00:00:01", "ip-address": "10.1.0.5" }, { "client-id": "01:02", "ip-address": "10.1.0.6" }],
+        "reservations": [{ "hw-address": "02:00:00:00:00:01", "ip-address": "10.1.0.5", "next-server": "10.1.0.1" }, { "client-id": "01:02", "ip-address": "10.1.0.6" }],
         "expired-leases-processing": {}
       }
     }`);
@@ -114,7 +114,15 @@ describe('Kea', () => {
     expect(parsed.config.reservations).toEqual([
       { mac: '02:00:00:00:00:01', ip: '10.1.0.5', hostname: 'mac-020000000001' },
     ]);
-    expect(parsed.warnings).toHaveLength(5);
+    expect(parsed.warnings).toEqual([
+      'Dhcp4.expired-leases-processing not imported',
+      'Dhcp4.shared-networks[0]: subnets imported without the shared network',
+      'Dhcp4.reservations[0].next-server not imported',
+      'Dhcp4.reservations[0]: no hostname, named mac-020000000001',
+      'Dhcp4.reservations[1]: only reservations by hw-address with an ip-address are imported',
+      'Dhcp4.option-data[0].always-send not imported',
+      'Dhcp4.option-data[1]: option time-offset not imported',
+    ]);
   });
 
   it('reports malformed files as DHCP_PARSE_ERROR and never crashes on junk', () => {
