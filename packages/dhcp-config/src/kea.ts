@@ -289,6 +289,18 @@ function readSubnet(
 
 function readSettings(dhcp4: Record<string, unknown>, warnings: string[]): KeaSettings {
   const settings: KeaSettings = {};
+  // Keys of the nested objects that the settings carry; anything else is reported.
+  const known: Record<string, string[]> = {
+    'interfaces-config': ['interfaces'],
+    'control-socket': ['socket-type', 'socket-name'],
+    'lease-database': ['type', 'persist', 'name', 'lfc-interval'],
+  };
+  for (const [section, keys] of Object.entries(known)) {
+    const value = dhcp4[section];
+    if (!isObject(value)) continue;
+    for (const key of Object.keys(value))
+      if (!keys.includes(key)) warnings.push(`Dhcp4.${section}.${key} not imported`);
+  }
   const socket = dhcp4['control-socket'];
   if (isObject(socket) && typeof socket['socket-name'] === 'string') settings.controlSocket = socket['socket-name'];
   const leases = dhcp4['lease-database'];

@@ -98,7 +98,7 @@ describe('Kea', () => {
     const parsed = parseKeaConfig(`{
       # comment
       "Dhcp4": {
-        /* block */ "interfaces-config": { "interfaces": ["eth1"] },
+        /* block */ "interfaces-config": { "interfaces": ["eth1"], "dhcp-socket-type": "udp" },
         "option-data": [{ "code": 6, "data": "10.1.0.1,10.1.0.2", "always-send": true }, { "name": "time-offset", "data": "3600" }],
         "shared-networks": [{ "name": "lan", "subnet4": [{ "subnet": "10.1.0.0/24", "pools": [{ "pool": "10.1.0.128/26" }] }] }],
         "reservations": [{ "hw-address": "02:00:00:00:00:01", "ip-address": "10.1.0.5", "next-server": "10.1.0.1" }, { "client-id": "01:02", "ip-address": "10.1.0.6" }],
@@ -122,6 +122,7 @@ describe('Kea', () => {
       'Dhcp4.reservations[1]: only reservations by hw-address with an ip-address are imported',
       'Dhcp4.option-data[0].always-send not imported',
       'Dhcp4.option-data[1]: option time-offset not imported',
+      'Dhcp4.interfaces-config.dhcp-socket-type not imported',
     ]);
   });
 
