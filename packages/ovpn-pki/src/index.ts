@@ -68,6 +68,7 @@ export {
   type Pki,
   type PkiInitOptions,
   type PkiOptions,
+  type PkiReport,
   type RenewOptions,
 } from './store';
 export {

@@ -108,6 +108,12 @@ describe('createPki', () => {
     clock = new Date(clock.getTime() + 2 * DAY);
     const states = Object.fromEntries((await pki.list()).map((i) => [i.name, i.expiry]));
     expect(states).toEqual({ ca: 'ok', short: 'expiring', old: 'expired', fine: 'ok' });
+    await pki.issueClient({ name: 'gone', days: 5 });
+    await pki.revoke('gone');
+    const report = await pki.report();
+    expect(report.counts).toEqual({ ok: 1, expiring: 1, expired: 1 });
+    expect(report.attention.map((c) => c.name)).toEqual(['old', 'short']);
+    expect(report).toMatchObject({ ca: { kind: 'ca', expiry: 'ok' }, crl: { state: 'ok', revoked: 1 } });
   });
 
   it('renews the CRL well before nextUpdate, and only then', async () => {

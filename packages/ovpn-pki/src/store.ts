@@ -83,6 +83,16 @@ export interface CrlInfo {
   state: 'ok' | 'renew-due' | 'expired';
 }
 
+/** The daily health report of a PKI (what the original's `getcertinfo` mailed, without the outage). */
+export interface PkiReport {
+  ca: CertificateInfo;
+  crl: CrlInfo;
+  /** Current, not revoked certificates by expiry state (CA excluded). */
+  counts: Record<ExpiryState, number>;
+  /** What needs action: the CA or current certificates that are expiring or expired, soonest first. */
+  attention: CertificateInfo[];
+}
+
 /** A certificate with its PEMs, for bundles and server configs. */
 export interface CertificateMaterial {
   info: CertificateInfo;
@@ -160,6 +170,8 @@ export interface Pki {
   get(name: string): Promise<CertificateMaterial>;
   /** Every certificate in index.txt (history included), with expiry states. */
   list(): Promise<CertificateInfo[]>;
+  /** CA and CRL state, counts per expiry state, and what needs action (for a daily job / the portal). */
+  report(): Promise<PkiReport>;
   /** Revokes the current certificate of `name` and re-signs the CRL. @throws PKI_NOT_FOUND */
   revoke(name: string, reason?: RevocationReason): Promise<CertificateInfo>;
   /** Re-issues `name` (same key, or a new one with `rekey`). @throws PKI_NOT_FOUND */
@@ -482,6 +494,19 @@ export function createPki(options: PkiOptions): Pki {
     return entry;
   }
 
+  async function listAll(): Promise<CertificateInfo[]> {
+    const s = await settings();
+    const ca = new x509.X509Certificate(await read('ca.crt'));
+    const files = (await fs.readdir(path('issued'))).filter((f) => f.endsWith('.crt'));
+    const serials = await mapLimit(files, async (file) => certMeta(await fs.readFile(path('issued', file))).serial);
+    const byName = new Map(serials.map((serial, i) => [serial, (files[i] as string).slice(0, -4)]));
+    const entries = await mapLimit(await readIndex(), (entry) => {
+      const current = byName.get(entry.serial);
+      return entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s);
+    });
+    return [info(entryOf(ca), 'ca', 'ca', true, s), ...entries];
+  }
+
   return {
     dir,
     isInitialized: () => fs.exists(path('ca.crt')),
@@ -526,17 +551,16 @@ export function createPki(options: PkiOptions): Pki {
     async get(name) {
       return material(name, await currentCert(name));
     },
-    async list() {
-      const s = await settings();
-      const ca = new x509.X509Certificate(await read('ca.crt'));
-      const files = (await fs.readdir(path('issued'))).filter((f) => f.endsWith('.crt'));
-      const serials = await mapLimit(files, async (file) => certMeta(await fs.readFile(path('issued', file))).serial);
-      const byName = new Map(serials.map((serial, i) => [serial, (files[i] as string).slice(0, -4)]));
-      const entries = await mapLimit(await readIndex(), (entry) => {
-        const current = byName.get(entry.serial);
-        return entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s);
-      });
-      return [info(entryOf(ca), 'ca', 'ca', true, s), ...entries];
+    list: listAll,
+    async report() {
+      const [ca, ...certs] = await listAll();
+      const current = certs.filter((c) => c.current && c.status === 'valid');
+      const counts: Record<ExpiryState, number> = { ok: 0, expiring: 0, expired: 0 };
+      for (const c of current) counts[c.expiry]++;
+      const attention = [ca as CertificateInfo, ...current]
+        .filter((c) => c.expiry !== 'ok')
+        .sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime());
+      return { ca: ca as CertificateInfo, crl: await crlInfo(await fs.readFile(path('crl.pem'))), counts, attention };
     },
     async revoke(name, reason = 'unspecified') {
       parseInput(z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason]), reason, 'revocation reason');
