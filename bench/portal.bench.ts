@@ -91,7 +91,7 @@ export const benchmark: Benchmark = {
       console.log(`seeded ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
       const portal = createPortal({
-        directory: createAdDirectory({ ad, domain: dc.info.realm.toLowerCase() }),
+        directory: createAdDirectory({ ad }),
         dataDir,
         internalNetworks: ['127.0.0.0/8'],
         runner: execaRunner,

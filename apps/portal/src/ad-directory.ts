@@ -1,75 +1,28 @@
-// The portal's Directory on top of @invis/ad-client: every name goes through ad-client's
-// filter/DN escaping, every change is a fixed attribute list (no client-supplied attribute
-// maps), and AdError codes become PortalError codes.
+// The portal's Directory on @invis/ad-client's users, groups and authenticate: account types,
+// RFC2307 ids, group kinds, protection of built-in groups and all escaping live there. This
+// file maps shapes (AdUser → DirectoryUser), adds personal links (labeledURI), the
+// expired-password change, and turns AdError codes into PortalError codes.
 import {
-  type AdChange,
   type AdClient,
-  type AdEntry,
   AdError,
-  childDn,
+  type AdGroup,
+  type AdUser,
   encodeUnicodePwd,
-  f,
-  fileTimeToDate,
   GROUP_TYPE,
-  intervalToMs,
   isAdError,
+  type PasswordExpiry,
+  passwordExpiryOf,
   rdnValue,
-  ridOf,
-  UAC,
 } from '@invis/ad-client';
-import type {
-  AccountType,
-  AuthResult,
-  Directory,
-  DirectoryGroup,
-  DirectoryUser,
-  GroupType,
-  NewGroup,
-  NewUser,
-  UserProfilePatch,
-} from './directory';
+import type { AuthResult, Directory, DirectoryGroup, DirectoryUser, UserProfilePatch } from './directory';
 import { PortalError, type PortalErrorCode } from './errors';
 
 /** Options of {@link createAdDirectory}. */
 export interface AdDirectoryOptions {
   ad: AdClient;
-  /** DNS domain for UPNs and default mail addresses, e.g. `invis.test`. */
-  domain: string;
-  /** RFC2307 id = RID + this (invis: 20000). */
-  idBase?: number;
   /** How long the user list is reused for search/paging (writes through the portal clear it). */
   listTtlMs?: number;
 }
-
-const USER_ATTRS = [
-  'sAMAccountName',
-  'displayName',
-  'givenName',
-  'sn',
-  'description',
-  'mail',
-  'department',
-  'physicalDeliveryOfficeName',
-  'telephoneNumber',
-  'userAccountControl',
-  'msDS-User-Account-Control-Computed',
-  'pwdLastSet',
-  'primaryGroupID',
-  'memberOf',
-  'labeledURI',
-] as const;
-const GROUP_ATTRS = ['cn', 'sAMAccountName', 'description', 'mail', 'groupType', 'member', 'isCriticalSystemObject'];
-
-const PATCH_ATTRS: Record<keyof Omit<UserProfilePatch, 'links'>, string> = {
-  displayName: 'displayName',
-  givenName: 'givenName',
-  surname: 'sn',
-  description: 'description',
-  mail: 'mail',
-  department: 'department',
-  office: 'physicalDeliveryOfficeName',
-  telephone: 'telephoneNumber',
-};
 
 const AD_TO_PORTAL: Partial<Record<AdError['code'], PortalErrorCode>> = {
   AD_NO_SUCH_OBJECT: 'PORTAL_NOT_FOUND',
@@ -111,33 +64,68 @@ const AUTH_REASONS: Partial<Record<AdError['code'], Exclude<AuthResult, { ok: tr
 const lower = (s: string): string => s.toLowerCase();
 // One collator for all sorting: `localeCompare(…, 'de')` builds a new one per call (slow for 5,000 users).
 const byName = new Intl.Collator('de').compare;
+const BUILTIN_LOCAL = GROUP_TYPE.BUILTIN_LOCAL ?? 1;
 
-/** A named constant from ad-client's flag tables (typed as records, so looked up once here). */
-function flag(table: Readonly<Record<string, number>>, name: string): number {
-  const v = table[name];
-  if (v === undefined) throw new PortalError('PORTAL_INTERNAL', `unknown flag ${name}`);
-  return v;
+function expiryIso(p: PasswordExpiry): string | null {
+  if (p.state === 'never') return null;
+  if (p.state === 'mustChange') return new Date(0).toISOString();
+  return p.expiresAt?.toISOString() ?? null;
 }
-const DISABLED = flag(UAC, 'ACCOUNTDISABLE');
-const LOCKOUT = flag(UAC, 'LOCKOUT');
-const NO_EXPIRY = flag(UAC, 'DONT_EXPIRE_PASSWORD');
-const NORMAL = flag(UAC, 'NORMAL_ACCOUNT');
-const GT_BUILTIN = flag(GROUP_TYPE, 'BUILTIN_LOCAL');
-const GT_GLOBAL = flag(GROUP_TYPE, 'GLOBAL');
-const GT_SECURITY = flag(GROUP_TYPE, 'SECURITY');
+
+function toLinks(values: readonly string[]): DirectoryUser['links'] {
+  return values.map((v) => {
+    const i = v.indexOf(' ');
+    return i < 0 ? { url: v, label: v } : { url: v.slice(0, i), label: v.slice(i + 1) };
+  });
+}
+const linkValues = (links: UserProfilePatch['links']): string[] =>
+  (links ?? []).map((l) => `${l.url} ${l.label}`.trim());
+
+function toUser(u: AdUser, passwordExpiresAt: string | null, links: DirectoryUser['links']): DirectoryUser {
+  return {
+    username: u.sAMAccountName,
+    displayName: u.displayName ?? u.sAMAccountName,
+    givenName: u.givenName ?? '',
+    surname: u.sn ?? '',
+    description: u.description ?? '',
+    mail: u.mail ?? '',
+    department: u.department ?? '',
+    office: u.office ?? '',
+    telephone: u.telephoneNumber ?? '',
+    accountType: u.type,
+    enabled: u.enabled,
+    locked: u.locked,
+    passwordExpiresAt,
+    groups: u.memberOf.map(rdnValue).sort(byName),
+    links,
+  };
+}
+
+/** ad-client's profile fields from the portal's patch (only the fields that were given). */
+function profileOf(patch: UserProfilePatch) {
+  const fields = {
+    displayName: patch.displayName,
+    givenName: patch.givenName,
+    sn: patch.surname,
+    description: patch.description,
+    mail: patch.mail,
+    department: patch.department,
+    office: patch.office,
+    telephoneNumber: patch.telephone,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
 
 /**
  * Creates the portal's directory on an ad-client connection bound as the portal's service
  * account.
- * @example const directory = createAdDirectory({ ad: createAdClient({...}), domain: 'invis.test' });
+ * @example const directory = createAdDirectory({ ad: createAdClient({ url, upn, password, ca }) });
  */
 export function createAdDirectory(options: AdDirectoryOptions): Directory {
-  const { ad, domain } = options;
-  const idBase = options.idBase ?? 20_000;
+  const { ad } = options;
   const ttl = options.listTtlMs ?? 10_000;
-  let list: { at: number; users: Promise<(DirectoryUser & { dn: string })[]>; refreshing: boolean } | null = null;
-  let maxPwdAgeMs: Promise<number | undefined> | null = null;
-  const usersBase = async (): Promise<string> => `CN=Users,${await ad.baseDN()}`;
+  type Listed = DirectoryUser & { dn: string };
+  let list: { at: number; users: Promise<Listed[]>; refreshing: boolean } | null = null;
 
   const wrap =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -152,105 +140,28 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
     list = null;
   };
 
-  const passwordMaxAge = (): Promise<number | undefined> => {
-    maxPwdAgeMs ??= ad
-      .baseDN()
-      .then((base) => ad.get(base, ['maxPwdAge']))
-      .then((e) => intervalToMs(e?.get('maxPwdAge')));
-    return maxPwdAgeMs;
+  const loadUsers = async (): Promise<Listed[]> => {
+    const [users, policy] = await Promise.all([ad.users.list(), ad.policy.get()]);
+    const now = ad.now();
+    return users
+      .map((u) => ({
+        ...toUser(u, expiryIso(passwordExpiryOf(u, undefined, policy.maxAgeMs, now)), []),
+        dn: u.dn,
+      }))
+      .sort((a, b) => byName(a.username, b.username));
   };
-
-  const toUser = (e: AdEntry, maxAge: number | undefined): DirectoryUser & { dn: string } => {
-    const uac = e.getNumber('userAccountControl') ?? 0;
-    const computed = e.getNumber('msDS-User-Account-Control-Computed') ?? 0;
-    const groups = e.getAll('memberOf').map(rdnValue);
-    const groupSet = new Set(groups.map(lower));
-    const primary = e.getNumber('primaryGroupID');
-    const accountType: AccountType =
-      primary === 514 || groupSet.has('domain guests')
-        ? 'guest'
-        : groupSet.has('maildummies')
-          ? 'mail'
-          : primary === 512 || groupSet.has('domain admins')
-            ? 'admin'
-            : 'user';
-    const lastSet = fileTimeToDate(e.get('pwdLastSet'));
-    const expires =
-      uac & NO_EXPIRY || maxAge === undefined
-        ? null
-        : lastSet
-          ? new Date(lastSet.getTime() + maxAge).toISOString()
-          : new Date(0).toISOString();
-    const sam = e.get('sAMAccountName') ?? '';
-    return {
-      dn: e.dn,
-      username: sam,
-      displayName: e.get('displayName') ?? sam,
-      givenName: e.get('givenName') ?? '',
-      surname: e.get('sn') ?? '',
-      description: e.get('description') ?? '',
-      mail: e.get('mail') ?? '',
-      department: e.get('department') ?? '',
-      office: e.get('physicalDeliveryOfficeName') ?? '',
-      telephone: e.get('telephoneNumber') ?? '',
-      accountType,
-      enabled: (uac & DISABLED) === 0,
-      locked: ((computed | uac) & LOCKOUT) !== 0,
-      passwordExpiresAt: expires,
-      groups: groups.sort(byName),
-      links: e.getAll('labeledURI').map((v) => {
-        const i = v.indexOf(' ');
-        return i < 0 ? { url: v, label: v } : { url: v.slice(0, i), label: v.slice(i + 1) };
-      }),
-    };
-  };
-
-  const userFilter = (username?: string) =>
-    f.and(
-      f.eq('objectCategory', 'person'),
-      f.eq('objectClass', 'user'),
-      username !== undefined && f.eq('sAMAccountName', username),
-    );
-
-  const findUser = async (username: string): Promise<(DirectoryUser & { dn: string }) | null> => {
-    const [entry, maxAge] = await Promise.all([
-      ad.searchOne({ filter: userFilter(username), attributes: USER_ATTRS }),
-      passwordMaxAge(),
-    ]);
-    return entry ? toUser(entry, maxAge) : null;
-  };
-  const userDn = async (username: string): Promise<string> => {
-    const u = await ad.searchOne({ filter: userFilter(username), attributes: ['sAMAccountName'] });
-    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { data: { username } });
-    return u.dn;
-  };
-  const groupEntry = async (name: string): Promise<AdEntry | undefined> =>
-    ad.searchOne({
-      filter: f.and(f.eq('objectClass', 'group'), f.eq('sAMAccountName', name)),
-      attributes: GROUP_ATTRS,
-    });
-  const groupDn = async (name: string): Promise<string> => {
-    const g = await groupEntry(name);
-    if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
-    return g.dn;
-  };
-  const loadUsers = (): Promise<(DirectoryUser & { dn: string })[]> =>
-    Promise.all([ad.search({ filter: userFilter(), attributes: USER_ATTRS }), passwordMaxAge()]).then(
-      ([entries, maxAge]) => entries.map((e) => toUser(e, maxAge)).sort((a, b) => byName(a.username, b.username)),
-    );
   // Stale-while-revalidate: after the first load, readers never wait for the DC; a refresh runs
   // in the background once the list is older than the TTL. Writes through the portal drop the
   // list, so the next read shows them.
-  const allUsers = (): Promise<(DirectoryUser & { dn: string })[]> => {
+  const allUsers = (): Promise<Listed[]> => {
     const t = Date.now();
     if (!list) {
-      const users = loadUsers();
-      const entry = { at: t, users, refreshing: false };
+      const entry = { at: t, users: loadUsers(), refreshing: false };
       list = entry;
-      users.catch(() => {
+      entry.users.catch(() => {
         if (list === entry) list = null;
       });
-      return users;
+      return entry.users;
     }
     const current = list;
     if (t - current.at > ttl && !current.refreshing) {
@@ -266,70 +177,57 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
     }
     return current.users;
   };
-  const strip = ({ dn: _, ...u }: DirectoryUser & { dn: string }): DirectoryUser => u;
-  const ridId = async (dn: string): Promise<number> => {
-    const e = await ad.get(dn, ['objectSid']);
-    const sid = e?.getBuffer('objectSid');
-    if (!sid) throw new PortalError('PORTAL_INTERNAL', 'new object has no SID');
-    return ridOf(sid) + idBase;
+
+  const needUser = async (username: string): Promise<AdUser> => {
+    const u = await ad.users.get(username);
+    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { data: { username } });
+    return u;
   };
-  const setMembers = async (group: string, add: string[], remove: string[]): Promise<void> => {
-    const changes: AdChange[] = [];
-    if (add.length) changes.push({ operation: 'add', attribute: 'member', values: add });
-    if (remove.length) changes.push({ operation: 'delete', attribute: 'member', values: remove });
-    if (changes.length) await ad.modify(group, changes);
+  const getUser = async (username: string): Promise<DirectoryUser | null> => {
+    const u = await ad.users.get(username);
+    if (!u) return null;
+    const [expiry, extra] = await Promise.all([
+      ad.users.passwordExpiry(u.sAMAccountName),
+      ad.get(u.dn, ['labeledURI']),
+    ]);
+    return toUser(u, expiryIso(expiry), toLinks(extra?.getAll('labeledURI') ?? []));
+  };
+  const needDirectoryUser = async (username: string): Promise<DirectoryUser> => {
+    const u = await getUser(username);
+    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { data: { username } });
+    return u;
+  };
+  const setLinks = async (username: string, links: UserProfilePatch['links']): Promise<void> => {
+    if (links === undefined) return;
+    const u = await needUser(username);
+    await ad.modify(u.dn, { operation: 'replace', attribute: 'labeledURI', values: linkValues(links) });
   };
 
-  const toGroup = async (e: AdEntry): Promise<DirectoryGroup> => {
+  const toGroup = async (g: AdGroup): Promise<DirectoryGroup> => {
     const byDn = new Map((await allUsers()).map((u) => [lower(u.dn), u.username]));
-    const gt = e.getNumber('groupType') ?? 0;
-    const builtin = e.get('isCriticalSystemObject') === 'TRUE' || (gt & GT_BUILTIN) !== 0;
-    const mail = e.get('mail') ?? '';
-    const type: DirectoryGroup['type'] = builtin
-      ? 'other'
-      : (gt & GT_SECURITY) === 0
-        ? 'distribution'
-        : mail
-          ? 'team-mail'
-          : 'team';
+    const builtin = (g.rid !== undefined && g.rid < 1000) || (g.groupType & BUILTIN_LOCAL) !== 0;
     return {
-      name: e.get('sAMAccountName') ?? e.get('cn') ?? '',
-      description: e.get('description') ?? '',
-      type,
-      mail,
-      members: e
-        .getAll('member')
-        .map((dn) => byDn.get(lower(dn)) ?? rdnValue(dn))
-        .sort(byName),
+      name: g.name,
+      description: g.description ?? '',
+      type: builtin ? 'other' : g.kind === 'distribution' ? 'distribution' : g.mail ? 'team-mail' : 'team',
+      mail: g.mail ?? '',
+      members: g.members.map((dn) => byDn.get(lower(dn)) ?? rdnValue(dn)).sort(byName),
     };
   };
-
-  const linkValues = (links: UserProfilePatch['links']): string[] =>
-    (links ?? []).map((l) => `${l.url} ${l.label}`.trim());
-  const patchChanges = (patch: UserProfilePatch): AdChange[] => {
-    const changes: AdChange[] = [];
-    for (const [key, attribute] of Object.entries(PATCH_ATTRS) as [keyof typeof PATCH_ATTRS, string][]) {
-      const value = patch[key];
-      if (value !== undefined) changes.push({ operation: 'replace', attribute, values: value === '' ? [] : value });
-    }
-    if (patch.links !== undefined)
-      changes.push({ operation: 'replace', attribute: 'labeledURI', values: linkValues(patch.links) });
-    return changes;
+  const needGroup = async (name: string): Promise<AdGroup> => {
+    const g = await ad.groups.get(name);
+    if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
+    return g;
   };
-
-  const ACCOUNT_GROUP: Record<AccountType, string | null> = {
-    guest: 'Domain Guests',
-    mail: 'maildummies',
-    user: null,
-    admin: 'Domain Admins',
+  const mailOf = async (name: string): Promise<string> => {
+    const dns = (await ad.baseDN()).split(',').map((rdn) => rdn.replace(/^DC=/i, ''));
+    return `${name}@${dns.join('.')}`;
   };
 
   return {
     authenticate: async (username, password) => {
       try {
-        const u = await ad.searchOne({ filter: userFilter(username), attributes: ['sAMAccountName'] });
-        // Unknown names bind as a UPN that does not exist: same answer and similar timing.
-        await ad.verifyBind(u?.dn ?? `${username}@${domain}`, password);
+        await ad.authenticate(username, password);
         return { ok: true };
       } catch (e) {
         const reason = isAdError(e) ? AUTH_REASONS[e.code] : undefined;
@@ -339,25 +237,25 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
     },
 
     changePassword: wrap(async (username, oldPassword, newPassword) => {
-      const dn = await userDn(username);
+      const u = await needUser(username);
       try {
-        await ad.verifyBind(dn, oldPassword);
+        await ad.verifyBind(u.dn, oldPassword);
       } catch (e) {
-        // An expired password is still the right password: the change below is allowed.
+        // An expired password cannot bind, so ad-client's own change (bound as the user) is
+        // impossible; the DC still checks the old value in the delete+add below.
         if (!isAdError(e, 'AD_PASSWORD_EXPIRED', 'AD_PASSWORD_MUST_CHANGE')) throw e;
+        await ad.modify(u.dn, [
+          { operation: 'delete', attribute: 'unicodePwd', values: encodeUnicodePwd(oldPassword) },
+          { operation: 'add', attribute: 'unicodePwd', values: encodeUnicodePwd(newPassword) },
+        ]);
+        changed();
+        return;
       }
-      // delete(old)+add(new) is a password *change*: the DC checks the old value and the policy.
-      await ad.modify(dn, [
-        { operation: 'delete', attribute: 'unicodePwd', values: encodeUnicodePwd(oldPassword) },
-        { operation: 'add', attribute: 'unicodePwd', values: encodeUnicodePwd(newPassword) },
-      ]);
+      await ad.users.changePassword(u.sAMAccountName, oldPassword, newPassword);
       changed();
     }),
 
-    getUser: wrap(async (username) => {
-      const u = await findUser(username);
-      return u ? strip(u) : null;
-    }),
+    getUser: wrap(getUser),
 
     listUsers: wrap(async ({ search, offset, limit }) => {
       const needle = lower(search);
@@ -365,172 +263,100 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
       const hits = needle
         ? all.filter((u) => lower(u.username).includes(needle) || lower(u.displayName).includes(needle))
         : all;
-      return { total: hits.length, items: hits.slice(offset, offset + limit).map(strip) };
+      return { total: hits.length, items: hits.slice(offset, offset + limit).map(({ dn: _, ...u }) => u) };
     }),
 
-    createUser: wrap(async (input: NewUser) => {
-      const base = await usersBase();
-      const dn = childDn(base, input.username);
-      const mailOnly = input.accountType === 'mail';
-      await ad.add(dn, {
-        objectClass: 'user',
-        sAMAccountName: input.username,
-        userPrincipalName: `${input.username}@${domain}`,
-        givenName: input.givenName,
-        sn: input.surname,
+    createUser: wrap(async (input) => {
+      const created = await ad.users.create({
+        ...profileOf(input),
+        // The original's default display name: "first last".
         displayName: input.displayName || `${input.givenName} ${input.surname}`,
-        description: input.description || undefined,
-        mail: input.mail || `${input.username}@${domain}`,
-        department: input.department || undefined,
-        physicalDeliveryOfficeName: input.office || undefined,
-        telephoneNumber: input.telephone || undefined,
-        labeledURI: input.links?.length ? linkValues(input.links) : undefined,
-        unicodePwd: encodeUnicodePwd(input.password),
-        userAccountControl: NORMAL,
-        loginShell: mailOnly ? '/bin/false' : '/bin/bash',
-        unixHomeDirectory: `/home/${input.username}`,
+        sAMAccountName: input.username,
+        cn: input.username,
+        password: input.password,
+        type: input.accountType,
       });
       changed();
       try {
-        const uid = await ridId(dn);
-        await ad.modify(dn, [
-          { operation: 'replace', attribute: 'uidNumber', values: uid },
-          { operation: 'replace', attribute: 'gidNumber', values: idBase + 513 },
-        ]);
-        const group = ACCOUNT_GROUP[input.accountType];
-        if (group) await setMembers(await groupDn(group), [dn], []);
-        if (input.accountType === 'guest') {
-          await ad.modify(dn, { operation: 'replace', attribute: 'primaryGroupID', values: 514 });
-        }
+        await setLinks(created.sAMAccountName, input.links);
       } catch (e) {
-        // No half-made accounts: remove what was created.
-        await ad.delete(dn).catch(() => undefined);
+        // No half-made accounts.
+        await ad.users.delete(created.sAMAccountName).catch(() => undefined);
         throw e;
       }
-      const created = await findUser(input.username);
-      if (!created) throw new PortalError('PORTAL_INTERNAL', 'created user not found');
-      return strip(created);
+      return needDirectoryUser(created.sAMAccountName);
     }),
 
     updateUser: wrap(async (username, patch) => {
-      const dn = await userDn(username);
-      const changes = patchChanges(patch);
-      if (changes.length) await ad.modify(dn, changes);
+      const profile = profileOf(patch);
+      if (Object.keys(profile).length) await ad.users.update(username, profile);
+      await setLinks(username, patch.links);
       changed();
-      const u = await findUser(username);
-      if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`);
-      return strip(u);
+      return needDirectoryUser(username);
     }),
 
     setEnabled: wrap(async (username, enabled) => {
-      const dn = await userDn(username);
-      const e = await ad.get(dn, ['userAccountControl']);
-      const uac = e?.getNumber('userAccountControl') ?? NORMAL;
-      const next = enabled ? uac & ~DISABLED : uac | DISABLED;
-      await ad.modify(dn, { operation: 'replace', attribute: 'userAccountControl', values: next });
+      await (enabled ? ad.users.enable(username) : ad.users.disable(username));
       changed();
     }),
 
     unlock: wrap(async (username) => {
-      await ad.modify(await userDn(username), { operation: 'replace', attribute: 'lockoutTime', values: 0 });
+      await ad.users.unlock(username);
       changed();
     }),
 
     resetPassword: wrap(async (username, password, mustChange) => {
-      const dn = await userDn(username);
-      await ad.modify(dn, [
-        { operation: 'replace', attribute: 'unicodePwd', values: encodeUnicodePwd(password) },
-        // pwdLastSet: 0 forces a change at next logon, -1 means "now".
-        { operation: 'replace', attribute: 'pwdLastSet', values: mustChange ? 0 : -1 },
-      ]);
+      await ad.users.setPassword(username, password, { mustChange });
       changed();
     }),
 
     deleteUser: wrap(async (username) => {
-      await ad.delete(await userDn(username));
+      await ad.users.delete(username);
       changed();
     }),
 
     isMember: wrap(async (username, group) => {
-      const g = await groupEntry(group);
-      if (!g) return false;
-      const hit = await ad.searchOne({
-        filter: f.and(userFilter(username), f.inChain('memberOf', g.dn)),
-        attributes: ['sAMAccountName'],
-      });
-      return hit !== undefined;
+      const u = await ad.users.get(username);
+      if (!u) return false;
+      const groups = await ad.groups.groupsOf(u.dn, { transitive: true });
+      return groups.some((g) => lower(g.name) === lower(group));
     }),
 
     listGroups: wrap(async () => {
-      const entries = await ad.search({ filter: f.eq('objectClass', 'group'), attributes: GROUP_ATTRS });
-      const groups = await Promise.all(entries.map(toGroup));
+      const groups = await Promise.all((await ad.groups.list()).map(toGroup));
       return groups.sort((a, b) => byName(a.name, b.name));
     }),
 
     getGroup: wrap(async (name) => {
-      const e = await groupEntry(name);
-      return e ? toGroup(e) : null;
+      const g = await ad.groups.get(name);
+      return g ? toGroup(g) : null;
     }),
 
-    createGroup: wrap(async (input: NewGroup) => {
-      const dn = childDn(await usersBase(), input.name);
-      const type: GroupType = input.type;
-      const security = type !== 'distribution';
-      await ad.add(dn, {
-        objectClass: 'group',
-        sAMAccountName: input.name,
-        description: input.description || undefined,
-        groupType: security ? GT_GLOBAL | GT_SECURITY : GT_GLOBAL,
-        mail: type === 'team' ? undefined : `${input.name}@${domain}`,
+    createGroup: wrap(async (input) => {
+      const created = await ad.groups.create({
+        name: input.name,
+        ...(input.description ? { description: input.description } : {}),
+        kind: input.type === 'distribution' ? 'distribution' : 'security',
+        ...(input.type === 'team' ? {} : { mail: await mailOf(input.name) }),
+        ...(input.members?.length ? { members: input.members } : {}),
       });
-      try {
-        await ad.modify(dn, { operation: 'replace', attribute: 'gidNumber', values: await ridId(dn) });
-        const members = await Promise.all((input.members ?? []).map(userDn));
-        await setMembers(dn, members, []);
-      } catch (e) {
-        await ad.delete(dn).catch(() => undefined);
-        throw e;
-      }
-      const e = await groupEntry(input.name);
-      if (!e) throw new PortalError('PORTAL_INTERNAL', 'created group not found');
-      return toGroup(e);
+      changed();
+      return toGroup(created);
     }),
 
     updateGroup: wrap(async (name, patch) => {
-      const g = await groupEntry(name);
-      if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
-      if (patch.description !== undefined) {
-        await ad.modify(g.dn, {
-          operation: 'replace',
-          attribute: 'description',
-          values: patch.description === '' ? [] : patch.description,
-        });
-      }
+      await needGroup(name);
+      if (patch.description !== undefined) await ad.groups.update(name, { description: patch.description });
       if (patch.members !== undefined) {
-        const wanted = await Promise.all(patch.members.map(userDn));
-        const current = new Set(g.getAll('member').map(lower));
-        const wantedSet = new Set(wanted.map(lower));
-        await setMembers(
-          g.dn,
-          wanted.filter((dn) => !current.has(lower(dn))),
-          g.getAll('member').filter((dn) => !wantedSet.has(lower(dn))),
-        );
+        for (const m of patch.members) await needUser(m);
+        await ad.groups.setMembers(name, patch.members);
       }
       changed();
-      const after = await groupEntry(name);
-      if (!after) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`);
-      return toGroup(after);
+      return toGroup(await needGroup(name));
     }),
 
     deleteGroup: wrap(async (name) => {
-      const g = await groupEntry(name);
-      if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
-      const sid = (await ad.get(g.dn, ['objectSid']))?.getBuffer('objectSid');
-      // Built-in groups (critical system objects, RIDs below 1000) are never deleted.
-      if (g.get('isCriticalSystemObject') === 'TRUE' || (sid && ridOf(sid) < 1000)) {
-        throw new PortalError('PORTAL_FORBIDDEN', `${name} is a built-in group`, { data: { name } });
-      }
-      await ad.delete(g.dn);
+      await ad.groups.delete(name);
       changed();
     }),
   };

@@ -38,7 +38,7 @@ const stop = async (): Promise<void> => {
 
 await seedDemoDirectory(dc.info);
 const portal = createPortal({
-  directory: createAdDirectory({ ad, domain: dc.info.realm.toLowerCase() }),
+  directory: createAdDirectory({ ad }),
   dataDir,
   internalNetworks: ['127.0.0.0/8', '::1/128'],
   runner: execaRunner,

@@ -1,6 +1,6 @@
 // Production entry: `node dist/main.js`, configured by PORTAL_* environment variables (env.ts).
 import { readFile } from 'node:fs/promises';
-import { createAdClient, parseDn } from '@invis/ad-client';
+import { createAdClient } from '@invis/ad-client';
 import { createAdDirectory } from './ad-directory';
 import { certificateList, loadEnv } from './env';
 import { createPortal } from './portal';
@@ -15,15 +15,9 @@ const ad = createAdClient({
   password,
   ...(env.PORTAL_LDAP_CA_FILE ? { ca: await readFile(env.PORTAL_LDAP_CA_FILE) } : {}),
 });
-// DC=invis-net,DC=loc → invis-net.loc (UPN suffix and default mail domain)
-const domain = parseDn(await ad.baseDN())
-  .flat()
-  .filter((rdn) => rdn.type.toUpperCase() === 'DC')
-  .map((rdn) => rdn.value)
-  .join('.');
 
 const portal = createPortal({
-  directory: createAdDirectory({ ad, domain }),
+  directory: createAdDirectory({ ad }),
   dataDir: env.PORTAL_DATA_DIR,
   internalNetworks: env.PORTAL_INTERNAL_NETWORKS,
   trustedProxies: env.PORTAL_TRUSTED_PROXIES,

@@ -26,7 +26,7 @@ export async function startTestPortal(info: SambaDcInfo): Promise<TestPortal> {
   const lo = await reserveLoopbackAddress();
   const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
   const portal = createPortal({
-    directory: createAdDirectory({ ad, domain: info.realm.toLowerCase(), listTtlMs: 0 }),
+    directory: createAdDirectory({ ad, listTtlMs: 0 }),
     dataDir,
     internalNetworks: ['127.0.0.0/8'],
     trustedProxies: [lo.address],
