@@ -39,7 +39,7 @@ export interface RateLimiter {
 }
 
 /**
- * Token bucket allowing `bytesPerSecond` on average with one second of burst.
+ * Token bucket allowing `bytesPerSecond` on average, starting empty, with at most one second of burst.
  * `now` and `sleep` are injectable for tests.
  */
 export function createRateLimiter(
@@ -47,7 +47,8 @@ export function createRateLimiter(
   now: () => number = () => performance.now(),
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): RateLimiter {
-  let tokens = bytesPerSecond;
+  // Starts empty: the limit holds from the first byte; up to one second of budget can build up later.
+  let tokens = 0;
   let last = now();
   let queue: Promise<void> = Promise.resolve();
   return {

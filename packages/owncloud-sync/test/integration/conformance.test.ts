@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SyncError } from '../../src/index';
+import { createSyncEngine, createWebDavClient, SyncError } from '../../src/index';
 import { SERVER_KINDS, treeObject, useFixture } from './workspace';
 
 describe.each(SERVER_KINDS)('sync against %s', (kind) => {
@@ -141,6 +141,23 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
     expect(Object.values(await treeObject(a.dir)).sort()).toEqual(['local edit during sync', 'remote edit']);
   });
 
+  it('a wrong password fails the run with DAV_UNAUTHORIZED and changes nothing', async () => {
+    const folder = await fixture().folder();
+    const a = await folder.replica('hostA');
+    await a.write('x.txt', 'x');
+    const bad = createWebDavClient({
+      url: folder.client.baseUrl.href,
+      auth: { type: 'basic', username: fixture().server.info.username, password: 'wrong' },
+    });
+    const engine = createSyncEngine({ localDir: a.dir, client: bad });
+    const error = await engine.run().catch((e: unknown) => e);
+    await bad.close();
+    expect((error as SyncError).code).toBe('DAV_UNAUTHORIZED');
+    expect(JSON.stringify(error)).not.toContain('wrong');
+    expect(await treeObject(folder.remoteDir)).toEqual({});
+    expect(await treeObject(a.dir)).toEqual({ 'x.txt': 'x' });
+  });
+
   it('refuses mass deletes unless allowed, and dry-run changes nothing', async () => {
     const folder = await fixture().folder();
     const a = await folder.replica('hostA');
@@ -217,6 +234,8 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
     });
     await halted;
     expect(first.errors.map((e) => e.path)).toEqual(['big.bin']);
+    // The bandwidth limit held: 24 MiB at 32 MiB/s take at least 0.75 s.
+    expect(first.durationMs).toBeGreaterThan(700);
     const parts = (await readdir(b.dir)).filter((n) => n.endsWith('.part'));
     expect(parts).toHaveLength(1);
     const partial = (await stat(join(b.dir, parts[0] as string))).size;
