@@ -39,6 +39,28 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
     expect(again.errors).toEqual([]);
   });
 
+  it('an unchanged tree costs one request where the server allows, and a deep change is still found', async () => {
+    const folder = await fixture().folder();
+    const a = await folder.replica('hostA');
+    const b = await folder.replica('hostB');
+    await a.write('p/q/r/deep.txt', 'v1');
+    await a.write('other/x.txt', 'x');
+    await a.write('top.txt', 't');
+    await a.engine.run();
+    await a.engine.run(); // re-lists the folders our uploads changed
+    const idle = await a.engine.run();
+    // ownCloud: one PROPFIND Depth 0 (recursive directory ETags); rclone: one Depth infinity;
+    // Apache refuses infinity, so every folder is listed (root, p, p/q, p/q/r, other).
+    expect(idle.remoteRequests).toBe(kind === 'apache' ? 5 : 1);
+    await b.engine.run();
+    await b.write('p/q/r/deep.txt', 'v2');
+    await b.engine.run();
+    const found = await a.engine.run();
+    expect(found.downloaded).toBe(1);
+    expect(await a.read('p/q/r/deep.txt')).toBe('v2');
+    if (kind === 'owncloud-shim') expect(found.prunedDirs).toBeGreaterThanOrEqual(1);
+  });
+
   it('edits on both sides keep both versions as a conflict copy', async () => {
     const folder = await fixture().folder();
     const a = await folder.replica('hostA');
