@@ -67,6 +67,7 @@ export function toFetchMailAccountRecord(
       ...account.folders.map((f) => `${EXT}folder=${f}`),
       ...(account.provider !== undefined ? [`${EXT}provider=${account.provider}`] : []),
       ...(account.smtp ? [`${EXT}smtp=${account.smtp.host}:${account.smtp.port}`] : []),
+      ...(account.tlsServerName !== undefined ? [`${EXT}tlsname=${account.tlsServerName}`] : []),
     ],
   };
 }
@@ -98,6 +99,7 @@ export function fromFetchMailAccountRecord(
   const server = record.server.toLowerCase();
   const [port] = ext('port');
   const [smtp] = ext('smtp');
+  const [tlsServerName] = ext('tlsname');
   const provider =
     ext('provider')[0] ??
     providers.find((p) => (protocol === 'imap' ? p.imap?.host : p.pop3?.host) === server && p.smtp)?.id;
@@ -109,6 +111,7 @@ export function fromFetchMailAccountRecord(
       server: record.server,
       protocol,
       tls,
+      ...(tlsServerName !== undefined ? { tlsServerName } : {}),
       ...(port !== undefined ? { port: Number(port) } : {}),
       login: record.userName,
       password,

@@ -16,6 +16,8 @@ export interface FetchmailUser {
   smtpHost: string;
   /** CA bundle for `sslcertck` (default: the system store). */
   sslCertFile?: string | undefined;
+  /** Certificate name to expect instead of the server name. */
+  sslCommonName?: string | undefined;
 }
 
 /** One `poll` stanza: a server and the mailboxes fetched from it. */
@@ -74,6 +76,7 @@ export function buildFetchmailRc(config: MailConfig, options: FetchmailOptions):
         folders: a.protocol === 'imap' ? a.folders : [],
         smtpHost,
         sslCertFile: a.tls === 'none' ? undefined : options.sslCertFile,
+        sslCommonName: a.tls === 'none' ? undefined : a.tlsServerName,
       });
     }
   }
@@ -102,7 +105,10 @@ export function quoteFetchmail(value: string): string {
 }
 
 function tlsOptions(u: FetchmailUser): string[] {
-  const ca = u.sslCertFile === undefined ? [] : ['sslcertfile', quoteFetchmail(u.sslCertFile)];
+  const ca = [
+    ...(u.sslCertFile === undefined ? [] : ['sslcertfile', quoteFetchmail(u.sslCertFile)]),
+    ...(u.sslCommonName === undefined ? [] : ['sslcommonname', quoteFetchmail(u.sslCommonName)]),
+  ];
   if (u.tls === 'implicit') return ['ssl', 'sslcertck', ...ca];
   if (u.tls === 'starttls') return ['sslproto', quoteFetchmail('TLS1.2+'), 'sslcertck', ...ca];
   // fetchmail 6.4 tries STARTTLS even when not offered; an empty sslproto disables that.
@@ -239,6 +245,7 @@ export function parseFetchmailRc(text: string): FetchmailRc {
       const proto = next('sslproto').value;
       if (user.tls !== 'implicit') user.tls = proto === '' ? 'none' : 'starttls';
     } else if (user && kw === 'sslcertfile') user.sslCertFile = next('sslcertfile').value;
+    else if (user && kw === 'sslcommonname') user.sslCommonName = next('sslcommonname').value;
     else if (user && kw === 'keep') user.keep = true;
     else if (user && kw === 'nokeep') user.keep = false;
     else if (user && kw === 'fetchall') user.fetchAll = true;

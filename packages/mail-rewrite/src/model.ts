@@ -92,6 +92,7 @@ const externalAccountSchema = z.object({
   /** Defaults to 995/993 with implicit TLS, else 110/143. */
   port: portSchema.optional(),
   tls: z.enum(['implicit', 'starttls', 'none']).default('implicit'),
+  tlsServerName: hostSchema.optional(),
   login: loginSchema,
   password: secretSchema,
   /** Leave fetched mail on the server. */
@@ -178,6 +179,8 @@ export interface ExternalAccount {
   /** Defaults to 995/993 with implicit TLS, else 110/143. */
   port: number;
   tls: FetchTls;
+  /** Name the server certificate must carry when it differs from `server` (fetchmail `sslcommonname`). */
+  tlsServerName?: string | undefined;
   login: string;
   /** Clear text in the model; encrypted at rest (see `sealSecret`). */
   password: string;

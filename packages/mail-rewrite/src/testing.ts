@@ -83,6 +83,7 @@ export const configInputArb: fc.Arbitrary<MailConfigInput> = fc
             protocol: fc.constantFrom('pop3' as const, 'imap' as const),
             tls: fc.constantFrom('implicit' as const, 'starttls' as const, 'none' as const),
             keep: fc.boolean(),
+            tlsName: fc.boolean(),
             folder: fc.option(
               passwordArb.map((f) => f.slice(0, 30)),
               { nil: undefined },
@@ -99,6 +100,7 @@ export const configInputArb: fc.Arbitrary<MailConfigInput> = fc
                 server: `mail.provider${i % 2}.test`,
                 protocol: r.protocol,
                 tls: r.tls,
+                ...(r.tlsName ? { tlsServerName: `imap.provider${i % 2}.test` } : {}),
                 login: `${name}.login`,
                 password: r.password,
                 keep: r.keep,

@@ -28,8 +28,11 @@ function config(presence: Partial<Record<'alice' | 'bob' | 'carol', Presence>>):
     address: `${user}@provider.test`,
     server: provider.address,
     protocol,
-    // fetchmail checks the poll name (an IP here) against CN/DNS SANs only: plain on loopback.
-    tls: 'none' as const,
+    // IMAP with STARTTLS and certificate check (fetchmail matches the CN/DNS SAN, not the IP,
+    // hence tlsServerName); POP3 in plain text on loopback (fetchmail's `sslproto ''`).
+    ...(protocol === 'imap'
+      ? { tls: 'starttls' as const, tlsServerName: 'mail.provider.test' }
+      : { tls: 'none' as const }),
     login: `${user}@provider.test`,
     password,
     provider: 'testprovider',
@@ -88,7 +91,7 @@ beforeAll(async () => {
       backupDir: join(tmp, 'backup'),
     },
     mapType: 'lmdb',
-    fetchmail: { smtpHost: server.address, idFile: join(tmp, 'fetchids') },
+    fetchmail: { smtpHost: server.address, idFile: join(tmp, 'fetchids'), sslCertFile: provider.caFile },
     owners: { sieve: server.owner },
   });
 });
@@ -107,6 +110,9 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
 
     const absent = await runFetchmailOnce(join(tmp, 'fetchmailrc'));
     expect(absent.exitCode, absent.output).toBe(0);
+    // bob's IMAP went over STARTTLS with the certificate checked against the test CA.
+    expect(absent.output).toMatch(/IMAP> A\d+ STARTTLS/);
+    expect(absent.output).toContain('mail.provider.test: upgrade to TLS succeeded.');
     expect((await waitForMessages(localMaildir('bob'), 1))[0]).toContain('Subject: for bob');
     expect(await readMaildir(localMaildir('alice'))).toHaveLength(0);
     expect(await readMaildir(providerMaildir('alice@provider.test'))).toHaveLength(1);
