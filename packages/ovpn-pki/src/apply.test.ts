@@ -79,15 +79,17 @@ describe('applyServerDeployment', () => {
     expect(restarts).toBe(1);
   });
 
-  it('keeps the live config when openvpn rejects the new one', async () => {
+  it('writes nothing when openvpn rejects the new config', async () => {
     await applyServerDeployment(deployment('port 1\n'), { runner, service });
     configValid = false;
-    const error = await applyServerDeployment(deployment('port 2\nbogus\n'), { runner, service }).catch(
+    const error = await applyServerDeployment(deployment('port 2\nbogus\n', 'CRL2', 'KEY2'), { runner, service }).catch(
       (e: unknown) => e,
     );
     expect(isOvpnPkiError(error, 'OVPN_CONFIG_INVALID')).toBe(true);
     expect((error as Error).message).toContain('Unrecognized option');
     expect(await readFile(join(dir, 'server', 'invis.conf'), 'utf8')).toBe('port 1\n');
+    expect(await readFile(join(dir, 'keys', 'server.key'), 'utf8')).toBe('KEY1');
+    expect(await readFile(join(dir, 'keys', 'crl.pem'), 'utf8')).toBe('CRL1');
     await expect(stat(join(dir, 'server', 'invis.conf.new'))).rejects.toThrow();
   });
 

@@ -115,14 +115,15 @@ export function diffLines(before: string, after: string): string {
 }
 
 /**
- * Writes a server deployment: files first (atomically, with their modes), then the config —
- * checked by openvpn before it replaces the old one, which is kept as `<config>.bak`. Restarts
+ * Writes a server deployment: checks a changed config with openvpn first (nothing is written when
+ * it is rejected), then the files (atomically, with their modes), then the config, keeping the old
+ * one as `<config>.bak`. Restarts
  * the service only when a start-up file changed; when the restart fails the old config is put
  * back and the service restarted with it.
  * @param deployment config and files
  * @param options fs, runner, service
  * @returns changed/unchanged files, restart flags and the config diff
- * @throws {OvpnPkiError} OVPN_CONFIG_INVALID (nothing live changed but the files), OVPN_RELOAD_FAILED (rolled back)
+ * @throws {OvpnPkiError} OVPN_CONFIG_INVALID (nothing written), OVPN_RELOAD_FAILED (everything rolled back)
  */
 export async function applyServerDeployment(
   deployment: ServerDeployment,
@@ -131,6 +132,20 @@ export async function applyServerDeployment(
   const fs = options.fs ?? createNodeFs();
   const runner = options.runner ?? createExecaRunner();
   const report: ApplyReport = { changed: [], unchanged: [], restartNeeded: false, restarted: false, configDiff: '' };
+  const { configPath, config } = deployment;
+  const previous = await readOrUndefined(fs, configPath);
+  // The option parser reads no referenced file, so the new config is checked before anything
+  // is written: a rejected config leaves the server exactly as it was.
+  if (previous !== config) {
+    await fs.mkdir(dirname(configPath), 0o755);
+    const candidate = `${configPath}.new`;
+    await fs.writeFileAtomic(candidate, config, 0o644);
+    try {
+      await checkOpenVpnConfig(runner, candidate);
+    } finally {
+      await fs.remove(candidate);
+    }
+  }
   // Previous contents of everything we replace, for the rollback (undefined = did not exist).
   const before = new Map<string, { content: string | undefined; mode: number }>();
   for (const file of deployment.files) {
@@ -145,19 +160,9 @@ export async function applyServerDeployment(
     report.changed.push(file.path);
     if (file.effect === 'restart') report.restartNeeded = true;
   }
-  const { configPath, config } = deployment;
-  const previous = await readOrUndefined(fs, configPath);
   if (previous === config) {
     report.unchanged.push(configPath);
   } else {
-    await fs.mkdir(dirname(configPath), 0o755);
-    const candidate = `${configPath}.new`;
-    await fs.writeFileAtomic(candidate, config, 0o644);
-    try {
-      await checkOpenVpnConfig(runner, candidate);
-    } finally {
-      await fs.remove(candidate);
-    }
     before.set(configPath, { content: previous, mode: 0o644 });
     if (previous !== undefined) await fs.writeFileAtomic(`${configPath}.bak`, previous, 0o644);
     await fs.writeFileAtomic(configPath, config, 0o644);
