@@ -25,20 +25,24 @@ export interface JournalEntry {
   racyHash?: string;
 }
 
-type Optional = 'etag' | 'remoteMtimeMs' | 'fileId' | 'racyHash';
-
 /**
- * Builds an entry from its required fields plus the optional ones that are set (`null` and
- * `undefined` are left out, as `exactOptionalPropertyTypes`-style data wants).
+ * Builds an entry from its required fields plus the optional ones that are set (`null` from
+ * SQLite and `undefined` are left out).
  */
 export function journalEntry(
-  required: Omit<JournalEntry, Optional>,
-  optional: { [K in Optional]?: string | number | null | undefined },
+  required: Omit<JournalEntry, 'etag' | 'remoteMtimeMs' | 'fileId' | 'racyHash'>,
+  optional: {
+    etag?: string | null | undefined;
+    remoteMtimeMs?: number | null | undefined;
+    fileId?: string | null | undefined;
+    racyHash?: string | null | undefined;
+  },
 ): JournalEntry {
   const e: JournalEntry = { ...required };
-  for (const [k, v] of Object.entries(optional)) {
-    if (v !== null && v !== undefined) (e as unknown as Record<string, unknown>)[k] = v;
-  }
+  if (optional.etag != null) e.etag = optional.etag;
+  if (optional.remoteMtimeMs != null) e.remoteMtimeMs = optional.remoteMtimeMs;
+  if (optional.fileId != null) e.fileId = optional.fileId;
+  if (optional.racyHash != null) e.racyHash = optional.racyHash;
   return e;
 }
 

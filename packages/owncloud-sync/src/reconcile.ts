@@ -94,9 +94,12 @@ function moveTree<T extends { path: string }>(map: Map<string, T>, from: string,
  * unchanged, otherwise the edit wins and is copied back.
  */
 export function reconcile(input: ReconcileInput): SyncPlan {
-  const local = new Map(input.local);
-  const remote = new Map(input.remote);
-  const journal = new Map(input.journal);
+  // Move detection rewrites the views; it can only find something when a known path vanished
+  // on one side, so the (large) maps are copied only then.
+  const mayMove = [...input.journal.keys()].some((p) => !input.local.has(p) || !input.remote.has(p));
+  const local = mayMove ? new Map(input.local) : (input.local as Map<string, LocalEntry>);
+  const remote = mayMove ? new Map(input.remote) : (input.remote as Map<string, RemoteEntry>);
+  const journal = mayMove ? new Map(input.journal) : (input.journal as Map<string, JournalEntry>);
   const actions: SyncAction[] = [];
   detectLocalMoves(local, remote, journal, actions);
   detectRemoteMoves(local, remote, journal, actions);
