@@ -56,7 +56,12 @@ describe('createMailApplier', () => {
   it('writes, compiles, checks and reloads, then reports unchanged', async () => {
     const applier = createMailApplier(options());
     const config = parseMailConfig(sampleInput());
+    const plan = await applier.plan(config);
+    expect(plan.changed).toContain(join(dir, 'invis_sasl_passwd'));
+    await expect(stat(join(dir, 'invis_sasl_passwd'))).rejects.toThrow();
+    expect(calls.every((c) => c.startsWith('postconf'))).toBe(true);
     const report = await applier.apply(config);
+    expect(report.changed).toEqual(plan.changed);
     expect(report.reloaded).toBe(true);
     expect(report.changed).toContain(join(dir, 'main.cf'));
     expect(report.diff).toContain('+smtp_generic_maps = lmdb:');

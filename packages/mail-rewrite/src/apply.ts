@@ -112,6 +112,11 @@ export interface ApplyReport {
 /** Applies a mail configuration to Postfix, fetchmail and Dovecot/Pigeonhole. */
 export interface MailApplier {
   /**
+   * What `apply` would change, with the diff; writes nothing (only a staged copy of main.cf
+   * under `backupDir`, removed again) and runs only `postconf`.
+   */
+  plan(config: MailConfig): Promise<ApplyReport>;
+  /**
    * Renders everything, writes what changed atomically (temp file + rename) after a backup,
    * compiles changed tables with `postmap`, sets the `main.cf` parameters with `postconf -e`
    * on a staged copy, runs `postfix check` (when main.cf, an LDAP table or a texthash table
@@ -287,30 +292,40 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     return staged;
   }
 
+  const mainCfPath = join(confDir, 'main.cf');
+
+  /** Everything apply decides before it writes: rendered files, what differs, the report. */
+  async function compute(config: MailConfig) {
+    const desired = desiredFiles(config);
+    const before = new Map<string, string | undefined>();
+    for (const d of desired) before.set(d.path, await read(d.path));
+    const changed = desired.filter((d) => before.get(d.path) !== d.content);
+    const stagedMainCf = await stageMainCf();
+    const report: ApplyReport = {
+      changed: changed.filter((d) => d.content !== undefined).map((d) => d.path),
+      unchanged: desired.filter((d) => !changed.includes(d)).map((d) => d.path),
+      removed: changed.filter((d) => d.content === undefined).map((d) => d.path),
+      mainCf: mainCf,
+      diff: changed
+        .filter((d) => !d.secret)
+        .map((d) => lineDiff(d.path, before.get(d.path), d.content))
+        .join(''),
+      reloaded: false,
+    };
+    if (stagedMainCf !== undefined) {
+      before.set(mainCfPath, await read(mainCfPath));
+      report.changed.push(mainCfPath);
+      report.diff += lineDiff(mainCfPath, before.get(mainCfPath), stagedMainCf);
+    }
+    return { desired, before, changed, stagedMainCf, report };
+  }
+
   return {
+    async plan(config) {
+      return (await compute(config)).report;
+    },
     async apply(config) {
-      const desired = desiredFiles(config);
-      const before = new Map<string, string | undefined>();
-      for (const d of desired) before.set(d.path, await read(d.path));
-      const changed = desired.filter((d) => before.get(d.path) !== d.content);
-      const stagedMainCf = await stageMainCf();
-      const mainCfPath = join(confDir, 'main.cf');
-      const report: ApplyReport = {
-        changed: changed.filter((d) => d.content !== undefined).map((d) => d.path),
-        unchanged: desired.filter((d) => !changed.includes(d)).map((d) => d.path),
-        removed: changed.filter((d) => d.content === undefined).map((d) => d.path),
-        mainCf: mainCf,
-        diff: changed
-          .filter((d) => !d.secret)
-          .map((d) => lineDiff(d.path, before.get(d.path), d.content))
-          .join(''),
-        reloaded: false,
-      };
-      if (stagedMainCf !== undefined) {
-        before.set(mainCfPath, await read(mainCfPath));
-        report.changed.push(mainCfPath);
-        report.diff += lineDiff(mainCfPath, before.get(mainCfPath), stagedMainCf);
-      }
+      const { desired, before, changed, stagedMainCf, report } = await compute(config);
       if (report.changed.length === 0 && report.removed.length === 0) return report;
 
       const backup = join(paths.backupDir, clock().toISOString().replace(/[:.]/g, '-'));
