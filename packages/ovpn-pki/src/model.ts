@@ -49,7 +49,7 @@ export interface PkiSettings {
   clientDays: number;
   /** CRL validity: `nextUpdate` = now + crlDays. Default 180. */
   crlDays: number;
-  /** Re-sign the CRL when fewer than this many days of its validity are left. Default 90. */
+  /** Re-sign the CRL when fewer than this many days of its validity are left. Default crlDays / 2 (90). */
   crlRenewBeforeDays: number;
   /** Certificates expiring within this many days are reported as `expiring`. Default 30. */
   expiringWithinDays: number;
@@ -59,22 +59,29 @@ export interface PkiSettings {
 export type PkiSettingsInput = Partial<PkiSettings>;
 
 /** Validates PKI settings and fills in defaults. */
-export const pkiSettingsSchema: z.ZodType<PkiSettings, PkiSettingsInput> = z.object({
-  /** Algorithm for new keys (CA and leaves). */
-  keyAlgorithm: z.enum(KEY_ALGORITHMS).default('ec-p256'),
-  /** CA certificate validity. */
-  caDays: days.default(3650),
-  /** Server certificate validity (825 = the CA/Browser maximum, accepted everywhere). */
-  serverDays: days.default(825),
-  /** Client certificate validity (the original used 730). */
-  clientDays: days.default(730),
-  /** CRL validity: `nextUpdate` = now + crlDays. */
-  crlDays: days.default(180),
-  /** Re-sign the CRL when fewer than this many days of its validity are left. */
-  crlRenewBeforeDays: days.default(90),
-  /** Certificates expiring within this many days are reported as `expiring`. */
-  expiringWithinDays: days.default(30),
-});
+export const pkiSettingsSchema: z.ZodType<PkiSettings, PkiSettingsInput> = z
+  .object({
+    /** Algorithm for new keys (CA and leaves). */
+    keyAlgorithm: z.enum(KEY_ALGORITHMS).default('ec-p256'),
+    /** CA certificate validity. */
+    caDays: days.default(3650),
+    /** Server certificate validity (825 = the CA/Browser maximum, accepted everywhere). */
+    serverDays: days.default(825),
+    /** Client certificate validity (the original used 730). */
+    clientDays: days.default(730),
+    /** CRL validity: `nextUpdate` = now + crlDays. */
+    crlDays: days.default(180),
+    /** Re-sign the CRL when fewer than this many days of its validity are left. */
+    crlRenewBeforeDays: days.optional(),
+    /** Certificates expiring within this many days are reported as `expiring`. */
+    expiringWithinDays: days.default(30),
+  })
+  // Default: half the CRL validity (90 of 180 days), so a shorter crlDays never renews on every check.
+  .transform((s) => ({ ...s, crlRenewBeforeDays: s.crlRenewBeforeDays ?? Math.max(1, Math.floor(s.crlDays / 2)) }))
+  .refine((s) => s.crlRenewBeforeDays < s.crlDays, {
+    message: 'crlRenewBeforeDays must be smaller than crlDays (else the CRL is re-signed on every check)',
+    path: ['crlRenewBeforeDays'],
+  });
 
 /** Subject alternative names of a server certificate. */
 export interface SubjectAltNames {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { x509 } from './crypto';
 import { isOvpnPkiError } from './errors';
-import { caNameSchema, certNameSchema, parseInput } from './model';
+import { caNameSchema, certNameSchema, parseInput, pkiSettingsSchema } from './model';
 import { createPki, type Pki } from './store';
 
 const DAY = 86_400_000;
@@ -162,6 +162,9 @@ describe('createPki', () => {
     await rejects(pki.issueClient({ name: 'x' }), 'PKI_NOT_INITIALIZED');
     await rejects(pki.init({ caName: 'a/b' }), 'PKI_INVALID_INPUT');
     await rejects(pki.init({ caName: 'CA', settings: { keyAlgorithm: 'ec-secp999' as never } }), 'PKI_INVALID_INPUT');
+    await rejects(pki.init({ caName: 'CA', settings: { crlDays: 30, crlRenewBeforeDays: 30 } }), 'PKI_INVALID_INPUT');
+    expect(parseInput(pkiSettingsSchema, { crlDays: 30 }, 'settings').crlRenewBeforeDays).toBe(15);
+    expect(parseInput(pkiSettingsSchema, {}, 'settings').crlRenewBeforeDays).toBe(90);
     await pki.init({ caName: 'CA' });
     await rejects(pki.init({ caName: 'CA' }), 'PKI_ALREADY_INITIALIZED');
     for (const name of ['a/b', 'a\nb', 'x'.repeat(300), '', '../etc', 'ca', 'with space']) {
