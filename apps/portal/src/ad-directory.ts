@@ -211,6 +211,7 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
       description: g.description ?? '',
       type: builtin ? 'other' : g.kind === 'distribution' ? 'distribution' : g.mail ? 'team-mail' : 'team',
       mail: g.mail ?? '',
+      gid: g.gidNumber ?? null,
       members: g.members.map((dn) => byDn.get(lower(dn)) ?? rdnValue(dn)).sort(byName),
     };
   };

@@ -34,8 +34,22 @@ function fakeDirectory(): Directory {
   user('admin', 'pw-admin');
   user('anna', 'pw-anna');
   user('rolf', 'pw-rolf', { passwordExpiresAt: new Date(Date.now() + 3 * 86_400_000 + 3_600_000).toISOString() });
-  groups.set('Domain Admins', { name: 'Domain Admins', description: '', type: 'other', mail: '', members: ['admin'] });
-  groups.set('mobilusers', { name: 'mobilusers', description: '', type: 'team', mail: '', members: ['rolf'] });
+  groups.set('Domain Admins', {
+    name: 'Domain Admins',
+    description: '',
+    type: 'other',
+    mail: '',
+    gid: null,
+    members: ['admin'],
+  });
+  groups.set('mobilusers', {
+    name: 'mobilusers',
+    description: '',
+    type: 'team',
+    mail: '',
+    gid: null,
+    members: ['rolf'],
+  });
   const get = (name: string) => {
     const u = users.get(name);
     if (!u) throw new PortalError('PORTAL_NOT_FOUND', 'no user');
@@ -97,6 +111,7 @@ function fakeDirectory(): Directory {
         description: input.description ?? '',
         type: input.type,
         mail: '',
+        gid: null,
         members: input.members ?? [],
       };
       groups.set(input.name, g);

@@ -5,6 +5,7 @@ import { PortalError } from './errors';
 import type { NetworkSet } from './network';
 import type { ServiceControl } from './services';
 import type { Session, SessionStore, SessionUser } from './sessions';
+import type { ShareManager } from './shares';
 import type { ServerStatus } from './status';
 import type { LoginThrottle } from './throttle';
 import type { ApiToken, TokenScope, TokenStore } from './tokens';
@@ -18,6 +19,8 @@ export interface PortalDeps {
   audit: AuditLog;
   tokens: TokenStore;
   services: ServiceControl;
+  /** Group shares and home archiving; null when the portal runs without the file server. */
+  shares: ShareManager | null;
   status: () => Promise<ServerStatus>;
   internalNetworks: NetworkSet;
   trustedProxies: NetworkSet;

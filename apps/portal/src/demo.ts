@@ -2,7 +2,7 @@
 // seeded with the demo company) and serves the portal on it at http://127.0.0.1:<port>.
 // Plain HTTP on loopback only; the session cookie is still Secure (browsers accept that on
 // loopback). Ctrl-C stops everything.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
@@ -11,6 +11,7 @@ import { createAdDirectory } from './ad-directory';
 import { createPortal } from './portal';
 import { execaRunner } from './runner';
 import { startPortalServer } from './server';
+import { defaultShareOptions } from './shares';
 
 const portArg = process.argv.find((a) => a.startsWith('--port='));
 const port = portArg ? Number(portArg.slice('--port='.length)) : 8080;
@@ -37,11 +38,17 @@ const stop = async (): Promise<void> => {
 };
 
 await seedDemoDirectory(dc.info);
+const demoShares = defaultShareOptions(join(dataDir, 'root'));
+for (const dir of ['Projekt/Angebote', 'Projekt/Rechnungen', 'Projekt/Zeichnungen']) {
+  mkdirSync(join(demoShares.templatesDir, dir), { recursive: true });
+}
 const portal = createPortal({
   directory: createAdDirectory({ ad }),
   dataDir,
   internalNetworks: ['127.0.0.0/8', '::1/128'],
   runner: execaRunner,
+  // The demo's file server lives in its temp dir, with one folder template to choose.
+  shares: demoShares,
   status: {
     watchDirs: ['/', '/home', '/srv', '/var', tmpdir()],
     mdstatFile: '/proc/mdstat',

@@ -58,6 +58,8 @@ export interface DirectoryGroup {
   description: string;
   type: GroupType | 'other';
   mail: string;
+  /** RFC2307 gidNumber, if the group has one. */
+  gid: number | null;
   members: string[];
 }
 

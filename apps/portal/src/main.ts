@@ -6,6 +6,7 @@ import { certificateList, loadEnv } from './env';
 import { createPortal } from './portal';
 import { execaRunner } from './runner';
 import { startPortalServer } from './server';
+import { defaultShareOptions } from './shares';
 
 const env = loadEnv(process.env);
 const password = (await readFile(env.PORTAL_LDAP_PASSWORD_FILE, 'utf8')).trim();
@@ -26,6 +27,7 @@ const portal = createPortal({
   sessionIdleMinutes: env.PORTAL_SESSION_IDLE_MINUTES,
   sessionMaxHours: env.PORTAL_SESSION_MAX_HOURS,
   runner: execaRunner,
+  shares: defaultShareOptions('/'),
   status: {
     watchDirs: env.PORTAL_WATCH_DIRS,
     mdstatFile: '/proc/mdstat',

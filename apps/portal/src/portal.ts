@@ -8,6 +8,7 @@ import type { Directory } from './directory';
 import { createNetworkSet } from './network';
 import { type CommandRunner, createServiceControl } from './services';
 import { createSessionStore } from './sessions';
+import { createShareManager, type ShareOptions } from './shares';
 import { cachedStatus, type StatusSources } from './status';
 import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
 import { openTokenStore } from './tokens';
@@ -28,6 +29,8 @@ export interface PortalOptions {
   throttle?: Partial<Omit<LoginThrottleOptions, 'now'>>;
   /** Runs `systemctl` for service states and actions. */
   runner: CommandRunner;
+  /** Group shares and home archiving (omit on a portal without the file server). */
+  shares?: ShareOptions;
   status: Omit<StatusSources, 'services'>;
   /** Seconds a status snapshot is reused (default 5). */
   statusTtlSeconds?: number;
@@ -64,6 +67,7 @@ export function createPortal(options: PortalOptions): Portal {
     audit,
     tokens,
     services,
+    shares: options.shares ? createShareManager(options.shares) : null,
     status: cachedStatus({ ...options.status, services }, (options.statusTtlSeconds ?? 5) * 1000),
     internalNetworks: createNetworkSet(options.internalNetworks),
     trustedProxies: createNetworkSet(options.trustedProxies ?? []),

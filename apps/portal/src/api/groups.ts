@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { audited, authorize, type PortalContext, type PortalEnv } from '../context';
 import type { DirectoryGroup } from '../directory';
 import { PortalError } from '../errors';
@@ -44,11 +44,45 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
     }),
     async (c) => {
       const actor = authorize(c, 'groups:write');
-      const input = c.req.valid('json');
-      const group = await audited(c, actor, { action: 'group.create', target: input.name, after: input }, () =>
-        c.get('deps').directory.createGroup(input),
+      const { share = 'none', ...input } = c.req.valid('json');
+      const { directory, shares } = c.get('deps');
+      if (share !== 'none' && !shares)
+        throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for group shares');
+      const group = await audited(
+        c,
+        actor,
+        { action: 'group.create', target: input.name, after: { ...input, share } },
+        () => directory.createGroup(input),
       );
+      if (share !== 'none' && shares) {
+        const template = share === 'empty' ? null : share.slice('template:'.length);
+        try {
+          await audited(c, actor, { action: 'group.share.create', target: input.name, after: { template } }, () =>
+            shares.createGroupShare(group.name, template, group.gid),
+          );
+        } catch (e) {
+          // No group without the share that was asked for.
+          await directory.deleteGroup(group.name).catch(() => undefined);
+          throw e;
+        }
+      }
       return c.json(group, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/share-templates',
+      tags,
+      summary: 'Folder templates for new group shares',
+      security: SECURITY,
+      request: { query: NoQuery },
+      responses: { 200: jsonResponse(z.array(z.string())), ...ERRORS },
+    }),
+    async (c) => {
+      authorize(c, 'groups:read');
+      return c.json((await c.get('deps').shares?.templates()) ?? [], 200);
     },
   );
 

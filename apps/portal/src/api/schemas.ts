@@ -84,6 +84,7 @@ export const GroupSchema = z
     description: z.string(),
     type: z.enum([...GROUP_TYPES, 'other']),
     mail: z.string(),
+    gid: z.number().nullable(),
     members: z.array(z.string()),
   })
   .openapi('Group');
@@ -93,6 +94,10 @@ export const NewGroupSchema = z
     description: Free.optional(),
     type: z.enum(GROUP_TYPES),
     members: z.array(Username).max(5000).optional(),
+    /** Group share: `none` (default), `empty`, or `template:<folder template>`. */
+    share: text(300)
+      .regex(/^(none|empty|template:[^/\\]{1,255})$/)
+      .optional(),
   })
   .openapi('NewGroup');
 export const GroupPatch = z
@@ -111,6 +116,7 @@ export const PasswordReset = z
   .openapi('PasswordReset');
 export const Enabled = z.strictObject({ enabled: z.boolean() }).openapi('Enabled');
 export const Empty = z.strictObject({}).openapi('Empty');
+export const DeleteUserOptions = z.strictObject({ archiveHome: z.boolean().optional() }).openapi('DeleteUserOptions');
 /** Query of routes that take none: any parameter is an error. */
 export const NoQuery = z.strictObject({});
 

@@ -4,6 +4,7 @@ import type { DirectoryUser } from '../directory';
 import { PortalError } from '../errors';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
 import {
+  DeleteUserOptions,
   Empty,
   Enabled,
   NewUserSchema,
@@ -188,20 +189,25 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       method: 'delete',
       path: '/api/users/{username}',
       tags,
-      summary: 'Delete a user',
+      summary: 'Delete a user (optionally archiving the home directory as the original did)',
       security: SECURITY,
-      request: { query: NoQuery, params: UserParam, body: optionalBody(Empty) },
+      request: { query: NoQuery, params: UserParam, body: optionalBody(DeleteUserOptions) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
       const actor = authorize(c, 'users:write');
       const { username } = c.req.valid('param');
-      const { directory, sessions } = c.get('deps');
+      const { archiveHome = false } = c.req.valid('json') ?? {};
+      const { directory, sessions, shares } = c.get('deps');
+      if (archiveHome && !shares) throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for homes');
       const before = await requireUser(c, username);
       await audited(c, actor, { action: 'user.delete', target: username, before }, () =>
         directory.deleteUser(username),
       );
       sessions.destroyUser(username);
+      if (archiveHome && shares) {
+        await audited(c, actor, { action: 'user.home.archive', target: username }, () => shares.archiveHome(username));
+      }
       return c.body(null, 204);
     },
   );

@@ -371,7 +371,7 @@ export function NewUserPage({ v }: { v: View }) {
 }
 
 /** Admin: one user — edit, enable/disable, unlock, reset password, delete. */
-export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
+export function UserPage({ v, u, canArchive }: { v: View; u: DirectoryUser; canArchive: boolean }) {
   const api = `/api/users/${enc(u.username)}`;
   const fields: [keyof DirectoryUser & TextKey, string][] = [
     ['displayName', u.displayName],
@@ -424,6 +424,12 @@ export function UserPage({ v, u }: { v: View; u: DirectoryUser }) {
             <Msg />
           </form>
           <form method="post" data-api={`DELETE ${api}`} data-next="/users" data-confirm={v.t('confirmDelete')}>
+            {canArchive && (
+              <label>
+                <input type="checkbox" name="archiveHome" checked />
+                {v.t('archiveHome')}
+              </label>
+            )}
             <button type="submit" class="danger">
               {v.t('delete')}
             </button>
@@ -459,7 +465,7 @@ export function GroupsPage({ v, groups }: { v: View; groups: DirectoryGroup[] })
 }
 
 /** Admin: create a group of an invis group type. */
-export function NewGroupPage({ v }: { v: View }) {
+export function NewGroupPage({ v, templates }: { v: View; templates: string[] | null }) {
   return (
     <Layout v={v} title={v.t('newGroup')}>
       <form method="post" data-api="POST /api/groups" data-next="/groups">
@@ -473,6 +479,18 @@ export function NewGroupPage({ v }: { v: View }) {
         />
         <label for="f-members">{v.t('members')}</label>
         <textarea id="f-members" name="members" data-list />
+        {templates && (
+          <Select
+            id="f-share"
+            name="share"
+            label={v.t('groupShare')}
+            options={[
+              ['none', v.t('share_none')],
+              ['empty', v.t('share_empty')],
+              ...templates.map((t): [string, string] => [`template:${t}`, t]),
+            ]}
+          />
+        )}
         <button type="submit">{v.t('create')}</button>
         <Msg />
       </form>

@@ -101,10 +101,17 @@ export function registerPages(app: Hono<PortalEnv>): void {
   });
   page('/users/new', true, async (_c, v) => <NewUserPage v={v} />);
   page('/users/:username', true, async (c, v) => (
-    <UserPage v={v} u={await requireUser(c, c.req.param('username') ?? '')} />
+    <UserPage
+      v={v}
+      u={await requireUser(c, c.req.param('username') ?? '')}
+      canArchive={c.get('deps').shares !== null}
+    />
   ));
   page('/groups', true, async (c, v) => <GroupsPage v={v} groups={await c.get('deps').directory.listGroups()} />);
-  page('/groups/new', true, async (_c, v) => <NewGroupPage v={v} />);
+  page('/groups/new', true, async (c, v) => {
+    const shares = c.get('deps').shares;
+    return <NewGroupPage v={v} templates={shares ? await shares.templates() : null} />;
+  });
   page('/groups/:name', true, async (c, v) => <GroupPage v={v} g={await requireGroup(c, c.req.param('name') ?? '')} />);
   page('/services', true, async (c, v) => <ServicesPage v={v} states={await c.get('deps').services.states()} />);
   page('/audit', true, async (c, v) => {

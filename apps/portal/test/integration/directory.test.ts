@@ -1,4 +1,6 @@
 // The portal's REST API against the real Samba AD DC (ad-client underneath), over real HTTP.
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { f } from '@invis/ad-client';
 import { DEMO_PASSWORD } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -187,6 +189,43 @@ describe('groups', () => {
     expect(((await patched.json()) as { members: string[] }).members).toEqual(['anna.schmidt', 'clara.weber']);
     expect((await admin.request('DELETE', `/api/groups/${group}`)).status).toBe(204);
     expect(await code(await admin.request('DELETE', '/api/groups/Domain%20Admins'))).toBe('PORTAL_FORBIDDEN');
+  });
+});
+
+describe('file server side', () => {
+  it('creates a group share from a folder template, owned by the group gid', async () => {
+    mkdirSync(join(tp.shares.templatesDir, 'Projekt/Angebote'), { recursive: true });
+    expect(await (await admin.request('GET', '/api/share-templates')).json()).toEqual(['Projekt']);
+    const group = `share${Date.now().toString(36)}`;
+    const res = await admin.request('POST', '/api/groups', { name: group, type: 'team', share: 'template:Projekt' });
+    expect(res.status).toBe(201);
+    const { gid } = (await res.json()) as { gid: number };
+    expect(gid).toBeGreaterThan(21_000);
+    const dir = join(tp.shares.groupSharesDir, group);
+    expect(statSync(join(dir, 'Angebote')).isDirectory()).toBe(true);
+    expect(statSync(dir).gid).toBe(gid);
+    expect(
+      await code(
+        await admin.request('POST', '/api/groups', { name: `${group}x`, type: 'team', share: 'template:../../etc' }),
+      ),
+    ).toBe('PORTAL_VALIDATION');
+    expect((await admin.request('GET', `/api/groups/${group}x`)).status).toBe(404);
+    await admin.request('DELETE', `/api/groups/${group}`);
+  });
+
+  it('archives the home directory when deleting a user', async () => {
+    const name = `arch.${Date.now().toString(36)}`;
+    await admin.request('POST', '/api/users', {
+      username: name,
+      givenName: 'A',
+      surname: 'R',
+      password: 'Arch!Passw0rt-1',
+      accountType: 'user',
+    });
+    mkdirSync(join(tp.shares.homesDir, name), { recursive: true });
+    expect((await admin.request('DELETE', `/api/users/${name}`, { archiveHome: true })).status).toBe(204);
+    expect(existsSync(join(tp.shares.homesDir, `${name}.archiv`))).toBe(true);
+    expect(existsSync(join(tp.shares.homesDir, name))).toBe(false);
   });
 });
 

@@ -10,11 +10,14 @@ import { createAdDirectory } from '../../src/ad-directory';
 import { createPortal, type Portal } from '../../src/portal';
 import { execaRunner } from '../../src/runner';
 import { startPortalServer } from '../../src/server';
+import { defaultShareOptions, type ShareOptions } from '../../src/shares';
 
 export interface TestPortal {
   url: string;
   /** The portal's own address; it is also a trusted proxy, so tests can send X-Forwarded-For. */
   address: string;
+  /** Group shares, templates and homes under the test's temp dir. */
+  shares: ShareOptions;
   portal: Portal;
   ad: AdClient;
   close(): Promise<void>;
@@ -25,12 +28,14 @@ export async function startTestPortal(info: SambaDcInfo): Promise<TestPortal> {
   const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
   const lo = await reserveLoopbackAddress();
   const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
+  const shares = defaultShareOptions(join(dataDir, 'root'));
   const portal = createPortal({
     directory: createAdDirectory({ ad, listTtlMs: 0 }),
     dataDir,
     internalNetworks: ['127.0.0.0/8'],
     trustedProxies: [lo.address],
     runner: execaRunner,
+    shares,
     status: {
       watchDirs: [tmpdir(), join(dataDir, 'missing')],
       mdstatFile: '/proc/mdstat',
@@ -43,6 +48,7 @@ export async function startTestPortal(info: SambaDcInfo): Promise<TestPortal> {
   return {
     url: server.url,
     address: lo.address,
+    shares,
     portal,
     ad,
     async close() {

@@ -1,0 +1,44 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PortalError } from './errors';
+import { createShareManager, defaultShareOptions } from './shares';
+
+const root = mkdtempSync(join(tmpdir(), 'portal-shares-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const opts = defaultShareOptions(root);
+const shares = createShareManager({ ...opts, now: () => new Date('2026-11-28T10:00:00Z') });
+
+describe('group shares', () => {
+  it('creates an empty share or a copy of a template, setgid and group-writable', async () => {
+    mkdirSync(join(opts.templatesDir, 'Projekt/Angebote'), { recursive: true });
+    writeFileSync(join(opts.templatesDir, 'Projekt/Angebote/liesmich.txt'), 'hallo');
+    expect(await shares.templates()).toEqual(['Projekt']);
+    const dir = await shares.createGroupShare('Werkstatt', 'Projekt', 20_100);
+    expect(readFileSync(join(dir, 'Angebote/liesmich.txt'), 'utf8')).toBe('hallo');
+    const st = statSync(dir);
+    expect(st.mode & 0o7777).toBe(0o2770);
+    expect(st.gid).toBe(20_100);
+    await shares.createGroupShare('Leer', null, null);
+    await expect(shares.createGroupShare('Leer', null, null)).rejects.toMatchObject({ code: 'PORTAL_CONFLICT' });
+    await expect(shares.createGroupShare('X', '../../etc', null)).rejects.toMatchObject({ code: 'PORTAL_NOT_FOUND' });
+  });
+
+  it('refuses names that could leave the share root', async () => {
+    for (const bad of ['..', '.', 'a/b', '../x', 'a\u0000b']) {
+      await expect(shares.createGroupShare(bad, null, null)).rejects.toBeInstanceOf(PortalError);
+    }
+  });
+});
+
+describe('home archiving', () => {
+  it('renames the home to .archiv, dated when that exists, and skips missing homes', async () => {
+    mkdirSync(join(opts.homesDir, 'bernd'), { recursive: true });
+    expect(await shares.archiveHome('bernd')).toBe(join(opts.homesDir, 'bernd.archiv'));
+    mkdirSync(join(opts.homesDir, 'bernd'));
+    expect(await shares.archiveHome('bernd')).toBe(join(opts.homesDir, 'bernd-20261128.archiv'));
+    expect(await shares.archiveHome('nobody')).toBeNull();
+    await expect(shares.archiveHome('../etc')).rejects.toMatchObject({ code: 'PORTAL_VALIDATION' });
+  });
+});

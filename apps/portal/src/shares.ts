@@ -1,0 +1,100 @@
+import { chmod, chown, cp, mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { PortalError } from './errors';
+
+/** Where group shares, their folder templates and home directories live (original layout). */
+export interface ShareOptions {
+  /** e.g. `/srv/shares/gruppen` */
+  groupSharesDir: string;
+  /** e.g. `/srv/shares/media/portal/verzeichnisvorlagen` */
+  templatesDir: string;
+  /** e.g. `/home` */
+  homesDir: string;
+  now?: () => Date;
+}
+
+/** Group shares from folder templates and home archiving on user delete. */
+export interface ShareManager {
+  /** Names of the folder templates. */
+  templates(): Promise<string[]>;
+  /**
+   * Creates `<groupSharesDir>/<group>` (setgid, group-writable, owned by `gid`), empty or as a
+   * copy of a template.
+   * @returns the new directory
+   */
+  createGroupShare(group: string, template: string | null, gid: number | null): Promise<string>;
+  /**
+   * Renames `<homesDir>/<user>` to `<user>.archiv` (a dated name if that exists), like the
+   * original's `deletehome`; its nightly archiver moves these on.
+   * @returns the archive path, or null when the user had no home directory
+   */
+  archiveHome(username: string): Promise<string | null>;
+}
+
+/** `base/name` for one plain name; anything that could leave `base` is refused. */
+function child(base: string, name: string): string {
+  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new PortalError('PORTAL_VALIDATION', 'not a plain name', { data: { name } });
+  }
+  const path = resolve(base, name);
+  if (!path.startsWith(resolve(base) + sep)) throw new PortalError('PORTAL_VALIDATION', 'outside the share root');
+  return path;
+}
+
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * File-system side of users and groups. Plain `node:fs` calls on paths built from validated
+ * names: no shell, no sudo helper fed with request data.
+ */
+export function createShareManager(options: ShareOptions): ShareManager {
+  const now = options.now ?? (() => new Date());
+  const templates = async (): Promise<string[]> => {
+    const entries = await readdir(options.templatesDir, { withFileTypes: true }).catch(() => []);
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  };
+  return {
+    templates,
+    async createGroupShare(group, template, gid) {
+      const dir = child(options.groupSharesDir, group);
+      if (template !== null && !(await templates()).includes(template)) {
+        throw new PortalError('PORTAL_NOT_FOUND', `no folder template ${template}`, { data: { template } });
+      }
+      await mkdir(options.groupSharesDir, { recursive: true });
+      try {
+        await mkdir(dir);
+      } catch (cause) {
+        throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { cause, data: { group } });
+      }
+      if (template !== null) await cp(child(options.templatesDir, template), dir, { recursive: true });
+      if (gid !== null) await chown(dir, 0, gid);
+      await chmod(dir, 0o2770);
+      return dir;
+    },
+    async archiveHome(username) {
+      const home = child(options.homesDir, username);
+      if (!(await exists(home))) return null;
+      let target = `${home}.archiv`;
+      if (await exists(target)) target = `${home}-${now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
+      if (await exists(target)) throw new PortalError('PORTAL_CONFLICT', 'archive exists', { data: { username } });
+      await rename(home, target);
+      return target;
+    },
+  };
+}
+
+/** Joins for tests and callers that build the default layout under a root. */
+export function defaultShareOptions(root: string): ShareOptions {
+  return {
+    groupSharesDir: join(root, 'srv/shares/gruppen'),
+    templatesDir: join(root, 'srv/shares/media/portal/verzeichnisvorlagen'),
+    homesDir: join(root, 'home'),
+  };
+}
