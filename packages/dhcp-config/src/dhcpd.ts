@@ -2,8 +2,15 @@
 // carries is read, everything else is reported in `warnings` with its line, never dropped silently.
 import { ipv4ToNumber, netmaskToPrefix, numberToIpv4, parseIpv4Subnet, prefixToNetmask } from './address';
 import { DhcpConfigError } from './errors';
-import { GENERATED_MARKER, normalizeParsed } from './kea';
-import type { DhcpConfig, DhcpConfigInput, DhcpOptions, ReservationInput, SubnetInput } from './model';
+import {
+  type DhcpConfig,
+  type DhcpConfigInput,
+  type DhcpOptions,
+  GENERATED_MARKER,
+  normalizeParsed,
+  type ReservationInput,
+  type SubnetInput,
+} from './model';
 import { optionDef, optionEntries, setOption } from './options';
 
 /** dhcpd settings outside the model. */

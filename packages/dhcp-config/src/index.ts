@@ -34,7 +34,6 @@ export {
 } from './directory';
 export { DhcpConfigError, type DhcpErrorCode, type DhcpIssue } from './errors';
 export {
-  GENERATED_MARKER,
   type KeaConfigObject,
   type KeaParseResult,
   type KeaSettings,
@@ -57,6 +56,7 @@ export {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
+  GENERATED_MARKER,
   normalizeDhcpConfig,
   type Pool,
   type Reservation,
