@@ -205,6 +205,10 @@ describe('createPki', () => {
     expect(rookie.issuer).toBe('CN=New CA');
     const issuers = Object.fromEntries((await pki.list()).map((c) => [c.name, c.issuer]));
     expect(issuers).toMatchObject({ veteran: 'Old CA', rookie: 'New CA' });
+    expect((await pki.list()).slice(0, 2).map((c) => [c.name, c.kind, c.subject])).toEqual([
+      ['ca', 'ca', '/CN=New CA'],
+      ['previous-ca', 'ca', '/CN=Old CA'],
+    ]);
 
     await rejects(pki.finishRollover(), 'PKI_ROLLOVER_PENDING');
     await pki.revoke('veteran', 'superseded');

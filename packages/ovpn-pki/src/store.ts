@@ -53,7 +53,7 @@ export type ExpiryState = 'ok' | 'expiring' | 'expired';
 
 /** One certificate of the PKI as listed by {@link Pki.list}. */
 export interface CertificateInfo {
-  /** File name (issued/<name>.crt); the CN for certificates we issued. */
+  /** File name (issued/<name>.crt); the CN for certificates we issued; `ca` / `previous-ca` for CAs. */
   name: string;
   kind: CertKind | 'ca';
   /** Upper-case hex. */
@@ -504,7 +504,14 @@ export function createPki(options: PkiOptions): Pki {
       const current = byName.get(entry.serial);
       return entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s);
     });
-    return [info(entryOf(ca), 'ca', 'ca', true, s), ...entries];
+    const cas = [info(entryOf(ca), 'ca', 'ca', true, s)];
+    // During a rollover the old CA is still trusted, so its expiry matters too.
+    if (await fs.exists(path('previous', 'ca.crt'))) {
+      cas.push(
+        info(entryOf(new x509.X509Certificate(await read(join('previous', 'ca.crt')))), 'previous-ca', 'ca', false, s),
+      );
+    }
+    return [...cas, ...entries];
   }
 
   return {
@@ -554,10 +561,10 @@ export function createPki(options: PkiOptions): Pki {
     list: listAll,
     async report() {
       const [ca, ...certs] = await listAll();
-      const current = certs.filter((c) => c.current && c.status === 'valid');
+      const current = certs.filter((c) => c.kind !== 'ca' && c.current && c.status === 'valid');
       const counts: Record<ExpiryState, number> = { ok: 0, expiring: 0, expired: 0 };
       for (const c of current) counts[c.expiry]++;
-      const attention = [ca as CertificateInfo, ...current]
+      const attention = [ca as CertificateInfo, ...certs.filter((c) => c.kind === 'ca'), ...current]
         .filter((c) => c.expiry !== 'ok')
         .sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime());
       return { ca: ca as CertificateInfo, crl: await crlInfo(await fs.readFile(path('crl.pem'))), counts, attention };
