@@ -411,14 +411,15 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     for (const path of touched) {
       const old = before.get(path);
       const d = desired.find((x) => x.path === path);
-      if (old === undefined) await fs.rm(path, { force: true }).catch(() => undefined);
-      else {
+      const compiled = COMPILED_SUFFIX[mapType];
+      if (old === undefined) {
+        await fs.rm(path, { force: true }).catch(() => undefined);
+        if (compiled && d?.postmap) await fs.rm(path + compiled, { force: true }).catch(() => undefined);
+      } else {
         await writeAtomic({ path, content: old, mode: d?.mode ?? 0o644, owner: d?.owner, secret: true }).catch(
           () => undefined,
         );
-      }
-      if (mapType !== 'texthash' && Object.values(files).includes(path) && old !== undefined) {
-        await postmap(path).catch(() => undefined);
+        if (d?.postmap) await postmap(path).catch(() => undefined);
       }
     }
     if (postfix) {

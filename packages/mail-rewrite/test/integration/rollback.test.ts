@@ -1,0 +1,68 @@
+// Rollback with the real programs: a Postfix configuration whose master is not running makes
+// `postfix reload` fail after postconf, postmap and postfix check succeeded; every file must be
+// back as it was.
+import { chown, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '@invis/testbed';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { createMailApplier, MailRewriteError, parseMailConfig } from '../../src';
+import { sampleInput } from '../../src/testing';
+
+const server = inject('mailServer');
+let tmp: string;
+let confDir: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-rollback-'));
+  confDir = join(tmp, 'conf');
+  await mkdir(confDir);
+  await mkdir(join(tmp, 'spool'));
+  await mkdir(join(tmp, 'data'));
+  // Postfix needs its data directory owned by the postfix user.
+  await chown(
+    join(tmp, 'data'),
+    Number(await run('id', ['-u', 'postfix'])),
+    Number(await run('id', ['-g', 'postfix'])),
+  );
+  for (const f of ['main.cf', 'master.cf']) {
+    await writeFile(join(confDir, f), await readFile(join(server.postfixConfigDir, f), 'utf8'));
+  }
+  // Same settings as the running server, but its own (idle) queue: no master to reload.
+  await run('postconf', [
+    '-c',
+    confDir,
+    '-e',
+    `queue_directory=${join(tmp, 'spool')}`,
+    `data_directory=${join(tmp, 'data')}`,
+  ]);
+  const past = new Date(Date.now() - 3000);
+  await utimes(join(confDir, 'main.cf'), past, past);
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+it('restores main.cf, tables and rc when postfix reload fails', async () => {
+  const mainCf = await readFile(join(confDir, 'main.cf'), 'utf8');
+  await writeFile(join(tmp, 'fetchmailrc'), '# the previous rc\n', { mode: 0o600 });
+  const applier = createMailApplier({
+    paths: {
+      postfixConfigDir: confDir,
+      fetchmailRc: join(tmp, 'fetchmailrc'),
+      sieveHome: (u) => join(tmp, 'home', u.user),
+      backupDir: join(tmp, 'backup'),
+    },
+    fetchmail: { smtpHost: server.address },
+  });
+  const error = await applier.apply(parseMailConfig(sampleInput())).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(MailRewriteError);
+  expect((error as MailRewriteError).code).toBe('MAIL_RELOAD_FAILED');
+  expect(await readFile(join(confDir, 'main.cf'), 'utf8')).toBe(mainCf);
+  expect(await readFile(join(tmp, 'fetchmailrc'), 'utf8')).toBe('# the previous rc\n');
+  await expect(stat(join(confDir, 'invis_sasl_passwd'))).rejects.toThrow();
+  await expect(stat(join(confDir, 'invis_sasl_passwd.lmdb'))).rejects.toThrow();
+  // Back where it started: the same apply is still pending.
+  expect((await applier.plan(parseMailConfig(sampleInput()))).changed).toContain(join(confDir, 'main.cf'));
+});
