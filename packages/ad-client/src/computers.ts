@@ -7,7 +7,7 @@ import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f } from './filter';
 import type { AdChange } from './ldap';
-import { checkText } from './users';
+import { checkText } from './validate';
 import { decodeSid, UAC } from './values';
 
 export interface AdComputer {

@@ -8,7 +8,7 @@ import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f } from './filter';
 import type { AdChange } from './ldap';
-import { checkSamAccountName, checkText } from './users';
+import { checkSamAccountName, checkText } from './validate';
 import { decodeSid, encodeSid, GROUP_TYPE } from './values';
 
 export type GroupKind = 'security' | 'distribution';

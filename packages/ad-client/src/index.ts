@@ -135,8 +135,6 @@ export {
   type AdUser,
   accountTypeOf,
   type CreateUserInput,
-  checkSamAccountName,
-  checkText,
   createUsersApi,
   type ListUsersOptions,
   type PasswordExpiry,
@@ -145,6 +143,7 @@ export {
   type UserProfile,
   type UsersApi,
 } from './users';
+export { checkSamAccountName, checkText } from './validate';
 export {
   dateToFileTime,
   decodeGuid,

@@ -6,7 +6,7 @@ import { childDn } from './dn';
 import { AdError } from './errors';
 import { defineObjectType, type ObjectStore, type ObjectType, type Stored } from './objects';
 import { installInvisSchema, type SchemaInstallOptions, type SchemaInstallResult } from './schema';
-import { checkSamAccountName } from './users';
+import { checkSamAccountName } from './validate';
 
 /** DNs of the invis tree for a base DN. */
 export interface InvisLayout {

@@ -237,5 +237,8 @@ describe('users', () => {
     const { f } = await import('../../src/index');
     const list = await ad.users.list({ filter: f.eq('department', `dep-${sam}`) });
     expect(list.map((u) => u.sAMAccountName)).toEqual([sam]);
+    const slim = await ad.users.list({ filter: f.eq('department', `dep-${sam}`), attributes: ['mail'] });
+    expect(slim[0]).toMatchObject({ sAMAccountName: sam, mail: `${sam}@invis.test`, type: 'user' });
+    expect(slim[0]?.department).toBeUndefined();
   });
 });

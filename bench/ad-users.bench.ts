@@ -1,0 +1,183 @@
+// Users on a real Samba AD DC: create with password + RFC2307 attributes and list, @invis/ad-client
+// vs OpenLDAP's ldapadd (one LDIF) / ldapsearch (paged) and a `samba-tool user create` loop.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAdClient } from '@invis/ad-client';
+import { startSambaDc } from '@invis/testbed';
+import { execa } from 'execa';
+import { type Benchmark, type Comparison, measure, measureBatch } from './lib';
+
+const PW = 'Bench!Pass-2026';
+const pwdB64 = Buffer.from(`"${PW}"`, 'utf16le').toString('base64');
+
+/** LDIF for users the way ldapadd must do it: numbers precomputed (it cannot read the RID). */
+function usersLdif(baseDN: string, prefix: string, from: number, n: number, withPassword: boolean): string {
+  const out: string[] = [];
+  for (let i = from; i < from + n; i++) {
+    const sam = `${prefix}${i}`;
+    out.push(
+      [
+        `dn: CN=${sam},CN=Users,${baseDN}`,
+        'objectClass: top',
+        'objectClass: person',
+        'objectClass: organizationalPerson',
+        'objectClass: user',
+        `cn: ${sam}`,
+        `sAMAccountName: ${sam}`,
+        `userPrincipalName: ${sam}@invis.test`,
+        `displayName: ${sam}`,
+        `mail: ${sam}@invis.test`,
+        ...(withPassword ? [`unicodePwd:: ${pwdB64}`, 'userAccountControl: 512'] : ['userAccountControl: 514']),
+        `uidNumber: ${100000 + i}`,
+        'gidNumber: 20513',
+        'loginShell: /bin/bash',
+        `unixHomeDirectory: /home/${sam}`,
+        `msSFU30Name: ${sam}`,
+        'msSFU30NisDomain: invis',
+        '',
+      ].join('\n'),
+    );
+  }
+  return out.join('\n');
+}
+
+export const benchmark: Benchmark = {
+  name: 'ad-users',
+  description:
+    'create users with password + RFC2307 attributes and list them: @invis/ad-client vs ldapadd / ldapsearch (paged) / samba-tool, Samba AD DC on loopback',
+  async run({ quick }) {
+    const nCreate = quick ? 50 : 1000;
+    const nTool = quick ? 5 : 40;
+    const nList = quick ? 500 : 5000;
+    const dc = await startSambaDc();
+    const dir = await mkdtemp(join(tmpdir(), 'bench-ad-users-'));
+    const { info } = dc;
+    const ldapEnv = { LDAPTLS_CACERT: info.caFile };
+    const ad = createAdClient({
+      url: info.ldapsUrl,
+      bindDN: info.adminDN,
+      password: info.adminPassword,
+      ca: info.caPem,
+    });
+    try {
+      const rows: Comparison[] = [];
+      // warm both sides once (connection, domain facts, Domain Users gid)
+      await ad.users.create({ sAMAccountName: 'warm0', password: PW });
+      const ours = await measure(
+        'ad-client users.create',
+        nCreate,
+        (i) => ad.users.create({ sAMAccountName: `ours${i}`, password: PW, displayName: `ours${i}` }),
+        0,
+      );
+      const ldifFile = join(dir, 'users.ldif');
+      await writeFile(ldifFile, usersLdif(info.baseDN, 'ldif', 0, nCreate, true));
+      const ldapadd = await measureBatch('ldapadd (1 LDIF)', nCreate, () =>
+        execa('ldapadd', ['-x', '-H', info.ldapsUrl, '-D', info.adminDN, '-w', info.adminPassword, '-f', ldifFile], {
+          env: ldapEnv,
+        }),
+      );
+      rows.push({ task: 'create user + password + RFC2307', ours, peer: ldapadd, target: '≤ 1.15× of ldapadd' });
+
+      const tool = await measure(
+        `samba-tool user create (×${nTool}, per op)`,
+        nTool,
+        (i) =>
+          execa('samba-tool', [
+            'user',
+            'create',
+            `tool${i + 1}`,
+            PW,
+            `--uid-number=${200000 + i + 1}`,
+            '--gid-number=20513',
+            '--login-shell=/bin/bash',
+            `--unix-home=/home/tool${i + 1}`,
+            '--nis-domain=invis',
+            '-H',
+            info.ldapUrl,
+            `-U`,
+            `Administrator%${info.adminPassword}`,
+          ]),
+        0,
+      );
+      rows.push({ task: 'create user + password + RFC2307', ours, peer: tool, target: '≥ 10× faster than samba-tool' });
+
+      // fill up to nList users without passwords (fast), then list all of them
+      const have = nCreate * 2 + nTool + 5;
+      if (nList > have) {
+        const fill = join(dir, 'fill.ldif');
+        await writeFile(fill, usersLdif(info.baseDN, 'fill', 0, nList - have, false));
+        await execa('ldapadd', ['-x', '-H', info.ldapsUrl, '-D', info.adminDN, '-w', info.adminPassword, '-f', fill], {
+          env: ldapEnv,
+        });
+      }
+      let listed = 0;
+      const list = await measure('ad-client users.list', 3, async () => {
+        listed = (await ad.users.list()).length;
+      });
+      const attrs = [
+        'sAMAccountName',
+        'userPrincipalName',
+        'cn',
+        'displayName',
+        'givenName',
+        'sn',
+        'description',
+        'mail',
+        'otherMailbox',
+        'company',
+        'department',
+        'physicalDeliveryOfficeName',
+        'telephoneNumber',
+        'userAccountControl',
+        'msDS-User-Account-Control-Computed',
+        'lockoutTime',
+        'primaryGroupID',
+        'memberOf',
+        'objectSid',
+        'objectGUID',
+        'uidNumber',
+        'gidNumber',
+        'loginShell',
+        'unixHomeDirectory',
+        'whenCreated',
+        'pwdLastSet',
+      ];
+      let ldapCount = 0;
+      const search = await measure('ldapsearch -E pr=500', 3, async () => {
+        const r = await execa(
+          'ldapsearch',
+          [
+            '-LLL',
+            '-x',
+            '-H',
+            info.ldapsUrl,
+            '-D',
+            info.adminDN,
+            '-w',
+            info.adminPassword,
+            '-b',
+            info.baseDN,
+            '-E',
+            'pr=500/noprompt',
+            '(&(objectCategory=person)(objectClass=user))',
+            ...attrs,
+          ],
+          { env: ldapEnv, maxBuffer: 1 << 30 },
+        );
+        ldapCount = r.stdout.match(/^dn: /gm)?.length ?? 0;
+      });
+      rows.push({
+        task: `list ${listed} users (ldapsearch: ${ldapCount})`,
+        ours: list,
+        peer: search,
+        target: '≤ 1.15× of ldapsearch',
+      });
+      return rows;
+    } finally {
+      await ad.close();
+      await dc.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
