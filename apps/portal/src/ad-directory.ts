@@ -16,6 +16,7 @@ import {
 } from '@invis/ad-client';
 import type { AuthResult, Directory, DirectoryGroup, DirectoryUser, UserProfilePatch } from './directory';
 import { PortalError, type PortalErrorCode } from './errors';
+import { staleWhileRevalidate } from './swr';
 
 /** Options of {@link createAdDirectory}. */
 export interface AdDirectoryOptions {
@@ -125,7 +126,6 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
   const { ad } = options;
   const ttl = options.listTtlMs ?? 10_000;
   type Listed = DirectoryUser & { dn: string };
-  let list: { at: number; users: Promise<Listed[]>; refreshing: boolean } | null = null;
 
   const wrap =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -136,9 +136,7 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
         throw toPortalError(e);
       }
     };
-  const changed = (): void => {
-    list = null;
-  };
+  const changed = (): void => userList.invalidate();
 
   const loadUsers = async (): Promise<Listed[]> => {
     const [users, policy] = await Promise.all([ad.users.list(), ad.policy.get()]);
@@ -150,33 +148,9 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
       }))
       .sort((a, b) => byName(a.username, b.username));
   };
-  // Stale-while-revalidate: after the first load, readers never wait for the DC; a refresh runs
-  // in the background once the list is older than the TTL. Writes through the portal drop the
-  // list, so the next read shows them.
-  const allUsers = (): Promise<Listed[]> => {
-    const t = Date.now();
-    if (!list) {
-      const entry = { at: t, users: loadUsers(), refreshing: false };
-      list = entry;
-      entry.users.catch(() => {
-        if (list === entry) list = null;
-      });
-      return entry.users;
-    }
-    const current = list;
-    if (t - current.at > ttl && !current.refreshing) {
-      current.refreshing = true;
-      loadUsers().then(
-        (users) => {
-          if (list === current) list = { at: Date.now(), users: Promise.resolve(users), refreshing: false };
-        },
-        () => {
-          current.refreshing = false;
-        },
-      );
-    }
-    return current.users;
-  };
+  // Readers never wait for the DC after the first load; writes through the portal invalidate.
+  const userList = staleWhileRevalidate(loadUsers, ttl);
+  const allUsers = (): Promise<Listed[]> => userList.get();
 
   const needUser = async (username: string): Promise<AdUser> => {
     const u = await ad.users.get(username);

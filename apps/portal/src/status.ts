@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, stat, statfs } from 'node:fs/promises';
 import { hostname, loadavg, release, uptime } from 'node:os';
 import type { ServiceControl, ServiceState } from './services';
+import { staleWhileRevalidate } from './swr';
 
 /** Where the status page reads its facts; a missing source shows as "unknown". */
 export interface StatusSources {
@@ -123,33 +124,9 @@ export async function collectStatus(src: StatusSources): Promise<ServerStatus> {
 
 /**
  * Caches {@link collectStatus} for `ttlMs` so that many clients polling the status page
- * cost one round of systemctl calls and file reads. After the first round, readers get the
- * last snapshot at once while a newer one is collected in the background.
+ * cost one round of systemctl calls and file reads; readers never wait for a refresh.
  */
 export function cachedStatus(src: StatusSources, ttlMs = 5000): () => Promise<ServerStatus> {
-  let cached: { at: number; value: Promise<ServerStatus>; refreshing: boolean } | null = null;
-  return () => {
-    const t = Date.now();
-    if (!cached) {
-      const entry = { at: t, value: collectStatus(src), refreshing: false };
-      cached = entry;
-      entry.value.catch(() => {
-        if (cached === entry) cached = null;
-      });
-      return entry.value;
-    }
-    const current = cached;
-    if (t - current.at > ttlMs && !current.refreshing) {
-      current.refreshing = true;
-      collectStatus(src).then(
-        (status) => {
-          cached = { at: Date.now(), value: Promise.resolve(status), refreshing: false };
-        },
-        () => {
-          current.refreshing = false;
-        },
-      );
-    }
-    return current.value;
-  };
+  const cache = staleWhileRevalidate(() => collectStatus(src), ttlMs);
+  return () => cache.get();
 }
