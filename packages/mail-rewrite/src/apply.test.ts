@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -101,21 +101,32 @@ describe('createMailApplier', () => {
     expect(JSON.stringify(error)).not.toContain('changed');
   });
 
-  it('installs and removes the vacation script with its active link', async () => {
+  it('installs and removes the vacation script with its active link, and takes both back on failure', async () => {
     const applier = createMailApplier(options());
     const input = sampleInput();
     const alice = input.users?.[0];
-    if (!alice) throw new Error('fixture');
-    alice.presence = 'vacation';
-    alice.vacation = { subject: 'Urlaub', body: 'Bin weg.' };
+    const account = alice?.accounts?.[0];
+    if (!alice || !account) throw new Error('fixture');
     await applier.apply(parseMailConfig(input));
     const script = join(dir, 'home', 'alice', 'sieve', 'invis-vacation.sieve');
-    expect(await readFile(join(dir, 'home', 'alice', '.dovecot.sieve'), 'utf8')).toBe(await readFile(script, 'utf8'));
+    const link = join(dir, 'home', 'alice', '.dovecot.sieve');
+
+    alice.presence = 'vacation';
+    alice.vacation = { subject: 'Urlaub', body: 'Bin weg.' };
+    account.password = 'new password';
+    failReload = true;
+    await expect(applier.apply(parseMailConfig(input))).rejects.toThrow(MailRewriteError);
+    await expect(stat(script)).rejects.toThrow();
+    await expect(readlink(link)).rejects.toThrow();
+
+    failReload = false;
+    await applier.apply(parseMailConfig(input));
+    expect(await readFile(link, 'utf8')).toBe(await readFile(script, 'utf8'));
     expect(calls.some((c) => c.startsWith('sievec'))).toBe(true);
 
     alice.presence = 'present';
     const report = await applier.apply(parseMailConfig(input));
     expect(report.removed).toEqual([script]);
-    await expect(stat(join(dir, 'home', 'alice', '.dovecot.sieve'))).rejects.toThrow();
+    await expect(readlink(link)).rejects.toThrow();
   });
 });

@@ -140,6 +140,12 @@ interface Desired {
 
 const VACATION_SCRIPT = 'invis-vacation.sieve';
 
+/** A change to a user's `.dovecot.sieve` link, undone on rollback. */
+interface LinkChange {
+  link: string;
+  previous: string | undefined;
+}
+
 const COMPILED_SUFFIX: Record<PostfixMapType, string | undefined> = { texthash: undefined, lmdb: '.lmdb', hash: '.db' };
 
 const MAP_FILE: Record<keyof PostfixMaps, string> = {
@@ -337,6 +343,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         if (old !== undefined) await fs.writeFile(join(backup, `${i}-${basename(path)}`), old, { mode: 0o600 });
       }
       const postfixTouched = touched.some((p) => p !== paths.fetchmailRc && !p.endsWith(VACATION_SCRIPT));
+      const linkUndo: LinkChange[] = [];
       try {
         // Files are independent: write, validate and compile them concurrently, and only
         // roll back once every one of them has settled.
@@ -353,7 +360,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
           await writeAtomic({ path: mainCfPath, content: stagedMainCf, mode: 0o644, secret: false });
           await ageMainCf(confDir);
         }
-        await activateVacations(config);
+        await activateVacations(config, linkUndo);
         if (postfixTouched) {
           // `postfix check` (0.3–0.6 s) validates configuration changes; a compiled table has
           // already been validated by postmap, which refuses malformed tables.
@@ -374,12 +381,17 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         return report;
       } catch (error) {
         await rollback(touched, before, desired, postfixTouched);
+        for (const { link, previous } of linkUndo.reverse()) {
+          await fs.rm(link, { force: true }).catch(() => undefined);
+          if (previous !== undefined) await fs.symlink(previous, link).catch(() => undefined);
+        }
         throw error;
       }
     },
   };
 
-  async function activateVacations(config: MailConfig): Promise<void> {
+  /** Points each user's active-script link at our script or removes it; records what it changed. */
+  async function activateVacations(config: MailConfig, undo: LinkChange[]): Promise<void> {
     for (const user of config.users) {
       const home = paths.sieveHome(user);
       const link = join(home, '.dovecot.sieve');
@@ -389,9 +401,11 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       if (active && current !== target) {
         // A user's own active script (not a link to ours) is left alone.
         if (current === undefined && (await read(link)) !== undefined) continue;
+        undo.push({ link, previous: current });
         await fs.rm(link, { force: true });
         await fs.symlink(target, link);
       } else if (!active && current === target) {
+        undo.push({ link, previous: current });
         await fs.rm(link, { force: true });
       }
       if (options.owners?.sieve) {
