@@ -17,7 +17,7 @@ main{max-width:1100px;margin:0 auto;padding:16px}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 .table{overflow-x:auto}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
-th{font-weight:600;color:var(--muted)}
+th{font-weight:600;color:var(--muted);overflow-wrap:normal}
 form{margin:0 0 1rem}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}
 input,select,textarea{font:inherit;width:100%;max-width:28rem;padding:8px;border:1px solid #8c959f;border-radius:6px}
@@ -29,7 +29,7 @@ button.secondary{background:#fff;color:var(--accent)}button.danger{background:va
 button.link{background:none;border:none;padding:0;margin:0;text-decoration:underline;color:inherit}
 .inline{display:inline}
 :focus-visible{outline:3px solid #ffb000;outline-offset:2px}
-.msg{min-height:1.4em;font-weight:600}.msg.error{color:var(--bad)}.msg.ok{color:var(--ok)}
+.msg{min-height:1.4em;font-weight:600}.msg:empty{min-height:0;margin:0}.msg.error{color:var(--bad)}.msg.ok{color:var(--ok)}
 .banner{padding:10px 16px;background:#fff4ce;color:#3d2e00;border-bottom:1px solid #e0c36a}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:0 24px}
