@@ -12,6 +12,7 @@ import { sampleInput } from './testing';
 let dir: string;
 let calls: string[];
 let failReload: boolean;
+let failFetchmail: boolean;
 
 const runner: CommandRunner = async (command, args) => {
   calls.push([command, ...args].join(' '));
@@ -22,6 +23,13 @@ const runner: CommandRunner = async (command, args) => {
     const file = join(args[1] as string, 'main.cf');
     const settings = args.slice(3).map((a) => a.replace('=', ' = '));
     await writeFile(file, `${await readFile(file, 'utf8')}${settings.join('\n')}\n`);
+  }
+  if (command === 'fetchmail' && failFetchmail) {
+    return {
+      exitCode: 6,
+      stdout: '"password":"it\'s a \\"secret\\""',
+      stderr: 'fetchmail: syntax error near "secret"',
+    };
   }
   if (command === 'postmap') await writeFile(`${(args[2] as string).replace(/^lmdb:/, '')}.lmdb`, 'compiled');
   if (command === 'postfix' && args[2] === 'reload' && failReload) {
@@ -47,6 +55,7 @@ beforeEach(async () => {
   await writeFile(join(dir, 'main.cf'), 'compatibility_level = 3.6\n');
   calls = [];
   failReload = false;
+  failFetchmail = false;
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -99,6 +108,17 @@ describe('createMailApplier', () => {
     expect(await readFile(join(dir, 'fetchmailrc'), 'utf8')).toBe(before.rc);
     expect(calls.filter((c) => c.endsWith('reload'))).toHaveLength(2);
     expect(JSON.stringify(error)).not.toContain('changed');
+  });
+
+  it('refuses an rc fetchmail rejects, without quoting its output', async () => {
+    failFetchmail = true;
+    const error = await createMailApplier(options())
+      .apply(parseMailConfig(sampleInput()))
+      .catch((e: unknown) => e);
+    expect((error as MailRewriteError).code).toBe('MAIL_CHECK_FAILED');
+    expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain('secret');
+    await expect(stat(join(dir, 'fetchmailrc'))).rejects.toThrow();
+    expect(await readFile(join(dir, 'main.cf'), 'utf8')).toBe('compatibility_level = 3.6\n');
   });
 
   it('installs and removes the vacation script with its active link, and takes both back on failure', async () => {

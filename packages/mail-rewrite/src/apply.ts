@@ -179,10 +179,16 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     : undefined;
   const mainCf = renderMainCfSettings({ type: mapType, files, ...(ldapFiles ? { ldap: ldapFiles } : {}) });
 
-  const must = async (command: string, args: string[], code: 'MAIL_CHECK_FAILED' | 'MAIL_COMMAND_FAILED') => {
+  const must = async (
+    command: string,
+    args: string[],
+    code: 'MAIL_CHECK_FAILED' | 'MAIL_COMMAND_FAILED',
+    secretOutput = false,
+  ) => {
     const r = await runner(command, args);
     if (r.exitCode !== 0) {
-      const output = `${r.stderr}\n${r.stdout}`.trim().slice(0, 2000);
+      // fetchmail's dump and diagnostics can quote passwords: keep them out of the error.
+      const output = secretOutput ? '(output withheld)' : `${r.stderr}\n${r.stdout}`.trim().slice(0, 2000);
       throw new MailRewriteError(code, `${command} ${args[0] ?? ''} failed (exit ${r.exitCode}): ${output}`, {
         data: { command, exitCode: r.exitCode },
       });
@@ -239,7 +245,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       }
     }
     const checkRc = async (tmp: string): Promise<void> => {
-      await must('fetchmail', ['-f', tmp, '--configdump'], 'MAIL_CHECK_FAILED');
+      await must('fetchmail', ['-f', tmp, '--configdump'], 'MAIL_CHECK_FAILED', true);
     };
     const checkSieve = async (tmp: string): Promise<void> => {
       const compiled = `${tmp}.svbin`;
