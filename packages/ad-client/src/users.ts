@@ -3,7 +3,7 @@
 // own change, password expiry, delete. A create that fails midway removes what it made.
 import type { AdClient } from './client';
 import { childDn, dnEquals, parentDn } from './dn';
-import { type DomainInfo, type PosixIdScheme, posixIdFor } from './domain';
+import { allocatePosixId, type DomainInfo, type PosixIdScheme, posixIdFor } from './domain';
 import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f, type LdapFilter } from './filter';
@@ -322,6 +322,9 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
     return e ? toUser(e, ids.mailGid) : undefined;
   };
 
+  /** RID of the last account this client created (to guess the next one). */
+  let lastRid: number | undefined;
+
   const addOrExplain = async (dn: string, name: string, attrs: AdAttributes): Promise<void> => {
     try {
       await ad.add(dn, attrs);
@@ -448,10 +451,25 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       });
       let created: AdUser | undefined;
       try {
-        const entry = await ad.get(dn, USER_ATTRIBUTES);
+        // Read the new account back and, in the same search, look for another holder of the
+        // uid its RID will most likely give (the DC hands out RIDs in order): one operation
+        // instead of two when the guess is right, the full check when it is not.
+        const guess = lastRid === undefined ? undefined : lastRid + 1 + ids.base;
+        const found = await ad.search({
+          filter: f.or(f.eq('distinguishedName', dn), guess !== undefined && f.eq('uidNumber', guess)),
+          attributes: USER_ATTRIBUTES,
+        });
+        const entry = found.find((e) => dnEquals(e.dn, dn));
         const sid = entry?.getBuffer('objectSid');
         if (!entry || !sid) throw new AdError('AD_NO_SUCH_OBJECT', `The new user ${name} cannot be read back.`);
-        const uid = await posixIdFor(ad, dn, 'user', ids, ridOf(sid));
+        const rid = ridOf(sid);
+        lastRid = rid;
+        const uid =
+          rid + ids.base === guess
+            ? found.some((e) => e !== entry && e.getNumber('uidNumber') === guess)
+              ? await allocatePosixId(ad, 'uid', ids.base)
+              : guess
+            : await posixIdFor(ad, dn, 'user', ids, rid);
         const changes: AdChange[] = [
           { operation: 'replace', attribute: 'uidNumber', values: uid },
           { operation: 'replace', attribute: 'gidNumber', values: gid },

@@ -2,7 +2,7 @@
 // (NTLM over SMB) log on with what we created; ldapsearch and ldbsearch see the RFC2307 data.
 import { Client } from 'ldapts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AdError, isAdError } from '../../src/index';
+import { AdError, f, isAdError } from '../../src/index';
 import { adminClient, dcInfo, kinit, ldapsearch, ldbsearch, smbclientLogon, uniq } from './helpers';
 
 const dc = dcInfo();
@@ -102,6 +102,18 @@ describe('users', () => {
     const uids = users.map((u) => u.uidNumber);
     expect(new Set(uids).size).toBe(6);
     for (const u of users) expect(u.uidNumber).toBe((u.rid ?? 0) + 20000);
+  });
+
+  it('a hand-assigned id already holding RID + 20000 makes the create allocate another unique uid', async () => {
+    const a = await ad.users.create({ sAMAccountName: name('ha'), password: PW });
+    const x = await ad.users.create({ sAMAccountName: name('hx'), password: PW });
+    const next = (x.rid ?? 0) + 1 + 20000; // what the next account's RID will give
+    await ad.modify(a.dn, { operation: 'replace', attribute: 'uidNumber', values: next }); // "by hand"
+    const c = await ad.users.create({ sAMAccountName: name('hc'), password: PW });
+    expect(c.rid).toBe((x.rid ?? 0) + 1);
+    expect(c.uidNumber).not.toBe(next);
+    const holders = await ad.search({ filter: f.eq('uidNumber', c.uidNumber ?? -1), attributes: ['1.1'] });
+    expect(holders.map((h) => h.dn)).toEqual([c.dn]);
   });
 
   it('update changes only whitelisted fields; rename changes logon name, UPN and CN', async () => {
@@ -234,7 +246,6 @@ describe('users', () => {
     await ad.users.create({ sAMAccountName: sam, password: PW, department: `dep-${sam}` });
     expect((await ad.users.find(`${sam}@invis.test`))?.sAMAccountName).toBe(sam);
     expect((await ad.users.find(sam))?.sAMAccountName).toBe(sam);
-    const { f } = await import('../../src/index');
     const list = await ad.users.list({ filter: f.eq('department', `dep-${sam}`) });
     expect(list.map((u) => u.sAMAccountName)).toEqual([sam]);
     const slim = await ad.users.list({ filter: f.eq('department', `dep-${sam}`), attributes: ['mail'] });
