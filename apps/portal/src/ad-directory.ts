@@ -73,6 +73,17 @@ function expiryIso(p: PasswordExpiry): string | null {
   return p.expiresAt?.toISOString() ?? null;
 }
 
+// The primary group is not in memberOf; name the well-known ones (RIDs 512–514).
+const PRIMARY_GROUPS: Readonly<Record<number, string>> = {
+  512: 'Domain Admins',
+  513: 'Domain Users',
+  514: 'Domain Guests',
+};
+function withPrimary(groups: string[], primaryGroupId: number | undefined): string[] {
+  const primary = primaryGroupId === undefined ? undefined : PRIMARY_GROUPS[primaryGroupId];
+  return primary && !groups.some((g) => lower(g) === lower(primary)) ? [...groups, primary] : groups;
+}
+
 function toLinks(values: readonly string[]): DirectoryUser['links'] {
   return values.map((v) => {
     const i = v.indexOf(' ');
@@ -97,7 +108,7 @@ function toUser(u: AdUser, passwordExpiresAt: string | null, links: DirectoryUse
     enabled: u.enabled,
     locked: u.locked,
     passwordExpiresAt,
-    groups: u.memberOf.map(rdnValue).sort(byName),
+    groups: withPrimary(u.memberOf.map(rdnValue), u.primaryGroupId).sort(byName),
     links,
   };
 }

@@ -112,8 +112,10 @@ export function Field(props: {
   required?: boolean;
   autocomplete?: string;
   readonly?: boolean;
+  /** Makes ids unique when two forms on one page have the same field. */
+  idPrefix?: string;
 }) {
-  const id = `f-${props.name}`;
+  const id = `${props.idPrefix ?? 'f'}-${props.name}`;
   return (
     <>
       <label for={id}>{props.label}</label>

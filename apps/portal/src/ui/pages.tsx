@@ -42,11 +42,26 @@ const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 const enc = encodeURIComponent;
 
 /** Old and new password with the submit button (own change and expired-password change). */
-function PasswordChangeFields({ v }: { v: View }) {
+function PasswordChangeFields({ v, idPrefix }: { v: View; idPrefix?: string }) {
+  const p = idPrefix ? { idPrefix } : {};
   return (
     <>
-      <Field name="oldPassword" label={v.t('oldPassword')} type="password" required autocomplete="current-password" />
-      <Field name="newPassword" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
+      <Field
+        name="oldPassword"
+        label={v.t('oldPassword')}
+        type="password"
+        required
+        autocomplete="current-password"
+        {...p}
+      />
+      <Field
+        name="newPassword"
+        label={v.t('newPassword')}
+        type="password"
+        required
+        autocomplete="new-password"
+        {...p}
+      />
       <button type="submit">{v.t('changePassword')}</button>
       <Msg />
     </>
@@ -67,8 +82,8 @@ export function LoginPage({ v }: { v: View }) {
         <section id="expired" hidden>
           <h2>{v.t('expiredTitle')}</h2>
           <form method="post" data-api="POST /api/session/password" data-done={v.t('passwordChanged')}>
-            <Field name="username" label={v.t('username')} required autocomplete="username" />
-            <PasswordChangeFields v={v} />
+            <Field name="username" label={v.t('username')} required autocomplete="username" idPrefix="x" />
+            <PasswordChangeFields v={v} idPrefix="x" />
           </form>
         </section>
       </div>

@@ -134,6 +134,58 @@ describe('in Chromium', () => {
     await expect.poll(() => admin.locator('form[data-api^="PATCH"] .msg').textContent()).toBe('Gespeichert.');
   });
 
+  it('walks a user through the expired-password change after a reset', async () => {
+    const name = `exp.${Date.now().toString(36)}`;
+    const admin = await newPage();
+    await login(admin, 'anna.schmidt', DEMO_PASSWORD);
+    await admin.waitForURL(`${tp.url}/`);
+    const csrf = (await admin.locator('meta[name="csrf-token"]').getAttribute('content')) ?? '';
+    const call = (method: string, path: string, data: unknown) =>
+      admin.request.fetch(`${tp.url}${path}`, { method, headers: { 'x-csrf-token': csrf }, data });
+    expect(
+      (
+        await call('POST', '/api/users', {
+          username: name,
+          givenName: 'E',
+          surname: 'X',
+          password: 'Erst!Passw0rt-1',
+          accountType: 'user',
+        })
+      ).status(),
+    ).toBe(201);
+    expect(
+      (await call('POST', `/api/users/${name}/password`, { password: 'Neu!Passw0rt-2', mustChange: true })).status(),
+    ).toBe(204);
+
+    const user = await newPage();
+    await login(user, name, 'Neu!Passw0rt-2');
+    const expired = user.locator('#expired');
+    await expired.waitFor({ state: 'visible' });
+    expect(await expired.getByLabel('Benutzername').inputValue()).toBe(name);
+    await expired.getByLabel('Bisheriges Passwort').fill('Neu!Passw0rt-2');
+    await expired.getByLabel('Neues Passwort').fill('Selbst!Passw0rt-3');
+    await expired.getByRole('button', { name: 'Passwort ändern' }).click();
+    await expect.poll(() => expired.locator('.msg').textContent()).toBe('Passwort geändert.');
+    await login(user, name, 'Selbst!Passw0rt-3');
+    await user.waitForURL(`${tp.url}/`);
+  });
+
+  it('shows a new API token once and lists it', async () => {
+    const admin = await newPage();
+    await login(admin, 'anna.schmidt', DEMO_PASSWORD);
+    await admin.waitForURL(`${tp.url}/`);
+    await admin.goto(`${tp.url}/tokens`);
+    await admin.getByLabel('Name').fill('monitoring');
+    await admin.getByLabel('status:read').check();
+    await admin.getByRole('button', { name: 'Anlegen' }).click();
+    const secret = admin.locator('#secret code');
+    await expect.poll(() => secret.textContent()).toMatch(/^invis_[0-9a-f]{16}_[\w-]{43}$/);
+    const token = (await secret.textContent()) ?? '';
+    const res = await fetch(`${tp.url}/api/status`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    await shot(admin, 'tokens');
+  });
+
   it('answers 403 to a write without the CSRF token and logs out on a tampered cookie', async () => {
     const page = await newPage();
     await login(page, 'anna.schmidt', DEMO_PASSWORD);

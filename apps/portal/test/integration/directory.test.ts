@@ -125,6 +125,33 @@ describe('user management', () => {
   });
 });
 
+describe('account types', () => {
+  it('creates guest, mail-only and admin accounts the invis way', async () => {
+    const stamp = Date.now().toString(36);
+    for (const type of ['guest', 'mail', 'admin'] as const) {
+      const username = `${type}.${stamp}`;
+      const res = await admin.request('POST', '/api/users', {
+        username,
+        givenName: 'T',
+        surname: type,
+        password: 'Type!Passw0rt-1',
+        accountType: type,
+      });
+      expect(res.status, type).toBe(201);
+      const user = (await res.json()) as { accountType: string; groups: string[] };
+      expect(user.accountType).toBe(type);
+      const [entry] = await tp.ad.search({
+        filter: f.eq('sAMAccountName', username),
+        attributes: ['loginShell', 'gidNumber', 'primaryGroupID'],
+      });
+      if (type === 'mail') expect([entry?.get('loginShell'), entry?.get('gidNumber')]).toEqual(['/bin/false', '9500']);
+      if (type === 'guest') expect(entry?.get('primaryGroupID')).toBe('514');
+      if (type === 'admin') expect(user.groups).toContain('Domain Admins');
+      await admin.request('DELETE', `/api/users/${username}`);
+    }
+  });
+});
+
 describe('lockout and self-service', () => {
   it('says "locked" after the domain lockout policy triggers, and an admin unlocks', async () => {
     const base = await tp.ad.baseDN();
