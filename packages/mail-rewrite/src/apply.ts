@@ -80,6 +80,11 @@ export interface MailApplierOptions {
   mapType?: PostfixMapType;
   /** Where fetchmail delivers and its state file. */
   fetchmail: FetchmailOptions;
+  /**
+   * Trust anchors for verifying the relays' certificates (`smtp_tls_CAfile`/`smtp_tls_CApath`);
+   * without them every relay fails verification and mail is deferred.
+   */
+  trust?: { caFile?: string; caPath?: string };
   /** Serve the two address maps from AD (`ldap:` tables) instead of static files. */
   ldap?: LdapTableOptions;
   /** Owners: the rc belongs to the fetchmail user, scripts to the mail user, LDAP tables to group postfix. */
@@ -177,7 +182,12 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   const ldapFiles = options.ldap
     ? { generic: join(confDir, 'invis-ldap-generic.cf'), recipientCanonical: join(confDir, 'invis-ldap-recipient.cf') }
     : undefined;
-  const mainCf = renderMainCfSettings({ type: mapType, files, ...(ldapFiles ? { ldap: ldapFiles } : {}) });
+  const mainCf = renderMainCfSettings({
+    type: mapType,
+    files,
+    ...(ldapFiles ? { ldap: ldapFiles } : {}),
+    ...(options.trust ? { trust: options.trust } : {}),
+  });
 
   const must = async (
     command: string,

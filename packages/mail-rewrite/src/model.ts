@@ -81,6 +81,7 @@ export type FetchTls = 'implicit' | 'starttls' | 'none';
 const smtpRelaySchema = z.object({
   host: hostSchema,
   port: portSchema.default(587),
+  tlsName: hostSchema.optional(),
 });
 
 const externalAccountSchema = z.object({
@@ -167,6 +168,8 @@ export interface SmtpRelay {
   host: string;
   /** Default 587. */
   port: number;
+  /** Name the relay's certificate must carry (default `host`); needed when `host` is an IP address. */
+  tlsName?: string | undefined;
 }
 
 /** An external mailbox (`fspFetchMailAccount`). */
@@ -259,13 +262,16 @@ export type MailConfigInput = {
       accounts?: Array<
         Omit<ExternalAccount, 'port' | 'tls' | 'keep' | 'fetchAll' | 'folders' | 'smtp'> &
           Partial<Pick<ExternalAccount, 'port' | 'tls' | 'keep' | 'fetchAll' | 'folders'>> & {
-            smtp?: { host: string; port?: number };
+            smtp?: { host: string; port?: number; tlsName?: string };
           }
       >;
     }
   >;
   providers?: Array<
-    Omit<MailProvider, 'oauth2' | 'smtp'> & { oauth2?: boolean; smtp?: { host: string; port?: number } }
+    Omit<MailProvider, 'oauth2' | 'smtp'> & {
+      oauth2?: boolean;
+      smtp?: { host: string; port?: number; tlsName?: string };
+    }
   >;
 };
 

@@ -42,8 +42,8 @@ describe('buildPostfixMaps', () => {
     expect(maps.saslPassword.map(([k]) => k)).toEqual(maps.relayhost.map(([k]) => k));
     expect(maps.saslPassword).toContainEqual(['alice@invis-net.loc', `alice@gmx.de:it's a "secret" \\ #1`]);
     expect(maps.tlsPolicy).toEqual([
-      ['[mail.gmx.net]:587', 'encrypt'],
-      ['[smtp.web.de]:587', 'encrypt'],
+      ['[mail.gmx.net]:587', 'secure match=mail.gmx.net'],
+      ['[smtp.web.de]:587', 'secure match=smtp.web.de'],
     ]);
   });
 });
@@ -101,7 +101,7 @@ describe('renderMainCfSettings', () => {
     tlsPolicy: '/m/t',
   };
   it('wires the static tables and keeps passwords off plaintext connections', () => {
-    const s = renderMainCfSettings({ type: 'lmdb', files });
+    const s = renderMainCfSettings({ type: 'lmdb', files, trust: { caPath: '/etc/ssl/certs' } });
     expect(s).toMatchObject({
       smtp_generic_maps: 'lmdb:/m/g',
       recipient_canonical_maps: 'lmdb:/m/r',
@@ -110,6 +110,7 @@ describe('renderMainCfSettings', () => {
       smtp_sasl_password_maps: 'lmdb:/m/s',
       smtp_sasl_security_options: 'noanonymous, noplaintext',
       smtp_tls_policy_maps: 'lmdb:/m/t',
+      smtp_tls_CApath: '/etc/ssl/certs',
     });
     expect(s).not.toHaveProperty('sender_canonical_maps');
   });

@@ -21,7 +21,10 @@ export interface PostfixMaps {
   relayhost: PostfixMapEntry[];
   /** `smtp_sasl_password_maps`: sender → `login:password` (secret, 0600). */
   saslPassword: PostfixMapEntry[];
-  /** `smtp_tls_policy_maps`: every relay → `encrypt`, so passwords only travel over TLS. */
+  /**
+   * `smtp_tls_policy_maps`: every relay → `secure match=<name>`: TLS with a verified
+   * certificate, so mailbox passwords never reach anyone but the provider.
+   */
   tlsPolicy: PostfixMapEntry[];
 }
 
@@ -62,7 +65,7 @@ export function buildPostfixMaps(config: MailConfig): PostfixMaps {
       if (!relay) continue;
       relayhost.set(account.address, relayKey(relay));
       saslPassword.set(account.address, `${account.login}:${account.password}`);
-      tlsPolicy.set(relayKey(relay), 'encrypt');
+      tlsPolicy.set(relayKey(relay), `secure match=${relay.tlsName ?? relay.host}`);
       if (account.address === user.mainAddress) {
         generic.set(user.localAddress, account.address);
         relayhost.set(user.localAddress, relayKey(relay));
@@ -132,6 +135,8 @@ export interface PostfixMapFiles {
   type: PostfixMapType;
   /** Source file per table. */
   files: Record<keyof PostfixMaps, string>;
+  /** CA bundle (`smtp_tls_CAfile`) and/or directory (`smtp_tls_CApath`, Debian `/etc/ssl/certs`) that verify the relays. */
+  trust?: { caFile?: string; caPath?: string };
   /**
    * Use these `ldap:` table files for the two address maps instead of the static ones
    * (see {@link renderLdapTables}); relay and SASL maps stay static because the
@@ -161,6 +166,8 @@ export function renderMainCfSettings(maps: PostfixMapFiles): Record<string, stri
     smtp_sasl_security_options: 'noanonymous, noplaintext',
     smtp_sasl_tls_security_options: 'noanonymous',
     smtp_tls_policy_maps: t('tlsPolicy'),
+    ...(maps.trust?.caFile ? { smtp_tls_CAfile: maps.trust.caFile } : {}),
+    ...(maps.trust?.caPath ? { smtp_tls_CApath: maps.trust.caPath } : {}),
   };
 }
 

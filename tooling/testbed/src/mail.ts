@@ -281,6 +281,8 @@ plugin {
           virtual_mailbox_domains: options.domain,
           virtual_transport: `lmtp:inet:[${address}]:24`,
           smtpd_reject_unlisted_recipient: 'no',
+          // Logs "Verified TLS connection established to …" for tests that check relays.
+          smtp_tls_loglevel: '1',
         },
         { [`${address}:25/inet`]: `${address}:25 inet n - n - - smtpd` },
       );

@@ -39,7 +39,14 @@ function config(presence: Partial<Record<'alice' | 'bob' | 'carol', Presence>>):
   });
   return {
     localDomain: 'invis.test',
-    providers: [{ id: 'testprovider', vendor: 'Test Provider', smtp: { host: provider.address, port: 587 } }],
+    // The relay is an IP here: its certificate is checked for the name it carries.
+    providers: [
+      {
+        id: 'testprovider',
+        vendor: 'Test Provider',
+        smtp: { host: provider.address, port: 587, tlsName: 'mail.provider.test' },
+      },
+    ],
     users: [
       {
         user: 'alice',
@@ -91,6 +98,7 @@ beforeAll(async () => {
       backupDir: join(tmp, 'backup'),
     },
     mapType: 'lmdb',
+    trust: { caFile: provider.caFile },
     fetchmail: { smtpHost: server.address, idFile: join(tmp, 'fetchids'), sslCertFile: provider.caFile },
     owners: { sieve: server.owner },
   });
@@ -133,6 +141,10 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     expect(message).toMatch(/^From: <alice@provider\.test>$/m);
     expect(message).toContain('(Authenticated sender: alice@provider.test)');
     expect(message).not.toContain('alice@invis.test');
+    // Our Postfix verified the provider's certificate (CA file + tlsName) before sending the password.
+    expect(await readFile(server.maillog, 'utf8')).toContain(
+      `Verified TLS connection established to ${provider.address}[${provider.address}]:587`,
+    );
     const log = await readFile(provider.maillog, 'utf8');
     expect(log).toMatch(
       new RegExp(
