@@ -213,8 +213,8 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
   return {
     authenticate: async (username, password) => {
       try {
-        await ad.authenticate(username, password);
-        return { ok: true };
+        const auth = await ad.authenticate(username, password);
+        return { ok: true, username: auth.user.sAMAccountName, groups: auth.groupNames };
       } catch (e) {
         const reason = isAdError(e) ? AUTH_REASONS[e.code] : undefined;
         if (reason) return { ok: false, reason };
@@ -299,13 +299,6 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
     deleteUser: wrap(async (username) => {
       await ad.users.delete(username);
       changed();
-    }),
-
-    isMember: wrap(async (username, group) => {
-      const u = await ad.users.get(username);
-      if (!u) return false;
-      const groups = await ad.groups.groupsOf(u.dn, { transitive: true });
-      return groups.some((g) => lower(g.name) === lower(group));
     }),
 
     listGroups: wrap(async () => {

@@ -59,7 +59,9 @@ function fakeDirectory(): Directory {
   return {
     async authenticate(username, password): Promise<AuthResult> {
       const u = users.get(username);
-      return u && u.password === password ? { ok: true } : { ok: false, reason: 'invalid' };
+      if (!u || u.password !== password) return { ok: false, reason: 'invalid' };
+      const groupsOf = [...groups.values()].filter((g) => g.members.includes(username)).map((g) => g.name);
+      return { ok: true, username, groups: groupsOf };
     },
     async changePassword(username, oldPassword, newPassword) {
       const u = get(username);
@@ -95,9 +97,6 @@ function fakeDirectory(): Directory {
     async deleteUser(username) {
       get(username);
       users.delete(username);
-    },
-    async isMember(username, group) {
-      return groups.get(group)?.members.includes(username) ?? false;
     },
     async listGroups() {
       return [...groups.values()];

@@ -73,7 +73,8 @@ export interface NewGroup {
 
 /** The outcome of a login attempt; every failure is distinct so the UI can say what to do. */
 export type AuthResult =
-  | { ok: true }
+  /** `groups`: every group of the user, nested and primary included (for the access rules). */
+  | { ok: true; username: string; groups: string[] }
   | { ok: false; reason: 'invalid' | 'disabled' | 'locked' | 'expired' | 'must-change' };
 
 /** One page of a list. */
@@ -98,8 +99,6 @@ export interface Directory {
   unlock(username: string): Promise<void>;
   resetPassword(username: string, password: string, mustChange: boolean): Promise<void>;
   deleteUser(username: string): Promise<void>;
-  /** Transitive membership (nested groups count). */
-  isMember(username: string, group: string): Promise<boolean>;
   listGroups(): Promise<DirectoryGroup[]>;
   getGroup(name: string): Promise<DirectoryGroup | null>;
   createGroup(input: NewGroup): Promise<DirectoryGroup>;

@@ -127,12 +127,11 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
         const [code, message] = DENIED[result.reason];
         throw new PortalError(code, message);
       }
-      const user = await deps.directory.getUser(username);
+      const user = await deps.directory.getUser(result.username);
       if (!user) throw new PortalError('PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
-      const [mobile, isAdmin] = await Promise.all([
-        deps.directory.isMember(user.username, deps.mobileGroup),
-        deps.directory.isMember(user.username, deps.adminGroup),
-      ]);
+      const inGroup = (group: string): boolean => result.groups.some((g) => g.toLowerCase() === group.toLowerCase());
+      const mobile = inGroup(deps.mobileGroup);
+      const isAdmin = inGroup(deps.adminGroup);
       // Checked after the password so that strangers learn nothing about group membership.
       if (c.get('external') && !mobile) {
         audit('failed', 'external');
