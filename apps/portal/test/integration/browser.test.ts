@@ -186,6 +186,21 @@ describe('in Chromium', () => {
     await shot(admin, 'tokens');
   });
 
+  it('runs an allow-listed service action through systemctl and reports its failure', async () => {
+    const admin = await newPage();
+    await login(admin, 'anna.schmidt', DEMO_PASSWORD);
+    await admin.waitForURL(`${tp.url}/`);
+    await admin.goto(`${tp.url}/services`);
+    const row = admin.locator('tr', { hasText: 'kea-dhcp4-server' });
+    await row.getByRole('button', { name: 'Neu starten' }).click();
+    // No systemd in the test machine: the real systemctl fails, and the page says so.
+    await expect.poll(() => admin.locator('#msg').textContent()).toBe('Die Dienstaktion ist fehlgeschlagen.');
+    const audit = await admin.request.get(`${tp.url}/api/audit?search=service.restart`);
+    expect(await audit.json()).toMatchObject({
+      items: [{ action: 'service.restart', target: 'dhcp', outcome: 'failed' }],
+    });
+  });
+
   it('answers 403 to a write without the CSRF token and logs out on a tampered cookie', async () => {
     const page = await newPage();
     await login(page, 'anna.schmidt', DEMO_PASSWORD);
