@@ -38,7 +38,7 @@ function Nav({ v }: { v: View }) {
   ];
   const current = (href: string): boolean => (href === '/' ? v.path === '/' : v.path.startsWith(href));
   return (
-    <nav aria-label="Hauptmenü">
+    <nav aria-label={v.t('navLabel')}>
       <ul>
         {items
           .filter(([, , admin]) => !admin || v.user?.isAdmin)

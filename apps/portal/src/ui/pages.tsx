@@ -285,7 +285,7 @@ function Pager({
   const pages = Math.max(1, Math.ceil(total / pageSize));
   const join = base.includes('?') ? '&' : '?';
   return (
-    <nav class="pager" aria-label="Seiten">
+    <nav class="pager" aria-label={v.t('pagesLabel')}>
       {page > 1 && <a href={`${base}${join}page=${page - 1}`}>{v.t('previous')}</a>}
       <span>{v.t('pageOf', { page, pages, total })}</span>
       {page < pages && <a href={`${base}${join}page=${page + 1}`}>{v.t('next')}</a>}
