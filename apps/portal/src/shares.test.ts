@@ -39,6 +39,8 @@ describe('home archiving', () => {
     mkdirSync(join(opts.homesDir, 'bernd'));
     expect(await shares.archiveHome('bernd')).toBe(join(opts.homesDir, 'bernd-20261128.archiv'));
     expect(await shares.archiveHome('nobody')).toBeNull();
+    mkdirSync(join(opts.groupSharesDir, 'Alt'), { recursive: true });
+    expect(await shares.archiveGroupShare('Alt')).toBe(join(opts.groupSharesDir, 'Alt.archiv'));
     await expect(shares.archiveHome('../etc')).rejects.toMatchObject({ code: 'PORTAL_VALIDATION' });
   });
 });

@@ -29,6 +29,8 @@ export interface ShareManager {
    * @returns the archive path, or null when the user had no home directory
    */
   archiveHome(username: string): Promise<string | null>;
+  /** The same for `<groupSharesDir>/<group>` when a group is deleted. */
+  archiveGroupShare(group: string): Promise<string | null>;
 }
 
 /** `base/name` for one plain name; anything that could leave `base` is refused. */
@@ -60,6 +62,15 @@ export function createShareManager(options: ShareOptions): ShareManager {
       .map((e) => e.name)
       .sort();
   };
+  const archive = async (base: string, name: string): Promise<string | null> => {
+    const dir = child(base, name);
+    if (!(await exists(dir))) return null;
+    let target = `${dir}.archiv`;
+    if (await exists(target)) target = `${dir}-${now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
+    if (await exists(target)) throw new PortalError('PORTAL_CONFLICT', 'archive exists', { data: { name } });
+    await rename(dir, target);
+    return target;
+  };
   return {
     templates,
     async createGroupShare(group, template, gid) {
@@ -78,15 +89,8 @@ export function createShareManager(options: ShareOptions): ShareManager {
       await chmod(dir, 0o2770);
       return dir;
     },
-    async archiveHome(username) {
-      const home = child(options.homesDir, username);
-      if (!(await exists(home))) return null;
-      let target = `${home}.archiv`;
-      if (await exists(target)) target = `${home}-${now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
-      if (await exists(target)) throw new PortalError('PORTAL_CONFLICT', 'archive exists', { data: { username } });
-      await rename(home, target);
-      return target;
-    },
+    archiveHome: (username) => archive(options.homesDir, username),
+    archiveGroupShare: (group) => archive(options.groupSharesDir, group),
   };
 }
 

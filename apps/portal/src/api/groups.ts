@@ -3,7 +3,7 @@ import { audited, authorize, type PortalContext, type PortalEnv } from '../conte
 import type { DirectoryGroup } from '../directory';
 import { PortalError } from '../errors';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
-import { Empty, GroupParam, GroupPatch, GroupSchema, NewGroupSchema, NoQuery } from './schemas';
+import { DeleteGroupOptions, GroupParam, GroupPatch, GroupSchema, NewGroupSchema, NoQuery } from './schemas';
 
 /** Loads a group or throws PORTAL_NOT_FOUND. */
 export async function requireGroup(c: PortalContext, name: string): Promise<DirectoryGroup> {
@@ -129,18 +129,23 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       method: 'delete',
       path: '/api/groups/{name}',
       tags,
-      summary: 'Delete a group',
+      summary: 'Delete a group (optionally archiving its share as the original did)',
       security: SECURITY,
-      request: { query: NoQuery, params: GroupParam, body: optionalBody(Empty) },
+      request: { query: NoQuery, params: GroupParam, body: optionalBody(DeleteGroupOptions) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
       const actor = authorize(c, 'groups:write');
       const { name } = c.req.valid('param');
+      const { archiveShare = false } = c.req.valid('json') ?? {};
+      const { directory, shares } = c.get('deps');
+      if (archiveShare && !shares)
+        throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for group shares');
       const before = await requireGroup(c, name);
-      await audited(c, actor, { action: 'group.delete', target: name, before }, () =>
-        c.get('deps').directory.deleteGroup(name),
-      );
+      await audited(c, actor, { action: 'group.delete', target: name, before }, () => directory.deleteGroup(name));
+      if (archiveShare && shares) {
+        await audited(c, actor, { action: 'group.share.archive', target: name }, () => shares.archiveGroupShare(name));
+      }
       return c.body(null, 204);
     },
   );

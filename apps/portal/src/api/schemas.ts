@@ -116,6 +116,9 @@ export const PasswordReset = z
   .openapi('PasswordReset');
 export const Enabled = z.strictObject({ enabled: z.boolean() }).openapi('Enabled');
 export const Empty = z.strictObject({}).openapi('Empty');
+export const DeleteGroupOptions = z
+  .strictObject({ archiveShare: z.boolean().optional() })
+  .openapi('DeleteGroupOptions');
 export const DeleteUserOptions = z.strictObject({ archiveHome: z.boolean().optional() }).openapi('DeleteUserOptions');
 /** Query of routes that take none: any parameter is an error. */
 export const NoQuery = z.strictObject({});

@@ -514,7 +514,7 @@ export function NewGroupPage({ v, templates }: { v: View; templates: string[] | 
 }
 
 /** Admin: one group — description and members, delete. */
-export function GroupPage({ v, g }: { v: View; g: DirectoryGroup }) {
+export function GroupPage({ v, g, canArchive }: { v: View; g: DirectoryGroup; canArchive: boolean }) {
   const api = `/api/groups/${enc(g.name)}`;
   return (
     <Layout v={v} title={g.name}>
@@ -529,6 +529,12 @@ export function GroupPage({ v, g }: { v: View; g: DirectoryGroup }) {
         <Msg />
       </form>
       <form method="post" data-api={`DELETE ${api}`} data-next="/groups" data-confirm={v.t('confirmDelete')}>
+        {canArchive && (
+          <label>
+            <input type="checkbox" name="archiveShare" checked />
+            {v.t('archiveShare')}
+          </label>
+        )}
         <button type="submit" class="danger">
           {v.t('delete')}
         </button>

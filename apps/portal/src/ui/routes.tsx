@@ -112,7 +112,9 @@ export function registerPages(app: Hono<PortalEnv>): void {
     const shares = c.get('deps').shares;
     return <NewGroupPage v={v} templates={shares ? await shares.templates() : null} />;
   });
-  page('/groups/:name', true, async (c, v) => <GroupPage v={v} g={await requireGroup(c, c.req.param('name') ?? '')} />);
+  page('/groups/:name', true, async (c, v) => (
+    <GroupPage v={v} g={await requireGroup(c, c.req.param('name') ?? '')} canArchive={c.get('deps').shares !== null} />
+  ));
   page('/services', true, async (c, v) => <ServicesPage v={v} states={await c.get('deps').services.states()} />);
   page('/audit', true, async (c, v) => {
     const { page: p, search } = pageOf(c);

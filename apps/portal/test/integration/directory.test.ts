@@ -237,7 +237,8 @@ describe('file server side', () => {
       ),
     ).toBe('PORTAL_VALIDATION');
     expect((await admin.request('GET', `/api/groups/${group}x`)).status).toBe(404);
-    await admin.request('DELETE', `/api/groups/${group}`);
+    expect((await admin.request('DELETE', `/api/groups/${group}`, { archiveShare: true })).status).toBe(204);
+    expect(existsSync(`${dir}.archiv`)).toBe(true);
   });
 
   it('archives the home directory when deleting a user', async () => {
