@@ -357,6 +357,25 @@ function Select({
   );
 }
 
+/** Delete with confirmation and, where a file server exists, an "archive" choice (checked). */
+function DeleteForm(props: { v: View; api: string; next: string; archive: [field: string, label: string] | null }) {
+  const { v } = props;
+  return (
+    <form method="post" data-api={`DELETE ${props.api}`} data-next={props.next} data-confirm={v.t('confirmDelete')}>
+      {props.archive && (
+        <label>
+          <input type="checkbox" name={props.archive[0]} checked />
+          {props.archive[1]}
+        </label>
+      )}
+      <button type="submit" class="danger">
+        {v.t('delete')}
+      </button>
+      <Msg />
+    </form>
+  );
+}
+
 /** Admin: create a user with an invis account type. */
 export function NewUserPage({ v }: { v: View }) {
   return (
@@ -438,18 +457,7 @@ export function UserPage({ v, u, canArchive }: { v: View; u: DirectoryUser; canA
             <button type="submit">{v.t('resetPassword')}</button>
             <Msg />
           </form>
-          <form method="post" data-api={`DELETE ${api}`} data-next="/users" data-confirm={v.t('confirmDelete')}>
-            {canArchive && (
-              <label>
-                <input type="checkbox" name="archiveHome" checked />
-                {v.t('archiveHome')}
-              </label>
-            )}
-            <button type="submit" class="danger">
-              {v.t('delete')}
-            </button>
-            <Msg />
-          </form>
+          <DeleteForm v={v} api={api} next="/users" archive={canArchive ? ['archiveHome', v.t('archiveHome')] : null} />
         </div>
       </div>
     </Layout>
@@ -528,18 +536,7 @@ export function GroupPage({ v, g, canArchive }: { v: View; g: DirectoryGroup; ca
         <button type="submit">{v.t('save')}</button>
         <Msg />
       </form>
-      <form method="post" data-api={`DELETE ${api}`} data-next="/groups" data-confirm={v.t('confirmDelete')}>
-        {canArchive && (
-          <label>
-            <input type="checkbox" name="archiveShare" checked />
-            {v.t('archiveShare')}
-          </label>
-        )}
-        <button type="submit" class="danger">
-          {v.t('delete')}
-        </button>
-        <Msg />
-      </form>
+      <DeleteForm v={v} api={api} next="/groups" archive={canArchive ? ['archiveShare', v.t('archiveShare')] : null} />
     </Layout>
   );
 }
