@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AdClient, createAdClient } from '@invis/ad-client';
-import { reserveLoopbackAddress, type SambaDcInfo } from '@invis/testbed';
+import { createTestPki, reserveLoopbackAddress, type SambaDcInfo } from '@invis/testbed';
 import { type Browser, chromium } from 'playwright-core';
 import { createAdDirectory } from '../../src/ad-directory';
 import { createPortal, type Portal } from '../../src/portal';
@@ -18,13 +18,15 @@ export interface TestPortal {
   address: string;
   /** Group shares, templates and homes under the test's temp dir. */
   shares: ShareOptions;
+  /** CA of the portal's certificate when started with `tls`. */
+  caPem: string | null;
   portal: Portal;
   ad: AdClient;
   close(): Promise<void>;
 }
 
 /** A portal on the real DC; requests that claim (via the trusted proxy) to come from 203.0.113.0/24 are "outside". */
-export async function startTestPortal(info: SambaDcInfo): Promise<TestPortal> {
+export async function startTestPortal(info: SambaDcInfo, options: { tls?: boolean } = {}): Promise<TestPortal> {
   const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
   const lo = await reserveLoopbackAddress();
   const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
@@ -44,11 +46,19 @@ export async function startTestPortal(info: SambaDcInfo): Promise<TestPortal> {
       internetStateFile: join(dataDir, 'no-inetcheck'),
     },
   });
-  const server = await startPortalServer(portal, { host: lo.address, port: 0 });
+  const pki = options.tls
+    ? await createTestPki(join(dataDir, 'pki'), { commonName: 'portal', dnsNames: [], ipAddresses: [lo.address] })
+    : null;
+  const server = await startPortalServer(portal, {
+    host: lo.address,
+    port: 0,
+    ...(pki ? { tls: { certFile: pki.certFile, keyFile: pki.keyFile } } : {}),
+  });
   return {
     url: server.url,
     address: lo.address,
     shares,
+    caPem: pki?.caPem ?? null,
     portal,
     ad,
     async close() {
