@@ -327,6 +327,14 @@ describe('pages', () => {
     expect(nul.status).toBe(400);
   });
 
+  it('answers unknown paths with a page or JSON', async () => {
+    const page = await portal.app.request('/nope/<x>', {}, { peer: '127.0.0.1' });
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain('Nicht gefunden.');
+    const api = await portal.app.request('/api/nope', {}, { peer: '127.0.0.1' });
+    expect(await api.json()).toEqual({ code: 'PORTAL_NOT_FOUND', message: 'not found' });
+  });
+
   it('renders German by default and English after the switch, with a strict CSP', async () => {
     const b = browser();
     const de = await b.request('GET', '/login');

@@ -12,7 +12,7 @@ import type { PortalDeps, PortalEnv } from './context';
 import { PortalError } from './errors';
 import { clientAddress } from './network';
 import { csrfTokenMatches } from './sessions';
-import { parseLang, translator } from './ui/i18n';
+import { parseLang } from './ui/i18n';
 import { makeView } from './ui/layout';
 import { MessagePage } from './ui/pages';
 import { LANG_COOKIE, registerPages } from './ui/routes';
@@ -126,31 +126,21 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
 
   registerPages(app);
 
-  const wantsJson = (c: Context): boolean => c.req.path.startsWith('/api/');
-  app.notFound((c) => {
-    const e = new PortalError('PORTAL_NOT_FOUND', 'not found');
-    if (wantsJson(c)) return c.json(e.toJSON(), 404);
-    const t = translator(parseLang(getCookie(c, LANG_COOKIE)));
-    return c.html(
-      String(
-        MessagePage({
-          v: makeView(parseLang(getCookie(c, LANG_COOKIE)), null, '', c.req.path),
-          title: t('notFound'),
-          text: c.req.path,
-        }),
-      ),
-      404,
-    );
-  });
-  app.onError((err, c) => {
-    const e = toPortalError(err);
+  // One answer for every error: JSON for the API, a translated page for the UI.
+  const respond = (c: Context<PortalEnv>, e: PortalError) => {
     if (e.code === 'PORTAL_THROTTLED') c.header('retry-after', String(e.data.retryAfterSeconds ?? 60));
-    if (wantsJson(c)) return c.json(e.toJSON(), e.status as 400);
-    const lang = parseLang(getCookie(c, LANG_COOKIE));
-    const t = translator(lang);
+    if (c.req.path.startsWith('/api/')) return c.json(e.toJSON(), e.status as 400);
     const session = c.get('session') ?? null;
-    const v = makeView(lang, session?.user ?? null, session?.csrfToken ?? '', c.req.path);
-    return c.html(String(MessagePage({ v, title: t(`err_${e.code}`), text: e.code })), e.status as 400);
-  });
+    const v = makeView(
+      parseLang(getCookie(c, LANG_COOKIE)),
+      session?.user ?? null,
+      session?.csrfToken ?? '',
+      c.req.path,
+    );
+    const text = e.code === 'PORTAL_NOT_FOUND' ? c.req.path : e.code;
+    return c.html(String(MessagePage({ v, title: v.t(`err_${e.code}`), text })), e.status as 400);
+  };
+  app.notFound((c) => respond(c, new PortalError('PORTAL_NOT_FOUND', 'not found')));
+  app.onError((err, c) => respond(c, toPortalError(err)));
   return app;
 }
