@@ -20,8 +20,8 @@ th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertic
 th{font-weight:600;color:var(--muted);overflow-wrap:normal}
 form{margin:0 0 1rem}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}
-input,select,textarea{font:inherit;width:100%;max-width:28rem;padding:8px;border:1px solid #8c959f;border-radius:6px}
-input[type=checkbox]{width:auto;margin-right:6px}
+input,select,textarea{display:block;font:inherit;width:100%;max-width:28rem;padding:8px;border:1px solid #8c959f;border-radius:6px}
+input[type=checkbox]{display:inline;width:auto;margin-right:6px}
 textarea{min-height:6rem}
 button,.button{font:inherit;display:inline-block;padding:8px 14px;margin:.6rem .4rem 0 0;border-radius:6px;border:1px solid var(--accent);
 background:var(--accent);color:#fff;cursor:pointer;text-decoration:none}
@@ -92,7 +92,12 @@ const js = `
         return;
       }
       if (form.dataset.next) { window.location.assign(form.dataset.next); return; }
-      if (form.dataset.done) { say(form, form.dataset.done, true); form.reset(); return; }
+      if (form.dataset.done) {
+        say(form, form.dataset.done, true);
+        // Password forms are cleared; edit forms keep what was just saved.
+        if (form.hasAttribute('data-reset')) form.reset();
+        return;
+      }
       window.location.reload();
       return;
     }

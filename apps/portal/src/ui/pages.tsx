@@ -81,7 +81,7 @@ export function LoginPage({ v }: { v: View }) {
         </form>
         <section id="expired" hidden>
           <h2>{v.t('expiredTitle')}</h2>
-          <form method="post" data-api="POST /api/session/password" data-done={v.t('passwordChanged')}>
+          <form method="post" data-api="POST /api/session/password" data-done={v.t('passwordChanged')} data-reset>
             <Field name="username" label={v.t('username')} required autocomplete="username" idPrefix="x" />
             <PasswordChangeFields v={v} idPrefix="x" />
           </form>
@@ -249,7 +249,7 @@ export function AccountPage({ v, u }: { v: View; u: DirectoryUser }) {
           <button type="submit">{v.t('save')}</button>
           <Msg />
         </form>
-        <form method="post" data-api="POST /api/me/password" data-done={v.t('passwordChanged')}>
+        <form method="post" data-api="POST /api/me/password" data-done={v.t('passwordChanged')} data-reset>
           <h2>{v.t('changePassword')}</h2>
           <PasswordChangeFields v={v} />
         </form>
@@ -447,7 +447,7 @@ export function UserPage({ v, u, canArchive }: { v: View; u: DirectoryUser; canA
               </button>
             </form>
           )}
-          <form method="post" data-api={`POST ${api}/password`} data-done={v.t('passwordChanged')}>
+          <form method="post" data-api={`POST ${api}/password`} data-done={v.t('passwordChanged')} data-reset>
             <h2>{v.t('resetPassword')}</h2>
             <Field name="password" label={v.t('newPassword')} type="password" required autocomplete="new-password" />
             <label>

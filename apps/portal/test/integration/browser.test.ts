@@ -125,6 +125,7 @@ describe('in Chromium', () => {
     await members.fill(`${before}\nbernd.mueller`);
     await admin.getByRole('button', { name: 'Speichern' }).click();
     await expect.poll(() => admin.locator('form[data-api^="PATCH"] .msg').textContent()).toBe('Gespeichert.');
+    expect(await members.inputValue()).toContain('bernd.mueller');
     await shot(admin, 'group');
 
     await login(outside, 'bernd.mueller', DEMO_PASSWORD);
