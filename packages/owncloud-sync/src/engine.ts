@@ -98,6 +98,7 @@ const SMALL_FILE = 256 * 1024;
 const RACY_MS = 50;
 const isUnder = (p: string, dir: string): boolean => dir === '' || p === dir || p.startsWith(`${dir}/`);
 const depth = (p: string): number => p.split('/').length;
+const parentOf = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
 const partName = (path: string, etag: string | undefined): string =>
   `.~sync-${createHash('sha1')
     .update(`${path}\0${etag ?? ''}`)
@@ -223,8 +224,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             fsync: doFsync,
             ...(options.bandwidthLimit ? { limiter: createRateLimiter(options.bandwidthLimit) } : {}),
           });
-          await executor.execute(plan.actions);
-          if (report.errors.length === 0 && remoteScan.rootEtag !== undefined) {
+          const { remoteChanged } = await executor.execute(plan.actions);
+          if (report.errors.length === 0 && !remoteChanged && remoteScan.rootEtag !== undefined) {
             journal.put({
               path: '',
               isDir: true,
@@ -263,7 +264,7 @@ interface ExecutorContext {
   limiter?: RateLimiter;
 }
 
-function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]): Promise<void> } {
+function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]): Promise<{ remoteChanged: boolean }> } {
   const { client, journal, report, emit } = ctx;
   const abs = (p: string): string => join(ctx.localDir, ...p.split('/'));
   const errorPaths: string[] = [];
@@ -543,7 +544,10 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
           report.moved++;
         });
         // Later steps were planned on the moved tree; without the move they would be wrong.
-        if (!ok) return;
+        if (!ok) {
+          forgetTouchedEtags(actions);
+          return { remoteChanged: true };
+        }
       }
       journal.flush();
 
@@ -631,8 +635,34 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
           journal.put(unknownEtag);
         }
       }
+      return { remoteChanged: forgetTouchedEtags(actions) };
     },
   };
+
+  /**
+   * Folders this run changed on the server (and their ancestors) lose their recorded ETag: it
+   * describes the state before our changes, and a server whose ETags hash the contents would
+   * show that very ETag again if someone restored that state (A → B → A), hiding the change.
+   * Returns whether anything on the server was (or may have been) changed.
+   */
+  function forgetTouchedEtags(actions: SyncAction[]): boolean {
+    const touched = actions.flatMap((a) =>
+      a.kind === 'moveRemote'
+        ? [a.from, a.to]
+        : a.kind === 'upload' || a.kind === 'conflict' || a.kind === 'mkdirRemote' || a.kind === 'deleteRemote'
+          ? [a.path]
+          : [],
+    );
+    const dirty = new Set<string>();
+    for (const p of touched) {
+      for (let d = parentOf(p); !dirty.has(d); d = parentOf(d)) {
+        dirty.add(d);
+        if (d === '') break;
+      }
+    }
+    for (const d of dirty) journal.forgetEtag(d);
+    return touched.length > 0;
+  }
 }
 
 /**

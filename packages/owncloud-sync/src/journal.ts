@@ -53,6 +53,8 @@ export interface Journal {
   put(entry: JournalEntry): void;
   /** Removes a path and everything below it. */
   removeTree(path: string): void;
+  /** Drops the remote ETag of one entry, so the next run lists that folder again. */
+  forgetEtag(path: string): void;
   /** Moves a path and everything below it to a new prefix. */
   renameTree(from: string, to: string): void;
   /** Uploads that were started but not confirmed (by local stat), from an interrupted run. */
@@ -103,6 +105,7 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
   const ren = db.prepare(
     "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'",
   );
+  const noEtag = db.prepare('UPDATE entries SET etag = NULL WHERE path = ?');
   const addPending = db.prepare('INSERT OR REPLACE INTO pending (path, size, mtime, inode) VALUES (?, ?, ?, ?)');
   const delPending = db.prepare('DELETE FROM pending WHERE path = ?');
   const pending: (() => void)[] = [];
@@ -149,6 +152,9 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
     },
     removeTree(path) {
       pending.push(() => del.run(path, path, path));
+    },
+    forgetEtag(path) {
+      pending.push(() => noEtag.run(path));
     },
     renameTree(from, to) {
       pending.push(() => ren.run(to, from, from, from, from));

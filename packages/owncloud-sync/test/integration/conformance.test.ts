@@ -63,6 +63,17 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
     if (kind === 'owncloud-shim') expect(found.prunedDirs).toBeGreaterThanOrEqual(1);
   });
 
+  it('sees a remote change that restores an earlier folder state (A → B → A)', async () => {
+    const folder = await fixture().folder();
+    const a = await folder.replica('hostA');
+    await a.write('only.txt', 'x');
+    await a.engine.run(); // empty folder → one file, by us
+    await folder.client.delete('only.txt'); // back to the empty folder: content-hash ETags repeat
+    const r = await a.engine.run();
+    expect(r.deletedLocal).toBe(1);
+    expect(await treeObject(a.dir)).toEqual({});
+  });
+
   it('edits on both sides keep both versions as a conflict copy', async () => {
     const folder = await fixture().folder();
     const a = await folder.replica('hostA');
