@@ -111,7 +111,17 @@ describe('reconcile', () => {
       remote: map(R('new', 'e1'), r2),
       journal: map(J(l1, r1), J(l2, r2)),
     });
-    expect(kinds(shared.actions)).toEqual(['deleteLocal old', 'download new']);
+    // …and since it moved between paths, every path carrying it now is fetched again.
+    expect(kinds(shared.actions)).toEqual(['deleteLocal old', 'download new', 'download other']);
+  });
+
+  it('does not trust an ETag that moved between paths (rename over a same-size same-tick file)', () => {
+    const lc = L('c', 1);
+    const ld = L('d', 2);
+    const journal = map(J(lc, R('c', 'E')), J(ld, R('d', 'E')));
+    // Remote: d renamed over c; c now has d's content but the very same mtime+size ETag.
+    const plan = reconcile({ local: map(lc, ld), remote: map(R('c', 'E')), journal });
+    expect(kinds(plan.actions)).toEqual(['deleteLocal d', 'download c']);
   });
 
   it('moves whole folders with their contents (oc:fileid)', () => {

@@ -104,6 +104,7 @@ export function reconcile(input: ReconcileInput): SyncPlan {
   detectLocalMoves(local, remote, journal, actions);
   detectRemoteMoves(local, remote, journal, actions);
 
+  const suspect = ambiguousEtags(journal, remote);
   const all = [...new Set([...local.keys(), ...remote.keys(), ...journal.keys()])].sort();
   const typeClash = all.filter((p) => {
     const l = local.get(p);
@@ -123,7 +124,7 @@ export function reconcile(input: ReconcileInput): SyncPlan {
   for (let i = all.length - 1; i >= 0; i--) {
     const p = all[i] as string;
     if (clashed(p)) continue;
-    const a = classify(p, local.get(p), remote.get(p), journal.get(p), needLocal, needRemote);
+    const a = classify(p, local.get(p), remote.get(p), journal.get(p), needLocal, needRemote, suspect.has(p));
     if (a === undefined) continue;
     perPath.push(a);
     if (a.kind === 'upload' || a.kind === 'mkdirRemote') mark(needRemote, p);
@@ -146,6 +147,38 @@ export function reconcile(input: ReconcileInput): SyncPlan {
   return { actions, deletedFiles, knownFiles };
 }
 
+/**
+ * ETags that only hash mtime and size (Apache, rclone) repeat for files written in the same
+ * clock tick with the same size. When such a shared ETag moved between paths (say a rename over
+ * a file that carried the same ETag), "ETag unchanged" proves nothing: the paths now carrying it
+ * count as changed on the server, so they are downloaded (or kept) instead of trusted.
+ */
+function ambiguousEtags(
+  journal: ReadonlyMap<string, JournalEntry>,
+  remote: ReadonlyMap<string, RemoteEntry>,
+): Set<string> {
+  const group = (entries: Iterable<{ path: string; isDir: boolean; etag?: string }>): Map<string, string[]> => {
+    const by = new Map<string, string[]>();
+    for (const e of entries) {
+      if (e.isDir || e.etag === undefined) continue;
+      const list = by.get(e.etag);
+      if (list) list.push(e.path);
+      else by.set(e.etag, [e.path]);
+    }
+    return by;
+  };
+  const before = group(journal.values());
+  const after = group(remote.values());
+  const out = new Set<string>();
+  for (const [etag, paths] of before) {
+    if (paths.length < 2) continue;
+    const now = after.get(etag) ?? [];
+    const same = now.length === paths.length && now.every((p) => paths.includes(p));
+    if (!same) for (const p of now) out.add(p);
+  }
+  return out;
+}
+
 function countFiles(remote: ReadonlyMap<string, RemoteEntry>, dir: string): number {
   let n = 0;
   for (const r of remote.values()) if (!r.isDir && isUnder(r.path, dir)) n++;
@@ -159,6 +192,7 @@ function classify(
   j: JournalEntry | undefined,
   needLocal: ReadonlySet<string>,
   needRemote: ReadonlySet<string>,
+  ambiguous: boolean,
 ): SyncAction | undefined {
   if (!l && !r) return j ? { kind: 'forget', path: p } : undefined;
   if (l && r) {
@@ -167,7 +201,7 @@ function classify(
         ? { kind: 'record', path: p, local: l, remote: r }
         : undefined;
     const lc = !j || localChanged(j, l);
-    const rc = !j || remoteChanged(j, r);
+    const rc = !j || ambiguous || remoteChanged(j, r);
     if (lc && rc)
       return { kind: 'conflict', path: p, local: l, remote: r, compare: l.size === r.size ? 'equal' : 'none' };
     if (lc)
@@ -184,7 +218,7 @@ function classify(
   }
   const rr = r as RemoteEntry;
   // A directory counts as changed only through what lies below it (its ETag may move with its children).
-  if (!j || j.isDir !== rr.isDir || (!rr.isDir && remoteChanged(j, rr))) {
+  if (!j || j.isDir !== rr.isDir || (!rr.isDir && (ambiguous || remoteChanged(j, rr)))) {
     return rr.isDir ? { kind: 'mkdirLocal', path: p, remote: rr } : { kind: 'download', path: p, remote: rr };
   }
   if (rr.isDir && needLocal.has(p)) return { kind: 'mkdirLocal', path: p, remote: rr };
