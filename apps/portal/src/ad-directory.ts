@@ -23,6 +23,11 @@ export interface AdDirectoryOptions {
   ad: AdClient;
   /** How long the user list is reused for search/paging (writes through the portal clear it). */
   listTtlMs?: number;
+  /**
+   * NetBIOS name of the invis file server: Windows accounts (user, admin) then get homeDrive U:,
+   * `\\<server>\<user>`, the roaming profile and `user.cmd`, as the original's types 3 and 6.
+   */
+  windowsFileServer?: string;
 }
 
 const AD_TO_PORTAL: Partial<Record<AdError['code'], PortalErrorCode>> = {
@@ -261,6 +266,9 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
         cn: input.username,
         password: input.password,
         type: input.accountType,
+        ...(options.windowsFileServer && (input.accountType === 'user' || input.accountType === 'admin')
+          ? { windowsHome: { server: options.windowsFileServer } }
+          : {}),
       });
       changed();
       try {

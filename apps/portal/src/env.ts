@@ -30,6 +30,11 @@ const EnvSchema = z
     PORTAL_DATA_DIR: z.string().min(1).default('/var/lib/invis/portal'),
     PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24,127.0.0.0/8,::1/128'),
     PORTAL_TRUSTED_PROXIES: list(''),
+    /** NetBIOS name of the file server for Windows home/profile paths of new accounts (none: not set). */
+    PORTAL_WINDOWS_FILE_SERVER: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,15}$/)
+      .optional(),
     PORTAL_ADMIN_GROUP: z.string().min(1).default('Domain Admins'),
     PORTAL_MOBILE_GROUP: z.string().min(1).default('mobilusers'),
     PORTAL_SESSION_IDLE_MINUTES: int(30, 24 * 60),

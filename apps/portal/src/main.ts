@@ -18,7 +18,10 @@ const ad = createAdClient({
 });
 
 const portal = createPortal({
-  directory: createAdDirectory({ ad }),
+  directory: createAdDirectory({
+    ad,
+    ...(env.PORTAL_WINDOWS_FILE_SERVER ? { windowsFileServer: env.PORTAL_WINDOWS_FILE_SERVER } : {}),
+  }),
   dataDir: env.PORTAL_DATA_DIR,
   internalNetworks: env.PORTAL_INTERNAL_NETWORKS,
   trustedProxies: env.PORTAL_TRUSTED_PROXIES,

@@ -142,8 +142,10 @@ describe('account types', () => {
       expect(user.accountType).toBe(type);
       const [entry] = await tp.ad.search({
         filter: f.eq('sAMAccountName', username),
-        attributes: ['loginShell', 'gidNumber', 'primaryGroupID'],
+        attributes: ['loginShell', 'gidNumber', 'primaryGroupID', 'homeDirectory'],
       });
+      // Windows home on the file server only for Windows account types (original types 3 and 6).
+      expect(entry?.get('homeDirectory')).toBe(type === 'admin' ? `\\\\INVIS\\${username}` : undefined);
       if (type === 'mail') expect([entry?.get('loginShell'), entry?.get('gidNumber')]).toEqual(['/bin/false', '9500']);
       if (type === 'guest') expect(entry?.get('primaryGroupID')).toBe('514');
       if (type === 'admin') expect(user.groups).toContain('Domain Admins');

@@ -32,7 +32,7 @@ export async function startTestPortal(info: SambaDcInfo, options: { tls?: boolea
   const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
   const shares = defaultShareOptions(join(dataDir, 'root'));
   const portal = createPortal({
-    directory: createAdDirectory({ ad, listTtlMs: 0 }),
+    directory: createAdDirectory({ ad, listTtlMs: 0, windowsFileServer: 'INVIS' }),
     dataDir,
     internalNetworks: ['127.0.0.0/8'],
     trustedProxies: [lo.address],
