@@ -3,7 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAdClient } from '@invis/ad-client';
+import { createAdClient, USER_ATTRIBUTES } from '@invis/ad-client';
 import { startSambaDc } from '@invis/testbed';
 import { execa } from 'execa';
 import { type Benchmark, type Comparison, measure, measureBatch } from './lib';
@@ -115,34 +115,7 @@ export const benchmark: Benchmark = {
       const list = await measure('ad-client users.list', 3, async () => {
         listed = (await ad.users.list()).length;
       });
-      const attrs = [
-        'sAMAccountName',
-        'userPrincipalName',
-        'cn',
-        'displayName',
-        'givenName',
-        'sn',
-        'description',
-        'mail',
-        'otherMailbox',
-        'company',
-        'department',
-        'physicalDeliveryOfficeName',
-        'telephoneNumber',
-        'userAccountControl',
-        'msDS-User-Account-Control-Computed',
-        'lockoutTime',
-        'primaryGroupID',
-        'memberOf',
-        'objectSid',
-        'objectGUID',
-        'uidNumber',
-        'gidNumber',
-        'loginShell',
-        'unixHomeDirectory',
-        'whenCreated',
-        'pwdLastSet',
-      ];
+      const attrs = [...USER_ATTRIBUTES]; // exactly what users.list reads
       let ldapCount = 0;
       const search = await measure('ldapsearch -E pr=500', 3, async () => {
         const r = await execa(

@@ -58,7 +58,11 @@ export class AdEntry {
 
   /** First text value of an attribute (case-insensitive name), or undefined. */
   get(name: string): string | undefined {
-    return this.getAll(name)[0];
+    const k = this.#key(name);
+    if (k === undefined) return undefined;
+    const text = this.attributes[k];
+    if (text) return text[0];
+    return this.buffers[k]?.[0]?.toString('utf8');
   }
 
   /** All text values of an attribute (empty array when absent). */
@@ -94,7 +98,12 @@ export class AdEntry {
 
   /** First binary value (objectGUID, objectSid, …) or undefined. */
   getBuffer(name: string): Buffer | undefined {
-    return this.getBuffers(name)[0];
+    const k = this.#key(name);
+    if (k === undefined) return undefined;
+    const bin = this.buffers[k];
+    if (bin) return bin[0];
+    const text = this.attributes[k]?.[0];
+    return text === undefined ? undefined : Buffer.from(text, 'utf8');
   }
 
   /** All values as bytes (text attributes are UTF-8 encoded). */
