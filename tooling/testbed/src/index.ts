@@ -10,9 +10,14 @@ export {
   startBind,
   type TsigKeyInfo,
 } from './bind';
+export * from './demo-directory';
+export * from './dhcp';
 export { TestbedError } from './errors';
+export * from './firewalld';
 export { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
+export * from './mail';
 export { connectVeth, createNetns, type Netns, type VethEnd } from './netns';
+export * from './openvpn';
 export {
   type Daemon,
   groupHasLiveMembers,
@@ -37,8 +42,3 @@ export {
 export { type RunningServer, startOnLoopback } from './server';
 export { createTestPki, type TestPki } from './tls';
 export * from './webdav';
-export * from './openvpn';
-export * from './firewalld';
-export * from './mail';
-export * from './demo-directory';
-export * from './dhcp';

@@ -1,12 +1,14 @@
 // The portal in a real browser (Debian's Chromium via playwright-core) on the real Samba DC.
-// Also writes the README screenshots to docs/.
+// Screenshots go to a temp dir; INVIS_SCREENSHOT_DIR=$PWD/apps/portal/docs refreshes the README's.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_PASSWORD } from '@invis/testbed';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, startTestPortal, type TestPortal } from './harness';
 
-const DOCS = join(import.meta.dirname, '../../docs');
+const DOCS = process.env.INVIS_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'portal-screenshots-'));
 let tp: TestPortal;
 let browser: Browser;
 const contexts: BrowserContext[] = [];

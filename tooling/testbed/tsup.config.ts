@@ -1,3 +1,0 @@
-import { defineLibraryConfig } from '@invis/tsup-config';
-
-export default defineLibraryConfig();
