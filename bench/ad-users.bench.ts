@@ -7,6 +7,7 @@ import { createAdClient, USER_ATTRIBUTES } from '@invis/ad-client';
 import { startSambaDc } from '@invis/testbed';
 import { execa } from 'execa';
 import { type Benchmark, type Comparison, measure, measureBatch } from './lib';
+import { adminLdapsearch } from './peers';
 
 const PW = 'Bench!Pass-2026';
 const pwdB64 = Buffer.from(`"${PW}"`, 'utf16le').toString('base64');
@@ -118,27 +119,15 @@ export const benchmark: Benchmark = {
       const attrs = [...USER_ATTRIBUTES]; // exactly what users.list reads
       let ldapCount = 0;
       const search = await measure('ldapsearch -E pr=500', 3, async () => {
-        const r = await execa(
-          'ldapsearch',
-          [
-            '-LLL',
-            '-x',
-            '-H',
-            info.ldapsUrl,
-            '-D',
-            info.adminDN,
-            '-w',
-            info.adminPassword,
-            '-b',
-            info.baseDN,
-            '-E',
-            'pr=500/noprompt',
-            '(&(objectCategory=person)(objectClass=user))',
-            ...attrs,
-          ],
-          { env: ldapEnv, maxBuffer: 1 << 30 },
-        );
-        ldapCount = r.stdout.match(/^dn: /gm)?.length ?? 0;
+        const r = await adminLdapsearch(info, [
+          '-b',
+          info.baseDN,
+          '-E',
+          'pr=500/noprompt',
+          '(&(objectCategory=person)(objectClass=user))',
+          ...attrs,
+        ]);
+        ldapCount = r.match(/^dn: /gm)?.length ?? 0;
       });
       rows.push({
         task: `list ${listed} users (ldapsearch: ${ldapCount})`,
