@@ -450,12 +450,26 @@ async function withDovecot<Info>(
   }
 }
 
-/** Contents of every message in a Maildir (`new/` and `cur/`), oldest file name first. */
+/**
+ * Orders Maildir file names (`<seconds>.M<microseconds>P<pid>.<host>…`) by delivery time. A plain
+ * string sort puts `M98` after `M123` within one second.
+ */
+function byDeliveryOrder(a: string, b: string): number {
+  const key = (n: string): [number, number] => {
+    const m = /^(\d+)\.M(\d+)/.exec(n);
+    return m ? [Number(m[1]), Number(m[2])] : [Number.MAX_SAFE_INTEGER, 0];
+  };
+  const [as, au] = key(a);
+  const [bs, bu] = key(b);
+  return as - bs || au - bu || a.localeCompare(b);
+}
+
+/** Contents of every message in a Maildir (`new/` then `cur/`), each in delivery order. */
 export async function readMaildir(maildir: string): Promise<string[]> {
   const out: string[] = [];
   for (const sub of ['new', 'cur']) {
     const names = await readdir(join(maildir, sub)).catch(() => [] as string[]);
-    for (const name of names.sort()) out.push(await readFile(join(maildir, sub, name), 'utf8'));
+    for (const name of names.sort(byDeliveryOrder)) out.push(await readFile(join(maildir, sub, name), 'utf8'));
   }
   return out;
 }
