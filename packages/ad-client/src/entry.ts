@@ -49,10 +49,13 @@ export class AdEntry {
     this.attributes = attributes;
     this.buffers = buffers;
     this.#lower = new Map();
-    for (const k of [...Object.keys(attributes), ...Object.keys(buffers)]) this.#lower.set(k.toLowerCase(), k);
+    for (const k in attributes) this.#lower.set(k.toLowerCase(), k);
+    for (const k in buffers) this.#lower.set(k.toLowerCase(), k);
   }
 
   #key(name: string): string | undefined {
+    // the server usually spells a name as it was asked for: try that before lower-casing
+    if (Object.hasOwn(this.attributes, name) || Object.hasOwn(this.buffers, name)) return name;
     return this.#lower.get(name.toLowerCase());
   }
 
@@ -140,16 +143,26 @@ export class AdEntry {
 export function normalizeEntry(raw: Entry, binary: ReadonlySet<string> = BINARY_ATTRIBUTES): AdEntry {
   const attributes: Record<string, string[]> = {};
   const buffers: Record<string, Buffer[]> = {};
-  for (const [name, value] of Object.entries(raw)) {
+  for (const name in raw) {
     if (name === 'dn') continue;
-    const values = (Array.isArray(value) ? value : [value]) as (string | Buffer)[];
+    const value = raw[name] as string | Buffer | (string | Buffer)[];
+    const values = Array.isArray(value) ? value : [value];
     if (values.length === 0) continue;
-    if (binary.has(name.toLowerCase()) || values.some((v) => Buffer.isBuffer(v))) {
-      buffers[name] = values.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')));
-      if (!binary.has(name.toLowerCase())) attributes[name] = buffers[name].map((b) => b.toString('utf8'));
-    } else {
+    const isBinary = binary.has(name.toLowerCase());
+    let hasBuffer = isBinary;
+    if (!hasBuffer)
+      for (const v of values)
+        if (typeof v !== 'string') {
+          hasBuffer = true;
+          break;
+        }
+    if (!hasBuffer) {
       attributes[name] = values as string[];
+      continue;
     }
+    const bufs = values.map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v));
+    buffers[name] = bufs;
+    if (!isBinary) attributes[name] = bufs.map((b) => b.toString('utf8'));
   }
   return new AdEntry(raw.dn, attributes, buffers);
 }

@@ -1,7 +1,7 @@
 // The generic directory layer: paged search (continuation references never followed, ranged
 // attributes retrieved in full), get, add, modify, delete, rename. Everything above it (users,
 // groups, invis objects) is built on this, and other packages can use it for their own objects.
-import { Attribute, Change, Control } from 'ldapts';
+import { Attribute, Change, Control, type SearchResult } from 'ldapts';
 import type { Connection } from './connection';
 import { formatDn, parseDn, type Rdn } from './dn';
 import { AdEntry, BINARY_ATTRIBUTES, normalizeEntry } from './entry';
@@ -87,6 +87,11 @@ export function replaceChanges(attributes: AdAttributes): AdChange[] {
 
 const RANGE_RE = /^(.+);range=(\d+)-(\d+|\*)$/i;
 
+function hasRange(values: Readonly<Record<string, unknown>>): boolean {
+  for (const k in values) if (k.includes(';range=')) return true;
+  return false;
+}
+
 /** Generic directory operations on one connection. */
 export class Directory {
   readonly #conn: Connection;
@@ -117,6 +122,12 @@ export class Directory {
     for (const a of attributes ?? []) if (a !== '*' && a !== '+' && a !== '1.1') checkAttrName(a);
     const binary = new Set(BINARY_ATTRIBUTES);
     for (const a of options.binaryAttributes ?? []) binary.add(a.toLowerCase());
+    // ldapts compares these names case-sensitively with the names the server returns, once per
+    // attribute of every entry: with an attribute list, pass only the binary ones of it, as
+    // spelled (what the DC echoes); those arrive as raw bytes, any other spelling is converted
+    // back to bytes by normalizeEntry as before.
+    const explicitBuffers =
+      attributes && !attributes.includes('*') ? attributes.filter((a) => binary.has(a.toLowerCase())) : [...binary];
     const pageSize = Math.max(1, Math.min(options.pageSize ?? this.#pageSize, 1000));
     const sizeLimit = options.sizeLimit ?? 0;
     let count = 0;
@@ -129,7 +140,7 @@ export class Directory {
           scope: options.scope ?? 'sub',
           filter,
           ...(attributes ? { attributes } : {}),
-          explicitBufferAttributes: [...binary],
+          explicitBufferAttributes: explicitBuffers,
           paged: { pageSize },
           ...(sizeLimit ? { sizeLimit } : {}),
           ...(options.timeLimitSec ? { timeLimit: options.timeLimitSec } : {}),
@@ -141,20 +152,28 @@ export class Directory {
     });
     let next = gen.first;
     while (!next.done) {
-      const entries = next.value.searchEntries.map((e) => normalizeEntry(e, binary));
+      const raw = next.value.searchEntries;
+      // Ask for the next page before working on this one, so the DC produces it while we
+      // normalise this page and the caller consumes it (not when the size limit is reached).
+      let pending: Promise<IteratorResult<SearchResult, void>> | undefined;
+      if (!(sizeLimit && count + raw.length >= sizeLimit)) {
+        pending = this.#conn.run('search', base, false, () => gen.g.next());
+        // a caller that stops early never awaits it; its failure must not be unhandled
+        pending.catch(() => undefined);
+      }
+      const entries = raw.map((e) => normalizeEntry(e, binary));
       // searchReferences are dropped on purpose: never follow continuation references
-      const ranged = entries.some((e) =>
-        [...Object.keys(e.attributes), ...Object.keys(e.buffers)].some((k) => k.includes(';range=')),
-      );
+      const ranged = entries.some((e) => hasRange(e.attributes) || hasRange(e.buffers));
       const expanded = ranged ? await Promise.all(entries.map((e) => this.#expandRanges(e, binary))) : entries;
       const page = sizeLimit ? expanded.slice(0, Math.max(0, sizeLimit - count)) : expanded;
       count += page.length;
       if (page.length) yield page;
-      if (sizeLimit && count >= sizeLimit) {
+      if (!pending || (sizeLimit && count >= sizeLimit)) {
+        await pending?.catch(() => undefined);
         await gen.g.return(undefined);
         return;
       }
-      next = await this.#conn.run('search', base, false, () => gen.g.next());
+      next = await pending;
     }
   }
 

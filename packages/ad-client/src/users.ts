@@ -198,51 +198,56 @@ export function accountTypeOf(
   return 'user';
 }
 
+/** Sets an optional field only when it has a value (absent fields stay absent, not undefined). */
+function put<K extends keyof AdUser>(u: AdUser, key: K, value: AdUser[K] | undefined): void {
+  if (value !== undefined) u[key] = value;
+}
+
 export function toUser(e: AdEntry, mailGid: number): AdUser {
+  // Built field by field in a fixed order (the same keys, in the same order, as before; absent
+  // optional fields are left out): this runs for every entry of a list, so no temporary objects.
   const uac = e.getNumber('userAccountControl') ?? 0;
   const computed = e.getNumber('msDS-User-Account-Control-Computed') ?? 0;
   const sidBuf = e.getBuffer('objectSid');
   const sid = sidBuf ? decodeSid(sidBuf) : undefined;
   const guidBuf = e.getBuffer('objectGUID');
   const when = e.get('whenCreated');
-  const base = {
-    primaryGroupId: e.getNumber('primaryGroupID'),
-    gidNumber: e.getNumber('gidNumber'),
-    memberOf: e.getAll('memberOf'),
-  };
-  const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } =>
-    (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
-  return {
-    dn: e.dn,
-    sAMAccountName: e.get('sAMAccountName') ?? '',
-    ...opt('userPrincipalName', e.get('userPrincipalName')),
-    cn: e.get('cn') ?? '',
-    ...opt('displayName', e.get('displayName')),
-    ...opt('givenName', e.get('givenName')),
-    ...opt('sn', e.get('sn')),
-    ...opt('description', e.get('description')),
-    ...opt('mail', e.get('mail')),
-    otherMailbox: e.getAll('otherMailbox'),
-    ...opt('company', e.get('company')),
-    ...opt('department', e.get('department')),
-    ...opt('office', e.get('physicalDeliveryOfficeName')),
-    ...opt('telephoneNumber', e.get('telephoneNumber')),
-    type: accountTypeOf(base, mailGid),
-    enabled: (uac & UAC.ACCOUNTDISABLE) === 0,
-    locked: (computed & UAC.LOCKOUT) !== 0,
-    userAccountControl: uac,
-    ...opt('primaryGroupId', base.primaryGroupId),
-    memberOf: base.memberOf,
-    ...opt('sid', sid),
-    ...opt('rid', sid ? Number(sid.slice(sid.lastIndexOf('-') + 1)) : undefined),
-    ...opt('guid', guidBuf?.length === 16 ? decodeGuid(guidBuf) : undefined),
-    ...opt('uidNumber', e.getNumber('uidNumber')),
-    ...opt('gidNumber', base.gidNumber),
-    ...opt('loginShell', e.get('loginShell')),
-    ...opt('unixHomeDirectory', e.get('unixHomeDirectory')),
-    ...opt('whenCreated', when ? parseGeneralizedTime(when) : undefined),
-    ...opt('pwdLastSet', fileTimeToDate(e.get('pwdLastSet'))),
-  };
+  const primaryGroupId = e.getNumber('primaryGroupID');
+  const gidNumber = e.getNumber('gidNumber');
+  const memberOf = e.getAll('memberOf');
+  const u = { dn: e.dn, sAMAccountName: e.get('sAMAccountName') ?? '' } as AdUser;
+  put(u, 'userPrincipalName', e.get('userPrincipalName'));
+  u.cn = e.get('cn') ?? '';
+  put(u, 'displayName', e.get('displayName'));
+  put(u, 'givenName', e.get('givenName'));
+  put(u, 'sn', e.get('sn'));
+  put(u, 'description', e.get('description'));
+  put(u, 'mail', e.get('mail'));
+  u.otherMailbox = e.getAll('otherMailbox');
+  put(u, 'company', e.get('company'));
+  put(u, 'department', e.get('department'));
+  put(u, 'office', e.get('physicalDeliveryOfficeName'));
+  put(u, 'telephoneNumber', e.get('telephoneNumber'));
+  u.type = accountTypeOf({ primaryGroupId, gidNumber, memberOf }, mailGid);
+  u.enabled = (uac & UAC.ACCOUNTDISABLE) === 0;
+  u.locked = (computed & UAC.LOCKOUT) !== 0;
+  u.userAccountControl = uac;
+  if (primaryGroupId !== undefined) u.primaryGroupId = primaryGroupId;
+  u.memberOf = memberOf;
+  if (sid !== undefined) {
+    u.sid = sid;
+    u.rid = Number(sid.slice(sid.lastIndexOf('-') + 1));
+  }
+  if (guidBuf?.length === 16) u.guid = decodeGuid(guidBuf);
+  const uid = e.getNumber('uidNumber');
+  if (uid !== undefined) u.uidNumber = uid;
+  if (gidNumber !== undefined) u.gidNumber = gidNumber;
+  put(u, 'loginShell', e.get('loginShell'));
+  put(u, 'unixHomeDirectory', e.get('unixHomeDirectory'));
+  if (when) u.whenCreated = parseGeneralizedTime(when);
+  const pwdLastSet = fileTimeToDate(e.get('pwdLastSet'));
+  if (pwdLastSet !== undefined) u.pwdLastSet = pwdLastSet;
+  return u;
 }
 
 /** Computes the password state from pwdLastSet, userAccountControl and the domain's maxPwdAge. */
@@ -365,13 +370,14 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       const attributes = options.attributes
         ? [...new Set([...options.attributes, ...TYPE_ATTRIBUTES])]
         : USER_ATTRIBUTES;
-      const entries = await ad.search({
-        filter,
-        attributes,
-        ...(options.base ? { base: options.base } : {}),
-      });
-      const users = entries.map((e) => toUser(e, ids.mailGid));
-      return types ? users.filter((u) => types.includes(u.type)) : users;
+      const users: AdUser[] = [];
+      // page by page: each page is mapped while the DC already produces the next one
+      for await (const page of ad.searchPages({ filter, attributes, ...(options.base ? { base: options.base } : {}) }))
+        for (const e of page) {
+          const u = toUser(e, ids.mailGid);
+          if (!types || types.includes(u.type)) users.push(u);
+        }
+      return users;
     },
 
     get,

@@ -18,15 +18,13 @@ export function encodeUnicodePwd(password: string): Buffer {
  * @throws AdError `AD_INVALID_INPUT` for a malformed SID
  */
 export function decodeSid(buf: Uint8Array): string {
-  const b = Buffer.from(buf);
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 8 || b.length !== 8 + (b[1] ?? 0) * 4)
     throw new AdError('AD_INVALID_INPUT', `Not a binary SID (${b.length} bytes)`);
-  const revision = b[0] ?? 1;
   const count = b[1] ?? 0;
-  const authority = b.readUIntBE(2, 6);
-  const subs: number[] = [];
-  for (let i = 0; i < count; i++) subs.push(b.readUInt32LE(8 + i * 4));
-  return `S-${revision}-${authority}${subs.map((s) => `-${s}`).join('')}`;
+  let sid = `S-${b[0] ?? 1}-${b.readUIntBE(2, 6)}`;
+  for (let i = 0; i < count; i++) sid += `-${b.readUInt32LE(8 + i * 4)}`;
+  return sid;
 }
 
 /**
@@ -62,11 +60,9 @@ export function ridOf(sid: string | Uint8Array): number {
  * @throws AdError `AD_INVALID_INPUT`
  */
 export function decodeGuid(buf: Uint8Array): string {
-  const b = Buffer.from(buf);
-  if (b.length !== 16) throw new AdError('AD_INVALID_INPUT', `Not a binary GUID (${b.length} bytes)`);
-  const h = (i: number): string => (b[i] ?? 0).toString(16).padStart(2, '0');
-  const part = (idx: number[]): string => idx.map(h).join('');
-  return `${part([3, 2, 1, 0])}-${part([5, 4])}-${part([7, 6])}-${part([8, 9])}-${part([10, 11, 12, 13, 14, 15])}`;
+  if (buf.length !== 16) throw new AdError('AD_INVALID_INPUT', `Not a binary GUID (${buf.length} bytes)`);
+  const x = Buffer.from(buf.buffer, buf.byteOffset, 16).toString('hex');
+  return `${x.slice(6, 8)}${x.slice(4, 6)}${x.slice(2, 4)}${x.slice(0, 2)}-${x.slice(10, 12)}${x.slice(8, 10)}-${x.slice(14, 16)}${x.slice(12, 14)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
 /**
