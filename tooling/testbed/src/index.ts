@@ -22,10 +22,12 @@ export {
   type Daemon,
   groupHasLiveMembers,
   onExitCleanup,
+  processesWithArgument,
   run,
   type SpawnOptions,
   spawnDaemon,
   stopAll,
+  terminateProcesses,
   waitUntilReady,
 } from './process';
 export {

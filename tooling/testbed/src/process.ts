@@ -159,6 +159,50 @@ export function groupHasLiveMembers(pgid: number): boolean {
   return false;
 }
 
+/**
+ * Pids of live processes whose command line contains `needle` (e.g. an instance's unique config
+ * path). For helpers a daemon starts in a new session, outside its process group.
+ */
+export function processesWithArgument(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (cmdline.includes(needle) && state !== 'Z' && state !== 'X') found.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+/** SIGTERMs `pids`, waits up to `graceMs`, then SIGKILLs whatever of them is still running. */
+export async function terminateProcesses(pids: number[], graceMs = 2000): Promise<void> {
+  const alive = (pid: number): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  };
+  const signal = (pid: number, sig: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const until = Date.now() + graceMs;
+  while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
+}
+
 async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (groupHasLiveMembers(pgid)) {

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
 import { TestbedError } from './errors';
-import { type Daemon, groupHasLiveMembers, run, spawnDaemon, waitUntilReady } from './process';
+import {
+  type Daemon,
+  groupHasLiveMembers,
+  processesWithArgument,
+  run,
+  spawnDaemon,
+  terminateProcesses,
+  waitUntilReady,
+} from './process';
 import { type RunningServer, startOnLoopback } from './server';
 import { createTestPki } from './tls';
 
@@ -196,26 +204,29 @@ export async function stopSambaByPidFile(info: SambaDcInfo, graceMs = 5000): Pro
   try {
     pid = Number((await readFile(info.pidFile, 'utf8')).trim());
   } catch {
-    return;
+    pid = 0;
   }
-  if (!pid) return;
-  const alive = (): boolean => groupHasLiveMembers(pid);
-  if (!alive()) return;
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const until = Date.now() + graceMs;
-  while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  if (alive()) {
+  if (pid && groupHasLiveMembers(pid)) {
+    const alive = (): boolean => groupHasLiveMembers(pid);
     try {
-      process.kill(-pid, 'SIGKILL');
+      process.kill(-pid, 'SIGTERM');
     } catch {
       // gone meanwhile
     }
+    const until = Date.now() + graceMs;
+    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    if (alive()) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    while (alive()) await new Promise((r) => setTimeout(r, 20));
   }
-  while (alive()) await new Promise((r) => setTimeout(r, 20));
+  // smbd starts samba-dcerpcd and its rpcd_* workers on demand in a new session, outside the
+  // group; they carry this instance's unique smb.conf path in their arguments.
+  await terminateProcesses(processesWithArgument(info.smbConf));
 }
 
 /**
