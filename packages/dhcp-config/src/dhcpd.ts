@@ -62,10 +62,10 @@ export function renderDhcpdConf(config: DhcpConfig, settings: DhcpdSettings = {}
     if (s.maxLifetime !== undefined) lines.push(`  max-lease-time ${s.maxLifetime};`);
     lines.push(...renderOptions(s.options, '  '), '}');
   }
+  // One string per host: thousands of reservations are the common large case.
   for (const r of config.reservations) {
-    lines.push('', `host ${r.hostname} {`);
-    if (r.comment !== undefined) lines.push(`  # ${r.comment}`);
-    lines.push(`  hardware ethernet ${r.mac};`, `  fixed-address ${r.ip};`, '}');
+    const comment = r.comment === undefined ? '' : `  # ${r.comment}\n`;
+    lines.push(`\nhost ${r.hostname} {\n${comment}  hardware ethernet ${r.mac};\n  fixed-address ${r.ip};\n}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -262,8 +262,11 @@ export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
     used.add(next);
     return { ...s, id: next };
   });
-  const key = (r: Reservation): number => ipv4ToNumber(r.ip) as number;
-  const reservations = [...value.reservations].sort((a, b) => key(a) - key(b) || (a.mac < b.mac ? -1 : 1));
+  // Keys computed once: parsing addresses inside the comparator costs O(n log n) parses.
+  const reservations = value.reservations
+    .map((r) => ({ r, key: ipv4ToNumber(r.ip) as number }))
+    .sort((a, b) => a.key - b.key || (a.r.mac < b.r.mac ? -1 : 1))
+    .map(({ r }) => r);
   return { ...value, subnets, reservations };
 }
 
