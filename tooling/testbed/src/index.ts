@@ -27,6 +27,7 @@ export {
   type SpawnOptions,
   spawnDaemon,
   stopAll,
+  stopProcessGroup,
   terminateProcesses,
   waitUntilReady,
 } from './process';

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { TestbedError } from './errors';
-import { type Daemon, groupHasLiveMembers, onExitCleanup, run, spawnDaemon, waitUntilReady } from './process';
+import { type Daemon, onExitCleanup, run, spawnDaemon, stopProcessGroup, waitUntilReady } from './process';
 import { type RunningServer, startOnLoopback } from './server';
 import { createTestPki } from './tls';
 
@@ -157,19 +157,16 @@ async function startPostfix(
   // `start-fg` runs `master -s`, which calls setsid(): it is not in the daemon's process group,
   // so it is stopped by its pid file (and at process exit, whatever happens).
   const masterPid = Number((await readFile(join(dir, 'spool', 'pid', 'master.pid'), 'utf8')).trim());
-  const signalMaster = (signal: NodeJS.Signals): void => {
+  const forget = onExitCleanup(() => {
     try {
-      process.kill(-masterPid, signal);
+      process.kill(-masterPid, 'SIGKILL');
     } catch {
       // already gone
     }
-  };
-  const forget = onExitCleanup(() => signalMaster('SIGKILL'));
+  });
   const stop = async (): Promise<void> => {
     forget();
-    signalMaster('SIGTERM');
-    for (let i = 0; i < 100 && groupHasLiveMembers(masterPid); i++) await new Promise((r) => setTimeout(r, 20));
-    signalMaster('SIGKILL');
+    await stopProcessGroup(masterPid, 2000);
     await daemon.stop();
   };
   return { stop, confDir, readyMs };

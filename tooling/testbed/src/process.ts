@@ -122,21 +122,34 @@ export function spawnDaemon(
     async stop(graceMs = 5000) {
       live.delete(daemon);
       if (!running) return;
-      signalGroup(pid, 'SIGTERM');
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([exited, timeout])) === 'timeout') {
-        signalGroup(pid, 'SIGKILL');
-        await exited;
-      }
-      // Children that ignored SIGTERM may outlive the leader.
-      if (!(await waitGroupGone(pid, 200))) {
-        signalGroup(pid, 'SIGKILL');
-        await waitGroupGone(pid, 5000);
-      }
+      await stopProcessGroup(pid, graceMs);
+      await exited;
     },
   };
   if (!options.detachFromThisProcess) live.add(daemon);
   return daemon;
+}
+
+/** State letter and process group of `pid` from /proc, or undefined when it is gone. */
+function procStat(pid: number | string): { state: string; pgrp: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the parenthesised command: state ppid pgrp ...
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
+}
+
+/** Running means not gone and not a zombie (an init that does not reap keeps zombies around). */
+function isRunningProcess(stat: { state: string } | undefined): boolean {
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+function pids(): string[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
 }
 
 /**
@@ -144,19 +157,10 @@ export function spawnDaemon(
  * not enough: orphaned children become zombies that an init without reaping keeps around.
  */
 export function groupHasLiveMembers(pgid: number): boolean {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after the parenthesised command: state ppid pgrp ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-  }
-  return false;
+  return pids().some((pid) => {
+    const stat = procStat(pid);
+    return stat?.pgrp === pgid && isRunningProcess(stat);
+  });
 }
 
 /**
@@ -165,13 +169,12 @@ export function groupHasLiveMembers(pgid: number): boolean {
  */
 export function processesWithArgument(needle: string): number[] {
   const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+  for (const pid of pids()) {
+    if (Number(pid) === process.pid) continue;
     try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (cmdline.includes(needle) && state !== 'Z' && state !== 'X') found.push(Number(entry));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle) && isRunningProcess(procStat(pid))) {
+        found.push(Number(pid));
+      }
     } catch {
       // exited while we looked
     }
@@ -180,16 +183,8 @@ export function processesWithArgument(needle: string): number[] {
 }
 
 /** SIGTERMs `pids`, waits up to `graceMs`, then SIGKILLs whatever of them is still running. */
-export async function terminateProcesses(pids: number[], graceMs = 2000): Promise<void> {
-  const alive = (pid: number): boolean => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      return state !== 'Z' && state !== 'X';
-    } catch {
-      return false;
-    }
-  };
+export async function terminateProcesses(targets: number[], graceMs = 2000): Promise<void> {
+  const alive = (pid: number): boolean => isRunningProcess(procStat(pid));
   const signal = (pid: number, sig: NodeJS.Signals): void => {
     try {
       process.kill(pid, sig);
@@ -197,10 +192,22 @@ export async function terminateProcesses(pids: number[], graceMs = 2000): Promis
       // already gone
     }
   };
-  for (const pid of pids) signal(pid, 'SIGTERM');
+  for (const pid of targets) signal(pid, 'SIGTERM');
   const until = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
+  while (targets.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of targets.filter(alive)) signal(pid, 'SIGKILL');
+}
+
+/**
+ * Stops process group `pgid`: SIGTERM, up to `graceMs` for every member to end, then SIGKILL
+ * and wait. Works for any group, also one started by another process (pid file).
+ */
+export async function stopProcessGroup(pgid: number, graceMs = 5000): Promise<void> {
+  if (!groupHasLiveMembers(pgid)) return;
+  signalGroup(pgid, 'SIGTERM');
+  if (await waitGroupGone(pgid, graceMs)) return;
+  signalGroup(pgid, 'SIGKILL');
+  await waitGroupGone(pgid, 5000);
 }
 
 async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {

@@ -6,10 +6,10 @@ import { Client } from 'ldapts';
 import { TestbedError } from './errors';
 import {
   type Daemon,
-  groupHasLiveMembers,
   processesWithArgument,
   run,
   spawnDaemon,
+  stopProcessGroup,
   terminateProcesses,
   waitUntilReady,
 } from './process';
@@ -206,24 +206,7 @@ export async function stopSambaByPidFile(info: SambaDcInfo, graceMs = 5000): Pro
   } catch {
     pid = 0;
   }
-  if (pid && groupHasLiveMembers(pid)) {
-    const alive = (): boolean => groupHasLiveMembers(pid);
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      // gone meanwhile
-    }
-    const until = Date.now() + graceMs;
-    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    if (alive()) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-    while (alive()) await new Promise((r) => setTimeout(r, 20));
-  }
+  if (pid) await stopProcessGroup(pid, graceMs);
   // smbd starts samba-dcerpcd and its rpcd_* workers on demand in a new session, outside the
   // group; they carry this instance's unique smb.conf path in their arguments.
   await terminateProcesses(processesWithArgument(info.smbConf));
