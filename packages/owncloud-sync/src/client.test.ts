@@ -65,6 +65,18 @@ describe('createWebDavClient request shapes', () => {
     expect(del?.headers['if-match']).toBe('"e2"');
   });
 
+  it('sends Content-Range for a range PUT and the target condition of a MOVE as a tagged If', async () => {
+    const client = createWebDavClient({ url, auth: { type: 'bearer', token: 't0k' } });
+    const from = seen.length;
+    await client.put('t.part', Buffer.from('xyz'), { size: 3, range: { offset: 10, totalSize: 13 } });
+    await client.move('t.part', 'f.bin', { overwrite: true, ifMatch: 'e3' });
+    await client.close();
+    const [put, mv] = seen.slice(from);
+    expect(put?.headers['content-range']).toBe('bytes 10-12/13');
+    const target = `${url.replace('Büro', 'B%C3%BCro')}/f.bin`;
+    expect(mv?.headers).toMatchObject({ overwrite: 'T', destination: target, if: `<${target}> (["e3"])` });
+  });
+
   it('maps connection failures to DAV_NETWORK', async () => {
     const client = createWebDavClient({
       url: 'http://127.0.0.1:1/',

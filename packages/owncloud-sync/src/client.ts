@@ -1,6 +1,7 @@
 // WebDAV client on undici: one keep-alive pool per client, bounded concurrency, typed errors.
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher, request } from 'undici';
+import { chunkingUrls, chunksOf, type UploadedChunk } from './chunking';
 import { SyncError, toSyncError } from './errors';
 import { createSemaphore } from './limit';
 import { type DavResource, encodePath, normalizeEtag, PROPFIND_BODY, parseMultistatus } from './multistatus';
@@ -30,7 +31,11 @@ export interface ServerInfo {
   recursiveDirEtags: boolean;
   /** Checksum types the server accepts (`OC-Checksum`), from capabilities. */
   checksumTypes: string[];
-  /** Server offers chunked uploads (capabilities `dav.chunking` / `files.bigfilechunking`). */
+  /**
+   * Server offers ownCloud chunked upload ("chunking NG": capabilities `dav.chunking` 1.0 and
+   * `files.bigfilechunking` not false) and the base URL lies below `remote.php/webdav/` or
+   * `remote.php/dav/files/<user>/`, so {@link WebDavClient.chunkedUpload} can be used.
+   */
   chunkedUpload: boolean;
 }
 
@@ -52,6 +57,51 @@ export interface PutOptions {
   mtimeMs?: number;
   /** Body length; required for streams. */
   size: number;
+  /**
+   * Writes the body at this byte offset of a resource of `totalSize` bytes
+   * (`Content-Range: bytes offset-(offset+size-1)/totalSize`, Apache mod_dav). Servers without
+   * range PUTs replace the whole resource with the body: check the size afterwards.
+   */
+  range?: { offset: number; totalSize: number };
+}
+
+/** Options of the final MOVE of a chunked upload. */
+export interface ChunkCommitOptions {
+  /** Total length; the server refuses the MOVE (400) when the chunks add up to something else. */
+  totalSize: number;
+  /** Modification time for `X-OC-Mtime`. */
+  mtimeMs?: number;
+  /** Replace only the target with this ETag (`If: <target> (["etag"])`, 412 otherwise). */
+  ifMatch?: string;
+  /** `'*'`: only create (`Overwrite: F`, 412 when the target exists). */
+  ifNoneMatch?: '*';
+}
+
+/**
+ * An ownCloud chunked upload ("chunking NG", as the ownCloud desktop clients speak it): chunks go
+ * to `remote.php/dav/uploads/<user>/<transferId>/<16-digit offset>`, a MOVE of `.file` assembles
+ * them at the target. The server keeps completed chunks, so an interrupted upload is resumed by
+ * listing them.
+ */
+export interface ChunkedUpload {
+  /** Chunks already uploaded, sorted by offset; undefined when the upload does not exist. */
+  list(): Promise<UploadedChunk[] | undefined>;
+  /** Creates the upload collection, dropping an older one of the same id. */
+  start(totalSize: number): Promise<void>;
+  /** Uploads one chunk. */
+  putChunk(offset: number, body: Buffer | Readable, size: number): Promise<void>;
+  /** MOVEs `.file` to the target. @throws {SyncError} `DAV_PRECONDITION_FAILED` when a condition failed */
+  commit(options: ChunkCommitOptions): Promise<PutResult>;
+  /** Deletes the upload collection (a missing one is fine). */
+  abort(): Promise<void>;
+}
+
+/** Options of {@link WebDavClient.move}. */
+export interface MoveOptions {
+  /** Replace an existing target (`Overwrite: T`). Default false: 412 when the target exists. */
+  overwrite?: boolean;
+  /** Only when the target's ETag is this (`If: <target> (["etag"])`; servers may ignore it). */
+  ifMatch?: string;
 }
 
 /** A GET reply handed to the consumer; the body must be read or destroyed inside it. */
@@ -79,12 +129,17 @@ export interface WebDavClient {
   put(path: string, body: Buffer | Readable, options: PutOptions): Promise<PutResult>;
   /** MKCOL; an existing collection is fine (405 is ignored). */
   mkcol(path: string): Promise<void>;
-  /** MOVE without overwrite. */
-  move(from: string, to: string): Promise<void>;
+  /** MOVE; by default without overwrite. @throws {SyncError} `DAV_PRECONDITION_FAILED` */
+  move(from: string, to: string, options?: MoveOptions): Promise<void>;
   /** DELETE (collections recursively); `ifMatch` guards files against concurrent changes. */
   delete(path: string, options?: { ifMatch?: string }): Promise<void>;
   /** Detects the ownCloud dialect (status.php + capabilities); plain WebDAV otherwise. */
   detect(): Promise<ServerInfo>;
+  /**
+   * A chunked upload of `path` under the id `transferId` (letters, digits, `-`).
+   * @throws {SyncError} `DAV_HTTP` when `detect()` did not report `chunkedUpload`
+   */
+  chunkedUpload(path: string, transferId: string): ChunkedUpload;
   /** Closes the private connection pool. */
   close(): Promise<void>;
 }
@@ -102,6 +157,15 @@ const header = (h: Record<string, string | string[] | undefined>, name: string):
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
+
+function putResult(res: Dispatcher.ResponseData): PutResult {
+  const result: PutResult = { mtimeAccepted: header(res.headers, 'x-oc-mtime') === 'accepted' };
+  const etag = normalizeEtag(header(res.headers, 'oc-etag') ?? header(res.headers, 'etag'));
+  if (etag !== undefined) result.etag = etag;
+  const fileId = header(res.headers, 'oc-fileid');
+  if (fileId) result.fileId = fileId;
+  return result;
+}
 
 /**
  * Creates a WebDAV client with a keep-alive connection pool and at most `concurrency` requests
@@ -175,6 +239,8 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
   }
 
   const is2xx = (s: number): boolean => s >= 200 && s < 300;
+  /** Where chunked uploads go, once `detect()` found them offered. */
+  let chunking: { uploads: URL; files: URL } | undefined;
 
   return {
     baseUrl,
@@ -229,23 +295,24 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         if (opts.ifMatch) headers['if-match'] = `"${opts.ifMatch}"`;
         if (opts.ifNoneMatch) headers['if-none-match'] = '*';
         if (opts.mtimeMs !== undefined) headers['x-oc-mtime'] = String(Math.floor(opts.mtimeMs / 1000));
+        if (opts.range) {
+          const { offset, totalSize } = opts.range;
+          headers['content-range'] = `bytes ${offset}-${offset + opts.size - 1}/${totalSize}`;
+        }
         const res = await send('PUT', urlOf(path), headers, body);
         if (!is2xx(res.statusCode)) await fail(res, 'PUT', path);
         await res.body.dump();
-        const result: PutResult = { mtimeAccepted: header(res.headers, 'x-oc-mtime') === 'accepted' };
-        const etag = normalizeEtag(header(res.headers, 'oc-etag') ?? header(res.headers, 'etag'));
-        if (etag !== undefined) result.etag = etag;
-        const fileId = header(res.headers, 'oc-fileid');
-        if (fileId) result.fileId = fileId;
-        return result;
+        return putResult(res);
       });
     },
     mkcol(path) {
       return simple('MKCOL', `${path}/`, {}, (s) => is2xx(s) || s === 405);
     },
-    move(from, to) {
+    move(from, to, opts = {}) {
       const destination = urlOf(to).href;
-      return simple('MOVE', from, { destination, overwrite: 'F' }, is2xx);
+      const headers: Record<string, string> = { destination, overwrite: opts.overwrite ? 'T' : 'F' };
+      if (opts.ifMatch) headers.if = `<${destination}> (["${opts.ifMatch}"])`;
+      return simple('MOVE', from, headers, is2xx);
     },
     delete(path, opts = {}) {
       const headers: Record<string, string> = opts.ifMatch ? { 'if-match': `"${opts.ifMatch}"` } : {};
@@ -272,6 +339,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         });
       const status = await json('status.php');
       if (status?.installed !== true) return plain;
+      chunking = undefined;
       const caps = await json('ocs/v1.php/cloud/capabilities?format=json');
       const capabilities = ((caps?.ocs as { data?: { capabilities?: Record<string, unknown> } } | undefined)?.data
         ?.capabilities ?? {}) as {
@@ -279,12 +347,82 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         files?: { bigfilechunking?: boolean };
         dav?: { chunking?: string };
       };
+      if (capabilities.dav?.chunking === '1.0' && capabilities.files?.bigfilechunking !== false) {
+        const user = await json('ocs/v1.php/cloud/user?format=json');
+        const id = (user?.ocs as { data?: { id?: unknown } } | undefined)?.data?.id;
+        const name = typeof id === 'string' ? id : options.auth?.type === 'basic' ? options.auth.username : undefined;
+        if (name !== undefined) chunking = chunkingUrls(baseUrl, name);
+      }
       return {
         dialect: 'owncloud',
         product: `${String(status.productname ?? 'ownCloud')} ${String(status.versionstring ?? '')}`.trim(),
         recursiveDirEtags: true,
         checksumTypes: capabilities.checksums?.supportedTypes ?? [],
-        chunkedUpload: capabilities.files?.bigfilechunking === true || capabilities.dav?.chunking !== undefined,
+        chunkedUpload: chunking !== undefined,
+      };
+    },
+    chunkedUpload(path, transferId) {
+      if (!chunking) throw new SyncError('DAV_HTTP', 'the server offers no chunked upload', { path });
+      const collection = new URL(`${encodeURIComponent(transferId)}/`, chunking.uploads);
+      const target = new URL(encodePath(path), chunking.files).href;
+      const at = (name: string): URL => new URL(encodeURIComponent(name), collection);
+      const label = `uploads/${transferId}`;
+      const request = (
+        method: string,
+        url: URL,
+        headers: Record<string, string>,
+        ok: (status: number) => boolean,
+        body?: string | Buffer | Readable,
+      ): Promise<Dispatcher.ResponseData> =>
+        sem.run(async () => {
+          const res = await send(method, url, headers, body);
+          if (!ok(res.statusCode)) await fail(res, method, label);
+          return res;
+        });
+      const drop = async (): Promise<void> => {
+        const res = await request('DELETE', collection, {}, (s) => is2xx(s) || s === 404);
+        await res.body.dump();
+      };
+      return {
+        async list() {
+          const res = await request(
+            'PROPFIND',
+            collection,
+            { depth: '1', 'content-type': 'application/xml; charset=utf-8' },
+            (s) => s === 207 || s === 404,
+            PROPFIND_BODY,
+          );
+          if (res.statusCode === 404) {
+            await res.body.dump();
+            return undefined;
+          }
+          const xml = await res.body.text();
+          return chunksOf(parseMultistatus(xml, collection.pathname));
+        },
+        async start(totalSize) {
+          await drop();
+          const res = await request('MKCOL', collection, { 'oc-total-length': String(totalSize) }, is2xx);
+          await res.body.dump();
+        },
+        async putChunk(offset, body, size) {
+          const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
+          const res = await request('PUT', at(String(offset).padStart(16, '0')), headers, is2xx, body);
+          await res.body.dump();
+        },
+        async commit(opts) {
+          const headers: Record<string, string> = {
+            destination: target,
+            'oc-total-length': String(opts.totalSize),
+            overwrite: opts.ifNoneMatch ? 'F' : 'T',
+          };
+          // As the ownCloud client does: If-Match would apply to `.file`, the tagged If names the target.
+          if (opts.ifMatch) headers.if = `<${target}> (["${opts.ifMatch}"])`;
+          if (opts.mtimeMs !== undefined) headers['x-oc-mtime'] = String(Math.floor(opts.mtimeMs / 1000));
+          const res = await request('MOVE', at('.file'), headers, is2xx);
+          await res.body.dump();
+          return putResult(res);
+        },
+        abort: drop,
       };
     },
     async close() {

@@ -5,7 +5,8 @@ import { link, lstat, mkdir, open, readFile, rename, rmdir, unlink } from 'node:
 import { hostname as osHostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ServerInfo, WebDavClient } from './client';
+import { resumeOffset, transferId } from './chunking';
+import type { PutResult, ServerInfo, WebDavClient } from './client';
 import { scanLocal, scanRemote } from './discovery';
 import { SyncError, type SyncErrorCode, toSyncError } from './errors';
 import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
@@ -40,6 +41,12 @@ export interface SyncEngineOptions {
   retries?: number;
   /** fsync downloaded files before renaming them into place. Default true. */
   fsync?: boolean;
+  /**
+   * Uploads larger than this are resumable and sent in pieces of this size: ownCloud chunked
+   * upload where offered, else range PUTs to a hidden temp file that is then MOVEd into place.
+   * Default 10 MiB (as the ownCloud desktop client).
+   */
+  chunkSize?: number;
 }
 
 /** Options of one run. */
@@ -95,6 +102,7 @@ export interface SyncEngine {
 }
 
 const SMALL_FILE = 256 * 1024;
+const CHUNK_SIZE = 10 * 1024 * 1024;
 const RACY_MS = 50;
 const isUnder = (p: string, dir: string): boolean => dir === '' || p === dir || p.startsWith(`${dir}/`);
 const depth = (p: string): number => p.split('/').length;
@@ -104,6 +112,9 @@ const partName = (path: string, etag: string | undefined): string =>
     .update(`${path}\0${etag ?? ''}`)
     .digest('hex')
     .slice(0, 20)}.part`;
+/** `If-Match` for a change, `If-None-Match: *` for a new file, nothing for a re-sent one. */
+const conditionOf = (ifMatch: string | undefined, create: boolean): { ifMatch?: string; ifNoneMatch?: '*' } =>
+  ifMatch ? { ifMatch } : create ? { ifNoneMatch: '*' } : {};
 const sha1 = (buf: Buffer): string => createHash('sha1').update(buf).digest('hex');
 const toLocal = (path: string, st: Stats): LocalEntry => ({
   path,
@@ -131,8 +142,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const concurrency = options.concurrency ?? 8;
   const retries = options.retries ?? 2;
   const doFsync = options.fsync ?? true;
+  const chunkSize = options.chunkSize ?? CHUNK_SIZE;
   let server: ServerInfo | undefined;
   let infinityRefused = false;
+  const rangePut: { supported?: boolean } = {};
 
   async function excludeMatcher(): Promise<ReturnType<typeof createExcludeMatcher>> {
     const extra = options.excludeFile
@@ -177,7 +190,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         });
         await settleRacy(known, local, localDir, journal);
         const plan = reconcile({ local, remote: remoteScan.entries, journal: known });
-        markInterruptedUploads(plan.actions, journal.loadPending());
+        const pending = journal.loadPending();
+        markInterruptedUploads(plan.actions, pending);
         emit({ type: 'planned', actions: plan.actions.length });
         const ratio = options.massDelete?.ratio ?? 0.5;
         const minFiles = options.massDelete?.minFiles ?? 10;
@@ -222,6 +236,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             concurrency,
             retries,
             fsync: doFsync,
+            server,
+            pending,
+            chunkSize,
+            rangePut,
             ...(options.bandwidthLimit ? { limiter: createRateLimiter(options.bandwidthLimit) } : {}),
           });
           const { remoteChanged } = await executor.execute(plan.actions);
@@ -261,6 +279,12 @@ interface ExecutorContext {
   concurrency: number;
   retries: number;
   fsync: boolean;
+  server: ServerInfo;
+  /** Uploads an interrupted run left pending (local stat then): their partial uploads are resumed. */
+  pending: ReadonlyMap<string, { size: number; mtimeMs: number; inode: number }>;
+  chunkSize: number;
+  /** Whether the server honours `Content-Range` on PUT; probed once per engine. */
+  rangePut: { supported?: boolean };
   limiter?: RateLimiter;
 }
 
@@ -377,14 +401,15 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     report.downloaded++;
   }
 
-  function uploadBody(file: string, size: number, path: string): Readable {
+  /** Streams bytes `start` to `end` of a local file of `size` bytes (bandwidth-limited, counted). */
+  function uploadBody(file: string, size: number, path: string, start = 0, end = size): Readable {
     const { limiter } = ctx;
     return Readable.from(
       (async function* () {
         const fh = await open(file, 'r');
         try {
-          for (let pos = 0; pos < size; ) {
-            const buf = Buffer.allocUnsafe(Math.min(SMALL_FILE, size - pos));
+          for (let pos = start; pos < end; ) {
+            const buf = Buffer.allocUnsafe(Math.min(SMALL_FILE, end - pos));
             const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
             if (bytesRead === 0)
               throw new SyncError('SYNC_CHANGED_DURING_SYNC', `${path} shrank during upload`, { path });
@@ -437,13 +462,12 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       report.bytesUp += size;
       body = () => buf;
     } else body = () => uploadBody(file, size, path);
-    const res = await guarded(path, opts.ifMatch, (ifMatch) =>
-      client.put(path, body(), {
-        size,
-        mtimeMs: before.mtimeMs,
-        ...(ifMatch ? { ifMatch } : opts.create ? { ifNoneMatch: '*' as const } : {}),
-      }),
-    );
+    const res =
+      size > ctx.chunkSize
+        ? await uploadResumable(path, before, opts)
+        : await guarded(path, opts.ifMatch, (ifMatch) =>
+            client.put(path, body(), { size, mtimeMs: before.mtimeMs, ...conditionOf(ifMatch, opts.create) }),
+          );
     // Recorded with the stat from before the upload: a change during it shows up next run. A
     // write in the same timestamp tick as that stat would be invisible ("racy", as in git): small
     // files keep a content hash that the next run compares; large ones are recorded as changed.
@@ -459,6 +483,73 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     );
     if (!res.etag) missingEtags.push({ path, size });
     report.uploaded++;
+  }
+
+  /**
+   * Uploads a large file so that an interrupted upload is continued by the next run (when the
+   * local file is still the version whose upload was pending): ownCloud chunked upload where the
+   * server offers it, else range PUTs to a hidden temp file next to the target that is verified
+   * by size and then MOVEd over the target. Nothing is ever written under the real name until the
+   * whole file is on the server.
+   */
+  async function uploadResumable(
+    path: string,
+    before: LocalEntry,
+    opts: { ifMatch?: string; create: boolean },
+  ): Promise<PutResult> {
+    const total = before.size;
+    const p = ctx.pending.get(path);
+    const resume = p !== undefined && p.size === total && p.mtimeMs === before.mtimeMs && p.inode === before.inode;
+    const id = transferId(ctx.host, ctx.localDir, client.baseUrl.href, path);
+    const piece = (offset: number): number => Math.min(ctx.chunkSize, total - offset);
+    const body = (offset: number, end = offset + piece(offset)): Readable =>
+      uploadBody(abs(path), total, path, offset, end);
+    if (ctx.server.chunkedUpload) {
+      const up = client.chunkedUpload(path, id);
+      const have = resume ? await up.list() : undefined;
+      if (!have) await up.start(total);
+      for (let offset = have ? resumeOffset(have, total, ctx.chunkSize) : 0; offset < total; offset += piece(offset)) {
+        await up.putChunk(offset, body(offset), piece(offset));
+      }
+      return guarded(path, opts.ifMatch, (ifMatch) =>
+        up.commit({ totalSize: total, mtimeMs: before.mtimeMs, ...conditionOf(ifMatch, opts.create) }),
+      );
+    }
+    const dir = parentOf(path);
+    const temp = `${dir === '' ? '' : `${dir}/`}.~sync-${id}.part`;
+    const sizeOf = async (): Promise<number | undefined> => {
+      const [t] = await client.propfind(temp, 0).catch((error: unknown) => {
+        if ((error as SyncError).code === 'DAV_NOT_FOUND') return [];
+        throw error;
+      });
+      return t && !t.isDir ? t.size : undefined;
+    };
+    ctx.rangePut.supported ??= await probeRangePut(client, dir, id);
+    let done = false;
+    if (ctx.rangePut.supported) {
+      const have = resume ? await sizeOf() : undefined;
+      for (let offset = have !== undefined && have <= total ? have : 0; offset < total; offset += piece(offset)) {
+        const range = offset > 0 ? { range: { offset, totalSize: total } } : {};
+        await client.put(temp, body(offset), { size: piece(offset), ...range });
+      }
+      done = (await sizeOf()) === total;
+      // A server that took the probe but then ignored a range: never again, send it whole.
+      if (!done) ctx.rangePut.supported = false;
+    }
+    if (!done) {
+      await client.put(temp, body(0, total), { size: total });
+      const got = await sizeOf();
+      if (got !== total) {
+        throw new SyncError('DAV_UPLOAD_INCOMPLETE', `PUT ${path}: the server holds ${got ?? 'no'} of ${total} bytes`, {
+          path,
+        });
+      }
+    }
+    await guarded(path, opts.ifMatch, (ifMatch) =>
+      client.move(temp, path, { overwrite: !opts.create, ...(ifMatch ? { ifMatch } : {}) }),
+    );
+    // MOVE replies carry no ETag on plain servers: fixMissingEtags() lists the folder.
+    return { mtimeAccepted: false };
   }
 
   async function conflict(a: Extract<SyncAction, { kind: 'conflict' }>): Promise<void> {
@@ -662,6 +753,28 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     }
     for (const d of dirty) journal.forgetEtag(d);
     return touched.length > 0;
+  }
+}
+
+/**
+ * Whether the server writes a `Content-Range` PUT at the offset (Apache mod_dav) instead of
+ * replacing the resource with the body (rclone, golang.org/x/net/webdav) or refusing it: a
+ * 1-byte hidden file in `dir` is extended by one byte and its size checked, then deleted.
+ */
+async function probeRangePut(client: WebDavClient, dir: string, id: string): Promise<boolean> {
+  const probe = `${dir === '' ? '' : `${dir}/`}.~sync-${id}-probe.part`;
+  try {
+    await client.put(probe, Buffer.from('a'), { size: 1 });
+    const honoured = await client.put(probe, Buffer.from('b'), { size: 1, range: { offset: 1, totalSize: 2 } }).then(
+      async () => (await client.propfind(probe, 0))[0]?.size === 2,
+      (error: unknown) => {
+        if ((error as SyncError).code === 'DAV_NETWORK') throw error;
+        return false;
+      },
+    );
+    return honoured;
+  } finally {
+    await client.delete(probe).catch(() => undefined);
   }
 }
 

@@ -5,6 +5,7 @@ export type SyncErrorCode =
   | 'DAV_NOT_FOUND'
   | 'DAV_PRECONDITION_FAILED'
   | 'DAV_BAD_XML'
+  | 'DAV_UPLOAD_INCOMPLETE'
   | 'DAV_NETWORK'
   | 'SYNC_LOCKED'
   | 'SYNC_MASS_DELETE'

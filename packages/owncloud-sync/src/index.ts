@@ -1,11 +1,15 @@
 // @invis/owncloud-sync: WebDAV/ownCloud client and two-way sync engine with a journal and conflict copies.
 // Public API: every exported symbol is listed here by name.
 
+export type { UploadedChunk } from './chunking';
 export { type CliConfig, type CliIo, cliConfigSchema, runCli } from './cli';
 export {
+  type ChunkCommitOptions,
+  type ChunkedUpload,
   createWebDavClient,
   type DavAuth,
   type GetReply,
+  type MoveOptions,
   type PutOptions,
   type PutResult,
   type ServerInfo,

@@ -20,6 +20,8 @@ export interface WebDavInfo {
   password: string;
   /** Directory on disk that the server exports. */
   dataDir: string;
+  /** Shim only: where chunked uploads (`remote.php/dav/uploads/<user>/<id>`) are kept until their MOVE. */
+  uploadsDir?: string;
   dir: string;
 }
 
@@ -73,6 +75,10 @@ export async function startWebDav(options: WebDavOptions): Promise<WebDavServer>
       dataDir,
       dir,
     };
+    if (options.kind === 'owncloud-shim') {
+      info.uploadsDir = join(dir, 'uploads');
+      await mkdir(info.uploadsDir);
+    }
     const spawn = await prepare(info);
     const probe = async (): Promise<boolean> => {
       const res = await fetch(info.url, {
@@ -177,12 +183,25 @@ Alias /dav ${dataDir}
   }
   const script = join(dir, 'server.php');
   await writeFile(script, shimPhp(password));
-  const env = { DAV_ROOT: dataDir, PHP_CLI_SERVER_WORKERS: '4', PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const env = {
+    DAV_ROOT: dataDir,
+    DAV_UPLOADS: info.uploadsDir ?? join(dir, 'uploads'),
+    PHP_CLI_SERVER_WORKERS: '4',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  };
   return () => spawnDaemon('owncloud-shim', 'php', ['-S', `${address}:${port}`, script], log, { cwd: dir, env });
 }
 
 // ownCloud-compatible SabreDAV 1.8 router from research/lab-mail-vpn-fw-dav.md appendix C
-// (Debian's php-sabre-dav); `oc:fileid` added next to `oc:id`.
+// (Debian's php-sabre-dav); `oc:fileid` added next to `oc:id`. The files are served under both
+// `remote.php/webdav/` and `remote.php/dav/files/<user>/` (clients switch to the latter when
+// `dav.chunking` is announced). Chunked upload ("chunking NG", as ownCloud 10 and its desktop
+// clients speak it) is plain PHP in front of SabreDAV: MKCOL `remote.php/dav/uploads/<user>/<id>`,
+// PUT chunks (named by zero-padded byte offset, stored atomically), PROPFIND lists them for a
+// resume, MOVE `<id>/.file` to `remote.php/dav/files/<user>/<path>` concatenates them in name
+// order, checks `OC-Total-Length` (400), `Overwrite: F` (412 when the target exists) and the
+// destination ETag in `If: <dest> (["etag"])` (412), keeps `X-OC-Mtime`, answers 201/204 with
+// `OC-FileId`, `OC-ETag`, `ETag`. DELETE `<id>` drops an upload.
 const shimPhp = (password: string): string => `<?php
 error_reporting(E_ALL & ~E_DEPRECATED);
 require '/usr/share/php/Sabre/autoload.php';
@@ -199,7 +218,7 @@ if ($path === '/status.php') { header('Content-Type: application/json'); echo js
 if (preg_match('#^/ocs/v[12]\\.php/cloud/capabilities#', $path)) {
     ocs(['version' => ['major' => 10, 'minor' => 11, 'micro' => 0, 'string' => '10.11.0', 'edition' => 'Community'],
          'capabilities' => ['core' => ['pollinterval' => 60, 'webdav-root' => 'remote.php/webdav', 'status' => $status],
-                            'dav' => ['reports' => []], 'files' => ['bigfilechunking' => false, 'blacklisted_files' => ['.htaccess']],
+                            'dav' => ['reports' => [], 'chunking' => '1.0'], 'files' => ['bigfilechunking' => true, 'blacklisted_files' => ['.htaccess']],
                             'checksums' => ['supportedTypes' => ['MD5'], 'preferredUploadType' => 'MD5']]]);
     return;
 }
@@ -207,7 +226,102 @@ if (preg_match('#^/ocs/v[12]\\.php/cloud/user#', $path)) {
     ocs(['id' => $_SERVER['PHP_AUTH_USER'] ?? '${USER}', 'display-name' => 'Alice', 'email' => null]);
     return;
 }
-if (strpos($path, '/remote.php/webdav') !== 0) { http_response_code(404); return; }
+function basicUser($users) {
+    $h = $_SERVER['HTTP_AUTHORIZATION'] ?? '';
+    if (stripos($h, 'basic ') !== 0) return null;
+    $pair = explode(':', (string)base64_decode(substr($h, 6)), 2);
+    return count($pair) === 2 && isset($users[$pair[0]]) && hash_equals($users[$pair[0]], $pair[1]) ? $pair[0] : null;
+}
+function chunkList($dir, $self) {
+    http_response_code(207);
+    header('Content-Type: application/xml; charset=utf-8');
+    $item = function ($href, $isDir, $file) {
+        $props = $isDir ? '<d:resourcetype><d:collection/></d:resourcetype>'
+            : '<d:resourcetype/><d:getcontentlength>' . filesize($file) . '</d:getcontentlength>';
+        return '<d:response><d:href>' . htmlspecialchars($href) . '</d:href><d:propstat><d:prop>' . $props
+            . '<d:getlastmodified>' . gmdate('D, d M Y H:i:s', filemtime($file)) . ' GMT</d:getlastmodified>'
+            . '</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>';
+    };
+    $self = rtrim($self, '/') . '/';
+    echo '<?xml version="1.0" encoding="utf-8"?><d:multistatus xmlns:d="DAV:">', $item($self, true, $dir);
+    if (($_SERVER['HTTP_DEPTH'] ?? 'infinity') !== '0') {
+        foreach (glob($dir . '/*') ?: [] as $f) echo $item($self . rawurlencode(basename($f)), false, $f);
+    }
+    echo '</d:multistatus>';
+}
+function chunkAssemble($dir, $root, $user) {
+    $dest = rawurldecode((string)parse_url($_SERVER['HTTP_DESTINATION'] ?? '', PHP_URL_PATH));
+    $prefix = '/remote.php/dav/files/' . $user . '/';
+    $rel = trim(substr($dest, strlen($prefix)), '/');
+    if (strpos($dest, $prefix) !== 0 || $rel === '' || in_array('..', explode('/', $rel), true)) { http_response_code(400); return; }
+    $target = $root . '/' . $rel;
+    if (!is_dir(dirname($target)) || is_dir($target)) { http_response_code(409); return; }
+    $exists = is_file($target);
+    if ($exists && strtoupper($_SERVER['HTTP_OVERWRITE'] ?? 'T') === 'F') { http_response_code(412); return; }
+    if (isset($_SERVER['HTTP_IF'])) {
+        $ok = preg_match('#^\\s*<([^>]+)>\\s*\\(\\s*\\[("[^"]*")\\]\\s*\\)\\s*$#', $_SERVER['HTTP_IF'], $c)
+            && rawurldecode((string)parse_url($c[1], PHP_URL_PATH)) === $dest && $exists && '"' . md5_file($target) . '"' === $c[2];
+        if (!$ok) { http_response_code(412); return; }
+    }
+    $chunks = glob($dir . '/*') ?: [];
+    sort($chunks, SORT_STRING);
+    $tmp = $dir . '/.assembled';
+    $out = fopen($tmp, 'wb');
+    foreach ($chunks as $f) { $in = fopen($f, 'rb'); stream_copy_to_stream($in, $out); fclose($in); }
+    fclose($out);
+    clearstatcache();
+    $total = $_SERVER['HTTP_OC_TOTAL_LENGTH'] ?? null;
+    if ($total !== null && filesize($tmp) !== (int)$total) { unlink($tmp); http_response_code(400); echo 'OC-Total-Length mismatch'; return; }
+    $m = $_SERVER['HTTP_X_OC_MTIME'] ?? '';
+    // An existing file is overwritten in place so it keeps its inode, i.e. its oc:fileid.
+    if ($exists) { copy($tmp, $target); unlink($tmp); } else rename($tmp, $target);
+    if (ctype_digit($m)) { touch($target, (int)$m); header('X-OC-MTime: accepted'); }
+    foreach ($chunks as $f) unlink($f);
+    rmdir($dir);
+    clearstatcache();
+    $etag = '"' . md5_file($target) . '"';
+    header(sprintf('OC-FileId: %08doclab', fileinode($target)));
+    header('OC-ETag: ' . $etag);
+    header('ETag: ' . $etag);
+    http_response_code($exists ? 204 : 201);
+}
+function chunkRequest($users, $root, $path) {
+    $user = basicUser($users);
+    preg_match('#^/remote\\.php/dav/uploads/([^/]+)/?([^/]*)/?([^/]*)/?$#', $path, $m);
+    if ($user === null || rawurldecode($m[1] ?? '') !== $user) { header('WWW-Authenticate: Basic realm="lab"'); http_response_code(401); return; }
+    [$id, $chunk] = [rawurldecode($m[2] ?? ''), rawurldecode($m[3] ?? '')];
+    $method = $_SERVER['REQUEST_METHOD'];
+    if ($id === '' || $id[0] === '.' || ($chunk !== '' && $chunk !== '.file' && $chunk[0] === '.')) { http_response_code(400); return; }
+    $dir = getenv('DAV_UPLOADS') . '/' . $user . '/' . $id;
+    if ($chunk === '' && $method === 'MKCOL') { http_response_code(is_dir($dir) ? 405 : (mkdir($dir, 0700, true) ? 201 : 500)); return; }
+    if (!is_dir($dir)) { http_response_code(404); return; }
+    if ($chunk === '' && $method === 'PROPFIND') { chunkList($dir, $path); return; }
+    if ($chunk === '' && $method === 'DELETE') {
+        foreach (scandir($dir) as $f) if ($f !== '.' && $f !== '..') unlink($dir . '/' . $f);
+        rmdir($dir);
+        http_response_code(204);
+        return;
+    }
+    if ($chunk === '.file' && $method === 'MOVE') { chunkAssemble($dir, $root, $user); return; }
+    if ($chunk !== '' && $chunk !== '.file' && $method === 'PUT') {
+        // Written aside and renamed: a cut-off PUT never leaves a short chunk behind.
+        $tmp = $dir . '/.put-' . getmypid() . '-' . $chunk;
+        $in = fopen('php://input', 'rb'); $out = fopen($tmp, 'wb');
+        $n = stream_copy_to_stream($in, $out);
+        fclose($out);
+        if (isset($_SERVER['CONTENT_LENGTH']) && $n !== (int)$_SERVER['CONTENT_LENGTH']) { unlink($tmp); http_response_code(400); return; }
+        $existed = is_file($dir . '/' . $chunk);
+        rename($tmp, $dir . '/' . $chunk);
+        http_response_code($existed ? 204 : 201);
+        return;
+    }
+    if ($chunk !== '' && $method === 'DELETE' && is_file($dir . '/' . $chunk)) { unlink($dir . '/' . $chunk); http_response_code(204); return; }
+    http_response_code($chunk === '' ? 405 : 404);
+}
+if (strpos($path, '/remote.php/dav/uploads/') === 0) { chunkRequest($users, $root, $path); return; }
+$davFiles = '/remote.php/dav/files/${USER}/';
+$base = strpos($path, '/remote.php/webdav') === 0 ? '/remote.php/webdav/' : (strpos($path . '/', $davFiles) === 0 ? $davFiles : null);
+if ($base === null) { http_response_code(404); return; }
 class LabBasic extends Sabre\\DAV\\Auth\\Backend\\AbstractBasic {
     public function __construct(private array $users) {}
     protected function validateUserPass($u, $p) { return isset($this->users[$u]) && hash_equals($this->users[$u], $p); }
@@ -260,7 +374,7 @@ class OcCompatPlugin extends Sabre\\DAV\\ServerPlugin {
     public function afterWrite($uri, $node) { $this->stamp($uri); }
 }
 $server = new Sabre\\DAV\\Server(new Sabre\\DAV\\FSExt\\Directory($root));
-$server->setBaseUri('/remote.php/webdav/');
+$server->setBaseUri($base);
 $server->addPlugin(new Sabre\\DAV\\Auth\\Plugin(new LabBasic($users), 'lab'));
 $server->addPlugin(new OcCompatPlugin($root));
 $server->exec();
