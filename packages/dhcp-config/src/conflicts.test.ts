@@ -54,6 +54,52 @@ describe('normalizeDhcpConfig', () => {
     expect(() => normalizeDhcpConfig({ ...base(), leaseTime: 5 } as DhcpConfigInput)).toThrow(/leaseTime|Unrecognized/);
   });
 
+  it('resolves reservation rows in one loop exactly as the zod schema does', () => {
+    // Rows with a null prototype are left to the full zod schema; plain rows take the one-loop
+    // resolver when they are valid. Both must give the same model, or the same issues. Each row is
+    // valid or has exactly one field broken, removed or added.
+    const valid = fc.record({
+      mac: fc.constantFrom('02:00:00:00:00:01', 'AA-BB-CC-DD-EE-02', 'aabb.ccdd.ee03', 'AABBCCDDEE04'),
+      ip: fc.constantFrom('10.0.0.5', '10.0.0.6', '192.168.220.20'),
+      hostname: fc.constantFrom('pc1', 'PC2', 'a-b'),
+      comment: fc.constantFrom('(absent)', undefined, '  Flur 1 ', '', 'Büro "links"', 'x'.repeat(1024)),
+    });
+    const broken = fc.option(
+      fc.constantFrom<[string, unknown]>(
+        ['mac', '00:00:00:00:00:00'],
+        ['mac', 5],
+        ['ip', '10.0.0.05'],
+        ['ip', '10.0.0.256'],
+        ['ip', undefined],
+        ['hostname', '-x'],
+        ['hostname', 'a'.repeat(64)],
+        ['comment', 'a\nb'],
+        ['comment', 'x'.repeat(1025)],
+        ['comment', 3],
+        ['extra', 1],
+      ),
+      { nil: undefined },
+    );
+    const row = fc.tuple(valid, broken).map(([{ comment, ...r }, change]) => ({
+      ...r,
+      ...(comment === '(absent)' ? {} : { comment }),
+      ...(change ? { [change[0]]: change[1] } : {}),
+    }));
+    const outcome = (rows: unknown[]): unknown => {
+      try {
+        return normalizeDhcpConfig({ reservations: rows as DhcpConfigInput['reservations'] });
+      } catch (e) {
+        return (e as DhcpConfigError).issues;
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 3 }), (rows) => {
+        expect(outcome(rows)).toStrictEqual(outcome(rows.map((r) => Object.assign(Object.create(null), r))));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('never crashes on junk: a typed error or a model', () => {
     fc.assert(
       fc.property(fc.anything(), (junk) => {
@@ -102,19 +148,31 @@ describe('findConflicts', () => {
     ]);
   });
 
-  it('finds duplicate IPs, MACs and hostnames', () => {
-    expect(
-      kinds(
+  it('finds duplicate IPs, MACs and hostnames and names the first reservation for every repeat', () => {
+    const issues = findConflicts(
+      normalizeDhcpConfig(
         base({
           reservations: [
+            host('192.168.220.22', '02:00:00:00:00:01', 'x'),
+            host('192.168.220.20', '02:00:00:00:00:03', 'c'),
             host('192.168.220.20', '02:00:00:00:00:01', 'a'),
+            host('192.168.220.21', '02-00-00-00-00-01', 'A'),
             host('192.168.220.20', '02:00:00:00:00:02', 'b'),
-            host('192.168.220.21', '02-00-00-00-00-01', 'c'),
-            host('192.168.220.22', '02:00:00:00:00:03', 'A'),
           ],
         }),
-      ).sort(),
-    ).toEqual(['DUPLICATE_HOSTNAME', 'DUPLICATE_IP', 'DUPLICATE_MAC']);
+      ),
+    );
+    expect(issues.map((i) => [i.kind, i.path, i.message])).toEqual([
+      ['DUPLICATE_IP', 'reservations[1].ip', '192.168.220.20 is reserved for both a and b'],
+      ['DUPLICATE_IP', 'reservations[2].ip', '192.168.220.20 is reserved for both a and c'],
+      ['DUPLICATE_MAC', 'reservations[3].mac', '02:00:00:00:00:01 is used by both a and a'],
+      [
+        'DUPLICATE_HOSTNAME',
+        'reservations[3].hostname',
+        'hostname a is used twice (192.168.220.20 and 192.168.220.21)',
+      ],
+      ['DUPLICATE_MAC', 'reservations[4].mac', '02:00:00:00:00:01 is used by both a and x'],
+    ]);
   });
 
   it('finds overlapping subnets, duplicate ids, bad pools, stray routers and lifetimes', () => {

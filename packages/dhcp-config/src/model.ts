@@ -33,9 +33,13 @@ const cidr = z.string().transform((s, ctx) => {
 
 // RFC 1123 label, lower-cased: what the original portal accepted and what DNS needs.
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const hostname = z.string().transform((s, ctx) => {
+const toHostname = (s: string): string | undefined => {
   const lower = s.toLowerCase();
-  if (HOSTNAME.test(lower)) return lower;
+  return HOSTNAME.test(lower) ? lower : undefined;
+};
+const hostname = z.string().transform((s, ctx) => {
+  const lower = toHostname(s);
+  if (lower !== undefined) return lower;
   ctx.addIssue({
     code: 'custom',
     message: 'hostname must be 1–63 of a-z, 0-9 and "-", not starting or ending with "-"',
@@ -82,18 +86,22 @@ const subnetSchema = z
   })
   .strict();
 
+const COMMENT_MAX = 1024;
+const ONE_LINE = /^[^\r\n]*$/;
+// Trimmed, empty → none: dhcpd keeps it as a `#` line, which cannot hold edge spaces.
+const toComment = (c: string): string | undefined => c.trim() || undefined;
+
 /** A fixed address for one MAC. */
 const reservationSchema = z
   .object({
     mac,
     ip: ipv4,
     hostname,
-    // Trimmed, empty → none: dhcpd keeps it as a `#` line, which cannot hold edge spaces.
     comment: z
       .string()
-      .max(1024)
-      .regex(/^[^\r\n]*$/, { message: 'comment must be one line' })
-      .transform((c) => c.trim() || undefined)
+      .max(COMMENT_MAX)
+      .regex(ONE_LINE, { message: 'comment must be one line' })
+      .transform(toComment)
       .optional(),
   })
   .strict();
@@ -120,6 +128,10 @@ const dhcpConfigSchema = z
     reservations: z.array(reservationSchema).default([]),
   })
   .strict();
+
+// The same schema with the reservation rows left to resolveReservations: with thousands of rows
+// zod's per-field payloads and pipes were most of a render's time and garbage.
+const dhcpConfigShellSchema = dhcpConfigSchema.extend({ reservations: z.unknown().optional() });
 
 /** DHCP options handed to clients; names follow the dhcpd/Kea option names. */
 export interface DhcpOptions {
@@ -237,6 +249,55 @@ function toIssues(error: z.ZodError): DhcpIssue[] {
 }
 
 /**
+ * Resolves reservation rows exactly as `reservationSchema` does, in one loop. `undefined` as soon
+ * as a row is not a plain valid reservation: the caller then parses with the full schema, so
+ * every issue (kind, path, message) is still zod's.
+ */
+function resolveReservations(rows: unknown): Reservation[] | undefined {
+  if (rows === undefined) return [];
+  if (!Array.isArray(rows)) return undefined;
+  const out: Reservation[] = [];
+  for (const row of rows as unknown[]) {
+    if (typeof row !== 'object' || row === null || Object.getPrototypeOf(row) !== Object.prototype) return undefined;
+    let hasComment = false;
+    for (const key in row) {
+      if (key === 'comment') hasComment = true;
+      else if (key !== 'mac' && key !== 'ip' && key !== 'hostname') return undefined;
+    }
+    const r = row as Record<string, unknown>;
+    if (typeof r.mac !== 'string' || typeof r.ip !== 'string' || typeof r.hostname !== 'string') return undefined;
+    const mac = normalizeMac(r.mac);
+    const name = toHostname(r.hostname);
+    if (mac === undefined || name === undefined || ipv4ToNumber(r.ip) === undefined) return undefined;
+    if (!hasComment) {
+      out.push({ mac, ip: r.ip, hostname: name });
+      continue;
+    }
+    const comment = r.comment;
+    if (
+      comment !== undefined &&
+      (typeof comment !== 'string' || comment.length > COMMENT_MAX || !ONE_LINE.test(comment))
+    )
+      return undefined;
+    out.push({ mac, ip: r.ip, hostname: name, comment: comment === undefined ? undefined : toComment(comment) });
+  }
+  return out;
+}
+
+/** The zod-resolved model before subnet ids and sorting; the fast path when the rows are plainly valid. */
+function parseConfig(input: DhcpConfigInput): z.output<typeof dhcpConfigSchema> {
+  const shell = dhcpConfigShellSchema.safeParse(input);
+  const reservations = shell.success ? resolveReservations(shell.data.reservations) : undefined;
+  if (shell.success && reservations) return { ...shell.data, reservations };
+  const parsed = dhcpConfigSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = toIssues(parsed.error);
+  throw new DhcpConfigError('DHCP_INVALID_CONFIG', `invalid DHCP config: ${issues[0]?.path}: ${issues[0]?.message}`, {
+    issues,
+  });
+}
+
+/**
  * Validates the shape of `input` and resolves it: defaults filled, MACs and hostnames
  * normalised, subnet ids assigned, reservations sorted by address (stable renders and diffs).
  * Does not check conflicts; see {@link validateDhcpConfig}.
@@ -246,14 +307,7 @@ function toIssues(error: z.ZodError): DhcpIssue[] {
  * @example normalizeDhcpConfig({ subnets: [{ cidr: '192.168.220.0/24' }] }).subnets[0].id // 1
  */
 export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
-  const parsed = dhcpConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issues = toIssues(parsed.error);
-    throw new DhcpConfigError('DHCP_INVALID_CONFIG', `invalid DHCP config: ${issues[0]?.path}: ${issues[0]?.message}`, {
-      issues,
-    });
-  }
-  const value = parsed.data;
+  const value = parseConfig(input);
   const used = new Set(value.subnets.map((s) => s.id).filter((id) => id !== undefined));
   let next = 1;
   const subnets = value.subnets.map((s): Subnet => {
@@ -262,12 +316,20 @@ export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
     used.add(next);
     return { ...s, id: next };
   });
+  return { ...value, subnets, reservations: sortByAddress(value.reservations) };
+}
+
+/** Reservations ordered by address, then MAC; a list already strictly in address order is returned as is. */
+function sortByAddress(reservations: Reservation[]): Reservation[] {
   // Keys computed once: parsing addresses inside the comparator costs O(n log n) parses.
-  const reservations = value.reservations
-    .map((r) => ({ r, key: ipv4ToNumber(r.ip) as number }))
+  const keys = reservations.map((r) => ipv4ToNumber(r.ip) as number);
+  let ordered = true;
+  for (let i = 1; ordered && i < keys.length; i++) ordered = (keys[i - 1] as number) < (keys[i] as number);
+  if (ordered) return reservations;
+  return reservations
+    .map((r, i) => ({ r, key: keys[i] as number }))
     .sort((a, b) => a.key - b.key || (a.r.mac < b.r.mac ? -1 : 1))
     .map(({ r }) => r);
-  return { ...value, subnets, reservations };
 }
 
 /** Turns a parsed loose input into the model; invalid values are parse errors of the file. */
