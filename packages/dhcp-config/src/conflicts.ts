@@ -2,13 +2,15 @@
 // portal can mark all offending rows at once.
 import { type Ipv4Subnet, ipv4ToNumber, numberToIpv4, parseIpv4Subnet } from './address';
 import { DhcpConfigError, type DhcpIssue } from './errors';
-import { type DhcpConfig, type DhcpConfigInput, normalizeDhcpConfig, type Subnet } from './model';
+import { type DhcpConfig, type DhcpConfigInput, normalizeDhcpConfig, type Reservation, type Subnet } from './model';
 
 /** A subnet with its numeric bounds, sorted by network address. */
 export interface SubnetIndexEntry {
   subnet: Subnet;
   index: number;
   range: Ipv4Subnet;
+  /** Usable host addresses as numeric [first, last] ({@link hostRange}). */
+  hosts: [number, number];
   /** Pools as numeric [start, end]. */
   pools: Array<[number, number]>;
 }
@@ -16,15 +18,19 @@ export interface SubnetIndexEntry {
 /** Subnets sorted by network, for containment lookups by binary search. */
 export function indexSubnets(config: DhcpConfig): SubnetIndexEntry[] {
   return config.subnets
-    .map((subnet, index) => ({
-      subnet,
-      index,
-      range: parseIpv4Subnet(subnet.cidr) as Ipv4Subnet,
-      pools: subnet.pools.map((p): [number, number] => [
-        ipv4ToNumber(p.start) as number,
-        ipv4ToNumber(p.end) as number,
-      ]),
-    }))
+    .map((subnet, index) => {
+      const range = parseIpv4Subnet(subnet.cidr) as Ipv4Subnet;
+      return {
+        subnet,
+        index,
+        range,
+        hosts: hostRange(range),
+        pools: subnet.pools.map((p): [number, number] => [
+          ipv4ToNumber(p.start) as number,
+          ipv4ToNumber(p.end) as number,
+        ]),
+      };
+    })
     .sort((a, b) => a.range.first - b.range.first || a.range.prefix - b.range.prefix);
 }
 
@@ -49,6 +55,37 @@ export function subnetContaining(index: readonly SubnetIndexEntry[], ip: number)
 /** Usable host range of a subnet: network and broadcast excluded below /31. */
 export function hostRange(range: Ipv4Subnet): [number, number] {
   return range.prefix >= 31 ? [range.first, range.last] : [range.first + 1, range.last - 1];
+}
+
+/** Whether `ip` lies in one of the numeric pools. */
+function inPool(pools: ReadonlyArray<[number, number]>, ip: number): boolean {
+  for (let p = 0; p < pools.length; p++) {
+    const pool = pools[p] as [number, number];
+    if (ip >= pool[0] && ip <= pool[1]) return true;
+  }
+  return false;
+}
+
+/**
+ * Repeat detection over `count` rows in call order with one Set insertion per row. Returns a
+ * function that answers `undefined` for a key seen the first time and, for a repeat, the index
+ * of the first row with that key (`keyOf` maps a row index to its key; that index is built
+ * once, when the first repeat shows).
+ */
+function repeatFinder<K>(count: number, keyOf: (row: number) => K): (key: K) => number | undefined {
+  const seen = new Set<K>();
+  let first: Map<K, number> | undefined;
+  return (key) => {
+    const size = seen.size;
+    seen.add(key);
+    if (seen.size !== size) return undefined;
+    if (!first) {
+      first = new Map();
+      // Backwards, so the lowest index of each key is what remains.
+      for (let j = count - 1; j >= 0; j--) first.set(keyOf(j), j);
+    }
+    return first.get(key);
+  };
 }
 
 /**
@@ -92,7 +129,7 @@ export function findConflicts(config: DhcpConfig): DhcpIssue[] {
     }
   }
   for (const entry of index) {
-    const [low, high] = hostRange(entry.range);
+    const [low, high] = entry.hosts;
     const sorted = entry.pools.map((p, j) => ({ p, j })).sort((a, b) => a.p[0] - b.p[0]);
     for (const [n, { p, j }] of sorted.entries()) {
       const path = `subnets[${entry.index}].pools[${j}]`;
@@ -122,47 +159,50 @@ export function findConflicts(config: DhcpConfig): DhcpIssue[] {
     }
   }
 
-  const byIp = new Map<number, number>();
-  const byMac = new Map<string, number>();
-  const byName = new Map<string, number>();
-  for (const [i, r] of config.reservations.entries()) {
-    const path = `reservations[${i}]`;
+  // Indexed loop with paths built only for issues: this runs for thousands of reservations.
+  const reservations = config.reservations;
+  const row = (j: number): Reservation => reservations[j] as Reservation;
+  const firstIp = repeatFinder(reservations.length, (j) => ipv4ToNumber(row(j).ip) as number);
+  const firstMac = repeatFinder(reservations.length, (j) => row(j).mac);
+  const firstName = repeatFinder(reservations.length, (j) => row(j).hostname);
+  for (let i = 0; i < reservations.length; i++) {
+    const r = row(i);
     const ip = ipv4ToNumber(r.ip) as number;
     const entry = subnetContaining(index, ip);
-    const [low, high] = entry ? hostRange(entry.range) : [1, 0];
-    if (!entry || ip < low || ip > high) {
-      add('RESERVATION_OUTSIDE_SUBNET', `${path}.ip`, `${r.hostname}: ${r.ip} is not a host address of any subnet`);
-    } else if (entry.pools.some(([s, e]) => ip >= s && ip <= e)) {
+    if (!entry || ip < entry.hosts[0] || ip > entry.hosts[1]) {
+      add(
+        'RESERVATION_OUTSIDE_SUBNET',
+        `reservations[${i}].ip`,
+        `${r.hostname}: ${r.ip} is not a host address of any subnet`,
+      );
+    } else if (inPool(entry.pools, ip)) {
       add(
         'RESERVATION_IN_POOL',
-        `${path}.ip`,
+        `reservations[${i}].ip`,
         `${r.hostname}: ${r.ip} lies in the dynamic pool of ${entry.subnet.cidr}`,
       );
     }
-    const dupIp = byIp.get(ip);
+    const dupIp = firstIp(ip);
     if (dupIp !== undefined)
       add(
         'DUPLICATE_IP',
-        `${path}.ip`,
-        `${r.ip} is reserved for both ${config.reservations[dupIp]?.hostname} and ${r.hostname}`,
+        `reservations[${i}].ip`,
+        `${r.ip} is reserved for both ${row(dupIp).hostname} and ${r.hostname}`,
       );
-    else byIp.set(ip, i);
-    const dupMac = byMac.get(r.mac);
+    const dupMac = firstMac(r.mac);
     if (dupMac !== undefined)
       add(
         'DUPLICATE_MAC',
-        `${path}.mac`,
-        `${r.mac} is used by both ${config.reservations[dupMac]?.hostname} and ${r.hostname}`,
+        `reservations[${i}].mac`,
+        `${r.mac} is used by both ${row(dupMac).hostname} and ${r.hostname}`,
       );
-    else byMac.set(r.mac, i);
-    const dupName = byName.get(r.hostname);
+    const dupName = firstName(r.hostname);
     if (dupName !== undefined)
       add(
         'DUPLICATE_HOSTNAME',
-        `${path}.hostname`,
-        `hostname ${r.hostname} is used twice (${config.reservations[dupName]?.ip} and ${r.ip})`,
+        `reservations[${i}].hostname`,
+        `hostname ${r.hostname} is used twice (${row(dupName).ip} and ${r.ip})`,
       );
-    else byName.set(r.hostname, i);
   }
   return issues;
 }
