@@ -62,12 +62,16 @@ export function renderDhcpdConf(config: DhcpConfig, settings: DhcpdSettings = {}
     if (s.maxLifetime !== undefined) lines.push(`  max-lease-time ${s.maxLifetime};`);
     lines.push(...renderOptions(s.options, '  '), '}');
   }
-  // One string per host: thousands of reservations are the common large case.
+  // Thousands of hosts are the common large case. Appended to one string, V8 keeps them as a
+  // rope and copies the text once when it is read; joining one string per host flattened each
+  // host first and took twice as long.
+  let hosts = '';
   for (const r of config.reservations) {
-    const comment = r.comment === undefined ? '' : `  # ${r.comment}\n`;
-    lines.push(`\nhost ${r.hostname} {\n${comment}  hardware ethernet ${r.mac};\n  fixed-address ${r.ip};\n}`);
+    hosts += `\nhost ${r.hostname} {\n`;
+    if (r.comment !== undefined) hosts += `  # ${r.comment}\n`;
+    hosts += `  hardware ethernet ${r.mac};\n  fixed-address ${r.ip};\n}\n`;
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${hosts}`;
 }
 
 type Token =
