@@ -1,7 +1,8 @@
 // DHCP: (1) validate + render a 2,000-reservation config vs the daemon's own `-t` check of the
 // result, for Kea and dhcpd (our overhead should be < 20 % of the check); (2) parse a
 // 100,000-line lease file vs the daemon's own reader of that file (kea-lfc compaction,
-// `dhcpd -T` lease-file test).
+// `dhcpd -T` lease-file test). Both sides run the same number of times after the same warm-up,
+// alternating, and every row reports the median and range of the single runs besides the mean.
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +16,12 @@ import {
   renderKeaConfig,
   validateDhcpConfig,
 } from '../packages/dhcp-config/src/index';
-import { type Benchmark, type Measurement, measure } from './lib';
+import type { Benchmark, Measurement } from './lib';
 
 const RESERVATIONS = 2000;
 const LEASE_LINES = 100_000;
 // The portal renders in a long-running process: measure our code JIT-warm (the first cold
-// run costs ~30 ms, see README); the daemons' checks are fresh processes either way.
+// run costs ~30 ms, see README). The daemons get the same unrecorded rounds (page cache, binaries).
 const WARMUP = 5;
 
 /** 10.20.0.0/16, pool 10.20.200.1–254, reservations from 10.20.1.1 upwards. */
@@ -85,86 +86,165 @@ async function check(command: string, args: string[], env?: Record<string, strin
   if (r.exitCode !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${r.stderr}${r.stdout}`);
 }
 
+/** A Measurement with the spread of its single runs (in `--json` too). */
+interface Sampled extends Measurement {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+const ms = (t: number): string => (t >= 100 ? `${t.toFixed(0)} ms` : `${t.toFixed(2)} ms`);
+
+function sampled(label: string, times: number[]): Sampled {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs =
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const minMs = sorted[0] as number;
+  const maxMs = sorted[sorted.length - 1] as number;
+  return {
+    label: `${label} median ${ms(medianMs)} (${ms(minMs)}–${ms(maxMs)})`,
+    iterations: times.length,
+    totalMs: times.reduce((a, b) => a + b, 0),
+    medianMs,
+    minMs,
+    maxMs,
+  };
+}
+
+/**
+ * Runs our step and then the peer's `runs` times, alternating so both see the same machine load,
+ * after `WARMUP` unrecorded rounds of both. `prepare` (untimed) hands the peer its input, e.g.
+ * writes the text our step just rendered. Our step's result is read to its last character: V8
+ * builds long strings as ropes and copies them flat on first read, work a caller always pays.
+ */
+async function sideBySide<T>(
+  runs: number,
+  ours: { label: string; run: () => T },
+  peer: { label: string; run: () => Promise<void> },
+  prepare: (result: T) => Promise<void> = async () => {},
+): Promise<{ ours: Sampled; peer: Sampled; medianRatio: number }> {
+  const oursMs: number[] = [];
+  const peerMs: number[] = [];
+  for (let i = -WARMUP; i < runs; i++) {
+    const t0 = performance.now();
+    const result = ours.run();
+    if (typeof result === 'string') result.charCodeAt(result.length - 1);
+    const t1 = performance.now();
+    await prepare(result);
+    const t2 = performance.now();
+    await peer.run();
+    const t3 = performance.now();
+    if (i >= 0) {
+      oursMs.push(t1 - t0);
+      peerMs.push(t3 - t2);
+    }
+  }
+  const o = sampled(ours.label, oursMs);
+  const p = sampled(peer.label, peerMs);
+  return { ours: o, peer: p, medianRatio: o.medianMs / p.medianMs };
+}
+
+const medianNote = (r: { medianRatio: number }): string => `; median ratio ${r.medianRatio.toFixed(2)}×`;
+
 export const benchmark: Benchmark = {
   name: 'dhcp',
   description: `validate+render ${RESERVATIONS} reservations vs the daemon's -t check; parse ${LEASE_LINES} lease lines vs the daemon's reader`,
   async run({ quick }) {
     const dir = await mkdtemp(join(tmpdir(), 'invis-bench-dhcp-'));
-    const n = quick ? 3 : 20;
+    const n = quick ? 5 : 50;
+    const leaseRuns = quick ? 3 : 20;
     try {
       const input = bigModel();
       const keaFile = join(dir, 'kea-dhcp4.conf');
       const dhcpdFile = join(dir, 'dhcpd.conf');
       const keaSettings = { controlSocket: join(dir, 'kea.sock'), leaseFile: join(dir, 'leases.csv') };
       const env = { KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir };
-      await writeFile(keaFile, renderKeaConfig(validateDhcpConfig(input), keaSettings));
-      await writeFile(dhcpdFile, renderDhcpdConf(validateDhcpConfig(input)));
 
-      const oursKea = await measure(
-        'validate+render',
+      // Each round: our validate + render, then the daemon's check of exactly that text.
+      const kea = await sideBySide(
         n,
-        async () => renderKeaConfig(validateDhcpConfig(input), keaSettings),
-        WARMUP,
+        { label: 'validate+render', run: () => renderKeaConfig(validateDhcpConfig(input), keaSettings) },
+        { label: 'kea-dhcp4 -t', run: () => check('kea-dhcp4', ['-t', keaFile], env) },
+        (text) => writeFile(keaFile, text),
       );
-      const peerKea = await measure('kea-dhcp4 -t', n, () => check('kea-dhcp4', ['-t', keaFile], env));
-      const oursDhcpd = await measure(
-        'validate+render',
+      const dhcpd = await sideBySide(
         n,
-        async () => renderDhcpdConf(validateDhcpConfig(input)),
-        WARMUP,
+        { label: 'validate+render', run: () => renderDhcpdConf(validateDhcpConfig(input)) },
+        { label: 'dhcpd -t', run: () => check('dhcpd', ['-t', '-q', '-cf', dhcpdFile]) },
+        (text) => writeFile(dhcpdFile, text),
       );
-      const peerDhcpd = await measure('dhcpd -t', n, () => check('dhcpd', ['-t', '-q', '-cf', dhcpdFile]));
 
       const csv = keaLeaseCsv();
       const csvFile = join(dir, 'in.csv');
       await writeFile(csvFile, csv);
-      const oursCsv = await measure('parseKeaLeases', n, async () => parseKeaLeases(csv));
-      // kea-lfc consumes its input: copy it back before each run and time only kea-lfc.
-      const lfc: Measurement = { label: 'kea-lfc', iterations: n, totalMs: 0 };
-      for (let i = -1; i < n; i++) {
-        await copyFile(csvFile, join(dir, 'copy.csv'));
-        await rm(join(dir, 'prev.csv'), { force: true });
-        const t0 = performance.now();
-        await check(
-          'kea-lfc',
-          [
-            '-4',
-            '-p',
-            join(dir, 'lfc.pid'),
-            '-x',
-            join(dir, 'prev.csv'),
-            '-i',
-            join(dir, 'copy.csv'),
-            '-o',
-            join(dir, 'out.csv'),
-            '-f',
-            join(dir, 'fin.csv'),
-            '-c',
-            keaFile,
-          ],
-          env,
-        );
-        if (i >= 0) lfc.totalMs += performance.now() - t0;
-      }
+      // kea-lfc consumes its input: copy it back before each run (untimed, in `prepare`).
+      const keaLeases = await sideBySide(
+        leaseRuns,
+        { label: 'parseKeaLeases', run: () => parseKeaLeases(csv) },
+        {
+          label: 'kea-lfc',
+          run: () =>
+            check(
+              'kea-lfc',
+              [
+                '-4',
+                '-p',
+                join(dir, 'lfc.pid'),
+                '-x',
+                join(dir, 'prev.csv'),
+                '-i',
+                join(dir, 'copy.csv'),
+                '-o',
+                join(dir, 'out.csv'),
+                '-f',
+                join(dir, 'fin.csv'),
+                '-c',
+                keaFile,
+              ],
+              env,
+            ),
+        },
+        async () => {
+          await copyFile(csvFile, join(dir, 'copy.csv'));
+          await rm(join(dir, 'prev.csv'), { force: true });
+        },
+      );
 
       const leases = dhcpdLeases();
       const leaseFile = join(dir, 'dhcpd.leases');
       await writeFile(leaseFile, leases);
-      const oursLeases = await measure('parseDhcpdLeases', n, async () => parseDhcpdLeases(leases));
-      const peerLeases = await measure('dhcpd -T', n, () =>
-        check('dhcpd', ['-T', '-q', '-cf', dhcpdFile, '-lf', leaseFile]),
+      const dhcpdLeaseRows = await sideBySide(
+        leaseRuns,
+        { label: 'parseDhcpdLeases', run: () => parseDhcpdLeases(leases) },
+        { label: 'dhcpd -T', run: () => check('dhcpd', ['-T', '-q', '-cf', dhcpdFile, '-lf', leaseFile]) },
       );
 
       return [
         {
-          task: `Kea config, ${RESERVATIONS} reservations`,
-          ours: oursKea,
-          peer: peerKea,
+          task: `Kea config, ${RESERVATIONS} reservations${medianNote(kea)}`,
+          ours: kea.ours,
+          peer: kea.peer,
           target: '< 0.20× of kea-dhcp4 -t',
         },
-        { task: `dhcpd.conf, ${RESERVATIONS} hosts`, ours: oursDhcpd, peer: peerDhcpd, target: '< 0.20× of dhcpd -t' },
-        { task: `Kea lease CSV, ${LEASE_LINES} lines`, ours: oursCsv, peer: lfc, target: '< 1 s' },
-        { task: `dhcpd.leases, ${LEASE_LINES} lines`, ours: oursLeases, peer: peerLeases, target: '< 1 s' },
+        {
+          task: `dhcpd.conf, ${RESERVATIONS} hosts${medianNote(dhcpd)}`,
+          ours: dhcpd.ours,
+          peer: dhcpd.peer,
+          target: '< 0.20× of dhcpd -t',
+        },
+        {
+          task: `Kea lease CSV, ${LEASE_LINES} lines${medianNote(keaLeases)}`,
+          ours: keaLeases.ours,
+          peer: keaLeases.peer,
+          target: '< 1 s',
+        },
+        {
+          task: `dhcpd.leases, ${LEASE_LINES} lines${medianNote(dhcpdLeaseRows)}`,
+          ours: dhcpdLeaseRows.ours,
+          peer: dhcpdLeaseRows.peer,
+          target: '< 1 s',
+        },
       ];
     } finally {
       await rm(dir, { recursive: true, force: true });
