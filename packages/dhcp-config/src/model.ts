@@ -248,15 +248,22 @@ function toIssues(error: z.ZodError): DhcpIssue[] {
   });
 }
 
+/** Resolved reservations with their addresses as numbers (the sort keys). */
+interface KeyedReservations {
+  reservations: Reservation[];
+  keys: number[];
+}
+
 /**
  * Resolves reservation rows exactly as `reservationSchema` does, in one loop. `undefined` as soon
  * as a row is not a plain valid reservation: the caller then parses with the full schema, so
  * every issue (kind, path, message) is still zod's.
  */
-function resolveReservations(rows: unknown): Reservation[] | undefined {
-  if (rows === undefined) return [];
+function resolveReservations(rows: unknown): KeyedReservations | undefined {
+  if (rows === undefined) return { reservations: [], keys: [] };
   if (!Array.isArray(rows)) return undefined;
   const out: Reservation[] = [];
+  const keys: number[] = [];
   for (const row of rows as unknown[]) {
     if (typeof row !== 'object' || row === null || Object.getPrototypeOf(row) !== Object.prototype) return undefined;
     let hasComment = false;
@@ -268,7 +275,9 @@ function resolveReservations(rows: unknown): Reservation[] | undefined {
     if (typeof r.mac !== 'string' || typeof r.ip !== 'string' || typeof r.hostname !== 'string') return undefined;
     const mac = normalizeMac(r.mac);
     const name = toHostname(r.hostname);
-    if (mac === undefined || name === undefined || ipv4ToNumber(r.ip) === undefined) return undefined;
+    const key = ipv4ToNumber(r.ip);
+    if (mac === undefined || name === undefined || key === undefined) return undefined;
+    keys.push(key);
     if (!hasComment) {
       out.push({ mac, ip: r.ip, hostname: name });
       continue;
@@ -281,16 +290,20 @@ function resolveReservations(rows: unknown): Reservation[] | undefined {
       return undefined;
     out.push({ mac, ip: r.ip, hostname: name, comment: comment === undefined ? undefined : toComment(comment) });
   }
-  return out;
+  return { reservations: out, keys };
 }
 
-/** The zod-resolved model before subnet ids and sorting; the fast path when the rows are plainly valid. */
-function parseConfig(input: DhcpConfigInput): z.output<typeof dhcpConfigSchema> {
+/**
+ * The zod-resolved model before subnet ids and sorting, with the reservations' sort keys; the
+ * fast path when the rows are plainly valid.
+ */
+function parseConfig(input: DhcpConfigInput): { value: z.output<typeof dhcpConfigSchema>; keys: number[] } {
   const shell = dhcpConfigShellSchema.safeParse(input);
-  const reservations = shell.success ? resolveReservations(shell.data.reservations) : undefined;
-  if (shell.success && reservations) return { ...shell.data, reservations };
+  const fast = shell.success ? resolveReservations(shell.data.reservations) : undefined;
+  if (shell.success && fast) return { value: { ...shell.data, reservations: fast.reservations }, keys: fast.keys };
   const parsed = dhcpConfigSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success)
+    return { value: parsed.data, keys: parsed.data.reservations.map((r) => ipv4ToNumber(r.ip) as number) };
   const issues = toIssues(parsed.error);
   throw new DhcpConfigError('DHCP_INVALID_CONFIG', `invalid DHCP config: ${issues[0]?.path}: ${issues[0]?.message}`, {
     issues,
@@ -307,7 +320,7 @@ function parseConfig(input: DhcpConfigInput): z.output<typeof dhcpConfigSchema> 
  * @example normalizeDhcpConfig({ subnets: [{ cidr: '192.168.220.0/24' }] }).subnets[0].id // 1
  */
 export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
-  const value = parseConfig(input);
+  const { value, keys } = parseConfig(input);
   const used = new Set(value.subnets.map((s) => s.id).filter((id) => id !== undefined));
   let next = 1;
   const subnets = value.subnets.map((s): Subnet => {
@@ -316,13 +329,15 @@ export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
     used.add(next);
     return { ...s, id: next };
   });
-  return { ...value, subnets, reservations: sortByAddress(value.reservations) };
+  return { ...value, subnets, reservations: sortByAddress(value.reservations, keys) };
 }
 
-/** Reservations ordered by address, then MAC; a list already strictly in address order is returned as is. */
-function sortByAddress(reservations: Reservation[]): Reservation[] {
-  // Keys computed once: parsing addresses inside the comparator costs O(n log n) parses.
-  const keys = reservations.map((r) => ipv4ToNumber(r.ip) as number);
+/**
+ * Reservations ordered by address, then MAC; a list already strictly in address order is returned
+ * as is. `keys[i]` is the address of `reservations[i]` as a number, parsed once by the caller
+ * (inside the comparator it would cost O(n log n) parses).
+ */
+function sortByAddress(reservations: Reservation[], keys: readonly number[]): Reservation[] {
   let ordered = true;
   for (let i = 1; ordered && i < keys.length; i++) ordered = (keys[i - 1] as number) < (keys[i] as number);
   if (ordered) return reservations;
