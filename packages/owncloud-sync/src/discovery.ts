@@ -81,18 +81,32 @@ const fromJournal = (j: JournalEntry): RemoteEntry => {
   return e;
 };
 
-const isExcludedPath = (excluded: ExcludeMatcher, path: string, isDir: boolean): boolean => {
-  const parts = path.split('/');
-  for (let i = 1; i < parts.length; i++) if (excluded(parts.slice(0, i).join('/'), true)) return true;
-  return excluded(path, isDir);
-};
+/** `excluded`, also true below an excluded folder; folder answers are remembered for the scan. */
+function underExcluded(excluded: ExcludeMatcher): (path: string, isDir: boolean) => boolean {
+  const dirs = new Map<string, boolean>();
+  const check = (path: string, isDir: boolean): boolean => {
+    const slash = path.lastIndexOf('/');
+    if (slash > 0) {
+      const parent = path.slice(0, slash);
+      let out = dirs.get(parent);
+      if (out === undefined) {
+        out = check(parent, true);
+        dirs.set(parent, out);
+      }
+      if (out) return true;
+    }
+    return excluded(path, isDir);
+  };
+  return check;
+}
 
 /**
  * Reads the remote tree. With `prune`, a directory whose ETag is unchanged since the last sync
  * is not listed again: its subtree is taken from the journal.
  */
 export async function scanRemote(options: RemoteScanOptions): Promise<RemoteScan> {
-  const { client, excluded, journal } = options;
+  const { client, journal } = options;
+  const isExcluded = underExcluded(options.excluded);
   const out = new Map<string, RemoteEntry>();
   const stats: RemoteScanStats = { requests: 0, prunedDirs: 0, depthInfinity: false };
   if (options.tryInfinity) {
@@ -103,8 +117,7 @@ export async function scanRemote(options: RemoteScanOptions): Promise<RemoteScan
     });
     if (all) {
       stats.depthInfinity = true;
-      for (const r of all)
-        if (r.path !== '' && !isExcludedPath(excluded, r.path, r.isDir)) out.set(r.path, toRemote(r));
+      for (const r of all) if (r.path !== '' && !isExcluded(r.path, r.isDir)) out.set(r.path, toRemote(r));
       return withRoot(out, all.find((r) => r.path === '')?.etag, stats);
     }
   }
@@ -131,7 +144,7 @@ export async function scanRemote(options: RemoteScanOptions): Promise<RemoteScan
     const sub: string[] = [];
     for (const r of entries) {
       if (r.path === '') rootEtag = r.etag;
-      if (r.path === dir || isExcludedPath(excluded, r.path, r.isDir)) continue;
+      if (r.path === dir || isExcluded(r.path, r.isDir)) continue;
       out.set(r.path, toRemote(r));
       if (!r.isDir) continue;
       const j = journal.get(r.path);

@@ -589,6 +589,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     Promise.all(list.map((a) => sem.run(() => step(a, () => fn(a)))));
 
   async function fixMissingEtags(): Promise<void> {
+    if (missingEtags.length === 0) return;
     const parents = [...new Set(missingEtags.map((m) => m.path.slice(0, Math.max(0, m.path.lastIndexOf('/')))))];
     const listed = new Map<string, { etag?: string; size: number; mtimeMs?: number }>();
     await Promise.all(

@@ -69,10 +69,20 @@ export function createExcludeMatcher(patterns: readonly string[]): ExcludeMatche
     const dirOnly = raw.endsWith('/');
     const p = dirOnly ? raw.slice(0, -1) : raw;
     const anchored = p.includes('/');
-    return { dirOnly, anchored, re: new RegExp(`^${globToRegExp(anchored ? p.replace(/^\//, '') : p)}$`, 's') };
+    return { dirOnly, anchored, source: globToRegExp(anchored ? p.replace(/^\//, '') : p) };
   });
+  // One alternation per kind of rule: a path costs at most four regex tests, however many globs.
+  const join = (dirOnly: boolean, anchored: boolean): RegExp | undefined => {
+    const sources = rules.filter((r) => r.dirOnly === dirOnly && r.anchored === anchored).map((r) => r.source);
+    return sources.length === 0 ? undefined : new RegExp(`^(?:${sources.join('|')})$`, 's');
+  };
+  const [base, baseDir, full, fullDir] = [join(false, false), join(true, false), join(false, true), join(true, true)];
   return (path, isDir) => {
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    return rules.some((r) => (!r.dirOnly || isDir) && r.re.test(r.anchored ? path : base));
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    return (
+      base?.test(name) === true ||
+      full?.test(path) === true ||
+      (isDir && (baseDir?.test(name) === true || fullDir?.test(path) === true))
+    );
   };
 }

@@ -38,9 +38,11 @@ export { type Journal, type JournalEntry, journalEntry, openJournal } from './jo
 export { createRateLimiter, createSemaphore, type RateLimiter, type Semaphore } from './limit';
 export { acquireLock } from './lock';
 export {
+  createMultistatusParser,
   type DavResource,
   encodePath,
   hrefToPath,
+  type MultistatusParser,
   normalizeEtag,
   PROPFIND_BODY,
   parseMultistatus,

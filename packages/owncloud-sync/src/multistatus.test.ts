@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SyncError } from './errors';
-import { type DavResource, encodePath, hrefToPath, normalizeEtag, parseMultistatus } from './multistatus';
+import {
+  createMultistatusParser,
+  type DavResource,
+  encodePath,
+  hrefToPath,
+  normalizeEtag,
+  parseMultistatus,
+} from './multistatus';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -58,6 +65,27 @@ describe('parseMultistatus', () => {
         fc.constantFrom('/', '/dav/', '/remote.php/webdav/Büro x/'),
         (entries, prefix, absolute, base) => {
           expect(parseMultistatus(render(base, entries, prefix, absolute), base)).toEqual(entries);
+        },
+      ),
+    );
+  });
+
+  it('gives the same resources when the reply arrives in pieces cut anywhere', () => {
+    fc.assert(
+      fc.property(
+        fc.array(resource, { maxLength: 6 }),
+        fc.constantFrom('', 'D', 'lp1'),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (entries, prefix, cuts) => {
+          const xml = `${render('/dav/', entries, prefix, false)}<!-- trailing -->`;
+          const at = [...new Set(cuts.map((c) => c % (xml.length + 1)))].sort((a, b) => a - b);
+          const parser = createMultistatusParser('/dav/');
+          let from = 0;
+          for (const to of [...at, xml.length]) {
+            parser.push(xml.slice(from, to));
+            from = to;
+          }
+          expect(parser.end()).toEqual(entries);
         },
       ),
     );
