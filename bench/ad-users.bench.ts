@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createAdClient, USER_ATTRIBUTES } from '@invis/ad-client';
 import { startSambaDc } from '@invis/testbed';
 import { execa } from 'execa';
-import { type Benchmark, type Comparison, measure, measureBatch } from './lib';
+import { type Benchmark, type Comparison, measure, measureAlternating } from './lib';
 import { adminLdapsearch } from './peers';
 
 const PW = 'Bench!Pass-2026';
@@ -63,22 +63,38 @@ export const benchmark: Benchmark = {
     });
     try {
       const rows: Comparison[] = [];
-      // warm both sides once (connection, domain facts, Domain Users gid)
+      // warm both sides once (connection, domain facts, Domain Users gid, ldapadd's libraries)
       await ad.users.create({ sAMAccountName: 'warm0', password: PW });
-      const ours = await measure(
-        'ad-client users.create',
-        nCreate,
-        (i) => ad.users.create({ sAMAccountName: `ours${i}`, password: PW, displayName: `ours${i}` }),
-        0,
-      );
-      const ldifFile = join(dir, 'users.ldif');
-      await writeFile(ldifFile, usersLdif(info.baseDN, 'ldif', 0, nCreate, true));
-      const ldapadd = await measureBatch('ldapadd (1 LDIF)', nCreate, () =>
-        execa('ldapadd', ['-x', '-H', info.ldapsUrl, '-D', info.adminDN, '-w', info.adminPassword, '-f', ldifFile], {
+      const warmLdif = join(dir, 'warm.ldif');
+      await writeFile(warmLdif, usersLdif(info.baseDN, 'warmldif', 0, 1, true));
+      const ldapadd = (file: string) =>
+        execa('ldapadd', ['-x', '-H', info.ldapsUrl, '-D', info.adminDN, '-w', info.adminPassword, '-f', file], {
           env: ldapEnv,
-        }),
+        });
+      await ldapadd(warmLdif);
+      // alternating rounds of 100 users: one ldapadd process (one LDIF) per round against 100
+      // sequential users.create calls
+      const perRound = Math.min(100, nCreate);
+      const rounds = Math.ceil(nCreate / perRound);
+      const ldifFiles: string[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const file = join(dir, `users-${r}.ldif`);
+        await writeFile(file, usersLdif(info.baseDN, 'ldif', r * perRound, perRound, true));
+        ldifFiles.push(file);
+      }
+      const [ours, peerAdd] = await measureAlternating(
+        {
+          label: 'ad-client users.create',
+          op: async (r) => {
+            for (let i = r * perRound; i < (r + 1) * perRound; i++)
+              await ad.users.create({ sAMAccountName: `ours${i}`, password: PW, displayName: `ours${i}` });
+          },
+        },
+        { label: `ldapadd (1 LDIF of ${perRound} per round)`, op: (r) => ldapadd(ldifFiles[r] as string) },
+        rounds,
+        perRound,
       );
-      rows.push({ task: 'create user + password + RFC2307', ours, peer: ldapadd, target: '≤ 1.15× of ldapadd' });
+      rows.push({ task: 'create user + password + RFC2307', ours, peer: peerAdd, target: '≤ 1.15× of ldapadd' });
 
       const tool = await measure(
         `samba-tool user create (×${nTool}, per op)`,
@@ -109,7 +125,7 @@ export const benchmark: Benchmark = {
       });
 
       // fill up to nList users without passwords (fast), then list all of them
-      const have = nCreate * 2 + nTool + 5;
+      const have = Math.ceil(nCreate / 100) * 100 * 2 + nTool + 6;
       if (nList > have) {
         const fill = join(dir, 'fill.ldif');
         await writeFile(fill, usersLdif(info.baseDN, 'fill', 0, nList - have, false));
@@ -117,29 +133,53 @@ export const benchmark: Benchmark = {
           env: ldapEnv,
         });
       }
-      let listed = 0;
-      const list = await measure('ad-client users.list', 3, async () => {
-        listed = (await ad.users.list()).length;
-      });
       const attrs = [...USER_ATTRIBUTES]; // exactly what users.list reads
-      let ldapCount = 0;
-      const search = await measure('ldapsearch -E pr=500', 3, async () => {
-        const r = await adminLdapsearch(info, [
-          '-b',
-          info.baseDN,
-          '-E',
-          'pr=500/noprompt',
-          '(&(objectCategory=person)(objectClass=user))',
-          ...attrs,
-        ]);
-        ldapCount = r.match(/^dn: /gm)?.length ?? 0;
-      });
-      rows.push({
-        task: `list ${listed} users (ldapsearch: ${ldapCount})`,
-        ours: list,
-        peer: search,
-        target: '≤ 1.15× of ldapsearch',
-      });
+      const listRounds = quick ? 2 : 6;
+      for (const pageSize of [500, 1000]) {
+        const paged = createAdClient({
+          url: info.ldapsUrl,
+          bindDN: info.adminDN,
+          password: info.adminPassword,
+          ca: info.caPem,
+          pageSize,
+        });
+        try {
+          let listed = 0;
+          let ldapCount = 0;
+          await paged.users.list(); // connect and learn the domain first
+          const [list, search] = await measureAlternating(
+            {
+              label: 'ad-client users.list',
+              op: async () => {
+                listed = (await paged.users.list()).length;
+              },
+            },
+            {
+              label: `ldapsearch -E pr=${pageSize}`,
+              op: async () => {
+                const r = await adminLdapsearch(info, [
+                  '-b',
+                  info.baseDN,
+                  '-E',
+                  `pr=${pageSize}/noprompt`,
+                  '(&(objectCategory=person)(objectClass=user))',
+                  ...attrs,
+                ]);
+                ldapCount = r.match(/^dn: /gm)?.length ?? 0;
+              },
+            },
+            listRounds,
+          );
+          rows.push({
+            task: `list ${listed} users, ${pageSize} per page (ldapsearch: ${ldapCount})`,
+            ours: list,
+            peer: search,
+            target: '≤ 1.15× of ldapsearch',
+          });
+        } finally {
+          await paged.close();
+        }
+      }
       return rows;
     } finally {
       await ad.close();

@@ -48,6 +48,39 @@ export async function measureBatch(
   return { label, iterations, totalMs: performance.now() - t0 };
 }
 
+/** One side of {@link measureAlternating}: `op(round)` does `unitsPerRound` units of work. */
+export interface Contender {
+  label: string;
+  op: (round: number) => Promise<unknown>;
+}
+
+/**
+ * Runs two contenders in alternating rounds (a b, b a, a b, …) and sums each side's time, so a
+ * change of machine load during the run (other processes, GC, disk) hits both sides alike.
+ */
+export async function measureAlternating(
+  a: Contender,
+  b: Contender,
+  rounds: number,
+  unitsPerRound = 1,
+): Promise<[Measurement, Measurement]> {
+  const total = [0, 0];
+  const sides = [a, b] as const;
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const side of order) {
+      const t0 = performance.now();
+      await sides[side]?.op(round);
+      total[side] = (total[side] ?? 0) + performance.now() - t0;
+    }
+  }
+  const iterations = rounds * unitsPerRound;
+  return [
+    { label: a.label, iterations, totalMs: total[0] ?? 0 },
+    { label: b.label, iterations, totalMs: total[1] ?? 0 },
+  ];
+}
+
 const perOp = (m: Measurement): string => {
   const ms = m.totalMs / m.iterations;
   return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;

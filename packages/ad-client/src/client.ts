@@ -45,9 +45,12 @@ export interface AdClientOptions {
   connectTimeoutMs?: number;
   /** Limit for every single LDAP operation (default 30000 ms); the connection is dropped after it. */
   timeoutMs?: number;
-  /** Entries per page of a paged search (default 500, maximum 1000). */
+  /** Entries per page of a paged search (default and maximum 1000: AD's default MaxPageSize). */
   pageSize?: number;
-  /** Creates the ldapts client; for instrumentation (default `new Client(options)`). */
+  /**
+   * Creates the ldapts client; for instrumentation (default `new Client(options)` with the fast
+   * search-entry decoder installed).
+   */
   clientFactory?: LdapClientFactory;
   /** Clock for expiry calculations (default `() => new Date()`). */
   now?: () => Date;
@@ -158,7 +161,7 @@ export function createAdClient(options: AdClientOptions): AdClient {
     );
     return base;
   };
-  const dir = new Directory(conn, baseDN, options.pageSize ?? 500);
+  const dir = new Directory(conn, baseDN, options.pageSize ?? 1000);
   const now = options.now ?? (() => new Date());
 
   const withBind = async <T>(
@@ -169,7 +172,7 @@ export function createAdClient(options: AdClientOptions): AdClient {
     if (!name || !password) throw new AdError('AD_INVALID_CREDENTIALS', 'Wrong user name or password.');
     const client = await openBoundClient(settings, name, password);
     const single = new Connection({ ...settings, bindName: name, password }, client);
-    const d = new Directory(single, baseDN, options.pageSize ?? 500);
+    const d = new Directory(single, baseDN, options.pageSize ?? 1000);
     try {
       return await fn({
         search: (o) => d.search(o),

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, type ClientOptions } from 'ldapts';
 import { AdError, isConnectionLoss, toAdError } from './errors';
+import { installWireDecoder } from './wire-entry';
 
 /** TLS options we pass through; certificate verification cannot be switched off. */
 export type AdTlsOptions = Omit<ConnectionOptions, 'rejectUnauthorized' | 'socket' | 'host' | 'port'>;
@@ -176,5 +177,7 @@ export class Connection {
 }
 
 export function defaultClientFactory(options: ClientOptions): Client {
-  return new Client(options);
+  const client = new Client(options);
+  installWireDecoder(client);
+  return client;
 }

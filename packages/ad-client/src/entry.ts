@@ -30,6 +30,12 @@ export const BINARY_ATTRIBUTES: ReadonlySet<string> = new Set(
   ].map((a) => a.toLowerCase()),
 );
 
+/** Where an entry decoded from the wire (wire-entry.ts) hangs on the object ldapts hands out. */
+export const DECODED_ENTRY: unique symbol = Symbol('invis.decodedEntry');
+
+/** An ldapts entry object that already carries its normalised {@link AdEntry}. */
+export type DecodedEntry = Entry & { [DECODED_ENTRY]?: AdEntry };
+
 /** A directory entry with normalised values. */
 export class AdEntry {
   /** The entry's DN exactly as the server returned it. */
@@ -38,7 +44,8 @@ export class AdEntry {
   readonly attributes: Readonly<Record<string, readonly string[]>>;
   /** Binary attributes (objectGUID, objectSid, …): name → byte values. */
   readonly buffers: Readonly<Record<string, readonly Buffer[]>>;
-  readonly #lower: Map<string, string>;
+  /** Lower-cased name → name as spelled; built on the first lookup that needs it. */
+  #lower: Map<string, string> | undefined;
 
   constructor(
     dn: string,
@@ -48,14 +55,16 @@ export class AdEntry {
     this.dn = dn;
     this.attributes = attributes;
     this.buffers = buffers;
-    this.#lower = new Map();
-    for (const k in attributes) this.#lower.set(k.toLowerCase(), k);
-    for (const k in buffers) this.#lower.set(k.toLowerCase(), k);
   }
 
   #key(name: string): string | undefined {
     // the server usually spells a name as it was asked for: try that before lower-casing
     if (Object.hasOwn(this.attributes, name) || Object.hasOwn(this.buffers, name)) return name;
+    if (!this.#lower) {
+      this.#lower = new Map();
+      for (const k in this.attributes) this.#lower.set(k.toLowerCase(), k);
+      for (const k in this.buffers) this.#lower.set(k.toLowerCase(), k);
+    }
     return this.#lower.get(name.toLowerCase());
   }
 
@@ -141,6 +150,9 @@ export class AdEntry {
  * happened to be valid UTF-8), text that is not valid UTF-8 is kept as bytes in `buffers`.
  */
 export function normalizeEntry(raw: Entry, binary: ReadonlySet<string> = BINARY_ATTRIBUTES): AdEntry {
+  // decoded from the wire with the same binary set the search asked for (see wire-entry.ts)
+  const decoded = (raw as DecodedEntry)[DECODED_ENTRY];
+  if (decoded) return decoded;
   const attributes: Record<string, string[]> = {};
   const buffers: Record<string, Buffer[]> = {};
   for (const name in raw) {

@@ -164,3 +164,4 @@ export {
   uacFlags,
   uacValue,
 } from './values';
+export { installWireDecoder } from './wire-entry';

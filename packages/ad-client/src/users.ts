@@ -3,7 +3,7 @@
 // own change, password expiry, delete. A create that fails midway removes what it made.
 import type { AdClient } from './client';
 import { childDn, dnEquals, parentDn } from './dn';
-import { allocatePosixId, type DomainInfo, type PosixIdScheme, posixIdFor } from './domain';
+import { allocatePosixId, type DomainInfo, type PosixIdScheme } from './domain';
 import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f, type LdapFilter } from './filter';
@@ -201,6 +201,20 @@ export function accountTypeOf(
 /** Sets an optional field only when it has a value (absent fields stay absent, not undefined). */
 function put<K extends keyof AdUser>(u: AdUser, key: K, value: AdUser[K] | undefined): void {
   if (value !== undefined) u[key] = value;
+}
+
+/**
+ * Whether an account with RID `rid` may take the uid RID + base although `holders` also have it:
+ * yes when each of them has a higher RID, i.e. was created after this account by a create that
+ * guessed this number and will move away from it (see users.create); an older holder has the
+ * number by hand and keeps it.
+ */
+function ownsRidBasedId(holders: readonly AdEntry[], selfDn: string, rid: number): boolean {
+  return holders.every((h) => {
+    if (dnEquals(h.dn, selfDn)) return true;
+    const sid = h.getBuffer('objectSid');
+    return sid !== undefined && ridOf(sid) > rid;
+  });
 }
 
 export function toUser(e: AdEntry, mailGid: number): AdUser {
@@ -427,6 +441,11 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
         type === 'mail' ? await deps.groups.ensureMailGroup() : type === 'guest' ? 'Domain Guests' : 'Domain Users';
       const gid = type === 'mail' ? ids.mailGid : await deps.groups.ensureGid(gidGroup);
 
+      const loginShell = input.loginShell ?? (type === 'mail' ? '/bin/false' : '/bin/bash');
+      const unixHomeDirectory = input.unixHomeDirectory ?? `/home/${name}`;
+      // The uid its RID will most likely give (the DC hands out RIDs in order): written with the
+      // add, so the usual create is one write instead of two; checked and corrected below.
+      const guess = lastRid === undefined ? undefined : lastRid + 1 + ids.base;
       // no pre-check: the DC refuses a logon name in use (68, also when two creates race)
       await addOrExplain(dn, name, {
         objectClass: ['top', 'person', 'organizationalPerson', 'user'],
@@ -454,13 +473,16 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
               scriptPath: home.scriptPath ?? 'user.cmd',
             }
           : {}),
+        uidNumber: guess,
+        gidNumber: gid,
+        loginShell,
+        unixHomeDirectory,
+        msSFU30Name: name,
+        msSFU30NisDomain: dom.nisDomain,
       });
       let created: AdUser | undefined;
       try {
-        // Read the new account back and, in the same search, look for another holder of the
-        // uid its RID will most likely give (the DC hands out RIDs in order): one operation
-        // instead of two when the guess is right, the full check when it is not.
-        const guess = lastRid === undefined ? undefined : lastRid + 1 + ids.base;
+        // Read the new account back and, in the same search, every holder of the guessed uid.
         const found = await ad.search({
           filter: f.or(f.eq('distinguishedName', dn), guess !== undefined && f.eq('uidNumber', guess)),
           attributes: USER_ATTRIBUTES,
@@ -470,32 +492,14 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
         if (!entry || !sid) throw new AdError('AD_NO_SUCH_OBJECT', `The new user ${name} cannot be read back.`);
         const rid = ridOf(sid);
         lastRid = rid;
-        const uid =
-          rid + ids.base === guess
-            ? found.some((e) => e !== entry && e.getNumber('uidNumber') === guess)
-              ? await allocatePosixId(ad, 'uid', ids.base)
-              : guess
-            : await posixIdFor(ad, dn, 'user', ids, rid);
-        const changes: AdChange[] = [
-          { operation: 'replace', attribute: 'uidNumber', values: uid },
-          { operation: 'replace', attribute: 'gidNumber', values: gid },
-          {
-            operation: 'replace',
-            attribute: 'loginShell',
-            values: input.loginShell ?? (type === 'mail' ? '/bin/false' : '/bin/bash'),
-          },
-          { operation: 'replace', attribute: 'unixHomeDirectory', values: input.unixHomeDirectory ?? `/home/${name}` },
-          { operation: 'replace', attribute: 'msSFU30Name', values: name },
-          { operation: 'replace', attribute: 'msSFU30NisDomain', values: dom.nisDomain },
-        ];
-        await ad.modify(dn, changes);
-        created = {
-          ...toUser(entry, ids.mailGid),
-          uidNumber: uid,
-          gidNumber: gid,
-          loginShell: String(changes[2]?.values),
-          unixHomeDirectory: String(changes[3]?.values),
-        };
+        const target = rid + ids.base;
+        const holders =
+          target === guess
+            ? found.filter((e) => e !== entry)
+            : await ad.search({ filter: f.eq('uidNumber', target), attributes: ['objectSid'] });
+        const uid = ownsRidBasedId(holders, dn, rid) ? target : await allocatePosixId(ad, 'uid', ids.base);
+        if (uid !== guess) await ad.modify(dn, { operation: 'replace', attribute: 'uidNumber', values: uid });
+        created = { ...toUser(entry, ids.mailGid), uidNumber: uid };
         if (type !== 'user')
           await deps.groups.setPrimaryGroup(
             dn,
