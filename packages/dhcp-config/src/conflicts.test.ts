@@ -149,20 +149,26 @@ describe('findConflicts', () => {
   });
 
   it('finds duplicate IPs, MACs and hostnames and names the first reservation for every repeat', () => {
-    const issues = findConflicts(
-      normalizeDhcpConfig(
-        base({
-          reservations: [
-            host('192.168.220.22', '02:00:00:00:00:01', 'x'),
-            host('192.168.220.20', '02:00:00:00:00:03', 'c'),
-            host('192.168.220.20', '02:00:00:00:00:01', 'a'),
-            host('192.168.220.21', '02-00-00-00-00-01', 'A'),
-            host('192.168.220.20', '02:00:00:00:00:02', 'b'),
-          ],
-        }),
-      ),
+    const config = normalizeDhcpConfig(
+      base({
+        reservations: [
+          host('192.168.220.22', '02:00:00:00:00:01', 'x'),
+          host('192.168.220.20', '02:00:00:00:00:03', 'c'),
+          host('192.168.220.20', '02:00:00:00:00:01', 'a'),
+          { ...host('192.168.220.21', '02-00-00-00-00-01', 'A'), comment: 'same MAC and name as a, other notation' },
+          host('192.168.220.20', '02:00:00:00:00:02', 'b'),
+        ],
+      }),
     );
-    expect(issues.map((i) => [i.kind, i.path, i.message])).toEqual([
+    // A caller's own, unsorted list is checked the same way.
+    expect(findConflicts({ ...config, reservations: [...config.reservations].reverse() }).map((i) => i.path)).toEqual([
+      'reservations[1].mac',
+      'reservations[3].ip',
+      'reservations[4].ip',
+      'reservations[4].mac',
+      'reservations[4].hostname',
+    ]);
+    expect(findConflicts(config).map((i) => [i.kind, i.path, i.message])).toEqual([
       ['DUPLICATE_IP', 'reservations[1].ip', '192.168.220.20 is reserved for both a and b'],
       ['DUPLICATE_IP', 'reservations[2].ip', '192.168.220.20 is reserved for both a and c'],
       ['DUPLICATE_MAC', 'reservations[3].mac', '02:00:00:00:00:01 is used by both a and a'],

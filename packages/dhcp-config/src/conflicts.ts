@@ -162,12 +162,15 @@ export function findConflicts(config: DhcpConfig): DhcpIssue[] {
   // Indexed loop with paths built only for issues: this runs for thousands of reservations.
   const reservations = config.reservations;
   const row = (j: number): Reservation => reservations[j] as Reservation;
-  const firstIp = repeatFinder(reservations.length, (j) => ipv4ToNumber(row(j).ip) as number);
+  const ips = reservations.map((r) => ipv4ToNumber(r.ip) as number);
+  // normalizeDhcpConfig sorts by address, and a strictly ascending list repeats no address.
+  const ascending = ips.every((ip, j) => j === 0 || ip > (ips[j - 1] as number));
+  const firstIp = ascending ? () => undefined : repeatFinder(ips.length, (j) => ips[j] as number);
   const firstMac = repeatFinder(reservations.length, (j) => row(j).mac);
   const firstName = repeatFinder(reservations.length, (j) => row(j).hostname);
   for (let i = 0; i < reservations.length; i++) {
     const r = row(i);
-    const ip = ipv4ToNumber(r.ip) as number;
+    const ip = ips[i] as number;
     const entry = subnetContaining(index, ip);
     if (!entry || ip < entry.hosts[0] || ip > entry.hosts[1]) {
       add(
