@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startWebDav, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
 import { createSyncEngine, createWebDavClient } from '../packages/owncloud-sync/src/index';
-import { type Benchmark, type Comparison, measureBatch } from './lib';
+import { type Benchmark, type Comparison, type Measurement, measureBatch } from './lib';
 
 const FOLDERS = 50;
 
@@ -133,9 +133,30 @@ async function onServer(kind: WebDavKind, files: number, withOwncloudcmd: boolea
     };
     await phase('first sync', '≥ 2× faster than the best peer', files);
     // The first re-sync after a big upload re-lists the folders whose ETags our own uploads
-    // changed; from the second on an unchanged tree is one PROPFIND for ours.
+    // changed; from the second on an unchanged tree is one PROPFIND for ours (ownCloud).
     await phase('no-change re-sync', '≤ 0.3 s', files);
-    await phase('2nd no-change re-sync', '≤ 0.3 s', files);
+    // Later unchanged runs: five rounds, contenders in alternating order, the median of each
+    // (one sample of a 0.2 s task says little on a shared 2-core machine).
+    const rounds: number[][] = contenders.map(() => []);
+    for (let round = 0; round < 5; round++) {
+      const order = contenders.map((_, i) => (round % 2 === 0 ? i : contenders.length - 1 - i));
+      for (const i of order) {
+        const c = contenders[i] as Contender;
+        rounds[i]?.push((await measureBatch(c.label, files, () => c.sync(false))).totalMs);
+      }
+    }
+    const medians = contenders.map((c, i): Measurement => {
+      const sorted = [...(rounds[i] ?? [])].sort((x, y) => x - y);
+      return { label: c.label, iterations: files, totalMs: sorted[Math.floor(sorted.length / 2)] ?? 0 };
+    });
+    for (const peer of medians.slice(1)) {
+      rows.push({
+        task: `later no-change re-sync (median of 5), ${where}`,
+        ours: medians[0] as Measurement,
+        peer,
+        target: '≤ 0.3 s',
+      });
+    }
     await phase('50 changed files', 'faster than the best peer', 50, (dir) => change50(dir, files / FOLDERS));
     return rows;
   } finally {

@@ -10,6 +10,7 @@ import {
   encodePath,
   normalizeEtag,
   PROPFIND_BODY,
+  PROPFIND_DAV_BODY,
   parseMultistatus,
 } from './multistatus';
 
@@ -248,6 +249,8 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
   const is2xx = (s: number): boolean => s >= 200 && s < 300;
   /** Where chunked uploads go, once `detect()` found them offered. */
   let chunking: { uploads: URL; files: URL } | undefined;
+  /** `detect()` found a plain WebDAV server: listings ask for the `DAV:` properties only. */
+  let plainDav = false;
 
   return {
     baseUrl,
@@ -260,7 +263,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
           'PROPFIND',
           url,
           { depth: String(depth), 'content-type': 'application/xml; charset=utf-8' },
-          PROPFIND_BODY,
+          plainDav ? PROPFIND_DAV_BODY : PROPFIND_BODY,
         );
         if (res.statusCode !== 207) await fail(res, 'PROPFIND', path);
         // Parsed while it arrives: a 3 MB listing costs little more than the server's own time.
@@ -337,6 +340,8 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         checksumTypes: [],
         chunkedUpload: false,
       };
+      // Plain until status.php says otherwise.
+      plainDav = true;
       const idx = baseUrl.pathname.indexOf('/remote.php/');
       if (idx < 0) return plain;
       const root = new URL(baseUrl.pathname.slice(0, idx + 1), baseUrl);
@@ -351,6 +356,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         });
       const status = await json('status.php');
       if (status?.installed !== true) return plain;
+      plainDav = false;
       chunking = undefined;
       const caps = await json('ocs/v1.php/cloud/capabilities?format=json');
       const capabilities = ((caps?.ocs as { data?: { capabilities?: Record<string, unknown> } } | undefined)?.data

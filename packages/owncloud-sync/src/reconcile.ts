@@ -262,14 +262,14 @@ function detectRemoteMoves(
   const count = (e: string | undefined): void => {
     if (e !== undefined) etagUses.set(e, (etagUses.get(e) ?? 0) + 1);
   };
-  for (const r of remote.values()) if (!r.isDir) count(r.etag);
   for (const j of journal.values()) {
-    if (!j.isDir) count(j.etag);
     if (remote.has(j.path)) continue;
     if (j.fileId) byId.set(j.fileId, j);
     if (!j.isDir && j.etag) byEtag.set(j.etag, j);
   }
   if (byId.size === 0 && byEtag.size === 0) return;
+  for (const r of remote.values()) if (!r.isDir) count(r.etag);
+  for (const j of journal.values()) if (!j.isDir) count(j.etag);
   for (const p of [...remote.keys()].sort()) {
     const r = remote.get(p);
     if (!r || journal.has(p) || local.has(p)) continue;
