@@ -511,8 +511,11 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       for (let offset = have ? resumeOffset(have, total, ctx.chunkSize) : 0; offset < total; offset += piece(offset)) {
         await up.putChunk(offset, body(offset), piece(offset));
       }
-      return guarded(path, opts.ifMatch, (ifMatch) =>
-        up.commit({ totalSize: total, mtimeMs: before.mtimeMs, ...conditionOf(ifMatch, opts.create) }),
+      return refusedDrops(
+        guarded(path, opts.ifMatch, (ifMatch) =>
+          up.commit({ totalSize: total, mtimeMs: before.mtimeMs, ...conditionOf(ifMatch, opts.create) }),
+        ),
+        () => up.abort(),
       );
     }
     const dir = parentOf(path);
@@ -545,8 +548,11 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
         });
       }
     }
-    await guarded(path, opts.ifMatch, (ifMatch) =>
-      client.move(temp, path, { overwrite: !opts.create, ...(ifMatch ? { ifMatch } : {}) }),
+    await refusedDrops(
+      guarded(path, opts.ifMatch, (ifMatch) =>
+        client.move(temp, path, { overwrite: !opts.create, ...(ifMatch ? { ifMatch } : {}) }),
+      ),
+      () => client.delete(temp),
     );
     // MOVE replies carry no ETag on plain servers: fixMissingEtags() lists the folder.
     return { mtimeAccepted: false };
@@ -754,6 +760,19 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     }
     for (const d of dirty) journal.forgetEtag(d);
     return touched.length > 0;
+  }
+}
+
+/**
+ * A final MOVE refused by its condition (412) will not be retried with this upload: the next run
+ * makes the path a conflict. The uploaded data is dropped then (best effort), not left behind.
+ */
+async function refusedDrops<T>(move: Promise<T>, drop: () => Promise<void>): Promise<T> {
+  try {
+    return await move;
+  } catch (error) {
+    if ((error as SyncError).code === 'DAV_PRECONDITION_FAILED') await drop().catch(() => undefined);
+    throw error;
   }
 }
 

@@ -75,12 +75,14 @@ function beforeCommit(client: WebDavClient, interfere: () => Promise<unknown>): 
  * Syncs `dir` (1 MiB chunks) while another writer puts its own `path` on the server right before
  * our final MOVE: our upload must fail with a 412 and their version stay.
  */
-async function expectRefused(folder: Folder, dir: string, path: string): Promise<void> {
+async function expectRefused(folder: Folder, uploadsDir: string | undefined, dir: string, path: string): Promise<void> {
   const theirs = randomBytes(2 << 20);
   const client = beforeCommit(folder.client, () => folder.client.put(path, theirs, { size: theirs.length }));
   const r = await createSyncEngine({ localDir: dir, hostname: 'hostA', chunkSize: 1 << 20, client }).run();
   expect(r.errors.map((e) => [e.path, e.code])).toEqual([[path, 'DAV_PRECONDITION_FAILED']]);
   expect(sha(await readFile(join(folder.remoteDir, path)))).toBe(sha(theirs));
+  // Our refused upload is dropped, not left on the server.
+  expect(await keptBytes([folder.remoteDir, ...(uploadsDir ? [uploadsDir] : [])])).toBe(0);
 }
 
 describe.each(SERVER_KINDS)('resumable upload against %s', (kind) => {
@@ -140,7 +142,7 @@ describe.each(SERVER_KINDS)('resumable upload against %s', (kind) => {
     await ours.engine.run();
     await new Promise((r) => setTimeout(r, 1100)); // Apache: strong ETags only for files older than 1 s
     await ours.write('doc.bin', randomBytes(4 << 20));
-    await expectRefused(folder, ours.dir, 'doc.bin');
+    await expectRefused(folder, fixture().server.info.uploadsDir, ours.dir, 'doc.bin');
     const next = await ours.engine.run();
     expect(next.conflicts).toHaveLength(1);
     expect(next.errors).toEqual([]);
@@ -150,6 +152,6 @@ describe.each(SERVER_KINDS)('resumable upload against %s', (kind) => {
     const folder = await fixture().folder();
     const ours = await folder.replica('hostA');
     await ours.write('new.bin', randomBytes(3 << 20));
-    await expectRefused(folder, ours.dir, 'new.bin');
+    await expectRefused(folder, fixture().server.info.uploadsDir, ours.dir, 'new.bin');
   });
 });
