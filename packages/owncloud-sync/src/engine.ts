@@ -785,14 +785,12 @@ async function probeRangePut(client: WebDavClient, dir: string, id: string): Pro
   const probe = `${dir === '' ? '' : `${dir}/`}.~sync-${id}-probe.part`;
   try {
     await client.put(probe, Buffer.from('a'), { size: 1 });
-    const honoured = await client.put(probe, Buffer.from('b'), { size: 1, range: { offset: 1, totalSize: 2 } }).then(
-      async () => (await client.propfind(probe, 0))[0]?.size === 2,
-      (error: unknown) => {
-        if ((error as SyncError).code === 'DAV_NETWORK') throw error;
-        return false;
-      },
-    );
-    return honoured;
+    await client.put(probe, Buffer.from('b'), { size: 1, range: { offset: 1, totalSize: 2 } });
+    return (await client.propfind(probe, 0))[0]?.size === 2;
+  } catch (error) {
+    // A refusal (400, 403, 501 …) means no range PUTs; a dead connection is the run's problem.
+    if ((error as SyncError).code === 'DAV_NETWORK') throw error;
+    return false;
   } finally {
     await client.delete(probe).catch(() => undefined);
   }
