@@ -127,6 +127,8 @@ export interface WebDavClient {
   readonly baseUrl: URL;
   /** PROPFIND with depth 0, 1 or infinity. @throws {SyncError} `DAV_NOT_FOUND`, `DAV_HTTP` (403 when infinity is refused) */
   propfind(path: string, depth: 0 | 1 | 'infinity'): Promise<DavResource[]>;
+  /** PROPFIND that hands each resource to `onResource` as it is parsed and keeps none (large listings). */
+  propfindEach(path: string, depth: 0 | 1 | 'infinity', onResource: (resource: DavResource) => void): Promise<void>;
   /** GET, optionally from `offset` with `If-Range: etag` (resume). The slot is held while `consume` runs. */
   get<T>(
     path: string,
@@ -252,30 +254,41 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
   /** `detect()` found a plain WebDAV server: listings ask for the `DAV:` properties only. */
   let plainDav = false;
 
+  /** PROPFIND parsed while it arrives: a 3 MB listing costs little more than the server's own time. */
+  function listing(
+    path: string,
+    depth: 0 | 1 | 'infinity',
+    onResource?: (resource: DavResource) => void,
+  ): Promise<DavResource[]> {
+    return sem.run(async () => {
+      // Listings are of collections, which want the trailing slash; depth 0 may be a file.
+      const url = urlOf(path);
+      if (depth !== 0 && !url.pathname.endsWith('/')) url.pathname += '/';
+      const res = await send(
+        'PROPFIND',
+        url,
+        { depth: String(depth), 'content-type': 'application/xml; charset=utf-8' },
+        plainDav ? PROPFIND_DAV_BODY : PROPFIND_BODY,
+      );
+      if (res.statusCode !== 207) await fail(res, 'PROPFIND', path);
+      const parser = createMultistatusParser(baseUrl.pathname, onResource);
+      try {
+        res.body.setEncoding('utf8');
+        for await (const chunk of res.body) parser.push(chunk as string);
+      } catch (error) {
+        throw toSyncError(error, 'DAV_NETWORK', { method: 'PROPFIND', path });
+      }
+      return parser.end();
+    });
+  }
+
   return {
     baseUrl,
     propfind(path, depth) {
-      return sem.run(async () => {
-        // Listings are of collections, which want the trailing slash; depth 0 may be a file.
-        const url = urlOf(path);
-        if (depth !== 0 && !url.pathname.endsWith('/')) url.pathname += '/';
-        const res = await send(
-          'PROPFIND',
-          url,
-          { depth: String(depth), 'content-type': 'application/xml; charset=utf-8' },
-          plainDav ? PROPFIND_DAV_BODY : PROPFIND_BODY,
-        );
-        if (res.statusCode !== 207) await fail(res, 'PROPFIND', path);
-        // Parsed while it arrives: a 3 MB listing costs little more than the server's own time.
-        const parser = createMultistatusParser(baseUrl.pathname);
-        try {
-          res.body.setEncoding('utf8');
-          for await (const chunk of res.body) parser.push(chunk as string);
-        } catch (error) {
-          throw toSyncError(error, 'DAV_NETWORK', { method: 'PROPFIND', path });
-        }
-        return parser.end();
-      });
+      return listing(path, depth);
+    },
+    async propfindEach(path, depth, onResource) {
+      await listing(path, depth, onResource);
     },
     get(path, opts, consume) {
       return sem.run(async () => {

@@ -11,11 +11,28 @@ import type { LocalEntry, RemoteEntry } from './reconcile';
 /**
  * Walks `root` (symlinks and excluded names are skipped) and returns every file and directory
  * with size, mtime and inode; nothing is read, so an unchanged tree costs only `readdir` + `lstat`.
- * Synchronous calls are 2–3× faster than the thread-pool ones for many small stats; the walk
- * yields to the event loop after every directory so it never blocks for long.
+ *
+ * @example
+ * const local = await scanLocal('/srv/branch', createExcludeMatcher(DEFAULT_EXCLUDES));
  */
 export async function scanLocal(root: string, excluded: ExcludeMatcher): Promise<Map<string, LocalEntry>> {
   const out = new Map<string, LocalEntry>();
+  await walkLocal(root, excluded, (e) => out.set(e.path, e));
+  return out;
+}
+
+/**
+ * {@link scanLocal} handing each entry to `onEntry` instead of collecting them: memory stays that of
+ * the largest directory. Synchronous calls are 2–3× faster than the thread-pool ones for many
+ * small stats; the walk yields to the event loop after every directory so it never blocks for long.
+ *
+ * @throws {SyncError} `SYNC_LOCAL_IO` when a directory cannot be read
+ */
+export async function walkLocal(
+  root: string,
+  excluded: ExcludeMatcher,
+  onEntry: (entry: LocalEntry) => void,
+): Promise<void> {
   const queue: string[] = [''];
   for (let rel = queue.pop(); rel !== undefined; rel = queue.pop()) {
     const abs = rel === '' ? root : join(root, rel);
@@ -32,12 +49,11 @@ export async function scanLocal(root: string, excluded: ExcludeMatcher): Promise
       const st = lstatSync(join(abs, d.name), { throwIfNoEntry: false });
       if (!st || (!st.isFile() && !st.isDirectory())) continue;
       const isDir = st.isDirectory();
-      out.set(p, { path: p, isDir, size: isDir ? 0 : st.size, mtimeMs: st.mtimeMs, inode: st.ino });
+      onEntry({ path: p, isDir, size: isDir ? 0 : st.size, mtimeMs: st.mtimeMs, inode: st.ino });
       if (isDir) queue.push(p);
     }
     await new Promise((r) => setImmediate(r));
   }
-  return out;
 }
 
 /** How the remote tree was read, for the report. */
@@ -103,40 +119,87 @@ function underExcluded(excluded: ExcludeMatcher): (path: string, isDir: boolean)
 /**
  * Reads the remote tree. With `prune`, a directory whose ETag is unchanged since the last sync
  * is not listed again: its subtree is taken from the journal.
+ *
+ * @throws {SyncError} `DAV_*` when a listing fails
  */
 export async function scanRemote(options: RemoteScanOptions): Promise<RemoteScan> {
-  const { client, journal } = options;
-  const isExcluded = underExcluded(options.excluded);
-  const out = new Map<string, RemoteEntry>();
-  const stats: RemoteScanStats = { requests: 0, prunedDirs: 0, depthInfinity: false };
-  if (options.tryInfinity) {
-    stats.requests++;
-    const all = await client.propfind('', 'infinity').catch((error: unknown) => {
-      if ((error as { data?: { status?: number } }).data?.status === 403) return undefined;
-      throw error;
-    });
-    if (all) {
-      stats.depthInfinity = true;
-      for (const r of all) if (r.path !== '' && !isExcluded(r.path, r.isDir)) out.set(r.path, toRemote(r));
-      return withRoot(out, all.find((r) => r.path === '')?.etag, stats);
-    }
-  }
-  const children = new Map<string, JournalEntry[]>();
-  if (options.prune) {
-    for (const j of journal.values()) {
-      if (j.path === '') continue;
-      const parent = j.path.slice(0, Math.max(0, j.path.lastIndexOf('/')));
-      const list = children.get(parent) ?? [];
-      list.push(j);
-      children.set(parent, list);
-    }
-  }
+  const { journal } = options;
+  const entries = new Map<string, RemoteEntry>();
+  let children: Map<string, JournalEntry[]> | undefined;
   const copySubtree = (dir: string): void => {
-    for (const j of children.get(dir) ?? []) {
-      out.set(j.path, fromJournal(j));
+    for (const j of children?.get(dir) ?? []) {
+      entries.set(j.path, fromJournal(j));
       if (j.isDir) copySubtree(j.path);
     }
   };
+  const scan = await scanRemoteInto(options, {
+    add: (e) => entries.set(e.path, e),
+    known: (path) => journal.get(path),
+    copyKnown(dir) {
+      children ??= childrenOf(journal);
+      copySubtree(dir);
+    },
+  });
+  return { entries, ...scan };
+}
+
+/** Journal entries by parent path (the base collection itself left out). */
+function childrenOf(journal: ReadonlyMap<string, JournalEntry>): Map<string, JournalEntry[]> {
+  const children = new Map<string, JournalEntry[]>();
+  for (const j of journal.values()) {
+    if (j.path === '') continue;
+    const parent = j.path.slice(0, Math.max(0, j.path.lastIndexOf('/')));
+    const list = children.get(parent) ?? [];
+    list.push(j);
+    children.set(parent, list);
+  }
+  return children;
+}
+
+/** Where {@link scanRemoteInto} puts what it finds, and the journal it prunes against. */
+export interface RemoteSink {
+  /** A listed entry (a later one for the same path replaces it). */
+  add(entry: RemoteEntry): void;
+  /** The journal's entry of a path (`''` is the base collection). */
+  known(path: string): JournalEntry | undefined;
+  /** Takes the journal's subtree below `dir` (children, recursively through folders) as remote entries. */
+  copyKnown(dir: string): void;
+}
+
+/**
+ * {@link scanRemote} handing the entries to a sink instead of collecting them: a
+ * `Depth: infinity` listing is passed on while it is parsed, depth-1 listings one folder at a time.
+ *
+ * @returns the base collection's ETag and how the tree was read
+ * @throws {SyncError} `DAV_*` when a listing fails
+ */
+export async function scanRemoteInto(
+  options: Omit<RemoteScanOptions, 'journal'>,
+  sink: RemoteSink,
+): Promise<Omit<RemoteScan, 'entries'>> {
+  const { client } = options;
+  const isExcluded = underExcluded(options.excluded);
+  const stats: RemoteScanStats = { requests: 0, prunedDirs: 0, depthInfinity: false };
+  if (options.tryInfinity) {
+    stats.requests++;
+    let root: { etag?: string | undefined } | undefined;
+    const listed = await client
+      .propfindEach('', 'infinity', (r) => {
+        if (r.path === '') root ??= { etag: r.etag };
+        else if (!isExcluded(r.path, r.isDir)) sink.add(toRemote(r));
+      })
+      .then(
+        () => true,
+        (error: unknown) => {
+          if ((error as { data?: { status?: number } }).data?.status === 403) return false;
+          throw error;
+        },
+      );
+    if (listed) {
+      stats.depthInfinity = true;
+      return withRoot(root?.etag, stats);
+    }
+  }
   let rootEtag: string | undefined;
   const list = async (dir: string): Promise<void> => {
     stats.requests++;
@@ -145,32 +208,29 @@ export async function scanRemote(options: RemoteScanOptions): Promise<RemoteScan
     for (const r of entries) {
       if (r.path === '') rootEtag = r.etag;
       if (r.path === dir || isExcluded(r.path, r.isDir)) continue;
-      out.set(r.path, toRemote(r));
+      sink.add(toRemote(r));
       if (!r.isDir) continue;
-      const j = journal.get(r.path);
+      const j = sink.known(r.path);
       if (options.prune && j?.isDir && r.etag !== undefined && j.etag === r.etag) {
         stats.prunedDirs++;
-        copySubtree(r.path);
+        sink.copyKnown(r.path);
       } else sub.push(r.path);
     }
     await Promise.all(sub.map(list));
   };
-  const root = journal.get('');
+  const root = sink.known('');
   if (options.prune && root?.etag !== undefined) {
     stats.requests++;
     const [self] = await client.propfind('', 0);
     if (self?.etag === root.etag) {
       stats.prunedDirs++;
-      copySubtree('');
-      return withRoot(out, root.etag, stats);
+      sink.copyKnown('');
+      return withRoot(root.etag, stats);
     }
   }
   await list('');
-  return withRoot(out, rootEtag, stats);
+  return withRoot(rootEtag, stats);
 }
 
-const withRoot = (
-  entries: Map<string, RemoteEntry>,
-  rootEtag: string | undefined,
-  stats: RemoteScanStats,
-): RemoteScan => (rootEtag === undefined ? { entries, stats } : { entries, rootEtag, stats });
+const withRoot = (rootEtag: string | undefined, stats: RemoteScanStats): Omit<RemoteScan, 'entries'> =>
+  rootEtag === undefined ? { stats } : { rootEtag, stats };

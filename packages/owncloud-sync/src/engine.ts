@@ -7,13 +7,20 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { resumeOffset, transferId } from './chunking';
 import type { PutResult, ServerInfo, WebDavClient } from './client';
-import { scanLocal, scanRemote } from './discovery';
+import { scanRemoteInto, walkLocal } from './discovery';
 import { SyncError, type SyncErrorCode, toSyncError } from './errors';
 import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
 import { type Journal, type JournalEntry, journalEntry, openJournal } from './journal';
 import { createRateLimiter, createSemaphore, type RateLimiter } from './limit';
 import { acquireLock } from './lock';
-import { conflictCopyName, type LocalEntry, type RemoteEntry, reconcile, type SyncAction } from './reconcile';
+import {
+  conflictCopyName,
+  type LocalEntry,
+  openPlanStore,
+  type PlanStore,
+  type RemoteEntry,
+  type SyncAction,
+} from './reconcile';
 
 /** Options of {@link createSyncEngine}. */
 export interface SyncEngineOptions {
@@ -164,32 +171,46 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       const release = await acquireLock(join(stateDir, 'lock'), host);
       const journal = openJournal(join(stateDir, 'journal.db'));
+      // Discovery goes into a temporary database, not into maps: memory does not grow with the tree.
+      const store = openPlanStore();
       try {
         server ??= await client.detect();
         const excluded = await excludeMatcher();
-        const known = journal.load();
-        const root = known.get('');
-        known.delete('');
+        let root: JournalEntry | undefined;
+        for (const e of journal.entries()) {
+          if (e.path === '') root = e;
+          else store.addJournal(e);
+        }
         // Remote first: its requests are in flight while the (mostly synchronous) local walk runs.
-        const remotePromise = scanRemote({
-          client,
-          excluded,
-          journal: root ? new Map([...known, ['', root]]) : known,
-          prune: server.recursiveDirEtags,
-          tryInfinity: !server.recursiveDirEtags && !infinityRefused,
-        });
-        const [local, remoteScan] = await Promise.all([scanLocal(localDir, excluded), remotePromise]);
+        const remotePromise = scanRemoteInto(
+          {
+            client,
+            excluded,
+            prune: server.recursiveDirEtags,
+            tryInfinity: !server.recursiveDirEtags && !infinityRefused,
+          },
+          {
+            add: (e) => store.addRemote(e),
+            known: (path) => (path === '' ? root : store.journalEntry(path)),
+            copyKnown: (dir) => store.copyJournalTree(dir),
+          },
+        );
+        const [, remoteScan] = await Promise.all([
+          walkLocal(localDir, excluded, (e) => store.addLocal(e)),
+          remotePromise,
+        ]);
         if (!server.recursiveDirEtags && !remoteScan.stats.depthInfinity) infinityRefused = true;
         const emit = runOptions.onEvent ?? (() => undefined);
+        const counts = store.counts();
         emit({
           type: 'discovered',
-          local: local.size,
-          remote: remoteScan.entries.size,
+          local: counts.local,
+          remote: counts.remote,
           remoteRequests: remoteScan.stats.requests,
           prunedDirs: remoteScan.stats.prunedDirs,
         });
-        await settleRacy(known, local, localDir, journal);
-        const plan = reconcile({ local, remote: remoteScan.entries, journal: known });
+        await settleRacy(store, localDir, journal);
+        const plan = store.reconcile();
         const pending = journal.loadPending();
         markInterruptedUploads(plan.actions, pending);
         emit({ type: 'planned', actions: plan.actions.length });
@@ -227,8 +248,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             localDir,
             client,
             journal,
-            local,
-            remote: remoteScan.entries,
+            taken: (p) => store.hasLocal(p) || store.hasRemote(p),
             report,
             emit,
             host,
@@ -259,6 +279,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         report.durationMs = performance.now() - started;
         return report;
       } finally {
+        store.close();
         journal.close();
         await release();
       }
@@ -270,8 +291,8 @@ interface ExecutorContext {
   localDir: string;
   client: WebDavClient;
   journal: Journal;
-  local: ReadonlyMap<string, LocalEntry>;
-  remote: ReadonlyMap<string, RemoteEntry>;
+  /** Whether a path exists on either side (as discovered), for conflict copy names. */
+  taken: (path: string) => boolean;
   report: SyncReport;
   emit: (e: SyncEvent) => void;
   host: string;
@@ -576,8 +597,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       });
       return;
     }
-    const taken = (p: string): boolean => ctx.local.has(p) || ctx.remote.has(p);
-    const copy = conflictCopyName(a.path, ctx.host, ctx.now(), taken);
+    const copy = conflictCopyName(a.path, ctx.host, ctx.now(), ctx.taken);
     await rename(target, abs(copy));
     await link(got.part, target);
     await unlink(got.part);
@@ -610,10 +630,9 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       }),
     );
     journal.flush();
-    const entries = journal.load();
     for (const m of missingEtags) {
       const l = listed.get(m.path);
-      const j = entries.get(m.path);
+      const j = journal.get(m.path);
       // A different size means someone else wrote it meanwhile: keep the ETag unknown so the next run looks.
       if (!l || !j || l.size !== m.size) continue;
       journal.put({ ...j, ...(l.etag ? { etag: l.etag } : {}), ...(l.mtimeMs ? { remoteMtimeMs: l.mtimeMs } : {}) });
@@ -800,23 +819,15 @@ async function probeRangePut(client: WebDavClient, dir: string, id: string): Pro
  * Resolves racy journal entries (see `JournalEntry.racyHash`): with an unchanged stat the content
  * decides. Equal → the entry is trusted from now on; different → it counts as changed.
  */
-async function settleRacy(
-  known: Map<string, JournalEntry>,
-  local: ReadonlyMap<string, LocalEntry>,
-  localDir: string,
-  journal: Journal,
-): Promise<void> {
-  for (const j of known.values()) {
-    if (j.racyHash === undefined) continue;
-    const l = local.get(j.path);
-    if (!l || l.isDir || l.size !== j.size || l.mtimeMs !== j.mtimeMs || l.inode !== j.inode) continue;
+async function settleRacy(store: PlanStore, localDir: string, journal: Journal): Promise<void> {
+  for (const j of store.racyCandidates()) {
     const content = await readFile(join(localDir, ...j.path.split('/'))).catch(() => undefined);
     if (content && sha1(content) === j.racyHash) {
       const trusted = { ...j };
       delete trusted.racyHash;
-      known.set(j.path, trusted);
+      store.replaceJournal(trusted);
       journal.put(trusted);
-    } else known.set(j.path, { ...j, mtimeMs: -1 });
+    } else store.replaceJournal({ ...j, mtimeMs: -1 });
   }
 }
 

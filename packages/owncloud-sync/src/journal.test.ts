@@ -37,6 +37,9 @@ describe('journal', () => {
     const again = openJournal(file);
     expect([...again.load().keys()].sort()).toEqual(['ab', 'c', 'c/x']);
     expect(again.load().get('c/x')).toEqual(entry('c/x', { etag: 'x', fileId: 'id', remoteMtimeMs: 5 }));
+    expect(again.get('c/x')).toEqual(entry('c/x', { etag: 'x', fileId: 'id', remoteMtimeMs: 5 }));
+    expect(again.get('a/x')).toBeUndefined();
+    expect([...again.entries()].map((e) => e.path)).toEqual([...again.load().keys()]);
     expect(again.loadPending()).toEqual(new Map([['p', { size: 3, mtimeMs: 4, inode: 5 }]]));
     again.clearPending('p');
     again.flush();

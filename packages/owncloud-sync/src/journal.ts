@@ -1,7 +1,7 @@
 // The sync journal: the last state both sides agreed on, in node:sqlite (no native addon).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { toSyncError } from './errors';
 
 /** What both sides looked like after the last successful sync of one path. */
@@ -50,6 +50,10 @@ export function journalEntry(
 export interface Journal {
   /** Every entry, keyed by path. */
   load(): Map<string, JournalEntry>;
+  /** Every entry, read one at a time (in the order `load()` has them). */
+  entries(): IterableIterator<JournalEntry>;
+  /** One entry (as committed; buffered writes are not seen). */
+  get(path: string): JournalEntry | undefined;
   put(entry: JournalEntry): void;
   /** Removes a path and everything below it. */
   removeTree(path: string): void;
@@ -68,7 +72,8 @@ export interface Journal {
   close(): void;
 }
 
-type Row = {
+/** A journal row as SQLite holds it (the plan store keeps the same columns). */
+export type JournalRow = {
   path: string;
   is_dir: number;
   size: number;
@@ -80,6 +85,30 @@ type Row = {
   file_id: string | null;
   hash: string | null;
 };
+
+/** The columns of {@link JournalRow}, in the order of {@link journalRowValues}. */
+export const JOURNAL_COLUMNS = 'path, is_dir, size, mtime, inode, etag, rsize, rmtime, file_id, hash';
+
+/** An entry's column values in {@link JOURNAL_COLUMNS} order. */
+export const journalRowValues = (e: JournalEntry): SQLInputValue[] => [
+  e.path,
+  e.isDir ? 1 : 0,
+  e.size,
+  e.mtimeMs,
+  e.inode,
+  e.etag ?? null,
+  e.remoteSize,
+  e.remoteMtimeMs ?? null,
+  e.fileId ?? null,
+  e.racyHash ?? null,
+];
+
+/** The entry of a row. */
+export const fromJournalRow = (r: JournalRow): JournalEntry =>
+  journalEntry(
+    { path: r.path, isDir: r.is_dir === 1, size: r.size, mtimeMs: r.mtime, inode: r.inode, remoteSize: r.rsize },
+    { etag: r.etag, remoteMtimeMs: r.rmtime, fileId: r.file_id, racyHash: r.hash },
+  );
 
 /**
  * Opens (and creates) the journal database at `file`.
@@ -99,16 +128,20 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
     throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
   }
   const upsert = db.prepare(
-    'INSERT OR REPLACE INTO entries (path, is_dir, size, mtime, inode, etag, rsize, rmtime, file_id, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    `INSERT OR REPLACE INTO entries (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const del = db.prepare("DELETE FROM entries WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'");
   const ren = db.prepare(
     "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'",
   );
+  const getOne = db.prepare('SELECT * FROM entries WHERE path = ?');
   const noEtag = db.prepare('UPDATE entries SET etag = NULL WHERE path = ?');
   const addPending = db.prepare('INSERT OR REPLACE INTO pending (path, size, mtime, inode) VALUES (?, ?, ?, ?)');
   const delPending = db.prepare('DELETE FROM pending WHERE path = ?');
   const pending: (() => void)[] = [];
+  function* entries(): IterableIterator<JournalEntry> {
+    for (const r of db.prepare('SELECT * FROM entries').iterate() as Iterable<JournalRow>) yield fromJournalRow(r);
+  }
   const transaction = (ops: (() => void)[]): void => {
     db.exec('BEGIN');
     try {
@@ -122,33 +155,16 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
   return {
     load() {
       const map = new Map<string, JournalEntry>();
-      for (const r of db.prepare('SELECT * FROM entries').all() as Row[]) {
-        const required = { path: r.path, isDir: r.is_dir === 1, size: r.size, mtimeMs: r.mtime, inode: r.inode };
-        map.set(
-          r.path,
-          journalEntry(
-            { ...required, remoteSize: r.rsize },
-            { etag: r.etag, remoteMtimeMs: r.rmtime, fileId: r.file_id, racyHash: r.hash },
-          ),
-        );
-      }
+      for (const e of entries()) map.set(e.path, e);
       return map;
     },
+    entries,
+    get(path) {
+      const r = getOne.get(path) as JournalRow | undefined;
+      return r && fromJournalRow(r);
+    },
     put(e) {
-      pending.push(() =>
-        upsert.run(
-          e.path,
-          e.isDir ? 1 : 0,
-          e.size,
-          e.mtimeMs,
-          e.inode,
-          e.etag ?? null,
-          e.remoteSize,
-          e.remoteMtimeMs ?? null,
-          e.fileId ?? null,
-          e.racyHash ?? null,
-        ),
-      );
+      pending.push(() => upsert.run(...journalRowValues(e)));
     },
     removeTree(path) {
       pending.push(() => del.run(path, path, path));

@@ -91,6 +91,20 @@ describe('parseMultistatus', () => {
     );
   });
 
+  it('hands each resource to onResource as soon as its response is complete, keeping none', () => {
+    const a: DavResource = { path: 'a', isDir: false, size: 3, etag: 'x' };
+    const b: DavResource = { path: 'd', isDir: true, size: 0 };
+    const xml = render('/dav/', [a, b], 'D', false);
+    const cut = xml.indexOf('</D:response>') + '</D:response>'.length;
+    const seen: DavResource[] = [];
+    const parser = createMultistatusParser('/dav/', (r) => seen.push(r));
+    parser.push(xml.slice(0, cut));
+    expect(seen).toEqual([a]);
+    parser.push(xml.slice(cut));
+    expect(parser.end()).toEqual([]);
+    expect(seen).toEqual([a, b]);
+  });
+
   it('reads Apache mod_dav output with weak ETags and only 200 propstats', () => {
     const xml = `<?xml version="1.0" encoding="utf-8"?>
 <D:multistatus xmlns:D="DAV:" xmlns:ns0="DAV:"><D:response xmlns:lp1="DAV:" xmlns:lp2="http://apache.org/dav/props/">

@@ -257,7 +257,10 @@ export function encodePath(path: string): string {
 export interface MultistatusParser {
   /** Parses what is complete so far; an unfinished token waits for the next chunk. @throws {SyncError} `DAV_BAD_XML` */
   push(chunk: string): void;
-  /** Finishes the document and returns its resources in document order. @throws {SyncError} `DAV_BAD_XML` */
+  /**
+   * Finishes the document and returns its resources in document order (none when they went to
+   * `onResource`). @throws {SyncError} `DAV_BAD_XML`
+   */
   end(): DavResource[];
 }
 
@@ -266,14 +269,20 @@ export interface MultistatusParser {
  * outside `basePath` are skipped.
  *
  * @param basePath URL path of the base collection (e.g. `/remote.php/webdav/`)
+ * @param onResource when given, each resource is handed over as soon as its `response` element
+ *   is complete and none is kept (a listing of any size costs the memory of one entry)
  * @example
  * const parser = createMultistatusParser('/dav/');
  * for await (const chunk of body) parser.push(chunk);
  * const resources = parser.end();
  */
-export function createMultistatusParser(basePath: string): MultistatusParser {
+export function createMultistatusParser(
+  basePath: string,
+  onResource?: (resource: DavResource) => void,
+): MultistatusParser {
   const toPath = hrefMapper(basePath);
   const out: DavResource[] = [];
+  const emit = onResource ?? ((r: DavResource) => out.push(r));
   const reader = createXmlReader((response) => {
     const href = child(response, 'href')?.text.trim();
     if (!href) throw bad('response without href');
@@ -284,7 +293,7 @@ export function createMultistatusParser(basePath: string): MultistatusParser {
       if (ps.name !== 'propstat' || !/\s2\d\d\s/.test(` ${child(ps, 'status')?.text ?? ''} `)) continue;
       for (const p of child(ps, 'prop')?.children ?? []) props.set(p.name, p);
     }
-    out.push(toResource(path, props));
+    emit(toResource(path, props));
   });
   return {
     push: reader.push,

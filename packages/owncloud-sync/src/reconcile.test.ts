@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry } from './journal';
-import { conflictCopyName, type LocalEntry, type RemoteEntry, reconcile, type SyncAction } from './reconcile';
+import {
+  conflictCopyName,
+  type LocalEntry,
+  openPlanStore,
+  type RemoteEntry,
+  reconcile,
+  type SyncAction,
+} from './reconcile';
 
 const L = (path: string, inode: number, size = 1, mtimeMs = 1000): LocalEntry => ({
   path,
@@ -160,6 +167,39 @@ describe('reconcile', () => {
         if (lChanged && rChanged) expect(a?.kind).toBe('conflict');
       }),
     );
+  });
+});
+
+describe('openPlanStore', () => {
+  it('copies a pruned subtree from the journal through its folders only, and finds racy entries', () => {
+    const store = openPlanStore();
+    try {
+      const ld = LD('d', 1);
+      const rd = RD('d', 'd1', { fileId: 'D' });
+      const la = L('d/a', 2);
+      const ra = R('d/a', 'a1', { mtimeMs: 5 });
+      store.addJournal(J(ld, rd));
+      store.addJournal({ ...J(la, ra), remoteMtimeMs: 5, racyHash: 'h' });
+      // Below a file, so not reachable through folders (as a map walk by parent would not reach it).
+      store.addJournal(J(L('d/a/x', 3), R('d/a/x', 'x1')));
+      store.addJournal(J(L('e', 4), R('e', 'e1')));
+      store.copyJournalTree('');
+      expect(store.counts()).toEqual({ local: 0, remote: 3 });
+      store.addLocal(ld);
+      store.addLocal(la);
+      store.addLocal(L('e', 4, 9));
+      expect(store.counts()).toEqual({ local: 3, remote: 3 });
+      expect(store.hasRemote('d/a/x')).toBe(false);
+      expect(store.hasLocal('d/a')).toBe(true);
+      expect(store.racyCandidates()).toEqual([{ ...J(la, ra), remoteMtimeMs: 5, racyHash: 'h' }]);
+      store.replaceJournal({ ...J(la, ra), mtimeMs: -1 });
+      expect(store.journalEntry('d/a')).toEqual({ ...J(la, ra), mtimeMs: -1 });
+      expect(store.racyCandidates()).toEqual([]);
+      // d/a counts as changed locally now, e changed locally; d/a/x is on neither side.
+      expect(kinds(store.reconcile().actions)).toEqual(['forget d/a/x', 'upload d/a', 'upload e']);
+    } finally {
+      store.close();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 // Pure reconciliation: local tree + remote tree + journal → the actions of one sync run.
-import type { JournalEntry } from './journal';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { fromJournalRow, JOURNAL_COLUMNS, type JournalEntry, type JournalRow, journalRowValues } from './journal';
 
 /** A local file or directory as discovery saw it. */
 export interface LocalEntry {
@@ -75,15 +76,403 @@ export function remoteChanged(j: JournalEntry, r: RemoteEntry): boolean {
 
 const parentOf = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
 const isUnder = (p: string, dir: string): boolean => p === dir || p.startsWith(`${dir}/`);
-const rebase = (p: string, from: string, to: string): string => to + p.slice(from.length);
 
-function moveTree<T extends { path: string }>(map: Map<string, T>, from: string, to: string): void {
-  for (const [p, v] of [...map]) {
-    if (!isUnder(p, from)) continue;
-    map.delete(p);
-    const np = rebase(p, from, to);
-    map.set(np, { ...v, path: np });
+/**
+ * The three views of one run in SQLite tables (`l` local, `r` remote, `j` journal), so that a
+ * run's memory does not grow with the tree: discovery streams rows in, reconcile walks them in
+ * path order and keeps only what it plans (and the few unmatched entries move detection needs).
+ * The database is a private temporary file (SQLite deletes it on close); its page cache is bounded.
+ */
+export interface PlanStore {
+  addLocal(e: LocalEntry): void;
+  /** Adds (or replaces) a remote entry. */
+  addRemote(e: RemoteEntry): void;
+  /** Adds a journal entry; entries keep the order they were added in (later ones win ties). */
+  addJournal(e: JournalEntry): void;
+  journalEntry(path: string): JournalEntry | undefined;
+  /** Replaces the fields of a journal entry already added (racy entries settled by content). */
+  replaceJournal(e: JournalEntry): void;
+  /** Copies the journal's subtree below `dir` (children, recursively through folders) as remote entries. */
+  copyJournalTree(dir: string): void;
+  /** Journal entries with a `racyHash` whose local file has the recorded size, mtime and inode. */
+  racyCandidates(): JournalEntry[];
+  hasLocal(path: string): boolean;
+  hasRemote(path: string): boolean;
+  counts(): { local: number; remote: number };
+  /** Plans the run over the tables (see {@link reconcile}); moves rewrite the tables. */
+  reconcile(): SyncPlan;
+  close(): void;
+}
+
+type LocalRow = { path: string; is_dir: number; size: number; mtime: number; inode: number };
+type RemoteRow = {
+  path: string;
+  is_dir: number;
+  size: number;
+  etag: string | null;
+  mtime: number | null;
+  file_id: string | null;
+};
+const SCHEMA = `PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE; PRAGMA cache_size = -8192;
+CREATE TABLE l (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, inode INTEGER NOT NULL);
+CREATE TABLE r (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT, mtime REAL, file_id TEXT);
+CREATE INDEX r_etag ON r (etag);
+CREATE TABLE j (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
+  inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT, hash TEXT,
+  seq INTEGER NOT NULL, parent TEXT NOT NULL);
+CREATE INDEX j_parent ON j (parent);
+CREATE INDEX j_etag ON j (etag);
+CREATE TABLE vanished (key_inode INTEGER PRIMARY KEY, ${JOURNAL_COLUMNS});
+CREATE TABLE by_id (key_id TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
+CREATE TABLE by_etag (etag_key TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
+CREATE TABLE suspect (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE p (path TEXT PRIMARY KEY) WITHOUT ROWID;`;
+
+const toLocalEntry = (r: LocalRow): LocalEntry => ({
+  path: r.path,
+  isDir: r.is_dir === 1,
+  size: r.size,
+  mtimeMs: r.mtime,
+  inode: r.inode,
+});
+
+const toRemoteEntry = (r: RemoteRow): RemoteEntry => {
+  const e: RemoteEntry = { path: r.path, isDir: r.is_dir === 1, size: r.size };
+  if (r.etag !== null) e.etag = r.etag;
+  if (r.mtime !== null) e.mtimeMs = r.mtime;
+  if (r.file_id !== null) e.fileId = r.file_id;
+  return e;
+};
+
+/** One path of the plan walk: its local, remote and journal columns (all null where absent). */
+type PlanRow = {
+  path: string;
+  l_is_dir: number | null;
+  l_size: number;
+  l_mtime: number;
+  l_inode: number;
+  r_is_dir: number | null;
+  r_size: number;
+  r_etag: string | null;
+  r_mtime: number | null;
+  r_file_id: string | null;
+  j_is_dir: number | null;
+  j_size: number;
+  j_mtime: number;
+  j_inode: number;
+  j_etag: string | null;
+  j_rsize: number;
+  j_rmtime: number | null;
+  j_file_id: string | null;
+  j_hash: string | null;
+  ambiguous: number;
+};
+
+/**
+ * Opens a plan store in a private temporary SQLite database.
+ *
+ * @returns the store; `close()` deletes the database
+ * @example
+ * const store = openPlanStore();
+ * store.addLocal({ path: 'a', isDir: false, size: 1, mtimeMs: 1, inode: 7 });
+ * const plan = store.reconcile(); // upload a
+ * store.close();
+ */
+export function openPlanStore(): PlanStore {
+  const db = new DatabaseSync('');
+  db.exec(SCHEMA);
+  db.exec('BEGIN');
+  const stmts = new Map<string, StatementSync>();
+  const q = (sql: string): StatementSync => {
+    let s = stmts.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      stmts.set(sql, s);
+    }
+    return s;
+  };
+  const has = (table: 'l' | 'r' | 'j', path: string): boolean =>
+    q(`SELECT 1 AS x FROM ${table} WHERE path = ?`).get(path) !== undefined;
+  const getLocal = (path: string): LocalEntry | undefined => {
+    const row = q('SELECT * FROM l WHERE path = ?').get(path) as LocalRow | undefined;
+    return row && toLocalEntry(row);
+  };
+  const getRemote = (path: string): RemoteEntry | undefined => {
+    const row = q('SELECT * FROM r WHERE path = ?').get(path) as RemoteRow | undefined;
+    return row && toRemoteEntry(row);
+  };
+  let seq = 0;
+  /**
+   * Moves a path and everything below it to a new prefix, replacing what is there (as a map's
+   * `set` would); moved journal entries go to the end of the journal order, as re-inserted keys.
+   */
+  const moveTree = (table: 'l' | 'r' | 'j', from: string, to: string): void => {
+    const where = "(path = :from OR (path >= :from || '/' AND path < :from || '0'))";
+    if (table === 'j') {
+      const moved = q(
+        `UPDATE j SET seq = :base + m.rank FROM (SELECT path, row_number() OVER (ORDER BY seq) AS rank FROM j
+         WHERE ${where}) AS m WHERE m.path = j.path`,
+      ).run({ from, base: seq });
+      seq += Number(moved.changes);
+      q(
+        `UPDATE OR REPLACE j SET path = :to || substr(path, length(:from) + 1),
+         parent = CASE WHEN path = :from THEN :toParent ELSE :to || substr(parent, length(:from) + 1) END WHERE ${where}`,
+      ).run({ from, to, toParent: parentOf(to) });
+    } else
+      q(`UPDATE OR REPLACE ${table} SET path = :to || substr(path, length(:from) + 1) WHERE ${where}`).run({
+        from,
+        to,
+      });
+  };
+
+  function detectLocalMoves(actions: SyncAction[]): void {
+    // A journal entry that vanished locally, by inode (the last one added wins, as in a map).
+    q(
+      `INSERT OR REPLACE INTO vanished SELECT inode, ${JOURNAL_COLUMNS} FROM j
+       WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = j.path) ORDER BY seq`,
+    ).run();
+    if (Number(q('SELECT count(*) AS n FROM vanished').get()?.n) === 0) return;
+    const candidates = q(
+      'SELECT * FROM l WHERE inode IN (SELECT key_inode FROM vanished) ORDER BY path',
+    ).all() as LocalRow[];
+    for (const row of candidates) {
+      const l = toLocalEntry(row);
+      const p = l.path;
+      if (has('j', p) || has('r', p)) continue;
+      const vrow = q(`SELECT ${JOURNAL_COLUMNS} FROM vanished WHERE key_inode = ?`).get(l.inode) as
+        | JournalRow
+        | undefined;
+      const j = vrow && fromJournalRow(vrow);
+      if (!j || j.isDir !== l.isDir || has('l', j.path)) continue;
+      const r = getRemote(j.path);
+      if (!r || r.isDir !== j.isDir || (!j.isDir && remoteChanged(j, r))) continue;
+      const parent = parentOf(p);
+      if (parent !== '' && !getRemote(parent)?.isDir) continue;
+      q('DELETE FROM vanished WHERE key_inode = ?').run(l.inode);
+      actions.push({ kind: 'moveRemote', path: p, from: j.path, to: p, isDir: j.isDir });
+      moveTree('j', j.path, p);
+      moveTree('r', j.path, p);
+    }
   }
+
+  function detectRemoteMoves(actions: SyncAction[]): void {
+    // Journal entries that vanished remotely, by file id and (files) by ETag; later ones win.
+    q(
+      `INSERT OR REPLACE INTO by_id SELECT file_id, ${JOURNAL_COLUMNS} FROM j WHERE file_id IS NOT NULL AND file_id <> ''
+       AND NOT EXISTS (SELECT 1 FROM r WHERE r.path = j.path) ORDER BY seq`,
+    ).run();
+    q(
+      `INSERT OR REPLACE INTO by_etag SELECT etag, ${JOURNAL_COLUMNS} FROM j WHERE is_dir = 0 AND etag IS NOT NULL
+       AND etag <> '' AND NOT EXISTS (SELECT 1 FROM r WHERE r.path = j.path) ORDER BY seq`,
+    ).run();
+    if (Number(q('SELECT (SELECT count(*) FROM by_id) + (SELECT count(*) FROM by_etag) AS n').get()?.n) === 0) return;
+    // How many files (remote and journal) carry each candidate's ETag, counted before any move.
+    const candidates = q(
+      `SELECT r.*, CASE WHEN r.is_dir = 0 AND r.etag IS NOT NULL AND r.etag <> '' THEN
+         (SELECT count(*) FROM r x WHERE x.is_dir = 0 AND x.etag = r.etag) +
+         (SELECT count(*) FROM j WHERE j.is_dir = 0 AND j.etag = r.etag) ELSE 0 END AS uses
+       FROM r WHERE (r.file_id <> '' AND r.file_id IN (SELECT key_id FROM by_id))
+         OR (r.is_dir = 0 AND r.etag <> '' AND r.etag IN (SELECT etag_key FROM by_etag))
+       ORDER BY r.path`,
+    ).all() as (RemoteRow & { uses: number })[];
+    for (const row of candidates) {
+      const r = toRemoteEntry(row);
+      const p = r.path;
+      if (has('j', p) || has('l', p)) continue;
+      const byId = r.fileId
+        ? (q(`SELECT ${JOURNAL_COLUMNS} FROM by_id WHERE key_id = ?`).get(r.fileId) as JournalRow | undefined)
+        : undefined;
+      // Without file ids an ETag identifies a file only if nothing else carries it.
+      const jrow =
+        byId ??
+        (!r.isDir && r.etag && row.uses === 2
+          ? (q(`SELECT ${JOURNAL_COLUMNS} FROM by_etag WHERE etag_key = ?`).get(r.etag) as JournalRow | undefined)
+          : undefined);
+      const j = jrow && fromJournalRow(jrow);
+      if (!j || j.isDir !== r.isDir || has('r', j.path)) continue;
+      const l = getLocal(j.path);
+      if (!l || l.isDir !== j.isDir || (!j.isDir && localChanged(j, l))) continue;
+      const parent = parentOf(p);
+      if (parent !== '' && !getLocal(parent)?.isDir) continue;
+      if (j.fileId) q('DELETE FROM by_id WHERE key_id = ?').run(j.fileId);
+      if (j.etag) q('DELETE FROM by_etag WHERE etag_key = ?').run(j.etag);
+      actions.push({ kind: 'moveLocal', path: p, from: j.path, to: p, isDir: j.isDir });
+      moveTree('j', j.path, p);
+      moveTree('l', j.path, p);
+    }
+  }
+
+  /**
+   * ETags that only hash mtime and size (Apache, rclone) repeat for files written in the same
+   * clock tick with the same size. When such a shared ETag moved between paths (say a rename over
+   * a file that carried the same ETag), "ETag unchanged" proves nothing: the paths now carrying it
+   * count as changed on the server, so they are downloaded (or kept) instead of trusted.
+   */
+  function markAmbiguousEtags(): void {
+    q(
+      `WITH shared AS (SELECT etag, count(*) AS n FROM j WHERE is_dir = 0 AND etag IS NOT NULL GROUP BY etag HAVING n >= 2),
+       moved AS (SELECT s.etag FROM shared s
+         WHERE (SELECT count(*) FROM r WHERE r.is_dir = 0 AND r.etag = s.etag) <> s.n
+            OR EXISTS (SELECT 1 FROM r WHERE r.is_dir = 0 AND r.etag = s.etag AND NOT EXISTS
+                (SELECT 1 FROM j y WHERE y.path = r.path AND y.is_dir = 0 AND y.etag = s.etag)))
+       INSERT OR IGNORE INTO suspect SELECT path FROM r WHERE is_dir = 0 AND etag IN (SELECT etag FROM moved)`,
+    ).run();
+  }
+
+  return {
+    addLocal(e) {
+      q('INSERT OR REPLACE INTO l (path, is_dir, size, mtime, inode) VALUES (?, ?, ?, ?, ?)').run(
+        e.path,
+        e.isDir ? 1 : 0,
+        e.size,
+        e.mtimeMs,
+        e.inode,
+      );
+    },
+    addRemote(e) {
+      q('INSERT OR REPLACE INTO r (path, is_dir, size, etag, mtime, file_id) VALUES (?, ?, ?, ?, ?, ?)').run(
+        e.path,
+        e.isDir ? 1 : 0,
+        e.size,
+        e.etag ?? null,
+        e.mtimeMs ?? null,
+        e.fileId ?? null,
+      );
+    },
+    addJournal(e) {
+      seq++;
+      q(`INSERT OR REPLACE INTO j (${JOURNAL_COLUMNS}, seq, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        ...journalRowValues(e),
+        seq,
+        parentOf(e.path),
+      );
+    },
+    journalEntry(path) {
+      const row = q(`SELECT ${JOURNAL_COLUMNS} FROM j WHERE path = ?`).get(path) as JournalRow | undefined;
+      return row && fromJournalRow(row);
+    },
+    replaceJournal(e) {
+      q(`UPDATE j SET (${JOURNAL_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE path = ?`).run(
+        ...journalRowValues(e),
+        e.path,
+      );
+    },
+    copyJournalTree(dir) {
+      q(
+        `WITH RECURSIVE sub (path, is_dir) AS (SELECT path, is_dir FROM j WHERE parent = :dir AND path <> ''
+           UNION ALL SELECT j.path, j.is_dir FROM sub JOIN j ON sub.is_dir = 1 AND j.parent = sub.path)
+         INSERT OR REPLACE INTO r (path, is_dir, size, etag, mtime, file_id)
+         SELECT j.path, j.is_dir, CASE WHEN j.is_dir = 1 THEN 0 ELSE j.rsize END, j.etag, j.rmtime, j.file_id
+         FROM sub JOIN j ON j.path = sub.path`,
+      ).run({ dir });
+    },
+    racyCandidates() {
+      const rows = q(
+        `SELECT ${JOURNAL_COLUMNS.replace(/(\w+)/g, 'j.$1')} FROM j JOIN l ON l.path = j.path WHERE j.hash IS NOT NULL
+         AND l.is_dir = 0 AND l.size = j.size AND l.mtime = j.mtime AND l.inode = j.inode ORDER BY j.seq`,
+      ).all() as JournalRow[];
+      return rows.map(fromJournalRow);
+    },
+    hasLocal: (path) => has('l', path),
+    hasRemote: (path) => has('r', path),
+    counts() {
+      const count = (table: string): number => (q(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      return { local: count('l'), remote: count('r') };
+    },
+    reconcile() {
+      const knownFiles = (q('SELECT count(*) AS n FROM j WHERE is_dir = 0').get() as { n: number }).n;
+      const actions: SyncAction[] = [];
+      detectLocalMoves(actions);
+      detectRemoteMoves(actions);
+      markAmbiguousEtags();
+      for (const t of ['l', 'r', 'j']) q(`INSERT OR IGNORE INTO p SELECT path FROM ${t}`).run();
+      const typeClash = (
+        q('SELECT l.path FROM l JOIN r ON r.path = l.path WHERE l.is_dir <> r.is_dir').all() as { path: string }[]
+      )
+        .map((row) => row.path)
+        .sort();
+      for (const p of typeClash) actions.push({ kind: 'typeConflict', path: p });
+      const clashed = (p: string): boolean => typeClash.some((c) => isUnder(p, c));
+
+      // Children first, so a directory knows whether anything below it must survive.
+      const needRemote = new Set<string>();
+      const needLocal = new Set<string>();
+      const mark = (set: Set<string>, p: string): void => {
+        for (let d = parentOf(p); d !== '' && !set.has(d); d = parentOf(d)) set.add(d);
+      };
+      const perPath: SyncAction[] = [];
+      const rows = q(
+        `SELECT p.path, l.is_dir AS l_is_dir, l.size AS l_size, l.mtime AS l_mtime, l.inode AS l_inode,
+           r.is_dir AS r_is_dir, r.size AS r_size, r.etag AS r_etag, r.mtime AS r_mtime, r.file_id AS r_file_id,
+           j.is_dir AS j_is_dir, j.size AS j_size, j.mtime AS j_mtime, j.inode AS j_inode, j.etag AS j_etag,
+           j.rsize AS j_rsize, j.rmtime AS j_rmtime, j.file_id AS j_file_id, j.hash AS j_hash,
+           s.path IS NOT NULL AS ambiguous
+         FROM p LEFT JOIN l ON l.path = p.path LEFT JOIN r ON r.path = p.path LEFT JOIN j ON j.path = p.path
+           LEFT JOIN suspect s ON s.path = p.path
+         ORDER BY p.path DESC`,
+      ).iterate() as Iterable<PlanRow>;
+      for (const row of rows) {
+        const p = row.path;
+        if (typeClash.length > 0 && clashed(p)) continue;
+        const a = classify(
+          p,
+          row.l_is_dir === null
+            ? undefined
+            : { path: p, isDir: row.l_is_dir === 1, size: row.l_size, mtimeMs: row.l_mtime, inode: row.l_inode },
+          row.r_is_dir === null
+            ? undefined
+            : toRemoteEntry({
+                path: p,
+                is_dir: row.r_is_dir,
+                size: row.r_size,
+                etag: row.r_etag,
+                mtime: row.r_mtime,
+                file_id: row.r_file_id,
+              }),
+          row.j_is_dir === null
+            ? undefined
+            : fromJournalRow({
+                path: p,
+                is_dir: row.j_is_dir,
+                size: row.j_size,
+                mtime: row.j_mtime,
+                inode: row.j_inode,
+                etag: row.j_etag,
+                rsize: row.j_rsize,
+                rmtime: row.j_rmtime,
+                file_id: row.j_file_id,
+                hash: row.j_hash,
+              }),
+          needLocal,
+          needRemote,
+          row.ambiguous === 1,
+        );
+        if (a === undefined) continue;
+        perPath.push(a);
+        if (a.kind === 'upload' || a.kind === 'mkdirRemote') mark(needRemote, p);
+        if (a.kind === 'download' || a.kind === 'mkdirLocal') mark(needLocal, p);
+      }
+      // A remote directory DELETE is recursive: drop the deletes of what lies below it.
+      const remoteDirDeletes = perPath.filter((a) => a.kind === 'deleteRemote' && a.remote.isDir).map((a) => a.path);
+      const countFiles = q(
+        "SELECT count(*) AS n FROM r WHERE is_dir = 0 AND path >= :dir || '/' AND path < :dir || '0'",
+      );
+      let deletedFiles = 0;
+      for (const a of perPath) {
+        if (a.kind === 'deleteRemote' && remoteDirDeletes.some((d) => d !== a.path && isUnder(a.path, d))) continue;
+        if (a.kind === 'deleteRemote') {
+          a.files = a.remote.isDir ? (countFiles.get({ dir: a.path }) as { n: number }).n : 1;
+          deletedFiles += a.files;
+        }
+        if (a.kind === 'deleteLocal' && !a.local.isDir) deletedFiles++;
+        actions.push(a);
+      }
+      return { actions, deletedFiles, knownFiles };
+    },
+    close() {
+      db.close();
+    },
+  };
 }
 
 /**
@@ -91,98 +480,25 @@ function moveTree<T extends { path: string }>(map: Map<string, T>, from: string,
  * remote: same `oc:fileid`, or a file ETag that is unique) and applied to the views, then every
  * path is classified: new on one side → copy; changed on one side → copy; changed on both →
  * conflict (both kept); deleted on one side → delete on the other only when that side is
- * unchanged, otherwise the edit wins and is copied back.
+ * unchanged, otherwise the edit wins and is copied back. The maps are loaded into a
+ * {@link PlanStore} (what the engine streams discovery into) and planned there.
+ *
+ * @param input local and remote trees and the journal, keyed by path
+ * @returns the actions in plan order and the mass-delete guard's counts
+ * @example
+ * const plan = reconcile({ local: new Map([['a', { path: 'a', isDir: false, size: 1, mtimeMs: 1, inode: 7 }]]), remote: new Map(), journal: new Map() });
+ * // plan.actions: [{ kind: 'upload', path: 'a', local: … }]
  */
 export function reconcile(input: ReconcileInput): SyncPlan {
-  // Move detection rewrites the views; it can only find something when a known path vanished
-  // on one side, so the (large) maps are copied only then.
-  const mayMove = [...input.journal.keys()].some((p) => !input.local.has(p) || !input.remote.has(p));
-  const local = mayMove ? new Map(input.local) : (input.local as Map<string, LocalEntry>);
-  const remote = mayMove ? new Map(input.remote) : (input.remote as Map<string, RemoteEntry>);
-  const journal = mayMove ? new Map(input.journal) : (input.journal as Map<string, JournalEntry>);
-  const actions: SyncAction[] = [];
-  detectLocalMoves(local, remote, journal, actions);
-  detectRemoteMoves(local, remote, journal, actions);
-
-  const suspect = ambiguousEtags(journal, remote);
-  const all = [...new Set([...local.keys(), ...remote.keys(), ...journal.keys()])].sort();
-  const typeClash = all.filter((p) => {
-    const l = local.get(p);
-    const r = remote.get(p);
-    return l !== undefined && r !== undefined && l.isDir !== r.isDir;
-  });
-  for (const p of typeClash) actions.push({ kind: 'typeConflict', path: p });
-  const clashed = (p: string): boolean => typeClash.some((c) => isUnder(p, c));
-
-  // Children first, so a directory knows whether anything below it must survive.
-  const needRemote = new Set<string>();
-  const needLocal = new Set<string>();
-  const mark = (set: Set<string>, p: string): void => {
-    for (let d = parentOf(p); d !== '' && !set.has(d); d = parentOf(d)) set.add(d);
-  };
-  const perPath: SyncAction[] = [];
-  for (let i = all.length - 1; i >= 0; i--) {
-    const p = all[i] as string;
-    if (clashed(p)) continue;
-    const a = classify(p, local.get(p), remote.get(p), journal.get(p), needLocal, needRemote, suspect.has(p));
-    if (a === undefined) continue;
-    perPath.push(a);
-    if (a.kind === 'upload' || a.kind === 'mkdirRemote') mark(needRemote, p);
-    if (a.kind === 'download' || a.kind === 'mkdirLocal') mark(needLocal, p);
+  const store = openPlanStore();
+  try {
+    for (const l of input.local.values()) store.addLocal(l);
+    for (const r of input.remote.values()) store.addRemote(r);
+    for (const j of input.journal.values()) store.addJournal(j);
+    return store.reconcile();
+  } finally {
+    store.close();
   }
-  // A remote directory DELETE is recursive: drop the deletes of what lies below it.
-  const remoteDirDeletes = perPath.filter((a) => a.kind === 'deleteRemote' && a.remote.isDir).map((a) => a.path);
-  let deletedFiles = 0;
-  for (const a of perPath) {
-    if (a.kind === 'deleteRemote' && remoteDirDeletes.some((d) => d !== a.path && isUnder(a.path, d))) continue;
-    if (a.kind === 'deleteRemote') {
-      a.files = a.remote.isDir ? countFiles(remote, a.path) : 1;
-      deletedFiles += a.files;
-    }
-    if (a.kind === 'deleteLocal' && !a.local.isDir) deletedFiles++;
-    actions.push(a);
-  }
-  let knownFiles = 0;
-  for (const j of input.journal.values()) if (!j.isDir) knownFiles++;
-  return { actions, deletedFiles, knownFiles };
-}
-
-/**
- * ETags that only hash mtime and size (Apache, rclone) repeat for files written in the same
- * clock tick with the same size. When such a shared ETag moved between paths (say a rename over
- * a file that carried the same ETag), "ETag unchanged" proves nothing: the paths now carrying it
- * count as changed on the server, so they are downloaded (or kept) instead of trusted.
- */
-function ambiguousEtags(
-  journal: ReadonlyMap<string, JournalEntry>,
-  remote: ReadonlyMap<string, RemoteEntry>,
-): Set<string> {
-  const group = (entries: Iterable<{ path: string; isDir: boolean; etag?: string }>): Map<string, string[]> => {
-    const by = new Map<string, string[]>();
-    for (const e of entries) {
-      if (e.isDir || e.etag === undefined) continue;
-      const list = by.get(e.etag);
-      if (list) list.push(e.path);
-      else by.set(e.etag, [e.path]);
-    }
-    return by;
-  };
-  const before = group(journal.values());
-  const after = group(remote.values());
-  const out = new Set<string>();
-  for (const [etag, paths] of before) {
-    if (paths.length < 2) continue;
-    const now = after.get(etag) ?? [];
-    const same = now.length === paths.length && now.every((p) => paths.includes(p));
-    if (!same) for (const p of now) out.add(p);
-  }
-  return out;
-}
-
-function countFiles(remote: ReadonlyMap<string, RemoteEntry>, dir: string): number {
-  let n = 0;
-  for (const r of remote.values()) if (!r.isDir && isUnder(r.path, dir)) n++;
-  return n;
 }
 
 function classify(
@@ -223,71 +539,6 @@ function classify(
   }
   if (rr.isDir && needLocal.has(p)) return { kind: 'mkdirLocal', path: p, remote: rr };
   return { kind: 'deleteRemote', path: p, remote: rr, files: 1 };
-}
-
-function detectLocalMoves(
-  local: Map<string, LocalEntry>,
-  remote: Map<string, RemoteEntry>,
-  journal: Map<string, JournalEntry>,
-  actions: SyncAction[],
-): void {
-  const vanished = new Map<number, JournalEntry>();
-  for (const j of journal.values()) if (!local.has(j.path)) vanished.set(j.inode, j);
-  if (vanished.size === 0) return;
-  for (const p of [...local.keys()].sort()) {
-    const l = local.get(p);
-    if (!l || journal.has(p) || remote.has(p)) continue;
-    const j = vanished.get(l.inode);
-    if (!j || j.isDir !== l.isDir || local.has(j.path)) continue;
-    const r = remote.get(j.path);
-    if (!r || r.isDir !== j.isDir || (!j.isDir && remoteChanged(j, r))) continue;
-    const parent = parentOf(p);
-    if (parent !== '' && !remote.get(parent)?.isDir) continue;
-    vanished.delete(l.inode);
-    actions.push({ kind: 'moveRemote', path: p, from: j.path, to: p, isDir: j.isDir });
-    moveTree(journal, j.path, p);
-    moveTree(remote, j.path, p);
-  }
-}
-
-function detectRemoteMoves(
-  local: Map<string, LocalEntry>,
-  remote: Map<string, RemoteEntry>,
-  journal: Map<string, JournalEntry>,
-  actions: SyncAction[],
-): void {
-  const byId = new Map<string, JournalEntry>();
-  const byEtag = new Map<string, JournalEntry>();
-  const etagUses = new Map<string, number>();
-  const count = (e: string | undefined): void => {
-    if (e !== undefined) etagUses.set(e, (etagUses.get(e) ?? 0) + 1);
-  };
-  for (const j of journal.values()) {
-    if (remote.has(j.path)) continue;
-    if (j.fileId) byId.set(j.fileId, j);
-    if (!j.isDir && j.etag) byEtag.set(j.etag, j);
-  }
-  if (byId.size === 0 && byEtag.size === 0) return;
-  for (const r of remote.values()) if (!r.isDir) count(r.etag);
-  for (const j of journal.values()) if (!j.isDir) count(j.etag);
-  for (const p of [...remote.keys()].sort()) {
-    const r = remote.get(p);
-    if (!r || journal.has(p) || local.has(p)) continue;
-    const j =
-      (r.fileId ? byId.get(r.fileId) : undefined) ??
-      // Without file ids an ETag identifies a file only if nothing else carries it.
-      (!r.isDir && r.etag && etagUses.get(r.etag) === 2 ? byEtag.get(r.etag) : undefined);
-    if (!j || j.isDir !== r.isDir || remote.has(j.path)) continue;
-    const l = local.get(j.path);
-    if (!l || l.isDir !== j.isDir || (!j.isDir && localChanged(j, l))) continue;
-    const parent = parentOf(p);
-    if (parent !== '' && !local.get(parent)?.isDir) continue;
-    if (j.fileId) byId.delete(j.fileId);
-    if (j.etag) byEtag.delete(j.etag);
-    actions.push({ kind: 'moveLocal', path: p, from: j.path, to: p, isDir: j.isDir });
-    moveTree(journal, j.path, p);
-    moveTree(local, j.path, p);
-  }
 }
 
 /**
