@@ -171,9 +171,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       const release = await acquireLock(join(stateDir, 'lock'), host);
       const journal = openJournal(join(stateDir, 'journal.db'));
-      // Discovery goes into a temporary database, not into maps: memory does not grow with the tree.
-      const store = openPlanStore();
+      let opened: PlanStore | undefined;
       try {
+        // Discovery goes into a temporary database, not into maps: memory does not grow with the tree.
+        const store = openPlanStore();
+        opened = store;
         server ??= await client.detect();
         const excluded = await excludeMatcher();
         let root: JournalEntry | undefined;
@@ -279,7 +281,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         report.durationMs = performance.now() - started;
         return report;
       } finally {
-        store.close();
+        opened?.close();
         journal.close();
         await release();
       }

@@ -144,29 +144,33 @@ const toRemoteEntry = (r: RemoteRow): RemoteEntry => {
   return e;
 };
 
-/** One path of the plan walk: its local, remote and journal columns (all null where absent). */
-type PlanRow = {
-  path: string;
-  l_is_dir: number | null;
-  l_size: number;
-  l_mtime: number;
-  l_inode: number;
-  r_is_dir: number | null;
-  r_size: number;
-  r_etag: string | null;
-  r_mtime: number | null;
-  r_file_id: string | null;
-  j_is_dir: number | null;
-  j_size: number;
-  j_mtime: number;
-  j_inode: number;
-  j_etag: string | null;
-  j_rsize: number;
-  j_rmtime: number | null;
-  j_file_id: string | null;
-  j_hash: string | null;
-  ambiguous: number;
-};
+/**
+ * One path of the plan walk: path; local is_dir, size, mtime, inode; remote is_dir, size, etag,
+ * mtime, file_id; journal is_dir, size, mtime, inode, etag, rsize, rmtime, file_id, hash; whether
+ * its ETag is ambiguous. A side's columns are all null where the path is absent there.
+ */
+type PlanRow = [
+  string,
+  number | null,
+  number,
+  number,
+  number,
+  number | null,
+  number,
+  string | null,
+  number | null,
+  string | null,
+  number | null,
+  number,
+  number,
+  number,
+  string | null,
+  number,
+  number | null,
+  string | null,
+  string | null,
+  number,
+];
 
 /**
  * Opens a plan store in a private temporary SQLite database.
@@ -401,51 +405,41 @@ export function openPlanStore(): PlanStore {
         for (let d = parentOf(p); d !== '' && !set.has(d); d = parentOf(d)) set.add(d);
       };
       const perPath: SyncAction[] = [];
-      const rows = q(
-        `SELECT p.path, l.is_dir AS l_is_dir, l.size AS l_size, l.mtime AS l_mtime, l.inode AS l_inode,
-           r.is_dir AS r_is_dir, r.size AS r_size, r.etag AS r_etag, r.mtime AS r_mtime, r.file_id AS r_file_id,
-           j.is_dir AS j_is_dir, j.size AS j_size, j.mtime AS j_mtime, j.inode AS j_inode, j.etag AS j_etag,
-           j.rsize AS j_rsize, j.rmtime AS j_rmtime, j.file_id AS j_file_id, j.hash AS j_hash,
-           s.path IS NOT NULL AS ambiguous
+      const walk = q(
+        `SELECT p.path, l.is_dir, l.size, l.mtime, l.inode, r.is_dir, r.size, r.etag, r.mtime, r.file_id,
+           j.is_dir, j.size, j.mtime, j.inode, j.etag, j.rsize, j.rmtime, j.file_id, j.hash, s.path IS NOT NULL
          FROM p LEFT JOIN l ON l.path = p.path LEFT JOIN r ON r.path = p.path LEFT JOIN j ON j.path = p.path
            LEFT JOIN suspect s ON s.path = p.path
          ORDER BY p.path DESC`,
-      ).iterate() as Iterable<PlanRow>;
-      for (const row of rows) {
-        const p = row.path;
+      );
+      // Rows as arrays: node:sqlite builds them much faster than objects with twenty keys.
+      walk.setReturnArrays(true);
+      for (const row of walk.iterate() as Iterable<PlanRow>) {
+        const p = row[0];
         if (typeClash.length > 0 && clashed(p)) continue;
         const a = classify(
           p,
-          row.l_is_dir === null
+          row[1] === null ? undefined : { path: p, isDir: row[1] === 1, size: row[2], mtimeMs: row[3], inode: row[4] },
+          row[5] === null
             ? undefined
-            : { path: p, isDir: row.l_is_dir === 1, size: row.l_size, mtimeMs: row.l_mtime, inode: row.l_inode },
-          row.r_is_dir === null
-            ? undefined
-            : toRemoteEntry({
-                path: p,
-                is_dir: row.r_is_dir,
-                size: row.r_size,
-                etag: row.r_etag,
-                mtime: row.r_mtime,
-                file_id: row.r_file_id,
-              }),
-          row.j_is_dir === null
+            : toRemoteEntry({ path: p, is_dir: row[5], size: row[6], etag: row[7], mtime: row[8], file_id: row[9] }),
+          row[10] === null
             ? undefined
             : fromJournalRow({
                 path: p,
-                is_dir: row.j_is_dir,
-                size: row.j_size,
-                mtime: row.j_mtime,
-                inode: row.j_inode,
-                etag: row.j_etag,
-                rsize: row.j_rsize,
-                rmtime: row.j_rmtime,
-                file_id: row.j_file_id,
-                hash: row.j_hash,
+                is_dir: row[10],
+                size: row[11],
+                mtime: row[12],
+                inode: row[13],
+                etag: row[14],
+                rsize: row[15],
+                rmtime: row[16],
+                file_id: row[17],
+                hash: row[18],
               }),
           needLocal,
           needRemote,
-          row.ambiguous === 1,
+          row[19] === 1,
         );
         if (a === undefined) continue;
         perPath.push(a);
