@@ -280,6 +280,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         report.durationMs = performance.now() - started;
         return report;
+      } catch (error) {
+        // The temporary database fails as the journal does (say, a full temp dir): local I/O.
+        if ((error as { code?: string }).code === 'ERR_SQLITE_ERROR') throw toSyncError(error, 'SYNC_LOCAL_IO');
+        throw error;
       } finally {
         opened?.close();
         journal.close();
