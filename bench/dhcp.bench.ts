@@ -16,7 +16,7 @@ import {
   renderKeaConfig,
   validateDhcpConfig,
 } from '../packages/dhcp-config/src/index';
-import type { Benchmark, Measurement } from './lib';
+import { type Benchmark, type Measurement, median } from './lib';
 
 const RESERVATIONS = 2000;
 const LEASE_LINES = 100_000;
@@ -96,12 +96,9 @@ interface Sampled extends Measurement {
 const ms = (t: number): string => (t >= 100 ? `${t.toFixed(0)} ms` : `${t.toFixed(2)} ms`);
 
 function sampled(label: string, times: number[]): Sampled {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs =
-    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  const minMs = sorted[0] as number;
-  const maxMs = sorted[sorted.length - 1] as number;
+  const medianMs = median(times);
+  const minMs = Math.min(...times);
+  const maxMs = Math.max(...times);
   return {
     label: `${label} median ${ms(medianMs)} (${ms(minMs)}–${ms(maxMs)})`,
     iterations: times.length,

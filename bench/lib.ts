@@ -55,29 +55,43 @@ export interface Contender {
 }
 
 /**
- * Runs two contenders in alternating rounds (a b, b a, a b, …) and sums each side's time, so a
- * change of machine load during the run (other processes, GC, disk) hits both sides alike.
+ * Runs contenders in alternating rounds (in order, then reversed, …) and returns each one's time
+ * per round, so a change of machine load during the run (other processes, GC, disk) hits all
+ * of them alike.
  */
+export async function alternatingSamples(contenders: readonly Contender[], rounds: number): Promise<number[][]> {
+  const samples: number[][] = contenders.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const side = round % 2 === 0 ? k : contenders.length - 1 - k;
+      const t0 = performance.now();
+      await contenders[side]?.op(round);
+      samples[side]?.push(performance.now() - t0);
+    }
+  }
+  return samples;
+}
+
+/** The median of single-run times (the mean of the middle two for an even count). */
+export function median(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Two contenders in {@link alternatingSamples} rounds; each side's total time. */
 export async function measureAlternating(
   a: Contender,
   b: Contender,
   rounds: number,
   unitsPerRound = 1,
 ): Promise<[Measurement, Measurement]> {
-  const total = [0, 0];
-  const sides = [a, b] as const;
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
-    for (const side of order) {
-      const t0 = performance.now();
-      await sides[side]?.op(round);
-      total[side] = (total[side] ?? 0) + performance.now() - t0;
-    }
-  }
+  const [aTimes = [], bTimes = []] = await alternatingSamples([a, b], rounds);
+  const total = (times: number[]): number => times.reduce((x, y) => x + y, 0);
   const iterations = rounds * unitsPerRound;
   return [
-    { label: a.label, iterations, totalMs: total[0] ?? 0 },
-    { label: b.label, iterations, totalMs: total[1] ?? 0 },
+    { label: a.label, iterations, totalMs: total(aTimes) },
+    { label: b.label, iterations, totalMs: total(bTimes) },
   ];
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startWebDav, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
 import { createSyncEngine, createWebDavClient } from '../packages/owncloud-sync/src/index';
-import { type Benchmark, type Comparison, type Measurement, measureBatch } from './lib';
+import { alternatingSamples, type Benchmark, type Comparison, type Measurement, measureBatch, median } from './lib';
 
 const FOLDERS = 50;
 
@@ -137,18 +137,13 @@ async function onServer(kind: WebDavKind, files: number, withOwncloudcmd: boolea
     await phase('no-change re-sync', '≤ 0.3 s', files);
     // Later unchanged runs: five rounds, contenders in alternating order, the median of each
     // (one sample of a 0.2 s task says little on a shared 2-core machine).
-    const rounds: number[][] = contenders.map(() => []);
-    for (let round = 0; round < 5; round++) {
-      const order = contenders.map((_, i) => (round % 2 === 0 ? i : contenders.length - 1 - i));
-      for (const i of order) {
-        const c = contenders[i] as Contender;
-        rounds[i]?.push((await measureBatch(c.label, files, () => c.sync(false))).totalMs);
-      }
-    }
-    const medians = contenders.map((c, i): Measurement => {
-      const sorted = [...(rounds[i] ?? [])].sort((x, y) => x - y);
-      return { label: c.label, iterations: files, totalMs: sorted[Math.floor(sorted.length / 2)] ?? 0 };
-    });
+    const rounds = await alternatingSamples(
+      contenders.map((c) => ({ label: c.label, op: () => c.sync(false) })),
+      5,
+    );
+    const medians = contenders.map(
+      (c, i): Measurement => ({ label: c.label, iterations: files, totalMs: median(rounds[i] ?? []) }),
+    );
     for (const peer of medians.slice(1)) {
       rows.push({
         task: `later no-change re-sync (median of 5), ${where}`,

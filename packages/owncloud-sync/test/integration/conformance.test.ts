@@ -5,7 +5,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSyncEngine, createWebDavClient, SyncError } from '../../src/index';
-import { SERVER_KINDS, treeObject, useFixture } from './workspace';
+import { runUntilServerHalted, SERVER_KINDS, treeObject, useFixture } from './workspace';
 
 describe.each(SERVER_KINDS)('sync against %s', (kind) => {
   const fixture = useFixture(kind);
@@ -259,15 +259,7 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
     await a.engine.run();
     // 32 MiB/s keeps the transfer long enough (~2 s) to kill the server in the middle.
     const b = await folder.replica('hostB', { bandwidthLimit: 32 * 1024 * 1024, retries: 0 });
-    let halted: Promise<void> | undefined;
-    const first = await b.engine.run({
-      onEvent: (e) => {
-        if (e.type === 'bytes' && e.direction === 'down' && e.transferred > 24 * 1024 * 1024 && !halted) {
-          halted = fixture().server.halt();
-        }
-      },
-    });
-    await halted;
+    const first = await runUntilServerHalted(fixture(), b.engine, 'down', 24 * 1024 * 1024);
     expect(first.errors.map((e) => e.path)).toEqual(['big.bin']);
     // The bandwidth limit held: 24 MiB at 32 MiB/s take at least 0.75 s.
     expect(first.durationMs).toBeGreaterThan(700);

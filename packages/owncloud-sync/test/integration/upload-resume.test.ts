@@ -5,7 +5,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSyncEngine, type WebDavClient } from '../../src/index';
-import { type Folder, SERVER_KINDS, useFixture } from './workspace';
+import { type Folder, runUntilServerHalted, SERVER_KINDS, useFixture } from './workspace';
 
 const GiB = 1024 * 1024 * 1024;
 
@@ -102,15 +102,7 @@ describe.each(SERVER_KINDS)('resumable upload against %s', (kind) => {
       bandwidthLimit: 256 * 1024 * 1024,
       retries: 0,
     });
-    let halted: Promise<void> | undefined;
-    const first = await limited.run({
-      onEvent: (e) => {
-        if (e.type === 'bytes' && e.direction === 'up' && e.transferred > 384 * 1024 * 1024 && !halted) {
-          halted = fixture().server.halt();
-        }
-      },
-    });
-    await halted;
+    const first = await runUntilServerHalted(fixture(), limited, 'up', 384 * 1024 * 1024);
     expect(first.errors.map((e) => e.path)).toEqual(['big.bin']);
     expect(first.durationMs).toBeGreaterThan(1400);
     // Nothing (and certainly nothing truncated) under the real name.

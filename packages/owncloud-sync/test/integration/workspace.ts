@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startWebDav, type WebDavKind, type WebDavServer } from '@invis/testbed';
 import { afterAll, beforeAll } from 'vitest';
-import { createSyncEngine, createWebDavClient, type SyncEngineOptions, type WebDavClient } from '../../src/index';
+import {
+  createSyncEngine,
+  createWebDavClient,
+  type SyncEngineOptions,
+  type SyncEvent,
+  type WebDavClient,
+} from '../../src/index';
 
 /** A server shared by one test file, plus helpers to make isolated sync setups on it. */
 export interface Fixture {
@@ -45,6 +51,27 @@ export function useFixture(kind: WebDavKind): () => Fixture {
     await fx?.stop();
   });
   return () => fx as Fixture;
+}
+
+/**
+ * Runs `replica`'s engine and kills the fixture's server as soon as more than `bytes` of one
+ * transfer in `direction` have gone through; resolves when the run ended and the server is down.
+ */
+export async function runUntilServerHalted(
+  fixture: Fixture,
+  engine: Replica['engine'],
+  direction: 'up' | 'down',
+  bytes: number,
+): Promise<Awaited<ReturnType<Replica['engine']['run']>>> {
+  let halted: Promise<void> | undefined;
+  const result = await engine.run({
+    onEvent: (e: SyncEvent) => {
+      if (e.type === 'bytes' && e.direction === direction && e.transferred > bytes && !halted)
+        halted = fixture.server.halt();
+    },
+  });
+  await halted;
+  return result;
 }
 
 /** Starts a server of `kind` on its own loopback address. */
