@@ -226,6 +226,32 @@ describe('findConflicts', () => {
     expect(run).toThrow(/reservations\[0\]\.ip: a: 192.168.220.200 lies in the dynamic pool .* \(and 2 more\)/);
   });
 
+  it('validateDhcpConfig names reservations by the index the caller gave them, not by sorted position', () => {
+    // A form highlights rows by path: row 0 here is the pool address, row 2 the repeated MAC.
+    try {
+      validateDhcpConfig(
+        base({
+          reservations: [
+            host('192.168.220.205', '02:00:00:00:00:01', 'in-pool'),
+            host('192.168.220.30', '02:00:00:00:00:02', 'printer'),
+            host('192.168.220.10', '02:00:00:00:00:02', 'server'),
+          ],
+        }),
+      );
+      expect.unreachable();
+    } catch (e) {
+      expect((e as DhcpConfigError).issues.map((i) => [i.kind, i.path, i.message])).toEqual([
+        [
+          'RESERVATION_IN_POOL',
+          'reservations[0].ip',
+          'in-pool: 192.168.220.205 lies in the dynamic pool of 192.168.220.0/24',
+        ],
+        ['DUPLICATE_MAC', 'reservations[2].mac', '02:00:00:00:00:02 is used by both printer and server'],
+      ]);
+      expect((e as DhcpConfigError).message).toMatch(/^reservations\[0\]\.ip: in-pool:/);
+    }
+  });
+
   it('random valid models have no conflicts', () => {
     fc.assert(
       fc.property(arbConfig, (input) => {

@@ -2,7 +2,7 @@
 // portal can mark all offending rows at once.
 import { type Ipv4Subnet, ipv4ToNumber, numberToIpv4, parseIpv4Subnet } from './address';
 import { DhcpConfigError, type DhcpIssue } from './errors';
-import { type DhcpConfig, type DhcpConfigInput, normalizeDhcpConfig, type Reservation, type Subnet } from './model';
+import { type DhcpConfig, type DhcpConfigInput, type Reservation, resolveDhcpConfig, type Subnet } from './model';
 
 /** A subnet with its numeric bounds, sorted by network address. */
 export interface SubnetIndexEntry {
@@ -92,6 +92,7 @@ function repeatFinder<K>(count: number, keyOf: (row: number) => K): (key: K) => 
  * Every conflict in a resolved model: overlapping subnets, duplicate subnet ids, pools outside
  * their subnet or overlapping, reservations outside every subnet, inside a dynamic pool, with
  * a duplicate IP, MAC or hostname, routers outside their subnet, lease time above the maximum.
+ * Paths index `config.reservations` in the order given; repeats are reported on the later row.
  * @param config resolved model
  * @returns the issues, empty when the model is consistent
  * @example findConflicts(config).map((i) => i.kind) // ['RESERVATION_IN_POOL']
@@ -163,7 +164,8 @@ export function findConflicts(config: DhcpConfig): DhcpIssue[] {
   const reservations = config.reservations;
   const row = (j: number): Reservation => reservations[j] as Reservation;
   const ips = reservations.map((r) => ipv4ToNumber(r.ip) as number);
-  // normalizeDhcpConfig sorts by address, and a strictly ascending list repeats no address.
+  // Resolved models are sorted by address (callers may not be), and a strictly ascending list
+  // repeats no address.
   const ascending = ips.every((ip, j) => j === 0 || ip > (ips[j - 1] as number));
   const firstIp = ascending ? () => undefined : repeatFinder(ips.length, (j) => ips[j] as number);
   const firstMac = repeatFinder(reservations.length, (j) => row(j).mac);
@@ -211,15 +213,18 @@ export function findConflicts(config: DhcpConfig): DhcpIssue[] {
 }
 
 /**
- * Normalises `input` and rejects it when {@link findConflicts} finds anything.
+ * Normalises `input` and rejects it when {@link findConflicts} finds anything. Issue paths
+ * index `input.reservations` as given (the result is sorted by address).
  * @param input model as written by a caller
  * @returns the resolved, conflict-free model
  * @throws DhcpConfigError `DHCP_INVALID_CONFIG` (shape) or `DHCP_CONFLICT` (with every issue)
  * @example validateDhcpConfig({ subnets: [{ cidr: '10.0.0.0/24' }], reservations: [] })
  */
 export function validateDhcpConfig(input: DhcpConfigInput): DhcpConfig {
-  const config = normalizeDhcpConfig(input);
-  const issues = findConflicts(config);
+  const { config, given } = resolveDhcpConfig(input);
+  // Checked in the caller's order: issue paths must point at the rows the caller sent, not at
+  // their sorted positions (a form marks rows by path).
+  const issues = findConflicts(given === config.reservations ? config : { ...config, reservations: given });
   if (issues.length) {
     const first = issues[0] as DhcpIssue;
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';

@@ -320,6 +320,14 @@ function parseConfig(input: DhcpConfigInput): { value: z.output<typeof dhcpConfi
  * @example normalizeDhcpConfig({ subnets: [{ cidr: '192.168.220.0/24' }] }).subnets[0].id // 1
  */
 export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
+  return resolveDhcpConfig(input).config;
+}
+
+/**
+ * {@link normalizeDhcpConfig} that also returns the resolved reservations in the caller's
+ * order, so conflict paths can name the rows as the caller numbered them.
+ */
+export function resolveDhcpConfig(input: DhcpConfigInput): { config: DhcpConfig; given: Reservation[] } {
   const { value, keys } = parseConfig(input);
   const used = new Set(value.subnets.map((s) => s.id).filter((id) => id !== undefined));
   let next = 1;
@@ -329,7 +337,10 @@ export function normalizeDhcpConfig(input: DhcpConfigInput): DhcpConfig {
     used.add(next);
     return { ...s, id: next };
   });
-  return { ...value, subnets, reservations: sortByAddress(value.reservations, keys) };
+  return {
+    config: { ...value, subnets, reservations: sortByAddress(value.reservations, keys) },
+    given: value.reservations,
+  };
 }
 
 /**
