@@ -84,6 +84,28 @@ describe('parseDhcpdLeases', () => {
     expect(first.clientId).toBe('01:02:00:00:00:00:43');
   });
 
+  it('skips on expiry / on commit / on release blocks inside a lease, nested or on one line', () => {
+    const text = `lease 10.0.0.5 {
+  binding state active;
+  on expiry {
+    if exists agent.circuit-id {
+      log (info, "a } b");
+    } else {
+      log (info, "c");
+    }
+  }
+  on commit or release { log (info, "{"); }
+  hardware ethernet 02:00:00:00:00:05;
+}
+`;
+    expect(parseDhcpdLeases(text)).toEqual([{ ip: '10.0.0.5', mac: '02:00:00:00:00:05', state: 'active' }]);
+    expect(() => parseDhcpdLeases('lease 10.0.0.5 {\n  on expiry {\n    log (info, "x");\n')).toThrow(
+      /lease 10.0.0.5 not closed/,
+    );
+    expect(() => parseDhcpdLeases('lease 10.0.0.5 {\n  on expiry;\n}\n')).toThrow(/line 2: malformed event block/);
+    expect(() => parseDhcpdLeases('lease 10.0.0.5 {\n  on expiry {\n  } }\n}\n')).toThrow(/line 3: unbalanced/);
+  });
+
   it('reports broken structure with the line', () => {
     expect(() => parseDhcpdLeases('lease 1.2.3.4 {\n  binding state active;\n')).toThrow(
       expect.objectContaining({ code: 'DHCP_LEASE_PARSE_ERROR' }),
@@ -126,6 +148,9 @@ describe('lease parsers on junk', () => {
       'hardware ethernet 02:00:00:00:00:01;',
       'client-hostname "a\\"b";',
       'host x {',
+      'on expiry {',
+      'on release { log (info, "}"); }',
+      '} else {',
       'address,hwaddr,client_id,valid_lifetime,expire',
       '10.0.0.1,02:00:00:00:00:01,,0,5',
       '10.0.0.2,,,600,5,1,0,0,&#x2c,9,',

@@ -85,9 +85,27 @@ function dhcpdString(quoted: string): string | undefined {
   );
 }
 
+/** `{` minus `}` on a line, outside dhcpd strings (`log (info, "a } b")` opens nothing). */
+function braceDelta(line: string): number {
+  let delta = 0;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '{') delta++;
+    else if (c === '}') delta--;
+  }
+  return delta;
+}
+
 /**
  * Parses an ISC `dhcpd.leases` file. Later `lease` blocks for an address supersede earlier
- * ones; `host`, `failover` and other blocks are skipped. Result sorted by address.
+ * ones; `host`, `failover` and other blocks are skipped, and so are the event blocks dhcpd
+ * stores inside a lease (`on expiry { … }`, `on commit`, `on release`, also on one line):
+ * they are statements for dhcpd to run, not lease data. Result sorted by address.
  * @param text file contents
  * @param options `now` to mark leases past their end as expired
  * @returns one lease per address
@@ -106,8 +124,8 @@ export function parseDhcpdLeases(text: string, options: LeaseParseOptions = {}):
     if (hash >= 0 && line.lastIndexOf('"') < hash) line = line.slice(0, hash).trimEnd();
     if (line === '') continue;
     if (skipDepth > 0) {
-      if (line.endsWith('{')) skipDepth++;
-      else if (line === '}') skipDepth--;
+      skipDepth += braceDelta(line);
+      if (skipDepth < 0) throw leaseError('dhcpd.leases', n + 1, 'unbalanced "}"');
       continue;
     }
     if (!current) {
@@ -116,13 +134,20 @@ export function parseDhcpdLeases(text: string, options: LeaseParseOptions = {}):
         const ip = start[1] as string;
         if (ipv4ToNumber(ip) === undefined) throw leaseError('dhcpd.leases', n + 1, `"${ip}" is not an IPv4 address`);
         current = { ip, state: 'free' };
-      } else if (line.endsWith('{')) skipDepth = 1;
+      } else if (line.endsWith('{') && braceDelta(line) > 0) skipDepth = braceDelta(line);
       else if (!line.endsWith(';')) throw leaseError('dhcpd.leases', n + 1, `unexpected "${line.slice(0, 40)}"`);
       continue;
     }
     if (line === '}') {
       byIp.set(current.ip, current);
       current = undefined;
+      continue;
+    }
+    if (line.startsWith('on ')) {
+      const depth = braceDelta(line);
+      if (depth < 0 || !line.includes('{'))
+        throw leaseError('dhcpd.leases', n + 1, `malformed event block in lease ${current.ip}`);
+      skipDepth = depth;
       continue;
     }
     if (!line.endsWith(';')) throw leaseError('dhcpd.leases', n + 1, `missing ";" in lease ${current.ip}`);
