@@ -64,6 +64,7 @@ function invalid(dn: string, why: string): AdError {
  * @example parseDn('CN=Doe\\, Jane,DC=x') // [[{type:'CN',value:'Doe, Jane'}],[{type:'DC',value:'x'}]]
  */
 export function parseDn(dn: string): Rdn[] {
+  if (typeof dn !== 'string') throw invalid(String(dn), `not a string but ${dn === null ? 'null' : typeof dn}`);
   const rdns: Rdn[] = [];
   if (dn.trim() === '') return rdns;
   let i = 0;

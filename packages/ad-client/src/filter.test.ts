@@ -53,9 +53,31 @@ describe('ldapFilter template and f builder', () => {
   });
 
   it('decodes escaped UTF-8 and binary values correctly (unlike a byte-wise Latin-1 decode)', () => {
-    expect((toLdaptsFilter('(cn=\\c3\\a4)') as EqualityFilter).value).toBe('ä');
-    const bin = (toLdaptsFilter('(objectGUID=\\ff\\fe)') as EqualityFilter).value;
+    expect((toLdaptsFilter(parseFilter('(cn=\\c3\\a4)')) as EqualityFilter).value).toBe('ä');
+    const bin = (toLdaptsFilter(parseFilter('(objectGUID=\\ff\\fe)')) as EqualityFilter).value;
     expect(Buffer.isBuffer(bin) && [...bin]).toEqual([0xff, 0xfe]);
+  });
+
+  it('only filters built here pass: strings, look-alikes and outside construction are AD_INVALID_FILTER', () => {
+    const refused = expect.objectContaining({ code: 'AD_INVALID_FILTER' });
+    const string = '(&(objectClass=user)(sAMAccountName=*)(objectClass=*))' as unknown as LdapFilter;
+    const lookalike = { text: '(objectClass=*)' } as unknown as LdapFilter;
+    for (const x of [string, lookalike]) {
+      expect(() => toLdaptsFilter(x)).toThrow(refused);
+      expect(() => f.and(f.present('cn'), x)).toThrow(refused);
+      expect(() => f.or(x)).toThrow(refused);
+      expect(() => f.not(x)).toThrow(refused);
+    }
+    expect(() => toLdaptsFilter(null as unknown as LdapFilter)).toThrow(refused);
+    // the refused text is not echoed back
+    expect(() => toLdaptsFilter(string)).toThrow(
+      expect.not.objectContaining({ message: expect.stringContaining('sAMAccountName') }),
+    );
+    const Ctor = LdapFilter as unknown as new (token: symbol, text: string) => LdapFilter;
+    expect(() => new Ctor(Symbol('LdapFilter'), '(objectClass=*)')).toThrow(refused);
+    expect(() => parseFilter(42 as unknown as string)).toThrow(refused);
+    // false/null/undefined members of and/or are dropped on purpose (optional criteria)
+    expect(f.and(f.present('cn'), false, undefined).text).toBe('(&(cn=*))');
   });
 
   it('property: any string survives escape → parse as the same equality value', () => {

@@ -32,14 +32,21 @@ export function escapeFilterValue(value: FilterValue): string {
   return s.replace(/[*()\\\0]/g, (c) => `\\${(c.codePointAt(0) ?? 0).toString(16).padStart(2, '0')}`);
 }
 
-/** A syntactically valid RFC 4515 filter. Build with `ldapFilter`…``, `f.*` or `parseFilter`. */
+/** Handed only to the constructor by this module's builders: outside code cannot make a filter. */
+const BUILT: unique symbol = Symbol('LdapFilter');
+
+/**
+ * A syntactically valid RFC 4515 filter. Build with `ldapFilter`…``, `f.*` or `parseFilter`; the
+ * constructor is not for outside use. Every function that takes a filter checks the brand at run
+ * time, so JavaScript callers cannot pass concatenated text or a look-alike `{ text }` object.
+ */
 export class LdapFilter {
   readonly #brand = 'LdapFilter';
   /** The RFC 4515 text, e.g. `(&(objectClass=user)(sAMAccountName=jdoe))`. */
   readonly text: string;
   /** @internal use the builders */
-  constructor(text: string, validated = false) {
-    if (!validated) toLdaptsFilter(text);
+  constructor(token: typeof BUILT, text: string) {
+    if (token !== BUILT) throw notAFilter(text);
     this.text = text;
   }
   /** True for a filter built by this package (brand check, not structural). */
@@ -59,6 +66,25 @@ const RULE_RE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 
 function badFilter(text: string, why: string): AdError {
   return new AdError('AD_INVALID_FILTER', `Invalid LDAP filter (${why}): ${text}`, { data: { filter: text } });
+}
+
+/** The error for a value that is not an `LdapFilter` (its text is not echoed: it may be hostile). */
+function notAFilter(x: unknown): AdError {
+  const given = x === null ? 'null' : typeof x;
+  return new AdError(
+    'AD_INVALID_FILTER',
+    `Expected an LdapFilter built with ldapFilter\`…\`, f.* or parseFilter, got ${given === 'object' ? 'another object' : `a ${given}`}; filter text with input concatenated in is never run.`,
+    { data: { given } },
+  );
+}
+
+/**
+ * The filter itself when it was built by this package.
+ * @throws AdError `AD_INVALID_FILTER` for anything else (a string, a look-alike object)
+ */
+export function checkFilter(x: unknown): LdapFilter {
+  if (!LdapFilter.is(x)) throw notAFilter(x);
+  return x;
 }
 
 function checkAttr(attr: string): string {
@@ -87,7 +113,7 @@ export function ldapFilter(strings: TemplateStringsArray, ...values: (FilterValu
     else throw badFilter(String(v), 'unsupported interpolated value');
     text += strings[i + 1] ?? '';
   });
-  return new LdapFilter(text);
+  return checked(text);
 }
 
 /**
@@ -96,12 +122,26 @@ export function ldapFilter(strings: TemplateStringsArray, ...values: (FilterValu
  * @throws AdError `AD_INVALID_FILTER`
  */
 export function parseFilter(text: string): LdapFilter {
-  return new LdapFilter(text.startsWith('(') ? text : `(${text})`);
+  if (typeof text !== 'string') throw notAFilter(text);
+  return checked(text.startsWith('(') ? text : `(${text})`);
 }
 
-const made = (text: string): LdapFilter => new LdapFilter(text, true);
+/** Wraps text that the builders produced from checked names and escaped values. */
+const made = (text: string): LdapFilter => new LdapFilter(BUILT, text);
+/** Wraps text after a full syntax check. */
+const checked = (text: string): LdapFilter => {
+  parseText(text);
+  return made(text);
+};
+// Only false/null/undefined are dropped: anything else that is not a filter (a string) would
+// otherwise vanish from the AND and widen the search.
 const list = (op: '&' | '|', filters: (LdapFilter | false | null | undefined)[]): LdapFilter =>
-  made(`(${op}${filters.filter((x): x is LdapFilter => LdapFilter.is(x)).join('')})`);
+  made(
+    `(${op}${filters
+      .filter((x) => x !== false && x !== null && x !== undefined)
+      .map((x) => checkFilter(x).text)
+      .join('')})`,
+  );
 
 /** AD matching rule OIDs. */
 export const MATCHING_RULES = {
@@ -145,7 +185,7 @@ export const f: {
   contains: (attr, value) => made(`(${checkAttr(attr)}=*${escapeFilterValue(value)}*)`),
   and: (...filters) => list('&', filters),
   or: (...filters) => list('|', filters),
-  not: (filter) => made(`(!${filter.text})`),
+  not: (filter) => made(`(!${checkFilter(filter).text})`),
   bitAnd: (attr, bits) => made(`(${checkAttr(attr)}:${MATCHING_RULES.bitAnd}:=${Math.trunc(bits) >>> 0})`),
   bitOr: (attr, bits) => made(`(${checkAttr(attr)}:${MATCHING_RULES.bitOr}:=${Math.trunc(bits) >>> 0})`),
   inChain: (attr, dn) => made(`(${checkAttr(attr)}:${MATCHING_RULES.inChain}:=${escapeFilterValue(dn)})`),
@@ -260,14 +300,18 @@ function parseAt(text: string, start: number): { filter: Filter; end: number } {
   return { filter: parseItem(item, text), end: close + 1 };
 }
 
-/**
- * Parses filter text into an ldapts filter object (used internally for every search).
- * @throws AdError `AD_INVALID_FILTER`
- */
-export function toLdaptsFilter(filter: LdapFilter | string): Filter {
-  const text = typeof filter === 'string' ? filter : filter.text;
+/** Parses filter text into an ldapts filter object. @throws AdError `AD_INVALID_FILTER` */
+function parseText(text: string): Filter {
   if (!text) throw badFilter(text, 'empty');
   const { filter: parsed, end } = parseAt(text, 0);
   if (end !== text.length) throw badFilter(text, `unexpected text after position ${end}`);
   return parsed;
+}
+
+/**
+ * The ldapts filter object for a filter built by this package (used for every search).
+ * @throws AdError `AD_INVALID_FILTER` for anything that is not an `LdapFilter`, e.g. a string
+ */
+export function toLdaptsFilter(filter: LdapFilter): Filter {
+  return parseText(checkFilter(filter).text);
 }

@@ -116,8 +116,11 @@ export class Directory {
 
   /** The same as `search`, one page of entries at a time (for large result sets). */
   async *searchPages(options: SearchOptions = {}): AsyncGenerator<AdEntry[], void, undefined> {
+    // checked before anything is sent: only an absent filter means "every object", never a
+    // null or a string (JavaScript callers have no type check)
+    const filter = toLdaptsFilter(options.filter === undefined ? f.present('objectClass') : options.filter);
+    if (options.base !== undefined) parseDn(options.base);
     const base = options.base ?? (await this.#baseDN());
-    const filter = toLdaptsFilter(options.filter ?? f.present('objectClass'));
     const attributes = options.attributes ? [...options.attributes] : undefined;
     for (const a of attributes ?? []) if (a !== '*' && a !== '+' && a !== '1.1') checkAttrName(a);
     const binary = new Set(BINARY_ATTRIBUTES);

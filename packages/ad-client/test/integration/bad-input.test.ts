@@ -1,7 +1,7 @@
 // Hostile and broken input against the real DC: injection attempts find and change nothing,
 // special characters are escaped or refused with a typed error, nothing half-made stays behind.
 import { afterAll, describe, expect, it } from 'vitest';
-import { AdError, childDn, f, ldapFilter } from '../../src/index';
+import { AdError, childDn, defineObjectType, f, type LdapFilter, ldapFilter } from '../../src/index';
 import { adminClient, dcInfo, ldapsearch, uniq } from './helpers';
 
 const dc = dcInfo();
@@ -28,6 +28,40 @@ describe('injection', () => {
       code: 'AD_INVALID_INPUT',
     });
     expect(await countUsers()).toBe(before);
+  });
+
+  it('a filter concatenated as a plain string (JavaScript, no type check) is refused, never run', async () => {
+    const input = '*)(objectClass=*';
+    // what a caller without TypeScript can pass: the README example with `+ input +`
+    const concatenated = `(&(objectClass=user)(sAMAccountName=${input}))` as unknown as LdapFilter;
+    // and an object that only looks like a filter
+    const lookalike = { text: '(objectClass=user)' } as unknown as LdapFilter;
+    const refused = { code: 'AD_INVALID_FILTER' };
+    for (const filter of [concatenated, lookalike]) {
+      await expect(ad.search({ filter })).rejects.toMatchObject(refused);
+      await expect(ad.searchOne({ filter })).rejects.toMatchObject(refused);
+      await expect(
+        (async () => {
+          for await (const page of ad.searchPages({ filter })) expect(page).toEqual([]);
+        })(),
+      ).rejects.toMatchObject(refused);
+      // extra criteria of list functions are ANDed: dropping them would return everything
+      await expect(ad.users.list({ filter })).rejects.toMatchObject(refused);
+      const person = defineObjectType<{ sn: string }>({
+        name: 'user',
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        fields: { sn: { attr: 'sn', kind: 'string' } },
+      });
+      await expect(ad.objects.list(person, `CN=Users,${dc.baseDN}`, { filter })).rejects.toMatchObject(refused);
+      await expect(ad.withBind(dc.adminDN, dc.adminPassword, (d) => d.search({ filter }))).rejects.toMatchObject(
+        refused,
+      );
+      expect(() => f.and(f.eq('objectClass', 'user'), filter)).toThrow(expect.objectContaining(refused));
+      expect(() => f.or(filter)).toThrow(expect.objectContaining(refused));
+      expect(() => f.not(filter)).toThrow(expect.objectContaining(refused));
+    }
+    // the same input through the escaping builders is a search that finds nothing
+    expect(await ad.search({ filter: ldapFilter`(&(objectClass=user)(sAMAccountName=${input}))` })).toEqual([]);
   });
 
   it('a DN injection in a name stays one RDN value', async () => {
