@@ -30,6 +30,26 @@ deep A 10.0.0.3
 `;
 
 describe('parseZone', () => {
+  it('takes the first $TTL as the zone default; records keep the TTL in effect where they stand', () => {
+    const zone = parseZone(`$ORIGIN invis.test.
+$TTL 1h
+@ IN SOA ns1 hostmaster 1 3600 600 604800 300
+  IN NS ns1
+ns1 IN A 10.0.0.1
+$TTL 60
+dyn IN A 10.0.0.9
+`);
+    expect(zone.ttl).toBe(3600);
+    expect(zone.records.map((r) => [r.name, r.type, r.ttl])).toEqual([
+      ['invis.test', 'SOA', 3600],
+      ['invis.test', 'NS', 3600],
+      ['ns1.invis.test', 'A', 3600],
+      ['dyn.invis.test', 'A', 60],
+    ]);
+    // Rendered with the zone default on top and each record's own TTL, read back the same.
+    expect(parseZone(renderZone(zone))).toEqual(zone);
+  });
+
   it('reads directives, relative names, blank owners, units, quoting and parentheses', () => {
     const zone = parseZone(SAMPLE);
     expect(zone.origin).toBe('invis.test');

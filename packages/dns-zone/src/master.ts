@@ -242,6 +242,7 @@ export interface ParseZoneOptions {
  * Parses an RFC 1035 master file: `$ORIGIN`, `$TTL`, `@`, relative names, blank owners
  * (previous owner), TTL/class in either order, TTL units (`1h30m`), parentheses, comments,
  * quoted strings with `\"` and `\DDD` escapes. Class IN only; `$INCLUDE`/`$GENERATE` rejected.
+ * Each record gets the TTL in effect where it stands; the zone's `ttl` is the first `$TTL`.
  *
  * @param text file content
  * @param options origin and validation switch
@@ -251,7 +252,10 @@ export interface ParseZoneOptions {
  */
 export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone {
   let origin = options.origin === undefined ? undefined : normalizeName(options.origin);
+  // `$TTL` sets the TTL for the records after it; the zone's default is the first one, as the
+  // origin is the first `$ORIGIN` (a later `$TTL 60` for a dynamic part does not change it).
   let defaultTtl: number | undefined;
+  let zoneTtl: number | undefined;
   let firstOrigin = origin;
   let owner: string | undefined;
   const records: DnsRecord[] = [];
@@ -267,6 +271,7 @@ export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone
           firstOrigin ??= origin;
         } else if (directive === '$TTL' && tokens.length === 2) {
           defaultTtl = parseTtl((tokens[1] as Token).text, line);
+          zoneTtl ??= defaultTtl;
         } else {
           throw parseError(line, `unsupported directive ${first.text}`);
         }
@@ -366,7 +371,7 @@ export function parseZone(text: string, options: ParseZoneOptions = {}): DnsZone
   }
   if (!firstOrigin)
     throw new DnsZoneError('DNS_PARSE_ERROR', 'zone has no $ORIGIN and no origin was given', { data: { line: 0 } });
-  const zone: DnsZone = { origin: firstOrigin, ttl: defaultTtl ?? DEFAULT_TTL, records };
+  const zone: DnsZone = { origin: firstOrigin, ttl: zoneTtl ?? DEFAULT_TTL, records };
   if (options.validate !== false) validateZone(zone);
   return zone;
 }

@@ -73,7 +73,7 @@ export type DnsRecordInput = DnsRecord extends infer R
 /** A zone: origin, default TTL and its records (absolute names). */
 export interface DnsZone {
   origin: string;
-  /** Default TTL (`$TTL`). */
+  /** Default TTL: the first `$TTL` of a master file (each record carries its own `ttl`). */
   ttl: number;
   records: DnsRecord[];
 }
