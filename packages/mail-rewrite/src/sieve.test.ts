@@ -25,7 +25,7 @@ describe('renderVacationSieve', () => {
       }),
     );
     expect(script).toContain('require ["vacation", "date", "relational"];');
-    expect(script).toContain('exists ["list-id", "list-post", "list-unsubscribe"]');
+    expect(script).toContain('anyof (exists "list-id", exists "list-post", exists "list-unsubscribe",');
     expect(script).toContain('header :is "precedence" ["bulk", "list", "junk"]');
     expect(script).toContain(
       'if allof (currentdate :value "ge" "date" "2026-12-01", currentdate :value "le" "date" "2026-12-24") {',

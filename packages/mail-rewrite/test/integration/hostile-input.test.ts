@@ -105,35 +105,57 @@ it('6. hostile addresses are refused before anything is rendered', () => {
   }
 });
 
+/** Pigeonhole's verdict (`sieve-test`, nothing executed) on alice's vacation script for one message. */
+async function vacationActions(vacation: { start?: string; end?: string }, headers = ''): Promise<string[]> {
+  const config = parseMailConfig({
+    localDomain: 'invis.test',
+    users: [
+      {
+        user: 'alice',
+        localAddress: 'alice@invis.test',
+        presence: 'vacation',
+        vacation: { subject: 'away', body: 'away', ...vacation },
+      },
+    ],
+  });
+  const script = config.users[0] && renderVacationSieve(config.users[0]);
+  await writeFile(join(tmp, 'guard.sieve'), script ?? '', { mode: 0o644 });
+  await writeFile(
+    join(tmp, 'guarded-message'),
+    `From: pal@elsewhere.test\nTo: alice@invis.test\n${headers}Subject: hi\n\nhello\n`,
+    { mode: 0o644 },
+  );
+  const out = await run('sieve-test', [
+    '-c',
+    join(tmp, 'dovecot.conf'),
+    '-r',
+    'alice@invis.test',
+    '-f',
+    'pal@elsewhere.test',
+    join(tmp, 'guard.sieve'),
+    join(tmp, 'guarded-message'),
+  ]);
+  return out.match(/^ \* .*/gm) ?? [];
+}
+
 it('5. the vacation window is honoured by Pigeonhole (sieve-test)', async () => {
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  const actionsFor = async (start: string, end: string) => {
-    const config = parseMailConfig({
-      localDomain: 'invis.test',
-      users: [
-        {
-          user: 'alice',
-          localAddress: 'alice@invis.test',
-          presence: 'vacation',
-          vacation: { subject: 'away', body: 'away', start, end },
-        },
-      ],
-    });
-    const script = config.users[0] && renderVacationSieve(config.users[0]);
-    await writeFile(join(tmp, 'window.sieve'), script ?? '', { mode: 0o644 });
-    const out = await run('sieve-test', [
-      '-c',
-      join(tmp, 'dovecot.conf'),
-      '-r',
-      'alice@invis.test',
-      '-f',
-      'pal@elsewhere.test',
-      join(tmp, 'window.sieve'),
-      join(tmp, 'message'),
-    ]);
-    return out.match(/^ \* .*/gm);
-  };
-  expect(await actionsFor(day(-1), day(1))).toContain(' * send vacation message:');
-  expect(await actionsFor(day(-10), day(-2))).toEqual([' * store message in folder: INBOX']);
-  expect(await actionsFor(day(2), day(10))).toEqual([' * store message in folder: INBOX']);
+  expect(await vacationActions({ start: day(-1), end: day(1) })).toContain(' * send vacation message:');
+  expect(await vacationActions({ start: day(-10), end: day(-2) })).toEqual([' * store message in folder: INBOX']);
+  expect(await vacationActions({ start: day(2), end: day(10) })).toEqual([' * store message in folder: INBOX']);
+});
+
+// Sieve's `exists` with a list is true only when ALL the headers exist: each list header alone
+// must stop the reply by itself, not only by Pigeonhole's own (execution-time) list check.
+it('5. one mailing-list or automatic-mail header alone stops the vacation reply (sieve-test)', async () => {
+  expect(await vacationActions({})).toContain(' * send vacation message:');
+  for (const header of [
+    'List-Id: <news.elsewhere.test>',
+    'List-Post: <mailto:news@elsewhere.test>',
+    'List-Unsubscribe: <mailto:leave@elsewhere.test>',
+    'Precedence: bulk',
+    'Auto-Submitted: auto-generated',
+  ]) {
+    expect(await vacationActions({}, `${header}\n`), header).toEqual([' * store message in folder: INBOX']);
+  }
 });
