@@ -34,13 +34,9 @@ export async function authenticate(
   try {
     await deps.ad.verifyBind(user.dn, password);
   } catch (e) {
-    // the same message as for an unknown user: no user enumeration
-    if (isAdError(e, 'AD_INVALID_CREDENTIALS'))
-      throw new AdError('AD_INVALID_CREDENTIALS', 'Wrong user name or password.', {
-        cause: e,
-        ldapCode: 49,
-        ...(e.adSubCode ? { adSubCode: e.adSubCode } : {}),
-      });
+    // exactly the error of an unknown user — no ldapCode, sub-code, data or cause, which would
+    // tell (also through toJSON) that the account exists: no user enumeration
+    if (isAdError(e, 'AD_INVALID_CREDENTIALS')) throw fail();
     throw e;
   }
   const [groups, passwordExpiry] = await Promise.all([

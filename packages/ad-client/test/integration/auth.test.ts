@@ -38,13 +38,32 @@ describe('authenticate', () => {
   it('wrong password, unknown user and empty password all give AD_INVALID_CREDENTIALS with one message', async () => {
     const u = await newUser();
     const wrong = (await ad.authenticate(u, 'nope-Nope-1').catch((e: unknown) => e)) as AdError;
-    expect(wrong).toMatchObject({ code: 'AD_INVALID_CREDENTIALS', ldapCode: 49, adSubCode: '52e' });
+    expect(wrong).toMatchObject({ code: 'AD_INVALID_CREDENTIALS' });
     const unknown = (await ad.authenticate(`ghost${uniq('')}`, PW).catch((e: unknown) => e)) as AdError;
     expect(unknown.code).toBe('AD_INVALID_CREDENTIALS');
     expect(unknown.message).toBe(wrong.message);
     // an empty password would be an anonymous bind on the DC: refused before it
     await expect(ad.authenticate(u, '')).rejects.toMatchObject({ code: 'AD_INVALID_CREDENTIALS' });
     await expect(ad.verifyBind(u, '')).rejects.toMatchObject({ code: 'AD_INVALID_CREDENTIALS' });
+  });
+
+  it('unknown user and wrong password are indistinguishable: same toJSON() and same error fields', async () => {
+    const u = await newUser();
+    const wrong = (await ad.authenticate(u, 'nope-Nope-1').catch((e: unknown) => e)) as AdError;
+    const unknown = (await ad.authenticate(`ghost${uniq('')}`, 'nope-Nope-1').catch((e: unknown) => e)) as AdError;
+    expect(wrong).toBeInstanceOf(AdError);
+    expect(unknown).toBeInstanceOf(AdError);
+    // what an app sends to its clients
+    expect(JSON.parse(JSON.stringify(wrong))).toEqual(JSON.parse(JSON.stringify(unknown)));
+    expect(wrong.toJSON()).toEqual(unknown.toJSON());
+    // and every field a caller can read, except the stack
+    const fields = (e: AdError): Record<string, unknown> => {
+      const { stack: _stack, ...rest } = Object.fromEntries(
+        Object.getOwnPropertyNames(e).map((k) => [k, (e as unknown as Record<string, unknown>)[k]]),
+      );
+      return { ...rest, name: e.name, code: e.code, ldapCode: e.ldapCode, adSubCode: e.adSubCode, cause: e.cause };
+    };
+    expect(fields(wrong)).toEqual(fields(unknown));
   });
 
   it('disabled account → AD_ACCOUNT_DISABLED (data 533)', async () => {
