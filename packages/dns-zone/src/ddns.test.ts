@@ -24,7 +24,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe('public address sources', () => {
   it('reads the first address of the family from an HTTP echo (text, HTML, JSON)', async () => {
-    const source = httpEchoSource(`${base}/ip`);
+    const source = httpEchoSource(`${base}/ip`, { allowPlainHttp: true });
     body = '203.0.113.5\n';
     expect(await source.lookup(4)).toBe('203.0.113.5');
     body = '16.0\n<html><body>Your IP: 198.51.100.7 and 2001:db8::1</body></html>';
@@ -34,7 +34,29 @@ describe('public address sources', () => {
     expect(await source.lookup(4)).toBe('192.0.2.9');
     body = 'no address here';
     expect(await source.lookup(4)).toBeUndefined();
-    await expect(httpEchoSource(`${base}/fail`).lookup(4)).rejects.toThrow('HTTP 503');
+    await expect(httpEchoSource(`${base}/fail`, { allowPlainHttp: true }).lookup(4)).rejects.toThrow('HTTP 503');
+  });
+
+  it('takes https only unless plain http is explicitly allowed; no host is exempt', async () => {
+    for (const url of [`${base}/ip`, 'http://127.example.com/', 'http://localhost/', 'HTTP://[::1]/', 'ftp://x/']) {
+      expect(() => httpEchoSource(url), url).toThrow(expect.objectContaining({ code: 'DNS_INVALID_SOURCE' }));
+    }
+    expect(() => httpEchoSource('ftp://x/', { allowPlainHttp: true })).toThrow(/only https and http/);
+    expect(() => httpEchoSource('https://')).toThrow(expect.objectContaining({ code: 'DNS_INVALID_SOURCE' }));
+    expect(httpEchoSource('api.ipify.org').name).toBe('https://api.ipify.org/');
+    body = '203.0.113.6';
+    expect(await httpEchoSource(`${base}/ip`, { allowPlainHttp: true }).lookup(4)).toBe('203.0.113.6');
+  });
+
+  it('refuses an https echo that redirected to plain http', async () => {
+    const redirected = httpEchoSource('https://echo.example/', {
+      fetch: async () => ({ ok: true, status: 200, url: 'http://echo.example/', text: async () => '203.0.113.8' }),
+    });
+    await expect(redirected.lookup(4)).rejects.toMatchObject({ code: 'DNS_INVALID_SOURCE' });
+    const stayed = httpEchoSource('https://echo.example/', {
+      fetch: async () => ({ ok: true, status: 200, url: 'https://echo.example/ip', text: async () => '203.0.113.8' }),
+    });
+    expect(await stayed.lookup(4)).toBe('203.0.113.8');
   });
 
   it('asks a UPnP IGD router for its external address', async () => {

@@ -28,23 +28,68 @@ export type FetchLike = (
 ) => Promise<{
   ok: boolean;
   status: number;
+  /** Final URL after redirects (global fetch sets it). */
+  url?: string;
   text(): Promise<string>;
 }>;
 
+/** Options of {@link httpEchoSource}. */
+export interface HttpEchoSourceOptions {
+  /** fetch implementation (default: global fetch). */
+  fetch?: FetchLike;
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+  /**
+   * Accept a plain `http://` URL (default false: https only). Over plain http anyone on the
+   * path can answer with an address of their choice, and the updater publishes it; choose
+   * this only for an echo inside a network you trust (or a test).
+   */
+  allowPlainHttp?: boolean;
+}
+
+function invalidSource(message: string): DnsZoneError {
+  return new DnsZoneError('DNS_INVALID_SOURCE', message);
+}
+
 /**
  * An HTTP echo service that returns the caller's address in its body (plain text, HTML or
- * JSON: the first token that is an address of the wanted family is used).
+ * JSON: the first token that is an address of the wanted family is used). https only unless
+ * `allowPlainHttp`; a URL without scheme gets `https://`; a redirect to plain http is refused.
+ * No host name or address is exempt (not even loopback): the scheme alone decides.
  *
  * @param url e.g. `https://api.ipify.org/` (the URL decides which family answers)
- * @param options fetch implementation and timeout (default 5000 ms)
+ * @param options fetch implementation, timeout, `allowPlainHttp`
  * @returns the source
+ * @throws {DnsZoneError} `DNS_INVALID_SOURCE` for a malformed URL, another scheme, or `http:`
+ *   without `allowPlainHttp`
+ * @example httpEchoSource('https://api.ipify.org/')
  */
-export function httpEchoSource(url: string, options: { fetch?: FetchLike; timeoutMs?: number } = {}): PublicIpSource {
+export function httpEchoSource(url: string, options: HttpEchoSourceOptions = {}): PublicIpSource {
   const doFetch = options.fetch ?? (globalThis.fetch as FetchLike);
+  const allowed = options.allowPlainHttp ? ['https:', 'http:'] : ['https:'];
+  const schemeless = !/^[a-z][a-z0-9+.-]*:/i.test(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(schemeless ? `https://${url}` : url);
+  } catch (error) {
+    throw new DnsZoneError('DNS_INVALID_SOURCE', `IP echo URL "${url}" is not a valid URL`, { cause: error });
+  }
+  if (!allowed.includes(parsed.protocol)) {
+    throw invalidSource(
+      parsed.protocol === 'http:'
+        ? `IP echo URL ${parsed.href} is plain http: use https, or set allowPlainHttp for an echo in a trusted network`
+        : `IP echo URL ${parsed.href}: only https${options.allowPlainHttp ? ' and http' : ''} are supported`,
+    );
+  }
+  const href = parsed.href;
   return {
-    name: url,
+    name: href,
     async lookup(family) {
-      const response = await doFetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 5000) });
+      const response = await doFetch(href, { signal: AbortSignal.timeout(options.timeoutMs ?? 5000) });
+      // fetch follows redirects; one to plain http would bring back the unauthenticated answer.
+      if (response.url && !allowed.includes(new URL(response.url).protocol)) {
+        throw invalidSource(`IP echo ${href} redirected to ${response.url} (not https)`);
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.text();
       return body.split(/[^0-9a-fA-F.:]+/).find((token) => isFamily(token, family));

@@ -25,7 +25,8 @@ export type DnsZoneErrorCode =
   | 'DNS_CHECK_FAILED'
   | 'DNS_IO'
   | 'DNS_AD_FAILED'
-  | 'DNS_IP_LOOKUP_FAILED';
+  | 'DNS_IP_LOOKUP_FAILED'
+  | 'DNS_INVALID_SOURCE';
 
 /** Safe, JSON-serialisable details attached to an error (never secrets). */
 export type DnsZoneErrorData = Record<string, string | number | boolean | undefined>;

@@ -21,6 +21,7 @@ export {
   type FetchLike,
   fileStateStore,
   formatDdnsResult,
+  type HttpEchoSourceOptions,
   httpEchoSource,
   type IpFamily,
   interfaceSource,

@@ -24,10 +24,14 @@ const fqdn = 'invis.dyn.invis.test';
 let echo: Server;
 let echoUrl: string;
 let publicIp = '203.0.113.10';
+let echoRequests = 0;
+// The test echo has no certificate: plain http is the documented, explicit choice here.
+const plainHttp = { allowPlainHttp: true };
 let dir: string;
 
 beforeAll(async () => {
   echo = createServer((_req, res) => {
+    echoRequests++;
     res.writeHead(200, { 'content-type': 'text/plain' }).end(`${publicIp}\n`);
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
@@ -40,6 +44,27 @@ afterAll(async () => {
 });
 
 describe('DDNS updater (inetcheck)', () => {
+  it('refuses a plain-http echo unless allowed: an on-path answer never reaches BIND', async () => {
+    // Over plain http anyone on the path can answer with an address of their choice, and the
+    // updater would publish it. The echo here stands for such an answer.
+    const before = echoRequests;
+    const run = async () =>
+      createDdnsUpdater({
+        fqdn: 'plain.dyn.invis.test',
+        zone: 'dyn.invis.test',
+        sources: [httpEchoSource(echoUrl)],
+        server: { server: bind.address, port: bind.port, key: bind.tsig },
+        state: fileStateStore(join(dir, 'plain.json')),
+      }).run();
+    await expect(run()).rejects.toMatchObject({ code: 'DNS_INVALID_SOURCE' });
+    expect(echoRequests).toBe(before);
+    expect(await dig(server, 'plain.dyn.invis.test', 'A')).toEqual([]);
+    // A name that merely starts with 127 is no loopback exception either.
+    expect(() => httpEchoSource('http://127.example.com/')).toThrow(
+      expect.objectContaining({ code: 'DNS_INVALID_SOURCE' }),
+    );
+  });
+
   it('publishes the address, updates only on change, and records state', async () => {
     const stateFile = join(dir, 'inetcheck.json');
     let updates = 0;
@@ -51,8 +76,8 @@ describe('DDNS updater (inetcheck)', () => {
       fqdn,
       zone: 'dyn.invis.test',
       sources: [
-        httpEchoSource(`${echoUrl}missing-service`.replace(/\/\/[^/]+/, '//127.0.0.1:1')),
-        httpEchoSource(echoUrl),
+        httpEchoSource(`${echoUrl}missing-service`.replace(/\/\/[^/]+/, '//127.0.0.1:1'), plainHttp),
+        httpEchoSource(echoUrl, plainHttp),
       ],
       server: { server: bind.address, port: bind.port, key: bind.tsig },
       client: createDnsUpdateClient({ server: bind.address, port: bind.port, key: bind.tsig, transport: counting }),
@@ -113,7 +138,7 @@ describe('DDNS updater (inetcheck)', () => {
     const options = {
       fqdn: 'repair.dyn.invis.test',
       zone: 'dyn.invis.test',
-      sources: [httpEchoSource(echoUrl)],
+      sources: [httpEchoSource(echoUrl, plainHttp)],
       server: { server: bind.address, port: bind.port, key: bind.tsig },
       state: fileStateStore(stateFile),
     };
@@ -131,7 +156,7 @@ describe('DDNS updater (inetcheck)', () => {
     const wrongKey = createDdnsUpdater({
       fqdn: 'fail.dyn.invis.test',
       zone: 'dyn.invis.test',
-      sources: [httpEchoSource(echoUrl)],
+      sources: [httpEchoSource(echoUrl, plainHttp)],
       server: {
         server: bind.address,
         port: bind.port,
@@ -149,7 +174,7 @@ describe('DDNS updater (inetcheck)', () => {
     const offline = await createDdnsUpdater({
       fqdn: 'fail.dyn.invis.test',
       zone: 'dyn.invis.test',
-      sources: [httpEchoSource('http://127.0.0.1:1/')],
+      sources: [httpEchoSource('http://127.0.0.1:1/', plainHttp)],
       server: { server: bind.address, port: bind.port, key: bind.tsig },
       state: fileStateStore(stateFile),
     }).run();
