@@ -14,7 +14,7 @@ import {
   passwordExpiryOf,
   rdnValue,
 } from '@invis/ad-client';
-import type { AuthResult, Directory, DirectoryGroup, DirectoryUser, UserProfilePatch } from './directory';
+import type { AuthResult, Directory, DirectoryGroup, DirectoryUser, Principal, UserProfilePatch } from './directory';
 import { PortalError, type PortalErrorCode } from './errors';
 import { staleWhileRevalidate } from './swr';
 
@@ -36,6 +36,13 @@ const AD_TO_PORTAL: Partial<Record<AdError['code'], PortalErrorCode>> = {
   AD_VALUE_EXISTS: 'PORTAL_CONFLICT',
   AD_PASSWORD_POLICY: 'PORTAL_PASSWORD_REJECTED',
   AD_INVALID_CREDENTIALS: 'PORTAL_INVALID_CREDENTIALS',
+  // A bind as the user (own password change) reports the account state like a login does.
+  AD_ACCOUNT_DISABLED: 'PORTAL_ACCOUNT_DISABLED',
+  AD_ACCOUNT_EXPIRED: 'PORTAL_ACCOUNT_DISABLED',
+  AD_LOGON_RESTRICTED: 'PORTAL_ACCOUNT_DISABLED',
+  AD_ACCOUNT_LOCKED: 'PORTAL_ACCOUNT_LOCKED',
+  AD_PASSWORD_EXPIRED: 'PORTAL_PASSWORD_EXPIRED',
+  AD_PASSWORD_MUST_CHANGE: 'PORTAL_PASSWORD_EXPIRED',
   AD_INSUFFICIENT_RIGHTS: 'PORTAL_FORBIDDEN',
   AD_PROTECTED: 'PORTAL_FORBIDDEN',
   AD_INVALID_INPUT: 'PORTAL_VALIDATION',
@@ -247,6 +254,25 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
     }),
 
     getUser: wrap(getUser),
+
+    principal: wrap(async (kind, name): Promise<Principal | null> => {
+      const found = kind === 'user' ? await ad.users.get(name) : await ad.groups.get(name);
+      if (!found) return null;
+      const [memberOf, extra] = await Promise.all([
+        ad.groups.groupsOf(found.dn, { transitive: true }),
+        ad.get(found.dn, ['adminCount']),
+      ]);
+      const user = 'sAMAccountName' in found ? found : null;
+      const group = 'groupType' in found ? found : null;
+      return {
+        name: user ? user.sAMAccountName : (group?.name ?? name),
+        enabled: user ? user.enabled : true,
+        rid: found.rid ?? null,
+        adminCount: Number(extra?.get('adminCount') ?? 0) > 0,
+        builtin: group ? (group.groupType & BUILTIN_LOCAL) !== 0 : false,
+        memberOf: memberOf.map((g) => ({ name: g.name, rid: g.rid ?? null })),
+      };
+    }),
 
     listUsers: wrap(async ({ search, offset, limit }) => {
       const needle = lower(search);

@@ -72,6 +72,20 @@ function fakeDirectory(): Directory {
       const u = users.get(username);
       return u ? strip(u) : null;
     },
+    async principal(kind, name) {
+      const memberOf = (n: string) =>
+        [...groups.values()].filter((g) => g.members.includes(n)).map((g) => ({ name: g.name, rid: null }));
+      if (kind === 'group') {
+        const g = groups.get(name);
+        return g
+          ? { name, enabled: true, rid: null, adminCount: false, builtin: false, memberOf: memberOf(name) }
+          : null;
+      }
+      const u = users.get(name);
+      return u
+        ? { name, enabled: u.enabled, rid: null, adminCount: false, builtin: false, memberOf: memberOf(name) }
+        : null;
+    },
     async listUsers({ search, offset, limit }) {
       const all = [...users.values()].filter((u) => u.username.includes(search)).map(strip);
       return { total: all.length, items: all.slice(offset, offset + limit) };
@@ -238,13 +252,14 @@ describe('access rules', () => {
   it('lets only mobilusers log in from outside, also behind a trusted proxy', async () => {
     const outside = browser('203.0.113.7');
     const res = await outside.login('anna', 'pw-anna');
-    expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ code: 'PORTAL_EXTERNAL_NOT_ALLOWED' });
+    // the same answer as a wrong password: from outside it must not confirm the password
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'PORTAL_INVALID_CREDENTIALS' });
     expect((await browser('203.0.113.7').login('rolf', 'pw-rolf')).status).toBe(200);
     const proxied = browser('127.0.0.2', { 'x-forwarded-for': '192.168.166.20' });
-    expect((await proxied.login('anna', 'pw-anna')).status).toBe(403);
+    expect((await proxied.login('anna', 'pw-anna')).status).toBe(401);
     const spoofed = browser('203.0.113.7', { 'x-forwarded-for': '192.168.220.5' });
-    expect((await spoofed.login('anna', 'pw-anna')).status).toBe(403);
+    expect((await spoofed.login('anna', 'pw-anna')).status).toBe(401);
   });
 
   it('drops an internal session of a non-mobile user when used from outside', async () => {

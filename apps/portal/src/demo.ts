@@ -57,7 +57,8 @@ const portal = createPortal({
     internetStateFile: '/var/spool/results/inetcheck/inetcheck',
   },
 });
-const server = await startPortalServer(portal, { host: '127.0.0.1', port });
+// The demo's browser connects directly (no proxy), so loopback is inside here on purpose.
+const server = await startPortalServer(portal, { host: '127.0.0.1', port, directLoopbackClients: true });
 
 console.log(`\nPortal:   ${server.url}/   (German; "English" switches)`);
 console.log(`API:      ${server.url}/api/openapi.json`);

@@ -77,6 +77,22 @@ export type AuthResult =
   | { ok: true; username: string; groups: string[] }
   | { ok: false; reason: 'invalid' | 'disabled' | 'locked' | 'expired' | 'must-change' };
 
+/** What access decisions need to know about a user or group, read fresh from the directory. */
+export interface Principal {
+  /** sAMAccountName as stored. */
+  name: string;
+  /** Users: the account is enabled (not disabled, not expired); groups: always true. */
+  enabled: boolean;
+  /** Relative id (the last part of the SID); below 1000 = created by the domain itself. */
+  rid: number | null;
+  /** `adminCount` is set: the DC protects the object like an administrator. */
+  adminCount: boolean;
+  /** Groups: a built-in local group (Administrators, Account Operators …). */
+  builtin: boolean;
+  /** Every group it belongs to, nested and primary included. */
+  memberOf: { name: string; rid: number | null }[];
+}
+
 /** One page of a list. */
 export interface Page<T> {
   total: number;
@@ -92,6 +108,8 @@ export interface Directory {
   /** A user's own password change (works for an expired password too). */
   changePassword(username: string, oldPassword: string, newPassword: string): Promise<void>;
   getUser(username: string): Promise<DirectoryUser | null>;
+  /** Fresh facts for access rules (rights re-checks, protected accounts); `null` if it does not exist. */
+  principal(kind: 'user' | 'group', name: string): Promise<Principal | null>;
   listUsers(query: { search: string; offset: number; limit: number }): Promise<Page<DirectoryUser>>;
   createUser(input: NewUser): Promise<DirectoryUser>;
   updateUser(username: string, patch: UserProfilePatch): Promise<DirectoryUser>;

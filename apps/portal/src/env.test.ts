@@ -6,14 +6,16 @@ const base = {
   PORTAL_LDAP_URL: 'ldaps://dc.invis.test',
   PORTAL_LDAP_BIND: 'portal@invis.test',
   PORTAL_LDAP_PASSWORD_FILE: '/etc/invis/portal.pw',
+  PORTAL_TRUSTED_PROXIES: '127.0.0.1',
 };
 
 describe('loadEnv', () => {
   it('fills defaults', () => {
     const env = loadEnv(base);
     expect(env.PORTAL_HOST).toBe('127.0.0.1');
-    expect(env.PORTAL_INTERNAL_NETWORKS).toEqual(['192.168.220.0/24', '127.0.0.0/8', '::1/128']);
-    expect(env.PORTAL_TRUSTED_PROXIES).toEqual([]);
+    // loopback is not inside: behind the loopback TLS proxy it would be every visitor
+    expect(env.PORTAL_INTERNAL_NETWORKS).toEqual(['192.168.220.0/24']);
+    expect(env.PORTAL_TRUSTED_PROXIES).toEqual(['127.0.0.1']);
     expect(env.PORTAL_MOBILE_GROUP).toBe('mobilusers');
     expect(certificateList(env.PORTAL_CERT_FILES)).toEqual([{ name: 'ldap', file: '/etc/invis/certs/ldap-cert.pem' }]);
   });
@@ -30,6 +32,20 @@ describe('loadEnv', () => {
       expect(msg).toContain('PORTAL_PORT');
       expect(msg).not.toContain('http://x');
     }
+  });
+
+  it('refuses plain HTTP on loopback without the TLS proxy as trusted proxy', () => {
+    const { PORTAL_TRUSTED_PROXIES: _, ...noProxy } = base;
+    expect(() => loadEnv(noProxy)).toThrow(/PORTAL_TRUSTED_PROXIES/);
+    expect(loadEnv({ ...noProxy, PORTAL_TLS_CERT_FILE: '/c.pem', PORTAL_TLS_KEY_FILE: '/k.pem' }).PORTAL_HOST).toBe(
+      '127.0.0.1',
+    );
+  });
+
+  it('refuses names that only look like loopback and malformed networks', () => {
+    expect(() => loadEnv({ ...base, PORTAL_HOST: '127.example.com' })).toThrow(/PORTAL_HOST/);
+    expect(() => loadEnv({ ...base, PORTAL_INTERNAL_NETWORKS: '192.168.220.0/' })).toThrow(/PORTAL_INTERNAL_NETWORKS/);
+    expect(() => loadEnv({ ...base, PORTAL_TRUSTED_PROXIES: 'proxy.lan' })).toThrow(/PORTAL_TRUSTED_PROXIES/);
   });
 
   it('wants both TLS files', () => {

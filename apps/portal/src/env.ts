@@ -1,6 +1,7 @@
 // The only place that reads process.env (house rule: apps validate their environment once).
 import { z } from 'zod';
 import { PortalError } from './errors';
+import { createNetworkSet, isLoopbackHost } from './network';
 
 const list = (fallback: string) =>
   z
@@ -28,7 +29,8 @@ const EnvSchema = z
     /** File with the service account's password (never the password itself in the environment). */
     PORTAL_LDAP_PASSWORD_FILE: z.string().min(1),
     PORTAL_DATA_DIR: z.string().min(1).default('/var/lib/invis/portal'),
-    PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24,127.0.0.0/8,::1/128'),
+    /** Loopback is not inside by default: behind the loopback TLS proxy every visitor comes from 127.0.0.1. */
+    PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24'),
     PORTAL_TRUSTED_PROXIES: list(''),
     /** NetBIOS name of the file server for Windows home/profile paths of new accounts (none: not set). */
     PORTAL_WINDOWS_FILE_SERVER: z
@@ -53,9 +55,25 @@ const EnvSchema = z
         path: ['PORTAL_TLS_KEY_FILE'],
       });
     }
-    const loopback = /^(127\.|::1$|localhost$)/.test(env.PORTAL_HOST);
-    if (!env.PORTAL_TLS_CERT_FILE && !loopback) {
+    if (!env.PORTAL_TLS_CERT_FILE && !isLoopbackHost(env.PORTAL_HOST)) {
       ctx.addIssue({ code: 'custom', message: 'plain HTTP only on loopback; give TLS files', path: ['PORTAL_HOST'] });
+    }
+    // Plain HTTP on loopback means a TLS proxy in front; unless it is named, every visitor would be the proxy.
+    if (!env.PORTAL_TLS_CERT_FILE && env.PORTAL_TRUSTED_PROXIES.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'plain HTTP needs the TLS proxy in PORTAL_TRUSTED_PROXIES',
+        path: ['PORTAL_TRUSTED_PROXIES'],
+      });
+    }
+    for (const key of ['PORTAL_INTERNAL_NETWORKS', 'PORTAL_TRUSTED_PROXIES'] as const) {
+      for (const entry of env[key]) {
+        try {
+          createNetworkSet([entry]);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `not a network: ${entry}`, path: [key] });
+        }
+      }
     }
     for (const entry of env.PORTAL_CERT_FILES) {
       if (!/^[^=]+=.+$/.test(entry))

@@ -20,7 +20,7 @@ export { PortalError, type PortalErrorCode } from './errors';
 export { clientAddress, createNetworkSet, type NetworkSet } from './network';
 export { createPortal, type Portal, type PortalOptions } from './portal';
 export { execaRunner } from './runner';
-export { type PortalServer, startPortalServer } from './server';
+export { type PortalServer, type PortalServerOptions, startPortalServer } from './server';
 export {
   type CommandRunner,
   createServiceControl,

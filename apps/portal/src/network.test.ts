@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PortalError } from './errors';
-import { clientAddress, createNetworkSet, normalizeAddress } from './network';
+import { clientAddress, createNetworkSet, isLoopbackHost, normalizeAddress, UNKNOWN_CLIENT } from './network';
 
 describe('createNetworkSet', () => {
   const lan = createNetworkSet(['192.168.220.0/24', 'fd00::/8', '127.0.0.1']);
@@ -23,6 +23,9 @@ describe('createNetworkSet', () => {
     expect(() => createNetworkSet(['192.168.1.0/33'])).toThrow(PortalError);
     expect(() => createNetworkSet(['lan'])).toThrow(PortalError);
     expect(() => createNetworkSet(['10.0.0.0/x'])).toThrow(PortalError);
+    // an empty prefix is a typo, not /0 (everything)
+    expect(() => createNetworkSet(['192.168.220.0/'])).toThrow(PortalError);
+    expect(() => createNetworkSet(['10.0.0.0/8/8'])).toThrow(PortalError);
   });
 });
 
@@ -37,12 +40,23 @@ describe('clientAddress', () => {
     expect(clientAddress('10.0.0.2', '192.168.220.5, 198.51.100.7, 10.0.0.3', proxies)).toBe('198.51.100.7');
   });
 
-  it('falls back to the peer when the header is garbage', () => {
-    expect(clientAddress('10.0.0.2', 'evil, <script>', proxies)).toBe('10.0.0.2');
-    expect(clientAddress('::ffff:10.0.0.2', undefined, proxies)).toBe('10.0.0.2');
+  it('makes a trusted proxy without header, or with garbage in it, an unknown (outside) client', () => {
+    expect(clientAddress('10.0.0.2', 'evil, <script>', proxies)).toBe(UNKNOWN_CLIENT);
+    expect(clientAddress('10.0.0.2', '192.168.220.5, junk', proxies)).toBe(UNKNOWN_CLIENT);
+    expect(clientAddress('::ffff:10.0.0.2', undefined, proxies)).toBe(UNKNOWN_CLIENT);
+    expect(createNetworkSet(['0.0.0.0/0', '::/0']).has(UNKNOWN_CLIENT)).toBe(false);
   });
 
   it('normalizes case and mapping', () => {
     expect(normalizeAddress(' ::FFFF:1.2.3.4 ')).toBe('1.2.3.4');
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it('decides by address, not by how a name begins', () => {
+    for (const h of ['127.0.0.1', '127.77.1.2', '::1', '[::1]', '0:0:0:0:0:0:0:1', 'localhost', '::ffff:127.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['127.example.com', '127.0.0.1.evil.example', '::1.example', '192.168.220.10', '::', '0.0.0.0'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
+import { PortalError } from './errors';
+import { isLoopbackHost } from './network';
 import type { Portal } from './portal';
 
 /** A listening portal. */
@@ -12,15 +14,33 @@ export interface PortalServer {
   close(): Promise<void>;
 }
 
+/** Options of {@link startPortalServer}. */
+export interface PortalServerOptions {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * Plain HTTP on loopback with browsers on this machine connecting directly (demo, tests).
+   * Without it a plain-HTTP listener needs trusted proxies: a TLS proxy in front would make
+   * every visitor look like 127.0.0.1.
+   */
+  directLoopbackClients?: boolean;
+}
+
 /**
  * Serves a portal on one address (never on all interfaces by default).
- * @param options host, port (0 = any free), optional TLS certificate/key files
+ * @param options host, port, optional TLS certificate/key files
  * @returns the URL and a close function
+ * @throws PortalError PORTAL_CONFIG for plain HTTP off loopback, or on loopback without trusted proxies
  */
-export async function startPortalServer(
-  portal: Portal,
-  options: { host: string; port: number; tls?: { certFile: string; keyFile: string } },
-): Promise<PortalServer> {
+export async function startPortalServer(portal: Portal, options: PortalServerOptions): Promise<PortalServer> {
+  if (!options.tls) {
+    if (!isLoopbackHost(options.host)) throw new PortalError('PORTAL_CONFIG', 'plain HTTP only on loopback');
+    if (portal.deps.trustedProxies.empty && !options.directLoopbackClients) {
+      throw new PortalError('PORTAL_CONFIG', 'plain HTTP on loopback needs the TLS proxy as a trusted proxy');
+    }
+  }
   const tls = options.tls
     ? { cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) }
     : undefined;

@@ -58,21 +58,36 @@ function checkThrottle(c: PortalContext, username: string): void {
   }
 }
 
-/** A user's own password change: throttled like a login (it tests the old password), audited. */
+/** Whether `groups` (names) includes `group`, case-insensitively as AD compares. */
+const includesGroup = (groups: readonly string[], group: string): boolean =>
+  groups.some((g) => g.toLowerCase() === group.toLowerCase());
+
+/** A failed attempt: counted by the throttle, then the error. */
+function refuse(c: PortalContext, username: string, code: PortalErrorCode, message: string): PortalError {
+  c.get('deps').throttle.failed(username, c.get('client'));
+  return new PortalError(code, message);
+}
+
+/**
+ * A password change that tests the old password: throttled like a login, audited. An unknown
+ * user is the same 401 as a wrong password (no user enumeration).
+ */
 async function changePassword(
   c: PortalContext,
   username: string,
   oldPassword: string,
   newPassword: string,
 ): Promise<void> {
-  const { directory, throttle } = c.get('deps');
+  const { directory } = c.get('deps');
   checkThrottle(c, username);
   try {
     await audited(c, username, { action: 'user.password.change', target: username }, () =>
       directory.changePassword(username, oldPassword, newPassword),
     );
   } catch (e) {
-    if (e instanceof PortalError && e.code === 'PORTAL_INVALID_CREDENTIALS') throttle.failed(username, c.get('client'));
+    if (e instanceof PortalError && (e.code === 'PORTAL_INVALID_CREDENTIALS' || e.code === 'PORTAL_NOT_FOUND')) {
+      throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+    }
     throw e;
   }
 }
@@ -129,16 +144,13 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       }
       const user = await deps.directory.getUser(result.username);
       if (!user) throw new PortalError('PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
-      const inGroup = (group: string): boolean => result.groups.some((g) => g.toLowerCase() === group.toLowerCase());
-      const mobile = inGroup(deps.mobileGroup);
-      const isAdmin = inGroup(deps.adminGroup);
-      // Checked after the password so that strangers learn nothing about group membership.
+      const mobile = includesGroup(result.groups, deps.mobileGroup);
+      const isAdmin = includesGroup(result.groups, deps.adminGroup);
+      // From outside a right password of a non-mobile account is answered like a wrong one and
+      // counted: a 403 here would confirm the password to anyone on the Internet.
       if (c.get('external') && !mobile) {
         audit('failed', 'external');
-        throw new PortalError(
-          'PORTAL_EXTERNAL_NOT_ALLOWED',
-          `only members of ${deps.mobileGroup} may log in from outside`,
-        );
+        throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
       }
       deps.throttle.succeeded(username);
       const session = deps.sessions.rotate(c.get('session')?.id, {
@@ -175,12 +187,33 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       method: 'post',
       path: '/api/session/password',
       tags: ['session'],
-      summary: 'Change an expired password (no login possible before)',
+      summary: 'Change an expired or must-change password (no login possible before); outside only for mobile users',
       request: { query: NoQuery, body: jsonBody(ExpiredPasswordChange) },
       responses: { ...NO_CONTENT, ...ERRORS },
     }),
     async (c) => {
       const { username, oldPassword, newPassword } = c.req.valid('json');
+      const deps = c.get('deps');
+      checkThrottle(c, username);
+      // The DC reports "expired"/"must change" only for the right password, so this also checks it.
+      const result = await deps.directory.authenticate(username, oldPassword);
+      if (result.ok) {
+        if (c.get('external') && !includesGroup(result.groups, deps.mobileGroup)) {
+          throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+        }
+        throw new PortalError('PORTAL_FORBIDDEN', 'the password has not expired; log in and change it there');
+      }
+      if (result.reason !== 'expired' && result.reason !== 'must-change') {
+        const [code, message] = DENIED[result.reason];
+        throw refuse(c, username, code, message);
+      }
+      if (c.get('external')) {
+        const principal = await deps.directory.principal('user', username);
+        const groups = principal?.memberOf.map((g) => g.name) ?? [];
+        if (!includesGroup(groups, deps.mobileGroup)) {
+          throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+        }
+      }
       await changePassword(c, username, oldPassword, newPassword);
       return c.body(null, 204);
     },

@@ -5,11 +5,12 @@ import { f } from '@invis/ad-client';
 import { DEMO_PASSWORD } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
-import { startTestPortal, type TestPortal } from './harness';
+import { INSIDE, OUTSIDE, startTestPortal, type TestPortal } from './harness';
 
 let tp: TestPortal;
 let admin: ApiClient;
-const client = (headers: Record<string, string> = {}): ApiClient => apiClient(httpSend(tp.url), headers);
+const client = (headers: Record<string, string> = { 'x-forwarded-for': INSIDE }): ApiClient =>
+  apiClient(httpSend(tp.url), headers);
 const code = async (res: Response): Promise<string> => ((await res.json()) as { code: string }).code;
 
 beforeAll(async () => {
@@ -261,8 +262,8 @@ describe('file server side', () => {
 
 describe('outside access', () => {
   it('lets a non-mobilusers member in from outside only after joining mobilusers', async () => {
-    const outside = (): ApiClient => client({ 'x-forwarded-for': '203.0.113.50' });
-    expect(await code(await outside().login('bernd.mueller', DEMO_PASSWORD))).toBe('PORTAL_EXTERNAL_NOT_ALLOWED');
+    const outside = (): ApiClient => client({ 'x-forwarded-for': OUTSIDE });
+    expect(await code(await outside().login('bernd.mueller', DEMO_PASSWORD))).toBe('PORTAL_INVALID_CREDENTIALS');
     const mobil = (await (await admin.request('GET', '/api/groups/mobilusers')).json()) as { members: string[] };
     await admin.request('PATCH', '/api/groups/mobilusers', { members: [...mobil.members, 'bernd.mueller'] });
     expect((await outside().login('bernd.mueller', DEMO_PASSWORD)).status).toBe(200);

@@ -12,9 +12,17 @@ import { execaRunner } from '../../src/runner';
 import { startPortalServer } from '../../src/server';
 import { defaultShareOptions, type ShareOptions } from '../../src/shares';
 
+/** A client address inside the portal's internal network, as the trusted proxy reports it. */
+export const INSIDE = '192.168.220.10';
+/** A client address on the Internet. */
+export const OUTSIDE = '203.0.113.50';
+
 export interface TestPortal {
   url: string;
-  /** The portal's own address; it is also a trusted proxy, so tests can send X-Forwarded-For. */
+  /**
+   * The portal's own address; it is also the trusted proxy (as a TLS proxy in front of the
+   * portal would be), so every test request says in `X-Forwarded-For` where it comes from.
+   */
   address: string;
   /** Group shares, templates and homes under the test's temp dir. */
   shares: ShareOptions;
@@ -25,8 +33,11 @@ export interface TestPortal {
   close(): Promise<void>;
 }
 
-/** A portal on the real DC; requests that claim (via the trusted proxy) to come from 203.0.113.0/24 are "outside". */
-export async function startTestPortal(info: SambaDcInfo, options: { tls?: boolean } = {}): Promise<TestPortal> {
+/** A portal on the real DC behind a "proxy": requests with `X-Forwarded-For: INSIDE` are inside, anything else outside. */
+export async function startTestPortal(
+  info: SambaDcInfo,
+  options: { tls?: boolean; proxyInside?: boolean } = {},
+): Promise<TestPortal> {
   const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
   const lo = await reserveLoopbackAddress();
   const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
@@ -34,7 +45,8 @@ export async function startTestPortal(info: SambaDcInfo, options: { tls?: boolea
   const portal = createPortal({
     directory: createAdDirectory({ ad, listTtlMs: 0, windowsFileServer: 'INVIS' }),
     dataDir,
-    internalNetworks: ['127.0.0.0/8'],
+    // `proxyInside`: the proxy itself sits in the LAN (or on loopback that was once "inside").
+    internalNetworks: ['192.168.220.0/24', ...(options.proxyInside ? [lo.address] : [])],
     trustedProxies: [lo.address],
     runner: execaRunner,
     shares,
