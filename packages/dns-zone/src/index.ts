@@ -30,6 +30,7 @@ export {
   upnpRouterSource,
 } from './ddns';
 export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
+export { parseTsigKeyFile, renderTsigKeyFile } from './key-file';
 export { GENERATED_MARKER, type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';
 export {
   type AaaaRecord,

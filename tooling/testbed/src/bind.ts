@@ -33,6 +33,8 @@ export interface BindOptions {
   /** Zone names (default `dyn.invis.test`). */
   zones?: string[];
   algorithm?: TsigKeyInfo['algorithm'];
+  /** Instead of a random key: a key statement as BIND reads it (e.g. `tsig-keygen` output) and the key it holds. */
+  key?: { statement: string; tsig: TsigKeyInfo };
 }
 
 /** Renders a BIND key clause. */
@@ -47,13 +49,13 @@ export function renderBindKey(key: TsigKeyInfo): string {
 export async function startBind(options: BindOptions = {}): Promise<BindServer> {
   const zones = options.zones ?? ['dyn.invis.test'];
   return startOnLoopback('bind', async ({ dir, address }) => {
-    const tsig: TsigKeyInfo = {
+    const tsig: TsigKeyInfo = options.key?.tsig ?? {
       name: 'ddns-key',
       algorithm: options.algorithm ?? 'hmac-sha256',
       secret: randomBytes(options.algorithm === 'hmac-sha512' ? 64 : 32).toString('base64'),
     };
     const keyFile = join(dir, 'ddns.key');
-    await writeFile(keyFile, renderBindKey(tsig), { mode: 0o600 });
+    await writeFile(keyFile, options.key?.statement ?? renderBindKey(tsig), { mode: 0o600 });
     const zoneClauses = zones
       .map(
         (z) =>
