@@ -1,9 +1,9 @@
 // authenticate(login, password): bind as the user on a separate connection, then report who
 // it is, its groups (transitive, primary group included) and its password state. Distinct
 // errors for wrong password, disabled, locked, expired, must-change (Samba's data 52e/533/775/532/773).
-import type { AdClient } from './client';
 import { AdError, isAdError } from './errors';
 import type { AdGroup, GroupsApi } from './groups';
+import type { LdapOperations } from './ldap';
 import type { AdUser, PasswordExpiry, UsersApi } from './users';
 
 export interface AuthResult {
@@ -22,7 +22,7 @@ export interface AuthResult {
  *   `AD_PASSWORD_EXPIRED`, `AD_PASSWORD_MUST_CHANGE`, `AD_ACCOUNT_EXPIRED`, `AD_CONNECTION`, …
  */
 export async function authenticate(
-  deps: { ad: AdClient; users: UsersApi; groups: GroupsApi },
+  deps: { ad: LdapOperations; users: UsersApi; groups: GroupsApi },
   login: string,
   password: string,
 ): Promise<AuthResult> {

@@ -10,18 +10,10 @@ import {
   openBoundClient,
 } from './connection';
 import { DEFAULT_POSIX_IDS, type DomainInfo, type PosixIdScheme, readDomainInfo } from './domain';
-import type { AdEntry } from './entry';
 import { AdError } from './errors';
 import { createGroupsApi, type GroupsApi } from './groups';
 import { createInvisApi, type InvisApi } from './invis';
-import {
-  type AdAttributes,
-  type AdChange,
-  type DeleteOptions,
-  Directory,
-  type RenameOptions,
-  type SearchOptions,
-} from './ldap';
+import { Directory, type LdapOperations } from './ldap';
 import { createObjectStore, type ObjectStore } from './objects';
 import { type PasswordPolicy, readPasswordPolicy, updatePasswordPolicy } from './policy';
 import { createUsersApi, type UsersApi } from './users';
@@ -61,45 +53,9 @@ export interface AdClientOptions {
 }
 
 /** An Active Directory client. Connects lazily, reconnects after a DC restart. */
-export interface AdClient {
-  /** The naming context (from the options or the rootDSE). */
-  baseDN(): Promise<string>;
-  /** Paged search; all entries. Never follows continuation references. */
-  search(options?: SearchOptions): Promise<AdEntry[]>;
-  /** Paged search, one page at a time. */
-  searchPages(options?: SearchOptions): AsyncGenerator<AdEntry[], void, undefined>;
-  /** At most one entry; `AD_AMBIGUOUS` if more match. */
-  searchOne(options?: SearchOptions): Promise<AdEntry | undefined>;
-  /** One entry by DN, undefined if absent. */
-  get(dn: string, attributes?: readonly string[], binaryAttributes?: readonly string[]): Promise<AdEntry | undefined>;
-  exists(dn: string): Promise<boolean>;
-  add(dn: string, attributes: AdAttributes): Promise<void>;
-  modify(dn: string, changes: AdChange | readonly AdChange[]): Promise<void>;
-  delete(dn: string, options?: DeleteOptions): Promise<void>;
-  /** Rename and/or move; returns the new DN. */
-  rename(dn: string, options: RenameOptions): Promise<string>;
-  rootDse(): Promise<AdEntry>;
-  /**
-   * Checks a name/password pair with a separate, short-lived connection (the service
-   * connection keeps its identity). Resolves when the bind succeeds.
-   * @throws AdError `AD_INVALID_CREDENTIALS`, `AD_ACCOUNT_DISABLED`, `AD_ACCOUNT_LOCKED`, `AD_PASSWORD_EXPIRED`, …
-   */
-  verifyBind(bindName: string, password: string): Promise<void>;
-  /**
-   * Runs `fn` on a separate connection bound as another account (e.g. a user changing their
-   * own password); the connection is closed afterwards.
-   */
-  withBind<T>(
-    bindName: string,
-    password: string,
-    fn: (dir: Pick<AdClient, 'search' | 'get' | 'modify'>) => Promise<T>,
-  ): Promise<T>;
+export interface AdClient extends LdapOperations {
   /** Closes the connection; later calls fail with `AD_CLOSED`. */
   close(): Promise<void>;
-  /** The options' clock. */
-  now(): Date;
-  /** Internal: the generic directory layer (shared by the feature modules). */
-  readonly directory: Directory;
   /** Domain naming facts (DNS name, NetBIOS/NIS name, SID); read once. */
   domain(): Promise<DomainInfo>;
   readonly users: UsersApi;
@@ -164,11 +120,7 @@ export function createAdClient(options: AdClientOptions): AdClient {
   const dir = new Directory(conn, baseDN, options.pageSize ?? 1000);
   const now = options.now ?? (() => new Date());
 
-  const withBind = async <T>(
-    name: string,
-    password: string,
-    fn: (d: Pick<AdClient, 'search' | 'get' | 'modify'>) => Promise<T>,
-  ): Promise<T> => {
+  const withBind: LdapOperations['withBind'] = async (name, password, fn) => {
     if (!name || !password) throw new AdError('AD_INVALID_CREDENTIALS', 'Wrong user name or password.');
     const client = await openBoundClient(settings, name, password);
     const single = new Connection({ ...settings, bindName: name, password }, client);
@@ -184,24 +136,8 @@ export function createAdClient(options: AdClientOptions): AdClient {
     }
   };
 
-  const ids: PosixIdScheme = { ...DEFAULT_POSIX_IDS, ...(options.posixIds ?? {}) };
-  let domainInfo: Promise<DomainInfo> | undefined;
-  const domain = (): Promise<DomainInfo> => {
-    const p =
-      domainInfo ??
-      readDomainInfo(client).catch((e: unknown) => {
-        domainInfo = undefined;
-        throw e;
-      });
-    domainInfo = p;
-    return p;
-  };
-  const policy = {
-    get: () => readPasswordPolicy(client),
-    update: (patch: Partial<PasswordPolicy>) => updatePasswordPolicy(client, patch),
-  };
-
-  const client = {
+  // The generic layer first; every feature module is built on it, never on the whole client.
+  const ops: LdapOperations = {
     baseDN,
     search: (o) => dir.search(o),
     searchPages: (o) => dir.searchPages(o),
@@ -217,28 +153,44 @@ export function createAdClient(options: AdClientOptions): AdClient {
       await withBind(name, password, async () => undefined);
     },
     withBind,
-    close: () => conn.close(),
     now,
-    directory: dir,
-    domain,
-    policy,
-  } as AdClient;
+  };
+
+  const ids: PosixIdScheme = { ...DEFAULT_POSIX_IDS, ...(options.posixIds ?? {}) };
+  let domainInfo: Promise<DomainInfo> | undefined;
+  const domain = (): Promise<DomainInfo> => {
+    const p =
+      domainInfo ??
+      readDomainInfo(ops).catch((e: unknown) => {
+        domainInfo = undefined;
+        throw e;
+      });
+    domainInfo = p;
+    return p;
+  };
+  const policy = {
+    get: () => readPasswordPolicy(ops),
+    update: (patch: Partial<PasswordPolicy>) => updatePasswordPolicy(ops, patch),
+  };
   const groups = createGroupsApi({
-    ad: client,
+    ad: ops,
     domain,
     ids,
     ...(options.protectedGroups ? { protectedGroups: options.protectedGroups } : {}),
   });
-  const users = createUsersApi({ ad: client, domain, ids, groups, policy: policy.get });
-  const objects = createObjectStore(client);
-  Object.assign(client, {
+  const users = createUsersApi({ ad: ops, domain, ids, groups, policy: policy.get });
+  const objects = createObjectStore(ops);
+  return {
+    ...ops,
+    close: () => conn.close(),
+    domain,
+    policy,
     users,
     groups,
-    computers: createComputersApi({ ad: client, domain, ids }),
-    ous: createOusApi({ ad: client, domain }),
-    authenticate: (login: string, password: string) => authenticate({ ad: client, users, groups }, login, password),
+    computers: createComputersApi({ ad: ops, domain, ids }),
+    ous: createOusApi({ ad: ops, domain }),
+    authenticate: (login, password) => authenticate({ ad: ops, users, groups }, login, password),
     objects,
-    invis: createInvisApi(client, objects),
-  });
-  return client;
+    invis: createInvisApi(ops, objects),
+  };
 }

@@ -1,12 +1,11 @@
 // Computer accounts with the RFC2307 attributes the original's `membermod`/`mmall` set
 // (uidNumber = RID, gidNumber 515, /bin/false, /dev/null, nfs/ SPN), and organizational units.
-import type { AdClient } from './client';
 import { childDn, parseDn } from './dn';
 import { type DomainInfo, type PosixIdScheme, posixIdFor } from './domain';
 import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f } from './filter';
-import type { AdChange } from './ldap';
+import type { AdChange, LdapOperations } from './ldap';
 import { checkText } from './validate';
 import { decodeSid, UAC } from './values';
 
@@ -79,7 +78,7 @@ export function checkHostName(name: string): void {
 }
 
 export function createComputersApi(deps: {
-  ad: AdClient;
+  ad: LdapOperations;
   domain: () => Promise<DomainInfo>;
   ids: PosixIdScheme;
 }): ComputersApi {
@@ -202,7 +201,7 @@ export function createComputersApi(deps: {
   return api;
 }
 
-export function createOusApi(deps: { ad: AdClient; domain: () => Promise<DomainInfo> }): OusApi {
+export function createOusApi(deps: { ad: LdapOperations; domain: () => Promise<DomainInfo> }): OusApi {
   const { ad } = deps;
   return {
     async list(options = {}) {

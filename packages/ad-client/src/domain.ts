@@ -1,9 +1,9 @@
 // Facts about the domain that many operations need (DNS name, NetBIOS/NIS name, SID), read
 // once per client, and the RFC2307 id allocation of the original invis-Server.
-import type { AdClient } from './client';
 import { childDn } from './dn';
 import { AdError, isAdError } from './errors';
 import { f } from './filter';
+import type { LdapOperations } from './ldap';
 import { decodeSid, ridOf } from './values';
 
 /** Naming facts of the domain. */
@@ -20,7 +20,7 @@ export interface DomainInfo {
 }
 
 /** Reads the domain facts (one search on the domain object, one in the partitions container). */
-export async function readDomainInfo(ad: AdClient): Promise<DomainInfo> {
+export async function readDomainInfo(ad: LdapOperations): Promise<DomainInfo> {
   const baseDN = await ad.baseDN();
   const dom = await ad.get(baseDN, ['objectSid']);
   const sidBuf = dom?.getBuffer('objectSid');
@@ -64,7 +64,7 @@ export interface PosixIdScheme {
 export const DEFAULT_POSIX_IDS: PosixIdScheme = Object.freeze({ base: 20000, mailGid: 9500, computerGid: 515 });
 
 /** Reads the RID of an object. */
-export async function readRid(ad: AdClient, dn: string): Promise<number> {
+export async function readRid(ad: LdapOperations, dn: string): Promise<number> {
   const e = await ad.get(dn, ['objectSid']);
   const sid = e?.getBuffer('objectSid');
   if (!sid) throw new AdError('AD_NO_SUCH_OBJECT', `No objectSid on ${dn}`, { data: { dn } });
@@ -72,7 +72,12 @@ export async function readRid(ad: AdClient, dn: string): Promise<number> {
 }
 
 /** Whether `id` is already used as `attr` (uidNumber/gidNumber) by an object other than `selfDn`. */
-async function idTaken(ad: AdClient, attr: 'uidNumber' | 'gidNumber', id: number, selfDn?: string): Promise<boolean> {
+async function idTaken(
+  ad: LdapOperations,
+  attr: 'uidNumber' | 'gidNumber',
+  id: number,
+  selfDn?: string,
+): Promise<boolean> {
   const found = await ad.search({ filter: f.eq(attr, id), attributes: ['1.1'], sizeLimit: 2 });
   return found.some((e) => selfDn === undefined || e.dn.toLowerCase() !== selfDn.toLowerCase());
 }
@@ -85,7 +90,7 @@ async function idTaken(ad: AdClient, attr: 'uidNumber' | 'gidNumber', id: number
  * @throws AdError `AD_ID_ALLOCATION` when no number could be allocated
  */
 export async function allocatePosixId(
-  ad: AdClient,
+  ad: LdapOperations,
   kind: 'uid' | 'gid',
   floor: number = DEFAULT_POSIX_IDS.base,
 ): Promise<number> {
@@ -136,7 +141,7 @@ export async function allocatePosixId(
  * concurrent creates never collide.
  */
 export async function posixIdFor(
-  ad: AdClient,
+  ad: LdapOperations,
   dn: string,
   kind: 'user' | 'group' | 'computer',
   scheme: PosixIdScheme = DEFAULT_POSIX_IDS,

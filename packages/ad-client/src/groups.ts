@@ -1,13 +1,12 @@
 // Groups: CRUD, types (security/distribution; global/domain-local/universal), membership
 // add/remove/set (diff-based), nested membership (LDAP_MATCHING_RULE_IN_CHAIN), gidNumber =
 // RID + 20000 as the original, protection of built-in and invis system groups.
-import type { AdClient } from './client';
 import { childDn, dnEquals, parseDn } from './dn';
 import { type DomainInfo, type PosixIdScheme, posixIdFor, readRid } from './domain';
 import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f } from './filter';
-import type { AdChange } from './ldap';
+import type { AdChange, LdapOperations } from './ldap';
 import { checkSamAccountName, checkText } from './validate';
 import { decodeSid, encodeSid, GROUP_TYPE } from './values';
 
@@ -112,7 +111,7 @@ const isDn = (s: string): boolean => {
 };
 
 export interface GroupsApiDeps {
-  ad: AdClient;
+  ad: LdapOperations;
   domain: () => Promise<DomainInfo>;
   ids: PosixIdScheme;
   protectedGroups?: readonly string[];

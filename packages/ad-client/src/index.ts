@@ -101,7 +101,7 @@ export {
   type AdChange,
   type AdValue,
   type DeleteOptions,
-  Directory,
+  type LdapOperations,
   type RenameOptions,
   replaceChanges,
   type SearchOptions,
@@ -123,12 +123,10 @@ export { type PasswordPolicy, readPasswordPolicy, updatePasswordPolicy } from '.
 export {
   INVIS_SCHEMA,
   installInvisSchema,
-  type SchemaAttributeDef,
-  type SchemaClassDef,
   type SchemaInstallOptions,
   type SchemaInstallResult,
-  type SchemaSet,
 } from './schema';
+export type { SchemaAttributeDef, SchemaClassDef, SchemaSet } from './schema-data';
 export {
   ACCOUNT_TYPES,
   type AccountType,

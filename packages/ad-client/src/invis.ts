@@ -1,9 +1,9 @@
 // The invis objects in AD: the `CN=invis-Server` tree of the original (DHCP-Server,
 // Informationen/{invis-Portal,Mailproviders}, AdditionalUserInformation, Kontakt, Sudo-Rules)
 // and typed object types for what other packages store there (iscDhcp*, fsp*, iPortEntry).
-import type { AdClient } from './client';
 import { childDn } from './dn';
 import { AdError } from './errors';
+import type { LdapOperations } from './ldap';
 import { defineObjectType, type ObjectStore, type ObjectType, type Stored } from './objects';
 import { installInvisSchema, type SchemaInstallOptions, type SchemaInstallResult } from './schema';
 import { checkSamAccountName } from './validate';
@@ -282,7 +282,7 @@ export interface InvisApi {
   };
 }
 
-export function createInvisApi(ad: AdClient, store: ObjectStore): InvisApi {
+export function createInvisApi(ad: LdapOperations, store: ObjectStore): InvisApi {
   const layout = async (): Promise<InvisLayout> => invisLayout(await ad.baseDN());
   const needTree = async (l: InvisLayout): Promise<void> => {
     if (!(await ad.exists(l.root)))

@@ -57,6 +57,48 @@ export interface RenameOptions {
   newParent?: string;
 }
 
+/**
+ * The directory operations the feature modules (users, groups, computers, policy, invis, …) are
+ * built on. `AdClient` is one; the modules take this narrow type so they never depend on the
+ * client module that composes them.
+ */
+export interface LdapOperations {
+  /** The naming context (from the options or the rootDSE). */
+  baseDN(): Promise<string>;
+  /** Paged search; all entries. Never follows continuation references. */
+  search(options?: SearchOptions): Promise<AdEntry[]>;
+  /** Paged search, one page at a time. */
+  searchPages(options?: SearchOptions): AsyncGenerator<AdEntry[], void, undefined>;
+  /** At most one entry; `AD_AMBIGUOUS` if more match. */
+  searchOne(options?: SearchOptions): Promise<AdEntry | undefined>;
+  /** One entry by DN, undefined if absent. */
+  get(dn: string, attributes?: readonly string[], binaryAttributes?: readonly string[]): Promise<AdEntry | undefined>;
+  exists(dn: string): Promise<boolean>;
+  add(dn: string, attributes: AdAttributes): Promise<void>;
+  modify(dn: string, changes: AdChange | readonly AdChange[]): Promise<void>;
+  delete(dn: string, options?: DeleteOptions): Promise<void>;
+  /** Rename and/or move; returns the new DN. */
+  rename(dn: string, options: RenameOptions): Promise<string>;
+  rootDse(): Promise<AdEntry>;
+  /**
+   * Checks a name/password pair with a separate, short-lived connection (the service
+   * connection keeps its identity). Resolves when the bind succeeds.
+   * @throws AdError `AD_INVALID_CREDENTIALS`, `AD_ACCOUNT_DISABLED`, `AD_ACCOUNT_LOCKED`, `AD_PASSWORD_EXPIRED`, …
+   */
+  verifyBind(bindName: string, password: string): Promise<void>;
+  /**
+   * Runs `fn` on a separate connection bound as another account (e.g. a user changing their
+   * own password); the connection is closed afterwards.
+   */
+  withBind<T>(
+    bindName: string,
+    password: string,
+    fn: (dir: Pick<LdapOperations, 'search' | 'get' | 'modify'>) => Promise<T>,
+  ): Promise<T>;
+  /** The options' clock. */
+  now(): Date;
+}
+
 /** LDAP_SERVER_DOMAIN_SCOPE_OID: the DC returns no continuation references at all. */
 const DOMAIN_SCOPE = '1.2.840.113556.1.4.1339';
 /** LDAP_SERVER_TREE_DELETE_OID */

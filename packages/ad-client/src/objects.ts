@@ -1,12 +1,11 @@
 // Typed read/write of directory objects: an object type maps model fields to attributes with a
 // kind (text, list, boolean, integer, DN), so packages store their objects (DHCP hosts, mail
 // accounts, portal entries, …) without hand-written attribute juggling.
-import type { AdClient } from './client';
 import { parseDn, rdnValue } from './dn';
 import type { AdEntry } from './entry';
 import { AdError } from './errors';
 import { f, type LdapFilter } from './filter';
-import type { AdAttributes, AdChange, AdValue, SearchScope } from './ldap';
+import type { AdAttributes, AdChange, AdValue, LdapOperations, SearchScope } from './ldap';
 
 /** How a field is stored: single text, multi-valued text, LDAP boolean, integer, DN, DN list. */
 export type FieldKind = 'string' | 'strings' | 'boolean' | 'integer' | 'dn' | 'dns';
@@ -127,7 +126,7 @@ export function attributesOf<T>(type: ObjectType<T>): string[] {
   return ['objectClass', ...fieldsOf(type).map(([, fd]) => fd.attr)];
 }
 
-/** Typed object store on top of an AdClient. */
+/** Typed object store on top of the directory operations (an AdClient). */
 export interface ObjectStore {
   /** Objects of `type` below `base` (default scope `one`). */
   list<T>(
@@ -146,7 +145,7 @@ export interface ObjectStore {
   ensureContainers(dns: readonly { dn: string; description?: string }[]): Promise<string[]>;
 }
 
-export function createObjectStore(ad: AdClient): ObjectStore {
+export function createObjectStore(ad: LdapOperations): ObjectStore {
   const classFilter = <T>(type: ObjectType<T>): LdapFilter =>
     f.eq('objectClass', type.searchClass ?? type.objectClass[type.objectClass.length - 1] ?? 'top');
   const store: ObjectStore = {

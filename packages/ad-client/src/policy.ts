@@ -1,8 +1,7 @@
 // The domain password and lockout policy (attributes of the domain object), read and updated
 // as the original's `pwsettings` / `samba-tool domain passwordsettings` do.
-import type { AdClient } from './client';
 import { AdError } from './errors';
-import type { AdChange } from './ldap';
+import type { AdChange, LdapOperations } from './ldap';
 import { intervalToMs, msToInterval } from './values';
 
 /** Domain password policy. Ages and durations in milliseconds; `undefined` = never/unlimited. */
@@ -27,7 +26,7 @@ const DAY = 86_400_000;
  * Reads the domain password policy.
  * @example const p = await ad.policy.get(); p.maxAgeMs === undefined // passwords never expire
  */
-export async function readPasswordPolicy(ad: AdClient): Promise<PasswordPolicy> {
+export async function readPasswordPolicy(ad: LdapOperations): Promise<PasswordPolicy> {
   const base = await ad.baseDN();
   const e = await ad.get(base, [
     'minPwdLength',
@@ -74,7 +73,10 @@ const age = (field: string, v: number | undefined): number | undefined => {
  * @returns the policy after the change
  * @throws AdError `AD_INVALID_INPUT`, `AD_INSUFFICIENT_RIGHTS`
  */
-export async function updatePasswordPolicy(ad: AdClient, patch: Partial<PasswordPolicy>): Promise<PasswordPolicy> {
+export async function updatePasswordPolicy(
+  ad: LdapOperations,
+  patch: Partial<PasswordPolicy>,
+): Promise<PasswordPolicy> {
   const cur = await readPasswordPolicy(ad);
   const next: PasswordPolicy = { ...cur, ...patch };
   int('minLength', next.minLength, 0, 255);

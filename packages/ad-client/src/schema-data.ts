@@ -1,8 +1,39 @@
-// Generated from shared/research/invis-schema.md (facts of the original invis-Server schema:
-// names, OIDs, syntaxes, schemaIDGUIDs). Installing the same definitions keeps an existing invis
-// directory and this code compatible. Do not edit by hand; regenerate from the table.
+// Hand-maintained: there is no generator. The invis schema extensions of the original
+// invis-Server, taken from the LDIF files of its setup package
+// (usr/share/sine/templates/samba_ad/ldap/schema/): dhcp-ad-attributes-schema.ldif,
+// 01- … 06-dhcp-ad-objectclasses-schema.ldif, invis-ad-attributes-schema.ldif,
+// invis-ad-objectclasses-schema.ldif, postfix-ad-attributes-schema.ldif,
+// postfix-ad-objectclasses-schema.ldif, sudo-ad-attributes-schema.ldif and
+// 07-sudo-ad-objectclass-schema.ldif.
+// Names, OIDs, syntaxes and schemaIDGUIDs must stay exactly as in those files: an existing invis
+// directory carries them. Change an entry only after checking it against the original LDIF.
 
-import type { SchemaAttributeDef, SchemaClassDef } from './schema';
+/** Groups of schema definitions (by the original's LDIF files). */
+export type SchemaSet = 'dhcp' | 'invis' | 'postfix' | 'sudo';
+
+export interface SchemaAttributeDef {
+  set: SchemaSet;
+  name: string;
+  oid: string;
+  /** attributeSyntax, e.g. `2.5.5.12` (Unicode string) */
+  syntax: string;
+  omSyntax: number;
+  single: boolean;
+  /** schemaIDGUID, base64 */
+  guid?: string;
+}
+
+export interface SchemaClassDef {
+  set: SchemaSet;
+  name: string;
+  oid: string;
+  category: 'structural' | 'auxiliary' | 'abstract';
+  subClassOf: string;
+  possSuperiors: readonly string[];
+  must: readonly string[];
+  may: readonly string[];
+  guid?: string;
+}
 
 /** Attribute definitions: [set, lDAPDisplayName, attributeID, attributeSyntax, oMSyntax, single-valued, schemaIDGUID (base64)]. */
 export const INVIS_SCHEMA_ATTRIBUTES: readonly SchemaAttributeDef[] = [

@@ -1,38 +1,17 @@
 // Idempotent install of the invis schema extensions (DHCP iscDhcp*, CorNAz fsp*, portal
 // iPortEntry, …) with the original OIDs and schemaIDGUIDs, so an existing invis directory and a
 // fresh one look the same. Needs a DC started with `dsdb:schema update allowed = true`.
-import type { AdClient } from './client';
 import { childDn } from './dn';
 import { AdError } from './errors';
 import { f } from './filter';
-import { INVIS_SCHEMA_ATTRIBUTES, INVIS_SCHEMA_CLASSES } from './schema-data';
-
-/** Groups of schema definitions (by the original's LDIF files). */
-export type SchemaSet = 'dhcp' | 'invis' | 'postfix' | 'sudo';
-
-export interface SchemaAttributeDef {
-  set: SchemaSet;
-  name: string;
-  oid: string;
-  /** attributeSyntax, e.g. `2.5.5.12` (Unicode string) */
-  syntax: string;
-  omSyntax: number;
-  single: boolean;
-  /** schemaIDGUID, base64 */
-  guid?: string;
-}
-
-export interface SchemaClassDef {
-  set: SchemaSet;
-  name: string;
-  oid: string;
-  category: 'structural' | 'auxiliary' | 'abstract';
-  subClassOf: string;
-  possSuperiors: readonly string[];
-  must: readonly string[];
-  may: readonly string[];
-  guid?: string;
-}
+import type { LdapOperations } from './ldap';
+import {
+  INVIS_SCHEMA_ATTRIBUTES,
+  INVIS_SCHEMA_CLASSES,
+  type SchemaAttributeDef,
+  type SchemaClassDef,
+  type SchemaSet,
+} from './schema-data';
 
 export interface SchemaInstallResult {
   /** lDAPDisplayNames added by this run. */
@@ -84,7 +63,7 @@ function ordered(classes: readonly SchemaClassDef[]): SchemaClassDef[] {
  *   `AD_SCHEMA_VIOLATION` when a name exists with a different OID
  */
 export async function installInvisSchema(
-  ad: AdClient,
+  ad: LdapOperations,
   options: SchemaInstallOptions = {},
 ): Promise<SchemaInstallResult> {
   const sets = new Set(options.sets ?? ['dhcp', 'invis', 'postfix', 'sudo']);

@@ -1,14 +1,13 @@
 // Users: list, get, create (invis account types guest / mail / user / admin, password,
 // RFC2307), update (whitelisted fields only), rename, enable/disable, unlock, password reset and
 // own change, password expiry, delete. A create that fails midway removes what it made.
-import type { AdClient } from './client';
 import { childDn, dnEquals, parentDn } from './dn';
 import { allocatePosixId, type DomainInfo, type PosixIdScheme } from './domain';
 import type { AdEntry } from './entry';
 import { AdError, isAdError } from './errors';
 import { f, type LdapFilter } from './filter';
 import type { GroupsApi } from './groups';
-import type { AdAttributes, AdChange } from './ldap';
+import type { AdAttributes, AdChange, LdapOperations } from './ldap';
 import type { PasswordPolicy } from './policy';
 import { checkSamAccountName, checkText } from './validate';
 import { decodeGuid, decodeSid, encodeUnicodePwd, fileTimeToDate, parseGeneralizedTime, ridOf, UAC } from './values';
@@ -286,7 +285,7 @@ export function passwordExpiryOf(
 }
 
 export interface UsersApiDeps {
-  ad: AdClient;
+  ad: LdapOperations;
   domain: () => Promise<DomainInfo>;
   ids: PosixIdScheme;
   groups: GroupsApi;
