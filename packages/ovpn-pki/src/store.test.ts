@@ -90,7 +90,13 @@ describe('createPki', () => {
     const crl = new x509.X509Crl(pem);
     expect(crl.entries[0]?.serialNumber.toUpperCase()).toBe(c.info.serial);
     expect(crl.entries[0]?.reason).toBe(x509.X509CrlReason.keyCompromise);
-    await rejects(pki.revoke('bob'), 'PKI_NOT_FOUND');
+    // Revoking twice is the documented PKI_ALREADY_REVOKED, naming the revoked serial.
+    const twice = await pki.revoke('bob').catch((e: unknown) => e);
+    expect(isOvpnPkiError(twice) && twice.toJSON()).toMatchObject({
+      code: 'PKI_ALREADY_REVOKED',
+      data: { name: 'bob', serial: c.info.serial },
+    });
+    expect((await pki.crl()).info).toMatchObject({ revoked: 1, crlNumber: 2 });
     const again = await pki.issueClient({ name: 'bob' });
     expect(again.info.serial).not.toBe(c.info.serial);
     const list = await pki.list();
@@ -98,6 +104,12 @@ describe('createPki', () => {
       ['revoked', false],
       ['valid', true],
     ]);
+    // The re-issued one revokes normally; then both are revoked and a third try names the newest.
+    expect(await pki.revoke('bob')).toMatchObject({ status: 'revoked', serial: again.info.serial });
+    await expect(pki.revoke('bob')).rejects.toMatchObject({
+      code: 'PKI_ALREADY_REVOKED',
+      data: { serial: again.info.serial },
+    });
   });
 
   it('reports expiry states ok / expiring / expired', async () => {

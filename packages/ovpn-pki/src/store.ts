@@ -27,7 +27,7 @@ import {
   NodeX509,
   x509,
 } from './crypto';
-import { OvpnPkiError } from './errors';
+import { isOvpnPkiError, OvpnPkiError } from './errors';
 import { createNodeFs, isMissing, type PkiFs } from './fs';
 import { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
 import {
@@ -172,7 +172,10 @@ export interface Pki {
   list(): Promise<CertificateInfo[]>;
   /** CA and CRL state, counts per expiry state, and what needs action (for a daily job / the portal). */
   report(): Promise<PkiReport>;
-  /** Revokes the current certificate of `name` and re-signs the CRL. @throws PKI_NOT_FOUND */
+  /**
+   * Revokes the current certificate of `name` and re-signs the CRL.
+   * @throws PKI_NOT_FOUND (no certificate of that name), PKI_ALREADY_REVOKED (its last certificate is revoked, none issued since)
+   */
   revoke(name: string, reason?: RevocationReason): Promise<CertificateInfo>;
   /** Re-issues `name` (same key, or a new one with `rekey`). @throws PKI_NOT_FOUND */
   renew(name: string, options?: RenewOptions): Promise<CertificateMaterial>;
@@ -465,9 +468,24 @@ export function createPki(options: PkiOptions): Pki {
     });
   }
 
+  /** Serial of the current certificate of `name`; a name whose certificate was revoked (and none issued since) is PKI_ALREADY_REVOKED. */
+  async function currentSerial(name: string, index: readonly IndexEntry[]): Promise<string> {
+    try {
+      return (await currentCert(name)).serialNumber.toUpperCase();
+    } catch (error) {
+      // revoke() moved issued/<name>.crt away; the index still knows the name. The last line is the newest.
+      const revoked = index.findLast((e) => e.status === 'revoked' && subjectCn(e.subject) === name);
+      if (!isOvpnPkiError(error, 'PKI_NOT_FOUND') || !revoked) throw error;
+      throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate "${name}" (${revoked.serial}) is already revoked`, {
+        cause: error,
+        data: { name, serial: revoked.serial },
+      });
+    }
+  }
+
   async function revokeLocked(name: string, reason: RevocationReason, serial?: string): Promise<IndexEntry> {
     const index = await readIndex();
-    const target = serial ?? (await currentCert(name)).serialNumber.toUpperCase();
+    const target = serial ?? (await currentSerial(name, index));
     const entry = index.find((e) => e.serial === target);
     if (!entry)
       throw new OvpnPkiError('PKI_NOT_FOUND', `serial ${target} is not in index.txt`, {
