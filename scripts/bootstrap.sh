@@ -32,6 +32,19 @@ if [ "$(pnpm --version 2>/dev/null | cut -d. -f1)" != "10" ]; then
   export PATH="$invis_tools/pnpm/node_modules/.bin:$PATH"
 fi
 export PATH="$invis_root/node_modules/.bin:$PATH"
+# invis_floor_node: installs the Node.js of the engines floor (package.json "engines") into
+# .tools/node-floor and exports INVIS_FLOOR_NODE, so the dist check runs the shipped packages on
+# it as well as on 24.
+INVIS_FLOOR_NODE_VERSION=22.19.0
+invis_floor_node() {
+  local dir="$invis_root/.tools/node-floor"
+  if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    echo "bootstrap: installing Node $INVIS_FLOOR_NODE_VERSION (engines floor) into .tools/node-floor" >&2
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node@$INVIS_FLOOR_NODE_VERSION" >&2
+  fi
+  INVIS_FLOOR_NODE="$(readlink -f "$dir/node_modules/.bin/node")"
+  export INVIS_FLOOR_NODE
+}
 # pnpm would otherwise ask before it recreates node_modules in a non-interactive CI run.
 export CI="${CI:-}"
-unset invis_root invis_tools
+unset invis_tools

@@ -15,6 +15,9 @@ export function defineLibraryConfig(options = {}) {
     clean: true,
     splitting: false,
     treeshake: true,
+    // tsup strips `node:` by default, but some built-ins (`node:sqlite`, `node:test`) exist only
+    // with the prefix: a shipped `import 'sqlite'` dies at start.
+    removeNodeProtocol: false,
     ...(options.banner ? { banner: { js: options.banner } } : {}),
   });
 }
