@@ -1,15 +1,24 @@
 // `invis-sync` command line: init / run / status. Pure over its injected I/O, so it is testable;
 // src/bin.ts wires it to the process.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createWebDavClient } from './client';
+import packageJson from '../package.json' with { type: 'json' };
+import { createWebDavClient, isLoopbackUrl } from './client';
 import { createSyncEngine, type SyncEvent, type SyncReport } from './engine';
 import { SyncError, toSyncError } from './errors';
 import { openJournal } from './journal';
+import { ensurePrivateDir, readTrustedFile, writePrivateFile } from './trust';
 
-/** Stored per folder in `<dir>/.invis-sync/config.json` (0600); holds a password file path, never a password. */
+/** Where the CLI keeps each folder's config, journal and lock unless `--state-root` says otherwise. */
+export const DEFAULT_STATE_ROOT = '/var/lib/invis/sync';
+
+/**
+ * Stored per folder in `<state root>/<name>-<hash>/config.json` (0600, outside the synced
+ * folder); holds a password file path, never a password.
+ */
 export const cliConfigSchema: z.ZodObject<{
   url: z.ZodURL;
   user: z.ZodString;
@@ -17,7 +26,9 @@ export const cliConfigSchema: z.ZodObject<{
   excludeFile: z.ZodOptional<z.ZodString>;
   bandwidthLimit: z.ZodOptional<z.ZodNumber>;
 }> = z.object({
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^https?$/ }).refine((u) => u.startsWith('https:') || isLoopbackUrl(new URL(u)), {
+    message: 'use https:// (plain http only to 127.0.0.0/8, ::1 or localhost)',
+  }),
   user: z.string().min(1),
   passwordFile: z.string().min(1),
   excludeFile: z.string().optional(),
@@ -41,13 +52,28 @@ const USAGE = `usage:
   invis-sync init <dir> --url URL --user NAME --password-file FILE [--exclude-file FILE] [--bwlimit BYTES_PER_S]
   invis-sync run <dir> [--json] [--dry-run] [--allow-mass-delete]
   invis-sync status <dir> [--json]
-The password file must be mode 0600 and owned by the caller; passwords are never taken on the command line.`;
+  invis-sync --help | --version
+Every command takes --state-root DIR (default ${DEFAULT_STATE_ROOT}): the folder's config, journal
+and lock live in DIR/<name>-<hash>, outside the synced folder, owned by the caller and mode 0700.
+The URL must be https:// (plain http only to 127.0.0.0/8, ::1 or localhost).
+The password file must be owned by the caller and mode 0600 (no group or other access); the
+config must be owned by the caller and not writable by others; none of them may be a symlink.
+Passwords are never taken on the command line.`;
 
-const stateDirOf = (dir: string): string => join(dir, '.invis-sync');
+/** The state folder of `dir`: its base name for people, a hash of its path to keep folders apart. */
+const stateDirOf = (root: string, dir: string): string =>
+  join(
+    root,
+    `${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_')}-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`,
+  );
+
+/** The state folder inside the synced tree that earlier releases used; never read now. */
+const legacyStateOf = (dir: string): string => join(dir, '.invis-sync');
 
 /**
  * Runs the CLI with `argv` (without node and script) and returns the exit code:
- * 0 success, 1 the run had step errors, 2 usage or fatal error.
+ * 0 success (`--help` and `--version` print to stdout), 1 the run had step errors, 2 usage or
+ * fatal error.
  *
  * @example
  * process.exitCode = await runCli(process.argv.slice(2), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), isTty: process.stderr.isTTY });
@@ -60,11 +86,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  if (parsed.command === 'help') {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  if (parsed.command === 'version') {
+    io.stdout(`invis-sync ${packageJson.version}\n`);
+    return 0;
+  }
   const { command, dir, values } = parsed;
+  const state = stateDirOf(resolve(values['state-root'] ?? DEFAULT_STATE_ROOT), dir);
   try {
-    if (command === 'init') return await init(dir, values, io);
-    if (command === 'status') return await status(dir, values.json === true, io);
-    return await runSync(dir, values, io);
+    if (command === 'init') return await init(dir, state, values, io);
+    if (command === 'status') return await status(dir, state, values.json === true, io);
+    return await runSync(dir, state, values, io);
   } catch (error) {
     const e = toSyncError(error, 'SYNC_INVALID_OPTIONS');
     if (values.json) io.stdout(`${JSON.stringify({ error: e.toJSON() })}\n`);
@@ -86,8 +121,13 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       'allow-mass-delete': { type: 'boolean' },
+      'state-root': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
     },
   });
+  if (values.help) return { command: 'help' as const, dir: '', values };
+  if (values.version) return { command: 'version' as const, dir: '', values };
   const [command, dir] = positionals;
   if (command !== 'init' && command !== 'run' && command !== 'status') throw new Error('unknown command');
   if (!dir || positionals.length > 2) throw new Error('exactly one folder expected');
@@ -96,7 +136,7 @@ function parse(argv: readonly string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-async function init(dir: string, values: Values, io: CliIo): Promise<number> {
+async function init(dir: string, state: string, values: Values, io: CliIo): Promise<number> {
   const config = cliConfigSchema.safeParse({
     url: values.url,
     user: values.user,
@@ -111,39 +151,80 @@ async function init(dir: string, values: Values, io: CliIo): Promise<number> {
     );
   }
   await readPassword(config.data.passwordFile);
-  await mkdir(stateDirOf(dir), { recursive: true, mode: 0o700 });
-  await writeFile(join(stateDirOf(dir), 'config.json'), `${JSON.stringify(config.data, null, 2)}\n`, { mode: 0o600 });
-  io.stdout(values.json ? `${JSON.stringify({ initialized: dir })}\n` : `initialized ${dir} → ${config.data.url}\n`);
+  if (config.data.excludeFile) await readExcludeFile(config.data.excludeFile);
+  // The synced folder itself is created when missing (as earlier releases did with their state in it).
+  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    throw toSyncError(error, 'SYNC_LOCAL_IO', { path: dir });
+  });
+  await ensurePrivateDir(state);
+  await writePrivateFile(join(state, 'config.json'), `${JSON.stringify(config.data, null, 2)}\n`);
+  if (await exists(legacyStateOf(dir))) {
+    io.stderr(`note: ${legacyStateOf(dir)} is no longer used (state is in ${state}); remove it\n`);
+  }
+  io.stdout(
+    values.json
+      ? `${JSON.stringify({ initialized: dir, stateDir: state })}\n`
+      : `initialized ${dir} → ${config.data.url} (state in ${state})\n`,
+  );
   return 0;
 }
 
-async function loadConfig(dir: string): Promise<CliConfig> {
-  const text = await readFile(join(stateDirOf(dir), 'config.json'), 'utf8').catch((error: unknown) => {
-    throw toSyncError(error, 'SYNC_INVALID_OPTIONS', { path: dir });
-  });
-  const parsed = cliConfigSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new SyncError('SYNC_INVALID_OPTIONS', `bad config in ${dir}: run invis-sync init again`);
+const exists = (path: string): Promise<boolean> =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The folder's config from its state folder. Only the state folder counts: a config inside the
+ * synced folder (where earlier releases kept it) is written by the share's users and never read.
+ */
+async function loadConfig(dir: string, state: string): Promise<CliConfig> {
+  const file = join(state, 'config.json');
+  if (!(await exists(file))) {
+    if (await exists(legacyStateOf(dir))) {
+      throw new SyncError(
+        'SYNC_LEGACY_STATE',
+        `${legacyStateOf(dir)} is state of an earlier release inside the synced folder, which its users can write; it is not read. ` +
+          `Set the folder up again with: invis-sync init ${dir} --url URL --user NAME --password-file FILE` +
+          `${state.startsWith(`${DEFAULT_STATE_ROOT}/`) ? '' : ' --state-root ROOT'}, then remove ${legacyStateOf(dir)}`,
+        { path: dir },
+      );
+    }
+    throw new SyncError('SYNC_INVALID_OPTIONS', `${dir} is not set up (no ${file}): run invis-sync init`, {
+      path: dir,
+    });
+  }
+  await ensurePrivateDir(state);
+  const text = await readTrustedFile(file, 'config', true);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = cliConfigSchema.safeParse(json);
+  if (!parsed.success) throw new SyncError('SYNC_INVALID_OPTIONS', `bad config ${file}: run invis-sync init again`);
   return parsed.data;
 }
 
 async function readPassword(file: string): Promise<string> {
-  const st = await stat(file).catch((error: unknown) => {
-    throw toSyncError(error, 'SYNC_INVALID_OPTIONS', { path: file });
-  });
-  if ((st.mode & 0o077) !== 0) {
-    throw new SyncError('SYNC_INVALID_OPTIONS', `password file ${file} must not be readable by others (chmod 600)`, {
-      path: file,
-    });
-  }
-  return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  return (await readTrustedFile(file, 'password file', true)).replace(/\r?\n$/, '');
 }
 
-async function runSync(dir: string, values: Values, io: CliIo): Promise<number> {
-  const config = await loadConfig(dir);
+/** An exclude file decides what the sync leaves alone: nobody else may be able to change it. */
+async function readExcludeFile(file: string): Promise<void> {
+  await readTrustedFile(file, 'exclude file', false);
+}
+
+async function runSync(dir: string, state: string, values: Values, io: CliIo): Promise<number> {
+  const config = await loadConfig(dir, state);
   const password = await readPassword(config.passwordFile);
+  if (config.excludeFile) await readExcludeFile(config.excludeFile);
   const client = createWebDavClient({ url: config.url, auth: { type: 'basic', username: config.user, password } });
   const engine = createSyncEngine({
     localDir: dir,
+    stateDir: state,
     client,
     ...(io.hostname ? { hostname: io.hostname } : {}),
     ...(config.excludeFile ? { excludeFile: config.excludeFile } : {}),
@@ -158,13 +239,7 @@ async function runSync(dir: string, values: Values, io: CliIo): Promise<number> 
     });
     if (bar) io.stderr('\r\x1b[K');
     if (!report.dryRun) {
-      await writeFile(
-        join(stateDirOf(dir), 'last-run.json'),
-        JSON.stringify({ at: new Date().toISOString(), report }),
-        {
-          mode: 0o600,
-        },
-      );
+      await writePrivateFile(join(state, 'last-run.json'), JSON.stringify({ at: new Date().toISOString(), report }));
     }
     io.stdout(values.json ? `${JSON.stringify(report)}\n` : summary(report));
     return report.errors.length > 0 ? 1 : 0;
@@ -192,25 +267,31 @@ function summary(r: SyncReport): string {
     `${r.dryRun ? 'dry run: ' : ''}${r.uploaded} uploaded, ${r.downloaded} downloaded, ${r.deletedLocal + r.deletedRemote} deleted, ${r.moved} moved in ${(r.durationMs / 1000).toFixed(2)} s (${r.server.dialect})`,
   ];
   if (r.dryRun) for (const p of r.planned) lines.push(`  would ${p.kind} ${p.path}`);
+  if (r.massDelete) {
+    lines.push(
+      `a real run would stop at the mass-delete guard: it deletes ${r.massDelete.files} of ${r.massDelete.known} files (run with --allow-mass-delete if intended)`,
+    );
+  }
   for (const c of r.conflicts) lines.push(`conflict: ${c.path} — local version kept as ${c.copy}`);
   for (const e of r.errors) lines.push(`error: ${e.path}: ${e.message} (${e.code})`);
   return `${lines.join('\n')}\n`;
 }
 
-async function status(dir: string, json: boolean, io: CliIo): Promise<number> {
-  const config = await loadConfig(dir);
-  const journal = openJournal(join(stateDirOf(dir), 'journal.db'));
+async function status(dir: string, state: string, json: boolean, io: CliIo): Promise<number> {
+  const config = await loadConfig(dir, state);
+  const journal = openJournal(join(state, 'journal.db'));
   const entries = journal.load();
   journal.close();
-  const locked = await stat(join(stateDirOf(dir), 'lock')).then(
+  const locked = await stat(join(state, 'lock')).then(
     () => true,
     () => false,
   );
-  const last = await readFile(join(stateDirOf(dir), 'last-run.json'), 'utf8')
+  const last = await readFile(join(state, 'last-run.json'), 'utf8')
     .then((t) => JSON.parse(t) as { at: string; report: SyncReport })
     .catch(() => undefined);
   const info = {
     dir,
+    stateDir: state,
     url: config.url,
     user: config.user,
     files: [...entries.values()].filter((e) => !e.isDir).length,

@@ -178,15 +178,66 @@ function putResult(res: Dispatcher.ResponseData): PutResult {
 }
 
 /**
+ * Whether `url` reaches this machine without crossing a network: an IPv4 literal in
+ * 127.0.0.0/8, `::1`, or the name `localhost` exactly (`127.example.com` is a name, not loopback).
+ */
+export function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname;
+  if (host === 'localhost' || host === '[::1]') return true;
+  // URL has normalised IPv4 literals (`127.1`, `0x7f.1`) to four decimal octets.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Parses the base URL and refuses what would send credentials and files in clear text:
+ * `https:` always, `http:` only to a loopback address ({@link isLoopbackUrl}).
+ *
+ * @throws {SyncError} `SYNC_INVALID_OPTIONS`
+ */
+export function secureBaseUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url.endsWith('/') ? url : `${url}/`);
+  } catch (error) {
+    throw new SyncError('SYNC_INVALID_OPTIONS', `not a URL: ${url}`, {}, { cause: error });
+  }
+  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackUrl(parsed))) return parsed;
+  throw new SyncError(
+    'SYNC_INVALID_OPTIONS',
+    `refusing ${parsed.protocol}//${parsed.host}: use https:// (plain http only to 127.0.0.0/8, ::1 or localhost)`,
+  );
+}
+
+/**
+ * The resources a listing of `path` may name: itself; with depth 1 its direct children; with
+ * infinity anything below it. A server naming others (a grandchild in a depth-1 listing, a
+ * sibling folder) is not believed.
+ */
+function listingScope(path: string, depth: 0 | 1 | 'infinity'): (resource: DavResource) => void {
+  const prefix = path === '' ? '' : `${path}/`;
+  return (r) => {
+    if (r.path === path) return;
+    const rest = r.path.startsWith(prefix) ? r.path.slice(prefix.length) : undefined;
+    if (rest !== undefined && rest !== '' && (depth === 'infinity' || (depth === 1 && !rest.includes('/')))) return;
+    throw new SyncError(
+      'DAV_UNSAFE_HREF',
+      `PROPFIND ${path || '/'} (depth ${depth}): the server listed ${JSON.stringify(r.path.slice(0, 200))}, which is not ${depth === 0 ? 'the resource itself' : depth === 1 ? 'a direct child' : 'below it'}`,
+      { method: 'PROPFIND', path },
+    );
+  };
+}
+
+/**
  * Creates a WebDAV client with a keep-alive connection pool and at most `concurrency` requests
  * in flight.
  *
+ * @throws {SyncError} `SYNC_INVALID_OPTIONS` for a URL that is not `https:` (or `http:` to loopback)
  * @example
  * const dav = createWebDavClient({ url: 'http://127.0.0.1:8080/', auth: { type: 'basic', username: 'alice', password: 'pw' } });
  * const entries = await dav.propfind('', 1);
  */
 export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
-  const baseUrl = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const baseUrl = secureBaseUrl(options.url);
   const concurrency = options.concurrency ?? 8;
   const ownAgent = options.dispatcher
     ? undefined
@@ -271,14 +322,22 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         plainDav ? PROPFIND_DAV_BODY : PROPFIND_BODY,
       );
       if (res.statusCode !== 207) await fail(res, 'PROPFIND', path);
-      const parser = createMultistatusParser(baseUrl.pathname, onResource);
+      const inScope = listingScope(path, depth);
+      const out: DavResource[] = [];
+      const parser = createMultistatusParser(baseUrl.pathname, (r) => {
+        inScope(r);
+        if (onResource) onResource(r);
+        else out.push(r);
+      });
       try {
         res.body.setEncoding('utf8');
         for await (const chunk of res.body) parser.push(chunk as string);
       } catch (error) {
+        res.body.on('error', () => undefined).destroy();
         throw toSyncError(error, 'DAV_NETWORK', { method: 'PROPFIND', path });
       }
-      return parser.end();
+      parser.end();
+      return out;
     });
   }
 
@@ -309,7 +368,8 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         try {
           return await consume(reply);
         } catch (error) {
-          res.body.destroy();
+          // Without a listener the abort would surface as an uncaught 'error' event.
+          res.body.on('error', () => undefined).destroy();
           throw toSyncError(error, 'DAV_NETWORK', { method: 'GET', path });
         }
       });

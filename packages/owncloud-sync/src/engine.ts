@@ -1,9 +1,9 @@
 // The sync engine: discovery → reconcile → execute, with the journal as the common ancestor.
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
+import { type FileHandle, link, lstat, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { resumeOffset, transferId } from './chunking';
 import type { PutResult, ServerInfo, WebDavClient } from './client';
@@ -12,6 +12,7 @@ import { SyncError, type SyncErrorCode, toSyncError } from './errors';
 import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
 import { type Journal, type JournalEntry, journalEntry, openJournal } from './journal';
 import { createRateLimiter, createSemaphore, type RateLimiter } from './limit';
+import { type LocalTree, localTree } from './localfs';
 import { acquireLock } from './lock';
 import {
   conflictCopyName,
@@ -21,6 +22,7 @@ import {
   type RemoteEntry,
   type SyncAction,
 } from './reconcile';
+import { ensurePrivateDir } from './trust';
 
 /** Options of {@link createSyncEngine}. */
 export interface SyncEngineOptions {
@@ -28,8 +30,11 @@ export interface SyncEngineOptions {
   localDir: string;
   /** WebDAV client pointing at the remote folder. */
   client: WebDavClient;
-  /** Journal and lock directory. Default `<localDir>/.invis-sync` (excluded from sync). */
-  stateDir?: string;
+  /**
+   * Journal and lock folder, outside `localDir` (users of the synced folder must not be able to
+   * write the journal). Created 0700; it must be ours and not writable by others.
+   */
+  stateDir: string;
   /** Host name used in conflict copy names. Default `os.hostname()`. */
   hostname?: string;
   /** Clock for conflict copy names. */
@@ -85,6 +90,11 @@ export interface SyncReport {
   server: ServerInfo;
   /** Planned steps in plan order. */
   planned: { kind: SyncAction['kind']; path: string }[];
+  /**
+   * Dry run only: the mass-delete guard would stop a real run (it deletes `files` of `known`
+   * files); the deletions are in `planned`.
+   */
+  massDelete?: { files: number; known: number };
   uploaded: number;
   downloaded: number;
   deletedLocal: number;
@@ -103,7 +113,8 @@ export interface SyncReport {
 export interface SyncEngine {
   /**
    * Runs one sync. Step failures are reported in `errors` (the next run picks them up).
-   * @throws {SyncError} `SYNC_LOCKED`, `SYNC_MASS_DELETE`, discovery errors (`DAV_*`, `SYNC_LOCAL_IO`)
+   * @throws {SyncError} `SYNC_LOCKED`, `SYNC_MASS_DELETE` (not in a dry run), `SYNC_UNTRUSTED_FILE`
+   *   (state folder), discovery errors (`DAV_*` including `DAV_UNSAFE_HREF`, `SYNC_LOCAL_IO`)
    */
   run(options?: SyncRunOptions): Promise<SyncReport>;
 }
@@ -138,12 +149,18 @@ const sameStat = (a: LocalEntry, st: Stats): boolean =>
  *
  * @example
  * const client = createWebDavClient({ url, auth: { type: 'basic', username, password } });
- * const engine = createSyncEngine({ localDir: '/srv/branch', client });
+ * const engine = createSyncEngine({ localDir: '/srv/branch', stateDir: '/var/lib/invis/sync/branch', client });
  * const report = await engine.run({ onEvent: (e) => console.log(e) });
+ * @throws {SyncError} `SYNC_INVALID_OPTIONS` when `stateDir` is missing or inside `localDir`
  */
 export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
-  const { localDir, client } = options;
-  const stateDir = options.stateDir ?? join(localDir, '.invis-sync');
+  const { localDir, client, stateDir } = options;
+  if (!stateDir) throw new SyncError('SYNC_INVALID_OPTIONS', 'stateDir is required (a folder outside localDir)');
+  const inside = relative(resolve(localDir), resolve(stateDir));
+  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+    throw new SyncError('SYNC_INVALID_OPTIONS', `stateDir ${stateDir} must lie outside the synced folder ${localDir}`);
+  }
+  const tree = localTree(localDir);
   const host = (options.hostname ?? osHostname()).replace(/[/\\]/g, '_');
   const now = options.now ?? (() => new Date());
   const concurrency = options.concurrency ?? 8;
@@ -168,7 +185,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   return {
     async run(runOptions = {}) {
       const started = performance.now();
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      await ensurePrivateDir(stateDir);
       const release = await acquireLock(join(stateDir, 'lock'), host);
       const journal = openJournal(join(stateDir, 'journal.db'));
       let opened: PlanStore | undefined;
@@ -211,18 +228,17 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           remoteRequests: remoteScan.stats.requests,
           prunedDirs: remoteScan.stats.prunedDirs,
         });
-        await settleRacy(store, localDir, journal);
+        await settleRacy(store, tree, journal);
         const plan = store.reconcile();
         const pending = journal.loadPending();
         markInterruptedUploads(plan.actions, pending);
         emit({ type: 'planned', actions: plan.actions.length });
         const ratio = options.massDelete?.ratio ?? 0.5;
         const minFiles = options.massDelete?.minFiles ?? 10;
-        if (
-          !runOptions.allowMassDelete &&
-          plan.deletedFiles >= minFiles &&
-          plan.deletedFiles > ratio * plan.knownFiles
-        ) {
+        const massDelete =
+          !runOptions.allowMassDelete && plan.deletedFiles >= minFiles && plan.deletedFiles > ratio * plan.knownFiles;
+        // A dry run shows what would be deleted; only a real run stops here.
+        if (massDelete && !runOptions.dryRun) {
           throw new SyncError(
             'SYNC_MASS_DELETE',
             `refusing to delete ${plan.deletedFiles} of ${plan.knownFiles} files; run with --allow-mass-delete if intended`,
@@ -245,9 +261,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           prunedDirs: remoteScan.stats.prunedDirs,
           durationMs: 0,
         };
+        if (massDelete) report.massDelete = { files: plan.deletedFiles, known: plan.knownFiles };
         if (!runOptions.dryRun) {
           const executor = createExecutor({
             localDir,
+            tree,
             client,
             journal,
             taken: (p) => store.hasLocal(p) || store.hasRemote(p),
@@ -295,6 +313,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
 interface ExecutorContext {
   localDir: string;
+  tree: LocalTree;
   client: WebDavClient;
   journal: Journal;
   /** Whether a path exists on either side (as discovered), for conflict copy names. */
@@ -316,8 +335,8 @@ interface ExecutorContext {
 }
 
 function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]): Promise<{ remoteChanged: boolean }> } {
-  const { client, journal, report, emit } = ctx;
-  const abs = (p: string): string => join(ctx.localDir, ...p.split('/'));
+  const { client, journal, report, emit, tree } = ctx;
+  const abs = tree.abs;
   const errorPaths: string[] = [];
   const deferredDirs: JournalEntry[] = [];
   const missingEtags: { path: string; size: number }[] = [];
@@ -370,7 +389,9 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
 
   /** Downloads into a part file next to the target (resuming a previous partial download). */
   async function fetchPart(path: string, r: RemoteEntry): Promise<{ part: string; etag?: string; size: number }> {
-    const part = join(dirname(abs(path)), partName(path, r.etag));
+    const dir = parentOf(path);
+    const partRel = `${dir === '' ? '' : `${dir}/`}${partName(path, r.etag)}`;
+    const part = abs(partRel);
     const existing =
       r.etag === undefined
         ? 0
@@ -380,7 +401,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
           );
     return client.get(path, existing > 0 && r.etag ? { offset: existing, ifRange: r.etag } : {}, async (reply) => {
       const offset = reply.status === 206 ? existing : 0;
-      const fh = await open(part, reply.status === 206 ? 'a' : 'w');
+      const fh = await tree.openPart(partRel, reply.status === 206);
       let size = offset;
       try {
         for await (const chunk of reply.body as AsyncIterable<Buffer>) {
@@ -407,6 +428,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
   async function install(path: string, r: RemoteEntry, expected: LocalEntry | undefined): Promise<void> {
     const got = await fetchPart(path, r);
     const target = abs(path);
+    await tree.parents(path);
     const current = await lstat(target).catch(() => undefined);
     if (expected ? !current || !sameStat(expected, current) : current) {
       await unlink(got.part).catch(() => undefined);
@@ -428,13 +450,19 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     report.downloaded++;
   }
 
-  /** Streams bytes `start` to `end` of a local file of `size` bytes (bandwidth-limited, counted). */
-  function uploadBody(file: string, size: number, path: string, start = 0, end = size): Readable {
+  /**
+   * Streams bytes `start` to `end` of the local file `path` of `size` bytes (bandwidth-limited,
+   * counted); the file must still be the one with `inode`.
+   */
+  function uploadBody(path: string, size: number, inode: number, start = 0, end = size): Readable {
     const { limiter } = ctx;
     return Readable.from(
       (async function* () {
-        const fh = await open(file, 'r');
+        const { fh, stat } = await tree.openRead(path);
         try {
+          if (stat.ino !== inode) {
+            throw new SyncError('SYNC_CHANGED_DURING_SYNC', `${path} was replaced during upload`, { path });
+          }
           for (let pos = start; pos < end; ) {
             const buf = Buffer.allocUnsafe(Math.min(SMALL_FILE, end - pos));
             const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
@@ -474,21 +502,29 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
   }
 
   async function upload(path: string, opts: { ifMatch?: string; create: boolean }): Promise<void> {
-    const file = abs(path);
     const statAt = Date.now();
-    const before = toLocal(path, await lstat(file));
+    // Stat and content come from one no-follow handle: a symlink swapped in is never read.
+    const opened = await tree.openRead(path);
+    let before: LocalEntry;
+    let small: Buffer | undefined;
+    try {
+      before = toLocal(path, opened.stat);
+      if (before.size <= SMALL_FILE) small = await opened.fh.readFile();
+    } finally {
+      await opened.fh.close();
+    }
     let body: () => Buffer | Readable;
     let size = before.size;
     let racyHash: string | undefined;
     const racy = before.mtimeMs >= statAt - RACY_MS;
-    if (size <= SMALL_FILE) {
-      const buf = await readFile(file);
+    if (small) {
+      const buf = small;
       size = buf.length;
       if (racy) racyHash = sha1(buf);
       if (ctx.limiter) await ctx.limiter.take(size);
       report.bytesUp += size;
       body = () => buf;
-    } else body = () => uploadBody(file, size, path);
+    } else body = () => uploadBody(path, size, before.inode);
     const res =
       size > ctx.chunkSize
         ? await uploadResumable(path, before, opts)
@@ -530,7 +566,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
     const id = transferId(ctx.host, ctx.localDir, client.baseUrl.href, path);
     const piece = (offset: number): number => Math.min(ctx.chunkSize, total - offset);
     const body = (offset: number, end = offset + piece(offset)): Readable =>
-      uploadBody(abs(path), total, path, offset, end);
+      uploadBody(path, total, before.inode, offset, end);
     if (ctx.server.chunkedUpload) {
       const up = client.chunkedUpload(path, id);
       const have = resume ? await up.list() : undefined;
@@ -588,13 +624,14 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
   async function conflict(a: Extract<SyncAction, { kind: 'conflict' }>): Promise<void> {
     const got = await fetchPart(a.path, a.remote);
     const target = abs(a.path);
-    if (a.compare === 'prefix' && (await isPrefix(got.part, target))) {
+    await tree.parents(a.path);
+    if (a.compare === 'prefix' && (await isPrefix(tree, got.part, a.path))) {
       // Our own truncated upload from an interrupted run: send the file again.
       await unlink(got.part);
       await upload(a.path, got.etag ? { ifMatch: got.etag, create: false } : { create: false });
       return;
     }
-    if (a.compare === 'equal' && (await sameContent(got.part, target))) {
+    if (a.compare === 'equal' && (await sameContent(tree, got.part, a.path))) {
       await unlink(got.part);
       put(a.path, toLocal(a.path, await lstat(target)), {
         ...a.remote,
@@ -661,6 +698,8 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
                 path: a.to,
               });
             }
+            await tree.parents(a.from);
+            await tree.parents(a.to);
             await rename(abs(a.from), abs(a.to));
             journal.renameTree(a.from, a.to);
           }
@@ -680,7 +719,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
 
       for (const a of of('mkdirLocal').sort((x, y) => depth(x.path) - depth(y.path))) {
         await step(a, async () => {
-          await mkdir(abs(a.path), { recursive: true });
+          await tree.mkdir(a.path);
           put(a.path, toLocal(a.path, await lstat(abs(a.path))), a.remote);
         });
       }
@@ -710,7 +749,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       if (ctx.fsync) {
         await Promise.all(
           [...touchedDirs].map(async (d) => {
-            const fh = await open(d, 'r');
+            const fh = await tree.openDir(d);
             await fh.sync().finally(() => fh.close());
           }),
         );
@@ -720,6 +759,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
       await runAll(
         of('deleteLocal').filter((a) => !a.local.isDir),
         async (a) => {
+          await tree.parents(a.path);
           const current = await lstat(abs(a.path)).catch(() => undefined);
           if (current && !sameStat(a.local, current)) {
             throw new SyncError('SYNC_CHANGED_DURING_SYNC', `${a.path} changed locally; not deleted`, { path: a.path });
@@ -736,6 +776,7 @@ function createExecutor(ctx: ExecutorContext): { execute(actions: SyncAction[]):
         .sort((x, y) => depth(y.path) - depth(x.path))) {
         if (errorPaths.some((e) => isUnder(e, a.path))) continue;
         await step(a, async () => {
+          await tree.parents(a.path);
           await rmdir(abs(a.path));
           journal.removeTree(a.path);
         });
@@ -825,9 +866,9 @@ async function probeRangePut(client: WebDavClient, dir: string, id: string): Pro
  * Resolves racy journal entries (see `JournalEntry.racyHash`): with an unchanged stat the content
  * decides. Equal → the entry is trusted from now on; different → it counts as changed.
  */
-async function settleRacy(store: PlanStore, localDir: string, journal: Journal): Promise<void> {
+async function settleRacy(store: PlanStore, tree: LocalTree, journal: Journal): Promise<void> {
   for (const j of store.racyCandidates()) {
-    const content = await readFile(join(localDir, ...j.path.split('/'))).catch(() => undefined);
+    const content = await readLocal(tree, j.path).catch(() => undefined);
     if (content && sha1(content) === j.racyHash) {
       const trusted = { ...j };
       delete trusted.racyHash;
@@ -856,8 +897,19 @@ function markInterruptedUploads(
   }
 }
 
-async function isPrefix(part: string, file: string): Promise<boolean> {
-  const [head, whole] = await Promise.all([readFile(part), open(file, 'r')]);
+/** The whole content of a local file, read without following a symlink. */
+async function readLocal(tree: LocalTree, path: string): Promise<Buffer> {
+  const { fh } = await tree.openRead(path);
+  try {
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether the part file `part` (absolute, ours) is a prefix of the local file `path`. */
+async function isPrefix(tree: LocalTree, part: string, path: string): Promise<boolean> {
+  const [head, { fh: whole }] = await Promise.all([readFile(part), tree.openRead(path)]);
   try {
     const buf = Buffer.alloc(head.length);
     const { bytesRead } = await whole.read(buf, 0, buf.length, 0);
@@ -867,18 +919,19 @@ async function isPrefix(part: string, file: string): Promise<boolean> {
   }
 }
 
-async function sameContent(a: string, b: string): Promise<boolean> {
-  const hash = async (f: string): Promise<string | undefined> => {
-    const fh = await open(f, 'r').catch(() => undefined);
+/** Whether the part file `part` (absolute, ours) has the content of the local file `path`. */
+async function sameContent(tree: LocalTree, part: string, path: string): Promise<boolean> {
+  const hash = async (open: () => Promise<FileHandle>): Promise<string | undefined> => {
+    const fh = await open().catch(() => undefined);
     if (!fh) return undefined;
     try {
       const h = createHash('sha256');
-      for await (const chunk of fh.createReadStream()) h.update(chunk as Buffer);
+      for await (const chunk of fh.createReadStream({ autoClose: false })) h.update(chunk as Buffer);
       return h.digest('hex');
     } finally {
       await fh.close().catch(() => undefined);
     }
   };
-  const [x, y] = await Promise.all([hash(a), hash(b)]);
+  const [x, y] = await Promise.all([hash(() => open(part, 'r')), hash(async () => (await tree.openRead(path)).fh)]);
   return x !== undefined && x === y;
 }

@@ -5,6 +5,7 @@ export type SyncErrorCode =
   | 'DAV_NOT_FOUND'
   | 'DAV_PRECONDITION_FAILED'
   | 'DAV_BAD_XML'
+  | 'DAV_UNSAFE_HREF'
   | 'DAV_UPLOAD_INCOMPLETE'
   | 'DAV_NETWORK'
   | 'SYNC_LOCKED'
@@ -12,7 +13,10 @@ export type SyncErrorCode =
   | 'SYNC_LOCAL_IO'
   | 'SYNC_CHANGED_DURING_SYNC'
   | 'SYNC_TYPE_CONFLICT'
-  | 'SYNC_INVALID_OPTIONS';
+  | 'SYNC_INVALID_OPTIONS'
+  | 'SYNC_UNSAFE_PATH'
+  | 'SYNC_UNTRUSTED_FILE'
+  | 'SYNC_LEGACY_STATE';
 
 /** Data that is safe to show to a client (no credentials, no stacks). */
 export interface SyncErrorData {

@@ -2,7 +2,7 @@
 // Public API: every exported symbol is listed here by name.
 
 export type { UploadedChunk } from './chunking';
-export { type CliConfig, type CliIo, cliConfigSchema, runCli } from './cli';
+export { type CliConfig, type CliIo, cliConfigSchema, DEFAULT_STATE_ROOT, runCli } from './cli';
 export {
   type ChunkCommitOptions,
   type ChunkedUpload,

@@ -166,7 +166,36 @@ describe('helpers', () => {
   it('maps hrefs to relative paths', () => {
     expect(hrefToPath('/dav/', '/dav/')).toBe('');
     expect(hrefToPath('/dav', '/dav/')).toBe('');
-    expect(hrefToPath('http://x/dav/a%2Fb/c/', '/dav/')).toBe('a/b/c');
+    expect(hrefToPath('http://x/dav/a%20b/c/', '/dav/')).toBe('a b/c');
+    expect(hrefToPath('/d%61v/%C3%A4', '/dav/')).toBe('ä');
     expect(hrefToPath('/davx/a', '/dav/')).toBeUndefined();
+    expect(hrefToPath('http://x/dav/../etc/passwd', '/dav/')).toBeUndefined();
+  });
+
+  it('refuses hrefs below the base that are not plain names (DAV_UNSAFE_HREF)', () => {
+    const code = (href: string): string | undefined => {
+      try {
+        hrefToPath(href, '/dav/');
+        return undefined;
+      } catch (error) {
+        return (error as SyncError).code;
+      }
+    };
+    for (const href of [
+      '/dav/a%2Fb',
+      'http://x/dav/a%2F..%2F..%2Fetc',
+      '/dav/a/../../etc',
+      '/dav/./a',
+      '/dav/%2e%2e/x',
+      '/dav/a//b',
+      '/dav//',
+      '/dav/a%5Cb',
+      '/dav/a%00b',
+      '/dav/bad%zzpercent',
+    ]) {
+      expect(code(href), href).toBe('DAV_UNSAFE_HREF');
+    }
+    const reply = `<d:multistatus xmlns:d="DAV:"><d:response><d:href>/dav/x%2F..%2F..%2Fetc%2Fcron.d%2Fevil</d:href></d:response></d:multistatus>`;
+    expect(() => parseMultistatus(reply, '/dav/')).toThrow(/unsafe href/);
   });
 });

@@ -211,27 +211,44 @@ export function normalizeEtag(raw: string | null | undefined): string | undefine
   return value === '' ? undefined : value;
 }
 
-const decodeSegment = (s: string): string => {
-  if (s.indexOf('%') < 0) return s;
+const unsafe = (href: string, why: string): SyncError =>
+  new SyncError('DAV_UNSAFE_HREF', `PROPFIND reply: unsafe href ${JSON.stringify(href.slice(0, 200))} (${why})`);
+
+/**
+ * Whether a decoded path segment can be a file name in the local folder: not empty, not `.` or
+ * `..`, no `/`, `\` or NUL (an encoded `%2F` would otherwise become a path separator here).
+ */
+export function isSafeSegment(segment: string): boolean {
+  return segment !== '' && segment !== '.' && segment !== '..' && !/[/\\\0]/.test(segment);
+}
+
+const decodeStrict = (segment: string, href: string): string => {
+  if (segment.indexOf('%') < 0) return segment;
   try {
-    return decodeURIComponent(s);
+    return decodeURIComponent(segment);
   } catch {
-    return s;
+    throw unsafe(href, 'bad percent-encoding');
   }
 };
-const decodePath = (p: string): string => (p.indexOf('%') < 0 ? p : p.split('/').map(decodeSegment).join('/'));
 
 function hrefMapper(basePath: string): (href: string) => string | undefined {
-  const base = decodePath(basePath).replace(/\/+$/, '');
+  const base = basePath
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => decodeStrict(s, basePath));
   return (href) => {
+    // Absolute URLs are normalised by URL (dot segments resolved); path hrefs are taken as sent.
     const pathname = /^[a-z][a-z0-9+.-]*:\/\//i.test(href) ? new URL(href).pathname : href;
-    const p = decodePath(pathname);
-    if (p !== base && !p.startsWith(`${base}/`)) return undefined;
-    let start = base.length;
-    let end = p.length;
-    while (p.charCodeAt(start) === 47) start++;
-    while (end > start && p.charCodeAt(end - 1) === 47) end--;
-    return p.slice(start, end);
+    if (pathname.charCodeAt(0) !== 47) return undefined;
+    const raw = pathname.slice(1).split('/');
+    // A collection's href ends with one slash; more than one is an empty segment.
+    if (raw.length > 0 && raw[raw.length - 1] === '') raw.pop();
+    for (let i = 0; i < base.length; i++) {
+      if (raw[i] === undefined || decodeStrict(raw[i] as string, href) !== base[i]) return undefined;
+    }
+    const segments = raw.slice(base.length).map((s) => decodeStrict(s, href));
+    for (const s of segments) if (!isSafeSegment(s)) throw unsafe(href, 'not a plain name below the folder');
+    return segments.join('/');
   };
 }
 
@@ -239,6 +256,9 @@ function hrefMapper(basePath: string): (href: string) => string | undefined {
  * Turns an `href` (absolute URL or absolute path) into a path relative to `basePath`
  * (the base collection's URL path, with trailing slash). Returns undefined when the href lies
  * outside the base.
+ *
+ * @throws {SyncError} `DAV_UNSAFE_HREF` when a segment below the base decodes to something that
+ *   is not a plain name (empty, `.`, `..`, containing `/`, `\` or NUL) or is badly encoded
  */
 export function hrefToPath(href: string, basePath: string): string | undefined {
   return hrefMapper(basePath)(href);
@@ -255,7 +275,10 @@ export function encodePath(path: string): string {
 
 /** An incremental PROPFIND reply parser: feed the body as it arrives, take the resources at the end. */
 export interface MultistatusParser {
-  /** Parses what is complete so far; an unfinished token waits for the next chunk. @throws {SyncError} `DAV_BAD_XML` */
+  /**
+   * Parses what is complete so far; an unfinished token waits for the next chunk.
+   * @throws {SyncError} `DAV_BAD_XML`, `DAV_UNSAFE_HREF`
+   */
   push(chunk: string): void;
   /**
    * Finishes the document and returns its resources in document order (none when they went to
@@ -266,7 +289,7 @@ export interface MultistatusParser {
 
 /**
  * Creates an incremental multistatus parser. Only properties from `2xx` propstats count; hrefs
- * outside `basePath` are skipped.
+ * outside `basePath` are skipped, unsafe ones below it fail the reply (`DAV_UNSAFE_HREF`).
  *
  * @param basePath URL path of the base collection (e.g. `/remote.php/webdav/`)
  * @param onResource when given, each resource is handed over as soon as its `response` element
@@ -309,7 +332,8 @@ export function createMultistatusParser(
  *
  * @param xml the reply body
  * @param basePath URL path of the base collection (e.g. `/remote.php/webdav/`)
- * @throws {SyncError} `DAV_BAD_XML` when the body is not a multistatus document
+ * @throws {SyncError} `DAV_BAD_XML` when the body is not a multistatus document, `DAV_UNSAFE_HREF`
+ *   when an href below the base is not a plain relative path
  */
 export function parseMultistatus(xml: string, basePath: string): DavResource[] {
   const parser = createMultistatusParser(basePath);

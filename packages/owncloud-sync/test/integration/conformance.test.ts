@@ -184,7 +184,7 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
       url: folder.client.baseUrl.href,
       auth: { type: 'basic', username: fixture().server.info.username, password: 'wrong' },
     });
-    const engine = createSyncEngine({ localDir: a.dir, client: bad });
+    const engine = createSyncEngine({ localDir: a.dir, stateDir: a.stateDir, client: bad });
     const error = await engine.run().catch((e: unknown) => e);
     await bad.close();
     expect((error as SyncError).code).toBe('DAV_UNAUTHORIZED');

@@ -61,7 +61,13 @@ describe('chunked upload on the ownCloud shim, spoken by owncloudcmd', () => {
     const ours = await folder.replica('hostA');
     const v1 = randomBytes(12 * 1024 * 1024 + 5);
     await ours.write('sub/big.bin', v1);
-    const up = createSyncEngine({ localDir: ours.dir, client: folder.client, hostname: 'hostA', chunkSize: 4 << 20 });
+    const up = createSyncEngine({
+      localDir: ours.dir,
+      stateDir: ours.stateDir,
+      client: folder.client,
+      hostname: 'hostA',
+      chunkSize: 4 << 20,
+    });
     const first = await up.run();
     expect(first.server.chunkedUpload).toBe(true);
     expect(first.errors).toEqual([]);

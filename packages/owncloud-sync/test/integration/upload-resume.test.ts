@@ -5,7 +5,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSyncEngine, type WebDavClient } from '../../src/index';
-import { type Folder, runUntilServerHalted, SERVER_KINDS, useFixture } from './workspace';
+import { type Folder, runUntilServerHalted, SERVER_KINDS, stateDirOf, useFixture } from './workspace';
 
 const GiB = 1024 * 1024 * 1024;
 
@@ -78,7 +78,13 @@ function beforeCommit(client: WebDavClient, interfere: () => Promise<unknown>): 
 async function expectRefused(folder: Folder, uploadsDir: string | undefined, dir: string, path: string): Promise<void> {
   const theirs = randomBytes(2 << 20);
   const client = beforeCommit(folder.client, () => folder.client.put(path, theirs, { size: theirs.length }));
-  const r = await createSyncEngine({ localDir: dir, hostname: 'hostA', chunkSize: 1 << 20, client }).run();
+  const r = await createSyncEngine({
+    localDir: dir,
+    stateDir: stateDirOf(dir),
+    hostname: 'hostA',
+    chunkSize: 1 << 20,
+    client,
+  }).run();
   expect(r.errors.map((e) => [e.path, e.code])).toEqual([[path, 'DAV_PRECONDITION_FAILED']]);
   expect(sha(await readFile(join(folder.remoteDir, path)))).toBe(sha(theirs));
   // Our refused upload is dropped, not left on the server.
@@ -97,6 +103,7 @@ describe.each(SERVER_KINDS)('resumable upload against %s', (kind) => {
     // 256 MiB/s keeps the transfer long enough (≥ 1.5 s) to kill the server in the middle.
     const limited = createSyncEngine({
       localDir: a.dir,
+      stateDir: a.stateDir,
       client: folder.client,
       hostname: 'hostA',
       bandwidthLimit: 256 * 1024 * 1024,

@@ -31,12 +31,17 @@ export interface Folder {
 /** A local folder and its sync engine. */
 export interface Replica {
   dir: string;
+  /** The engine's journal and lock, outside the folder ({@link stateDirOf}). */
+  stateDir: string;
   engine: ReturnType<typeof createSyncEngine>;
   write(path: string, content: string | Buffer): Promise<void>;
   read(path: string): Promise<string>;
 }
 
 let counter = 0;
+
+/** Where a test keeps the state of the replica in `dir`: a sibling folder, outside the synced tree. */
+export const stateDirOf = (dir: string): string => `${dir}.state`;
 
 /** Every server kind of the testbed; the conformance suite runs against each. */
 export const SERVER_KINDS: WebDavKind[] = ['rclone', 'apache', 'owncloud-shim'];
@@ -93,10 +98,13 @@ export async function startFixture(kind: WebDavKind): Promise<Fixture> {
         remoteDir: join(server.info.dataDir, name),
         async replica(host, options = {}) {
           const dir = await mkdtemp(join(tmpdir(), `invis-sync-${host}-`));
+          const stateDir = stateDirOf(dir);
           cleanups.push(() => rm(dir, { recursive: true, force: true }));
-          const engine = createSyncEngine({ localDir: dir, client, hostname: host, ...options });
+          cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+          const engine = createSyncEngine({ localDir: dir, stateDir, client, hostname: host, ...options });
           return {
             dir,
+            stateDir,
             engine,
             async write(path, content) {
               await mkdir(dirname(join(dir, path)), { recursive: true });
@@ -114,14 +122,14 @@ export async function startFixture(kind: WebDavKind): Promise<Fixture> {
   };
 }
 
-/** Every file below `dir` (our state dir and part files left out) with its content. */
+/** Every file below `dir` (part files and server metadata left out) with its content. */
 export async function readTree(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (rel: string): Promise<void> => {
     for (const d of await readdir(join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${d.name}` : d.name;
-      // Our state, part files, and the servers' own metadata (mod_dav_fs, SabreDAV).
-      if (['.invis-sync', '.DAV', '.sabredav'].includes(d.name) || d.name.endsWith('.part')) continue;
+      // Part files and the servers' own metadata (mod_dav_fs, SabreDAV).
+      if (['.DAV', '.sabredav'].includes(d.name) || d.name.endsWith('.part')) continue;
       if (d.isDirectory()) await walk(p);
       else out.set(p, await readFile(join(dir, p), 'utf8'));
     }
