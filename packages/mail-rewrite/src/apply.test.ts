@@ -77,7 +77,7 @@ describe('createMailApplier', () => {
     expect(report.diff).not.toContain('secret');
     expect((await stat(join(dir, 'invis_sasl_passwd'))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'fetchmailrc'))).mode & 0o777).toBe(0o600);
-    expect(calls.filter((c) => c.startsWith('postmap'))).toHaveLength(5);
+    expect(calls.filter((c) => c.startsWith('postmap'))).toHaveLength(6);
     expect(calls.slice(-2)).toEqual([`postfix -c ${dir} check`, `postfix -c ${dir} reload`]);
     expect(calls.some((c) => c.startsWith('fetchmail -f') && c.endsWith('--configdump'))).toBe(true);
 

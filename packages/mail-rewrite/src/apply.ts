@@ -13,6 +13,7 @@ import {
   renderLdapTables,
   renderMainCfSettings,
   renderPostfixMap,
+  type SubmissionOptions,
 } from './postfix';
 import { renderVacationSieve } from './sieve';
 
@@ -85,6 +86,11 @@ export interface MailApplierOptions {
    * without them every relay fails verification and mail is deferred.
    */
   trust?: { caFile?: string; caPath?: string };
+  /**
+   * Who may send through the server: the SASL service for client logins, the login that owns
+   * a user's addresses, the networks trusted without login (default loopback only).
+   */
+  submission?: SubmissionOptions;
   /** Serve the two address maps from AD (`ldap:` tables) instead of static files. */
   ldap?: LdapTableOptions;
   /** Owners: the rc belongs to the fetchmail user, scripts to the mail user, LDAP tables to group postfix. */
@@ -159,6 +165,7 @@ const MAP_FILE: Record<keyof PostfixMaps, string> = {
   relayhost: 'invis_sender_relay',
   saslPassword: 'invis_sasl_passwd',
   tlsPolicy: 'invis_tls_policy',
+  senderLogin: 'invis_sender_login',
 };
 
 /**
@@ -187,6 +194,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     files,
     ...(ldapFiles ? { ldap: ldapFiles } : {}),
     ...(options.trust ? { trust: options.trust } : {}),
+    ...(options.submission ? { submission: options.submission } : {}),
   });
 
   const must = async (
@@ -233,7 +241,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   };
 
   function desiredFiles(config: MailConfig): Desired[] {
-    const maps = buildPostfixMaps(config);
+    const maps = buildPostfixMaps(config, options.submission?.login ? { login: options.submission.login } : {});
     const out: Desired[] = POSTFIX_MAP_NAMES.map((name) => ({
       path: files[name],
       content: renderPostfixMap(maps[name]),

@@ -61,11 +61,14 @@ export {
   type PostfixMapEntry,
   type PostfixMapFiles,
   type PostfixMaps,
+  type PostfixMapsOptions,
   type PostfixMapType,
   parsePostfixMap,
   renderLdapTables,
   renderMainCfSettings,
   renderPostfixMap,
+  type SubmissionLogin,
+  type SubmissionOptions,
 } from './postfix';
 export { generateSecretKey, isSealedSecret, openSecret, parseSecretKey, type SecretKey, sealSecret } from './secrets';
 export { quoteSieve, renderVacationSieve } from './sieve';

@@ -48,6 +48,23 @@ describe('buildPostfixMaps', () => {
   });
 });
 
+describe('buildPostfixMaps sender logins', () => {
+  it('gives every local and external address of a user to that user’s login', () => {
+    const config = parseMailConfig(sampleInput());
+    expect(buildPostfixMaps(config).senderLogin).toEqual([
+      ['alice.shop@web.de', 'alice'],
+      ['alice@gmx.de', 'alice'],
+      ['alice@invis-net.loc', 'alice'],
+      ['bob@gmx.de', 'bob'],
+      ['bob@invis-net.loc', 'bob'],
+    ]);
+    expect(buildPostfixMaps(config, { login: 'localAddress' }).senderLogin).toContainEqual([
+      'alice.shop@web.de',
+      'alice@invis-net.loc',
+    ]);
+  });
+});
+
 describe('renderPostfixMap / parsePostfixMap', () => {
   it('round-trips the sample', () => {
     const maps = buildPostfixMaps(parseMailConfig(sampleInput()));
@@ -99,6 +116,7 @@ describe('renderMainCfSettings', () => {
     relayhost: '/m/h',
     saslPassword: '/m/s',
     tlsPolicy: '/m/t',
+    senderLogin: '/m/l',
   };
   it('wires the static tables and keeps passwords off plaintext connections', () => {
     const s = renderMainCfSettings({ type: 'lmdb', files, trust: { caPath: '/etc/ssl/certs' } });
@@ -113,6 +131,37 @@ describe('renderMainCfSettings', () => {
       smtp_tls_CApath: '/etc/ssl/certs',
     });
     expect(s).not.toHaveProperty('sender_canonical_maps');
+  });
+  it('lets only the server itself relay without login, everyone else only as their own addresses', () => {
+    const s = renderMainCfSettings({ type: 'lmdb', files });
+    expect(s).toMatchObject({
+      mynetworks: '127.0.0.0/8, [::1]/128',
+      smtpd_sender_login_maps: 'lmdb:/m/l',
+      smtpd_relay_restrictions: 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
+      smtpd_sender_restrictions:
+        'reject_authenticated_sender_login_mismatch, permit_mynetworks, reject_unauthenticated_sender_login_mismatch',
+    });
+    // No SASL service given: nobody outside the trusted networks can relay at all.
+    expect(s).not.toHaveProperty('smtpd_sasl_auth_enable');
+    const withSasl = renderMainCfSettings({
+      type: 'lmdb',
+      files,
+      submission: { sasl: { type: 'dovecot', path: 'private/auth' }, trustedClients: ['127.0.0.1/32'] },
+    });
+    expect(withSasl).toMatchObject({
+      mynetworks: '127.0.0.1/32',
+      smtpd_sasl_auth_enable: 'yes',
+      smtpd_sasl_type: 'dovecot',
+      smtpd_sasl_path: 'private/auth',
+    });
+  });
+  it.each([
+    [{ trustedClients: [] }],
+    [{ trustedClients: ['10.0.0.0/8, 0.0.0.0/0'] }],
+    [{ trustedClients: ['$mynetworks'] }],
+    [{ sasl: { type: 'dovecot' as const, path: 'private/auth\nrelayhost = evil' } }],
+  ])('refuses submission options %j', (submission) => {
+    expect(() => renderMainCfSettings({ type: 'lmdb', files, submission })).toThrow(MailRewriteError);
   });
   it('uses ldap tables for the address maps when asked', () => {
     const s = renderMainCfSettings({

@@ -26,6 +26,21 @@ export interface PostfixMaps {
    * certificate, so mailbox passwords never reach anyone but the provider.
    */
   tlsPolicy: PostfixMapEntry[];
+  /**
+   * `smtpd_sender_login_maps`: every local and external address → the login of the user who
+   * owns it. A client may send as an address only when logged in as its owner, so nobody
+   * reaches a colleague's relay and provider password.
+   */
+  senderLogin: PostfixMapEntry[];
+}
+
+/** Which name a user logs in with at the server's submission (Dovecot SASL): the AD account name or the local address. */
+export type SubmissionLogin = 'account' | 'localAddress';
+
+/** Options of {@link buildPostfixMaps}. */
+export interface PostfixMapsOptions {
+  /** The owner written to `senderLogin` (default `account`, the AD account name). */
+  login?: SubmissionLogin;
 }
 
 /** Names of the static tables, also their default file names. */
@@ -35,6 +50,7 @@ export const POSTFIX_MAP_NAMES: readonly (keyof PostfixMaps)[] = [
   'relayhost',
   'saslPassword',
   'tlsPolicy',
+  'senderLogin',
 ];
 
 const relayKey = (r: SmtpRelay): string => `[${r.host}]:${r.port}`;
@@ -49,16 +65,22 @@ const relayKey = (r: SmtpRelay): string => `[${r.host}]:${r.port}`;
  * - relay + SASL are keyed by the local address (the sender before generic rewriting) and by
  *   every external address (clients that already send as the external address).
  *
+ * - sender login: each of a user's addresses is owned by that user's login.
+ *
  * @param config validated configuration ({@link parseMailConfig})
+ * @param options which login owns the addresses
  * @returns entries per table
  */
-export function buildPostfixMaps(config: MailConfig): PostfixMaps {
+export function buildPostfixMaps(config: MailConfig, options: PostfixMapsOptions = {}): PostfixMaps {
   const generic = new Map<string, string>();
   const recipientCanonical = new Map<string, string>();
   const relayhost = new Map<string, string>();
   const saslPassword = new Map<string, string>();
   const tlsPolicy = new Map<string, string>();
+  const senderLogin = new Map<string, string>();
   for (const user of config.users) {
+    const login = options.login === 'localAddress' ? user.localAddress : user.user;
+    for (const address of [user.localAddress, ...user.accounts.map((a) => a.address)]) senderLogin.set(address, login);
     for (const account of user.accounts) {
       recipientCanonical.set(account.address, user.localAddress);
       const relay = relayOf(account, config.providers);
@@ -80,6 +102,7 @@ export function buildPostfixMaps(config: MailConfig): PostfixMaps {
     relayhost: sorted(relayhost),
     saslPassword: sorted(saslPassword),
     tlsPolicy: sorted(tlsPolicy),
+    senderLogin: sorted(senderLogin),
   };
 }
 
@@ -143,7 +166,28 @@ export interface PostfixMapFiles {
    * passwords are encrypted in AD.
    */
   ldap?: { generic: string; recipientCanonical: string };
+  /** Who may relay (see {@link SubmissionOptions}). */
+  submission?: SubmissionOptions;
 }
+
+/**
+ * Who may send through the server. Only `trustedClients` (written as `mynetworks`: the
+ * server's own fetchmail and Dovecot vacation replies) relay without a login; every other
+ * client (LAN, VPN) logs in with SASL and may use only its own addresses as sender
+ * (`smtpd_sender_login_maps` + `reject_*_sender_login_mismatch`).
+ */
+export interface SubmissionOptions {
+  /** SASL server for `smtpd` logins, e.g. `{ type: 'dovecot', path: 'private/auth' }`; without it no client can relay. */
+  sasl?: { type: 'dovecot' | 'cyrus'; path: string };
+  /** Name of the login that owns a user's addresses (default `account`). */
+  login?: SubmissionLogin;
+  /** Networks trusted to relay without login (default loopback: `127.0.0.0/8`, `[::1]/128`). */
+  trustedClients?: readonly string[];
+}
+
+const DEFAULT_TRUSTED_CLIENTS = ['127.0.0.0/8', '[::1]/128'];
+const CIDR = /^(?:(?:\d{1,3}\.){3}\d{1,3}(?:\/\d{1,2})?|\[[0-9a-f:.]+\](?:\/\d{1,3})?)$/i;
+const SASL_PATH = /^[A-Za-z0-9._/:-]+$/;
 
 /**
  * The `main.cf` parameters that wire the tables in (apply them with `postconf -e`).
@@ -155,7 +199,33 @@ export interface PostfixMapFiles {
  */
 export function renderMainCfSettings(maps: PostfixMapFiles): Record<string, string> {
   const t = (name: keyof PostfixMaps): string => `${maps.type}:${maps.files[name]}`;
+  const trusted = maps.submission?.trustedClients ?? DEFAULT_TRUSTED_CLIENTS;
+  const bad = trusted.find((n) => !CIDR.test(n));
+  if (bad !== undefined || trusted.length === 0) {
+    throw new MailRewriteError(
+      'MAIL_INVALID_CONFIG',
+      'trustedClients must be a non-empty list of networks (a.b.c.d/n)',
+      {
+        data: { field: 'trustedClients' },
+      },
+    );
+  }
+  const sasl = maps.submission?.sasl;
+  if (sasl && !SASL_PATH.test(sasl.path)) {
+    throw new MailRewriteError('MAIL_INVALID_CONFIG', 'sasl.path is not allowed in main.cf', {
+      data: { field: 'sasl.path' },
+    });
+  }
   return {
+    mynetworks: trusted.join(', '),
+    ...(sasl ? { smtpd_sasl_auth_enable: 'yes', smtpd_sasl_type: sasl.type, smtpd_sasl_path: sasl.path } : {}),
+    smtpd_sender_login_maps: t('senderLogin'),
+    smtpd_relay_restrictions: 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
+    // Logged in: only as one's own addresses. Not logged in: no address that has an owner,
+    // except from the server itself (fetched mail from a colleague's external address,
+    // vacation replies sent as the user).
+    smtpd_sender_restrictions:
+      'reject_authenticated_sender_login_mismatch, permit_mynetworks, reject_unauthenticated_sender_login_mismatch',
     smtp_generic_maps: maps.ldap ? `ldap:${maps.ldap.generic}` : t('generic'),
     recipient_canonical_maps: maps.ldap ? `ldap:${maps.ldap.recipientCanonical}` : t('recipientCanonical'),
     recipient_canonical_classes: 'envelope_recipient',

@@ -37,6 +37,8 @@ export interface MailServerInfo {
   /** Dovecot home of `local@domain` is `<homesDir>/<domain>/<local>`; Maildir below it. */
   homesDir: string;
   dovecotConfig: string;
+  /** Dovecot's SASL service for Postfix (`smtpd_sasl_type = dovecot`); logins are the mailbox addresses. */
+  saslPath: string;
   owner: MailOwner;
   dir: string;
 }
@@ -255,6 +257,12 @@ service lmtp {
     port = 24
   }
 }
+service auth {
+  inet_listener auth-postfix {
+    address = ${address}
+    port = 12345
+  }
+}
 protocol lmtp {
   mail_plugins = $mail_plugins sieve
 }
@@ -263,7 +271,10 @@ plugin {
   sieve_vacation_send_from_recipient = yes
 }
 `,
-      [[address, 24]],
+      [
+        [address, 24],
+        [address, 12345],
+      ],
     );
     return withDovecot(dovecot, async () => {
       const postfix = await startPostfix(
@@ -293,6 +304,7 @@ plugin {
           maillog: join(dir, 'maillog'),
           homesDir,
           dovecotConfig: join(dir, 'dovecot.conf'),
+          saslPath: `inet:${address}:12345`,
           owner,
           dir,
         },

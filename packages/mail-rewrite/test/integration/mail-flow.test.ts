@@ -83,6 +83,19 @@ function config(presence: Partial<Record<'alice' | 'bob' | 'carol', Presence>>):
 const swaks = (from: string, to: string, extra: string[] = []) =>
   run('swaks', ['--server', `${server.address}:25`, '--from', from, '--to', to, '--h-From', `<${from}>`, ...extra]);
 
+// A client on the LAN (a loopback address that is not the server's).
+const LAN_HOST = '127.0.0.2';
+const fromLan = (from: string, to: string, subject: string, login?: { user: string; password: string }) =>
+  execa(
+    'swaks',
+    [
+      ...['--server', `${server.address}:25`, '--local-interface', LAN_HOST, '--from', from, '--to', to],
+      ...['--h-From', `<${from}>`, '--header', `Subject: ${subject}`],
+      ...(login ? ['--auth', 'PLAIN', '--auth-user', login.user, '--auth-password', login.password] : []),
+    ],
+    { reject: false, all: true },
+  );
+
 const saveAtProvider = (address: string, subject: string) =>
   execa('doveadm', ['-c', provider.dovecotConfig, 'save', '-u', address], {
     input: `From: someone@elsewhere.test\nTo: ${address}\nSubject: ${subject}\n\nwaiting at the provider\n`,
@@ -101,6 +114,14 @@ beforeAll(async () => {
     trust: { caFile: provider.caFile },
     fetchmail: { smtpHost: server.address, idFile: join(tmp, 'fetchids'), sslCertFile: provider.caFile },
     owners: { sieve: server.owner },
+    // Logins are the mailbox addresses of the server's Dovecot. Only the server itself (its own
+    // address: fetchmail, Dovecot's vacation replies, the tests' plain swaks) is trusted; another
+    // loopback address plays a LAN or VPN client.
+    submission: {
+      sasl: { type: 'dovecot', path: server.saslPath },
+      login: 'localAddress',
+      trustedClients: [`${server.address}/32`],
+    },
   });
 });
 
@@ -172,6 +193,38 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     expect(message).toMatch(/^Return-Path: <alice@invis\.test>$/m);
     expect(message).toMatch(/^From: <alice@invis\.test>$/m);
     expect(message).not.toContain('provider.test');
+  });
+
+  it('7. a LAN client sends to the Internet only logged in and only as its own addresses', async () => {
+    const alice = { user: 'alice@invis.test', password: 'alice-local' };
+    const before = (await readMaildir(providerMaildir('friend@elsewhere.test'))).length;
+    const own = await fromLan('alice@invis.test', 'friend@elsewhere.test', 'own address', alice);
+    expect(own.exitCode, own.all).toBe(0);
+    const sent = (await waitForMessages(providerMaildir('friend@elsewhere.test'), before + 1)).find((m) =>
+      m.includes('Subject: own address'),
+    );
+    expect(sent).toContain('(Authenticated sender: alice@provider.test)');
+
+    // A colleague's local or external address: refused for alice's login, and nobody's
+    // address may be used without a login (that is what picked the colleague's relay and
+    // provider password before).
+    for (const from of ['bob@invis.test', 'bob@provider.test']) {
+      const colleague = await fromLan(from, 'friend@elsewhere.test', `as ${from}`, alice);
+      expect(colleague.exitCode, colleague.all).not.toBe(0);
+      expect(colleague.all).toMatch(
+        /553 5\.7\.1 <[^>]+>: Sender address rejected: not owned by user alice@invis\.test/,
+      );
+      const anonymous = await fromLan(from, 'friend@elsewhere.test', `anonymous as ${from}`);
+      expect(anonymous.exitCode, anonymous.all).not.toBe(0);
+      expect(anonymous.all).toMatch(/55\d 5\.7\.1 .*(Relay access denied|not logged in)/);
+    }
+    const stranger = await fromLan('printer@invis.test', 'friend@elsewhere.test', 'anonymous printer');
+    expect(stranger.all).toMatch(/554 5\.7\.1 .*Relay access denied/);
+    await waitForEmptyQueue(server.postfixConfigDir);
+    await waitForEmptyQueue(provider.postfixConfigDir);
+    const atProvider = await readMaildir(providerMaildir('friend@elsewhere.test'));
+    expect(atProvider.filter((m) => /^Subject: (as|anonymous)/m.test(m))).toEqual([]);
+    expect(await readFile(provider.maillog, 'utf8')).not.toMatch(/sasl_username=bob@provider\.test/);
   });
 
   it('5. vacation answers once per sender per period, through the provider, never to a list', async () => {
