@@ -75,22 +75,36 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
     c.set('lang', parseLang(getCookie(c, LANG_COOKIE)));
     c.set('token', null);
 
-    let session = deps.sessions.get(getCookie(c, SESSION_COOKIE, 'host'));
-    // A session opened inside the LAN is worthless outside unless its user may roam.
-    if (session?.user && external && !session.user.mobile) {
-      deps.sessions.destroy(session.id);
-      session = null;
+    const auth = c.req.header('authorization');
+    let session = auth === undefined ? deps.sessions.get(getCookie(c, SESSION_COOKIE, 'host')) : null;
+    if (session?.user) {
+      // Rights as the directory says now (cached about a minute), not as they were at login.
+      const access = await deps.access.get(session.user.username);
+      if (!access) {
+        deps.sessions.destroyUser(session.user.username);
+        session = null;
+      } else {
+        session.user.isAdmin = access.isAdmin;
+        session.user.mobile = access.mobile;
+        // A session opened inside the LAN is worthless outside unless its user may roam.
+        if (external && !access.mobile) {
+          deps.sessions.destroy(session.id);
+          session = null;
+        }
+      }
     }
     c.set('session', session);
 
-    const auth = c.req.header('authorization');
     if (auth !== undefined) {
       const m = /^Bearer (\S+)$/.exec(auth);
       const token = m ? deps.tokens.verify(m[1] as string) : null;
-      if (!token) throw new PortalError('PORTAL_UNAUTHENTICATED', 'invalid or revoked API token');
+      if (!token) throw new PortalError('PORTAL_UNAUTHENTICATED', 'invalid, expired or revoked API token');
       if (external) throw new PortalError('PORTAL_EXTERNAL_NOT_ALLOWED', 'API tokens work only from internal networks');
+      // A token acts with its owner's rights: it ends when the owner is gone, disabled or no admin.
+      if (!(await deps.access.get(token.owner))?.isAdmin) {
+        throw new PortalError('PORTAL_UNAUTHENTICATED', 'the API token owner may no longer use it');
+      }
       c.set('token', token);
-      c.set('session', null);
     }
 
     // Cookie-authenticated writes need the session's synchronizer token; bearer tokens are not ambient.
@@ -117,7 +131,11 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
   app.openAPIRegistry.registerComponent('securitySchemes', 'token', {
     type: 'http',
     scheme: 'bearer',
-    description: 'Scoped API token (`invis_<id>_<secret>`), internal networks only',
+    description:
+      'Scoped API token (`invis_<id>_<secret>`), internal networks only. Expires (default 90 days) and stops ' +
+      'working when its owner is deleted, disabled or no longer an admin. Tokens may not create admin accounts ' +
+      'nor change protected accounts or groups (RID below 1000, adminCount, built-in groups, the admin group and ' +
+      'members of it or of other privileged groups): that is PORTAL_FORBIDDEN; an admin session may.',
   });
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { AccessCheck } from './access';
 import type { AuditLog } from './audit';
 import type { Directory } from './directory';
 import { PortalError } from './errors';
@@ -22,6 +23,8 @@ export interface PortalDeps {
   /** Group shares and home archiving; null when the portal runs without the file server. */
   shares: ShareManager | null;
   status: () => Promise<ServerStatus>;
+  /** Current rights of a user (admin, mobile, enabled), re-read from the directory about once a minute. */
+  access: AccessCheck;
   internalNetworks: NetworkSet;
   trustedProxies: NetworkSet;
   adminGroup: string;
@@ -90,5 +93,31 @@ export async function audited<T>(
       after: { error: e instanceof PortalError ? e.code : 'PORTAL_INTERNAL' },
     });
     throw e;
+  }
+}
+
+// Well-known groups whose members control the domain or its servers (RIDs; 544–552 are BUILTIN).
+const PRIVILEGED_RIDS = new Set([512, 516, 518, 519, 520, 521, 526, 527, 544, 548, 549, 550, 551, 552]);
+
+/**
+ * API tokens may not touch protected accounts or groups: a `users:write` token that could
+ * reset Administrator's password or fill Domain Admins would be a Domain Admin itself.
+ * Protected: RID below 1000 (made by the domain), `adminCount` set, built-in groups, the
+ * portal's admin group, and anything that is (also through nesting) a member of the admin
+ * group or a privileged well-known group. Admin sessions are not limited.
+ * @throws PortalError PORTAL_FORBIDDEN for a token and a protected target
+ */
+export async function refuseProtectedToToken(c: PortalContext, kind: 'user' | 'group', name: string): Promise<void> {
+  if (!c.get('token')) return;
+  const { directory, adminGroup } = c.get('deps');
+  const p = await directory.principal(kind, name);
+  if (!p) return; // the route answers PORTAL_NOT_FOUND
+  const admin = adminGroup.toLowerCase();
+  const privileged = (g: { name: string; rid: number | null }): boolean =>
+    g.name.toLowerCase() === admin || (g.rid !== null && PRIVILEGED_RIDS.has(g.rid));
+  if ((p.rid !== null && p.rid < 1000) || p.adminCount || p.builtin || privileged(p) || p.memberOf.some(privileged)) {
+    throw new PortalError('PORTAL_FORBIDDEN', `API tokens may not change the protected ${kind} ${name}`, {
+      data: { [kind]: name },
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { createAccessCheck } from './access';
 import { createPortalApp, nodePeerAddress } from './app';
 import { openAuditLog } from './audit';
 import type { PortalDeps, PortalEnv } from './context';
@@ -26,6 +27,8 @@ export interface PortalOptions {
   mobileGroup?: string;
   sessionIdleMinutes?: number;
   sessionMaxHours?: number;
+  /** Seconds rights (admin, mobile, enabled) are reused before the directory is asked again (default 60). */
+  accessTtlSeconds?: number;
   throttle?: Partial<Omit<LoginThrottleOptions, 'now'>>;
   /** Runs `systemctl` for service states and actions. */
   runner: CommandRunner;
@@ -57,6 +60,8 @@ export function createPortal(options: PortalOptions): Portal {
   const audit = openAuditLog(db);
   const tokens = openTokenStore(db);
   const services = createServiceControl(options.runner);
+  const adminGroup = options.adminGroup ?? 'Domain Admins';
+  const mobileGroup = options.mobileGroup ?? 'mobilusers';
   const deps: PortalDeps = {
     directory: options.directory,
     sessions: createSessionStore({
@@ -71,8 +76,14 @@ export function createPortal(options: PortalOptions): Portal {
     status: cachedStatus({ ...options.status, services }, (options.statusTtlSeconds ?? 5) * 1000),
     internalNetworks: createNetworkSet(options.internalNetworks),
     trustedProxies: createNetworkSet(options.trustedProxies ?? []),
-    adminGroup: options.adminGroup ?? 'Domain Admins',
-    mobileGroup: options.mobileGroup ?? 'mobilusers',
+    access: createAccessCheck({
+      directory: options.directory,
+      adminGroup,
+      mobileGroup,
+      ttlMs: (options.accessTtlSeconds ?? 60) * 1000,
+    }),
+    adminGroup,
+    mobileGroup,
     peerAddress: options.peerAddress ?? nodePeerAddress,
   };
   return {

@@ -41,4 +41,33 @@ describe('API tokens', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('refuses a token after its lifetime, and gives old tokens the default lifetime', () => {
+    let t = new Date('2026-01-01T00:00:00Z');
+    const store = openTokenStore(':memory:', () => t);
+    const { token, secret } = store.create({ name: 'short', owner: 'anna', scopes: ['status:read'], expiresInDays: 1 });
+    expect(token.expiresAt).toBe('2026-01-02T00:00:00.000Z');
+    t = new Date('2026-01-01T23:59:59Z');
+    expect(store.verify(secret)).not.toBeNull();
+    t = new Date('2026-01-02T00:00:00Z');
+    expect(store.verify(secret)).toBeNull();
+    store.close();
+
+    const dir = mkdtempSync(join(tmpdir(), 'portal-tokens-'));
+    try {
+      const file = join(dir, 'portal.db');
+      const old = new DatabaseSync(file);
+      old.exec(`CREATE TABLE api_token (id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, scopes TEXT NOT NULL,
+        hash BLOB NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT)`);
+      old
+        .prepare('INSERT INTO api_token VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)')
+        .run('0123456789abcdef', 'legacy', 'anna', '[]', Buffer.alloc(32), '2025-01-01T00:00:00.000Z');
+      old.close();
+      const migrated = openTokenStore(file);
+      expect(migrated.list()[0]?.expiresAt).toBe('2025-04-01T00:00:00.000Z');
+      migrated.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

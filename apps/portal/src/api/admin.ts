@@ -120,12 +120,15 @@ export function registerAdminRoutes(app: OpenAPIHono<PortalEnv>): void {
     }),
     async (c) => {
       const owner = requireAdminSession(c);
-      const { name, scopes } = c.req.valid('json');
+      const { name, scopes, expiresInDays } = c.req.valid('json');
       const { token, secret } = await audited(
         c,
         owner,
-        { action: 'token.create', target: name, after: { scopes } },
-        async () => c.get('deps').tokens.create({ name, owner, scopes }),
+        { action: 'token.create', target: name, after: { scopes, expiresInDays } },
+        async () =>
+          c
+            .get('deps')
+            .tokens.create({ name, owner, scopes, ...(expiresInDays === undefined ? {} : { expiresInDays }) }),
       );
       return c.json({ ...token, secret }, 201);
     },

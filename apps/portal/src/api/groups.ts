@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { audited, authorize, type PortalContext, type PortalEnv } from '../context';
+import { audited, authorize, type PortalContext, type PortalEnv, refuseProtectedToToken } from '../context';
 import type { DirectoryGroup } from '../directory';
 import { PortalError } from '../errors';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
@@ -13,6 +13,21 @@ export async function requireGroup(c: PortalContext, name: string): Promise<Dire
 }
 
 const tags = ['groups'];
+
+/**
+ * Membership changed through the portal: the rights of everyone who joined or left are read
+ * again on their next request, so a session that lost admin or outside access (also through
+ * nesting) loses it at once — an outside session of someone no longer in the mobile group ends.
+ */
+function membershipChanged(c: PortalContext, members: readonly string[]): void {
+  const { access } = c.get('deps');
+  for (const name of members) access.forget(name);
+}
+
+const minus = (a: readonly string[], b: readonly string[]): string[] => {
+  const drop = new Set(b.map((x) => x.toLowerCase()));
+  return a.filter((x) => !drop.has(x.toLowerCase()));
+};
 
 /** Admin group management: list, create (team / team+mail / distribution), members, delete. */
 export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
@@ -115,11 +130,13 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'groups:write');
       const { name } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'group', name);
       const patch = c.req.valid('json');
       const before = await requireGroup(c, name);
       const after = await audited(c, actor, { action: 'group.update', target: name, before, after: patch }, () =>
         c.get('deps').directory.updateGroup(name, patch),
       );
+      membershipChanged(c, [...minus(before.members, after.members), ...minus(after.members, before.members)]);
       return c.json(after, 200);
     },
   );
@@ -137,12 +154,14 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'groups:write');
       const { name } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'group', name);
       const { archiveShare = false } = c.req.valid('json') ?? {};
       const { directory, shares } = c.get('deps');
       if (archiveShare && !shares)
         throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for group shares');
       const before = await requireGroup(c, name);
       await audited(c, actor, { action: 'group.delete', target: name, before }, () => directory.deleteGroup(name));
+      membershipChanged(c, before.members);
       if (archiveShare && shares) {
         await audited(c, actor, { action: 'group.share.archive', target: name }, () => shares.archiveGroupShare(name));
       }

@@ -180,12 +180,18 @@ export const TokenSchema = z
     owner: z.string(),
     scopes: z.array(z.enum(TOKEN_SCOPES)),
     createdAt: z.string(),
+    expiresAt: z.string(),
     lastUsedAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
   })
   .openapi('ApiToken');
 export const NewTokenSchema = z
-  .strictObject({ name: text(100).min(1), scopes: z.array(z.enum(TOKEN_SCOPES)).min(1) })
+  .strictObject({
+    name: text(100).min(1),
+    scopes: z.array(z.enum(TOKEN_SCOPES)).min(1),
+    /** Lifetime; default 90 days. */
+    expiresInDays: z.number().int().min(1).max(365).optional(),
+  })
   .openapi('NewApiToken');
 
 const unknownState = z.object({ state: z.literal('unknown') });

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { audited, authorize, type PortalContext, type PortalEnv } from '../context';
+import { audited, authorize, type PortalContext, type PortalEnv, refuseProtectedToToken } from '../context';
 import type { DirectoryUser } from '../directory';
 import { PortalError } from '../errors';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
@@ -61,6 +61,9 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'users:write');
       const input = c.req.valid('json');
+      if (input.accountType === 'admin' && c.get('token')) {
+        throw new PortalError('PORTAL_FORBIDDEN', 'API tokens may not create admin accounts');
+      }
       const user = await audited(c, actor, { action: 'user.create', target: input.username, after: input }, () =>
         c.get('deps').directory.createUser(input),
       );
@@ -97,6 +100,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'users:write');
       const { username } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'user', username);
       const patch = c.req.valid('json');
       const before = await requireUser(c, username);
       const after = await audited(c, actor, { action: 'user.update', target: username, before, after: patch }, () =>
@@ -119,6 +123,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'users:write');
       const { username } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'user', username);
       const { enabled } = c.req.valid('json');
       const { directory, sessions } = c.get('deps');
       const before = await requireUser(c, username);
@@ -134,6 +139,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
         () => directory.setEnabled(username, enabled),
       );
       if (!enabled) sessions.destroyUser(username);
+      c.get('deps').access.forget(username);
       return c.body(null, 204);
     },
   );
@@ -151,6 +157,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'users:write');
       const { username } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'user', username);
       await audited(c, actor, { action: 'user.unlock', target: username }, () =>
         c.get('deps').directory.unlock(username),
       );
@@ -171,6 +178,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'users:write');
       const { username } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'user', username);
       const { password, mustChange = false } = c.req.valid('json');
       const { directory, sessions } = c.get('deps');
       await audited(
@@ -197,6 +205,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const actor = authorize(c, 'users:write');
       const { username } = c.req.valid('param');
+      await refuseProtectedToToken(c, 'user', username);
       const { archiveHome = false } = c.req.valid('json') ?? {};
       const { directory, sessions, shares } = c.get('deps');
       if (archiveHome && !shares) throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for homes');
@@ -205,6 +214,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
         directory.deleteUser(username),
       );
       sessions.destroyUser(username);
+      c.get('deps').access.forget(username);
       if (archiveHome && shares) {
         await audited(c, actor, { action: 'user.home.archive', target: username }, () => shares.archiveHome(username));
       }

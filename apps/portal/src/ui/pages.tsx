@@ -607,12 +607,13 @@ export function TokensPage({ v, tokens }: { v: View; tokens: ApiToken[] }) {
         <p>{v.t('tokenOnce')}</p>
         <code class="secret" />
       </div>
-      <Table head={[v.t('name'), v.t('scopes'), v.t('created'), v.t('lastUsed'), v.t('action')]}>
+      <Table head={[v.t('name'), v.t('scopes'), v.t('created'), v.t('expires'), v.t('lastUsed'), v.t('action')]}>
         {tokens.map((t) => (
           <tr>
             <td>{`${t.name} (${t.owner})`}</td>
             <td>{t.scopes.join(', ')}</td>
             <td>{t.createdAt}</td>
+            <td>{t.expiresAt}</td>
             <td>{t.lastUsedAt ?? '–'}</td>
             <td>
               {t.revokedAt ? (

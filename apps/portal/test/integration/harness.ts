@@ -7,7 +7,7 @@ import { type AdClient, createAdClient } from '@invis/ad-client';
 import { createTestPki, reserveLoopbackAddress, type SambaDcInfo } from '@invis/testbed';
 import { type Browser, chromium } from 'playwright-core';
 import { createAdDirectory } from '../../src/ad-directory';
-import { createPortal, type Portal } from '../../src/portal';
+import { createPortal, type Portal, type PortalOptions } from '../../src/portal';
 import { execaRunner } from '../../src/runner';
 import { startPortalServer } from '../../src/server';
 import { defaultShareOptions, type ShareOptions } from '../../src/shares';
@@ -36,7 +36,7 @@ export interface TestPortal {
 /** A portal on the real DC behind a "proxy": requests with `X-Forwarded-For: INSIDE` are inside, anything else outside. */
 export async function startTestPortal(
   info: SambaDcInfo,
-  options: { tls?: boolean; proxyInside?: boolean } = {},
+  options: { tls?: boolean; proxyInside?: boolean; portal?: Partial<Pick<PortalOptions, 'accessTtlSeconds'>> } = {},
 ): Promise<TestPortal> {
   const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
   const lo = await reserveLoopbackAddress();
@@ -57,6 +57,7 @@ export async function startTestPortal(
       backupStampFile: join(dataDir, 'no-backup-yet'),
       internetStateFile: join(dataDir, 'no-inetcheck'),
     },
+    ...options.portal,
   });
   const pki = options.tls
     ? await createTestPki(join(dataDir, 'pki'), { commonName: 'portal', dnsNames: [], ipAddresses: [lo.address] })

@@ -9,6 +9,8 @@ import { startPortalServer } from '../../src/server';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
 import { INSIDE, OUTSIDE, startTestPortal, type TestPortal } from './harness';
 
+const ACCESS_TTL = 2;
+const afterTtl = () => new Promise((r) => setTimeout(r, ACCESS_TTL * 1000 + 200));
 let tp: TestPortal;
 let admin: ApiClient;
 const stamp = Date.now().toString(36);
@@ -17,14 +19,18 @@ const from = (address: string | null): ApiClient =>
 const code = async (res: Response): Promise<string> => ((await res.json()) as { code: string }).code;
 
 /** A fresh account (so throttles and password changes touch nobody else). */
-async function newUser(prefix: string, password = 'Sec!Passw0rt-1'): Promise<string> {
+async function newUser(
+  prefix: string,
+  password = 'Sec!Passw0rt-1',
+  accountType: 'user' | 'admin' = 'user',
+): Promise<string> {
   const username = `${prefix}.${stamp}`;
   const res = await admin.request('POST', '/api/users', {
     username,
     givenName: 'S',
     surname: prefix,
     password,
-    accountType: 'user',
+    accountType,
   });
   expect(res.status, await res.clone().text()).toBe(201);
   return username;
@@ -32,7 +38,8 @@ async function newUser(prefix: string, password = 'Sec!Passw0rt-1'): Promise<str
 
 beforeAll(async () => {
   // The proxy (the portal's own loopback address) counts as inside, like 127.0.0.1 did by default.
-  tp = await startTestPortal(inject('samba'), { proxyInside: true });
+  // Rights are re-read from the DC after ACCESS_TTL seconds (a minute in production).
+  tp = await startTestPortal(inject('samba'), { proxyInside: true, portal: { accessTtlSeconds: ACCESS_TTL } });
   admin = from(INSIDE);
   expect((await admin.login('anna.schmidt', DEMO_PASSWORD)).status).toBe(200);
 });
@@ -149,5 +156,104 @@ describe('finding 11: an outside login does not confirm a password', () => {
       expect(await code(await from(OUTSIDE).login(user, 'Sec!Passw0rt-1'))).toBe('PORTAL_INVALID_CREDENTIALS');
     }
     expect(await code(await from(OUTSIDE).login(user, 'Sec!Passw0rt-1'))).toBe('PORTAL_THROTTLED');
+  });
+});
+
+describe('finding 8: rights are re-checked, not snapshots', () => {
+  it('ends admin rights, sessions and tokens when the DC says so, within the re-check time', async () => {
+    const user = await newUser('rights');
+    await tp.ad.groups.addMembers('Domain Admins', [user]);
+    const session = from(INSIDE);
+    expect((await session.login(user, 'Sec!Passw0rt-1')).status).toBe(200);
+    const created = await session.request('POST', '/api/tokens', { name: `rights-${stamp}`, scopes: ['users:read'] });
+    const token = (await created.json()) as { secret: string; expiresAt: string };
+    const bearer = { authorization: `Bearer ${token.secret}`, 'x-forwarded-for': INSIDE };
+    expect((await fetch(`${tp.url}/api/users`, { headers: bearer })).status).toBe(200);
+    // outside the portal: no longer a Domain Admin
+    await tp.ad.groups.removeMembers('Domain Admins', [user]);
+    await afterTtl();
+    expect(await code(await session.request('GET', '/api/users'))).toBe('PORTAL_FORBIDDEN');
+    expect(await code(await fetch(`${tp.url}/api/users`, { headers: bearer }))).toBe('PORTAL_UNAUTHENTICATED');
+    // outside the portal: disabled
+    await tp.ad.users.disable(user);
+    await afterTtl();
+    expect(await code(await session.request('GET', '/api/me'))).toBe('PORTAL_UNAUTHENTICATED');
+    // and tokens expire (90 days unless asked otherwise)
+    expect(Date.parse(token.expiresAt) - Date.now()).toBeGreaterThan(89 * 86_400_000);
+  });
+
+  it('ends an outside session at once when the portal removes the user from mobilusers', async () => {
+    const user = await newUser('mobil');
+    const mobil = (await (await admin.request('GET', '/api/groups/mobilusers')).json()) as { members: string[] };
+    await admin.request('PATCH', '/api/groups/mobilusers', { members: [...mobil.members, user] });
+    try {
+      const roaming = from(OUTSIDE);
+      expect((await roaming.login(user, 'Sec!Passw0rt-1')).status).toBe(200);
+      const inside = from(INSIDE);
+      expect((await inside.login(user, 'Sec!Passw0rt-1')).status).toBe(200);
+      await admin.request('PATCH', '/api/groups/mobilusers', { members: mobil.members });
+      expect(await code(await roaming.request('GET', '/api/me'))).toBe('PORTAL_UNAUTHENTICATED');
+      // inside, the account still may use the portal, now without the outside right
+      const me = (await (await inside.request('GET', '/api/session')).json()) as { user: { mobile: boolean } };
+      expect(me.user.mobile).toBe(false);
+    } finally {
+      await admin.request('PATCH', '/api/groups/mobilusers', { members: mobil.members });
+    }
+  });
+
+  it('stops a token whose owner was deleted', async () => {
+    const owner = await newUser('owner', 'Sec!Passw0rt-1', 'admin');
+    const session = from(INSIDE);
+    expect((await session.login(owner, 'Sec!Passw0rt-1')).status).toBe(200);
+    const created = await session.request('POST', '/api/tokens', { name: `owner-${stamp}`, scopes: ['status:read'] });
+    const { secret } = (await created.json()) as { secret: string };
+    const bearer = { authorization: `Bearer ${secret}`, 'x-forwarded-for': INSIDE };
+    expect((await fetch(`${tp.url}/api/status`, { headers: bearer })).status).toBe(200);
+    expect((await admin.request('DELETE', `/api/users/${owner}`)).status).toBe(204);
+    expect(await code(await fetch(`${tp.url}/api/status`, { headers: bearer }))).toBe('PORTAL_UNAUTHENTICATED');
+  });
+});
+
+describe('finding 9: write tokens are no Domain Admin', () => {
+  it('refuses protected accounts and groups to tokens, not to admins in person', async () => {
+    const created = await admin.request('POST', '/api/tokens', {
+      name: `writer-${stamp}`,
+      scopes: ['users:write', 'groups:write', 'users:read', 'groups:read'],
+    });
+    const { secret } = (await created.json()) as { secret: string };
+    const token = (method: string, path: string, body?: unknown) =>
+      fetch(new URL(path, tp.url), {
+        method,
+        headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': INSIDE, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const member = await newUser('adm9', 'Sec!Passw0rt-1', 'admin');
+    const plain = await newUser('plain9');
+    const domainAdmins = (await (await admin.request('GET', '/api/groups/Domain%20Admins')).json()) as {
+      members: string[];
+    };
+    const attempts: [string, string, unknown][] = [
+      ['POST', '/api/users/Administrator/unlock', {}],
+      ['PATCH', '/api/users/Administrator', { telephone: '' }],
+      ['POST', `/api/users/${member}/password`, { password: 'Took!Over-Passw0rt' }],
+      ['PUT', `/api/users/${member}/enabled`, { enabled: true }],
+      ['PATCH', '/api/groups/Domain%20Admins', { members: domainAdmins.members }],
+      ['PATCH', '/api/groups/Schema%20Admins', { description: 'x' }],
+      ['PATCH', '/api/groups/Administrators', { description: 'x' }],
+      [
+        'POST',
+        '/api/users',
+        { username: `mk9.${stamp}`, givenName: 'M', surname: 'K', password: 'Sec!Passw0rt-1', accountType: 'admin' },
+      ],
+    ];
+    try {
+      for (const [method, path, body] of attempts) {
+        expect(await code(await token(method, path, body)), `${method} ${path}`).toBe('PORTAL_FORBIDDEN');
+      }
+      expect((await token('PATCH', `/api/users/${plain}`, { telephone: '+49 1' })).status).toBe(200);
+      expect((await admin.request('PATCH', `/api/users/${member}`, { telephone: '+49 2' })).status).toBe(200);
+    } finally {
+      await admin.request('DELETE', `/api/users/mk9.${stamp}`);
+    }
   });
 });
