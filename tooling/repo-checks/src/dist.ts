@@ -22,6 +22,36 @@ interface Library {
   bin: Record<string, string>;
 }
 
+/** A fenced `ts` block of a README; `runs` when the line before it says it needs no server. */
+interface ReadmeExample {
+  file: string;
+  code: string;
+  runs: boolean;
+}
+
+const RUNS_MARKER = '<!-- example: runs without a server -->';
+
+/** Every `ts` example of a package README: all must compile against the shipped package. */
+function readmeExamples(lib: Library): ReadmeExample[] {
+  const readme = join(lib.dir, 'README.md');
+  if (!existsSync(readme)) return [];
+  const lines = readFileSync(readme, 'utf8').split('\n');
+  const examples: ReadmeExample[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]?.trim() !== '```ts') continue;
+    const end = lines.indexOf('```', i + 1);
+    if (end < 0) break;
+    const base = lib.name.replace('@invis/', '');
+    examples.push({
+      file: `readme-${base}-${examples.length + 1}.ts`,
+      code: `${lines.slice(i + 1, end).join('\n')}\nexport {};\n`,
+      runs: lines[i - 1]?.trim() === RUNS_MARKER || lines[i - 2]?.trim() === RUNS_MARKER,
+    });
+    i = end;
+  }
+  return examples;
+}
+
 const failures: string[] = [];
 const check = (ok: boolean, what: string): void => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
@@ -171,6 +201,8 @@ async function main(): Promise<void> {
       );
     }
 
+    const examples = libs.flatMap(readmeExamples);
+    for (const example of examples) await writeFile(join(consumer, example.file), example.code);
     const consumerTs = imports
       .map((name, i) => `import * as p${i} from '${name}';\nexport const k${i}: string[] = Object.keys(p${i});\n`)
       .join('');
@@ -188,7 +220,7 @@ async function main(): Promise<void> {
           types: ['node'],
           typeRoots: [join(root, 'node_modules/@types')],
         },
-        files: ['consumer.ts'],
+        files: ['consumer.ts', ...examples.map((e) => e.file)],
       }),
     );
     await run('tsc on a consumer file against the shipped declarations', join(root, 'node_modules/.bin/tsc'), [
