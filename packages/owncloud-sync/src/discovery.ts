@@ -5,11 +5,11 @@ import type { WebDavClient } from './client';
 import { toSyncError } from './errors';
 import type { ExcludeMatcher } from './exclude';
 import type { JournalEntry } from './journal';
-import type { DavResource } from './multistatus';
+import { type DavResource, isSafeSegment } from './multistatus';
 import type { LocalEntry, RemoteEntry } from './reconcile';
 
 /**
- * Walks `root` (symlinks and excluded names are skipped) and returns every file and directory
+ * Walks `root` (symlinks, excluded names and names with `\` are skipped) and returns every file and directory
  * with size, mtime and inode; nothing is read, so an unchanged tree costs only `readdir` + `lstat`.
  *
  * @example
@@ -43,7 +43,8 @@ export async function walkLocal(
       throw toSyncError(error, 'SYNC_LOCAL_IO', { path: rel });
     }
     for (const d of dirents) {
-      if (!d.isFile() && !d.isDirectory()) continue;
+      // A `\` in a name would come back from the server as an href every run refuses (DAV_UNSAFE_HREF).
+      if ((!d.isFile() && !d.isDirectory()) || !isSafeSegment(d.name)) continue;
       const p = rel === '' ? d.name : `${rel}/${d.name}`;
       if (excluded(p, d.isDirectory())) continue;
       const st = lstatSync(join(abs, d.name), { throwIfNoEntry: false });

@@ -95,6 +95,15 @@ describe('local symlinks are never followed', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
+  it('a local name with a backslash is not uploaded (the server would list it back as an unsafe href)', async () => {
+    const { dir, stateDir } = await setup();
+    await writeFile(join(dir, 'a\\b.txt'), 'x');
+    await writeFile(join(dir, 'ok.txt'), 'y');
+    const report = await engineFor(dir, stateDir).run();
+    expect(report.planned).toEqual([{ kind: 'upload', path: 'ok.txt' }]);
+    expect(dav.requests.filter((r) => r.method === 'PUT').map((r) => r.url)).toEqual([`${dav.basePath}ok.txt`]);
+  });
+
   const secret = 'ROOT PRIVATE KEY';
   const putBodies = (): string[] => dav.requests.filter((r) => r.method === 'PUT').map((r) => r.body.toString());
 
