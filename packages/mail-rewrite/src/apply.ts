@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -40,14 +41,30 @@ export function createExecaRunner(): CommandRunner {
   };
 }
 
-/** The file operations apply needs (default: node:fs/promises). Inject a fake in unit tests. */
+/** An open file of {@link MailFs.open} (node's `FileHandle` fits). */
+export interface MailFileHandle {
+  readFile(options: { encoding: 'utf8' }): Promise<string>;
+  writeFile(data: string): Promise<void>;
+  chmod(mode: number): Promise<void>;
+  chown(uid: number, gid: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The file operations apply needs (default: node:fs/promises). Inject a fake in unit tests.
+ * Files are opened with `O_NOFOLLOW` and changed through the open handle; directories are
+ * checked with `lstat` and chowned with `lchown`: the users' Sieve folders are writable by the
+ * mail user, and apply runs as root.
+ */
 export interface MailFs {
   readFile(path: string, encoding: 'utf8'): Promise<string>;
   writeFile(path: string, data: string, options: { mode: number }): Promise<void>;
+  open(path: string, flags: number, mode?: number): Promise<MailFileHandle>;
+  lstat(path: string): Promise<{ isSymbolicLink(): boolean; isDirectory(): boolean }>;
   rename(from: string, to: string): Promise<void>;
   rm(path: string, options: { force: boolean; recursive?: boolean }): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
-  chown(path: string, uid: number, gid: number): Promise<void>;
+  lchown(path: string, uid: number, gid: number): Promise<void>;
   mkdir(path: string, options: { recursive: boolean; mode?: number }): Promise<unknown>;
   symlink(target: string, path: string): Promise<void>;
   readlink(path: string): Promise<string>;
@@ -147,9 +164,19 @@ interface Desired {
   secret: boolean;
   postmap?: boolean;
   validate?: ((tmp: string) => Promise<void>) | undefined;
+  /** The file lies in this user's Dovecot home (writable by the mail user: no links allowed). */
+  home?: string;
 }
 
 const VACATION_SCRIPT = 'invis-vacation.sieve';
+
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
+const unsafe = (path: string, cause?: unknown): MailRewriteError =>
+  new MailRewriteError('MAIL_UNSAFE_PATH', `${path} is a symbolic link or not what it should be; refused`, {
+    cause,
+    data: { path },
+  });
 
 /** A change to a user's `.dovecot.sieve` link, undone on rollback. */
 interface LinkChange {
@@ -180,6 +207,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   const clock = options.clock ?? (() => new Date());
   const { paths } = options;
   const confDir = paths.postfixConfigDir;
+  const mainCfPath = join(confDir, 'main.cf');
   const mapDir = paths.mapDir ?? confDir;
   const mapType = options.mapType ?? 'lmdb';
   const files = Object.fromEntries(POSTFIX_MAP_NAMES.map((n) => [n, join(mapDir, MAP_FILE[n])])) as Record<
@@ -213,7 +241,38 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     }
     return r;
   };
-  const read = (path: string): Promise<string | undefined> => fs.readFile(path, 'utf8').catch(() => undefined);
+  const readMainCf = (): Promise<string | undefined> => fs.readFile(mainCfPath, 'utf8').catch(() => undefined);
+  /** Content of a generated file, never read through a link (its target would end up in the report). */
+  const read = async (path: string): Promise<string | undefined> => {
+    const handle = await fs.open(path, O_RDONLY | O_NOFOLLOW).catch((error: unknown) => {
+      if (errno(error) === 'ELOOP') throw unsafe(path, error);
+      return undefined;
+    });
+    if (!handle) return undefined;
+    try {
+      return await handle.readFile({ encoding: 'utf8' });
+    } finally {
+      await handle.close();
+    }
+  };
+  /**
+   * A user's home and its `sieve` folder must be real directories (or absent; `create` makes
+   * them). A link there would send root's writes and chowns anywhere.
+   */
+  const checkUserDirs = async (home: string, create: boolean): Promise<void> => {
+    for (const dir of [home, join(home, 'sieve')]) {
+      let stat = await fs.lstat(dir).catch((error: unknown) => {
+        if (errno(error) === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (!stat && !create) return;
+      if (!stat) {
+        await fs.mkdir(dir, { recursive: dir === home });
+        stat = await fs.lstat(dir);
+      }
+      if (stat.isSymbolicLink() || !stat.isDirectory()) throw unsafe(dir);
+    }
+  };
   // Postfix commands stall ~2 s while main.cf is younger than 2 s (lab note 1.3): age it.
   const ageMainCf = async (dir = confDir): Promise<void> => {
     const past = new Date(clock().getTime() - 3000);
@@ -221,12 +280,23 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   };
   const writeAtomic = async (d: Desired): Promise<void> => {
     const tmp = join(dirname(d.path), `.${basename(d.path)}.invis-tmp`);
-    await fs.mkdir(dirname(d.path), { recursive: true });
-    await fs.writeFile(tmp, d.content ?? '', { mode: d.mode });
+    if (d.home !== undefined) await checkUserDirs(d.home, true);
+    else await fs.mkdir(dirname(d.path), { recursive: true });
+    // A leftover temp file or a planted link is unlinked (never followed); O_EXCL|O_NOFOLLOW
+    // then refuses whatever appears in its place before the open.
+    await fs.rm(tmp, { force: true });
+    const handle = await fs.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, d.mode).catch((error: unknown) => {
+      throw ['EEXIST', 'ELOOP'].includes(errno(error) ?? '') ? unsafe(tmp, error) : error;
+    });
     try {
-      await fs.chmod(tmp, d.mode);
+      try {
+        await handle.writeFile(d.content ?? '');
+        await handle.chmod(d.mode);
+        if (d.owner) await handle.chown(d.owner.uid, d.owner.gid);
+      } finally {
+        await handle.close();
+      }
       await d.validate?.(tmp);
-      if (d.owner) await fs.chown(tmp, d.owner.uid, d.owner.gid);
       await fs.rename(tmp, d.path);
     } catch (error) {
       await fs.rm(tmp, { force: true });
@@ -265,12 +335,17 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     const checkRc = async (tmp: string): Promise<void> => {
       await must('fetchmail', ['-f', tmp, '--configdump'], 'MAIL_CHECK_FAILED', true);
     };
-    const checkSieve = async (tmp: string): Promise<void> => {
-      const compiled = `${tmp}.svbin`;
+    // sievec runs as root and writes a binary next to its input: compile a copy in a
+    // root-only folder, never in the user's (a planted link there would be written through).
+    const checkSieve = (user: MailUser, content: string) => async (): Promise<void> => {
+      const dir = join(paths.backupDir, `sieve-check-${process.pid}-${user.user}`);
+      await fs.rm(dir, { force: true, recursive: true });
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       try {
-        await must('sievec', [tmp, compiled], 'MAIL_CHECK_FAILED');
+        await fs.writeFile(join(dir, VACATION_SCRIPT), content, { mode: 0o600 });
+        await must('sievec', [join(dir, VACATION_SCRIPT), join(dir, 'compiled.svbin')], 'MAIL_CHECK_FAILED');
       } finally {
-        await fs.rm(compiled, { force: true });
+        await fs.rm(dir, { force: true, recursive: true });
       }
     };
     out.push({
@@ -282,20 +357,22 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       validate: (options.validate?.fetchmail ?? true) ? checkRc : undefined,
     });
     for (const user of config.users) {
+      const content = renderVacationSieve(user);
       out.push({
         path: join(paths.sieveHome(user), 'sieve', VACATION_SCRIPT),
-        content: renderVacationSieve(user),
+        content,
         mode: 0o644,
         owner: options.owners?.sieve,
         secret: false,
-        validate: (options.validate?.sieve ?? true) ? checkSieve : undefined,
+        validate: (options.validate?.sieve ?? true) && content !== undefined ? checkSieve(user, content) : undefined,
+        home: paths.sieveHome(user),
       });
     }
     return out;
   }
 
   async function stageMainCf(): Promise<string | undefined> {
-    const current = await read(join(confDir, 'main.cf'));
+    const current = await readMainCf();
     if (current === undefined) {
       throw new MailRewriteError('MAIL_COMMAND_FAILED', `no main.cf in ${confDir}`, { data: { confDir } });
     }
@@ -322,13 +399,14 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     return staged;
   }
 
-  const mainCfPath = join(confDir, 'main.cf');
-
   /** Everything apply decides before it writes: rendered files, what differs, the report. */
   async function compute(config: MailConfig) {
     const desired = desiredFiles(config);
     const before = new Map<string, string | undefined>();
-    for (const d of desired) before.set(d.path, await read(d.path));
+    for (const d of desired) {
+      if (d.home !== undefined) await checkUserDirs(d.home, false);
+      before.set(d.path, await read(d.path));
+    }
     const changed = desired.filter((d) => before.get(d.path) !== d.content);
     const stagedMainCf = await stageMainCf();
     const report: ApplyReport = {
@@ -343,7 +421,7 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       reloaded: false,
     };
     if (stagedMainCf !== undefined) {
-      before.set(mainCfPath, await read(mainCfPath));
+      before.set(mainCfPath, await readMainCf());
       report.changed.push(mainCfPath);
       report.diff += lineDiff(mainCfPath, before.get(mainCfPath), stagedMainCf);
     }
@@ -373,8 +451,10 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         // roll back once every one of them has settled.
         const settled = await Promise.allSettled(
           changed.map(async (d) => {
-            if (d.content === undefined) await fs.rm(d.path, { force: true });
-            else await writeAtomic(d);
+            if (d.content === undefined) {
+              if (d.home !== undefined) await checkUserDirs(d.home, false);
+              await fs.rm(d.path, { force: true });
+            } else await writeAtomic(d);
             if (d.postmap) await postmap(d.path);
           }),
         );
@@ -418,13 +498,14 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   async function activateVacations(config: MailConfig, undo: LinkChange[]): Promise<void> {
     for (const user of config.users) {
       const home = paths.sieveHome(user);
+      await checkUserDirs(home, false);
       const link = join(home, '.dovecot.sieve');
       const target = join('sieve', VACATION_SCRIPT);
       const current = await fs.readlink(link).catch(() => undefined);
       const active = user.presence === 'vacation' && user.vacation !== undefined;
       if (active && current !== target) {
         // A user's own active script (not a link to ours) is left alone.
-        if (current === undefined && (await read(link)) !== undefined) continue;
+        if (current === undefined && (await fs.lstat(link).catch(() => undefined)) !== undefined) continue;
         undo.push({ link, previous: current });
         await fs.rm(link, { force: true });
         await fs.symlink(target, link);
@@ -434,7 +515,10 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       }
       if (options.owners?.sieve) {
         for (const dir of [home, join(home, 'sieve')]) {
-          await fs.chown(dir, options.owners.sieve.uid, options.owners.sieve.gid).catch(() => undefined);
+          // lchown: should a link appear after the check, only the link changes owner.
+          await fs.lchown(dir, options.owners.sieve.uid, options.owners.sieve.gid).catch((error: unknown) => {
+            if (errno(error) !== 'ENOENT') throw error;
+          });
         }
       }
     }
@@ -454,9 +538,14 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         await fs.rm(path, { force: true }).catch(() => undefined);
         if (compiled && d?.postmap) await fs.rm(path + compiled, { force: true }).catch(() => undefined);
       } else {
-        await writeAtomic({ path, content: old, mode: d?.mode ?? 0o644, owner: d?.owner, secret: true }).catch(
-          () => undefined,
-        );
+        await writeAtomic({
+          path,
+          content: old,
+          mode: d?.mode ?? 0o644,
+          owner: d?.owner,
+          secret: true,
+          ...(d?.home !== undefined ? { home: d.home } : {}),
+        }).catch(() => undefined);
         if (d?.postmap) await postmap(path).catch(() => undefined);
       }
     }

@@ -6,7 +6,8 @@ export type MailRewriteErrorCode =
   | 'MAIL_SECRET_DECRYPT'
   | 'MAIL_CHECK_FAILED'
   | 'MAIL_RELOAD_FAILED'
-  | 'MAIL_COMMAND_FAILED';
+  | 'MAIL_COMMAND_FAILED'
+  | 'MAIL_UNSAFE_PATH';
 
 /** Data safe to hand to clients: never a password, never a file's content. */
 export type MailRewriteErrorData = Record<string, string | number | boolean | readonly string[]>;

@@ -8,6 +8,7 @@ export {
   createMailApplier,
   type MailApplier,
   type MailApplierOptions,
+  type MailFileHandle,
   type MailFs,
   type MailPaths,
   type Owner,

@@ -1,4 +1,6 @@
-import type { TestMailbox } from '@invis/testbed';
+import { chown, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type MailServerInfo, run, type TestMailbox } from '@invis/testbed';
 
 // Mailboxes of the integration tests. Alice's provider password holds both quote kinds, a
 // backslash, `#` and spaces: fetchmail and the Postfix SASL client must both log in with it.
@@ -20,3 +22,34 @@ export const PROVIDER_MAILBOXES: TestMailbox[] = [
   { address: 'pal@elsewhere.test', password: 'x' },
   { address: 'list@elsewhere.test', password: 'x' },
 ];
+
+/**
+ * A copy of the running server's Postfix configuration in `<dir>/conf` with its own idle queue:
+ * postconf, postmap and `postfix check` work on it, `postfix reload` fails (no master).
+ * @returns the config directory
+ */
+export async function idleServerConfig(server: MailServerInfo, dir: string): Promise<string> {
+  const confDir = join(dir, 'conf');
+  await mkdir(confDir);
+  await mkdir(join(dir, 'spool'));
+  await mkdir(join(dir, 'data'));
+  // Postfix needs its data directory owned by the postfix user.
+  await chown(
+    join(dir, 'data'),
+    Number(await run('id', ['-u', 'postfix'])),
+    Number(await run('id', ['-g', 'postfix'])),
+  );
+  for (const f of ['main.cf', 'master.cf']) {
+    await writeFile(join(confDir, f), await readFile(join(server.postfixConfigDir, f), 'utf8'));
+  }
+  await run('postconf', [
+    '-c',
+    confDir,
+    '-e',
+    `queue_directory=${join(dir, 'spool')}`,
+    `data_directory=${join(dir, 'data')}`,
+  ]);
+  const past = new Date(Date.now() - 3000);
+  await utimes(join(confDir, 'main.cf'), past, past);
+  return confDir;
+}

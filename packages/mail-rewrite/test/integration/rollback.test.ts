@@ -1,13 +1,13 @@
 // Rollback with the real programs: a Postfix configuration whose master is not running makes
 // `postfix reload` fail after postconf, postmap and postfix check succeeded; every file must be
 // back as it was.
-import { chown, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '@invis/testbed';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createMailApplier, MailRewriteError, parseMailConfig } from '../../src';
 import { sampleInput } from '../../src/testing';
+import { idleServerConfig } from './fixtures';
 
 const server = inject('mailServer');
 let tmp: string;
@@ -15,29 +15,8 @@ let confDir: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-rollback-'));
-  confDir = join(tmp, 'conf');
-  await mkdir(confDir);
-  await mkdir(join(tmp, 'spool'));
-  await mkdir(join(tmp, 'data'));
-  // Postfix needs its data directory owned by the postfix user.
-  await chown(
-    join(tmp, 'data'),
-    Number(await run('id', ['-u', 'postfix'])),
-    Number(await run('id', ['-g', 'postfix'])),
-  );
-  for (const f of ['main.cf', 'master.cf']) {
-    await writeFile(join(confDir, f), await readFile(join(server.postfixConfigDir, f), 'utf8'));
-  }
   // Same settings as the running server, but its own (idle) queue: no master to reload.
-  await run('postconf', [
-    '-c',
-    confDir,
-    '-e',
-    `queue_directory=${join(tmp, 'spool')}`,
-    `data_directory=${join(tmp, 'data')}`,
-  ]);
-  const past = new Date(Date.now() - 3000);
-  await utimes(join(confDir, 'main.cf'), past, past);
+  confDir = await idleServerConfig(server, tmp);
 });
 
 afterAll(async () => {
