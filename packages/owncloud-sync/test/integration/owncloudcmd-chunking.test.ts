@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { createExecaRunner, runChecked } from '@invis/host';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncEngine } from '../../src/index';
 import { type Fixture, startFixture } from './workspace';
@@ -30,8 +30,10 @@ describe('chunked upload on the ownCloud shim, spoken by owncloudcmd', () => {
     const args = ['--non-interactive', '--logdebug', '--exclude', join(work, 'exclude.lst')];
     const auth = ['-u', info.username, '-p', info.password];
     const url = `${info.origin}/remote.php/webdav/${name}`;
-    const res = await execa('owncloudcmd', [...args, ...auth, dir, url], { env: { HOME: work }, all: true });
-    return res.all;
+    const res = await runChecked(createExecaRunner(), 'owncloudcmd', [...args, ...auth, dir, url], {
+      env: { HOME: work },
+    });
+    return res.output;
   };
 
   it('owncloudcmd uploads a 25 MiB file in chunks; our engine downloads it intact', async () => {
