@@ -75,7 +75,7 @@ const isoDateSchema = z.iso.date();
 
 /** Fetch protocol (`fspExtMailProto`). */
 export type FetchProtocol = 'pop3' | 'imap';
-/** TLS when fetching: `implicit` (POP3S/IMAPS), `starttls`, or `none` (loopback/test only). */
+/** TLS when fetching: `implicit` (POP3S/IMAPS), `starttls`, or `none` (only for a loopback server, see {@link parseMailConfig}). */
 export type FetchTls = 'implicit' | 'starttls' | 'none';
 
 const smtpRelaySchema = z.object({
@@ -285,7 +285,8 @@ export function defaultFetchPort(protocol: FetchProtocol, tls: FetchTls): number
  * Validates and normalises a mail configuration: syntax (see the schemas), ports, and the
  * cross-field rules: unique user names and addresses, local addresses in the local domain,
  * the main address is one of the user's accounts and has an SMTP relay, vacation presence
- * needs a vacation text, known provider ids.
+ * needs a vacation text, known provider ids, and `tls: 'none'` only for a loopback server
+ * (`127.0.0.0/8` or `localhost`): a mailbox password never crosses a network in clear.
  *
  * @param input untrusted data (portal form, answer file, AD)
  * @returns the normalised configuration
@@ -317,6 +318,15 @@ export function parseMailConfig(input: unknown): MailConfig {
   return config;
 }
 
+const LOOPBACK_IPV4 = new RegExp(`^(?=127\\.)${IPV4}$`);
+
+// Without TLS the mailbox password and the mail travel in clear: only a server on this machine
+// (an SSH tunnel, stunnel, a test server) may be reached that way. Fail closed: a name other
+// than `localhost` could resolve anywhere.
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || LOOPBACK_IPV4.test(host);
+}
+
 function crossCheck(config: MailConfig): string[] {
   const problems: string[] = [];
   const providerIds = new Set(config.providers.map((p) => p.id));
@@ -340,6 +350,11 @@ function crossCheck(config: MailConfig): string[] {
       claim(`address ${a.address}`, `${at}.accounts.${j}.address`);
       if (a.address.endsWith(`@${config.localDomain}`)) {
         problems.push(`${at}.accounts.${j}.address: an external address cannot be in ${config.localDomain}`);
+      }
+      if (a.tls === 'none' && !isLoopback(a.server)) {
+        problems.push(
+          `${at}.accounts.${j}.tls: plain text only to a server on this machine (127.0.0.0/8, localhost); use implicit or starttls`,
+        );
       }
       if (a.provider !== undefined && !providerIds.has(a.provider)) {
         problems.push(`${at}.accounts.${j}.provider: unknown provider`);

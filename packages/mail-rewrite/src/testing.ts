@@ -97,7 +97,8 @@ export const configInputArb: fc.Arbitrary<MailConfigInput> = fc
             accounts: [
               {
                 address: `${name}@provider${i % 2}.test`,
-                server: `mail.provider${i % 2}.test`,
+                // Plain text is only allowed to a loopback server.
+                server: r.tls === 'none' ? `127.0.0.${(i % 2) + 1}` : `mail.provider${i % 2}.test`,
                 protocol: r.protocol,
                 tls: r.tls,
                 ...(r.tlsName ? { tlsServerName: `imap.provider${i % 2}.test` } : {}),

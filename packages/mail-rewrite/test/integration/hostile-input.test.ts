@@ -97,6 +97,48 @@ it('6. hostile passwords and texts come back unchanged from fetchmail, postmap a
   );
 });
 
+// Plain text (tls 'none') hands the mailbox password to anyone on the path: only a server on
+// this machine may get it; fetchmail itself reads what is rendered for that one.
+it('6. plain-text fetching is refused for every server but loopback', async () => {
+  const plainFrom = (host: string) => ({
+    localDomain: 'invis.test',
+    users: [
+      {
+        user: 'alice',
+        localAddress: 'alice@invis.test',
+        accounts: [
+          {
+            address: 'alice@provider.test',
+            server: host,
+            protocol: 'pop3',
+            tls: 'none',
+            login: 'alice',
+            password: 'pw',
+          },
+        ],
+      },
+    ],
+  });
+  for (const remote of ['pop.gmx.net', '192.168.1.10', '10.0.0.1', 'localhost.evil.test', '128.0.0.1']) {
+    const error = (() => {
+      try {
+        return parseMailConfig(plainFrom(remote));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error, remote).toBeInstanceOf(MailRewriteError);
+    expect((error as MailRewriteError).code).toBe('MAIL_INVALID_CONFIG');
+    expect((error as MailRewriteError).message).toContain('users.0.accounts.0.tls');
+  }
+  for (const local of ['127.0.0.1', server.address, 'localhost']) {
+    const rcFile = join(tmp, 'plain-rc');
+    const rc = buildFetchmailRc(parseMailConfig(plainFrom(local)), { smtpHost: server.address });
+    await writeFile(rcFile, renderFetchmailRc(rc), { mode: 0o600 });
+    expect(await run('fetchmail', ['-f', rcFile, '--configdump'])).toContain('"sslproto":""');
+  }
+});
+
 it('6. hostile addresses are refused before anything is rendered', () => {
   for (const address of ['a@b.test\nrelayhost = [evil]', 'a b@c.test', '"a"@b.test', "a'b@c.test", 'a@b.test\r']) {
     expect(() => parseMailConfig({ localDomain: 'invis.test', users: [{ user: 'a', localAddress: address }] })).toThrow(
