@@ -34,7 +34,7 @@ export async function authenticate(
   try {
     await deps.ad.verifyBind(user.dn, password);
   } catch (e) {
-    // exactly the error of an unknown user — no ldapCode, sub-code, data or cause, which would
+    // exactly the error of an unknown user — no details (ldapCode, target), sub-code or cause, which would
     // tell (also through toJSON) that the account exists: no user enumeration
     if (isAdError(e, 'AD_INVALID_CREDENTIALS')) throw fail();
     throw e;

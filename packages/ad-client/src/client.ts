@@ -1,5 +1,6 @@
 // createAdClient: the entry point. Options carry the collaborators (ldapts client factory,
 // clock); nothing reads process.env.
+import { type Clock, systemClock } from '@invis/host';
 import { type AuthResult, authenticate } from './auth';
 import { type ComputersApi, createComputersApi, createOusApi, type OusApi } from './computers';
 import {
@@ -44,8 +45,8 @@ export interface AdClientOptions {
    * search-entry decoder installed).
    */
   clientFactory?: LdapClientFactory;
-  /** Clock for expiry calculations (default `() => new Date()`). */
-  now?: () => Date;
+  /** Clock for expiry calculations (default the system clock). */
+  clock?: Clock;
   /** RFC2307 numbering (default the original's: RID + 20000, maildummies 9500, computers 515). */
   posixIds?: Partial<PosixIdScheme>;
   /** Group names that cannot be deleted besides the built-ins (default the invis setup groups). */
@@ -118,7 +119,7 @@ export function createAdClient(options: AdClientOptions): AdClient {
     return base;
   };
   const dir = new Directory(conn, baseDN, options.pageSize ?? 1000);
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
 
   const withBind: LdapOperations['withBind'] = async (name, password, fn) => {
     if (!name || !password) throw new AdError('AD_INVALID_CREDENTIALS', 'Wrong user name or password.');
@@ -153,7 +154,7 @@ export function createAdClient(options: AdClientOptions): AdClient {
       await withBind(name, password, async () => undefined);
     },
     withBind,
-    now,
+    now: () => clock.now(),
   };
 
   const ids: PosixIdScheme = { ...DEFAULT_POSIX_IDS, ...(options.posixIds ?? {}) };

@@ -73,7 +73,7 @@ export function checkHostName(name: string): void {
     throw new AdError(
       'AD_INVALID_INPUT',
       'A computer name has 1–15 letters, digits or hyphens and does not start or end with a hyphen.',
-      { data: { field: 'name' } },
+      { details: { field: 'name' } },
     );
 }
 
@@ -113,7 +113,7 @@ export function createComputersApi(deps: {
     const e = await entry(name);
     if (!e)
       throw new AdError('AD_NO_SUCH_OBJECT', `There is no computer ${JSON.stringify(name)}.`, {
-        data: { computer: name },
+        details: { computer: name },
       });
     return e;
   };
@@ -156,7 +156,7 @@ export function createComputersApi(deps: {
       const dom = await deps.domain();
       if (await entry(input.name))
         throw new AdError('AD_ENTRY_EXISTS', `A computer named ${input.name} already exists.`, {
-          data: { computer: input.name },
+          details: { computer: input.name },
         });
       const host = input.name.toLowerCase();
       const dn = childDn(input.parent ?? `CN=Computers,${dom.baseDN}`, input.name.toUpperCase());
@@ -244,7 +244,7 @@ export function createOusApi(deps: { ad: LdapOperations; domain: () => Promise<D
         if (isAdError(e, 'AD_NOT_LEAF'))
           throw new AdError('AD_NOT_LEAF', `The OU ${dn} is not empty; move its objects away or delete recursively.`, {
             cause: e,
-            data: { dn },
+            details: { dn },
           });
         throw e;
       }

@@ -51,7 +51,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string, onTimeout
       onTimeout();
       reject(
         new AdError('AD_TIMEOUT', `The directory server did not answer ${what} within ${ms} ms; is it running?`, {
-          data: { operation: what },
+          details: { operation: what },
         }),
       );
     }, ms);

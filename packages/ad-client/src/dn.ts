@@ -28,7 +28,7 @@ export function escapeDnValue(value: string): string {
   // Samba stores a \00 in an RDN but then matches DNs only up to it: refuse instead of escaping.
   if (value.includes('\0'))
     throw new AdError('AD_INVALID_DN', 'A name in a DN must not contain a NUL character.', {
-      data: { value: value.replace(/\0/g, '\\0') },
+      details: { value: value.replace(/\0/g, '\\0') },
     });
   let out = '';
   const chars = Array.from(value);
@@ -53,7 +53,7 @@ export function isValidAttributeType(type: string): boolean {
 
 function invalid(dn: string, why: string): AdError {
   return new AdError('AD_INVALID_DN', `Not a valid distinguished name (${why}): ${JSON.stringify(dn)}`, {
-    data: { dn },
+    details: { dn },
   });
 }
 

@@ -67,7 +67,7 @@ export const DEFAULT_POSIX_IDS: PosixIdScheme = Object.freeze({ base: 20000, mai
 export async function readRid(ad: LdapOperations, dn: string): Promise<number> {
   const e = await ad.get(dn, ['objectSid']);
   const sid = e?.getBuffer('objectSid');
-  if (!sid) throw new AdError('AD_NO_SUCH_OBJECT', `No objectSid on ${dn}`, { data: { dn } });
+  if (!sid) throw new AdError('AD_NO_SUCH_OBJECT', `No objectSid on ${dn}`, { details: { dn } });
   return ridOf(sid);
 }
 

@@ -1,3 +1,4 @@
+import { HostError, InvisError, isInvisError } from '@invis/host';
 import {
   AlreadyExistsError,
   ConstraintViolationError,
@@ -11,7 +12,9 @@ import {
   AD_BIND_SUBCODES,
   AD_ERROR_CODES,
   AdError,
+  type AdErrorCode,
   adSubCode,
+  isAdError,
   LDAP_RESULT_CODES,
   ldapResultName,
   toAdError,
@@ -36,7 +39,7 @@ describe('toAdError', () => {
     ];
     for (const [data, code] of cases) {
       const e = toAdError(bind(data), { operation: 'bind' });
-      expect(e, data).toMatchObject({ code, ldapCode: 49, adSubCode: data });
+      expect(e, data).toMatchObject({ code, details: { operation: 'bind', ldapCode: 49 }, adSubCode: data });
       expect(e.cause).toBeInstanceOf(InvalidCredentialsError);
     }
     expect(AD_BIND_SUBCODES['775']).toBe('AD_ACCOUNT_LOCKED');
@@ -72,11 +75,41 @@ describe('toAdError', () => {
     ).toBe('AD_TLS');
   });
 
-  it('toJSON has code, message and safe data only', () => {
-    const e = new AdError('AD_PROTECTED', 'no', { cause: new Error('secret stack'), data: { group: 'x' } });
-    const json = JSON.parse(JSON.stringify(e));
-    expect(json).toEqual({ name: 'AdError', code: 'AD_PROTECTED', message: 'no', data: { group: 'x' } });
+  it('toJSON has code, message and safe details only: no stack, no foreign cause, no name', () => {
+    const e = new AdError('AD_PROTECTED', 'no', { cause: new Error('secret stack'), details: { group: 'x' } });
+    expect(JSON.parse(JSON.stringify(e))).toEqual({ code: 'AD_PROTECTED', message: 'no', details: { group: 'x' } });
+    expect(new AdError('AD_CLOSED', 'closed').toJSON()).toEqual({ code: 'AD_CLOSED', message: 'closed' });
     expect(AD_ERROR_CODES).toContain(e.code);
+    expect(e.name).toBe('AdError');
+  });
+
+  it('a mapped LDAP error serialises ldapCode in details, never the sub-code or the diagnostic text', () => {
+    // 525 (unknown user on Windows) and 52e (wrong password) must serialise alike: no user enumeration
+    const unknown = toAdError(bind('525'), { operation: 'bind' });
+    const wrong = toAdError(bind('52e'), { operation: 'bind' });
+    expect(unknown.adSubCode).toBe('525');
+    expect(unknown.toJSON()).toEqual({
+      code: 'AD_INVALID_CREDENTIALS',
+      message: 'Wrong user name or password. (bind)',
+      details: { operation: 'bind', ldapCode: 49 },
+    });
+    expect(JSON.stringify(unknown)).toBe(JSON.stringify(wrong));
+    expect(JSON.stringify(unknown)).not.toContain('AcceptSecurityContext');
+  });
+
+  it('isAdError checks the @invis/ad-client brand and, when given, the codes', () => {
+    const e = new AdError('AD_NOT_LEAF', 'children');
+    expect(isAdError(e)).toBe(true);
+    expect(isAdError(e, 'AD_NOT_LEAF', 'AD_PROTECTED')).toBe(true);
+    expect(isAdError(e, 'AD_PROTECTED')).toBe(false);
+    // another installed copy of this package: same scope, different class
+    class CopiedAdError extends InvisError<AdErrorCode> {
+      static override readonly scope: string = '@invis/ad-client';
+    }
+    expect(isAdError(new CopiedAdError('AD_NOT_LEAF', 'children'), 'AD_NOT_LEAF')).toBe(true);
+    expect(isAdError(new HostError('HOST_COMMAND_FAILED', 'x'))).toBe(false);
+    expect(isAdError(Object.assign(new Error('look-alike'), { code: 'AD_NOT_LEAF' }))).toBe(false);
+    expect(isInvisError(e)).toBe(true);
   });
 
   it('result code table works both ways', () => {

@@ -1,6 +1,8 @@
-// AdError: the one error type of @invis/ad-client. Every failure (LDAP result codes, Samba's
-// extended `data xxx` sub-codes, socket/TLS problems, our own input validation) becomes an
-// AdError with a stable SCREAMING_SNAKE `code`; the original error stays in `cause`.
+// AdError: the one error type of @invis/ad-client, on the invis error base of @invis/host.
+// Every failure (LDAP result codes, Samba's extended `data xxx` sub-codes, socket/TLS problems,
+// our own input validation) becomes an AdError with a stable SCREAMING_SNAKE `code`; the original
+// error stays in `cause`.
+import { defineErrorGuard, type ErrorDetails, InvisError } from '@invis/host';
 import { ResultCodeError } from 'ldapts';
 
 /** Every stable error code of @invis/ad-client (listed with meanings in the README). */
@@ -41,57 +43,58 @@ export const AD_ERROR_CODES = [
 
 export type AdErrorCode = (typeof AD_ERROR_CODES)[number];
 
-/** Safe, serialisable facts about an error (never passwords, never stacks). */
-export type AdErrorData = Record<string, string | number | boolean | null | undefined>;
+/** Options of an {@link AdError}. */
+export interface AdErrorOptions {
+  /** The original ldapts / socket error; kept for logs, never serialised. */
+  cause?: unknown;
+  /** Safe facts (never passwords): `operation`, `target`, `ldapCode`, `field`, … */
+  details?: ErrorDetails;
+  /** Samba/Windows extended code from `data xxx` / `0000052D`, lower case. */
+  adSubCode?: string;
+}
 
 /**
  * The error type of @invis/ad-client.
  *
  * - `code`: stable string (see {@link AD_ERROR_CODES}); switch on it, not on the message.
  * - `message`: says what happened and what to do about it.
- * - `ldapCode`: the LDAP result code when the server answered (e.g. 49, 19, 68).
+ * - `details`: safe facts; `details.ldapCode` is the LDAP result code when the server answered
+ *   (e.g. 49, 19, 68), `details.operation` / `details.target` what was being done to what.
  * - `adSubCode`: Samba/Windows extended code from `data xxx` / `0000052D` (e.g. `52e`), lower case.
- * - `cause`: the original ldapts / socket error.
+ *   Not part of `toJSON()`: Windows DCs tell an unknown user (`525`) from a wrong password (`52e`) by it.
+ * - `cause`: the original ldapts / socket error (never serialised).
  *
  * @example
  * try { await ad.users.create({...}) } catch (e) {
- *   if (e instanceof AdError && e.code === 'AD_PASSWORD_POLICY') showHint(e.message);
+ *   if (isAdError(e, 'AD_PASSWORD_POLICY')) showHint(e.message);
  * }
  */
-export class AdError extends Error {
-  override readonly name = 'AdError';
-  readonly code: AdErrorCode;
-  readonly ldapCode: number | undefined;
+export class AdError extends InvisError<AdErrorCode> {
+  static override readonly scope: string = '@invis/ad-client';
+  /** Samba/Windows extended code (`52e`, `775`, `52d`), when the DC sent one. */
   readonly adSubCode: string | undefined;
-  readonly data: AdErrorData;
 
-  constructor(
-    code: AdErrorCode,
-    message: string,
-    options: { cause?: unknown; ldapCode?: number; adSubCode?: string; data?: AdErrorData } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.ldapCode = options.ldapCode;
+  constructor(code: AdErrorCode, message: string, options: AdErrorOptions = {}) {
+    super(code, message, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      ...(options.details === undefined ? {} : { details: options.details }),
+    });
     this.adSubCode = options.adSubCode;
-    this.data = options.data ?? {};
-  }
-
-  /** What may be shown to a client: code, message and safe data; never the stack or the cause. */
-  toJSON(): { name: 'AdError'; code: AdErrorCode; message: string; ldapCode?: number; data: AdErrorData } {
-    return {
-      name: 'AdError',
-      code: this.code,
-      message: this.message,
-      ...(this.ldapCode === undefined ? {} : { ldapCode: this.ldapCode }),
-      data: this.data,
-    };
   }
 }
 
-/** True when `e` is an AdError (optionally with one of the given codes). */
+const isAnyAdError = defineErrorGuard<AdError>('@invis/ad-client');
+
+/**
+ * Whether `e` is an {@link AdError} (brand check, so it holds across two installed copies),
+ * optionally with one of the given codes.
+ * @param e anything caught
+ * @param codes when given, `e.code` must be one of them
+ * @returns true for an AdError with a matching code
+ * @example if (isAdError(e, 'AD_NO_SUCH_OBJECT')) return undefined;
+ */
 export function isAdError(e: unknown, ...codes: AdErrorCode[]): e is AdError {
-  return e instanceof AdError && (codes.length === 0 || codes.includes(e.code));
+  return isAnyAdError(e) && (codes.length === 0 || codes.includes(e.code));
 }
 
 /** LDAP result codes we name (RFC 4511 §4.1.9), name ↔ number. */
@@ -204,7 +207,7 @@ export function adSubCode(message: string): string | undefined {
 
 /** True for errors that mean "the connection is gone" (a retry on a new connection may work). */
 export function isConnectionLoss(e: unknown): boolean {
-  if (e instanceof AdError) return e.code === 'AD_CONNECTION';
+  if (isAdError(e)) return e.code === 'AD_CONNECTION';
   const err = e as { code?: unknown; message?: unknown } | null;
   if (!err || typeof err !== 'object') return false;
   if (typeof err.code === 'string' && CONNECTION_ERRNOS.has(err.code)) return true;
@@ -221,19 +224,20 @@ export interface ErrorContext {
 
 /**
  * Maps any error from ldapts / the socket layer to an AdError. AdErrors pass through unchanged.
+ * The LDAP result code goes to `details.ldapCode`, Samba's sub-code to `adSubCode`.
  * @param e the original error
  * @param ctx operation and target for the message
  * @returns an AdError with `cause` = `e`
  */
 export function toAdError(e: unknown, ctx: ErrorContext): AdError {
-  if (e instanceof AdError) return e;
+  if (isAdError(e)) return e;
   const on = ctx.target ? ` (${ctx.operation} ${ctx.target})` : ` (${ctx.operation})`;
-  const data: AdErrorData = { operation: ctx.operation, ...(ctx.target ? { target: ctx.target } : {}) };
+  const details: ErrorDetails = { operation: ctx.operation, ...(ctx.target ? { target: ctx.target } : {}) };
   if (e instanceof ResultCodeError) {
     const ldapCode = e.code;
     const diag = e.message ?? '';
     const sub = adSubCode(diag);
-    const opts = { cause: e, ldapCode, ...(sub ? { adSubCode: sub } : {}), data };
+    const opts = { cause: e, details: { ...details, ldapCode }, ...(sub ? { adSubCode: sub } : {}) };
     switch (ldapCode) {
       case 49: {
         const code = (sub && AD_BIND_SUBCODES[sub]) || 'AD_INVALID_CREDENTIALS';
@@ -341,19 +345,19 @@ export function toAdError(e: unknown, ctx: ErrorContext): AdError {
     return new AdError(
       'AD_TLS',
       `TLS verification with the directory server failed${on}: ${msg}. Pass the CA that signed the DC's certificate (option "ca") and connect by a name/address in its SAN.`,
-      { cause: e, data },
+      { cause: e, details },
     );
   if (/timed? ?out/i.test(msg) || errno === 'ETIMEDOUT')
     return new AdError(
       'AD_TIMEOUT',
       `The directory server did not answer in time${on}; check that it is running and reachable.`,
-      { cause: e, data },
+      { cause: e, details },
     );
   if (isConnectionLoss(e))
     return new AdError(
       'AD_CONNECTION',
       `Cannot reach the directory server${on}: ${msg}. Check that the DC is running and the URL is right.`,
-      { cause: e, data },
+      { cause: e, details },
     );
-  return new AdError('AD_UNKNOWN', `Unexpected error${on}: ${msg}`, { cause: e, data });
+  return new AdError('AD_UNKNOWN', `Unexpected error${on}: ${msg}`, { cause: e, details });
 }

@@ -65,7 +65,7 @@ const ATTR_RE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9-]+)*$/;
 const RULE_RE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 
 function badFilter(text: string, why: string): AdError {
-  return new AdError('AD_INVALID_FILTER', `Invalid LDAP filter (${why}): ${text}`, { data: { filter: text } });
+  return new AdError('AD_INVALID_FILTER', `Invalid LDAP filter (${why}): ${text}`, { details: { filter: text } });
 }
 
 /** The error for a value that is not an `LdapFilter` (its text is not echoed: it may be hostile). */
@@ -74,7 +74,7 @@ function notAFilter(x: unknown): AdError {
   return new AdError(
     'AD_INVALID_FILTER',
     `Expected an LdapFilter built with ldapFilter\`…\`, f.* or parseFilter, got ${given === 'object' ? 'another object' : `a ${given}`}; filter text with input concatenated in is never run.`,
-    { data: { given } },
+    { details: { given } },
   );
 }
 

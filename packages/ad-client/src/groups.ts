@@ -160,7 +160,9 @@ export function createGroupsApi(deps: GroupsApiDeps): GroupsApi {
   const need = async (name: string): Promise<AdEntry> => {
     const e = await entry(name);
     if (!e)
-      throw new AdError('AD_NO_SUCH_OBJECT', `There is no group ${JSON.stringify(name)}.`, { data: { group: name } });
+      throw new AdError('AD_NO_SUCH_OBJECT', `There is no group ${JSON.stringify(name)}.`, {
+        details: { group: name },
+      });
     return e;
   };
 
@@ -176,7 +178,7 @@ export function createGroupsApi(deps: GroupsApiDeps): GroupsApi {
       const e = await ad.searchOne({ filter: f.eq('sAMAccountName', ref), attributes: ['1.1'] });
       if (!e)
         throw new AdError('AD_NO_SUCH_OBJECT', `There is no account ${JSON.stringify(ref)} to add.`, {
-          data: { member: ref },
+          details: { member: ref },
         });
       out.push(e.dn);
     }
@@ -211,7 +213,7 @@ export function createGroupsApi(deps: GroupsApiDeps): GroupsApi {
       checkText('description', input.description);
       checkText('mail', input.mail);
       if (input.mail && !/^[^\s@]+@[^\s@]+$/.test(input.mail))
-        throw new AdError('AD_INVALID_INPUT', 'mail must be an e-mail address.', { data: { field: 'mail' } });
+        throw new AdError('AD_INVALID_INPUT', 'mail must be an e-mail address.', { details: { field: 'mail' } });
       const kind = input.kind ?? 'security';
       const scope = input.scope ?? 'global';
       const dom = await deps.domain();
@@ -279,7 +281,7 @@ export function createGroupsApi(deps: GroupsApiDeps): GroupsApi {
           'AD_PROTECTED',
           `The group ${name} is a built-in or invis system group and cannot be deleted.`,
           {
-            data: { group: name },
+            details: { group: name },
           },
         );
       await ad.delete(e.dn);

@@ -9,7 +9,7 @@ import { installInvisSchema, type SchemaInstallOptions, type SchemaInstallResult
 import { checkSamAccountName } from './validate';
 
 /** DNs of the invis tree for a base DN. */
-export interface InvisLayout {
+export interface InvisDirectoryLayout {
   root: string;
   dhcp: string;
   /** `CN=DHCP Config,CN=DHCP-Server,…` (the iscDhcpService of the original) */
@@ -26,7 +26,13 @@ export interface InvisLayout {
   userInfo(sAMAccountName: string): string;
 }
 
-export function invisLayout(baseDN: string): InvisLayout {
+/**
+ * The DNs of the invis tree (`CN=invis-Server` and its containers) under a naming context.
+ * @param baseDN the domain's naming context, e.g. `DC=invis,DC=test`
+ * @returns every DN of the tree
+ * @example invisDirectoryLayout('DC=invis,DC=test').portal // 'CN=invis-Portal,CN=Informationen,CN=invis-Server,DC=invis,DC=test'
+ */
+export function invisDirectoryLayout(baseDN: string): InvisDirectoryLayout {
   const root = childDn(baseDN, 'invis-Server');
   const dhcp = childDn(root, 'DHCP-Server');
   const informationen = childDn(root, 'Informationen');
@@ -189,7 +195,8 @@ export const LOCAL_MAIL_RECIPIENT: ObjectType<LocalMailRecipient> = defineObject
   },
 });
 
-export interface MailProvider {
+/** One entry of the mail provider catalogue (`fspMailProvider` under `CN=Mailproviders`). */
+export interface MailProviderEntry {
   vendor: string;
   pop?: string;
   imap?: string;
@@ -201,7 +208,7 @@ export interface MailProvider {
   userNameHint?: string;
   description?: string;
 }
-export const MAIL_PROVIDER: ObjectType<MailProvider> = defineObjectType<MailProvider>({
+export const MAIL_PROVIDER: ObjectType<MailProviderEntry> = defineObjectType<MailProviderEntry>({
   name: 'fspMailProvider',
   objectClass: ['top', 'fspMailProvider'],
   fields: {
@@ -258,7 +265,7 @@ export interface InvisInstallResult {
 }
 
 export interface InvisApi {
-  layout(): Promise<InvisLayout>;
+  layout(): Promise<InvisDirectoryLayout>;
   /** Installs the schema (unless `schema: false`) and creates the invis container tree; idempotent. */
   install(options?: SchemaInstallOptions & { schema?: boolean }): Promise<InvisInstallResult>;
   portal: {
@@ -277,17 +284,17 @@ export interface InvisApi {
     putLocalRecipient(sAMAccountName: string, recipient: LocalMailRecipient): Promise<Stored<LocalMailRecipient>>;
     /** Removes the user's whole CorNAz container. */
     deleteUser(sAMAccountName: string): Promise<void>;
-    providers(): Promise<Stored<MailProvider>[]>;
-    putProvider(cn: string, provider: MailProvider): Promise<Stored<MailProvider>>;
+    providers(): Promise<Stored<MailProviderEntry>[]>;
+    putProvider(cn: string, provider: MailProviderEntry): Promise<Stored<MailProviderEntry>>;
   };
 }
 
 export function createInvisApi(ad: LdapOperations, store: ObjectStore): InvisApi {
-  const layout = async (): Promise<InvisLayout> => invisLayout(await ad.baseDN());
-  const needTree = async (l: InvisLayout): Promise<void> => {
+  const layout = async (): Promise<InvisDirectoryLayout> => invisDirectoryLayout(await ad.baseDN());
+  const needTree = async (l: InvisDirectoryLayout): Promise<void> => {
     if (!(await ad.exists(l.root)))
       throw new AdError('AD_NO_SUCH_OBJECT', `${l.root} does not exist; run ad.invis.install() first.`, {
-        data: { dn: l.root },
+        details: { dn: l.root },
       });
   };
   const userContainer = async (sam: string): Promise<string> => {

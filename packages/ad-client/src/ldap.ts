@@ -5,7 +5,7 @@ import { Attribute, Change, Control, type SearchResult } from 'ldapts';
 import type { Connection } from './connection';
 import { formatDn, parseDn, type Rdn } from './dn';
 import { AdEntry, BINARY_ATTRIBUTES, normalizeEntry } from './entry';
-import { AdError } from './errors';
+import { AdError, isAdError } from './errors';
 import { f, type LdapFilter, toLdaptsFilter } from './filter';
 
 /** A value we can write: text, numbers (as decimal text), booleans (`TRUE`/`FALSE`) or bytes. */
@@ -95,7 +95,7 @@ export interface LdapOperations {
     password: string,
     fn: (dir: Pick<LdapOperations, 'search' | 'get' | 'modify'>) => Promise<T>,
   ): Promise<T>;
-  /** The options' clock. */
+  /** The current time from the options' `clock` (expiry calculations). */
   now(): Date;
 }
 
@@ -270,7 +270,7 @@ export class Directory {
     const found = await this.search({ ...options, sizeLimit: 2 });
     if (found.length > 1)
       throw new AdError('AD_AMBIGUOUS', `More than one entry matches ${options.filter?.text ?? '(objectClass=*)'}`, {
-        data: { filter: options.filter?.text },
+        details: { filter: options.filter?.text ?? '(objectClass=*)' },
       });
     return found[0];
   }
@@ -290,7 +290,7 @@ export class Directory {
       });
       return e;
     } catch (e) {
-      if (e instanceof AdError && e.code === 'AD_NO_SUCH_OBJECT') return undefined;
+      if (isAdError(e, 'AD_NO_SUCH_OBJECT')) return undefined;
       throw e;
     }
   }

@@ -3,7 +3,7 @@
 // accounts, portal entries, …) without hand-written attribute juggling.
 import { parseDn, rdnValue } from './dn';
 import type { AdEntry } from './entry';
-import { AdError } from './errors';
+import { AdError, isAdError } from './errors';
 import { f, type LdapFilter } from './filter';
 import type { AdAttributes, AdChange, AdValue, LdapOperations, SearchScope } from './ldap';
 
@@ -53,7 +53,7 @@ function fieldsOf<T>(type: ObjectType<T>): [string, FieldDef][] {
 /** Converts one field value to attribute values (empty array = absent). @throws AdError `AD_INVALID_INPUT` */
 function encodeField(type: string, field: string, fd: FieldDef, v: FieldValue): AdValue[] {
   const bad = (why: string): AdError =>
-    new AdError('AD_INVALID_INPUT', `${type}.${field} ${why}`, { data: { type, field } });
+    new AdError('AD_INVALID_INPUT', `${type}.${field} ${why}`, { details: { type, field } });
   if (v === undefined || v === null) return [];
   const text = (s: unknown): string => {
     if (typeof s !== 'string') throw bad('must be text');
@@ -105,7 +105,9 @@ export function toAttributes<T>(type: ObjectType<T>, model: T): AdAttributes {
   for (const [field, fd] of fieldsOf(type)) {
     const values = encodeField(type.name, field, fd, (model as Record<string, FieldValue>)[field]);
     if (fd.required && values.length === 0)
-      throw new AdError('AD_INVALID_INPUT', `${type.name}.${field} is required.`, { data: { type: type.name, field } });
+      throw new AdError('AD_INVALID_INPUT', `${type.name}.${field} is required.`, {
+        details: { type: type.name, field },
+      });
     if (values.length) attrs[fd.attr] = values;
   }
   return attrs;
@@ -163,7 +165,7 @@ export function createObjectStore(ad: LdapOperations): ObjectStore {
       if (!e) return undefined;
       const want = (type.searchClass ?? type.objectClass[type.objectClass.length - 1] ?? '').toLowerCase();
       if (!e.getAll('objectClass').some((c) => c.toLowerCase() === want))
-        throw new AdError('AD_SCHEMA_VIOLATION', `${dn} is not a ${type.name}.`, { data: { dn } });
+        throw new AdError('AD_SCHEMA_VIOLATION', `${dn} is not a ${type.name}.`, { details: { dn } });
       return fromEntry(type, e);
     },
     async create(type, dn, model) {
@@ -177,7 +179,7 @@ export function createObjectStore(ad: LdapOperations): ObjectStore {
         const values = encodeField(type.name, field, fd, (patch as Record<string, FieldValue>)[field]);
         if (fd.required && values.length === 0)
           throw new AdError('AD_INVALID_INPUT', `${type.name}.${field} is required and cannot be removed.`, {
-            data: { type: type.name, field },
+            details: { type: type.name, field },
           });
         changes.push({ operation: 'replace', attribute: fd.attr, values });
       }
@@ -207,7 +209,7 @@ export function createObjectStore(ad: LdapOperations): ObjectStore {
           });
           made.push(dn);
         } catch (e) {
-          if (!(e instanceof AdError && e.code === 'AD_ENTRY_EXISTS')) throw e;
+          if (!isAdError(e, 'AD_ENTRY_EXISTS')) throw e;
         }
       }
       return made;

@@ -54,7 +54,7 @@ export async function readPasswordPolicy(ad: LdapOperations): Promise<PasswordPo
 const int = (field: string, v: number, min: number, max: number): number => {
   if (!Number.isInteger(v) || v < min || v > max)
     throw new AdError('AD_INVALID_INPUT', `${field} must be a whole number from ${min} to ${max}.`, {
-      data: { field },
+      details: { field },
     });
   return v;
 };
@@ -62,7 +62,7 @@ const age = (field: string, v: number | undefined): number | undefined => {
   if (v === undefined || v === 0) return undefined;
   if (!Number.isFinite(v) || v < 0)
     throw new AdError('AD_INVALID_INPUT', `${field} must be a positive duration in ms (or undefined for never).`, {
-      data: { field },
+      details: { field },
     });
   return v;
 };
@@ -87,10 +87,10 @@ export async function updatePasswordPolicy(
   next.lockoutDurationMs = age('lockoutDurationMs', next.lockoutDurationMs);
   next.lockoutWindowMs = age('lockoutWindowMs', next.lockoutWindowMs);
   if (next.maxAgeMs !== undefined && next.maxAgeMs > 999 * DAY)
-    throw new AdError('AD_INVALID_INPUT', 'maxAgeMs must be at most 999 days.', { data: { field: 'maxAgeMs' } });
+    throw new AdError('AD_INVALID_INPUT', 'maxAgeMs must be at most 999 days.', { details: { field: 'maxAgeMs' } });
   if (next.minAgeMs !== undefined && next.maxAgeMs !== undefined && next.minAgeMs >= next.maxAgeMs)
     throw new AdError('AD_INVALID_INPUT', 'The minimum password age must be shorter than the maximum age.', {
-      data: { field: 'minAgeMs' },
+      details: { field: 'minAgeMs' },
     });
   if (
     next.lockoutWindowMs !== undefined &&
@@ -101,7 +101,7 @@ export async function updatePasswordPolicy(
       'AD_INVALID_INPUT',
       'The lockout observation window must not be longer than the lockout duration.',
       {
-        data: { field: 'lockoutWindowMs' },
+        details: { field: 'lockoutWindowMs' },
       },
     );
   const base = await ad.baseDN();

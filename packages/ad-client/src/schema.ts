@@ -92,7 +92,7 @@ export async function installInvisSchema(
       throw new AdError(
         'AD_SCHEMA_VIOLATION',
         `Schema conflict: ${name} exists with OID ${have}, invis expects ${oid}. Resolve by hand; nothing was changed for it.`,
-        { data: { name, have, expected: oid } },
+        { details: { name, have, expected: oid } },
       );
     result.present.push(name);
     return true;

@@ -166,7 +166,7 @@ function checkProfile(p: UserProfile): void {
     checkText(k, p[k]);
   for (const m of p.otherMailbox ?? []) checkText('otherMailbox', m);
   if (p.mail !== undefined && p.mail !== '' && !/^[^\s@]+@[^\s@]+$/.test(p.mail))
-    throw new AdError('AD_INVALID_INPUT', 'mail must be an e-mail address.', { data: { field: 'mail' } });
+    throw new AdError('AD_INVALID_INPUT', 'mail must be an e-mail address.', { details: { field: 'mail' } });
 }
 
 const PROFILE_ATTR: Record<keyof UserProfile, string> = {
@@ -332,7 +332,7 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
   const need = async (name: string, attributes?: readonly string[]): Promise<AdEntry> => {
     const e = await getEntry(name, attributes);
     if (!e)
-      throw new AdError('AD_NO_SUCH_OBJECT', `There is no user ${JSON.stringify(name)}.`, { data: { user: name } });
+      throw new AdError('AD_NO_SUCH_OBJECT', `There is no user ${JSON.stringify(name)}.`, { details: { user: name } });
     return e;
   };
   const get = async (name: string): Promise<AdUser | undefined> => {
@@ -350,8 +350,7 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       if (isAdError(e, 'AD_ENTRY_EXISTS') && /samAccountName/i.test(String((e.cause as Error | undefined)?.message)))
         throw new AdError('AD_ENTRY_EXISTS', `The logon name ${JSON.stringify(name)} is already in use.`, {
           cause: e,
-          ldapCode: 68,
-          data: { user: name },
+          details: { user: name, ldapCode: 68 },
         });
       throw e;
     }
@@ -412,7 +411,7 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       const type = input.type ?? 'user';
       if (!ACCOUNT_TYPES.includes(type))
         throw new AdError('AD_INVALID_INPUT', `Unknown account type ${JSON.stringify(type)}.`, {
-          data: { field: 'type' },
+          details: { field: 'type' },
         });
       checkSamAccountName(input.sAMAccountName);
       checkProfile(input);
@@ -424,7 +423,7 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       const cn = input.cn ?? input.displayName ?? ([input.givenName, input.sn].filter(Boolean).join(' ') || name);
       checkText('cn', cn);
       if (cn.trim() === '')
-        throw new AdError('AD_INVALID_INPUT', 'The name (cn) must not be empty.', { data: { field: 'cn' } });
+        throw new AdError('AD_INVALID_INPUT', 'The name (cn) must not be empty.', { details: { field: 'cn' } });
       const parent = input.parent ?? `CN=Users,${dom.baseDN}`;
       const dn = childDn(parent, cn);
       const localMail = `${name}@${dom.dnsDomain}`;
@@ -604,7 +603,9 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       const e = await need(name, ['1.1']);
       const dom = await deps.domain();
       if (dnEquals(parentDn(e.dn), `CN=Users,${dom.baseDN}`) && /^(administrator|krbtgt|guest)$/i.test(name))
-        throw new AdError('AD_PROTECTED', `The built-in account ${name} cannot be deleted.`, { data: { user: name } });
+        throw new AdError('AD_PROTECTED', `The built-in account ${name} cannot be deleted.`, {
+          details: { user: name },
+        });
       try {
         await ad.delete(e.dn);
       } catch (err) {

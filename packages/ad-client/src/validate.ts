@@ -7,16 +7,18 @@ const SAM_FORBIDDEN = /["/\\[\]:;|=,+*?<>@\p{Cc}]/u;
 /** Validates a logon name (sAMAccountName). @throws AdError `AD_INVALID_INPUT` */
 export function checkSamAccountName(name: string, max = 20): void {
   if (typeof name !== 'string' || name.length === 0)
-    throw new AdError('AD_INVALID_INPUT', 'The logon name must not be empty.', { data: { field: 'sAMAccountName' } });
+    throw new AdError('AD_INVALID_INPUT', 'The logon name must not be empty.', {
+      details: { field: 'sAMAccountName' },
+    });
   if ([...name].length > max)
     throw new AdError('AD_INVALID_INPUT', `The logon name may have at most ${max} characters.`, {
-      data: { field: 'sAMAccountName', length: name.length },
+      details: { field: 'sAMAccountName', length: name.length },
     });
   if (SAM_FORBIDDEN.test(name) || name.endsWith('.') || name.trim() !== name)
     throw new AdError(
       'AD_INVALID_INPUT',
       'The logon name contains a character that is not allowed (" / \\ [ ] : ; | = , + * ? < > @, control characters, leading/trailing space or a trailing dot).',
-      { data: { field: 'sAMAccountName' } },
+      { details: { field: 'sAMAccountName' } },
     );
 }
 
@@ -39,25 +41,26 @@ const LIMITS: Record<string, number> = {
 /** Checks a free-text field: no NUL/control characters, within AD's length limit. */
 export function checkText(field: string, value: string | undefined): void {
   if (value === undefined) return;
-  if (typeof value !== 'string') throw new AdError('AD_INVALID_INPUT', `${field} must be text.`, { data: { field } });
+  if (typeof value !== 'string')
+    throw new AdError('AD_INVALID_INPUT', `${field} must be text.`, { details: { field } });
   if (
     [...value].some((c) => {
       const n = c.codePointAt(0) ?? 0;
       return (n < 0x20 && n !== 0x09 && n !== 0x0a && n !== 0x0d) || n === 0x7f;
     })
   )
-    throw new AdError('AD_INVALID_INPUT', `${field} must not contain control characters.`, { data: { field } });
+    throw new AdError('AD_INVALID_INPUT', `${field} must not contain control characters.`, { details: { field } });
   if (value.includes('\uFFFD') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value))
     throw new AdError(
       'AD_INVALID_INPUT',
       `${field} is not valid Unicode text (was it decoded from non-UTF-8 bytes?).`,
       {
-        data: { field },
+        details: { field },
       },
     );
   const max = LIMITS[field] ?? 1024;
   if ([...value].length > max)
     throw new AdError('AD_INVALID_INPUT', `${field} may have at most ${max} characters.`, {
-      data: { field, length: value.length },
+      details: { field, length: value.length },
     });
 }

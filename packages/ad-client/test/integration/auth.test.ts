@@ -61,7 +61,7 @@ describe('authenticate', () => {
       const { stack: _stack, ...rest } = Object.fromEntries(
         Object.getOwnPropertyNames(e).map((k) => [k, (e as unknown as Record<string, unknown>)[k]]),
       );
-      return { ...rest, name: e.name, code: e.code, ldapCode: e.ldapCode, adSubCode: e.adSubCode, cause: e.cause };
+      return { ...rest, name: e.name, code: e.code, details: e.details, adSubCode: e.adSubCode, cause: e.cause };
     };
     expect(fields(wrong)).toEqual(fields(unknown));
   });

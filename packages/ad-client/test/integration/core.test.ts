@@ -57,7 +57,7 @@ describe('connection', () => {
     const c = adminClient({ password: 'wrong-Password-1' });
     const err = await c.exists(dc.adminDN).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdError);
-    expect(err).toMatchObject({ code: 'AD_INVALID_CREDENTIALS', ldapCode: 49, adSubCode: '52e' });
+    expect(err).toMatchObject({ code: 'AD_INVALID_CREDENTIALS', details: { ldapCode: 49 }, adSubCode: '52e' });
     expect(JSON.stringify(err)).not.toContain('wrong-Password-1');
     await c.close();
   });
@@ -180,7 +180,10 @@ describe('search', () => {
   it('missing base → [] from get(), AD_NO_SUCH_OBJECT from search()', async () => {
     const missing = `CN=nope-${uniq('x')},${dc.baseDN}`;
     expect(await ad.get(missing)).toBeUndefined();
-    await expect(ad.search({ base: missing })).rejects.toMatchObject({ code: 'AD_NO_SUCH_OBJECT', ldapCode: 32 });
+    await expect(ad.search({ base: missing })).rejects.toMatchObject({
+      code: 'AD_NO_SUCH_OBJECT',
+      details: { ldapCode: 32 },
+    });
   });
 });
 
@@ -229,7 +232,7 @@ describe('add / modify / rename / delete', () => {
       );
       await expect(ad.add(dn, { objectClass: 'contact' })).rejects.toMatchObject({
         code: 'AD_ENTRY_EXISTS',
-        ldapCode: 68,
+        details: { ldapCode: 68 },
       });
       await expect(ad.modify(dn, { operation: 'replace', attribute: 'noSuchAttr', values: 'x' })).rejects.toMatchObject(
         {

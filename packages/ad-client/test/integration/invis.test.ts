@@ -10,13 +10,13 @@ import {
   f,
   INVIS_SCHEMA,
   type InvisInstallResult,
-  invisLayout,
+  invisDirectoryLayout,
 } from '../../src/index';
 import { adminClient, dcInfo, ldapsearch, uniq } from './helpers';
 
 const dc = dcInfo();
 const ad = adminClient();
-const layout = invisLayout(dc.baseDN);
+const layout = invisDirectoryLayout(dc.baseDN);
 let first: InvisInstallResult;
 beforeAll(async () => {
   first = await ad.invis.install();

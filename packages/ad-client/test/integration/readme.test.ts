@@ -26,9 +26,9 @@ it('the README example works on a fresh DC', async () => {
     api.createAdClient({ ...o, url: dc.ldapsUrl, upn: undefined, bindDN: dc.adminDN, ca: dc.caPem });
   const logged: unknown[][] = [];
   const run = new Function(
-    'AdError',
     'createAdClient',
     'f',
+    'isAdError',
     'ldapFilter',
     'process',
     'caPem',
@@ -41,9 +41,9 @@ it('the README example works on a fresh DC', async () => {
     expect(await admin.users.get('jdoe')).toBeUndefined();
     expect(await admin.groups.get('verwaltung')).toBeUndefined();
     const found = await run(
-      api.AdError,
       createAdClient,
       api.f,
+      api.isAdError,
       api.ldapFilter,
       { env: { LDAP_PW: dc.adminPassword } },
       dc.caPem,
