@@ -10,7 +10,7 @@ import {
   createFirewalld,
   type FirewallConfig,
   type Firewalld,
-  invisLayout,
+  invisFirewallLayout,
   type Port,
   parseZoneXml,
 } from '../packages/firewalld/src/index';
@@ -128,7 +128,7 @@ export const benchmark: Benchmark = {
     const n = quick ? 1 : 3;
     try {
       const client: Firewalld = createFirewalld({ driver: 'daemon', configDir: fw.info.configDir, env: fw.info.env });
-      const layout = invisLayout({
+      const layout = invisFirewallLayout({
         ports: { ssh: 52022, portal: 53443, openvpn: 54194 },
         interfaces: { external: 'extern', internal: ['intern'], vpn: [] },
         portForwards: [{ port: 8080, protocol: 'tcp', toAddr: '10.232.0.2', toPort: 80 }],

@@ -1,28 +1,38 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import type { ApplyReport, FileChange } from '@invis/host';
+import { createScriptedRunner, type ScriptedRunner } from '@invis/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkerError, createFirewalld } from './apply';
-import type { CommandRunner } from './runner';
 
 const config = { defaultZone: 'lan', zones: [{ name: 'lan', services: ['ssh'] }] };
 let dir: string;
 let calls: string[];
 
 /** Fake firewalld programs: exit codes scripted per sub-command. */
-function fakeRunner(exit: { check?: number[]; reload?: number[]; state?: number } = {}): CommandRunner {
+function fakeRunner(exit: { check?: number[]; reload?: number[]; state?: number } = {}): ScriptedRunner {
   const checks = [...(exit.check ?? [])];
   const reloads = [...(exit.reload ?? [])];
-  return async (command, args) => {
+  const record = (command: string, args: string[]): void => {
     calls.push(`${command} ${args.filter((a) => a.startsWith('--') && a !== '--system-config').join(' ')}`);
-    if (args.includes('--check-config')) {
-      const code = checks.shift() ?? 0;
-      return { exitCode: code, output: code ? 'ERROR: Failed\nConfiguration error: INVALID_SERVICE: nope' : '' };
-    }
-    if (args.includes('--reload')) return { exitCode: reloads.shift() ?? 0, output: '' };
-    return { exitCode: exit.state ?? 0, output: 'running' };
   };
+  return createScriptedRunner({
+    'firewall-offline-cmd': ({ command, args }) => {
+      record(command, args);
+      const code = checks.shift() ?? 0;
+      return code ? { exitCode: code, stderr: 'ERROR: Failed\nConfiguration error: INVALID_SERVICE: nope' } : {};
+    },
+    'firewall-cmd': ({ command, args }) => {
+      record(command, args);
+      if (args.includes('--reload')) return { exitCode: reloads.shift() ?? 0 };
+      return { exitCode: exit.state ?? 0, stdout: 'running' };
+    },
+  });
 }
+
+/** `action path` (path relative to the config dir) of every file a plan or report names. */
+const summary = (files: FileChange[]): string[] => files.map((f) => `${f.action} ${relative(dir, f.path)}`);
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'invis-fw-unit-'));
@@ -37,15 +47,26 @@ afterEach(async () => {
 describe('createFirewalld (fake programs, real temp dir)', () => {
   it('validates in a copy, writes, reloads once; a second apply changes nothing', async () => {
     const fw = createFirewalld({ driver: 'daemon', configDir: dir, runner: fakeRunner() });
-    const report = await fw.apply(config);
+    const plan = await fw.plan(config);
+    expect(summary(plan.files)).toEqual(['update firewalld.conf', 'create zones/lan.xml']);
+    expect(plan.commands).toEqual([
+      { command: 'firewall-cmd', args: ['--reload'], reason: 'activate the new permanent configuration' },
+    ]);
+    expect(calls).toEqual([]);
+    const report: ApplyReport = await fw.apply(config);
     expect(report.changed).toBe(true);
-    expect(report.changes.map((c) => `${c.kind} ${c.path}`)).toEqual(['changed firewalld.conf', 'added zones/lan.xml']);
+    expect(summary(report.files)).toEqual(['update firewalld.conf', 'create zones/lan.xml']);
+    expect(report.files[0]?.diff).toContain('-DefaultZone=public\n+DefaultZone=lan\n+LogDenied=off\n');
+    expect(report.commands).toEqual(plan.commands);
+    expect(Object.keys(report.timings)).toEqual(['validate', 'write', 'activate']);
+    expect(report.backup?.startsWith(`${dir}.invis-backup/`)).toBe(true);
     expect(calls).toEqual(['firewall-offline-cmd --check-config', 'firewall-cmd --reload']);
     expect(await readFile(join(dir, 'firewalld.conf'), 'utf8')).toBe('DefaultZone=lan\nLogDenied=off\n');
     expect(await readdir(join(dir, 'zones'))).toEqual(['lan.xml']);
+    expect((await stat(join(dir, 'zones/lan.xml'))).mode & 0o777).toBe(0o640);
     expect((await fw.read()).zones.map((z) => z.name)).toEqual(['lan']);
-    expect((await fw.apply(config)).changed).toBe(false);
-    expect(await fw.plan(config)).toEqual([]);
+    expect(await fw.apply(config)).toEqual({ changed: false, files: [], services: [], commands: [], timings: {} });
+    expect(await fw.plan(config)).toEqual({ files: [], services: [], commands: [] });
   });
 
   it('keeps only the newest backups', async () => {
@@ -55,9 +76,11 @@ describe('createFirewalld (fake programs, real temp dir)', () => {
       configDir: dir,
       runner: fakeRunner(),
       keepBackups: 2,
-      clock: () => {
-        t += 1000;
-        return new Date(t);
+      clock: {
+        now: () => {
+          t += 1000;
+          return new Date(t);
+        },
       },
     });
     for (const service of ['ssh', 'http', 'https', 'imap']) {
@@ -104,6 +127,34 @@ describe('createFirewalld (fake programs, real temp dir)', () => {
     expect(await readdir(join(dir, 'zones'))).toEqual([]);
   });
 
+  it('reports a missing program as FW_COMMAND_FAILED with the host error as cause, and writes nothing', async () => {
+    const fw = createFirewalld({ driver: 'offline', configDir: dir, runner: createScriptedRunner({}) });
+    const error = await fw.apply(config).catch((e: unknown) => e);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      code: 'FW_COMMAND_FAILED',
+      message: 'firewall-offline-cmd is not installed or not on PATH',
+      details: { command: 'firewall-offline-cmd' },
+      cause: {
+        code: 'HOST_COMMAND_NOT_FOUND',
+        message: 'firewall-offline-cmd is not installed or not on PATH',
+        details: { command: 'firewall-offline-cmd' },
+      },
+    });
+    expect(await readdir(join(dir, 'zones')).catch(() => [])).toEqual([]);
+    await expect(fw.isRunning()).rejects.toMatchObject({ code: 'FW_COMMAND_FAILED' });
+  });
+
+  it('offline driver plans the in-place check as its activating command', async () => {
+    const fw = createFirewalld({ driver: 'offline', configDir: dir, runner: fakeRunner() });
+    expect((await fw.plan(config)).commands).toEqual([
+      {
+        command: 'firewall-offline-cmd',
+        args: ['--system-config', dir, '--check-config'],
+        reason: 'check the written configuration in place',
+      },
+    ]);
+  });
+
   it('offline driver re-checks in place and rolls back when that fails', async () => {
     const fw = createFirewalld({ driver: 'offline', configDir: dir, runner: fakeRunner({ check: [0, 28] }) });
     await expect(fw.apply(config)).rejects.toMatchObject({ code: 'FW_PARSE_ERROR' });
@@ -121,6 +172,6 @@ describe('checkerError', () => {
   ])('exit %i %j → %s', (exitCode, output, code) => {
     const e = checkerError({ exitCode, output });
     expect(e.code).toBe(code);
-    expect(e.toJSON()).toMatchObject({ exitCode });
+    expect(e.toJSON().details).toMatchObject({ exitCode });
   });
 });

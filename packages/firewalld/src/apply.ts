@@ -3,17 +3,31 @@
 // re-check offline), probe, and restore the backup when activation or the probe fails.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diffFiles, type FileChange } from './diff';
+import {
+  type ApplyPlan,
+  type ApplyReport,
+  applyReport,
+  type Clock,
+  type CommandResult,
+  type CommandRunner,
+  createExecaRunner,
+  createNodeFs,
+  emptyPlan,
+  type HostFs,
+  isInvisError,
+  type PlannedCommand,
+  systemClock,
+} from '@invis/host';
 import {
   FIREWALLD_EXIT_CODES,
   FirewalldError,
   type FirewalldErrorName,
   firewalldError,
   firewalldErrorName,
+  isFirewalldError,
 } from './errors';
-import { MANAGED_DIRS, normalizeConfig, parseConfigFiles, renderConfigFiles } from './files';
+import { diffFiles, MANAGED_DIRS, normalizeConfig, parseConfigFiles, renderConfigFiles } from './files';
 import type { FirewallConfig, FirewallConfigInput } from './model';
-import { type CommandResult, type CommandRunner, createExecaRunner, type FirewalldFs, nodeFs } from './runner';
 
 /** How the new configuration becomes active. */
 export type FirewalldDriver = 'daemon' | 'offline';
@@ -27,39 +41,29 @@ export interface FirewalldOptions {
   driver: FirewalldDriver;
   /** The daemon's `--system-config` directory (`/etc/firewalld` on a real server). */
   configDir: string;
-  /** Runs firewalld's programs (default: execa). */
+  /** Runs firewalld's programs (default: the host's execa runner). */
   runner?: CommandRunner;
   /**
    * Environment for every firewall-cmd / firewall-offline-cmd call, e.g. `DBUS_SYSTEM_BUS_ADDRESS`
    * to reach a daemon on a private bus. The library never reads `process.env` itself.
    */
   env?: Readonly<Record<string, string>>;
-  fs?: FirewalldFs;
+  /** File operations (default: the host's node:fs facade). */
+  fs?: HostFs;
   /** Where validation copies go (default: the OS temp dir). */
   tmpDir?: string;
   /** Where backups go, one sub-directory per apply (default: `<configDir>.invis-backup`). */
   backupDir?: string;
   /** How many backups to keep; older ones are deleted after a successful apply (default 10). */
   keepBackups?: number;
-  /** Time source for backup names. */
-  clock?: () => Date;
+  /** Time source for backup names (default: the system clock). */
+  clock?: Clock;
   /** Program names (default `firewall-cmd`, `firewall-offline-cmd`). */
   programs?: { firewallCmd?: string; offlineCmd?: string };
 }
 
-/** Result of {@link Firewalld.apply}. */
-export interface ApplyReport {
-  changed: boolean;
-  /** Per-file changes with line diffs. */
-  changes: FileChange[];
-  /** Backup directory of the previous files, when something changed. */
-  backupDir?: string;
-  /** Milliseconds for validation and for activation (reload / in-place check). */
-  timings: { validateMs: number; activateMs: number };
-}
-
 /** Options of one {@link Firewalld.apply} call. */
-export interface ApplyOptions {
+export interface FirewallApplyOptions {
   /**
    * Runs after activation, e.g. "the admin's SSH port still answers". Returning false or throwing
    * restores the previous configuration and raises `FW_SAFETY_PROBE_FAILED`.
@@ -72,17 +76,25 @@ export interface Firewalld {
   readonly driver: FirewalldDriver;
   /** Imports the directory (zones, services, policies, DefaultZone, LogDenied). */
   read(): Promise<FirewallConfig>;
-  /** What apply() would change, without touching anything. */
-  plan(config: FirewallConfigInput): Promise<FileChange[]>;
+  /**
+   * What apply() would do, without touching anything: the files that differ (unified diffs,
+   * absolute paths) and the activating command; empty when nothing changes.
+   */
+  plan(config: FirewallConfigInput): Promise<ApplyPlan>;
   /** Checks the configuration with `firewall-offline-cmd --check-config` in an isolated copy. */
   validate(config: FirewallConfigInput): Promise<void>;
-  /** Validates, backs up, writes, activates, probes; rolls back on failure. */
-  apply(config: FirewallConfigInput, options?: ApplyOptions): Promise<ApplyReport>;
+  /**
+   * Validates, backs up, writes, activates, probes; rolls back on failure. The report's `timings`
+   * hold `validate`, `write`, `activate` and (with a probe) `probe` in milliseconds.
+   */
+  apply(config: FirewallConfigInput, options?: FirewallApplyOptions): Promise<ApplyReport>;
   /** Whether the daemon answers `firewall-cmd --state` (daemon driver). */
   isRunning(): Promise<boolean>;
 }
 
 const CONF = 'firewalld.conf';
+/** Mode of every file apply() writes (firewalld's files are not for other users). */
+const FILE_MODE = 0o640;
 
 /**
  * Creates the apply layer for one firewalld config directory.
@@ -90,26 +102,45 @@ const CONF = 'firewalld.conf';
  * @returns a {@link Firewalld}
  * @example
  * const fw = createFirewalld({ driver: 'offline', configDir: '/etc/firewalld' });
- * const report = await fw.apply(invisLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } }));
+ * const report = await fw.apply(invisFirewallLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } }));
  */
 export function createFirewalld(options: FirewalldOptions): Firewalld {
-  const fs = options.fs ?? nodeFs;
+  const fs = options.fs ?? createNodeFs();
   const runner = options.runner ?? createExecaRunner();
   const env = options.env ?? {};
   const firewallCmd = options.programs?.firewallCmd ?? 'firewall-cmd';
   const offlineCmd = options.programs?.offlineCmd ?? 'firewall-offline-cmd';
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const { configDir } = options;
   const backupRoot = options.backupDir ?? `${configDir.replace(/\/+$/, '')}.invis-backup`;
+  const activation: PlannedCommand =
+    options.driver === 'daemon'
+      ? { command: firewallCmd, args: ['--reload'], reason: 'activate the new permanent configuration' }
+      : {
+          command: offlineCmd,
+          args: ['--system-config', configDir, '--check-config'],
+          reason: 'check the written configuration in place',
+        };
 
   const io = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
     try {
       return await op();
     } catch (e) {
-      if (e instanceof FirewalldError) throw e;
-      throw new FirewalldError('FW_IO', `${what}: ${(e as Error).message}`, { data: { configDir }, cause: e });
+      if (isFirewalldError(e)) throw e;
+      throw new FirewalldError('FW_IO', `${what}: ${(e as Error).message}`, { details: { configDir }, cause: e });
     }
   };
+
+  /** Runs a firewalld program; one that cannot run at all is `FW_COMMAND_FAILED` with the host error as cause. */
+  async function run(command: string, args: readonly string[]): Promise<CommandResult> {
+    try {
+      return await runner.run(command, args, { env });
+    } catch (e) {
+      // The host's messages name the program and are safe to show; a foreign error's are not.
+      const message = isInvisError(e) ? e.message : `${command} could not run`;
+      throw new FirewalldError('FW_COMMAND_FAILED', message, { details: { command }, cause: e });
+    }
+  }
 
   /** Managed files of a directory: `firewalld.conf` and the XML in zones/, services/, policies/. */
   async function readFiles(dir: string): Promise<Map<string, string>> {
@@ -127,17 +158,13 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
   async function writeFiles(dir: string, current: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>) {
     for (const sub of MANAGED_DIRS) await fs.mkdir(join(dir, sub));
     for (const [path, text] of next) {
-      if (current.get(path) === text) continue;
-      const target = join(dir, path);
-      const tmp = `${target}.invis-tmp`;
-      await fs.writeFile(tmp, text, 0o640);
-      await fs.rename(tmp, target);
+      if (current.get(path) !== text) await fs.writeFileAtomic(join(dir, path), text, { mode: FILE_MODE });
     }
-    for (const path of current.keys()) if (!next.has(path)) await fs.rm(join(dir, path));
+    for (const path of current.keys()) if (!next.has(path)) await fs.remove(join(dir, path));
   }
 
   const offline = (dir: string, args: string[]): Promise<CommandResult> =>
-    runner(offlineCmd, ['--system-config', dir, ...args], { env });
+    run(offlineCmd, ['--system-config', dir, ...args]);
 
   async function checkDir(dir: string): Promise<void> {
     const result = await offline(dir, ['--check-config']);
@@ -163,30 +190,36 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
       });
       await checkDir(copy);
     } finally {
-      await fs.rm(copy);
+      await fs.remove(copy);
     }
   }
 
   async function isRunning(): Promise<boolean> {
-    return (await runner(firewallCmd, ['--state'], { env })).exitCode === 0;
+    return (await run(firewallCmd, ['--state'])).exitCode === 0;
   }
 
   async function activate(): Promise<void> {
     if (options.driver === 'offline') return checkDir(configDir);
-    const result = await runner(firewallCmd, ['--reload'], { env });
+    const result = await run(firewallCmd, ['--reload']);
     // No --state pre-check (a whole Python start-up): a stopped daemon shows here as NOT_RUNNING.
     if (result.exitCode === FIREWALLD_EXIT_CODES.NOT_RUNNING) {
       throw new FirewalldError('FW_DAEMON_STATE', 'firewalld is not running (firewall-cmd --reload)', {
-        data: { driver: 'daemon', exitCode: result.exitCode },
+        details: { driver: 'daemon', exitCode: result.exitCode },
       });
     }
     if (result.exitCode !== 0) {
       const cause = checkerError(result);
       throw new FirewalldError('FW_RELOAD_FAILED', `firewall-cmd --reload failed: ${cause.message}`, {
-        data: { exitCode: result.exitCode },
+        details: { exitCode: result.exitCode },
         cause,
       });
     }
+  }
+
+  /** Only what differs; the activating command only when something does. */
+  function planOf(current: ReadonlyMap<string, string>, next: ReadonlyMap<string, string>): ApplyPlan {
+    const files = diffFiles(current, next, configDir);
+    return { ...emptyPlan(), files, commands: files.length > 0 ? [activation] : [] };
   }
 
   return {
@@ -196,7 +229,7 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
     },
     async plan(input) {
       const { current, next } = await desired(input);
-      return diffFiles(current, next);
+      return planOf(current, next);
     },
     async validate(input) {
       const { next } = await desired(input);
@@ -205,23 +238,30 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
     isRunning,
     async apply(input, applyOptions = {}) {
       const { current, next } = await desired(input);
-      const changes = diffFiles(current, next);
-      if (changes.length === 0) return { changed: false, changes, timings: { validateMs: 0, activateMs: 0 } };
-      const t0 = performance.now();
-      await validateFiles(next);
-      const validateMs = performance.now() - t0;
+      const plan = planOf(current, next);
+      if (plan.files.length === 0) return applyReport(plan);
+      const timings: Record<string, number> = {};
+      const timed = async <T>(stage: string, op: () => Promise<T>): Promise<T> => {
+        const t0 = performance.now();
+        try {
+          return await op();
+        } finally {
+          timings[stage] = performance.now() - t0;
+        }
+      };
+      await timed('validate', () => validateFiles(next));
 
-      const backupDir = join(backupRoot, clock().toISOString().replace(/[:.]/g, '-'));
-      await io('writing the backup', () => writeFiles(backupDir, new Map(), current));
-      const t1 = performance.now();
+      const backup = join(backupRoot, clock.now().toISOString().replace(/[:.]/g, '-'));
+      await io('writing the backup', () => writeFiles(backup, new Map(), current));
+      const { safetyProbe } = applyOptions;
       try {
-        await io('writing the configuration', () => writeFiles(configDir, current, next));
-        await activate();
-        if (applyOptions.safetyProbe && !(await applyOptions.safetyProbe().catch(() => false))) {
+        await timed('write', () => io('writing the configuration', () => writeFiles(configDir, current, next)));
+        await timed('activate', activate);
+        if (safetyProbe && !(await timed('probe', () => safetyProbe().catch(() => false)))) {
           throw new FirewalldError(
             'FW_SAFETY_PROBE_FAILED',
             'the safety probe failed after activating the new firewall; the previous configuration was restored',
-            { data: { backupDir } },
+            { details: { backupDir: backup } },
           );
         }
       } catch (error) {
@@ -229,15 +269,14 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
         await activate().catch(() => undefined);
         throw error;
       }
-      const activateMs = performance.now() - t1;
       await io('pruning old backups', async () => {
         // ISO timestamps sort chronologically.
         const all = (await fs.readdir(backupRoot)).sort();
         for (const old of all.slice(0, Math.max(0, all.length - (options.keepBackups ?? 10)))) {
-          await fs.rm(join(backupRoot, old));
+          await fs.remove(join(backupRoot, old));
         }
       });
-      return { changed: true, changes, backupDir, timings: { validateMs, activateMs } };
+      return applyReport(plan, { backup, timings });
     },
   };
 }
@@ -245,10 +284,11 @@ export function createFirewalld(options: FirewalldOptions): Firewalld {
 /**
  * Turns a failed firewall-cmd / firewall-offline-cmd run into a typed error: the exit code names
  * the firewalld error (`102` → `FW_INVALID_PORT`), the `NAME: message` line becomes the message.
- * @param result the program's exit code and output
+ * @param result the program's exit code and interleaved output
  * @returns the error (callers throw it)
+ * @example checkerError({ exitCode: 102, output: "INVALID_PORT: port number in '99999' is too big" }) // FW_INVALID_PORT
  */
-export function checkerError(result: CommandResult): FirewalldError {
+export function checkerError(result: Pick<CommandResult, 'exitCode' | 'output'>): FirewalldError {
   const named = firewalldErrorName(result.exitCode);
   const line = result.output
     .split('\n')

@@ -1,5 +1,6 @@
 // FirewalldError: the one error type of @invis/firewalld. firewalld's own error names (from
 // firewall/errors.py, also its exit codes) become `FW_<NAME>`; our model checks add a few more.
+import { defineErrorGuard, type ErrorDetails, InvisError } from '@invis/host';
 
 /**
  * firewalld's error names and the exit codes `firewall-cmd` / `firewall-offline-cmd` return for
@@ -129,7 +130,7 @@ export const OWN_ERROR_CODES = [
   'FW_INTERNAL_VHOST_EXPOSED',
   /** A zone, service or policy refers to something that does not exist in the model. */
   'FW_UNKNOWN_REFERENCE',
-  /** A firewalld program could not be started or was killed. */
+  /** A firewalld program could not run (missing, killed, timed out); `cause` is the host error. */
   'FW_COMMAND_FAILED',
   /** `firewall-cmd --reload` failed; the previous configuration was restored. */
   'FW_RELOAD_FAILED',
@@ -144,57 +145,34 @@ export const OWN_ERROR_CODES = [
 /** Every stable error code: `FW_<firewalld name>` for checker results, plus {@link OWN_ERROR_CODES}. */
 export type FirewalldErrorCode = `FW_${FirewalldErrorName}` | (typeof OWN_ERROR_CODES)[number];
 
-/** Safe, serialisable facts about an error (no stacks, no file contents). */
-export type FirewalldErrorData = Record<string, string | number | boolean | readonly string[] | null | undefined>;
-
 /**
- * The error type of @invis/firewalld.
+ * The error type of @invis/firewalld, on the invis error base.
  *
  * - `code`: stable string; switch on it, not on the message.
- * - `data`: safe facts (exit code, object name, issues) that {@link FirewalldError.toJSON} returns.
- * - `cause`: the original error (execa result, parser error).
+ * - `details`: safe facts (exit code, object name, issues) that `toJSON()` returns.
+ * - `cause`: the original error (a host error for a program that could not run, a parser error).
  * @example
  * try { await fw.apply(config) } catch (e) {
- *   if (e instanceof FirewalldError && e.code === 'FW_INVALID_SERVICE') console.error(e.message);
+ *   if (isFirewalldError(e) && e.code === 'FW_INVALID_SERVICE') console.error(e.message);
  * }
  */
-export class FirewalldError extends Error {
-  /** Stable machine-readable code, e.g. `FW_INVALID_PORT`. */
-  readonly code: FirewalldErrorCode;
-  /** Safe data for clients. */
-  readonly data: FirewalldErrorData;
-
-  /**
-   * @param code stable error code
-   * @param message human-readable message (safe to show)
-   * @param options `data` for clients, `cause` for the original error
-   */
-  constructor(code: FirewalldErrorCode, message: string, options: { data?: FirewalldErrorData; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'FirewalldError';
-    this.code = code;
-    this.data = options.data ?? {};
-  }
-
-  /** Only `code`, `message` and the safe `data`; never the stack or `cause`. */
-  toJSON(): { code: FirewalldErrorCode; message: string } & FirewalldErrorData {
-    return { ...this.data, code: this.code, message: this.message };
-  }
+export class FirewalldError extends InvisError<FirewalldErrorCode> {
+  static override readonly scope: string = '@invis/firewalld';
 }
+
+/** Whether `value` is a {@link FirewalldError} (brand check, works across two installed copies). */
+export const isFirewalldError: (value: unknown) => value is FirewalldError =
+  defineErrorGuard<FirewalldError>('@invis/firewalld');
 
 /**
  * The error for a firewalld error name reported by a checker or parser.
  * @param name firewalld error name (e.g. from the `INVALID_PORT:` prefix of its message)
  * @param message the message
- * @param data safe extra data
+ * @param details safe extra details
  * @returns a {@link FirewalldError} with code `FW_<name>`
  */
-export function firewalldError(
-  name: FirewalldErrorName,
-  message: string,
-  data: FirewalldErrorData = {},
-): FirewalldError {
-  return new FirewalldError(`FW_${name}`, message, { data: { firewalldError: name, ...data } });
+export function firewalldError(name: FirewalldErrorName, message: string, details: ErrorDetails = {}): FirewalldError {
+  return new FirewalldError(`FW_${name}`, message, { details: { firewalldError: name, ...details } });
 }
 
 /**
@@ -202,18 +180,18 @@ export function firewalldError(
  * @param what what was being validated, e.g. `firewall model`
  * @param issues zod issues or plain messages
  * @param cause the ZodError, if any
- * @param data extra safe data (e.g. which file)
+ * @param details extra safe details (e.g. which file)
  * @returns the error (callers throw it)
  */
 export function invalidModel(
   what: string,
   issues: readonly (string | { path: readonly PropertyKey[]; message: string })[],
   cause?: unknown,
-  data: FirewalldErrorData = {},
+  details: ErrorDetails = {},
 ): FirewalldError {
   const lines = issues.map((i) => (typeof i === 'string' ? i : `${i.path.map(String).join('.')}: ${i.message}`));
   return new FirewalldError('FW_INVALID_MODEL', `invalid ${what}: ${lines.join('; ')}`, {
-    data: { ...data, issues: lines },
+    details: { ...details, issues: lines },
     cause,
   });
 }

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { diffFiles, diffLines } from './diff';
-import { FirewalldError, firewalldErrorName, firewalldExitCode } from './errors';
-import { normalizeConfig, parseConfigFiles, parseFirewalldConf, patchFirewalldConf, renderConfigFiles } from './files';
-import { invisLayout } from './invis';
+import { FirewalldError, firewalldErrorName, firewalldExitCode, isFirewalldError } from './errors';
+import {
+  diffFiles,
+  normalizeConfig,
+  parseConfigFiles,
+  parseFirewalldConf,
+  patchFirewalldConf,
+  renderConfigFiles,
+} from './files';
+import { invisFirewallLayout } from './invis';
 
 const conf = '# comment\nDefaultZone=public\nCleanupOnExit=yes\nLogDenied=off\n';
 
@@ -20,7 +26,7 @@ describe('firewalld.conf', () => {
 
 describe('config files', () => {
   it('renders a whole layout and imports it back unchanged', () => {
-    const c = invisLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } });
+    const c = invisFirewallLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } });
     const files = renderConfigFiles(c, conf);
     expect([...files.keys()].sort()).toEqual([
       'firewalld.conf',
@@ -35,23 +41,27 @@ describe('config files', () => {
       'zones/internal.xml',
     ]);
     const back = parseConfigFiles(new Map([...files, ['zones/external.xml.old', 'junk'], ['helpers/x.xml', 'junk']]));
-    expect(diffFiles(files, renderConfigFiles(back, conf))).toEqual([]);
+    expect(diffFiles(files, renderConfigFiles(back, conf), '/etc/firewalld')).toEqual([]);
   });
 
   it('shows what changes between an imported server and the model', () => {
-    const c = invisLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } });
+    const c = invisFirewallLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } });
     const before = renderConfigFiles(c, conf);
-    const next = invisLayout({ ports: { ssh: 52022, portal: 53444, openvpn: 54194 }, letsEncrypt: false });
+    const next = invisFirewallLayout({ ports: { ssh: 52022, portal: 53444, openvpn: 54194 }, letsEncrypt: false });
     next.zones.pop();
-    const changes = diffFiles(before, renderConfigFiles(next, conf));
-    expect(changes.map((ch) => `${ch.kind} ${ch.path}`)).toEqual([
-      'changed services/invis-portal.xml',
-      'changed zones/external.xml',
-      'removed zones/internal.xml',
+    const changes = diffFiles(before, renderConfigFiles(next, conf), '/etc/firewalld');
+    expect(changes.map((ch) => `${ch.action} ${ch.path}`)).toEqual([
+      'update /etc/firewalld/services/invis-portal.xml',
+      'update /etc/firewalld/zones/external.xml',
+      'delete /etc/firewalld/zones/internal.xml',
     ]);
+    expect(changes[0]?.diff).toMatch(
+      /^--- a\/etc\/firewalld\/services\/invis-portal\.xml\n\+\+\+ b\/etc\/firewalld\/services\/invis-portal\.xml\n@@ /,
+    );
     expect(changes[0]?.diff).toContain(
       '-  <port port="53443" protocol="tcp"/>\n+  <port port="53444" protocol="tcp"/>',
     );
+    expect(changes[2]?.diff).toMatch(/^--- a\/etc\/firewalld\/zones\/internal\.xml\n\+\+\+ \/dev\/null\n/);
   });
 
   it('rejects duplicate names, shared interfaces and unknown zones', () => {
@@ -81,22 +91,21 @@ describe('config files', () => {
   });
 });
 
-describe('diffLines', () => {
-  it('marks removed and added lines', () => {
-    expect(diffLines('a\nb\nc', 'a\nx\nc')).toBe(' a\n-b\n+x\n c');
-    expect(diffLines('', 'a')).toBe('-\n+a');
-  });
-});
-
 describe('errors', () => {
   it('maps exit codes both ways and serialises safely', () => {
     expect(firewalldErrorName(102)).toBe('INVALID_PORT');
     expect(firewalldErrorName(1)).toBeUndefined();
     expect(firewalldExitCode('PARSE_ERROR')).toBe(28);
     const e = new FirewalldError('FW_INVALID_PORT', 'bad', {
-      data: { exitCode: 102 },
+      details: { exitCode: 102 },
       cause: new Error('secret stack'),
     });
-    expect(JSON.parse(JSON.stringify(e))).toEqual({ code: 'FW_INVALID_PORT', message: 'bad', exitCode: 102 });
+    expect(JSON.parse(JSON.stringify(e))).toEqual({
+      code: 'FW_INVALID_PORT',
+      message: 'bad',
+      details: { exitCode: 102 },
+    });
+    expect(isFirewalldError(e)).toBe(true);
+    expect(isFirewalldError(new Error('bad'))).toBe(false);
   });
 });

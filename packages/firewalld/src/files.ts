@@ -1,5 +1,7 @@
 // The whole configuration ↔ the files of a firewalld config directory (pure: maps of relative
 // path → content). firewalld.conf is patched line by line so settings we do not model survive.
+import { join } from 'node:path';
+import { type FileChange, fileChange } from '@invis/host';
 import { FirewalldError, invalidModel } from './errors';
 import { type FirewallConfig, type FirewallConfigInput, FirewallConfigSchema, LOG_DENIED } from './model';
 import { parsePolicyXml, parseServiceXml, parseZoneXml, renderPolicyXml, renderServiceXml, renderZoneXml } from './xml';
@@ -61,7 +63,7 @@ export function normalizeConfig(input: FirewallConfigInput): FirewallConfig {
   ];
   if (missing.length) {
     throw new FirewalldError('FW_UNKNOWN_REFERENCE', `unknown zones: ${missing.join('; ')}`, {
-      data: { issues: missing },
+      details: { issues: missing },
     });
   }
   return config;
@@ -145,4 +147,19 @@ export function parseConfigFiles(files: ConfigFiles): FirewallConfig {
   }
   const settings = parseFirewalldConf(files.get('firewalld.conf') ?? '');
   return { ...settings, zones, services, policies };
+}
+
+/**
+ * Compares two file sets (e.g. the files on disk and the rendered model).
+ * @param before current files
+ * @param after desired files
+ * @param configDir the directory both sets are relative to; the changes name absolute paths
+ * @returns one change (unified diff) per file that differs, sorted by path; empty when nothing changes
+ * @example diffFiles(await readFiles(), renderConfigFiles(config, conf), '/etc/firewalld')
+ */
+export function diffFiles(before: ConfigFiles, after: ConfigFiles, configDir: string): FileChange[] {
+  return [...new Set([...before.keys(), ...after.keys()])]
+    .sort()
+    .filter((path) => before.get(path) !== after.get(path))
+    .map((path) => fileChange(join(configDir, path), before.get(path), after.get(path)));
 }

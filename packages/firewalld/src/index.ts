@@ -1,30 +1,29 @@
 // @invis/firewalld: firewalld zones, services and policies as typed data; XML render/parse; validated apply.
 // Public API: every exported symbol is listed here by name.
 export {
-  type ApplyOptions,
-  type ApplyReport,
   checkerError,
   createFirewalld,
+  type FirewallApplyOptions,
   type Firewalld,
   type FirewalldDriver,
   type FirewalldOptions,
 } from './apply';
-export { diffFiles, diffLines, type FileChange } from './diff';
 export {
   FIREWALLD_EXIT_CODES,
   FirewalldError,
   type FirewalldErrorCode,
-  type FirewalldErrorData,
   type FirewalldErrorName,
   firewalldError,
   firewalldErrorName,
   firewalldExitCode,
   invalidModel,
+  isFirewalldError,
   OWN_ERROR_CODES,
 } from './errors';
 export {
   BUILTIN_ZONES,
   type ConfigFiles,
+  diffFiles,
   type GlobalSettings,
   MANAGED_DIRS,
   normalizeConfig,
@@ -44,7 +43,7 @@ export {
   type InvisAnswers,
   type InvisAnswersInput,
   InvisAnswersSchema,
-  invisLayout,
+  invisFirewallLayout,
   type PortCollision,
   RANDOM_PORT_RANGE,
 } from './invis';
@@ -84,14 +83,6 @@ export {
   type ZoneTarget,
 } from './model';
 export {
-  type CommandResult,
-  type CommandRunner,
-  createExecaRunner,
-  type FirewalldFs,
-  nodeFs,
-} from './runner';
-export {
-  GENERATED_MARKER,
   parsePolicyXml,
   parseServiceXml,
   parseZoneXml,

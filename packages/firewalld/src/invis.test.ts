@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FirewalldError } from './errors';
-import { checkRandomPorts, chooseRandomPorts, findExposures, invisLayout, RANDOM_PORT_RANGE } from './invis';
+import { checkRandomPorts, chooseRandomPorts, findExposures, invisFirewallLayout, RANDOM_PORT_RANGE } from './invis';
 import { renderZoneXml } from './xml';
 
 const ports = { ssh: 52022, portal: 53443, openvpn: 54194 };
@@ -18,9 +18,9 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-describe('invisLayout', () => {
+describe('invisFirewallLayout', () => {
   it('builds the original zones from the setup answers', () => {
-    const c = invisLayout({ ports, interfaces: { wlan: ['wlan0'] } });
+    const c = invisFirewallLayout({ ports, interfaces: { wlan: ['wlan0'] } });
     expect(c.defaultZone).toBe('external');
     expect(c.logDenied).toBe('all');
     const external = c.zones.find((z) => z.name === 'external');
@@ -51,7 +51,7 @@ describe('invisLayout', () => {
   });
 
   it('adds a DMZ zone with its policies and port forwards to internal hosts', () => {
-    const c = invisLayout({
+    const c = invisFirewallLayout({
       ports,
       interfaces: { dmz: 'dmz' },
       letsEncrypt: false,
@@ -67,21 +67,24 @@ describe('invisLayout', () => {
   });
 
   it('refuses to open 443 to the WAN while the internal-certificate vhost is on 443', () => {
-    const attempt = (): unknown => invisLayout({ ports, activeSync: true });
+    const attempt = (): unknown => invisFirewallLayout({ ports, activeSync: true });
     expect(attempt).toThrow(expect.objectContaining({ code: 'FW_INTERNAL_VHOST_EXPOSED' }));
-    const c = invisLayout({ ports, activeSync: true, internalVhostPort: 8443 });
+    const c = invisFirewallLayout({ ports, activeSync: true, internalVhostPort: 8443 });
     expect(c.zones[0]?.services).toContain('https');
   });
 
   it('reports colliding random ports as FW_PORT_COLLISION with every issue', () => {
     try {
-      invisLayout({ ports: { ssh: 53443, portal: 53443, openvpn: 49999 }, sambaRpcPorts: { from: 49152, to: 65535 } });
+      invisFirewallLayout({
+        ports: { ssh: 53443, portal: 53443, openvpn: 49999 },
+        sambaRpcPorts: { from: 49152, to: 65535 },
+      });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(FirewalldError);
       const err = e as FirewalldError;
       expect(err.code).toBe('FW_PORT_COLLISION');
-      expect(err.toJSON().issues).toEqual([
+      expect(err.toJSON().details?.issues).toEqual([
         "ports.ssh 53443/tcp: inside Samba's RPC range 49152-65535",
         'ports.portal 53443/tcp: same port as ports.ssh',
         "ports.portal 53443/tcp: inside Samba's RPC range 49152-65535",
@@ -146,7 +149,7 @@ describe('checkRandomPorts', () => {
 
 describe('findExposures', () => {
   it('finds a port through services, ports, local forward-ports and target ACCEPT', () => {
-    const c = invisLayout({ ports, internalVhostPort: 8443, activeSync: true });
+    const c = invisFirewallLayout({ ports, internalVhostPort: 8443, activeSync: true });
     const zone = c.zones[0];
     if (!zone) throw new Error('no zone');
     zone.ports.push({ port: 8000, to: 9000, protocol: 'tcp' });

@@ -232,16 +232,18 @@ const udp = (p: number): Port => ({ port: p, protocol: 'udp' });
  * @param input setup answers
  * @returns the resolved configuration
  * @throws FirewalldError `FW_PORT_COLLISION` (with `issues`), `FW_INTERNAL_VHOST_EXPOSED`, `FW_INVALID_MODEL`
- * @example invisLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } })
+ * @example invisFirewallLayout({ ports: { ssh: 52022, portal: 53443, openvpn: 54194 } })
  */
-export function invisLayout(input: InvisAnswersInput): FirewallConfig {
+export function invisFirewallLayout(input: InvisAnswersInput): FirewallConfig {
   const parsed = InvisAnswersSchema.safeParse(input);
   if (!parsed.success) throw invalidModel('setup answers', parsed.error.issues, parsed.error);
   const a = parsed.data;
   const collisions = checkRandomPorts(a);
   if (collisions.length) {
     const issues = collisions.map((c) => `${c.field} ${c.port}/${c.protocol}: ${c.reason}`);
-    throw new FirewalldError('FW_PORT_COLLISION', `random port collision: ${issues.join('; ')}`, { data: { issues } });
+    throw new FirewalldError('FW_PORT_COLLISION', `random port collision: ${issues.join('; ')}`, {
+      details: { issues },
+    });
   }
   const ovpnSub = a.ports.openvpnSub ?? a.ports.openvpn + 1;
   const { from, to } = a.sambaRpcPorts;
@@ -337,7 +339,7 @@ export function invisLayout(input: InvisAnswersInput): FirewallConfig {
     throw new FirewalldError(
       'FW_INTERNAL_VHOST_EXPOSED',
       `the internal-certificate vhost on ${a.internalVhostPort}/tcp would be reachable from the WAN (${exposed.map((e) => e.via).join(', ')}); move it to another port or turn off activeSync`,
-      { data: { port: a.internalVhostPort, via: exposed.map((e) => e.via) } },
+      { details: { port: a.internalVhostPort, via: exposed.map((e) => e.via) } },
     );
   }
   return resolved;

@@ -1,5 +1,7 @@
 // The daemon driver against a real firewalld running in a router namespace on a private dbus,
 // proven with real TCP traffic between WAN/LAN namespaces (see @invis/testbed startFirewalld).
+
+import { join } from 'node:path';
 import {
   type EchoServer,
   type FirewalldServer,
@@ -10,7 +12,7 @@ import {
 } from '@invis/testbed';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFirewalld, type FirewallConfig, type Firewalld, invisLayout } from '../../src/index';
+import { createFirewalld, type FirewallConfig, type Firewalld, invisFirewallLayout } from '../../src/index';
 
 const ports = { ssh: 52022, portal: 53443, openvpn: 54194 };
 let fw: FirewalldServer;
@@ -18,7 +20,7 @@ let client: Firewalld;
 const echoes: EchoServer[] = [];
 
 function layout(): FirewallConfig {
-  return invisLayout({
+  return invisFirewallLayout({
     ports,
     interfaces: { external: 'extern', internal: ['intern'], vpn: [], dmz: 'dmz' },
     portForwards: [{ port: 8080, protocol: 'tcp', toAddr: '10.232.0.2', toPort: 80 }],
@@ -127,7 +129,7 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
     if (!external) throw new Error('no external zone');
     external.services = external.services.filter((s) => s !== 'invis-portal');
     const report = await client.apply(next);
-    expect(report.changes.map((c) => c.path)).toEqual(['zones/external.xml']);
+    expect(report.files.map((c) => c.path)).toEqual([join(fw.info.configDir, 'zones/external.xml')]);
     expect(await reach('wan', fw.info.router.wanAddress, [ports.portal, ports.ssh])).toEqual({
       [ports.portal]: 'timeout',
       [ports.ssh]: 'open@10.231.0.2',
@@ -164,7 +166,7 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
       code: 'FW_SAFETY_PROBE_FAILED',
     });
     expect(await sshStillOpen()).toBe(true);
-    expect(await client.plan(layout())).toEqual([]);
+    expect(await client.plan(layout())).toEqual({ files: [], services: [], commands: [] });
   });
 
   it('rolls back when the reload fails on something only the daemon checks', async () => {
@@ -172,7 +174,7 @@ describe('daemon driver: firewall-cmd --reload on a firewalld in a netns', () =>
     const next = layout();
     next.services.find((s) => s.name === 'invis-portal')?.helpers.push('no-such-helper');
     await expect(client.apply(next)).rejects.toMatchObject({ code: 'FW_RELOAD_FAILED' });
-    expect(await client.plan(layout())).toEqual([]);
+    expect(await client.plan(layout())).toEqual({ files: [], services: [], commands: [] });
     expect(await firewallCmd(['--state'])).toBe('running');
     expect(await reach('wan', fw.info.router.wanAddress, [ports.portal])).toEqual({
       [ports.portal]: 'open@10.231.0.2',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFirewalld, type FirewallConfig, invisLayout } from '../../src/index';
+import { createFirewalld, type FirewallConfig, invisFirewallLayout } from '../../src/index';
 
 const ports = { ssh: 52022, portal: 53443, openvpn: 54194 };
 let dir: string;
@@ -42,9 +42,9 @@ const info = async (args: string[]): Promise<string> =>
 describe('offline driver with firewall-offline-cmd', () => {
   it('applies the invis layout; firewalld reads it back as intended; a second apply is a no-op', async () => {
     const fw = createFirewalld({ driver: 'offline', configDir: dir });
-    const report = await fw.apply(invisLayout({ ports, interfaces: { wlan: ['wlan0'] } }));
+    const report = await fw.apply(invisFirewallLayout({ ports, interfaces: { wlan: ['wlan0'] } }));
     expect(report.changed).toBe(true);
-    expect(report.backupDir).toBeDefined();
+    expect(report.backup?.startsWith(`${dir}.invis-backup/`)).toBe(true);
     expect(await info(['--get-default-zone'])).toBe('external');
     expect(await info(['--get-log-denied'])).toBe('all');
     const external = await info(['--info-zone=external']);
@@ -53,7 +53,7 @@ describe('offline driver with firewall-offline-cmd', () => {
     expect(external).toMatch(/masquerade: yes/);
     expect(await info(['--info-service=invis-portal'])).toMatch(/ports: 53443\/tcp/);
     expect(await info(['--policy=allowZoneForward', '--get-target'])).toBe('ACCEPT');
-    expect((await fw.apply(invisLayout({ ports, interfaces: { wlan: ['wlan0'] } }))).changed).toBe(false);
+    expect((await fw.apply(invisFirewallLayout({ ports, interfaces: { wlan: ['wlan0'] } }))).changed).toBe(false);
   });
 
   it.each<[string, (c: FirewallConfig) => void, string]>([
@@ -64,9 +64,25 @@ describe('offline driver with firewall-offline-cmd', () => {
   ])('rejects an invalid layout (%s) with a typed error and keeps the files', async (_, breakIt, code) => {
     const fw = createFirewalld({ driver: 'offline', configDir: dir });
     const before = await fw.read();
-    const broken = invisLayout({ ports: { ...ports, portal: 53444 } });
+    const broken = invisFirewallLayout({ ports: { ...ports, portal: 53444 } });
     breakIt(broken);
     await expect(fw.apply(broken)).rejects.toMatchObject({ code });
+    expect(await fw.read()).toEqual(before);
+  });
+
+  it('reports a firewalld program that is not installed as FW_COMMAND_FAILED (cause HOST_COMMAND_NOT_FOUND)', async () => {
+    const fw = createFirewalld({
+      driver: 'offline',
+      configDir: dir,
+      programs: { offlineCmd: 'invis-no-such-firewall-offline-cmd' },
+    });
+    const before = await fw.read();
+    const error = await fw.apply(invisFirewallLayout({ ports: { ...ports, portal: 53445 } })).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'FW_COMMAND_FAILED',
+      details: { command: 'invis-no-such-firewall-offline-cmd' },
+      cause: { code: 'HOST_COMMAND_NOT_FOUND' },
+    });
     expect(await fw.read()).toEqual(before);
   });
 
@@ -98,11 +114,13 @@ describe('offline driver with firewall-offline-cmd', () => {
       const fw = createFirewalld({ driver: 'offline', configDir: legacy });
       const imported = await fw.read();
       expect(imported.zones[0]).toMatchObject({ name: 'external', target: 'DROP', services: ['invis-ssh', 'https'] });
-      const changes = await fw.plan(invisLayout({ ports }));
-      const external = changes.find((c) => c.path === 'zones/external.xml');
-      expect(external?.kind).toBe('changed');
+      const { files } = await fw.plan(invisFirewallLayout({ ports }));
+      const external = files.find((c) => c.path === join(legacy, 'zones/external.xml'));
+      expect(external?.action).toBe('update');
       expect(external?.diff).toContain('-  <service name="https"/>');
-      expect(changes.filter((c) => c.kind === 'added').map((c) => c.path)).toContain('zones/internal.xml');
+      expect(files.filter((c) => c.action === 'create').map((c) => c.path)).toContain(
+        join(legacy, 'zones/internal.xml'),
+      );
     } finally {
       await rm(legacy, { recursive: true, force: true });
     }
