@@ -46,22 +46,23 @@ const TLS_OPTS: Record<FetchTls, string[]> = {
 };
 
 /**
- * An account as `fspFetchMailAccount` record, with the password sealed.
+ * An account as `fspFetchMailAccount` record, with the password sealed to its owner and address.
  * @param account validated account
- * @param localAddress the owner's local address
+ * @param owner the user the account belongs to (AD account name and local address)
  * @param key server key ({@link sealSecret})
  */
 export function toFetchMailAccountRecord(
   account: ExternalAccount,
-  localAddress: string,
+  owner: Pick<MailUser, 'user' | 'localAddress'>,
   key: SecretKey,
 ): FetchMailAccountRecord {
+  const { localAddress } = owner;
   return {
     extAddress: account.address,
     server: account.server,
     proto: account.protocol,
     userName: account.login,
-    password: sealSecret(account.password, key, account.address),
+    password: sealSecret(account.password, key, { owner: owner.user, address: account.address }),
     localAddress,
     fetchOpts: [
       'here',
@@ -81,12 +82,15 @@ export function toFetchMailAccountRecord(
  * Reads an `fspFetchMailAccount` record (ours or the original's) as model input. Without an
  * explicit provider the catalogue entry whose POP3/IMAP host is the account's server supplies
  * the relay. Validation happens in `parseMailConfig`.
- * @returns the account input and whether its password was clear text (re-seal it on write)
- * @throws MailRewriteError `MAIL_SECRET_DECRYPT`
+ * @param owner AD account name of the user whose container the record was read from
+ * @returns the account input and whether its password was clear text or sealed in the
+ *   version 1 format (re-seal it on write)
+ * @throws MailRewriteError `MAIL_SECRET_DECRYPT` (also when the record was moved from another user)
  */
 export function fromFetchMailAccountRecord(
   record: FetchMailAccountRecord,
   key: SecretKey,
+  owner: string,
   providers: readonly MailProvider[] = [],
 ): { account: AccountInput; legacySecret: boolean } {
   const opts = record.fetchOpts.map((o) => o.trim());
@@ -108,7 +112,7 @@ export function fromFetchMailAccountRecord(
   const provider =
     ext('provider')[0] ??
     providers.find((p) => (protocol === 'imap' ? p.imap?.host : p.pop3?.host) === server && p.smtp)?.id;
-  const { password, legacy } = openSecret(record.password, key, record.extAddress);
+  const { password, legacy } = openSecret(record.password, key, { owner, address: record.extAddress });
   const smtpAt = smtp?.lastIndexOf(':') ?? -1;
   return {
     account: {
@@ -203,7 +207,7 @@ export function createMailDirectoryStore(options: { directory: MailDirectory; ke
     async readUser(sam, state, providers) {
       const recipient = await directory.localRecipient(sam);
       if (!recipient) return undefined;
-      const read = (await directory.fetchAccounts(sam)).map((r) => fromFetchMailAccountRecord(r, key, providers));
+      const read = (await directory.fetchAccounts(sam)).map((r) => fromFetchMailAccountRecord(r, key, sam, providers));
       const main = recipient.mainAddress.toLowerCase();
       return {
         user: {
@@ -221,7 +225,7 @@ export function createMailDirectoryStore(options: { directory: MailDirectory; ke
       await directory.putLocalRecipient(user.user, toLocalMailRecipientRecord(user));
       const keep = new Set(user.accounts.map((a) => a.address));
       for (const a of user.accounts) {
-        await directory.putFetchAccount(user.user, toFetchMailAccountRecord(a, user.localAddress, key));
+        await directory.putFetchAccount(user.user, toFetchMailAccountRecord(a, user, key));
       }
       for (const old of await directory.fetchAccounts(user.user)) {
         if (!keep.has(old.extAddress.toLowerCase())) await directory.deleteFetchAccount(user.user, old.extAddress);

@@ -71,5 +71,13 @@ export {
   type SubmissionLogin,
   type SubmissionOptions,
 } from './postfix';
-export { generateSecretKey, isSealedSecret, openSecret, parseSecretKey, type SecretKey, sealSecret } from './secrets';
+export {
+  generateSecretKey,
+  isSealedSecret,
+  openSecret,
+  parseSecretKey,
+  type SecretBinding,
+  type SecretKey,
+  sealSecret,
+} from './secrets';
 export { quoteSieve, renderVacationSieve } from './sieve';

@@ -13,6 +13,7 @@ import {
   generateSecretKey,
   isSealedSecret,
   type MailConfig,
+  MailRewriteError,
   parseMailConfig,
   renderLdapTables,
   toMailProviderRecord,
@@ -93,6 +94,33 @@ it('stores users, accounts and providers as the invis objects, passwords sealed,
   const providers = parseMailConfig({ localDomain: 'invis.test', providers: await store.readProviders() }).providers;
   const users = await Promise.all(config.users.map(async (u) => (await store.readUser(u.user, {}, providers))?.user));
   expect(parseMailConfig({ localDomain: 'invis.test', providers, users })).toEqual(config);
+});
+
+it('a sealed password moved onto another user’s account does not decrypt', async () => {
+  const key = generateSecretKey();
+  const store = createMailDirectoryStore({ directory: ad.invis.mail, key });
+  for (const p of config.providers) await ad.invis.mail.putProvider(p.id, toMailProviderRecord(p));
+  for (const u of config.users) await store.writeUser(u);
+  const providers = parseMailConfig({ localDomain: 'invis.test', providers: await store.readProviders() }).providers;
+
+  // Someone who can write bob's container moves alice's mailbox object (sealed password and
+  // all) there: fetchmail would then collect alice's mail for bob, bob would send as her.
+  const [moved] = await ad.invis.mail.fetchAccounts('alice');
+  if (!moved) throw new Error('alice has an account');
+  const { extAddress, server: host, proto, userName, password, fetchOpts } = moved;
+  await ad.invis.mail.putFetchAccount('bob', {
+    ...{ extAddress, server: host, proto, userName, password, fetchOpts },
+    localAddress: 'bob@invis.test',
+  });
+  await ad.invis.mail.deleteFetchAccount('alice', extAddress);
+  try {
+    const error = await store.readUser('bob', {}, providers).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailRewriteError);
+    expect((error as MailRewriteError).code).toBe('MAIL_SECRET_DECRYPT');
+    expect((error as MailRewriteError).data).toEqual({ address: 'alice@provider.test' });
+  } finally {
+    await ad.invis.mail.deleteFetchAccount('bob', extAddress);
+  }
 });
 
 it('serves the address maps to Postfix over LDAP (StartTLS, read-only account)', async () => {
