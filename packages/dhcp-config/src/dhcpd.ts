@@ -1,12 +1,12 @@
 // ISC dhcpd.conf: pure render and parse. The parser imports existing configs: what the model
 // carries is read, everything else is reported in `warnings` with its line, never dropped silently.
+import { generatedMarker } from '@invis/host';
 import { ipv4ToNumber, netmaskToPrefix, numberToIpv4, parseIpv4Subnet, prefixToNetmask } from './address';
 import { DhcpConfigError } from './errors';
 import {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
-  GENERATED_MARKER,
   normalizeParsed,
   type ReservationInput,
   type SubnetInput,
@@ -46,7 +46,7 @@ function renderOptions(options: DhcpOptions, indent: string): string[] {
  * @example renderDhcpdConf(validateDhcpConfig(input), { pingCheck: false })
  */
 export function renderDhcpdConf(config: DhcpConfig, settings: DhcpdSettings = {}): string {
-  const lines = [`# ${GENERATED_MARKER}`];
+  const lines = [generatedMarker('@invis/dhcp-config', 'hash')];
   lines.push(config.authoritative ? 'authoritative;' : 'not authoritative;');
   lines.push(`default-lease-time ${config.validLifetime};`, `max-lease-time ${config.maxLifetime};`);
   lines.push(`ddns-update-style ${config.ddns.enabled ? 'interim' : 'none'};`);
@@ -80,7 +80,7 @@ type Token =
   | { type: 'comment'; text: string; line: number };
 
 function parseError(message: string, line: number): DhcpConfigError {
-  return new DhcpConfigError('DHCP_PARSE_ERROR', `dhcpd.conf line ${line}: ${message}`, { data: { line } });
+  return new DhcpConfigError('DHCP_PARSE_ERROR', `dhcpd.conf line ${line}: ${message}`, { details: { line } });
 }
 
 /** dhcpd.conf lexer: words, quoted strings, `{ } ; ,` and `#` comments. */

@@ -5,7 +5,7 @@ import { type AdClient, type AdEntry, childDn, dnEquals, f, parentDn } from '@in
 import { prefixToNetmask } from './address';
 import { validateDhcpConfig } from './conflicts';
 import { parseDhcpdConf } from './dhcpd';
-import { DhcpConfigError } from './errors';
+import { DhcpConfigError, isDhcpConfigError } from './errors';
 import { type DhcpConfig, normalizeDhcpConfig, type Reservation, type ReservationInput } from './model';
 
 /** The AD operations the bridge uses (an `AdClient` from `@invis/ad-client`). */
@@ -58,7 +58,7 @@ function directoryError(message: string, cause: unknown): DhcpConfigError {
   const code = (cause as { code?: unknown } | undefined)?.code;
   return new DhcpConfigError('DHCP_DIRECTORY_ERROR', `${message}: ${(cause as Error).message}`, {
     cause,
-    data: typeof code === 'string' ? { adCode: code } : {},
+    details: typeof code === 'string' ? { adCode: code } : {},
   });
 }
 
@@ -156,7 +156,7 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
       );
       return { config: parsed.config, warnings, hostDNs };
     } catch (e) {
-      const line = (e as DhcpConfigError).data?.line;
+      const line = isDhcpConfigError(e) ? e.details.line : undefined;
       const where = typeof line === 'number' ? origin[line - 1] : undefined;
       throw new DhcpConfigError('DHCP_PARSE_ERROR', `${where ?? 'DHCP objects'}: ${(e as Error).message}`, {
         cause: e,

@@ -1,3 +1,5 @@
+import { defineErrorGuard, InvisError, type InvisErrorJson, type InvisErrorOptions } from '@invis/host';
+
 /** Every stable error code of @invis/dhcp-config (listed with causes in the README). */
 export type DhcpErrorCode =
   | 'DHCP_INVALID_CONFIG'
@@ -21,43 +23,40 @@ export interface DhcpIssue {
   message: string;
 }
 
+/** The JSON form of a {@link DhcpConfigError}: the host's error JSON plus the issues, when there are any. */
+export interface DhcpConfigErrorJson extends InvisErrorJson {
+  issues?: DhcpIssue[];
+}
+
 /**
- * The one error class of @invis/dhcp-config. `code` is stable; `toJSON()` holds only code,
- * message and safe data (issues, line numbers, exit codes), never stacks or file contents.
+ * The one error class of @invis/dhcp-config, on the host's error base. `code` is stable;
+ * `details` hold safe data (line numbers, exit codes, commands); `issues` lists every problem
+ * of a model (`DHCP_INVALID_CONFIG`, `DHCP_CONFLICT`). `toJSON()` never holds stacks or file contents.
  * @example
- * try { validateDhcpConfig(input) } catch (e) { if (e instanceof DhcpConfigError) console.log(e.toJSON()) }
+ * try { validateDhcpConfig(input) } catch (e) { if (isDhcpConfigError(e)) console.log(e.toJSON()) }
  */
-export class DhcpConfigError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: DhcpErrorCode;
-  /** Every problem found (for `DHCP_INVALID_CONFIG` and `DHCP_CONFLICT`). */
+export class DhcpConfigError extends InvisError<DhcpErrorCode> {
+  static override readonly scope: string = '@invis/dhcp-config';
+  /** Every problem found (for `DHCP_INVALID_CONFIG` and `DHCP_CONFLICT`); empty otherwise. */
   readonly issues: readonly DhcpIssue[];
-  /** Safe structured detail (line, exitCode, command, …). */
-  readonly data: Readonly<Record<string, string | number | boolean>>;
 
   constructor(
     code: DhcpErrorCode,
     message: string,
-    options: {
-      cause?: unknown;
-      issues?: readonly DhcpIssue[];
-      data?: Record<string, string | number | boolean>;
-    } = {},
+    options: InvisErrorOptions & { issues?: readonly DhcpIssue[] } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'DhcpConfigError';
-    this.code = code;
+    super(code, message, options);
     this.issues = options.issues ?? [];
-    this.data = options.data ?? {};
   }
 
-  /** Code, message and safe data only: what a portal may send to a browser. */
-  toJSON(): { code: DhcpErrorCode; message: string; issues?: DhcpIssue[] } & Record<string, unknown> {
-    return {
-      ...this.data,
-      code: this.code,
-      message: this.message,
-      ...(this.issues.length ? { issues: [...this.issues] } : {}),
-    };
+  /** Code, message, details, invis causes and the issues: what a portal may send to a browser. */
+  override toJSON(): DhcpConfigErrorJson {
+    const json: DhcpConfigErrorJson = super.toJSON();
+    if (this.issues.length > 0) json.issues = [...this.issues];
+    return json;
   }
 }
+
+/** Whether `value` is a {@link DhcpConfigError} (brand check: works across two installed copies). */
+export const isDhcpConfigError: (value: unknown) => value is DhcpConfigError =
+  defineErrorGuard<DhcpConfigError>('@invis/dhcp-config');

@@ -11,17 +11,11 @@ export {
 } from './address';
 export {
   type ApplierCommon,
-  type ApplyFs,
-  type ApplyReport,
-  type CommandResult,
-  type CommandRunner,
   createDhcpdApplier,
   createKeaApplier,
   type DhcpApplier,
   type DhcpdApplierOptions,
   type KeaApplierOptions,
-  type ServiceManager,
-  systemdServiceManager,
 } from './apply';
 export { findConflicts, validateDhcpConfig } from './conflicts';
 export { type DhcpdParseResult, type DhcpdSettings, parseDhcpdConf, renderDhcpdConf } from './dhcpd';
@@ -32,7 +26,13 @@ export {
   type DhcpDirectoryOptions,
   type DhcpDirectoryReadResult,
 } from './directory';
-export { DhcpConfigError, type DhcpErrorCode, type DhcpIssue } from './errors';
+export {
+  DhcpConfigError,
+  type DhcpConfigErrorJson,
+  type DhcpErrorCode,
+  type DhcpIssue,
+  isDhcpConfigError,
+} from './errors';
 export {
   type KeaConfigObject,
   type KeaParseResult,
@@ -56,7 +56,6 @@ export {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
-  GENERATED_MARKER,
   normalizeDhcpConfig,
   type Pool,
   type Reservation,

@@ -40,7 +40,7 @@ describe('createKeaControl', () => {
 
   it('maps failures to typed errors', async () => {
     const ctl = createKeaControl({ socketPath, timeoutMs: 200 });
-    await expect(ctl.command('bad')).rejects.toMatchObject({ code: 'DHCP_KEA_COMMAND_FAILED', data: { result: 1 } });
+    await expect(ctl.command('bad')).rejects.toMatchObject({ code: 'DHCP_KEA_COMMAND_FAILED', details: { result: 1 } });
     await expect(ctl.command('garbage')).rejects.toMatchObject({ code: 'DHCP_KEA_SOCKET_ERROR', message: /not JSON/ });
     await expect(ctl.command('silent')).rejects.toThrow(/closed without an answer/);
     await expect(ctl.command('hang')).rejects.toThrow(/no answer to hang within 200 ms/);

@@ -51,7 +51,7 @@ export function createKeaControl(options: KeaControlOptions): KeaControl {
         const socketError = (message: string, cause?: unknown): DhcpConfigError =>
           new DhcpConfigError('DHCP_KEA_SOCKET_ERROR', `Kea control socket ${options.socketPath}: ${message}`, {
             cause,
-            data: { command: name },
+            details: { command: name },
           });
         const tryAnswer = (final: boolean): void => {
           let parsed: unknown;
@@ -71,7 +71,7 @@ export function createKeaControl(options: KeaControlOptions): KeaControl {
             const text = answer.text ?? `result ${answer.result}`;
             fail(
               new DhcpConfigError('DHCP_KEA_COMMAND_FAILED', `Kea ${name}: ${text}`, {
-                data: { command: name, result: answer.result },
+                details: { command: name, result: answer.result },
               }),
             );
             return;

@@ -1,5 +1,6 @@
 // Kea DHCPv4 JSON: pure render and parse. Deployment details (control socket, lease file,
 // hooks, logging) are KeaSettings, not part of the model, so one model renders for any host.
+import { generatedMarker } from '@invis/host';
 import { ipv4ToNumber, numberToIpv4, parseIpv4Subnet } from './address';
 import { indexSubnets, subnetContaining } from './conflicts';
 import { DhcpConfigError } from './errors';
@@ -7,7 +8,6 @@ import {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
-  GENERATED_MARKER,
   normalizeParsed,
   type Reservation,
   type SubnetInput,
@@ -123,7 +123,7 @@ export function keaConfigObject(config: DhcpConfig, settings: KeaSettings = {}):
  * @example renderKeaConfig(validateDhcpConfig(input), { controlSocket: '/run/kea/kea4.sock' })
  */
 export function renderKeaConfig(config: DhcpConfig, settings: KeaSettings = {}): string {
-  return `// ${GENERATED_MARKER}\n${JSON.stringify(keaConfigObject(config, settings), null, 2)}\n`;
+  return `${generatedMarker('@invis/dhcp-config', 'slash')}\n${JSON.stringify(keaConfigObject(config, settings), null, 2)}\n`;
 }
 
 /** Removes `//`, `#` and `/* *\/` comments outside strings (Kea's JSON dialect). */

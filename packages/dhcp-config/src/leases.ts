@@ -2,7 +2,7 @@
 // last entry for an address wins. Line-based parsing keeps 100,000 lines well under a second.
 import { ipv4ToNumber, normalizeMac } from './address';
 import { indexSubnets, subnetContaining, validateDhcpConfig } from './conflicts';
-import { DhcpConfigError } from './errors';
+import { DhcpConfigError, isDhcpConfigError } from './errors';
 import type { DhcpConfig, Reservation } from './model';
 import { type DevicePolicy, type DeviceType, nextFreeAddress } from './policy';
 
@@ -34,7 +34,7 @@ export interface LeaseParseOptions {
 }
 
 function leaseError(file: string, line: number, message: string): DhcpConfigError {
-  return new DhcpConfigError('DHCP_LEASE_PARSE_ERROR', `${file} line ${line}: ${message}`, { data: { line } });
+  return new DhcpConfigError('DHCP_LEASE_PARSE_ERROR', `${file} line ${line}: ${message}`, { details: { line } });
 }
 
 function finish(byIp: Map<string, Lease>, now: Date | undefined): Lease[] {
@@ -288,7 +288,7 @@ export function reservationFromLease(
 ): { reservation: Reservation; config: DhcpConfig } {
   if (!lease.mac) {
     throw new DhcpConfigError('DHCP_INVALID_CONFIG', `lease ${lease.ip} has no MAC address to reserve`, {
-      data: { ip: lease.ip },
+      details: { ip: lease.ip },
     });
   }
   const hostname = options.hostname ?? safeHostname(lease.hostname) ?? `mac-${lease.mac.replaceAll(':', '')}`;
@@ -303,11 +303,10 @@ export function reservationFromLease(
   try {
     return { reservation: candidate, config: tryWith(candidate) };
   } catch (e) {
-    const issues = (e as DhcpConfigError).issues ?? [];
-    const addressOnly = issues.every((i) =>
-      ['RESERVATION_IN_POOL', 'RESERVATION_OUTSIDE_SUBNET', 'DUPLICATE_IP'].includes(i.kind),
-    );
-    if (!(e instanceof DhcpConfigError) || !addressOnly) throw e;
+    const addressOnly =
+      isDhcpConfigError(e) &&
+      e.issues.every((i) => ['RESERVATION_IN_POOL', 'RESERVATION_OUTSIDE_SUBNET', 'DUPLICATE_IP'].includes(i.kind));
+    if (!addressOnly) throw e;
   }
   // The new address comes from the subnet the client is in.
   const home = subnetContaining(indexSubnets(config), ipv4ToNumber(lease.ip) as number);

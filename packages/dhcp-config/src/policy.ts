@@ -56,7 +56,7 @@ export function invisDevicePolicy(prefix: number): DevicePolicy {
   if (prefix === 16) return POLICY_16;
   if (prefix <= 24) return POLICY_24;
   throw new DhcpConfigError('DHCP_INVALID_CONFIG', `the invis device ranges need at least a /24, got /${prefix}`, {
-    data: { prefix },
+    details: { prefix },
   });
 }
 
@@ -68,7 +68,7 @@ function pickSubnet(config: DhcpConfig, subnet: string | number | undefined): Su
       : index.find((e) => e.subnet.id === subnet || e.subnet.cidr === subnet);
   if (!found) {
     throw new DhcpConfigError('DHCP_UNKNOWN_SUBNET', `no subnet ${subnet ?? '(config has none)'}`, {
-      data: { subnet: String(subnet ?? '') },
+      details: { subnet: String(subnet ?? '') },
     });
   }
   return found;
@@ -113,7 +113,7 @@ export function nextFreeAddress(config: DhcpConfig, options: NextFreeOptions): s
   throw new DhcpConfigError(
     'DHCP_RANGE_EXHAUSTED',
     `no free ${options.deviceType} address left in ${entry.subnet.cidr} (${numberToIpv4(from)}–${numberToIpv4(to)})`,
-    { data: { deviceType: options.deviceType, subnet: entry.subnet.cidr } },
+    { details: { deviceType: options.deviceType, subnet: entry.subnet.cidr } },
   );
 }
 

@@ -250,7 +250,7 @@ host nomac { fixed-address 192.168.220.9; }
 
   it('reports syntax errors with the line and never crashes on junk', () => {
     expect(() => parseDhcpdConf('subnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.0.5 10.0.0.9\n}')).toThrow(
-      expect.objectContaining({ code: 'DHCP_PARSE_ERROR', data: { line: 3 } }),
+      expect.objectContaining({ code: 'DHCP_PARSE_ERROR', details: { line: 3 } }),
     );
     expect(() => parseDhcpdConf('option domain-name "unterminated;\n')).toThrow(/line 1: unterminated string/);
     const words = fc.constantFrom(

@@ -3,8 +3,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createExecaRunner, runChecked } from '@invis/host';
 import { type DhcpdServer, requestDhcpLease, startDhcpd } from '@invis/testbed';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDhcpdLeases, renderDhcpdConf, validateDhcpConfig } from '../../src/index';
 import { labModel } from './lab-model';
@@ -89,11 +89,17 @@ lease 10.250.0.102 {
     await writeFile(conf, 'subnet 10.250.0.0 netmask 255.255.255.0 { range 10.250.0.100 10.250.0.150; }\n');
     await writeFile(leases, text);
     // dhcpd -T exits 0 even for a broken file; its verdict is in the output.
-    const check = await execa('dhcpd', ['-T', '-cf', conf, '-lf', leases, '-pf', join(dir, 'dhcpd.pid')], {
-      all: true,
-    });
-    expect(check.all).toContain('Wrote 2 leases to leases file.');
-    expect(check.all).not.toMatch(/ line \d+: /);
+    const check = await runChecked(createExecaRunner(), 'dhcpd', [
+      '-T',
+      '-cf',
+      conf,
+      '-lf',
+      leases,
+      '-pf',
+      join(dir, 'dhcpd.pid'),
+    ]);
+    expect(check.output).toContain('Wrote 2 leases to leases file.');
+    expect(check.output).not.toMatch(/ line \d+: /);
     expect(parseDhcpdLeases(text)).toEqual([
       {
         ip: '10.250.0.101',

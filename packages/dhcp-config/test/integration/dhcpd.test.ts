@@ -1,6 +1,7 @@
 // ISC dhcpd 4.4 in a network namespace, busybox udhcpc in a second one. dhcpd cannot reload,
 // so apply() restarts it through a ServiceManager backed by the testbed daemon.
 import { readFile } from 'node:fs/promises';
+import { createRecordingServiceManager } from '@invis/test-utils';
 import { type DhcpdServer, type DhcpLabInfo, requestDhcpLease, startDhcpd } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -72,12 +73,24 @@ describe('ISC dhcpd with a real client', () => {
     const applier = createDhcpdApplier({
       configPath: server.info.configFile,
       settings,
-      service: { restart: () => server.restart() },
+      // The testbed's dhcpd runs in a namespace, not under systemd: its restart is the testbed's.
+      services: { ...createRecordingServiceManager(), restart: () => server.restart() },
     });
     const pid = server.pid();
     const report = await applier.apply(model(lab, 12));
-    expect(report).toMatchObject({ changed: true, backupPath: `${server.info.configFile}.bak` });
-    expect(report.diff).toBe(`@@ line 22 @@\n-  fixed-address ${lab.net}.11;\n+  fixed-address ${lab.net}.12;\n`);
+    expect(report).toMatchObject({
+      changed: true,
+      backup: `${server.info.configFile}.bak`,
+      files: [{ path: server.info.configFile, action: 'update' }],
+      services: [{ unit: 'isc-dhcp-server', action: 'restart' }],
+    });
+    const diff = report.files[0]?.diff ?? '';
+    // Line 22 changed, three lines of context before it, the file ends one line after it.
+    expect(diff).toMatch(/^@@ -19,5 \+19,5 @@$/m);
+    expect(diff.split('\n').filter((l) => /^[-+](?!-- |\+\+ )/.test(l))).toEqual([
+      `-  fixed-address ${lab.net}.11;`,
+      `+  fixed-address ${lab.net}.12;`,
+    ]);
     expect(server.pid()).not.toBe(pid);
     expect((await requestDhcpLease(lab, { mac: RESERVED_MAC })).ip).toBe(`${lab.net}.12`);
   });

@@ -99,7 +99,7 @@ describe('Kea DHCPv4 with a real client', () => {
     await expect(createKeaControl({ socketPath: info.controlSocket }).command('no-such-command')).rejects.toMatchObject(
       {
         code: 'DHCP_KEA_COMMAND_FAILED',
-        data: { result: 2 },
+        details: { result: 2 },
       },
     );
     expect(live.map((l) => [l['hw-address'], l['ip-address']]).sort()).toEqual(leases.map((l) => [l.mac, l.ip]).sort());
@@ -123,8 +123,9 @@ describe('Kea DHCPv4 with a real client', () => {
 
     const report = await applier.apply(config);
     expect(report.changed).toBe(true);
-    expect(report.diff).toContain(`+            "ip-address": "${info.net}.21",`);
-    expect(report.backupPath).toBe(`${info.configFile}.bak`);
+    expect(report.files).toMatchObject([{ path: info.configFile, action: 'update' }]);
+    expect(report.files[0]?.diff).toContain(`+            "ip-address": "${info.net}.21",`);
+    expect(report.backup).toBe(`${info.configFile}.bak`);
     expect(await applier.apply(config)).toMatchObject({ changed: false });
 
     expect((await requestDhcpLease(info, { mac: RESERVED_MAC })).ip).toBe(`${info.net}.21`);
@@ -144,7 +145,7 @@ describe('Kea DHCPv4 with a real client', () => {
       checkCommandPrefix: ['ip', 'netns', 'exec', info.serverNetns],
     });
     const error = await applier.apply({ ...model(info, 22), interfaces: ['nosuch0'] }).catch((e) => e);
-    expect(error).toMatchObject({ code: 'DHCP_CHECK_FAILED', data: { command: 'kea-dhcp4', exitCode: 1 } });
+    expect(error).toMatchObject({ code: 'DHCP_CHECK_FAILED', details: { command: 'kea-dhcp4', exitCode: 1 } });
     expect(error.message).toMatch(/nosuch0/);
     expect(await readFile(info.configFile, 'utf8')).toBe(before);
     expect((await requestDhcpLease(info, { mac: RESERVED_MAC })).ip).toBe(`${info.net}.21`);
