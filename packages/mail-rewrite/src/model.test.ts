@@ -76,6 +76,24 @@ describe('parseMailConfig', () => {
     expect(found).toMatch(/users\.0\.localAddress: must be in invis-net.loc/);
   });
 
+  it('allows plain-text fetching only from a loopback server', () => {
+    const plain = (server: string) => {
+      const input = sampleInput();
+      const account = input.users?.[0]?.accounts?.[0];
+      if (!account) throw new Error('fixture');
+      Object.assign(account, { server, tls: 'none' });
+      return input;
+    };
+    for (const server of ['pop.gmx.net', '192.168.0.1', '127.evil.test', 'localhost.evil.test']) {
+      expect(issues(() => parseMailConfig(plain(server)))).toEqual([
+        'users.0.accounts.0.tls: plain text only to a server on this machine (127.0.0.0/8, localhost); use implicit or starttls',
+      ]);
+    }
+    for (const server of ['127.0.0.1', '127.77.3.4', 'localhost']) {
+      expect(parseMailConfig(plain(server)).users[0]?.accounts[0]?.tls).toBe('none');
+    }
+  });
+
   it('never puts a value into the error (only paths)', () => {
     const input = withAddress('x\nsecret-value@gmx.de');
     try {
