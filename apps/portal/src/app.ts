@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
@@ -18,6 +19,18 @@ import { MessagePage } from './ui/pages';
 import { LANG_COOKIE, registerPages } from './ui/routes';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Request body limit of a path, checked before anything reads the body (Content-Length up
+ * front, a chunked body while it streams): anyone can fetch a CSRF token, so the login must
+ * not accept gigabytes. Group member lists are the largest legitimate bodies.
+ */
+export function bodyLimitFor(path: string): number {
+  const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+  if (under('/api/session')) return 8 * 1024;
+  if (under('/api/groups')) return 512 * 1024;
+  return 64 * 1024;
+}
 
 /** The TCP peer from @hono/node-server's socket. */
 export function nodePeerAddress(c: Context): string {
@@ -47,6 +60,11 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
       }
     },
   });
+
+  const tooLarge = (): never => {
+    throw new PortalError('PORTAL_PAYLOAD_TOO_LARGE', 'request body too large');
+  };
+  app.use('*', (c, next) => bodyLimit({ maxSize: bodyLimitFor(c.req.path), onError: tooLarge })(c, next));
 
   app.use(
     '*',

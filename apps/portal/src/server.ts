@@ -14,6 +14,15 @@ export interface PortalServer {
   close(): Promise<void>;
 }
 
+/** Server limits: whole headers within 10 s, a whole request within 30 s, 16 KiB of headers. */
+const TIMEOUTS = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+  maxHeaderSize: 16 * 1024,
+} as const;
+
 /** Options of {@link startPortalServer}. */
 export interface PortalServerOptions {
   host: string;
@@ -50,7 +59,9 @@ export async function startPortalServer(portal: Portal, options: PortalServerOpt
         fetch: portal.app.fetch,
         hostname: options.host,
         port: options.port,
-        ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+        // Slow or stalled clients are cut off instead of holding sockets (Node's defaults: 60 s / 300 s).
+        serverOptions: { ...TIMEOUTS, ...tls },
+        ...(tls ? { createServer: createHttpsServer } : {}),
       },
       () => resolve(s),
     );

@@ -4,6 +4,7 @@ import { audited, type PortalContext, type PortalEnv, sessionUser } from '../con
 import type { AuthResult } from '../directory';
 import { PortalError, type PortalErrorCode } from '../errors';
 import type { Session } from '../sessions';
+import type { LoginAttempt } from '../throttle';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
 import {
   Empty,
@@ -49,12 +50,26 @@ const DENIED: Record<Exclude<AuthResult, { ok: true }>['reason'], [PortalErrorCo
   'must-change': ['PORTAL_PASSWORD_EXPIRED', 'password must be changed'],
 };
 
-function checkThrottle(c: PortalContext, username: string): void {
-  const verdict = c.get('deps').throttle.check(username, c.get('client'));
+/**
+ * Runs one password check under the login throttle. The attempt is counted before `check`
+ * starts and stays counted unless `check` ends it as succeeded or uncounted (fail closed:
+ * an exception, a DC failure, an outside refusal all count).
+ */
+async function throttled<T>(
+  c: PortalContext,
+  username: string,
+  check: (attempt: LoginAttempt) => Promise<T>,
+): Promise<T> {
+  const verdict = c.get('deps').throttle.begin(username, c.get('client'));
   if (!verdict.allowed) {
     throw new PortalError('PORTAL_THROTTLED', 'too many failed attempts', {
       data: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) },
     });
+  }
+  try {
+    return await check(verdict.attempt);
+  } finally {
+    verdict.attempt.failed();
   }
 }
 
@@ -62,32 +77,31 @@ function checkThrottle(c: PortalContext, username: string): void {
 const includesGroup = (groups: readonly string[], group: string): boolean =>
   groups.some((g) => g.toLowerCase() === group.toLowerCase());
 
-/** A failed attempt: counted by the throttle, then the error. */
-function refuse(c: PortalContext, username: string, code: PortalErrorCode, message: string): PortalError {
-  c.get('deps').throttle.failed(username, c.get('client'));
-  return new PortalError(code, message);
-}
+const WRONG = (): PortalError => new PortalError('PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
 
 /**
- * A password change that tests the old password: throttled like a login, audited. An unknown
- * user is the same 401 as a wrong password (no user enumeration).
+ * A password change that tests the old password, inside a throttled attempt, audited. An
+ * unknown user is the same 401 as a wrong password (no user enumeration).
  */
 async function changePassword(
   c: PortalContext,
+  attempt: LoginAttempt,
   username: string,
   oldPassword: string,
   newPassword: string,
 ): Promise<void> {
   const { directory } = c.get('deps');
-  checkThrottle(c, username);
   try {
     await audited(c, username, { action: 'user.password.change', target: username }, () =>
       directory.changePassword(username, oldPassword, newPassword),
     );
+    attempt.succeeded();
   } catch (e) {
     if (e instanceof PortalError && (e.code === 'PORTAL_INVALID_CREDENTIALS' || e.code === 'PORTAL_NOT_FOUND')) {
-      throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+      throw WRONG();
     }
+    // The old password was right; only the new one was refused.
+    if (e instanceof PortalError && e.code === 'PORTAL_PASSWORD_REJECTED') attempt.uncounted();
     throw e;
   }
 }
@@ -125,44 +139,45 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       const deps = c.get('deps');
       const { username, password } = c.req.valid('json');
       const client = c.get('client');
-      checkThrottle(c, username);
-      const result = await deps.directory.authenticate(username, password);
-      const audit = (outcome: 'ok' | 'failed', reason: string) =>
-        deps.audit.append({
-          actor: username,
-          address: client,
-          action: 'session.login',
-          target: username,
-          outcome,
-          after: { reason },
+      return throttled(c, username, async (attempt) => {
+        const result = await deps.directory.authenticate(username, password);
+        const audit = (outcome: 'ok' | 'failed', reason: string) =>
+          deps.audit.append({
+            actor: username,
+            address: client,
+            action: 'session.login',
+            target: username,
+            outcome,
+            after: { reason },
+          });
+        if (!result.ok) {
+          if (result.reason === 'expired' || result.reason === 'must-change') attempt.uncounted();
+          audit('failed', result.reason);
+          const [code, message] = DENIED[result.reason];
+          throw new PortalError(code, message);
+        }
+        const user = await deps.directory.getUser(result.username);
+        if (!user) throw WRONG();
+        const mobile = includesGroup(result.groups, deps.mobileGroup);
+        const isAdmin = includesGroup(result.groups, deps.adminGroup);
+        // From outside a right password of a non-mobile account is answered like a wrong one and
+        // counted: a 403 here would confirm the password to anyone on the Internet.
+        if (c.get('external') && !mobile) {
+          audit('failed', 'external');
+          throw WRONG();
+        }
+        attempt.succeeded();
+        const session = deps.sessions.rotate(c.get('session')?.id, {
+          username: user.username,
+          displayName: user.displayName,
+          isAdmin,
+          mobile,
+          passwordExpiresAt: user.passwordExpiresAt,
         });
-      if (!result.ok) {
-        if (result.reason !== 'expired' && result.reason !== 'must-change') deps.throttle.failed(username, client);
-        audit('failed', result.reason);
-        const [code, message] = DENIED[result.reason];
-        throw new PortalError(code, message);
-      }
-      const user = await deps.directory.getUser(result.username);
-      if (!user) throw new PortalError('PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
-      const mobile = includesGroup(result.groups, deps.mobileGroup);
-      const isAdmin = includesGroup(result.groups, deps.adminGroup);
-      // From outside a right password of a non-mobile account is answered like a wrong one and
-      // counted: a 403 here would confirm the password to anyone on the Internet.
-      if (c.get('external') && !mobile) {
-        audit('failed', 'external');
-        throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
-      }
-      deps.throttle.succeeded(username);
-      const session = deps.sessions.rotate(c.get('session')?.id, {
-        username: user.username,
-        displayName: user.displayName,
-        isAdmin,
-        mobile,
-        passwordExpiresAt: user.passwordExpiresAt,
+        setSessionCookie(c, session);
+        audit('ok', 'password');
+        return c.json(sessionJson(session), 200);
       });
-      setSessionCookie(c, session);
-      audit('ok', 'password');
-      return c.json(sessionJson(session), 200);
     },
   );
 
@@ -194,27 +209,24 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       const { username, oldPassword, newPassword } = c.req.valid('json');
       const deps = c.get('deps');
-      checkThrottle(c, username);
-      // The DC reports "expired"/"must change" only for the right password, so this also checks it.
-      const result = await deps.directory.authenticate(username, oldPassword);
-      if (result.ok) {
-        if (c.get('external') && !includesGroup(result.groups, deps.mobileGroup)) {
-          throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+      await throttled(c, username, async (attempt) => {
+        // The DC reports "expired"/"must change" only for the right password, so this also checks it.
+        const result = await deps.directory.authenticate(username, oldPassword);
+        if (result.ok) {
+          if (c.get('external') && !includesGroup(result.groups, deps.mobileGroup)) throw WRONG();
+          attempt.uncounted();
+          throw new PortalError('PORTAL_FORBIDDEN', 'the password has not expired; log in and change it there');
         }
-        throw new PortalError('PORTAL_FORBIDDEN', 'the password has not expired; log in and change it there');
-      }
-      if (result.reason !== 'expired' && result.reason !== 'must-change') {
-        const [code, message] = DENIED[result.reason];
-        throw refuse(c, username, code, message);
-      }
-      if (c.get('external')) {
-        const principal = await deps.directory.principal('user', username);
-        const groups = principal?.memberOf.map((g) => g.name) ?? [];
-        if (!includesGroup(groups, deps.mobileGroup)) {
-          throw refuse(c, username, 'PORTAL_INVALID_CREDENTIALS', 'wrong user name or password');
+        if (result.reason !== 'expired' && result.reason !== 'must-change') {
+          const [code, message] = DENIED[result.reason];
+          throw new PortalError(code, message);
         }
-      }
-      await changePassword(c, username, oldPassword, newPassword);
+        if (c.get('external')) {
+          const principal = await deps.directory.principal('user', username);
+          if (!includesGroup(principal?.memberOf.map((g) => g.name) ?? [], deps.mobileGroup)) throw WRONG();
+        }
+        await changePassword(c, attempt, username, oldPassword, newPassword);
+      });
       return c.body(null, 204);
     },
   );
@@ -270,7 +282,8 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
     }),
     async (c) => {
       const { oldPassword, newPassword } = c.req.valid('json');
-      await changePassword(c, sessionUser(c).username, oldPassword, newPassword);
+      const { username } = sessionUser(c);
+      await throttled(c, username, (attempt) => changePassword(c, attempt, username, oldPassword, newPassword));
       return c.body(null, 204);
     },
   );

@@ -43,6 +43,27 @@ const pageOf = (c: PortalContext): { page: number; search: string } => {
   };
 };
 
+// Any origin works here: `next` is read relative to it and must stay on it.
+const PROBE_ORIGIN = 'https://portal.invalid';
+
+/**
+ * `next` as a path on this portal, read the way a browser reads a Location (the WHATWG URL
+ * parser, which drops TAB/LF and treats `\\` like `/`), so `/\t/evil.example` cannot become
+ * `//evil.example`. Anything that leaves the origin becomes `/`: an open redirect helps phishing.
+ */
+export function sameOriginPath(next: string | undefined): string {
+  if (next === undefined) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, `${PROBE_ORIGIN}/`);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== PROBE_ORIGIN) return '/';
+  // `/.//evil.example` normalizes to the path `//evil.example`, itself a protocol-relative URL.
+  return `${url.pathname.replace(/^\/+/, '/')}${url.search}${url.hash}`;
+}
+
 /**
  * Registers the server-rendered pages. Pages only read; every change is a REST call made by
  * the page script with the session's CSRF token.
@@ -68,9 +89,7 @@ export function registerPages(app: Hono<PortalEnv>): void {
         maxAge: 31_536_000,
       });
     }
-    const next = c.req.query('next') ?? '/';
-    // Only local paths: an open redirect would help phishing.
-    return c.redirect(/^\/(?![/\\])/.test(next) ? next : '/');
+    return c.redirect(sameOriginPath(c.req.query('next')));
   });
 
   app.get('/login', (c) => {

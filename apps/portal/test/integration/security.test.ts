@@ -1,5 +1,6 @@
 // Reproductions of the portal's security findings (issue 14) against the real Samba DC over
 // real HTTP. Each describe names its finding; every test failed on the code before its fix.
+import { connect } from 'node:net';
 import { DEMO_PASSWORD, reserveLoopbackAddress } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAdDirectory } from '../../src/ad-directory';
@@ -256,4 +257,67 @@ describe('finding 9: write tokens are no Domain Admin', () => {
       await admin.request('DELETE', `/api/users/mk9.${stamp}`);
     }
   });
+});
+
+describe('finding 5: no open redirect after switching the language', () => {
+  it('keeps `next` on the portal, however a browser would read it', async () => {
+    const origin = new URL(tp.url).origin;
+    const hostile = [
+      '/\t/evil.example',
+      '/\n/evil.example',
+      '/\\evil.example',
+      '//evil.example',
+      '/.//evil.example',
+      'https://evil.example/',
+    ];
+    for (const next of hostile) {
+      const res = await fetch(`${tp.url}/lang/en?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      // the WHATWG URL parser strips TAB/LF like browsers do
+      expect(new URL(res.headers.get('location') ?? '', tp.url).origin, JSON.stringify(next)).toBe(origin);
+    }
+    const local = await fetch(`${tp.url}/lang/en?next=${encodeURIComponent('/users?page=2')}`, { redirect: 'manual' });
+    expect(local.headers.get('location')).toBe('/users?page=2');
+  });
+});
+
+describe('finding 6: the login throttle cannot be raced', () => {
+  it('lets at most the limit of parallel guesses reach the DC', async () => {
+    const user = await newUser('race');
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => code(await from(`198.51.100.${i + 1}`).login(user, `wrong-${i}`))),
+    );
+    expect(guesses.filter((c) => c === 'PORTAL_INVALID_CREDENTIALS').length).toBeLessThanOrEqual(5);
+    expect(guesses.filter((c) => c === 'PORTAL_THROTTLED').length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('counts IPv6 clients per /64, not per address', async () => {
+    const answers: string[] = [];
+    for (let i = 1; i <= 21; i++) {
+      answers.push(
+        await code(await from(`2001:db8:6:6::${i.toString(16)}`).login(`ghost${i}.${stamp}`, 'wrong-Passw0rd')),
+      );
+    }
+    expect(answers.slice(0, 20).every((c) => c === 'PORTAL_INVALID_CREDENTIALS')).toBe(true);
+    expect(answers[20]).toBe('PORTAL_THROTTLED');
+  });
+});
+
+describe('finding 4: bodies are bounded and slow clients cut off', () => {
+  it('refuses a huge login body before reading it', async () => {
+    const anon = from(INSIDE);
+    anon.csrf = ((await (await anon.request('GET', '/api/session')).json()) as { csrfToken: string }).csrfToken;
+    const res = await anon.request('POST', '/api/session', { username: 'x', password: 'y'.repeat(4 * 1024 * 1024) });
+    expect(res.status).toBe(413);
+  });
+
+  it('closes a connection that never finishes its headers', async () => {
+    const url = new URL(tp.url);
+    const socket = connect(Number(url.port), url.hostname);
+    const started = Date.now();
+    socket.write('GET / HTTP/1.1\r\nHost: portal\r\nX-Slow: ');
+    socket.resume(); // read, so the server's close is seen
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()).on('error', () => resolve()));
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
 });
