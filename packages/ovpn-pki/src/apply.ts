@@ -2,16 +2,26 @@
 // entries atomically, checks the new config with the real openvpn option parser before it goes
 // live, and restarts only when something OpenVPN reads at start-up changed (config, CA, cert,
 // key, tls-crypt). CRL and ccd changes never restart: OpenVPN re-reads them per connection.
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+import {
+  type ApplyReport,
+  applyReport,
+  type CommandRunner,
+  createExecaRunner,
+  createNodeFs,
+  emptyPlan,
+  fileChange,
+  type HostFs,
+  type ServiceManager,
+} from '@invis/host';
 import { OvpnPkiError } from './errors';
-import { createNodeFs, isMissing, type PkiFs } from './fs';
-import { type CommandRunner, createExecaRunner } from './runner';
+import { runOpenVpn } from './openvpn';
 
 /** One file of a server deployment. */
 export interface DeployFile {
   path: string;
   content: string;
-  /** 0o600 for keys, 0o644 for certificates, CRL and ccd entries. */
+  /** 0o600 for keys, 0o644 for certificates, CRL and ccd entries. A file not world-readable is secret: reports withhold its diff. */
   mode: number;
   /** `live`: OpenVPN re-reads it per connection (CRL, ccd); `restart`: read at start-up only. */
   effect: 'live' | 'restart';
@@ -25,49 +35,37 @@ export interface ServerDeployment {
   files: DeployFile[];
 }
 
-/** Restarts the OpenVPN service of this deployment (systemd on servers, a test daemon in tests). */
-export interface ServiceControl {
-  restart(): Promise<void>;
-}
-
 /** Options of {@link applyServerDeployment}. */
-export interface ApplyOptions {
-  fs?: PkiFs;
+export interface PkiApplyOptions {
+  /** File system; default the real one (`createNodeFs()` of @invis/host). */
+  fs?: HostFs;
+  /** Runs the openvpn config check; default `createExecaRunner()` of @invis/host. */
   runner?: CommandRunner;
-  /** Without it nothing is restarted and `restartNeeded` tells the caller to do it. */
-  service?: ServiceControl;
+  /** Restarts the OpenVPN unit. Without it nothing is restarted and `restartNeeded` tells the caller to do it. */
+  services?: ServiceManager;
+  /** The unit to restart; default `openvpn-server@<config file name without .conf>` (Debian's and openSUSE's template). */
+  unit?: string;
 }
 
-/** What {@link applyServerDeployment} did. */
-export interface ApplyReport {
-  changed: string[];
-  unchanged: string[];
+/** What {@link applyServerDeployment} did: the host's report (`files` with diffs, `services`, `backup`), plus restart flags. */
+export interface DeploymentReport extends ApplyReport {
   /** True when a start-up file changed. */
   restartNeeded: boolean;
+  /** True when the unit was restarted. */
   restarted: boolean;
-  /** Line diff of the config (`-`/`+` lines), empty when unchanged. */
-  configDiff: string;
-}
-
-async function readOrUndefined(fs: PkiFs, path: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(path);
-  } catch (cause) {
-    if (isMissing(cause)) return undefined;
-    throw cause;
-  }
 }
 
 /**
  * Validates an OpenVPN config with the real option parser: `openvpn --config FILE --genkey
  * secret /dev/null` parses every line (unknown options, wrong arguments, bad `push` quoting) and
  * exits before opening sockets or tun devices.
- * @param runner command runner
+ * @param runner command runner (`createExecaRunner()` of @invis/host)
  * @param configPath the config file; relative paths inside resolve against its directory
- * @throws {OvpnPkiError} OVPN_CONFIG_INVALID with OpenVPN's message
+ * @throws {OvpnPkiError} OVPN_CONFIG_INVALID with OpenVPN's message; OVPN_COMMAND_FAILED when openvpn cannot run
+ * @example await checkOpenVpnConfig(createExecaRunner(), '/etc/openvpn/server/invis-server.conf');
  */
 export async function checkOpenVpnConfig(runner: CommandRunner, configPath: string): Promise<void> {
-  const result = await runner.run('openvpn', [
+  const result = await runOpenVpn(runner, [
     '--cd',
     dirname(configPath),
     '--config',
@@ -82,113 +80,98 @@ export async function checkOpenVpnConfig(runner: CommandRunner, configPath: stri
     const message =
       `${result.stderr}\n${result.stdout}`.split('\n').find((l) => /error/i.test(l)) ?? result.stderr.trim();
     throw new OvpnPkiError('OVPN_CONFIG_INVALID', `openvpn rejects ${configPath}: ${message.trim()}`, {
-      data: { configPath, exitCode: result.exitCode },
+      details: { configPath, exitCode: result.exitCode },
     });
   }
-}
-
-/** A minimal line diff (LCS), enough to show what changed in a config. */
-export function diffLines(before: string, after: string): string {
-  const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
-  const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
-  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      const row = lcs[i] as number[];
-      row[j] = a[i] === b[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, row[j + 1] ?? 0);
-    }
-  }
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      i++;
-      j++;
-    } else if (j < b.length && (i >= a.length || (lcs[i]?.[j + 1] ?? 0) >= (lcs[i + 1]?.[j] ?? 0))) {
-      out.push(`+${b[j++]}`);
-    } else {
-      out.push(`-${a[i++]}`);
-    }
-  }
-  return out.length ? `${out.join('\n')}\n` : '';
 }
 
 /**
  * Writes a server deployment: checks a changed config with openvpn first (nothing is written when
  * it is rejected), then the files (atomically, with their modes), then the config, keeping the old
- * one as `<config>.bak`. Restarts
- * the service only when a start-up file changed; when the restart fails the old config is put
- * back and the service restarted with it.
+ * one as `<config>.bak`. Restarts the unit only when a start-up file changed; when the restart
+ * fails every file is put back and the unit restarted with them.
  * @param deployment config and files
- * @param options fs, runner, service
- * @returns changed/unchanged files, restart flags and the config diff
+ * @param options fs, runner, service manager and unit
+ * @returns every file with its action and diff (secrets withheld), the restart, the backup
  * @throws {OvpnPkiError} OVPN_CONFIG_INVALID (nothing written), OVPN_RELOAD_FAILED (everything rolled back)
+ * @example
+ * const report = await applyServerDeployment({ configPath, config, files }, { services: createSystemdServiceManager({ runner }) });
  */
 export async function applyServerDeployment(
   deployment: ServerDeployment,
-  options: ApplyOptions = {},
-): Promise<ApplyReport> {
+  options: PkiApplyOptions = {},
+): Promise<DeploymentReport> {
   const fs = options.fs ?? createNodeFs();
   const runner = options.runner ?? createExecaRunner();
-  const report: ApplyReport = { changed: [], unchanged: [], restartNeeded: false, restarted: false, configDiff: '' };
   const { configPath, config } = deployment;
-  const previous = await readOrUndefined(fs, configPath);
+  const unit = options.unit ?? `openvpn-server@${basename(configPath, '.conf')}`;
+  const plan = emptyPlan();
+  const timings: Record<string, number> = {};
+  const previous = await fs.readFileIfExists(configPath);
   // The option parser reads no referenced file, so the new config is checked before anything
   // is written: a rejected config leaves the server exactly as it was.
   if (previous !== config) {
+    const checkAt = performance.now();
     await fs.mkdir(dirname(configPath), 0o755);
     const candidate = `${configPath}.new`;
-    await fs.writeFileAtomic(candidate, config, 0o644);
+    await fs.writeFileAtomic(candidate, config, { mode: 0o644 });
     try {
       await checkOpenVpnConfig(runner, candidate);
     } finally {
       await fs.remove(candidate);
     }
+    timings.check = performance.now() - checkAt;
   }
+  const writeAt = performance.now();
   // Previous contents of everything we replace, for the rollback (undefined = did not exist).
   const before = new Map<string, { content: string | undefined; mode: number }>();
+  let restartNeeded = false;
   for (const file of deployment.files) {
-    const old = await readOrUndefined(fs, file.path);
-    if (old === file.content) {
-      report.unchanged.push(file.path);
-      continue;
-    }
+    const old = await fs.readFileIfExists(file.path);
+    plan.files.push(fileChange(file.path, old, file.content, { secret: (file.mode & 0o004) === 0 }));
+    if (old === file.content) continue;
     before.set(file.path, { content: old, mode: file.mode });
     await fs.mkdir(dirname(file.path), 0o755);
-    await fs.writeFileAtomic(file.path, file.content, file.mode);
-    report.changed.push(file.path);
-    if (file.effect === 'restart') report.restartNeeded = true;
+    await fs.writeFileAtomic(file.path, file.content, { mode: file.mode });
+    if (file.effect === 'restart') restartNeeded = true;
   }
-  if (previous === config) {
-    report.unchanged.push(configPath);
-  } else {
+  plan.files.push(fileChange(configPath, previous, config));
+  let backup: string | undefined;
+  if (previous !== config) {
     before.set(configPath, { content: previous, mode: 0o644 });
-    if (previous !== undefined) await fs.writeFileAtomic(`${configPath}.bak`, previous, 0o644);
-    await fs.writeFileAtomic(configPath, config, 0o644);
-    report.changed.push(configPath);
-    report.configDiff = diffLines(previous ?? '', config);
-    report.restartNeeded = true;
+    if (previous !== undefined) {
+      backup = `${configPath}.bak`;
+      await fs.writeFileAtomic(backup, previous, { mode: 0o644 });
+    }
+    await fs.writeFileAtomic(configPath, config, { mode: 0o644 });
+    restartNeeded = true;
   }
-  if (report.restartNeeded && options.service) {
+  timings.write = performance.now() - writeAt;
+  let restarted = false;
+  if (restartNeeded && options.services) {
+    const services = options.services;
+    const restartAt = performance.now();
     try {
-      await options.service.restart();
-      report.restarted = true;
+      await services.restart(unit);
+      restarted = true;
+      plan.services.push({ unit, action: 'restart' });
     } catch (cause) {
       for (const [path, old] of before) {
         if (old.content === undefined) await fs.remove(path);
-        else await fs.writeFileAtomic(path, old.content, old.mode);
+        else await fs.writeFileAtomic(path, old.content, { mode: old.mode });
       }
-      await options.service.restart().catch(() => undefined);
+      await services.restart(unit).catch(() => undefined);
       throw new OvpnPkiError(
         'OVPN_RELOAD_FAILED',
         'OpenVPN did not start with the new files; the previous ones are back',
-        {
-          cause,
-          data: { configPath },
-        },
+        { cause, details: { configPath, unit } },
       );
     }
+    timings.restart = performance.now() - restartAt;
   }
-  return report;
+  return {
+    ...applyReport(plan, { ...(backup === undefined ? {} : { backup }), timings }),
+    restartNeeded,
+    restarted,
+  };
 }

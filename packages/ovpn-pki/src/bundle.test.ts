@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createNodeFs } from '@invis/host';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildClientBundle } from './bundle';
-import { createNodeFs } from './fs';
 import { createPki } from './store';
 import { generateTlsCryptKey } from './tls-crypt';
 

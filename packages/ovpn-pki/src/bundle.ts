@@ -23,7 +23,7 @@ export async function buildClientBundle(pki: Pki, name: string, options: BuildCl
   const material = await pki.get(name);
   if (material.keyPem === undefined) {
     throw new OvpnPkiError('PKI_NOT_FOUND', `the PKI has no private key for "${name}"; renew it with rekey`, {
-      data: { name },
+      details: { name },
     });
   }
   return renderClientBundle({

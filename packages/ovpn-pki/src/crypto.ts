@@ -43,7 +43,7 @@ export async function generateKeyPair(alg: KeyAlgorithm): Promise<webcrypto.Cryp
   try {
     return (await webcrypto.subtle.generateKey(keyParams(alg), true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   } catch (cause) {
-    throw new OvpnPkiError('PKI_CRYPTO_FAILED', `cannot generate a ${alg} key`, { cause, data: { algorithm: alg } });
+    throw new OvpnPkiError('PKI_CRYPTO_FAILED', `cannot generate a ${alg} key`, { cause, details: { algorithm: alg } });
   }
 }
 
@@ -104,7 +104,7 @@ function keyObjectAlgorithm(
   throw new OvpnPkiError(
     'PKI_PARSE_FAILED',
     `unsupported key type ${type ?? 'unknown'} ${details?.namedCurve ?? details?.modulusLength ?? ''}`.trim(),
-    { data: { keyType: type ?? null } },
+    { details: { keyType: type ?? null } },
   );
 }
 

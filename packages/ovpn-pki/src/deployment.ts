@@ -32,13 +32,13 @@ export async function buildServerFiles(
 ): Promise<{ files: DeployFile[]; paths: ServerConfig['files'] }> {
   if (!options.tlsCrypt === !options.tlsCryptV2ServerKey) {
     throw new OvpnPkiError('PKI_INVALID_INPUT', 'set exactly one of tlsCrypt and tlsCryptV2ServerKey', {
-      data: { field: 'tlsCrypt' },
+      details: { field: 'tlsCrypt' },
     });
   }
   const server = await pki.get(options.serverName);
   if (server.keyPem === undefined) {
     throw new OvpnPkiError('PKI_NOT_FOUND', `the PKI has no private key for "${options.serverName}"`, {
-      data: { name: options.serverName },
+      details: { name: options.serverName },
     });
   }
   const p = (name: string): string => join(options.dir, name);

@@ -3,10 +3,10 @@
 // keys, the revocation history (index.txt) and a fresh CRL signed with the imported CA key, so
 // every existing client keeps working and every revoked one stays locked out.
 import { join } from 'node:path';
+import { createNodeFs, type HostFs } from '@invis/host';
 import { commonName } from './ca';
 import { importPrivateKeyPem, publicKeyDerOfPrivatePem, x509 } from './crypto';
 import { OvpnPkiError } from './errors';
-import { createNodeFs, isMissing, type PkiFs } from './fs';
 import { parseIndexTxt, renderIndexTxt } from './index-txt';
 import { certNameSchema, type PkiSettingsInput, parseInput, pkiSettingsSchema } from './model';
 import { type CrlInfo, createPki, type PkiOptions } from './store';
@@ -57,7 +57,7 @@ function sameKey(cert: x509.X509Certificate, keyPem: string, passphrase?: string
  * const report = await importEasyRsa({ from: '/etc/easy-rsa/example.de', to: { dir: '/var/lib/invis/pki/vpn' } });
  */
 export async function importEasyRsa(options: ImportEasyRsaOptions): Promise<ImportEasyRsaReport> {
-  const fs: PkiFs = options.to.fs ?? createNodeFs();
+  const fs: HostFs = options.to.fs ?? createNodeFs();
   const src = (...parts: string[]): string => join(options.from, ...parts);
   const dst = (...parts: string[]): string => join(options.to.dir, ...parts);
   const readSource = async (rel: string): Promise<string> => {
@@ -66,13 +66,13 @@ export async function importEasyRsa(options: ImportEasyRsaOptions): Promise<Impo
     } catch (cause) {
       throw new OvpnPkiError('PKI_IMPORT_FAILED', `${src(rel)} is missing; is ${options.from} an easy-rsa PKI?`, {
         cause,
-        data: { file: rel },
+        details: { file: rel },
       });
     }
   };
   if (await fs.exists(dst('ca.crt'))) {
     throw new OvpnPkiError('PKI_ALREADY_INITIALIZED', `${options.to.dir} already holds a CA`, {
-      data: { dir: options.to.dir },
+      details: { dir: options.to.dir },
     });
   }
   const caPem = await readSource('ca.crt');
@@ -100,8 +100,8 @@ export async function importEasyRsa(options: ImportEasyRsaOptions): Promise<Impo
   ]) {
     await fs.mkdir(dst(sub), 0o700);
   }
-  await fs.writeFileAtomic(dst('pki.json'), `${JSON.stringify({ version: 1, settings }, null, 2)}\n`, 0o644);
-  await fs.writeFileAtomic(dst('private', 'ca.key'), caKeyPem, 0o600);
+  await fs.writeFileAtomic(dst('pki.json'), `${JSON.stringify({ version: 1, settings }, null, 2)}\n`, { mode: 0o644 });
+  await fs.writeFileAtomic(dst('private', 'ca.key'), caKeyPem, { mode: 0o600 });
 
   const skipped: ImportEasyRsaReport['skipped'] = [];
   const imported: ImportEasyRsaReport['imported'] = [];
@@ -134,18 +134,13 @@ export async function importEasyRsa(options: ImportEasyRsaOptions): Promise<Impo
       skip(entry ? 'revoked in index.txt' : `serial ${serial} not in index.txt`);
       continue;
     }
-    let keyPem: string | undefined;
-    try {
-      keyPem = await fs.readFile(src('private', `${name}.key`));
-    } catch (cause) {
-      if (!isMissing(cause)) throw cause;
-    }
+    const keyPem = await fs.readFileIfExists(src('private', `${name}.key`));
     if (keyPem !== undefined && !keyPem.includes('ENCRYPTED') && !sameKey(cert, keyPem)) {
       skip(`private/${name}.key does not belong to the certificate`);
       continue;
     }
-    if (keyPem !== undefined) await fs.writeFileAtomic(dst('private', `${name}.key`), keyPem, 0o600);
-    await fs.writeFileAtomic(dst('issued', file), pem, 0o644);
+    if (keyPem !== undefined) await fs.writeFileAtomic(dst('private', `${name}.key`), keyPem, { mode: 0o600 });
+    await fs.writeFileAtomic(dst('issued', file), pem, { mode: 0o644 });
     imported.push({ name, serial, hasKey: keyPem !== undefined });
     if (commonName(cert) !== name)
       skipped.push({ file: join('issued', file), reason: `imported; CN is "${commonName(cert)}"` });
@@ -156,17 +151,15 @@ export async function importEasyRsa(options: ImportEasyRsaOptions): Promise<Impo
     [join('revoked', 'certs_by_serial'), join('revoked', 'certs_by_serial'), '.crt'],
   ] as const) {
     for (const file of await fs.readdir(src(from))) {
-      if (file.endsWith(ext)) await fs.writeFileAtomic(dst(to, file), await fs.readFile(src(from, file)), 0o644);
+      if (file.endsWith(ext))
+        await fs.writeFileAtomic(dst(to, file), await fs.readFile(src(from, file)), { mode: 0o644 });
     }
   }
-  await fs.writeFileAtomic(dst('index.txt'), renderIndexTxt(index), 0o644);
-  try {
-    await fs.writeFileAtomic(dst('crlnumber'), await fs.readFile(src('crlnumber')), 0o644);
-  } catch (cause) {
-    if (!isMissing(cause)) throw cause;
-  }
+  await fs.writeFileAtomic(dst('index.txt'), renderIndexTxt(index), { mode: 0o644 });
+  const crlNumber = await fs.readFileIfExists(src('crlnumber'));
+  if (crlNumber !== undefined) await fs.writeFileAtomic(dst('crlnumber'), crlNumber, { mode: 0o644 });
   // ca.crt last: it marks the target as initialised.
-  await fs.writeFileAtomic(dst('ca.crt'), caPem, 0o644);
+  await fs.writeFileAtomic(dst('ca.crt'), caPem, { mode: 0o644 });
   const { passphrase } = options;
   const pki = createPki({ ...options.to, ...(passphrase === undefined ? {} : { caPassphrase: () => passphrase }) });
   const crl = await pki.generateCrl();

@@ -75,7 +75,7 @@ describe('index.txt', () => {
         try {
           parseIndexTxt(junk);
         } catch (e) {
-          expect(isOvpnPkiError(e, 'PKI_PARSE_FAILED')).toBe(true);
+          expect(isOvpnPkiError(e) && e.code === 'PKI_PARSE_FAILED').toBe(true);
         }
       }),
     );

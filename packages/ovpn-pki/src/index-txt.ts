@@ -42,7 +42,7 @@ function parseTime(s: string, line: number): Date {
 }
 
 function parseError(what: string, line: number): OvpnPkiError {
-  return new OvpnPkiError('PKI_PARSE_FAILED', `index.txt line ${line}: ${what}`, { data: { line } });
+  return new OvpnPkiError('PKI_PARSE_FAILED', `index.txt line ${line}: ${what}`, { details: { line } });
 }
 
 /**

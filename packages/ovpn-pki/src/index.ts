@@ -2,14 +2,12 @@
 // server configs and client bundles.
 // Public API: every exported symbol is listed here by name.
 export {
-  type ApplyOptions,
-  type ApplyReport,
   applyServerDeployment,
   checkOpenVpnConfig,
   type DeployFile,
-  diffLines,
+  type DeploymentReport,
+  type PkiApplyOptions,
   type ServerDeployment,
-  type ServiceControl,
 } from './apply';
 export { type BuildClientBundleOptions, buildClientBundle } from './bundle';
 export {
@@ -22,14 +20,7 @@ export {
 export type { CryptoKey } from './crypto';
 export { type BuildServerFilesOptions, buildServerFiles } from './deployment';
 export { type ImportEasyRsaOptions, type ImportEasyRsaReport, importEasyRsa } from './easyrsa';
-export {
-  isOvpnPkiError,
-  OVPN_PKI_ERROR_CODES,
-  OvpnPkiError,
-  type OvpnPkiErrorCode,
-  type OvpnPkiErrorData,
-} from './errors';
-export { createNodeFs, type PkiFs } from './fs';
+export { isOvpnPkiError, OVPN_PKI_ERROR_CODES, OvpnPkiError, type OvpnPkiErrorCode } from './errors';
 export { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
 export {
   caNameSchema,
@@ -46,7 +37,6 @@ export { cidrToNetmask, ipv4CidrSchema } from './net';
 export {
   type ClientBundle,
   DATA_CIPHERS,
-  GENERATED_MARKER,
   normalizeServerConfig,
   renderCcdEntry,
   renderClientBundle,
@@ -56,7 +46,6 @@ export {
   type SiteSpec,
 } from './openvpn-config';
 export { type CrlRenewal, type CrlRenewalOptions, startCrlRenewal } from './renewal';
-export { type CommandResult, type CommandRunner, createExecaRunner } from './runner';
 export {
   type CertificateInfo,
   type CertificateMaterial,

@@ -118,6 +118,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   const path = issue?.path.length ? ` (${issue.path.join('.')})` : '';
   throw new OvpnPkiError('PKI_INVALID_INPUT', `invalid ${what}${path}: ${issue?.message ?? 'invalid value'}`, {
     cause: result.error,
-    data: { field: issue?.path.join('.') ?? '' },
+    details: { field: issue?.path.join('.') ?? '' },
   });
 }

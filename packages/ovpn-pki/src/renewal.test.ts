@@ -13,7 +13,7 @@ describe('startCrlRenewal', () => {
   it('renews the CRL once it is due, hands it over, and tolerates a corrupt file', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ovpn-renewal-'));
     let now = new Date('2026-01-01T00:00:00Z');
-    const pki = createPki({ dir, now: () => now });
+    const pki = createPki({ dir, clock: { now: () => now } });
     await pki.init({ caName: 'CA', settings: { crlDays: 30, crlRenewBeforeDays: 10 } });
     const handed: number[] = [];
     const errors: unknown[] = [];

@@ -3,6 +3,7 @@
 // rewrites index.txt and re-signs the CRL; ensureFreshCrl() re-signs it long before nextUpdate
 // so that an expiring CRL can never lock every VPN user out (the original's 180-day outage).
 import { join } from 'node:path';
+import { type Clock, createNodeFs, type HostFs, isMissing, systemClock } from '@invis/host';
 import { z } from 'zod';
 import {
   type CertKind,
@@ -28,7 +29,6 @@ import {
   x509,
 } from './crypto';
 import { isOvpnPkiError, OvpnPkiError } from './errors';
-import { createNodeFs, isMissing, type PkiFs } from './fs';
 import { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
 import {
   caNameSchema,
@@ -105,10 +105,10 @@ export interface CertificateMaterial {
 export interface PkiOptions {
   /** The PKI directory (created by init, mode 0700). */
   dir: string;
-  /** File system; default the real one. */
-  fs?: PkiFs;
-  /** Clock; default `() => new Date()`. Tests pass a fixed or past date. */
-  now?: () => Date;
+  /** File system; default the real one (`createNodeFs()` of @invis/host). */
+  fs?: HostFs;
+  /** Clock for validity periods and expiry states; default the system clock. Tests pass a fixed or past one. */
+  clock?: Clock;
   /** Supplies the CA key passphrase when the CA key is encrypted; asked once per Pki object. */
   caPassphrase?: () => string | Promise<string>;
   /** How long a mutation waits for another process's lock (`<dir>/.lock`); default 10 s. */
@@ -206,7 +206,7 @@ const storedSettingsSchema = z.object({ version: z.literal(1), settings: pkiSett
 
 /**
  * Opens (or prepares) the PKI in `options.dir`. Nothing is read or written until a method runs.
- * @param options directory, fs, clock, CA passphrase supplier
+ * @param options directory, fs, clock, CA passphrase supplier, lock timeout
  * @returns a {@link Pki}
  * @example
  * const pki = createPki({ dir: '/etc/invis/pki/vpn' });
@@ -216,7 +216,8 @@ const storedSettingsSchema = z.object({ version: z.literal(1), settings: pkiSett
 export function createPki(options: PkiOptions): Pki {
   const { dir } = options;
   const fs = options.fs ?? createNodeFs();
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
+  const now = (): Date => clock.now();
   const path = (...parts: string[]): string => join(dir, ...parts);
   let signerCache: Signer | undefined;
   let previousCache: Signer | undefined;
@@ -244,12 +245,13 @@ export function createPki(options: PkiOptions): Pki {
       }
       if (created) break;
       // A holder that died leaves its lock behind; no mutation takes a minute.
-      if (((await fs.ageMs(lock)) ?? 0) > STALE_LOCK_MS) {
+      // Wall time, not the PKI clock: the lock's mtime is real even when certificates are back-dated.
+      if (Date.now() - ((await fs.mtimeMs(lock)) ?? Date.now()) > STALE_LOCK_MS) {
         await fs.remove(lock);
         continue;
       }
       if (Date.now() > until) {
-        throw new OvpnPkiError('PKI_LOCKED', `${dir} is locked by another process (${lock})`, { data: { dir } });
+        throw new OvpnPkiError('PKI_LOCKED', `${dir} is locked by another process (${lock})`, { details: { dir } });
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -265,7 +267,7 @@ export function createPki(options: PkiOptions): Pki {
       return await fs.readFile(path(rel));
     } catch (cause) {
       if (isMissing(cause) && rel === 'ca.crt') {
-        throw new OvpnPkiError('PKI_NOT_INITIALIZED', `no CA in ${dir}; run init first`, { data: { dir } });
+        throw new OvpnPkiError('PKI_NOT_INITIALIZED', `no CA in ${dir}; run init first`, { details: { dir } });
       }
       throw cause;
     }
@@ -383,12 +385,10 @@ export function createPki(options: PkiOptions): Pki {
     for (const [issuer, list] of byIssuer) {
       pem += crlToPem(await signCrl({ signer: issuer, entries: list, now: now(), days: s.crlDays, crlNumber }));
     }
-    await fs.writeFileAtomic(path('crl.pem'), pem, PUBLIC_MODE);
-    await fs.writeFileAtomic(
-      path('crlnumber'),
-      `${(crlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`,
-      PUBLIC_MODE,
-    );
+    await fs.writeFileAtomic(path('crl.pem'), pem, { mode: PUBLIC_MODE });
+    await fs.writeFileAtomic(path('crlnumber'), `${(crlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`, {
+      mode: PUBLIC_MODE,
+    });
     return crlInfo(pem);
   }
 
@@ -398,9 +398,12 @@ export function createPki(options: PkiOptions): Pki {
       return new x509.X509Certificate(await fs.readFile(path('issued', `${name}.crt`)));
     } catch (cause) {
       if (isMissing(cause)) {
-        throw new OvpnPkiError('PKI_NOT_FOUND', `no current certificate named "${name}"`, { cause, data: { name } });
+        throw new OvpnPkiError('PKI_NOT_FOUND', `no current certificate named "${name}"`, { cause, details: { name } });
       }
-      throw new OvpnPkiError('PKI_PARSE_FAILED', `issued/${name}.crt is not a certificate`, { cause, data: { name } });
+      throw new OvpnPkiError('PKI_PARSE_FAILED', `issued/${name}.crt is not a certificate`, {
+        cause,
+        details: { name },
+      });
     }
   }
 
@@ -428,12 +431,16 @@ export function createPki(options: PkiOptions): Pki {
   async function store(name: string, cert: x509.X509Certificate, privateKey: CryptoKey | undefined): Promise<void> {
     const pem = `${cert.toString('pem')}\n`;
     if (privateKey)
-      await fs.writeFileAtomic(path('private', `${name}.key`), await exportPrivateKeyPem(privateKey), KEY_MODE);
-    await fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), pem, PUBLIC_MODE);
-    await fs.writeFileAtomic(path('issued', `${name}.crt`), pem, PUBLIC_MODE);
+      await fs.writeFileAtomic(path('private', `${name}.key`), await exportPrivateKeyPem(privateKey), {
+        mode: KEY_MODE,
+      });
+    await fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), pem, {
+      mode: PUBLIC_MODE,
+    });
+    await fs.writeFileAtomic(path('issued', `${name}.crt`), pem, { mode: PUBLIC_MODE });
     const index = await readIndex();
     index.push(entryOf(cert));
-    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), PUBLIC_MODE);
+    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), { mode: PUBLIC_MODE });
   }
 
   async function issue(
@@ -448,7 +455,7 @@ export function createPki(options: PkiOptions): Pki {
       const s = await settings();
       if (await fs.exists(path('issued', `${name}.crt`))) {
         throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
-          data: { name },
+          details: { name },
         });
       }
       const algorithm = opts.keyAlgorithm
@@ -475,10 +482,10 @@ export function createPki(options: PkiOptions): Pki {
     } catch (error) {
       // revoke() moved issued/<name>.crt away; the index still knows the name. The last line is the newest.
       const revoked = index.findLast((e) => e.status === 'revoked' && subjectCn(e.subject) === name);
-      if (!isOvpnPkiError(error, 'PKI_NOT_FOUND') || !revoked) throw error;
+      if (!isOvpnPkiError(error) || error.code !== 'PKI_NOT_FOUND' || !revoked) throw error;
       throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate "${name}" (${revoked.serial}) is already revoked`, {
         cause: error,
-        data: { name, serial: revoked.serial },
+        details: { name, serial: revoked.serial },
       });
     }
   }
@@ -489,17 +496,17 @@ export function createPki(options: PkiOptions): Pki {
     const entry = index.find((e) => e.serial === target);
     if (!entry)
       throw new OvpnPkiError('PKI_NOT_FOUND', `serial ${target} is not in index.txt`, {
-        data: { name, serial: target },
+        details: { name, serial: target },
       });
     if (entry.status === 'revoked') {
       throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate ${target} is already revoked`, {
-        data: { name, serial: target },
+        details: { name, serial: target },
       });
     }
     entry.status = 'revoked';
     entry.revokedAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
     entry.reason = reason;
-    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), PUBLIC_MODE);
+    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), { mode: PUBLIC_MODE });
     if (serial === undefined) {
       // Like easy-rsa: the name becomes free again; the files are kept by serial.
       await fs.mkdir(path('revoked', 'certs_by_serial'), DIR_MODE);
@@ -543,7 +550,7 @@ export function createPki(options: PkiOptions): Pki {
       }
       return locked(async () => {
         if (await fs.exists(path('ca.crt'))) {
-          throw new OvpnPkiError('PKI_ALREADY_INITIALIZED', `${dir} already holds a CA`, { data: { dir } });
+          throw new OvpnPkiError('PKI_ALREADY_INITIALIZED', `${dir} already holds a CA`, { details: { dir } });
         }
         for (const sub of ['', 'private', 'issued', 'certs_by_serial', 'revoked']) await fs.mkdir(path(sub), DIR_MODE);
         const ca = await createCaCertificate({
@@ -552,18 +559,16 @@ export function createPki(options: PkiOptions): Pki {
           days: s.caDays,
           now: now(),
         });
-        await fs.writeFileAtomic(
-          path('pki.json'),
-          `${JSON.stringify({ version: 1, settings: s }, null, 2)}\n`,
-          PUBLIC_MODE,
-        );
+        await fs.writeFileAtomic(path('pki.json'), `${JSON.stringify({ version: 1, settings: s }, null, 2)}\n`, {
+          mode: PUBLIC_MODE,
+        });
         await fs.writeFileAtomic(
           path('private', 'ca.key'),
           await exportPrivateKeyPem(ca.privateKey, initOptions.passphrase),
-          KEY_MODE,
+          { mode: KEY_MODE },
         );
-        await fs.writeFileAtomic(path('index.txt'), '', PUBLIC_MODE);
-        await fs.writeFileAtomic(path('ca.crt'), `${ca.cert.toString('pem')}\n`, PUBLIC_MODE);
+        await fs.writeFileAtomic(path('index.txt'), '', { mode: PUBLIC_MODE });
+        await fs.writeFileAtomic(path('ca.crt'), `${ca.cert.toString('pem')}\n`, { mode: PUBLIC_MODE });
         signerCache = ca;
         await writeCrl();
         return info(entryOf(ca.cert), 'ca', 'ca', true, s);
@@ -604,7 +609,9 @@ export function createPki(options: PkiOptions): Pki {
         const kind = certKind(old) ?? 'client';
         const oldKey = await readKey(name);
         if (!rekey && oldKey === undefined) {
-          throw new OvpnPkiError('PKI_NOT_FOUND', `no private key for "${name}"; renew with rekey`, { data: { name } });
+          throw new OvpnPkiError('PKI_NOT_FOUND', `no private key for "${name}"; renew with rekey`, {
+            details: { name },
+          });
         }
         const algorithm =
           rekey || oldKey === undefined ? s.keyAlgorithm : (await importPrivateKeyPem(oldKey)).algorithm;
@@ -636,7 +643,7 @@ export function createPki(options: PkiOptions): Pki {
           current = await crlInfo(await fs.readFile(path('crl.pem')));
         } catch (cause) {
           // Missing or unreadable: either way OpenVPN needs a new one.
-          if (!isMissing(cause) && cause instanceof OvpnPkiError) throw cause;
+          if (!isMissing(cause) && isOvpnPkiError(cause)) throw cause;
         }
         if (current?.state === 'ok') return { renewed: false, crl: current };
         return { renewed: true, crl: await writeCrl() };
@@ -657,7 +664,7 @@ export function createPki(options: PkiOptions): Pki {
         const old = await signer();
         if (old.cert.subject === `CN=${caName}`) {
           throw new OvpnPkiError('PKI_INVALID_INPUT', 'the new CA needs a name different from the current one', {
-            data: { field: 'caName' },
+            details: { field: 'caName' },
           });
         }
         const next = await createCaCertificate({
@@ -668,16 +675,14 @@ export function createPki(options: PkiOptions): Pki {
         });
         const cross = await crossCertificate({ signer: old, newCa: next.cert, now: now() });
         await fs.mkdir(path('previous', 'private'), DIR_MODE);
-        await fs.writeFileAtomic(
-          path('previous', 'private', 'ca.key'),
-          await read(join('private', 'ca.key')),
-          KEY_MODE,
-        );
-        await fs.writeFileAtomic(path('previous', 'ca.crt'), await read('ca.crt'), PUBLIC_MODE);
-        await fs.writeFileAtomic(path('previous', 'cross.crt'), `${cross.toString('pem')}\n`, PUBLIC_MODE);
+        await fs.writeFileAtomic(path('previous', 'private', 'ca.key'), await read(join('private', 'ca.key')), {
+          mode: KEY_MODE,
+        });
+        await fs.writeFileAtomic(path('previous', 'ca.crt'), await read('ca.crt'), { mode: PUBLIC_MODE });
+        await fs.writeFileAtomic(path('previous', 'cross.crt'), `${cross.toString('pem')}\n`, { mode: PUBLIC_MODE });
         const keyPem = await exportPrivateKeyPem(next.privateKey, rollover.passphrase);
-        await fs.writeFileAtomic(path('private', 'ca.key'), keyPem, KEY_MODE);
-        await fs.writeFileAtomic(path('ca.crt'), `${next.cert.toString('pem')}\n`, PUBLIC_MODE);
+        await fs.writeFileAtomic(path('private', 'ca.key'), keyPem, { mode: KEY_MODE });
+        await fs.writeFileAtomic(path('ca.crt'), `${next.cert.toString('pem')}\n`, { mode: PUBLIC_MODE });
         previousCache = old;
         signerCache = next;
         await writeCrl();
@@ -710,7 +715,7 @@ export function createPki(options: PkiOptions): Pki {
           throw new OvpnPkiError(
             'PKI_ROLLOVER_PENDING',
             `${pending.length} certificate(s) of the previous CA are still valid (${pending.slice(0, 5).join(', ')}); renew them first`,
-            { data: { pending: pending.length } },
+            { details: { pending: pending.length } },
           );
         }
         const retired = join('retired', now().toISOString().replace(/[:.]/g, '-'));

@@ -1,7 +1,7 @@
+import { createScriptedRunner } from '@invis/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isOvpnPkiError } from './errors';
-import type { CommandRunner } from './runner';
 import {
   generateTlsCryptKey,
   generateTlsCryptV2ClientKey,
@@ -48,25 +48,21 @@ describe('static key V1', () => {
         return e;
       }
     })();
-    expect(isOvpnPkiError(error, 'PKI_INVALID_INPUT')).toBe(true);
+    expect(isOvpnPkiError(error) && error.code === 'PKI_INVALID_INPUT').toBe(true);
   });
 });
 
 describe('tls-crypt-v2 through the runner', () => {
   it('passes argument arrays and extracts the key; a failing openvpn is a typed error', async () => {
-    const calls: string[][] = [];
-    const runner: CommandRunner = {
-      async run(command, args) {
-        calls.push([command, ...args]);
-        if (args.includes('tls-crypt-v2-client')) return { stdout: '', stderr: 'Options error: bad key', exitCode: 1 };
-        return {
-          stdout:
-            '-----BEGIN OpenVPN tls-crypt-v2 server key-----\nAAAA\n-----END OpenVPN tls-crypt-v2 server key-----\n',
-          stderr: '',
-          exitCode: 0,
-        };
-      },
-    };
+    const runner = createScriptedRunner({
+      openvpn: ({ args }) =>
+        args.includes('tls-crypt-v2-client')
+          ? { exitCode: 1, stderr: 'Options error: bad key' }
+          : {
+              stdout:
+                '-----BEGIN OpenVPN tls-crypt-v2 server key-----\nAAAA\n-----END OpenVPN tls-crypt-v2 server key-----\n',
+            },
+    });
     expect(await generateTlsCryptV2ServerKey(runner)).toMatch(
       /^-----BEGIN OpenVPN tls-crypt-v2 server key-----\nAAAA\n/,
     );
@@ -74,9 +70,18 @@ describe('tls-crypt-v2 through the runner', () => {
       code: 'OVPN_COMMAND_FAILED',
       message: expect.stringContaining('Options error: bad key'),
     });
-    expect(calls).toEqual([
+    expect(runner.calls.map((c) => [c.command, ...c.args])).toEqual([
       ['openvpn', '--genkey', 'tls-crypt-v2-server'],
       ['openvpn', '--tls-crypt-v2', '/k/server.key', '--genkey', 'tls-crypt-v2-client'],
     ]);
+  });
+
+  it('a missing openvpn is OVPN_COMMAND_FAILED with the host error as cause', async () => {
+    const error = await generateTlsCryptV2ServerKey(createScriptedRunner({})).catch((e: unknown) => e);
+    expect(isOvpnPkiError(error) && error.toJSON()).toMatchObject({
+      code: 'OVPN_COMMAND_FAILED',
+      details: { command: 'openvpn' },
+      cause: { code: 'HOST_COMMAND_NOT_FOUND' },
+    });
   });
 });

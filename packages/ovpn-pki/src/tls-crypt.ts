@@ -2,8 +2,9 @@
 // generated in-process; tls-crypt-v2 keys come from `openvpn --genkey` through the runner,
 // because their client keys wrap (encrypt) the client key with the server key.
 import { randomBytes } from 'node:crypto';
+import type { CommandRunner } from '@invis/host';
 import { OvpnPkiError } from './errors';
-import { type CommandRunner, runChecked } from './runner';
+import { runOpenVpnChecked } from './openvpn';
 
 const BEGIN = '-----BEGIN OpenVPN Static key V1-----';
 const END = '-----END OpenVPN Static key V1-----';
@@ -49,24 +50,24 @@ export function generateTlsCryptKey(): string {
 
 /**
  * A new tls-crypt-v2 server key (`openvpn --genkey tls-crypt-v2-server`).
- * @param runner command runner
+ * @param runner command runner (`createExecaRunner()` from @invis/host)
  * @returns the key file text (PEM-like `OpenVPN tls-crypt-v2 server key`)
  * @throws {OvpnPkiError} OVPN_COMMAND_FAILED
  */
 export async function generateTlsCryptV2ServerKey(runner: CommandRunner): Promise<string> {
-  return checkV2(await runChecked(runner, 'openvpn', ['--genkey', 'tls-crypt-v2-server']), 'server');
+  return checkV2(await runOpenVpnChecked(runner, ['--genkey', 'tls-crypt-v2-server']), 'server');
 }
 
 /**
  * A new tls-crypt-v2 client key wrapped with the server key
  * (`openvpn --tls-crypt-v2 SERVERKEY --genkey tls-crypt-v2-client`). One per client bundle.
- * @param runner command runner
+ * @param runner command runner (`createExecaRunner()` from @invis/host)
  * @param serverKeyFile path of the server key file
  * @returns the client key text for `<tls-crypt-v2>`
  * @throws {OvpnPkiError} OVPN_COMMAND_FAILED
  */
 export async function generateTlsCryptV2ClientKey(runner: CommandRunner, serverKeyFile: string): Promise<string> {
-  const out = await runChecked(runner, 'openvpn', ['--tls-crypt-v2', serverKeyFile, '--genkey', 'tls-crypt-v2-client']);
+  const out = await runOpenVpnChecked(runner, ['--tls-crypt-v2', serverKeyFile, '--genkey', 'tls-crypt-v2-client']);
   return checkV2(out, 'client');
 }
 

@@ -5,9 +5,9 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createExecaRunner, fixedClock } from '@invis/host';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createExecaRunner,
   createPki,
   generateTlsCryptKey,
   generateTlsCryptV2ClientKey,
@@ -34,7 +34,7 @@ describe('OpenVPN handshake with our PKI', () => {
 
   it('an expired client certificate is rejected', async () => {
     // The same PKI, with a clock 400 days back: a 30-day certificate from then is long expired.
-    const past = createPki({ dir: f.pki.dir, now: () => new Date(Date.now() - 400 * 86_400_000) });
+    const past = createPki({ dir: f.pki.dir, clock: fixedClock(Date.now() - 400 * 86_400_000) });
     await past.issueClient({ name: 'carol', days: 30 });
     expect((await f.pki.list()).find((c) => c.name === 'carol')?.expiry).toBe('expired');
     const server = await f.startServer();

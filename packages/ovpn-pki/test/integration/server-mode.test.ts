@@ -4,6 +4,7 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fixedClock, type ServiceManager } from '@invis/host';
 import {
   connectVeth,
   createNetns,
@@ -20,12 +21,12 @@ import {
   buildClientBundle,
   buildServerFiles,
   createPki,
+  type DeploymentReport,
   generateTlsCryptKey,
   type Pki,
   renderCcdEntry,
   renderServerConfig,
   type ServerConfigInput,
-  type ServiceControl,
 } from '../../src/index';
 import { CONNECTED, SERVER_NAME } from './fixture';
 
@@ -36,20 +37,44 @@ let srv: Netns;
 const clientNs = new Map<string, Netns>();
 const processes: { stop(): Promise<void> }[] = [];
 
-/** ServiceControl for a netns test server: restart = stop the old daemon, start a new one. */
-function netnsService(configName: string, port: number): ServiceControl & { server?: OpenVpnServer } {
-  const control: ServiceControl & { server?: OpenVpnServer } = {
-    async restart() {
+type NetnsService = ServiceManager & { server: OpenVpnServer | undefined };
+
+/**
+ * The ServiceManager of one netns test server (no systemd here) for the unit apply derives from
+ * the config name: start/restart run a new daemon (reload too: OpenVPN's SIGHUP restarts anyway).
+ */
+function netnsService(configName: string, port: number): NetnsService {
+  const unit = `openvpn-server@${configName.replace(/\.conf$/, '')}`;
+  const own = (name: string): void => {
+    if (name !== unit) throw new Error(`apply asked for unit ${name}, expected ${unit}`);
+  };
+  const start = async (name: string): Promise<void> => {
+    own(name);
+    await control.server?.stop();
+    control.server = await startOpenVpnNetnsServer({
+      netns: srv.name,
+      cwd: base,
+      config: join(base, 'etc', configName),
+      address: '10.231.0.1',
+      port,
+      logDir: base,
+    });
+    processes.push(control.server);
+  };
+  const control: NetnsService = {
+    server: undefined,
+    start,
+    restart: start,
+    reload: start,
+    reloadOrRestart: start,
+    async stop(name) {
+      own(name);
       await control.server?.stop();
-      control.server = await startOpenVpnNetnsServer({
-        netns: srv.name,
-        cwd: base,
-        config: join(base, 'etc', configName),
-        address: '10.231.0.1',
-        port,
-        logDir: base,
-      });
-      processes.push(control.server);
+      control.server = undefined;
+    },
+    async isActive(name) {
+      own(name);
+      return control.server?.isRunning() ?? false;
     },
   };
   return control;
@@ -64,7 +89,7 @@ const keys = (): ServerConfigInput['files'] => ({
   tlsCrypt: join(keyDir(), 'tc.key'),
 });
 
-async function deploy(config: ServerConfigInput, configName: string, service: ServiceControl) {
+async function deploy(config: ServerConfigInput, configName: string, services: ServiceManager) {
   const { files, paths } = await buildServerFiles(pki, { serverName: SERVER_NAME, dir: keyDir(), tlsCrypt });
   expect(paths).toEqual(config.files);
   const ccd = (config.sites ?? []).map((s) => ({
@@ -75,9 +100,13 @@ async function deploy(config: ServerConfigInput, configName: string, service: Se
   }));
   return applyServerDeployment(
     { configPath: join(base, 'etc', configName), config: renderServerConfig(config), files: [...files, ...ccd] },
-    { service },
+    { services },
   );
 }
+
+/** Paths of the files an apply wrote. */
+const changedFiles = (report: DeploymentReport): string[] =>
+  report.files.filter((f) => f.action !== 'unchanged').map((f) => f.path);
 
 /** A client namespace joined to the server namespace by veth 10.231.<n>.0/24. */
 async function clientNamespace(name: string, n: number, lan?: string): Promise<Netns> {
@@ -151,7 +180,9 @@ describe('road-warrior server (tun in a netns)', () => {
     await run('ip', ['netns', 'exec', clientNs.get('erin')?.name as string, 'ping', '-c1', '-W3', '10.236.0.1']);
     await client.stop();
     // Same input again: nothing changes, nothing restarts.
-    expect(await deploy(roadWarrior(), 'rw.conf', service)).toMatchObject({ changed: [], restarted: false });
+    const again = await deploy(roadWarrior(), 'rw.conf', service);
+    expect(again).toMatchObject({ changed: false, restarted: false });
+    expect(changedFiles(again)).toEqual([]);
   });
 
   it('rejects a revoked client after a CRL-only apply, without restarting', async () => {
@@ -159,7 +190,8 @@ describe('road-warrior server (tun in a netns)', () => {
     const pid = server.pid;
     await pki.revoke('erin', 'keyCompromise');
     const report = await deploy(roadWarrior(), 'rw.conf', service);
-    expect(report).toMatchObject({ changed: [keys().crl], restartNeeded: false, restarted: false });
+    expect(report).toMatchObject({ changed: true, restartNeeded: false, restarted: false });
+    expect(changedFiles(report)).toEqual([keys().crl]);
     // The revoked certificate is still in the bundle file written earlier: reconnect with it.
     const client = await startOpenVpnClient({
       cwd: base,
@@ -176,7 +208,7 @@ describe('road-warrior server (tun in a netns)', () => {
   it('an expired CRL locks every client out; ensureFreshCrl + a live apply lets them back in', async () => {
     const server = service.server as OpenVpnServer;
     // The outage of the original: a CRL signed 200 days ago with the easy-rsa default of 180 days.
-    const past = createPki({ dir: pki.dir, now: () => new Date(Date.now() - 200 * 86_400_000) });
+    const past = createPki({ dir: pki.dir, clock: fixedClock(Date.now() - 200 * 86_400_000) });
     await past.generateCrl();
     expect((await pki.crl()).info.state).toBe('expired');
     expect(await deploy(roadWarrior(), 'rw.conf', service)).toMatchObject({ restarted: false });
@@ -185,7 +217,9 @@ describe('road-warrior server (tun in a netns)', () => {
     await locked.stop();
 
     expect((await pki.ensureFreshCrl()).renewed).toBe(true);
-    expect(await deploy(roadWarrior(), 'rw.conf', service)).toMatchObject({ changed: [keys().crl], restarted: false });
+    const renewed = await deploy(roadWarrior(), 'rw.conf', service);
+    expect(renewed).toMatchObject({ changed: true, restarted: false });
+    expect(changedFiles(renewed)).toEqual([keys().crl]);
     const back = await connect('frank', port, 'erin');
     expect(await back.waitForLog(CONNECTED, 15_000)).toBe(true);
     expect(service.server).toBe(server);
