@@ -1,16 +1,17 @@
 // `invis-sync` command line: init / run / status. Pure over its injected I/O, so it is testable;
 // src/bin.ts wires it to the process.
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Clock, createNodeFs, systemClock, writeFileAtomic } from '@invis/host';
 import { z } from 'zod';
 import packageJson from '../package.json' with { type: 'json' };
 import { createWebDavClient, isLoopbackUrl } from './client';
-import { createSyncEngine, type SyncEvent, type SyncReport } from './engine';
+import { createSyncEngine } from './engine';
 import { SyncError, toSyncError } from './errors';
 import { openJournal } from './journal';
-import { ensurePrivateDir, readTrustedFile, writePrivateFile } from './trust';
+import type { SyncEvent, SyncReport } from './report';
+import { ensurePrivateDir, readTrustedFile } from './trust';
 
 /** Where the CLI keeps each folder's config, journal and lock unless `--state-root` says otherwise. */
 export const DEFAULT_STATE_ROOT = '/var/lib/invis/sync';
@@ -46,6 +47,20 @@ export interface CliIo {
   isTty: boolean;
   /** Host name for conflict copies (default: the OS host name). */
   hostname?: string;
+  /** Clock for conflict copies, the lock and the last run's time (default: the system clock). */
+  clock?: Clock;
+}
+
+const hostFs = createNodeFs();
+
+/**
+ * Writes a file of the state folder (checked by `ensurePrivateDir`) atomically with mode 0600:
+ * the config names the password file, the last report lists paths of the share.
+ */
+async function writeStateFile(file: string, text: string): Promise<void> {
+  await writeFileAtomic(file, text, { mode: 0o600 }).catch((error: unknown) => {
+    throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
+  });
 }
 
 const USAGE = `usage:
@@ -153,11 +168,11 @@ async function init(dir: string, state: string, values: Values, io: CliIo): Prom
   await readPassword(config.data.passwordFile);
   if (config.data.excludeFile) await readExcludeFile(config.data.excludeFile);
   // The synced folder itself is created when missing (as earlier releases did with their state in it).
-  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+  await hostFs.mkdir(dir).catch((error: unknown) => {
     throw toSyncError(error, 'SYNC_LOCAL_IO', { path: dir });
   });
   await ensurePrivateDir(state);
-  await writePrivateFile(join(state, 'config.json'), `${JSON.stringify(config.data, null, 2)}\n`);
+  await writeStateFile(join(state, 'config.json'), `${JSON.stringify(config.data, null, 2)}\n`);
   if (await exists(legacyStateOf(dir))) {
     io.stderr(`note: ${legacyStateOf(dir)} is no longer used (state is in ${state}); remove it\n`);
   }
@@ -169,11 +184,7 @@ async function init(dir: string, state: string, values: Values, io: CliIo): Prom
   return 0;
 }
 
-const exists = (path: string): Promise<boolean> =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
+const exists = (path: string): Promise<boolean> => hostFs.exists(path).catch(() => false);
 
 /**
  * The folder's config from its state folder. Only the state folder counts: a config inside the
@@ -188,11 +199,13 @@ async function loadConfig(dir: string, state: string): Promise<CliConfig> {
         `${legacyStateOf(dir)} is state of an earlier release inside the synced folder, which its users can write; it is not read. ` +
           `Set the folder up again with: invis-sync init ${dir} --url URL --user NAME --password-file FILE` +
           `${state.startsWith(`${DEFAULT_STATE_ROOT}/`) ? '' : ' --state-root ROOT'}, then remove ${legacyStateOf(dir)}`,
-        { path: dir },
+        { details: { path: dir } },
       );
     }
     throw new SyncError('SYNC_INVALID_OPTIONS', `${dir} is not set up (no ${file}): run invis-sync init`, {
-      path: dir,
+      details: {
+        path: dir,
+      },
     });
   }
   await ensurePrivateDir(state);
@@ -227,6 +240,7 @@ async function runSync(dir: string, state: string, values: Values, io: CliIo): P
     stateDir: state,
     client,
     ...(io.hostname ? { hostname: io.hostname } : {}),
+    ...(io.clock ? { clock: io.clock } : {}),
     ...(config.excludeFile ? { excludeFile: config.excludeFile } : {}),
     ...(config.bandwidthLimit ? { bandwidthLimit: config.bandwidthLimit } : {}),
   });
@@ -239,7 +253,8 @@ async function runSync(dir: string, state: string, values: Values, io: CliIo): P
     });
     if (bar) io.stderr('\r\x1b[K');
     if (!report.dryRun) {
-      await writePrivateFile(join(state, 'last-run.json'), JSON.stringify({ at: new Date().toISOString(), report }));
+      const at = (io.clock ?? systemClock).now().toISOString();
+      await writeStateFile(join(state, 'last-run.json'), JSON.stringify({ at, report }));
     }
     io.stdout(values.json ? `${JSON.stringify(report)}\n` : summary(report));
     return report.errors.length > 0 ? 1 : 0;
@@ -282,11 +297,9 @@ async function status(dir: string, state: string, json: boolean, io: CliIo): Pro
   const journal = openJournal(join(state, 'journal.db'));
   const entries = journal.load();
   journal.close();
-  const locked = await stat(join(state, 'lock')).then(
-    () => true,
-    () => false,
-  );
-  const last = await readFile(join(state, 'last-run.json'), 'utf8')
+  const locked = await exists(join(state, 'lock'));
+  const last = await hostFs
+    .readFile(join(state, 'last-run.json'))
     .then((t) => JSON.parse(t) as { at: string; report: SyncReport })
     .catch(() => undefined);
   const info = {

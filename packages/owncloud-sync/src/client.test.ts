@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebDavClient } from './client';
-import { SyncError } from './errors';
+import { isOwncloudSyncError, SyncError } from './errors';
 
 describe('createWebDavClient request shapes', () => {
   const seen: { method: string; url: string; headers: IncomingHttpHeaders }[] = [];
@@ -47,10 +47,9 @@ describe('createWebDavClient request shapes', () => {
     expect((mk as SyncError).toJSON()).toEqual({
       code: 'DAV_NOT_FOUND',
       message: 'MKCOL missing/: HTTP 404',
-      method: 'MKCOL',
-      path: 'missing/',
-      status: 404,
+      details: { method: 'MKCOL', path: 'missing/', status: 404 },
     });
+    expect(isOwncloudSyncError(mk)).toBe(true);
     await client.close();
     const [p1, p2, mv, del] = seen;
     expect(p1?.url).toBe('/remote.php/webdav/B%C3%BCro/a%20b/%C3%BC.txt');

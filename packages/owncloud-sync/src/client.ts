@@ -199,7 +199,7 @@ export function secureBaseUrl(url: string): URL {
   try {
     parsed = new URL(url.endsWith('/') ? url : `${url}/`);
   } catch (error) {
-    throw new SyncError('SYNC_INVALID_OPTIONS', `not a URL: ${url}`, {}, { cause: error });
+    throw new SyncError('SYNC_INVALID_OPTIONS', `not a URL: ${url}`, { cause: error });
   }
   if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackUrl(parsed))) return parsed;
   throw new SyncError(
@@ -222,7 +222,7 @@ function listingScope(path: string, depth: 0 | 1 | 'infinity'): (resource: DavRe
     throw new SyncError(
       'DAV_UNSAFE_HREF',
       `PROPFIND ${path || '/'} (depth ${depth}): the server listed ${JSON.stringify(r.path.slice(0, 200))}, which is not ${depth === 0 ? 'the resource itself' : depth === 1 ? 'a direct child' : 'below it'}`,
-      { method: 'PROPFIND', path },
+      { details: { method: 'PROPFIND', path } },
     );
   };
 }
@@ -280,9 +280,11 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
   async function fail(res: Dispatcher.ResponseData, method: string, path: string): Promise<never> {
     await res.body.dump().catch(() => undefined);
     throw new SyncError(codeFor(res.statusCode), `${method} ${path || '/'}: HTTP ${res.statusCode}`, {
-      method,
-      path,
-      status: res.statusCode,
+      details: {
+        method,
+        path,
+        status: res.statusCode,
+      },
     });
   }
 
@@ -453,7 +455,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
       };
     },
     chunkedUpload(path, transferId) {
-      if (!chunking) throw new SyncError('DAV_HTTP', 'the server offers no chunked upload', { path });
+      if (!chunking) throw new SyncError('DAV_HTTP', 'the server offers no chunked upload', { details: { path } });
       const collection = new URL(`${encodeURIComponent(transferId)}/`, chunking.uploads);
       const target = new URL(encodePath(path), chunking.files).href;
       const at = (name: string): URL => new URL(encodeURIComponent(name), collection);

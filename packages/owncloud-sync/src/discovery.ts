@@ -2,11 +2,11 @@
 import { type Dirent, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WebDavClient } from './client';
-import { toSyncError } from './errors';
+import type { LocalEntry, RemoteEntry } from './decision';
+import { isOwncloudSyncError, toSyncError } from './errors';
 import type { ExcludeMatcher } from './exclude';
 import type { JournalEntry } from './journal';
 import { type DavResource, isSafeSegment } from './multistatus';
-import type { LocalEntry, RemoteEntry } from './reconcile';
 
 /**
  * Walks `root` (symlinks, excluded names and names with `\` are skipped) and returns every file and directory
@@ -192,7 +192,7 @@ export async function scanRemoteInto(
       .then(
         () => true,
         (error: unknown) => {
-          if ((error as { data?: { status?: number } }).data?.status === 403) return false;
+          if (isOwncloudSyncError(error) && error.details.status === 403) return false;
           throw error;
         },
       );

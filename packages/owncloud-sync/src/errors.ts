@@ -1,3 +1,5 @@
+import { defineErrorGuard, InvisError } from '@invis/host';
+
 /** Stable error codes of `@invis/owncloud-sync`; listed in the README. */
 export type SyncErrorCode =
   | 'DAV_HTTP'
@@ -18,45 +20,42 @@ export type SyncErrorCode =
   | 'SYNC_UNTRUSTED_FILE'
   | 'SYNC_LEGACY_STATE';
 
-/** Data that is safe to show to a client (no credentials, no stacks). */
-export interface SyncErrorData {
+/** The `details` of a {@link SyncError}: safe to show to a client (no credentials, no stacks). */
+export type SyncErrorDetails = {
   /** Remote or local path (relative to the sync root) the error is about. */
-  path?: string;
+  readonly path?: string;
   /** HTTP status when the server answered. */
-  status?: number;
+  readonly status?: number;
   /** HTTP method of the failing request. */
-  method?: string;
+  readonly method?: string;
+};
+
+/**
+ * The one error class of this package. `code` is stable; `details` holds the path, HTTP status
+ * and method where known; `cause` the original error (undici, the XML parser, node:fs, @invis/host).
+ *
+ * @example
+ * try { await client.propfind('', 1); } catch (e) { if (isOwncloudSyncError(e)) console.log(e.toJSON()); }
+ */
+export class SyncError extends InvisError<SyncErrorCode> {
+  static override readonly scope: string = '@invis/owncloud-sync';
+  declare readonly details: SyncErrorDetails;
 }
 
 /**
- * The one error class of this package. `code` is stable; `cause` holds the original error
- * (undici, fast-xml-parser, node:fs).
- *
- * @example
- * try { await client.propfind('', 1); } catch (e) { if (e instanceof SyncError) console.log(e.toJSON()); }
+ * Whether `value` is a {@link SyncError} (a brand check: it also holds for an error of another
+ * installed copy of this package).
  */
-export class SyncError extends Error {
-  /** Stable machine-readable code, e.g. `DAV_UNAUTHORIZED`. */
-  readonly code: SyncErrorCode;
-  /** Safe context (path, HTTP status, method). */
-  readonly data: SyncErrorData;
+export const isOwncloudSyncError: (value: unknown) => value is SyncError =
+  defineErrorGuard<SyncError>('@invis/owncloud-sync');
 
-  constructor(code: SyncErrorCode, message: string, data: SyncErrorData = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SyncError';
-    this.code = code;
-    this.data = data;
-  }
-
-  /** Only code, message and safe data; never the cause or a stack. */
-  toJSON(): { code: SyncErrorCode; message: string } & SyncErrorData {
-    return { code: this.code, message: this.message, ...this.data };
-  }
-}
+/** The code of an error of this package, else undefined (for retry and fallback decisions). */
+export const syncCodeOf = (error: unknown): SyncErrorCode | undefined =>
+  isOwncloudSyncError(error) ? error.code : undefined;
 
 /** Wraps anything thrown into a {@link SyncError} (kept as is when it already is one). */
-export function toSyncError(error: unknown, code: SyncErrorCode, data: SyncErrorData = {}): SyncError {
-  if (error instanceof SyncError) return error;
+export function toSyncError(error: unknown, code: SyncErrorCode, details: SyncErrorDetails = {}): SyncError {
+  if (isOwncloudSyncError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new SyncError(code, message, data, { cause: error });
+  return new SyncError(code, message, { details, cause: error });
 }

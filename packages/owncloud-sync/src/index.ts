@@ -17,22 +17,23 @@ export {
   type WebDavClientOptions,
 } from './client';
 export {
+  conflictCopyName,
+  type LocalEntry,
+  localChanged,
+  type RemoteEntry,
+  remoteChanged,
+  type SyncAction,
+  type SyncPlan,
+} from './decision';
+export {
   type RemoteScan,
   type RemoteScanOptions,
   type RemoteScanStats,
   scanLocal,
   scanRemote,
 } from './discovery';
-export {
-  createSyncEngine,
-  type SyncConflict,
-  type SyncEngine,
-  type SyncEngineOptions,
-  type SyncEvent,
-  type SyncReport,
-  type SyncRunOptions,
-} from './engine';
-export { SyncError, type SyncErrorCode, type SyncErrorData } from './errors';
+export { createSyncEngine, type SyncEngine, type SyncEngineOptions, type SyncRunOptions } from './engine';
+export { isOwncloudSyncError, SyncError, type SyncErrorCode, type SyncErrorDetails } from './errors';
 export { createExcludeMatcher, DEFAULT_EXCLUDES, type ExcludeMatcher, parseExcludeFile } from './exclude';
 export { type Journal, type JournalEntry, journalEntry, openJournal } from './journal';
 export { createRateLimiter, createSemaphore, type RateLimiter, type Semaphore } from './limit';
@@ -47,14 +48,5 @@ export {
   PROPFIND_BODY,
   parseMultistatus,
 } from './multistatus';
-export {
-  conflictCopyName,
-  type LocalEntry,
-  localChanged,
-  type ReconcileInput,
-  type RemoteEntry,
-  reconcile,
-  remoteChanged,
-  type SyncAction,
-  type SyncPlan,
-} from './reconcile';
+export { type ReconcileInput, reconcile } from './reconcile';
+export type { SyncConflict, SyncEvent, SyncReport } from './report';

@@ -3,16 +3,24 @@
 // the way may be a symlink, and the last component is opened without following a symlink.
 // Node has no openat(), so a folder swapped for a symlink between the check and the open is a
 // window of microseconds that these checks narrow but cannot close.
+// @invis/host's HostFs works on whole files by absolute path; this tree needs open handles
+// (streamed reads at offsets, appends to part files, O_NOFOLLOW|O_NONBLOCK, nlink checks) and
+// link()/rmdir(), so it stays here, on node:fs.
+import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, unlink } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { type FileHandle, link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isHostError, resolveInside } from '@invis/host';
 import { SyncError } from './errors';
 import { isSafeSegment } from './multistatus';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
-const unsafe = (path: string, why: string): SyncError =>
-  new SyncError('SYNC_UNSAFE_PATH', `${path}: ${why}; left alone`, { path });
+const unsafe = (path: string, why: string, cause?: unknown): SyncError =>
+  new SyncError('SYNC_UNSAFE_PATH', `${path}: ${why}; left alone`, {
+    details: { path },
+    ...(cause === undefined ? {} : { cause }),
+  });
 
 /** Maps the errors of a no-follow open to what they mean here. */
 const refused = (path: string) => (error: unknown) => {
@@ -27,28 +35,46 @@ export interface LocalTree {
   abs(rel: string): string;
   /** Checks that every folder between the root and `rel` is a real folder (a missing one is left to the operation). */
   parents(rel: string): Promise<void>;
+  /** `lstat` of `rel`. */
+  lstat(rel: string): Promise<Stats>;
+  /** `lstat` of `rel`, undefined when nothing (or nothing reachable) is there. */
+  lstatIfAny(rel: string): Promise<Stats | undefined>;
   /** Opens a regular file for reading (no symlink, no FIFO or device). */
   openRead(rel: string): Promise<{ fh: FileHandle; stat: Stats }>;
+  /** The whole content of a regular file, read without following a symlink. */
+  readAll(rel: string): Promise<Buffer>;
   /** Opens a part file: a fresh one replaces a leftover, `append` continues one we wrote (one link only). */
   openPart(rel: string, append: boolean): Promise<FileHandle>;
+  /** Whether the part file `part` (ours) is a prefix of the local file `rel`. */
+  isPrefix(part: string, rel: string): Promise<boolean>;
+  /** Whether the part file `part` (ours) has the content of the local file `rel`. */
+  sameContent(part: string, rel: string): Promise<boolean>;
   /** Creates the folder `rel` (its parent must exist); an existing real folder is fine. */
   mkdir(rel: string): Promise<void>;
+  /** Renames `from` to `to` (replacing a file at `to`). */
+  rename(from: string, to: string): Promise<void>;
+  /** Hard-links `from` as `to`; fails when `to` exists (never replaces a file created meanwhile). */
+  link(from: string, to: string): Promise<void>;
+  /** Removes a file; `missingOk` ignores one that is already gone. */
+  unlink(rel: string, missingOk?: boolean): Promise<void>;
+  /** Removes an empty folder. */
+  rmdir(rel: string): Promise<void>;
   /** Opens a folder below the root (or the root) for fsync. */
-  openDir(absPath: string): Promise<FileHandle>;
+  openDir(rel: string): Promise<FileHandle>;
 }
 
 /** File access confined to `root`. */
 export function localTree(root: string): LocalTree {
-  const rootAbs = resolve(root);
   const abs = (rel: string): string => {
     if (rel === '') return root;
     const segments = rel.split('/');
     if (!segments.every(isSafeSegment)) throw unsafe(rel, 'not a plain relative path');
-    const out = join(root, ...segments);
-    if (!resolve(out).startsWith(`${rootAbs}${rootAbs.endsWith(sep) ? '' : sep}`)) {
-      throw unsafe(rel, 'outside the folder');
+    try {
+      return resolveInside(root, join(...segments));
+    } catch (error) {
+      if (isHostError(error)) throw unsafe(rel, 'outside the folder', error);
+      throw error;
     }
-    return out;
   };
   const parents = async (rel: string): Promise<void> => {
     const segments = rel.split('/');
@@ -60,20 +86,31 @@ export function localTree(root: string): LocalTree {
       if (!st.isDirectory()) throw unsafe(rel, `${segments.slice(0, i + 1).join('/')} is not a folder (a symlink?)`);
     }
   };
+  const openRead = async (rel: string): Promise<{ fh: FileHandle; stat: Stats }> => {
+    const file = abs(rel);
+    await parents(rel);
+    // O_NONBLOCK: a FIFO put in place of a file would otherwise block the open forever.
+    const fh = await open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(refused(rel));
+    const stat = await fh.stat();
+    if (!stat.isFile()) {
+      await fh.close();
+      throw unsafe(rel, 'not a regular file');
+    }
+    return { fh, stat };
+  };
   return {
     abs,
     parents,
-    async openRead(rel) {
-      const file = abs(rel);
-      await parents(rel);
-      // O_NONBLOCK: a FIFO put in place of a file would otherwise block the open forever.
-      const fh = await open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(refused(rel));
-      const stat = await fh.stat();
-      if (!stat.isFile()) {
+    lstat: (rel) => lstat(abs(rel)),
+    lstatIfAny: (rel) => lstat(abs(rel)).catch(() => undefined),
+    openRead,
+    async readAll(rel) {
+      const { fh } = await openRead(rel);
+      try {
+        return await fh.readFile();
+      } finally {
         await fh.close();
-        throw unsafe(rel, 'not a regular file');
       }
-      return { fh, stat };
     },
     async openPart(rel, append) {
       const file = abs(rel);
@@ -93,6 +130,34 @@ export function localTree(root: string): LocalTree {
       });
       return open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666).catch(refused(rel));
     },
+    async isPrefix(part, rel) {
+      const [head, { fh: whole }] = await Promise.all([this.readAll(part), openRead(rel)]);
+      try {
+        const buf = Buffer.alloc(head.length);
+        const { bytesRead } = await whole.read(buf, 0, buf.length, 0);
+        return bytesRead === head.length && buf.equals(head);
+      } finally {
+        await whole.close();
+      }
+    },
+    async sameContent(part, rel) {
+      const hash = async (file: string): Promise<string | undefined> => {
+        const fh = await openRead(file).then(
+          (o) => o.fh,
+          () => undefined,
+        );
+        if (!fh) return undefined;
+        try {
+          const h = createHash('sha256');
+          for await (const chunk of fh.createReadStream({ autoClose: false })) h.update(chunk as Buffer);
+          return h.digest('hex');
+        } finally {
+          await fh.close().catch(() => undefined);
+        }
+      };
+      const [x, y] = await Promise.all([hash(part), hash(rel)]);
+      return x !== undefined && x === y;
+    },
     async mkdir(rel) {
       const dir = abs(rel);
       await parents(rel);
@@ -101,8 +166,15 @@ export function localTree(root: string): LocalTree {
       });
       if (!(await lstat(dir)).isDirectory()) throw unsafe(rel, 'is not a folder (a symlink?)');
     },
-    openDir(absPath) {
-      return open(absPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch(refused(absPath));
+    rename: (from, to) => rename(abs(from), abs(to)),
+    link: (from, to) => link(abs(from), abs(to)),
+    unlink: (rel, missingOk = false) =>
+      unlink(abs(rel)).catch((error: NodeJS.ErrnoException) => {
+        if (!missingOk || error.code !== 'ENOENT') throw error;
+      }),
+    rmdir: (rel) => rmdir(abs(rel)),
+    openDir(rel) {
+      return open(abs(rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch(refused(rel));
     },
   };
 }

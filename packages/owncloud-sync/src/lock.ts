@@ -1,6 +1,9 @@
 // One sync per folder at a time: an exclusive lock file holding pid and host (not process names).
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
+import { type Clock, createNodeFs, systemClock } from '@invis/host';
 import { SyncError, toSyncError } from './errors';
+
+const hostFs = createNodeFs();
 
 const alive = (pid: number): boolean => {
   try {
@@ -12,20 +15,29 @@ const alive = (pid: number): boolean => {
 };
 
 /**
- * Creates `file` exclusively. A lock left by a dead process on this host is taken over.
+ * Creates `file` exclusively (0600, never through a symlink). A lock left by a dead process on
+ * this host is taken over.
  *
+ * @param file the lock file, in a folder only we can write
+ * @param host this host's name, stored with the pid
+ * @param clock the time stored as `since`
  * @returns a function that releases the lock
- * @throws {SyncError} `SYNC_LOCKED` when another live sync holds it
+ * @throws {SyncError} `SYNC_LOCKED` when another live sync holds it, `SYNC_LOCAL_IO`
+ * @example
+ * const release = await acquireLock('/var/lib/invis/sync/branch/lock', 'branch1');
+ * try { … } finally { await release(); }
  */
-export async function acquireLock(file: string, host: string): Promise<() => Promise<void>> {
-  const content = JSON.stringify({ pid: process.pid, host, since: new Date().toISOString() });
+export async function acquireLock(
+  file: string,
+  host: string,
+  clock: Clock = systemClock,
+): Promise<() => Promise<void>> {
+  const content = JSON.stringify({ pid: process.pid, host, since: clock.now().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, content, { flag: 'wx', mode: 0o600 });
-      return () => unlink(file).catch(() => undefined);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
-    }
+    const created = await hostFs.createExclusive(file, content, 0o600).catch((error: unknown) => {
+      throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
+    });
+    if (created) return () => unlink(file).catch(() => undefined);
     const holder = await readFile(file, 'utf8')
       .then((t) => JSON.parse(t) as { pid?: number; host?: string })
       .catch(() => ({}) as { pid?: number; host?: string });
@@ -36,8 +48,8 @@ export async function acquireLock(file: string, host: string): Promise<() => Pro
     throw new SyncError(
       'SYNC_LOCKED',
       `another sync of this folder is running (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'})`,
-      { path: file },
+      { details: { path: file } },
     );
   }
-  throw new SyncError('SYNC_LOCKED', 'could not take the sync lock', { path: file });
+  throw new SyncError('SYNC_LOCKED', 'could not take the sync lock', { details: { path: file } });
 }

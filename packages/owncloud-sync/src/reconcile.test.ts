@@ -1,14 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { LocalEntry, RemoteEntry, SyncAction } from './decision';
 import type { JournalEntry } from './journal';
-import {
-  conflictCopyName,
-  type LocalEntry,
-  openPlanStore,
-  type RemoteEntry,
-  reconcile,
-  type SyncAction,
-} from './reconcile';
+import { openPlanStore, reconcile } from './reconcile';
 
 const L = (path: string, inode: number, size = 1, mtimeMs = 1000): LocalEntry => ({
   path,
@@ -200,21 +194,5 @@ describe('openPlanStore', () => {
     } finally {
       store.close();
     }
-  });
-});
-
-describe('conflictCopyName', () => {
-  const at = new Date('2026-11-28T18:05:09Z');
-  it('puts host and time before the extension', () => {
-    expect(conflictCopyName('a/report.docx', 'branch1', at, () => false)).toBe(
-      'a/report (conflicted copy branch1 2026-11-28 180509).docx',
-    );
-    expect(conflictCopyName('.bashrc', 'h', at, () => false)).toBe('.bashrc (conflicted copy h 2026-11-28 180509)');
-  });
-  it('counts up when the name is taken', () => {
-    const taken = new Set(['x (conflicted copy h 2026-11-28 180509).txt']);
-    expect(conflictCopyName('x.txt', 'h', at, (p) => taken.has(p))).toBe(
-      'x (conflicted copy h 2026-11-28 180509 2).txt',
-    );
   });
 });

@@ -1,47 +1,17 @@
-// Pure reconciliation: local tree + remote tree + journal → the actions of one sync run.
+// The plan store: the three views of one run (local, remote, journal) in a temporary SQLite
+// database, walked in path order; what each path needs is the pure decision table's call.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import {
+  decide,
+  type LocalEntry,
+  localChanged,
+  parentOf,
+  type RemoteEntry,
+  remoteChanged,
+  type SyncAction,
+  type SyncPlan,
+} from './decision';
 import { fromJournalRow, JOURNAL_COLUMNS, type JournalEntry, type JournalRow, journalRowValues } from './journal';
-
-/** A local file or directory as discovery saw it. */
-export interface LocalEntry {
-  path: string;
-  isDir: boolean;
-  size: number;
-  mtimeMs: number;
-  inode: number;
-}
-
-/** A remote file or directory as discovery saw it. */
-export interface RemoteEntry {
-  path: string;
-  isDir: boolean;
-  size: number;
-  etag?: string;
-  mtimeMs?: number;
-  fileId?: string;
-}
-
-/** One step of a sync run. `local`/`remote` are the states the step was planned against. */
-export type SyncAction =
-  | { kind: 'moveRemote'; path: string; from: string; to: string; isDir: boolean }
-  | { kind: 'moveLocal'; path: string; from: string; to: string; isDir: boolean }
-  | { kind: 'mkdirLocal'; path: string; remote: RemoteEntry }
-  | { kind: 'mkdirRemote'; path: string; local: LocalEntry }
-  | { kind: 'upload'; path: string; local: LocalEntry; ifMatch?: string }
-  | { kind: 'download'; path: string; remote: RemoteEntry; local?: LocalEntry }
-  | {
-      kind: 'conflict';
-      path: string;
-      local: LocalEntry;
-      remote: RemoteEntry;
-      /** `equal`: same size, compare content first (identical → no copy); `prefix`: see the engine. */
-      compare: 'none' | 'equal' | 'prefix';
-    }
-  | { kind: 'deleteLocal'; path: string; local: LocalEntry }
-  | { kind: 'deleteRemote'; path: string; remote: RemoteEntry; files: number }
-  | { kind: 'record'; path: string; local: LocalEntry; remote: RemoteEntry }
-  | { kind: 'forget'; path: string }
-  | { kind: 'typeConflict'; path: string };
 
 /** The three views reconciliation works on. The maps are not modified. */
 export interface ReconcileInput {
@@ -50,31 +20,6 @@ export interface ReconcileInput {
   journal: ReadonlyMap<string, JournalEntry>;
 }
 
-/** Actions plus the counts the mass-delete guard needs. */
-export interface SyncPlan {
-  actions: SyncAction[];
-  /** Files that would be deleted on either side. */
-  deletedFiles: number;
-  /** Files in the journal (the tree size the guard compares against). */
-  knownFiles: number;
-}
-
-/** True when the local entry differs from what the journal recorded. */
-export function localChanged(j: JournalEntry, l: LocalEntry): boolean {
-  if (j.isDir !== l.isDir) return true;
-  if (l.isDir) return false;
-  return j.size !== l.size || j.mtimeMs !== l.mtimeMs || j.inode !== l.inode;
-}
-
-/** True when the remote entry differs from what the journal recorded (ETag, else size + mtime). */
-export function remoteChanged(j: JournalEntry, r: RemoteEntry): boolean {
-  if (j.isDir !== r.isDir) return true;
-  if (r.isDir) return r.etag !== undefined && r.etag !== j.etag;
-  if (r.etag !== undefined) return r.etag !== j.etag;
-  return r.size !== j.remoteSize || r.mtimeMs !== j.remoteMtimeMs;
-}
-
-const parentOf = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
 const isUnder = (p: string, dir: string): boolean => p === dir || p.startsWith(`${dir}/`);
 
 /**
@@ -417,30 +362,35 @@ export function openPlanStore(): PlanStore {
       for (const row of walk.iterate() as Iterable<PlanRow>) {
         const p = row[0];
         if (typeClash.length > 0 && clashed(p)) continue;
-        const a = classify(
-          p,
-          row[1] === null ? undefined : { path: p, isDir: row[1] === 1, size: row[2], mtimeMs: row[3], inode: row[4] },
-          row[5] === null
-            ? undefined
-            : toRemoteEntry({ path: p, is_dir: row[5], size: row[6], etag: row[7], mtime: row[8], file_id: row[9] }),
-          row[10] === null
-            ? undefined
-            : fromJournalRow({
-                path: p,
-                is_dir: row[10],
-                size: row[11],
-                mtime: row[12],
-                inode: row[13],
-                etag: row[14],
-                rsize: row[15],
-                rmtime: row[16],
-                file_id: row[17],
-                hash: row[18],
-              }),
-          needLocal,
-          needRemote,
-          row[19] === 1,
-        );
+        const a = decide({
+          path: p,
+          local:
+            row[1] === null
+              ? undefined
+              : { path: p, isDir: row[1] === 1, size: row[2], mtimeMs: row[3], inode: row[4] },
+          remote:
+            row[5] === null
+              ? undefined
+              : toRemoteEntry({ path: p, is_dir: row[5], size: row[6], etag: row[7], mtime: row[8], file_id: row[9] }),
+          journal:
+            row[10] === null
+              ? undefined
+              : fromJournalRow({
+                  path: p,
+                  is_dir: row[10],
+                  size: row[11],
+                  mtime: row[12],
+                  inode: row[13],
+                  etag: row[14],
+                  rsize: row[15],
+                  rmtime: row[16],
+                  file_id: row[17],
+                  hash: row[18],
+                }),
+          ambiguousEtag: row[19] === 1,
+          neededLocal: needLocal.has(p),
+          neededRemote: needRemote.has(p),
+        });
         if (a === undefined) continue;
         perPath.push(a);
         if (a.kind === 'upload' || a.kind === 'mkdirRemote') mark(needRemote, p);
@@ -472,9 +422,7 @@ export function openPlanStore(): PlanStore {
 /**
  * Plans one sync run. Moves are detected first (local: same inode as a vanished journal entry;
  * remote: same `oc:fileid`, or a file ETag that is unique) and applied to the views, then every
- * path is classified: new on one side → copy; changed on one side → copy; changed on both →
- * conflict (both kept); deleted on one side → delete on the other only when that side is
- * unchanged, otherwise the edit wins and is copied back. The maps are loaded into a
+ * path gets the step of the decision table ({@link decide}). The maps are loaded into a
  * {@link PlanStore} (what the engine streams discovery into) and planned there.
  *
  * @param input local and remote trees and the journal, keyed by path
@@ -492,67 +440,5 @@ export function reconcile(input: ReconcileInput): SyncPlan {
     return store.reconcile();
   } finally {
     store.close();
-  }
-}
-
-function classify(
-  p: string,
-  l: LocalEntry | undefined,
-  r: RemoteEntry | undefined,
-  j: JournalEntry | undefined,
-  needLocal: ReadonlySet<string>,
-  needRemote: ReadonlySet<string>,
-  ambiguous: boolean,
-): SyncAction | undefined {
-  if (!l && !r) return j ? { kind: 'forget', path: p } : undefined;
-  if (l && r) {
-    if (l.isDir)
-      return !j || remoteChanged(j, r) || localChanged(j, l)
-        ? { kind: 'record', path: p, local: l, remote: r }
-        : undefined;
-    const lc = !j || localChanged(j, l);
-    const rc = !j || ambiguous || remoteChanged(j, r);
-    if (lc && rc)
-      return { kind: 'conflict', path: p, local: l, remote: r, compare: l.size === r.size ? 'equal' : 'none' };
-    if (lc)
-      return j?.etag ? { kind: 'upload', path: p, local: l, ifMatch: j.etag } : { kind: 'upload', path: p, local: l };
-    if (rc) return { kind: 'download', path: p, remote: r, local: l };
-    return undefined;
-  }
-  if (l) {
-    if (!j || localChanged(j, l)) {
-      return l.isDir ? { kind: 'mkdirRemote', path: p, local: l } : { kind: 'upload', path: p, local: l };
-    }
-    if (l.isDir && needRemote.has(p)) return { kind: 'mkdirRemote', path: p, local: l };
-    return { kind: 'deleteLocal', path: p, local: l };
-  }
-  const rr = r as RemoteEntry;
-  // A directory counts as changed only through what lies below it (its ETag may move with its children).
-  if (!j || j.isDir !== rr.isDir || (!rr.isDir && (ambiguous || remoteChanged(j, rr)))) {
-    return rr.isDir ? { kind: 'mkdirLocal', path: p, remote: rr } : { kind: 'download', path: p, remote: rr };
-  }
-  if (rr.isDir && needLocal.has(p)) return { kind: 'mkdirLocal', path: p, remote: rr };
-  return { kind: 'deleteRemote', path: p, remote: rr, files: 1 };
-}
-
-/**
- * The name of a conflict copy: `name (conflicted copy <host> <YYYY-MM-DD HHMMSS>).ext`, with a
- * counter when that name is `taken`.
- *
- * @example
- * conflictCopyName('a/report.docx', 'branch1', new Date('2026-11-28T18:00:00Z'), () => false);
- * // 'a/report (conflicted copy branch1 2026-11-28 180000).docx'
- */
-export function conflictCopyName(path: string, host: string, date: Date, taken: (p: string) => boolean): string {
-  const dir = parentOf(path);
-  const base = path.slice(dir === '' ? 0 : dir.length + 1);
-  const dot = base.lastIndexOf('.');
-  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
-  const iso = date.toISOString();
-  const stamp = `${iso.slice(0, 10)} ${iso.slice(11, 19).replace(/:/g, '')}`;
-  for (let n = 1; ; n++) {
-    const name = `${stem} (conflicted copy ${host} ${stamp}${n > 1 ? ` ${n}` : ''})${ext}`;
-    const full = dir === '' ? name : `${dir}/${name}`;
-    if (!taken(full)) return full;
   }
 }

@@ -1,17 +1,17 @@
 // Files the sync trusts (its state folder, the CLI's config, the password file) must be ours:
 // owned by the effective user, not writable by group or others (secrets not readable either),
 // never reached through a symlink, in folders that nobody else can swap them out of.
-import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { lstat, mkdir, open, realpath, stat } from 'node:fs/promises';
+import { dirname, sep } from 'node:path';
 import { SyncError, toSyncError } from './errors';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 const euid = (): number => process.geteuid?.() ?? 0;
 
-const untrusted = (path: string, message: string): SyncError => new SyncError('SYNC_UNTRUSTED_FILE', message, { path });
+const untrusted = (path: string, message: string): SyncError =>
+  new SyncError('SYNC_UNTRUSTED_FILE', message, { details: { path } });
 
 /** Owner and mode of one trusted file or folder. */
 function checkOwnerMode(path: string, st: Stats, what: string, secret: boolean): void {
@@ -83,28 +83,5 @@ export async function readTrustedFile(file: string, what: string, secret: boolea
     return await fh.readFile('utf8');
   } finally {
     await fh.close();
-  }
-}
-
-/**
- * Writes `text` to `file` (0600) in a folder checked by {@link ensurePrivateDir}: a new file
- * created exclusively, then renamed over the old one.
- *
- * @throws {SyncError} `SYNC_LOCAL_IO`
- */
-export async function writePrivateFile(file: string, text: string): Promise<void> {
-  const temp = join(dirname(file), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
   }
 }
