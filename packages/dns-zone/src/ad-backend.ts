@@ -4,7 +4,7 @@
 import { type AdChange, type AdClient, type AdEntry, childDn, f, isAdError, rdnValue } from '@invis/ad-client';
 import { type AdDnsRecordValue, decodeAdDnsRecord, encodeAdDnsRecord } from './ad-record';
 import { type BackendCore, createBackend, type DnsBackend } from './backend';
-import { DnsZoneError } from './errors';
+import { DnsZoneError, isDnsZoneError } from './errors';
 import { type DnsRecord, recordKey, type SoaRecord } from './model';
 import { normalizeName, relativeName } from './names';
 
@@ -62,8 +62,10 @@ async function ad<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (error) {
     if (error instanceof DnsZoneError) throw error;
-    const adCode = isAdError(error) ? error.code : undefined;
-    throw new DnsZoneError('DNS_AD_FAILED', `${what}: ${(error as Error).message}`, { cause: error, data: { adCode } });
+    throw new DnsZoneError('DNS_AD_FAILED', `${what}: ${(error as Error).message}`, {
+      cause: error,
+      details: isAdError(error) ? { adCode: error.code } : {},
+    });
   }
 }
 
@@ -74,11 +76,11 @@ async function write(what: string, fn: () => Promise<unknown>): Promise<void> {
   try {
     await ad(what, fn);
   } catch (error) {
-    const adCode = error instanceof DnsZoneError ? error.data.adCode : undefined;
+    const adCode = isDnsZoneError(error) ? error.details.adCode : undefined;
     if (typeof adCode !== 'string' || !CONFLICTS.has(adCode)) throw error;
     throw new DnsZoneError('DNS_PREREQUISITE_FAILED', `${what}: the node changed concurrently; read it again`, {
       cause: error,
-      data: { adCode },
+      details: { adCode },
     });
   }
 }
@@ -254,7 +256,7 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
       const soa = template.find((r): r is SoaRecord => r.type === 'SOA');
       if (!soa)
         throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `no SOA in the domain zone ${domain} to copy`, {
-          data: { zone: domain },
+          details: { zone: domain },
         });
       const dn = await zoneDn(zone);
       await ad(`adding zone ${dn}`, () =>

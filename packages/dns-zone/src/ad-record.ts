@@ -93,7 +93,7 @@ function encodeData(record: DnsRecord): Buffer {
         'DNS_UNSUPPORTED',
         'CAA records cannot be stored in AD-integrated zones (not in MS-DNSP)',
         {
-          data: { type: 'CAA' },
+          details: { type: 'CAA' },
         },
       );
   }

@@ -66,10 +66,12 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
     const z = normalizeName(zone);
     const n = normalizeName(name);
     if (!(await core.listZones()).includes(z)) {
-      throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `zone ${z} is not managed by this backend`, { data: { zone: z } });
+      throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `zone ${z} is not managed by this backend`, {
+        details: { zone: z },
+      });
     }
     if (!isInZone(n, z))
-      throw new DnsZoneError('DNS_OUT_OF_ZONE', `${n} is not inside zone ${z}`, { data: { name: n, zone: z } });
+      throw new DnsZoneError('DNS_OUT_OF_ZONE', `${n} is not inside zone ${z}`, { details: { name: n, zone: z } });
     return { zone: z, name: n };
   }
 
@@ -85,7 +87,7 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
       if (target !== undefined && isInZone(target, at.zone) && target !== at.name) {
         if ((await core.readName(at.zone, target)).some((t) => t.type === 'CNAME')) {
           throw new DnsZoneError('DNS_TARGET_IS_CNAME', `${r.type} target ${target} of ${r.name} is a CNAME`, {
-            data: { name: r.name, target },
+            details: { name: r.name, target },
           });
         }
       }
@@ -97,7 +99,7 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
     const name = ptrName(address);
     const zone = (await core.listZones()).filter((z) => isInZone(name, z)).sort((a, b) => b.length - a.length)[0];
     if (!zone)
-      throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `no reverse zone for ${address}`, { data: { address, name } });
+      throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `no reverse zone for ${address}`, { details: { address, name } });
     return { zone, name };
   }
 

@@ -1,10 +1,9 @@
 // DDNS updater, the successor of invis `inetcheck`: find the public address, and when it
 // changed, delete and re-add the A/AAAA record (TTL 60) with a TSIG-signed RFC 2136 update.
-import { randomBytes } from 'node:crypto';
-import * as nodeFs from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { networkInterfaces as osNetworkInterfaces } from 'node:os';
-import { DnsZoneError, type DnsZoneErrorCode } from './errors';
+import { type Clock, createNodeFs, type HostFs, isMissing, systemClock } from '@invis/host';
+import { DnsZoneError, type DnsZoneErrorCode, isDnsZoneError } from './errors';
 import { canonicalAddress, normalizeName } from './names';
 import { createDnsUpdateClient, type DnsUpdateClient, type DnsUpdateClientOptions } from './update-client';
 
@@ -174,28 +173,28 @@ export interface DdnsStateStore {
 }
 
 /**
- * A JSON state file, written atomically (temp file + rename).
+ * A JSON state file, written atomically with the host's `writeFileAtomic` (readers never see
+ * half a file; a link at `path` is refused).
  *
  * @param path e.g. `/var/lib/invis/inetcheck.json`
+ * @param options `fs`: file operations (default: the host's node:fs facade)
+ * @returns the store
+ * @throws {DnsZoneError} (from its methods) `DNS_IO`
  */
-export function fileStateStore(
-  path: string,
-  fs: Pick<typeof nodeFs, 'readFile' | 'writeFile' | 'rename'> = nodeFs,
-): DdnsStateStore {
+export function fileStateStore(path: string, options: { fs?: HostFs } = {}): DdnsStateStore {
+  const fs = options.fs ?? createNodeFs();
   return {
     async read() {
       try {
-        return JSON.parse(await fs.readFile(path, 'utf8')) as DdnsState;
+        return JSON.parse(await fs.readFile(path)) as DdnsState;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if (isMissing(error)) return undefined;
         throw new DnsZoneError('DNS_IO', `reading DDNS state ${path}: ${(error as Error).message}`, { cause: error });
       }
     },
     async write(state) {
-      const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
       try {
-        await fs.writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
-        await fs.rename(tmp, path);
+        await fs.writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
       } catch (error) {
         throw new DnsZoneError('DNS_IO', `writing DDNS state ${path}: ${(error as Error).message}`, { cause: error });
       }
@@ -220,7 +219,8 @@ export interface DdnsUpdaterOptions {
   state: DdnsStateStore;
   /** Also compare with what the server answers (default true), so a lost update is repaired. */
   checkDns?: boolean;
-  now?: () => number;
+  /** Time of `lastCheck`/`lastChange` (default: the system clock). */
+  clock?: Clock;
   /** Injected client (tests, instrumentation); default built from `server`. */
   client?: DnsUpdateClient;
 }
@@ -265,7 +265,7 @@ export function createDdnsUpdater(options: DdnsUpdaterOptions): DdnsUpdater {
   const zone = normalizeName(options.zone);
   const families = options.families ?? [4];
   const client = options.client ?? createDnsUpdateClient(options.server);
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const ttl = options.ttl ?? 60;
 
   async function discover(family: IpFamily): Promise<{ address: string; source: string }> {
@@ -283,7 +283,7 @@ export function createDdnsUpdater(options: DdnsUpdaterOptions): DdnsUpdater {
       'DNS_IP_LOOKUP_FAILED',
       `no public IPv${family} address (${failures.join('; ') || 'no sources'})`,
       {
-        data: { family },
+        details: { family },
       },
     );
   }
@@ -320,17 +320,16 @@ export function createDdnsUpdater(options: DdnsUpdaterOptions): DdnsUpdater {
         }
         result = { status: changed ? 'updated' : 'unchanged', exitCode: 0 };
       } catch (error) {
-        const e =
-          error instanceof DnsZoneError
-            ? error
-            : new DnsZoneError('DNS_UPDATE_FAILED', String(error), { cause: error });
+        const e = isDnsZoneError(error)
+          ? error
+          : new DnsZoneError('DNS_UPDATE_FAILED', String(error), { cause: error });
         result = {
           status: 'error',
           error: { code: e.code, message: e.message },
           exitCode: e.code === 'DNS_IP_LOOKUP_FAILED' ? 1 : 2,
         };
       }
-      const time = new Date(now()).toISOString();
+      const time = clock.now().toISOString();
       await options.state.write({
         fqdn,
         addresses,

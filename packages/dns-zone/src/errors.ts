@@ -1,3 +1,5 @@
+import { defineErrorGuard, InvisError } from '@invis/host';
+
 /** Stable error codes of `@invis/dns-zone`; every code is listed in the README. */
 export type DnsZoneErrorCode =
   | 'DNS_INVALID_NAME'
@@ -28,38 +30,20 @@ export type DnsZoneErrorCode =
   | 'DNS_IP_LOOKUP_FAILED'
   | 'DNS_INVALID_SOURCE';
 
-/** Safe, JSON-serialisable details attached to an error (never secrets). */
-export type DnsZoneErrorData = Record<string, string | number | boolean | undefined>;
-
 /**
- * The one error class of `@invis/dns-zone`. `code` is stable; `cause` keeps the original
- * (socket, execa, LDAP error); `toJSON()` returns only code, message and safe data.
+ * The one error class of `@invis/dns-zone`, on the host's error base. `code` is stable;
+ * `details` hold safe data (line numbers, names, rcodes; never secrets); `cause` keeps the
+ * original (socket, LDAP, host error); `toJSON()` is `{ code, message, details?, cause? }`.
  *
  * @example
  * try { parseZone(text, { origin: 'invis.test' }) } catch (e) {
- *   if (e instanceof DnsZoneError && e.code === 'DNS_PARSE_ERROR') console.log(e.data.line);
+ *   if (isDnsZoneError(e) && e.code === 'DNS_PARSE_ERROR') console.log(e.details.line);
  * }
  */
-export class DnsZoneError extends Error {
-  override readonly name = 'DnsZoneError';
-  /** Stable SCREAMING_SNAKE code. */
-  readonly code: DnsZoneErrorCode;
-  /** Safe details (line numbers, names, rcodes). */
-  readonly data: DnsZoneErrorData;
-
-  /**
-   * @param code stable error code
-   * @param message human-readable message (no secrets)
-   * @param options `cause` (original error) and safe `data`
-   */
-  constructor(code: DnsZoneErrorCode, message: string, options: { cause?: unknown; data?: DnsZoneErrorData } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.data = options.data ?? {};
-  }
-
-  /** `{ code, message, ...data }` — what the portal may send to clients. */
-  toJSON(): { code: DnsZoneErrorCode; message: string } & DnsZoneErrorData {
-    return { ...this.data, code: this.code, message: this.message };
-  }
+export class DnsZoneError extends InvisError<DnsZoneErrorCode> {
+  static override readonly scope: string = '@invis/dns-zone';
 }
+
+/** Whether `value` is a {@link DnsZoneError} (brand check: works across two installed copies). */
+export const isDnsZoneError: (value: unknown) => value is DnsZoneError =
+  defineErrorGuard<DnsZoneError>('@invis/dns-zone');

@@ -29,9 +29,9 @@ export {
   runDdnsCheck,
   upnpRouterSource,
 } from './ddns';
-export { DnsZoneError, type DnsZoneErrorCode, type DnsZoneErrorData } from './errors';
+export { DnsZoneError, type DnsZoneErrorCode, isDnsZoneError } from './errors';
 export { parseTsigKeyFile, renderTsigKeyFile } from './key-file';
-export { GENERATED_MARKER, type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';
+export { type ParseZoneOptions, parseZone, quoteString, renderZone } from './master';
 export {
   type AaaaRecord,
   type ARecord,
@@ -54,7 +54,6 @@ export {
 export { canonicalAddress, isInZone, normalizeName, relativeName, toAsciiName } from './names';
 export { ptrName, reverseZonesForCidr } from './reverse';
 export { createRfc2136Backend, type Rfc2136BackendOptions } from './rfc2136-backend';
-export { type CommandResult, type CommandRunner, execaRunner } from './runner';
 export { type DnsServerAddress, type DnsTransport, sendTcp, udpWithTcpFallback } from './transport';
 export {
   type SignedMessage,
@@ -84,5 +83,4 @@ export {
   createZoneFileBackend,
   nextSerial,
   type ZoneFileBackendOptions,
-  type ZoneFileSystem,
 } from './zonefile-backend';

@@ -17,8 +17,8 @@ const SUPPORTED = ['hmac-sha256', 'hmac-sha512'] as const;
 const KNOWN_UNSUPPORTED = /^hmac-(md5(\.sig-alg\.reg\.int)?|sha1|sha224|sha384)(-\d+)?$|^hmac-sha(256|512)-\d+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function keyFileError(line: number, message: string, cause?: unknown): DnsZoneError {
-  return new DnsZoneError('DNS_PARSE_ERROR', `key file line ${line}: ${message}`, { cause, data: { line } });
+function keyFileError(line: number, message: string): DnsZoneError {
+  return new DnsZoneError('DNS_PARSE_ERROR', `key file line ${line}: ${message}`, { details: { line } });
 }
 
 /** named.conf tokens: words, quoted strings, braces and semicolons; `#`, `//` and C comments skipped. */
@@ -97,13 +97,10 @@ function parseKeys(text: string): TsigKey[] {
     let name: string;
     try {
       name = normalizeName(nameToken.text);
-    } catch (error) {
-      // Not quoted back either: a broken file may have the secret in this place.
-      throw keyFileError(
-        nameToken.line,
-        `invalid key name (a domain name: ASCII letters, digits, "-", "_", dots)`,
-        error,
-      );
+    } catch {
+      // Not quoted back, and the name error is not kept as cause (it quotes the name and would
+      // be nested into toJSON()): a broken file may have the secret in this place.
+      throw keyFileError(nameToken.line, `invalid key name (a domain name: ASCII letters, digits, "-", "_", dots)`);
     }
     expect('{', '"{" after the key name');
     let algorithm: TsigKey['algorithm'] | undefined;
@@ -121,7 +118,7 @@ function parseKeys(text: string): TsigKey[] {
           throw new DnsZoneError(
             'DNS_UNSUPPORTED',
             `key file line ${value.line}: TSIG algorithm ${lower} of key "${name}" is not supported (use hmac-sha256 or hmac-sha512)`,
-            { data: { line: value.line } },
+            { details: { line: value.line } },
           );
         else
           throw keyFileError(
@@ -168,7 +165,7 @@ export function parseTsigKeyFile(text: string, options: { name?: string } = {}):
     const wanted = normalizeName(options.name);
     const found = keys.find((key) => key.name === wanted);
     if (!found)
-      throw new DnsZoneError('DNS_PARSE_ERROR', `key file has no key "${wanted}"`, { data: { name: wanted } });
+      throw new DnsZoneError('DNS_PARSE_ERROR', `key file has no key "${wanted}"`, { details: { name: wanted } });
     return found;
   }
   if (keys.length !== 1) {
@@ -177,7 +174,7 @@ export function parseTsigKeyFile(text: string, options: { name?: string } = {}):
       keys.length === 0
         ? 'key file holds no key statement'
         : `key file holds ${keys.length} keys (${keys.map((k) => k.name).join(', ')}): pass the name of one`,
-      { data: { line: 0 } },
+      { details: { line: 0 } },
     );
   }
   return keys[0] as TsigKey;

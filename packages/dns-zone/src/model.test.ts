@@ -1,5 +1,6 @@
+import { HostError } from '@invis/host';
 import { describe, expect, it } from 'vitest';
-import { DnsZoneError } from './errors';
+import { DnsZoneError, isDnsZoneError } from './errors';
 import { normalizeRecord } from './model';
 import { normalizeName, toAsciiName } from './names';
 import { ptrName, reverseZonesForCidr } from './reverse';
@@ -47,16 +48,33 @@ describe('normalizeRecord', () => {
     expect(run).toThrow(DnsZoneError);
     expect(run).toThrow(expect.objectContaining({ code }));
   });
-  it('serialises errors without stacks', () => {
+  it('serialises errors without stacks: code, message, details', () => {
+    let caught: unknown;
     try {
       normalizeName('a..b');
     } catch (e) {
-      expect(JSON.parse(JSON.stringify(e))).toEqual({
-        code: 'DNS_INVALID_NAME',
-        message: expect.any(String),
-        name: 'a..b',
-      });
+      caught = e;
     }
+    expect(isDnsZoneError(caught)).toBe(true);
+    expect(JSON.parse(JSON.stringify(caught))).toEqual({
+      code: 'DNS_INVALID_NAME',
+      message: expect.any(String),
+      details: { name: 'a..b' },
+    });
+  });
+  it('nests an invis cause in the JSON and drops any other', () => {
+    const cause = new HostError('HOST_COMMAND_NOT_FOUND', 'named-checkzone is not installed');
+    expect(new DnsZoneError('DNS_CHECK_FAILED', 'x', { cause, details: { zone: 'a.test' } }).toJSON()).toEqual({
+      code: 'DNS_CHECK_FAILED',
+      message: 'x',
+      details: { zone: 'a.test' },
+      cause: { code: 'HOST_COMMAND_NOT_FOUND', message: 'named-checkzone is not installed' },
+    });
+    expect(new DnsZoneError('DNS_IO', 'y', { cause: new Error('EACCES /etc/secret') }).toJSON()).toEqual({
+      code: 'DNS_IO',
+      message: 'y',
+    });
+    expect(isDnsZoneError(cause)).toBe(false);
   });
 });
 

@@ -144,7 +144,7 @@ export function normalizeRecord(input: DnsRecordInput, defaultTtl: number = DEFA
       `invalid ${String(input?.type)} record${path ? ` (${path})` : ''}: ${message}`,
       {
         cause: error,
-        data: { type: String(input?.type), field: path },
+        details: { type: String(input?.type), field: path },
       },
     );
   }
@@ -170,26 +170,26 @@ export function validateZone(zone: DnsZone): void {
   for (const r of zone.records) {
     if (!isInZone(r.name, origin)) {
       throw new DnsZoneError('DNS_OUT_OF_ZONE', `${r.name} is not inside zone ${origin}`, {
-        data: { name: r.name, zone: origin },
+        details: { name: r.name, zone: origin },
       });
     }
     if (r.type === 'SOA') {
       soaCount++;
       if (r.name !== origin) {
         throw new DnsZoneError('DNS_INVALID_ZONE', `SOA must be at the zone apex ${origin}, found at ${r.name}`, {
-          data: { name: r.name, zone: origin },
+          details: { name: r.name, zone: origin },
         });
       }
     }
   }
   if (!zone.records.some((r) => r.type === 'NS' && r.name === origin)) {
     throw new DnsZoneError('DNS_INVALID_ZONE', `zone ${origin} needs at least one NS record at the apex`, {
-      data: { zone: origin },
+      details: { zone: origin },
     });
   }
   if (soaCount !== 1) {
     throw new DnsZoneError('DNS_INVALID_ZONE', `zone ${origin} needs exactly one SOA record, has ${soaCount}`, {
-      data: { zone: origin, soaCount },
+      details: { zone: origin, soaCount },
     });
   }
   assertCnameRules(zone.records);
@@ -204,18 +204,18 @@ export function assertCnameRules(records: readonly DnsRecord[]): void {
   if (cnames.size === 0) return;
   for (const [owner, count] of cnames) {
     if (count > 1)
-      throw new DnsZoneError('DNS_CNAME_CONFLICT', `${owner} has more than one CNAME`, { data: { name: owner } });
+      throw new DnsZoneError('DNS_CNAME_CONFLICT', `${owner} has more than one CNAME`, { details: { name: owner } });
   }
   for (const r of records) {
     if (r.type !== 'CNAME' && cnames.has(r.name)) {
       throw new DnsZoneError('DNS_CNAME_CONFLICT', `${r.name} has a CNAME and other data (${r.type})`, {
-        data: { name: r.name },
+        details: { name: r.name },
       });
     }
     const target = r.type === 'MX' ? r.exchange : r.type === 'SRV' ? r.target : undefined;
     if (target !== undefined && cnames.has(target)) {
       throw new DnsZoneError('DNS_TARGET_IS_CNAME', `${r.type} target ${target} of ${r.name} is a CNAME`, {
-        data: { name: r.name, target },
+        details: { name: r.name, target },
       });
     }
   }

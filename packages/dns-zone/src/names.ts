@@ -19,7 +19,7 @@ export function normalizeName(name: string): string {
   const lower = trimmed.toLowerCase();
   // Fast path for the common, well-formed case (big zone files).
   if (lower.length === 0 || lower.length > 253) {
-    throw new DnsZoneError('DNS_INVALID_NAME', `invalid domain name length: "${name}"`, { data: { name } });
+    throw new DnsZoneError('DNS_INVALID_NAME', `invalid domain name length: "${name}"`, { details: { name } });
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting non-ASCII input is the point
   if (/[^\x00-\x7f]/.test(lower)) {
@@ -27,7 +27,7 @@ export function normalizeName(name: string): string {
       'DNS_NON_ASCII_NAME',
       `non-ASCII domain name "${name}": convert it with toAsciiName (IDNA) first`,
       {
-        data: { name },
+        details: { name },
       },
     );
   }
@@ -37,7 +37,7 @@ export function normalizeName(name: string): string {
     if (!LABEL.test(label) || (label === '*' && i !== 0)) {
       const reason =
         label.length > 63 ? 'label longer than 63 octets' : label.length === 0 ? 'empty label' : 'invalid label';
-      throw new DnsZoneError('DNS_INVALID_NAME', `${reason} in domain name "${name}"`, { data: { name } });
+      throw new DnsZoneError('DNS_INVALID_NAME', `${reason} in domain name "${name}"`, { details: { name } });
     }
   }
   return lower;
@@ -52,7 +52,7 @@ export function normalizeName(name: string): string {
  */
 export function toAsciiName(name: string): string {
   const ascii = domainToASCII(name.endsWith('.') ? name.slice(0, -1) : name);
-  if (!ascii) throw new DnsZoneError('DNS_INVALID_NAME', `"${name}" has no IDNA form`, { data: { name } });
+  if (!ascii) throw new DnsZoneError('DNS_INVALID_NAME', `"${name}" has no IDNA form`, { details: { name } });
   return normalizeName(ascii);
 }
 
@@ -82,7 +82,7 @@ export function canonicalAddress(address: string, family: 4 | 6): string {
   if (family === 4 ? isIPv4(address) : isIPv6(address)) {
     return family === 4 ? address : new SocketAddress({ address, family: 'ipv6' }).address;
   }
-  throw new DnsZoneError('DNS_INVALID_RECORD', `"${address}" is not an IPv${family} address`, { data: { address } });
+  throw new DnsZoneError('DNS_INVALID_RECORD', `"${address}" is not an IPv${family} address`, { details: { address } });
 }
 
 /** The 16 bytes of an IPv6 address (the caller has validated it). */

@@ -22,7 +22,7 @@ function ipv6Nibbles(address: string): string[] {
 export function ptrName(address: string): string {
   if (isIPv4(address)) return `${ipv4Octets(address).reverse().join('.')}.in-addr.arpa`;
   if (isIPv6(address)) return `${ipv6Nibbles(address).reverse().join('.')}.ip6.arpa`;
-  throw new DnsZoneError('DNS_INVALID_RECORD', `"${address}" is not an IP address`, { data: { address } });
+  throw new DnsZoneError('DNS_INVALID_RECORD', `"${address}" is not an IP address`, { details: { address } });
 }
 
 /**
@@ -36,7 +36,7 @@ export function ptrName(address: string): string {
  */
 export function reverseZonesForCidr(cidr: string): string[] {
   if (!IPCIDR.isValidCIDR(cidr)) {
-    throw new DnsZoneError('DNS_INVALID_ZONE', `"${cidr}" is not a CIDR network`, { data: { cidr } });
+    throw new DnsZoneError('DNS_INVALID_ZONE', `"${cidr}" is not a CIDR network`, { details: { cidr } });
   }
   const range = new IPCIDR(cidr);
   const start = range.start<string>();
@@ -44,7 +44,9 @@ export function reverseZonesForCidr(cidr: string): string[] {
   const v4 = isIPv4(start);
   const unit = v4 ? 8 : 4;
   if (prefix < unit) {
-    throw new DnsZoneError('DNS_INVALID_ZONE', `prefix /${prefix} is too short for a reverse zone`, { data: { cidr } });
+    throw new DnsZoneError('DNS_INVALID_ZONE', `prefix /${prefix} is too short for a reverse zone`, {
+      details: { cidr },
+    });
   }
   const digits = Math.min(Math.ceil(prefix / unit), v4 ? 3 : 32);
   const extraBits = digits * unit - prefix;

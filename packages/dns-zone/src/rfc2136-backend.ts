@@ -66,7 +66,7 @@ export function createRfc2136Backend(options: Rfc2136BackendOptions): DnsBackend
         'DNS_UNSUPPORTED',
         `zone ${zone} must be configured on the server; RFC 2136 cannot create zones`,
         {
-          data: { zone },
+          details: { zone },
         },
       );
     },

@@ -22,7 +22,7 @@ const UDP_LIMIT = 512;
 
 function timeoutError(target: DnsServerAddress, proto: string): DnsZoneError {
   return new DnsZoneError('DNS_TIMEOUT', `no answer from ${target.server}:${target.port ?? 53} over ${proto}`, {
-    data: { server: target.server, port: target.port ?? 53, protocol: proto },
+    details: { server: target.server, port: target.port ?? 53, protocol: proto },
   });
 }
 
@@ -32,7 +32,7 @@ function networkError(target: DnsServerAddress, cause: unknown): DnsZoneError {
     `network error talking to ${target.server}:${target.port ?? 53}: ${String(cause)}`,
     {
       cause,
-      data: { server: target.server, port: target.port ?? 53 },
+      details: { server: target.server, port: target.port ?? 53 },
     },
   );
 }

@@ -193,7 +193,7 @@ export function verifyMessage(
   if (!tsig) {
     const rcode = message.length >= 4 ? message.readUInt16BE(2) & 0xf : -1;
     throw new DnsZoneError('DNS_TSIG_UNSIGNED', `message is not TSIG-signed (rcode ${RCODES.name(rcode) ?? rcode})`, {
-      data: { rcode },
+      details: { rcode },
     });
   }
   const keyName = normalizeName(key.name);
@@ -202,20 +202,20 @@ export function verifyMessage(
       'DNS_TSIG_BADKEY',
       `TSIG key "${tsig.keyName}" (${tsig.algorithm}) is not known to the other side`,
       {
-        data: { keyName: tsig.keyName, algorithm: tsig.algorithm },
+        details: { keyName: tsig.keyName, algorithm: tsig.algorithm },
       },
     );
   }
   if (tsig.error === RCODES.byName.BADSIG) {
     throw new DnsZoneError('DNS_TSIG_BADSIG', 'the server rejected the TSIG signature (wrong secret?)', {
-      data: { keyName },
+      details: { keyName },
     });
   }
   if (tsig.error === RCODES.byName.BADTIME) {
     const serverTime =
       tsig.other.length === 6 ? tsig.other.readUInt16BE(0) * 2 ** 32 + tsig.other.readUInt32BE(2) : undefined;
     throw new DnsZoneError('DNS_TSIG_BADTIME', 'the server rejected the TSIG time (clock skew larger than the fudge)', {
-      data: { serverTime, skewSeconds: serverTime === undefined ? undefined : Math.floor(nowMs / 1000) - serverTime },
+      details: serverTime === undefined ? {} : { serverTime, skewSeconds: Math.floor(nowMs / 1000) - serverTime },
     });
   }
   const unsigned = Buffer.from(message.subarray(0, tsig.offset));
@@ -232,7 +232,7 @@ export function verifyMessage(
   const skew = Math.floor(nowMs / 1000) - tsig.timeSigned;
   if (Math.abs(skew) > tsig.fudge) {
     throw new DnsZoneError('DNS_TSIG_BADTIME', `TSIG time is ${skew} s off (fudge ${tsig.fudge} s)`, {
-      data: { skewSeconds: skew },
+      details: { skewSeconds: skew },
     });
   }
   return { mac: Buffer.from(tsig.mac), error: tsig.error };

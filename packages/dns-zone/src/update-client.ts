@@ -1,5 +1,7 @@
 // RFC 2136 dynamic updates and queries against any server, TSIG-signed.
+
 import { randomInt } from 'node:crypto';
+import { type Clock, systemClock } from '@invis/host';
 import type { RecordType } from './constants';
 import { RCODES } from './constants';
 import { DnsZoneError, type DnsZoneErrorCode } from './errors';
@@ -14,8 +16,8 @@ export interface DnsUpdateClientOptions extends DnsServerAddress {
   key?: TsigKey;
   /** Default: UDP with TCP fallback. */
   transport?: DnsTransport;
-  /** Clock in ms (TSIG time), default `Date.now`. */
-  now?: () => number;
+  /** Time source of TSIG signatures and their checks (default: the system clock). */
+  clock?: Clock;
 }
 
 /** One UPDATE request. */
@@ -60,7 +62,7 @@ function rcodeError(rcode: number, zone: string, what = 'update'): DnsZoneError 
   else if (name === 'REFUSED') code = 'DNS_UPDATE_REFUSED';
   else if (name === 'NOTAUTH') code = 'DNS_ZONE_NOT_FOUND';
   else if (name === 'NOTZONE') code = 'DNS_OUT_OF_ZONE';
-  return new DnsZoneError(code, `${what} of zone ${zone} failed: ${name}`, { data: { rcode: name, zone } });
+  return new DnsZoneError(code, `${what} of zone ${zone} failed: ${name}`, { details: { rcode: name, zone } });
 }
 
 /**
@@ -74,7 +76,8 @@ function rcodeError(rcode: number, zone: string, what = 'update'): DnsZoneError 
  */
 export function createDnsUpdateClient(options: DnsUpdateClientOptions): DnsUpdateClient {
   const transport = options.transport ?? udpWithTcpFallback;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = (): number => clock.now().getTime();
   const { key } = options;
 
   async function exchange(message: Buffer): Promise<Buffer> {

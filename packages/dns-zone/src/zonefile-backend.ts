@@ -1,22 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import * as nodeFs from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type Clock,
+  type CommandResult,
+  type CommandRunner,
+  createExecaRunner,
+  createNodeFs,
+  type HostFs,
+  isHostError,
+  systemClock,
+} from '@invis/host';
 import { type BackendCore, createBackend, type DnsBackend } from './backend';
-import { DnsZoneError } from './errors';
+import { DnsZoneError, isDnsZoneError } from './errors';
 import { parseZone, renderZone } from './master';
 import type { DnsRecord, DnsZone, SoaRecord } from './model';
 import { normalizeName } from './names';
-import { type CommandRunner, execaRunner } from './runner';
-
-/** The file operations the zone-file backend needs (node:fs/promises fits). */
-export interface ZoneFileSystem {
-  readFile(path: string, encoding: 'utf8'): Promise<string>;
-  writeFile(path: string, data: string, options: { mode: number }): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  copyFile(from: string, to: string): Promise<void>;
-  rm(path: string, options: { force: boolean }): Promise<void>;
-  readdir(path: string): Promise<string[]>;
-}
 
 /** Options of {@link createZoneFileBackend}. */
 export interface ZoneFileBackendOptions {
@@ -28,13 +26,14 @@ export interface ZoneFileBackendOptions {
   nameServers: readonly string[];
   /** Default TTL of new zones and records (3600). */
   defaultTtl?: number;
-  /** Runs `named-checkzone` (default: execa). */
-  run?: CommandRunner;
+  /** Runs `named-checkzone` (default: the host's execa runner). */
+  runner?: CommandRunner;
   /** Makes the server load the new file, e.g. `rndc reload <zone>`; a failure rolls back. */
   reload?: (zone: string, file: string) => Promise<void>;
-  /** Clock for date-based serials (ms). */
-  now?: () => number;
-  fs?: ZoneFileSystem;
+  /** Clock for date-based serials (default: the system clock). */
+  clock?: Clock;
+  /** File operations (default: the host's node:fs facade). */
+  fs?: HostFs;
 }
 
 const FILE = /^db\.(.+)$/;
@@ -45,7 +44,8 @@ const NOT_A_ZONE = /\.(bak|jnl|tmp-[0-9a-f]+)$/;
  * is avoided by never wrapping).
  *
  * @param current the serial in the file
- * @param nowMs clock
+ * @param nowMs the time, in ms since the epoch (`clock.now().getTime()`)
+ * @returns the new serial
  */
 export function nextSerial(current: number, nowMs: number): number {
   const d = new Date(nowMs);
@@ -55,17 +55,19 @@ export function nextSerial(current: number, nowMs: number): number {
 
 /**
  * A {@link DnsBackend} on BIND zone files: every change re-renders the file with a new serial,
- * validates it with `named-checkzone` before it replaces the old one (atomic rename, `.bak`
- * kept), then calls `reload`; a failed reload restores the backup.
+ * validates a temp copy with `named-checkzone` before it replaces the old one (the host's
+ * `writeFileAtomic`: mode and owner kept, `.bak` kept), then calls `reload`; a failed reload
+ * restores the previous file. A checker that cannot run is `DNS_CHECK_FAILED` with the host
+ * error as `cause`.
  *
  * @param options directory, SOA defaults, checker, reload hook
  * @returns the backend
  * @throws {DnsZoneError} (from its methods) `DNS_CHECK_FAILED`, `DNS_IO`, `DNS_PARSE_ERROR`
  */
 export function createZoneFileBackend(options: ZoneFileBackendOptions): DnsBackend {
-  const fs = options.fs ?? (nodeFs as unknown as ZoneFileSystem);
-  const run = options.run ?? execaRunner;
-  const now = options.now ?? Date.now;
+  const fs = options.fs ?? createNodeFs();
+  const runner = options.runner ?? createExecaRunner();
+  const clock = options.clock ?? systemClock;
   const ttl = options.defaultTtl ?? 3600;
   const fileOf = (zone: string): string => join(options.dir, `db.${zone}`);
 
@@ -73,53 +75,65 @@ export function createZoneFileBackend(options: ZoneFileBackendOptions): DnsBacke
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof DnsZoneError) throw error;
+      if (isDnsZoneError(error)) throw error;
       throw new DnsZoneError('DNS_IO', `${what}: ${(error as Error).message}`, { cause: error });
     }
   };
 
   const load = async (zone: string): Promise<DnsZone> =>
-    parseZone(await io(`reading zone ${zone}`, () => fs.readFile(fileOf(zone), 'utf8')), { origin: zone });
+    parseZone(await io(`reading zone ${zone}`, () => fs.readFile(fileOf(zone))), { origin: zone });
+
+  /** `named-checkzone` on a temp copy beside the file (created exclusively, removed afterwards). */
+  async function check(zone: DnsZone, text: string, file: string): Promise<void> {
+    const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+    await io(`writing ${tmp}`, () => fs.createExclusive(tmp, text, 0o644));
+    let result: CommandResult;
+    try {
+      result = await runner.run('named-checkzone', ['-k', 'fail', '-i', 'local', zone.origin, tmp]);
+    } catch (error) {
+      // A checker that cannot run (missing, timed out) has accepted nothing.
+      if (!isHostError(error)) throw error;
+      throw new DnsZoneError('DNS_CHECK_FAILED', `named-checkzone could not be run: ${error.message}`, {
+        cause: error,
+        details: { zone: zone.origin },
+      });
+    } finally {
+      await fs.remove(tmp);
+    }
+    if (result.exitCode !== 0) {
+      const output = result.output.trim();
+      throw new DnsZoneError(
+        'DNS_CHECK_FAILED',
+        `named-checkzone rejected zone ${zone.origin}: ${output.split('\n')[0] ?? ''}`,
+        { details: { zone: zone.origin, output } },
+      );
+    }
+  }
 
   async function activate(zone: DnsZone): Promise<void> {
     const file = fileOf(zone.origin);
     const text = renderZone(zone);
-    const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-    await io(`writing ${tmp}`, () => fs.writeFile(tmp, text, { mode: 0o644 }));
-    const check = await run('named-checkzone', ['-k', 'fail', '-i', 'local', zone.origin, tmp]);
-    if (check.exitCode !== 0) {
-      await fs.rm(tmp, { force: true });
-      const output = `${check.stdout}\n${check.stderr}`.trim();
-      throw new DnsZoneError(
-        'DNS_CHECK_FAILED',
-        `named-checkzone rejected zone ${zone.origin}: ${output.split('\n')[0] ?? ''}`,
-        {
-          data: { zone: zone.origin, output },
-        },
-      );
-    }
-    const existed = await fs.readFile(file, 'utf8').then(
-      () => true,
-      () => false,
-    );
-    if (existed) await io(`backing up ${file}`, () => fs.copyFile(file, `${file}.bak`));
-    await io(`activating ${file}`, () => fs.rename(tmp, file));
+    await check(zone, text, file);
+    const previous = await io(`reading ${file}`, () => fs.readFileIfExists(file));
+    if (previous !== undefined) await io(`backing up ${file}`, () => fs.writeFileAtomic(`${file}.bak`, previous));
+    // Atomic replace; mode and owner of the old file (e.g. root:bind 0644) are kept.
+    await io(`activating ${file}`, () => fs.writeFileAtomic(file, text));
     if (!options.reload) return;
     try {
       await options.reload(zone.origin, file);
     } catch (error) {
-      if (existed) await fs.rename(`${file}.bak`, file);
-      else await fs.rm(file, { force: true });
+      if (previous !== undefined) await fs.writeFileAtomic(file, previous);
+      else await fs.remove(file);
       throw new DnsZoneError('DNS_IO', `reloading zone ${zone.origin} failed; previous file restored`, {
         cause: error,
-        data: { zone: zone.origin },
+        details: { zone: zone.origin },
       });
     }
   }
 
   const withNewSerial = (zone: DnsZone, records: DnsRecord[]): DnsZone => ({
     ...zone,
-    records: records.map((r) => (r.type === 'SOA' ? { ...r, serial: nextSerial(r.serial, now()) } : r)),
+    records: records.map((r) => (r.type === 'SOA' ? { ...r, serial: nextSerial(r.serial, clock.now().getTime()) } : r)),
   });
 
   // Writes to one file are serialised in this process: each re-reads the file it rewrites.
@@ -161,7 +175,7 @@ export function createZoneFileBackend(options: ZoneFileBackendOptions): DnsBacke
         type: 'SOA',
         mname: normalizeName(options.soa.mname),
         rname: normalizeName(options.soa.rname),
-        serial: nextSerial(0, now()),
+        serial: nextSerial(0, clock.now().getTime()),
         refresh: 3600,
         retry: 600,
         expire: 1209600,

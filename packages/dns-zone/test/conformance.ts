@@ -1,6 +1,7 @@
 // One conformance suite for every DnsBackend (AD, RFC 2136/BIND, zone files).
+
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
+import { createExecaRunner, runChecked } from '@invis/host';
 import { describe, expect, it } from 'vitest';
 import { type DnsBackend, type DnsRecord, normalizeRecord, ptrName, type RecordType } from '../src/index';
 
@@ -24,7 +25,7 @@ export async function dig(
   name: string,
   type: RecordType,
 ): Promise<string[]> {
-  const { stdout } = await execa('dig', [
+  const { stdout } = await runChecked(createExecaRunner(), 'dig', [
     '+short',
     '+norecurse',
     '+tries=1',

@@ -1,10 +1,11 @@
 // The inetcheck successor against real BIND and a local HTTP echo service.
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { createExecaRunner, runChecked } from '@invis/host';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createDdnsUpdater,
@@ -92,7 +93,13 @@ describe('DDNS updater (inetcheck)', () => {
       sources: { ipv4: echoUrl },
     });
     expect(await dig(server, fqdn, 'A')).toEqual(['203.0.113.10']);
-    const { stdout } = await execa('dig', ['+noall', '+answer', `@${bind.address}`, fqdn, 'A']);
+    const { stdout } = await runChecked(createExecaRunner(), 'dig', [
+      '+noall',
+      '+answer',
+      `@${bind.address}`,
+      fqdn,
+      'A',
+    ]);
     expect(stdout).toMatch(/\s60\s+IN\s+A\s+203\.0\.113\.10/);
 
     const second = await ddns.run();

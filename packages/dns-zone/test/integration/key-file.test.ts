@@ -1,7 +1,7 @@
 // A key file written by the real `tsig-keygen`, read by parseTsigKeyFile, and a BIND that
 // includes that very file accepting the update signed with the parsed key.
+import { createExecaRunner, runChecked } from '@invis/host';
 import { type BindServer, startBind } from '@invis/testbed';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsUpdateClient, normalizeRecord, parseTsigKeyFile, renderTsigKeyFile } from '../../src/index';
 import { dig } from '../conformance';
@@ -13,7 +13,7 @@ describe('tsig-keygen key files', () => {
   let statement: string;
 
   beforeAll(async () => {
-    statement = (await execa('tsig-keygen', ['-a', 'hmac-sha512', 'invis-ddns'])).stdout;
+    statement = (await runChecked(createExecaRunner(), 'tsig-keygen', ['-a', 'hmac-sha512', 'invis-ddns'])).stdout;
     bind = await startBind({ zones: [zone], key: { statement, tsig: parseTsigKeyFile(statement) } });
   });
 
@@ -30,7 +30,9 @@ describe('tsig-keygen key files', () => {
     await createDnsUpdateClient({ ...server, key }).update({ zone, updates: [{ op: 'add', record }] });
     expect(await dig({ address: bind.info.address, port: bind.info.port }, `gw.${zone}`, 'A')).toEqual(['192.0.2.44']);
     // The same name with another secret is refused: BIND checked the secret from the file.
-    const other = parseTsigKeyFile((await execa('tsig-keygen', ['-a', 'hmac-sha512', 'invis-ddns'])).stdout);
+    const other = parseTsigKeyFile(
+      (await runChecked(createExecaRunner(), 'tsig-keygen', ['-a', 'hmac-sha512', 'invis-ddns'])).stdout,
+    );
     await expect(
       createDnsUpdateClient({ ...server, key: other }).update({ zone, updates: [{ op: 'add', record }] }),
     ).rejects.toMatchObject({ code: 'DNS_TSIG_BADSIG' });

@@ -66,7 +66,7 @@ describe('RFC 2136 + TSIG against BIND', () => {
       client.update({ zone, prerequisites: [{ kind: 'nameNotInUse', name }], updates: [] }),
     ).rejects.toMatchObject({
       code: 'DNS_PREREQUISITE_FAILED',
-      data: { rcode: 'YXDOMAIN' },
+      details: { rcode: 'YXDOMAIN' },
     });
     await client.update({
       zone,
@@ -152,7 +152,7 @@ describe('RFC 2136 + TSIG against BIND', () => {
       ],
       ['wrong secret', { key: { ...bind.tsig, secret: Buffer.alloc(32, 1).toString('base64') } }, 'DNS_TSIG_BADSIG'],
       ['unknown key', { key: { ...bind.tsig, name: 'nobody' } }, 'DNS_TSIG_BADKEY'],
-      ['clock skew', { now: () => Date.now() + 3_600_000 }, 'DNS_TSIG_BADTIME'],
+      ['clock skew', { clock: { now: () => new Date(Date.now() + 3_600_000) } }, 'DNS_TSIG_BADTIME'],
       ['unsigned', { key: undefined }, 'DNS_UPDATE_REFUSED'],
       [
         'tampered response',
