@@ -1,0 +1,215 @@
+// The setup answers: zod schema (messages in German or English, one per field), YAML read and
+// write, and the defaults read from the machine. Answers never hold secrets: those live in
+// /etc/invis/secrets (see secrets.ts), and the schema refuses unknown keys.
+import type { CommandRunner } from '@invis/host';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { z } from 'zod';
+import { SetupError } from './errors';
+import type { Lang } from './i18n';
+import { overlaps, parseCidr, parseIpv4 } from './net';
+import { inSambaRpcRange } from './ports';
+import type { SetupFs } from './rooted-fs';
+
+/** Where init saves the answers (below the root when staging). */
+export const ANSWERS_PATH = '/etc/invis/setup/answers.yaml';
+
+const MSG = {
+  hostname: {
+    de: 'Hostname: 1–15 Zeichen a-z, 0-9, -, nicht am Anfang oder Ende (NetBIOS-Grenze)',
+    en: 'host name: 1–15 characters a-z, 0-9, -, not first or last (NetBIOS limit)',
+  },
+  domain: {
+    de: 'Domäne: mindestens zwei Teile aus a-z, 0-9, - (z. B. firma.loc), nicht .local',
+    en: 'domain: at least two labels of a-z, 0-9, - (e.g. company.loc), not .local',
+  },
+  nic: {
+    de: 'Schnittstellenname: 1–15 Zeichen A-Z a-z 0-9 _ . -',
+    en: 'interface name: 1–15 characters A-Z a-z 0-9 _ . -',
+  },
+  sameNic: {
+    de: 'intern und extern müssen verschiedene Schnittstellen sein',
+    en: 'intern and extern must be different interfaces',
+  },
+  lanAddress: {
+    de: 'LAN-Adresse: IPv4 mit Präfix 8–30 (z. B. 192.168.220.10/24), keine Netz- oder Broadcastadresse',
+    en: 'LAN address: IPv4 with prefix 8–30 (e.g. 192.168.220.10/24), not the network or broadcast address',
+  },
+  vpnNetwork: {
+    de: 'VPN-Netz: IPv4-Netzadresse mit Präfix 8–30 (z. B. 192.168.166.0/24)',
+    en: 'VPN network: IPv4 network address with prefix 8–30 (e.g. 192.168.166.0/24)',
+  },
+  vpnOverlap: { de: 'VPN-Netz überschneidet sich mit dem LAN', en: 'VPN network overlaps the LAN' },
+  sshPort: {
+    de: 'SSH-Port: 1–65535, nicht 61000–61999 (RPC-Ports von Samba)',
+    en: 'SSH port: 1–65535, not 61000–61999 (Samba RPC ports)',
+  },
+} as const;
+
+const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?$/;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const NIC = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Host bits of an address inside its network, or undefined when `text` is no usable CIDR. */
+const hostBits = (text: string): { offset: number; size: number } | undefined => {
+  const cidr = parseCidr(text);
+  if (!cidr || cidr.prefix < 8 || cidr.prefix > 30) return undefined;
+  const size = 2 ** (32 - cidr.prefix);
+  return { offset: (parseIpv4(cidr.address) ?? 0) % size, size };
+};
+const isLanAddress = (text: string): boolean => {
+  const bits = hostBits(text);
+  return bits !== undefined && bits.offset !== 0 && bits.offset !== bits.size - 1;
+};
+const isNetworkAddress = (text: string): boolean => hostBits(text)?.offset === 0;
+
+/**
+ * The answers schema with messages in `lang`.
+ * @param lang language of the messages
+ * @returns the zod schema
+ */
+export function answersSchema(lang: Lang) {
+  const m = (key: keyof typeof MSG) => MSG[key][lang];
+  return z
+    .strictObject({
+      hostname: z.string().regex(HOSTNAME, m('hostname')),
+      domain: z
+        .string()
+        .max(253, m('domain'))
+        .refine((d) => {
+          const labels = d.split('.');
+          return labels.length >= 2 && labels.every((l) => LABEL.test(l)) && labels.at(-1) !== 'local';
+        }, m('domain')),
+      interfaces: z
+        .strictObject({
+          intern: z.string().regex(NIC, m('nic')),
+          extern: z.string().regex(NIC, m('nic')),
+        })
+        .refine((i) => i.intern !== i.extern, { error: m('sameNic'), path: ['extern'] }),
+      lan: z.strictObject({ address: z.string().refine(isLanAddress, m('lanAddress')) }),
+      vpn: z.strictObject({ network: z.string().refine(isNetworkAddress, m('vpnNetwork')) }).optional(),
+      ssh: z.strictObject({
+        port: z
+          .number()
+          .int()
+          .min(1, m('sshPort'))
+          .max(65535, m('sshPort'))
+          .refine((p) => !inSambaRpcRange(p), m('sshPort')),
+        passwordAuthentication: z.boolean().default(false),
+      }),
+    })
+    .superRefine((a, ctx) => {
+      const lan = parseCidr(a.lan.address);
+      const vpn = a.vpn ? parseCidr(a.vpn.network) : undefined;
+      if (lan && vpn && overlaps(lan, vpn))
+        ctx.addIssue({ code: 'custom', message: m('vpnOverlap'), path: ['vpn', 'network'] });
+    });
+}
+
+/** Validated answers. */
+export type Answers = z.output<ReturnType<typeof answersSchema>>;
+/** Answers as written in a file (defaults may be left out). */
+export type AnswersInput = z.input<ReturnType<typeof answersSchema>>;
+
+/**
+ * Validates answers.
+ * @param data parsed YAML (or prompts)
+ * @param lang language of the messages
+ * @returns the answers
+ * @throws SetupError `SETUP_INVALID_ANSWERS` listing every bad field as `path: message`
+ */
+export function validateAnswers(data: unknown, lang: Lang): Answers {
+  const result = answersSchema(lang).safeParse(data, { error: z.locales[lang]().localeError });
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+  throw new SetupError('SETUP_INVALID_ANSWERS', issues.join('\n'), { details: { issues } });
+}
+
+/**
+ * Parses and validates an answers file.
+ * @param text YAML
+ * @param lang language of the messages
+ * @returns the answers
+ * @throws SetupError `SETUP_INVALID_ANSWERS` for YAML errors and bad fields
+ */
+export function parseAnswers(text: string, lang: Lang): Answers {
+  let data: unknown;
+  try {
+    data = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new SetupError('SETUP_INVALID_ANSWERS', `YAML: ${(error as Error).message}`, { cause: error });
+  }
+  return validateAnswers(data, lang);
+}
+
+/**
+ * The answers as YAML, with a header saying what the file is.
+ * @param answers validated answers
+ * @returns the file content
+ */
+export function renderAnswers(answers: Answers): string {
+  return `# invis-setup answers (no secrets: those are in /etc/invis/secrets)\n${stringifyYaml(answers)}`;
+}
+
+/**
+ * Reads the saved answers.
+ * @param fs the (rooted) file system
+ * @param lang language of the messages
+ * @returns the answers
+ * @throws SetupError `SETUP_NO_ANSWERS` before `init`; `SETUP_INVALID_ANSWERS` when the file is bad
+ */
+export async function loadAnswers(fs: SetupFs, lang: Lang): Promise<Answers> {
+  const text = await fs.readFileIfExists(ANSWERS_PATH);
+  if (text === undefined) {
+    throw new SetupError('SETUP_NO_ANSWERS', `no ${ANSWERS_PATH}: run "invis-setup init" first`);
+  }
+  return parseAnswers(text, lang);
+}
+
+/** Default answers read from the machine (prompt defaults; also filled into a partial answers file). */
+export interface MachineDefaults {
+  hostname: string;
+  domain: string;
+  interfaces: { intern: string; extern: string };
+  lanAddress: string;
+}
+
+/**
+ * Reads defaults from the machine: NIC names from `/sys/class/net` (`intern`/`extern` when they
+ * exist, else the first two), the LAN address of `intern` from `ip -j addr`, host name and domain
+ * from `/etc/hostname`. Anything unreadable falls back to the original's example values.
+ * @param fs the (rooted) file system
+ * @param runner runs `ip` (read-only)
+ * @returns the defaults
+ */
+export async function machineDefaults(fs: SetupFs, runner: CommandRunner): Promise<MachineDefaults> {
+  const nics = (await fs.readdir('/sys/class/net')).filter((n) => n !== 'lo' && NIC.test(n)).sort();
+  const intern = nics.includes('intern') ? 'intern' : (nics[0] ?? 'intern');
+  const extern = nics.includes('extern') ? 'extern' : (nics.find((n) => n !== intern) ?? 'extern');
+  const fqdn = ((await fs.readFileIfExists('/etc/hostname')) ?? '').trim().toLowerCase();
+  const [host, ...rest] = fqdn.split('.');
+  return {
+    hostname: host && HOSTNAME.test(host) ? host : 'invis',
+    domain: rest.length >= 2 ? rest.join('.') : 'invis-net.loc',
+    interfaces: { intern, extern },
+    lanAddress: (await addressOf(runner, intern)) ?? '192.168.220.10/24',
+  };
+}
+
+const ipAddrSchema = z.array(
+  z.object({
+    addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() })).default([]),
+  }),
+);
+
+async function addressOf(runner: CommandRunner, nic: string): Promise<string | undefined> {
+  try {
+    const result = await runner.run('ip', ['-j', '-4', 'addr', 'show', 'dev', nic]);
+    if (result.exitCode !== 0) return undefined;
+    const parsed = ipAddrSchema.safeParse(JSON.parse(result.stdout));
+    const info = parsed.success ? parsed.data[0]?.addr_info.find((a) => a.family === 'inet') : undefined;
+    return info ? `${info.local}/${info.prefixlen}` : undefined;
+  } catch {
+    // No `ip` or no such interface: the example address is the default.
+    return undefined;
+  }
+}

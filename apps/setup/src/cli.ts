@@ -1,0 +1,455 @@
+// `invis-setup` command line: init / plan / apply / verify / status / secrets show. Pure over
+// its injected I/O, so it is testable; src/bin.ts wires it to the process.
+import { randomInt as cryptoRandomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  type Clock,
+  type CommandRunner,
+  createExecaRunner,
+  createSystemdServiceManager,
+  formatPlan,
+  planChanges,
+  type ServiceManager,
+  systemClock,
+} from '@invis/host';
+import { parse as parseYaml } from 'yaml';
+import packageJson from '../package.json' with { type: 'json' };
+import { ANSWERS_PATH, type Answers, loadAnswers, machineDefaults, renderAnswers, validateAnswers } from './answers';
+import { type ApplyEvent, createEngine } from './engine';
+import { errorJson, isSetupError, SetupError } from './errors';
+import { type Lang, pickLang, t } from './i18n';
+import type { ModuleContext, SetupModule } from './module';
+import { MODULES } from './modules/index';
+import { choosePort, parseListeningPorts } from './ports';
+import { detectProfile } from './profiles';
+import { createLiveFs, createRootedFs, type SetupFs } from './rooted-fs';
+import { createSecretStore, SETUP_SECRETS } from './secrets';
+import { createStateStore } from './state';
+
+/** Exit codes of invis-setup (documented in the README). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, problems: 3, changes: 4 } as const;
+
+/** What the CLI needs from its process; everything else has a real default. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  /** stdin and stderr are a terminal: interactive init and a progress display. */
+  isTty: boolean;
+  /** Asks one question on the terminal; resolves with the typed text ('' for the default). */
+  ask?(question: string): Promise<string>;
+  runner?: CommandRunner;
+  services?: ServiceManager;
+  clock?: Clock;
+  /** Modules to run (default: the registry); tests inject their own. */
+  modules?: readonly SetupModule[];
+  randomInt?: (min: number, max: number) => number;
+}
+
+const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const COMMON = {
+  de: `Allgemeine Optionen:
+  --root DIR   einen ganzen Server unter DIR aufbauen, ohne die Maschine anzufassen
+  --json       ein JSON-Dokument auf stdout
+  --lang de|en Sprache (Standard: Deutsch, oder en aus LANG)
+  --help       Hilfe zum Befehl`,
+  en: `Common options:
+  --root DIR   render a whole server below DIR without touching the machine
+  --json       one JSON document on stdout
+  --lang de|en language (default German, or en from LANG)
+  --help       help for the command`,
+};
+
+const HELP: Record<Command | 'main', Record<Lang, string>> = {
+  main: {
+    de: `Aufruf: invis-setup <Befehl> [Optionen]
+Befehle:
+  init [--answers DATEI.yaml]   Fragen stellen (oder Antwortdatei lesen), Antworten speichern
+  plan [Modul…] [--exit-code]   zeigen, was apply ändern würde (Diffs, Dienste, Befehle)
+  apply [Modul…]                Module anwenden (idempotent, setzt nach Abbruch fort)
+  verify [Modul…]               prüfen, ob alles wie gewünscht ist
+  status                        Stand je Modul (angewendet / fehlgeschlagen / ausstehend)
+  secrets show NAME             ein erzeugtes Geheimnis ausgeben
+  --version                     Version
+Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
+${COMMON.de}`,
+    en: `usage: invis-setup <command> [options]
+commands:
+  init [--answers FILE.yaml]    ask the questions (or read an answers file), save the answers
+  plan [module…] [--exit-code]  show what apply would change (diffs, services, commands)
+  apply [module…]               apply modules (idempotent, resumes after an interruption)
+  verify [module…]              check that everything is as wanted
+  status                        state per module (applied / failed / pending)
+  secrets show NAME             print one generated secret
+  --version                     version
+exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
+${COMMON.en}`,
+  },
+  init: {
+    de: `Aufruf: invis-setup init [--answers DATEI.yaml]\nOhne --answers fragt init im Terminal; Vorgaben kommen von der Maschine.\nSpeichert ${ANSWERS_PATH} (ohne Geheimnisse) und erzeugt die Geheimnisse.\n${COMMON.de}`,
+    en: `usage: invis-setup init [--answers FILE.yaml]\nWithout --answers, init asks on the terminal with defaults from the machine.\nSaves ${ANSWERS_PATH} (no secrets) and generates the secrets.\n${COMMON.en}`,
+  },
+  plan: {
+    de: `Aufruf: invis-setup plan [Modul…] [--exit-code]\nZeigt jede Datei als Diff, jede Dienstaktion und jeden Befehl. --exit-code: 4 wenn es Änderungen gibt.\n${COMMON.de}`,
+    en: `usage: invis-setup plan [module…] [--exit-code]\nShows every file as a diff, every service action and command. --exit-code: 4 when there are changes.\n${COMMON.en}`,
+  },
+  apply: {
+    de: `Aufruf: invis-setup apply [Modul…]\nWendet die Module (und ihre Abhängigkeiten) an; ein zweites apply ändert nichts.\n${COMMON.de}`,
+    en: `usage: invis-setup apply [module…]\nApplies the modules (and their dependencies); a second apply changes nothing.\n${COMMON.en}`,
+  },
+  verify: {
+    de: `Aufruf: invis-setup verify [Modul…]\nExit 3, wenn eine Prüfung ein Problem findet.\n${COMMON.de}`,
+    en: `usage: invis-setup verify [module…]\nExit 3 when a check finds a problem.\n${COMMON.en}`,
+  },
+  status: {
+    de: `Aufruf: invis-setup status\nStand je Modul aus dem Zustand des letzten apply.\n${COMMON.de}`,
+    en: `usage: invis-setup status\nState per module from the last apply.\n${COMMON.en}`,
+  },
+  secrets: {
+    de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
+    en: `usage: invis-setup secrets show NAME\nPrints one secret from /etc/invis/secrets. Known: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.en}`,
+  },
+};
+
+interface Parsed {
+  command: Command | 'help' | 'version';
+  help: Command | 'main';
+  positionals: string[];
+  root: string | undefined;
+  json: boolean;
+  lang: Lang;
+  answers: string | undefined;
+  exitCode: boolean;
+}
+
+function parse(argv: readonly string[], env: CliIo['env']): Parsed {
+  let values: ReturnType<typeof parseArgs>['values'];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        root: { type: 'string' },
+        json: { type: 'boolean' },
+        lang: { type: 'string' },
+        answers: { type: 'string' },
+        'exit-code': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new SetupError('SETUP_USAGE', (error as Error).message);
+  }
+  const lang = values.lang;
+  if (lang !== undefined && lang !== 'de' && lang !== 'en') {
+    throw new SetupError('SETUP_USAGE', `--lang must be de or en, not ${JSON.stringify(lang)}`);
+  }
+  const [first, ...rest] = positionals;
+  const command = COMMANDS.find((c) => c === first);
+  if (first !== undefined && !command) throw new SetupError('SETUP_USAGE', `unknown command ${JSON.stringify(first)}`);
+  const parsed: Parsed = {
+    command: values.version ? 'version' : values.help || !command ? 'help' : command,
+    help: command ?? 'main',
+    positionals: rest,
+    root: typeof values.root === 'string' ? values.root : undefined,
+    json: values.json === true,
+    lang: pickLang(typeof lang === 'string' ? lang : undefined, env),
+    answers: typeof values.answers === 'string' ? values.answers : undefined,
+    exitCode: values['exit-code'] === true,
+  };
+  if (parsed.answers !== undefined && command !== 'init')
+    throw new SetupError('SETUP_USAGE', '--answers belongs to init');
+  if (parsed.exitCode && command !== 'plan') throw new SetupError('SETUP_USAGE', '--exit-code belongs to plan');
+  if (command === 'init' || command === 'status') {
+    if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
+  }
+  if (command === 'secrets' && !values.help && (rest[0] !== 'show' || rest.length !== 2)) {
+    throw new SetupError('SETUP_USAGE', 'usage: invis-setup secrets show NAME');
+  }
+  return parsed;
+}
+
+const USAGE_CODES = new Set(['SETUP_USAGE', 'SETUP_UNKNOWN_MODULE', 'SETUP_INVALID_SECRET_NAME']);
+
+/** A service manager for staging: nothing may reach a real service. */
+const stagingServices: ServiceManager = {
+  start: refuseService,
+  stop: refuseService,
+  restart: refuseService,
+  reload: refuseService,
+  reloadOrRestart: refuseService,
+  isActive: async () => false,
+};
+async function refuseService(unit: string): Promise<void> {
+  throw new SetupError('SETUP_USAGE', `no service actions with --root (${unit})`);
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code: 0 ok, 1 failure,
+ * 2 usage, 3 verify found problems, 4 plan has changes (with `--exit-code`).
+ * @param argv arguments
+ * @param io the process's streams and collaborators
+ * @returns the exit code
+ * @example process.exitCode = await runCli(process.argv.slice(2), { stdout, stderr, env: process.env, isTty: false });
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parse(argv, io.env);
+  } catch (error) {
+    const lang = pickLang(undefined, io.env);
+    if (argv.includes('--json')) io.stdout(`${JSON.stringify({ ok: false, error: errorJson(error) })}\n`);
+    else io.stderr(`${t(lang, 'error')}: ${(error as Error).message}\n${HELP.main[lang]}\n`);
+    return EXIT.usage;
+  }
+  const { lang, json } = parsed;
+  if (parsed.command === 'version') {
+    io.stdout(
+      json ? `${JSON.stringify({ ok: true, version: packageJson.version })}\n` : `invis-setup ${packageJson.version}\n`,
+    );
+    return EXIT.ok;
+  }
+  if (parsed.command === 'help') {
+    io.stdout(
+      json ? `${JSON.stringify({ ok: true, help: HELP[parsed.help][lang] })}\n` : `${HELP[parsed.help][lang]}\n`,
+    );
+    return EXIT.ok;
+  }
+  try {
+    return await run(parsed.command, parsed, io);
+  } catch (error) {
+    if (json) io.stdout(`${JSON.stringify({ ok: false, command: parsed.command, error: errorJson(error) })}\n`);
+    else io.stderr(`${t(lang, 'error')}: ${errorJson(error).message}\n`);
+    return isSetupError(error) && USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failure;
+  }
+}
+
+async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number> {
+  const { lang, json } = parsed;
+  const fs = parsed.root === undefined ? createLiveFs() : await createRootedFs(parsed.root);
+  const staging = parsed.root !== undefined;
+  const runner = io.runner ?? createExecaRunner();
+  const out = (doc: Record<string, unknown>, text: string) =>
+    io.stdout(json ? `${JSON.stringify({ ok: true, command, ...doc })}\n` : text);
+
+  if (command === 'secrets') {
+    const name = parsed.positionals[1] ?? '';
+    const value = await createSecretStore(fs).get(name);
+    if (value === undefined) {
+      throw new SetupError('SETUP_SECRET_MISSING', `no secret ${name} (run init first)`, { details: { name } });
+    }
+    out({ name, value }, `${value}\n`);
+    return EXIT.ok;
+  }
+  const profile = await detectProfile(fs);
+  if (command === 'init') return init(parsed, io, fs, runner);
+
+  const answers = await loadAnswers(fs, lang);
+  const clock = io.clock ?? systemClock;
+  const ctx: ModuleContext = {
+    answers,
+    secrets: createSecretStore(fs),
+    fs,
+    runner,
+    services: staging ? stagingServices : (io.services ?? createSystemdServiceManager({ runner })),
+    profile,
+    clock,
+    progress: (message) => {
+      if (!json) io.stderr(`${message}\n`);
+    },
+    staging,
+    lang,
+  };
+  const modules = io.modules ?? MODULES;
+  const engine = createEngine({ modules, ctx, state: createStateStore(fs, clock) });
+  const titleOf = (id: string) => modules.find((m) => m.id === id)?.title[lang] ?? id;
+  const wanted = parsed.positionals;
+
+  if (command === 'plan') {
+    const plans = await engine.plan(wanted);
+    const changedModules = plans.filter((p) => planChanges(p.plan) || p.plan.directories.length > 0);
+    const text = changedModules
+      .map(({ module, plan }) =>
+        [
+          `== ${module}: ${titleOf(module)} ==\n`,
+          ...plan.directories.map((d) => `${t(lang, 'directory', { path: d })}\n`),
+          formatPlan(plan),
+        ].join(''),
+      )
+      .join('\n');
+    out(
+      { changed: changedModules.length > 0, modules: plans.map((p) => ({ ...p, title: titleOf(p.module) })) },
+      changedModules.length > 0
+        ? `${text}\n${t(lang, 'changes', { count: changedModules.length })}\n`
+        : `${t(lang, 'noChanges')}\n`,
+    );
+    return parsed.exitCode && changedModules.length > 0 ? EXIT.changes : EXIT.ok;
+  }
+  if (command === 'apply') {
+    const results = await engine.apply(wanted, progressPrinter(io, lang, json, titleOf));
+    const changed = results.filter((r) => r.changed);
+    const text =
+      changed.length === 0
+        ? `${t(lang, 'applyNothing')}\n`
+        : `${changed.map((r) => `== ${r.module}: ${titleOf(r.module)} ==\n${formatPlan(r.report)}`).join('\n')}\n${t(lang, 'applyDone', { changed: changed.length, unchanged: results.length - changed.length })}\n`;
+    out({ changed: changed.length > 0, modules: results }, text);
+    return EXIT.ok;
+  }
+  if (command === 'verify') {
+    const results = await engine.verify(wanted);
+    const problems = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => ({ module: r.module, ...c })));
+    const lines = results.flatMap((r) =>
+      r.checks.map((c) => `${c.ok ? '✓' : '✗'} ${r.module}: ${c.name}${c.ok ? '' : ` — ${c.problem ?? ''}`}\n`),
+    );
+    out(
+      { problems: problems.length, modules: results },
+      `${lines.join('')}${problems.length === 0 ? t(lang, 'verifyOk') : t(lang, 'verifyProblems', { count: problems.length })}\n`,
+    );
+    return problems.length === 0 ? EXIT.ok : EXIT.problems;
+  }
+  const statuses = await engine.status();
+  out(
+    { modules: statuses },
+    statuses
+      .map(
+        (s) =>
+          `${s.module.padEnd(10)} ${t(lang, s.status)}${s.at ? `  ${s.at}` : ''}${s.error ? `  ${s.error.code}: ${s.error.message}` : ''}\n`,
+      )
+      .join(''),
+  );
+  return EXIT.ok;
+}
+
+function progressPrinter(
+  io: CliIo,
+  lang: Lang,
+  json: boolean,
+  titleOf: (id: string) => string,
+): (event: ApplyEvent) => void {
+  return (event) => {
+    if (json) return;
+    if (event.type === 'resume') {
+      io.stderr(`${t(lang, 'resuming', { module: event.module })}\n`);
+      return;
+    }
+    const step = `[${event.index + 1}/${event.total}]`;
+    const label = `${event.module} (${titleOf(event.module)})`;
+    const word =
+      event.type === 'start'
+        ? `${t(lang, 'applying')}…`
+        : event.type === 'failed'
+          ? `${t(lang, 'failed')}: ${event.error.message}`
+          : t(lang, event.changed ? 'applied' : 'unchanged');
+    if (io.isTty) {
+      // One redrawn line with a bar; finished steps stay on screen.
+      const done = event.type === 'start' ? event.index : event.index + 1;
+      const bar = `${'#'.repeat(done)}${'-'.repeat(event.total - done)}`;
+      io.stderr(`\r\x1b[2K[${bar}] ${step} ${label}: ${word}${event.type === 'start' ? '' : '\n'}`);
+    } else {
+      io.stderr(`${step} ${label}: ${word}\n`);
+    }
+  };
+}
+
+async function init(parsed: Parsed, io: CliIo, fs: SetupFs, runner: CommandRunner): Promise<number> {
+  const { lang, json } = parsed;
+  const randomInt = io.randomInt ?? cryptoRandomInt;
+  const choose = async () => {
+    const listening = await runner.run('ss', ['-Hltnu']);
+    return choosePort(parseListeningPorts(listening.stdout), randomInt);
+  };
+  let answers: Answers;
+  if (parsed.answers !== undefined) {
+    const text = await readFile(parsed.answers, 'utf8');
+    let data: unknown;
+    try {
+      data = parseYaml(text, { prettyErrors: true });
+    } catch (error) {
+      throw new SetupError('SETUP_INVALID_ANSWERS', `${parsed.answers}: YAML: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    answers = validateAnswers(await withPort(data, choose), lang);
+  } else if (io.isTty && io.ask) {
+    answers = await askAnswers(io.ask, lang, fs, runner, choose);
+  } else {
+    throw new SetupError('SETUP_USAGE', t(lang, 'nonInteractive'));
+  }
+  await fs.mkdir('/etc/invis', 0o755);
+  await fs.mkdir('/etc/invis/setup', 0o755);
+  await fs.writeFileAtomic(ANSWERS_PATH, renderAnswers(answers), { mode: 0o644 });
+  const secrets = createSecretStore(fs);
+  const created: string[] = [];
+  for (const name of Object.keys(SETUP_SECRETS)) if ((await secrets.ensure(name)).created) created.push(name);
+  const pathShown = fs.root ? `${fs.root}${ANSWERS_PATH}` : ANSWERS_PATH;
+  io.stdout(
+    json
+      ? `${JSON.stringify({ ok: true, command: 'init', path: ANSWERS_PATH, answers, secretsCreated: created })}\n`
+      : `${t(lang, 'initSaved', { path: pathShown })}\n`,
+  );
+  return EXIT.ok;
+}
+
+/** The answers file's data with an SSH port chosen when it names none. */
+async function withPort(data: unknown, choose: () => Promise<number>): Promise<unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  const record = data as Record<string, unknown>;
+  const ssh = record.ssh;
+  if (ssh !== undefined && (typeof ssh !== 'object' || ssh === null)) return data;
+  const sshRecord = (ssh ?? {}) as Record<string, unknown>;
+  if (sshRecord.port !== undefined) return data;
+  return { ...record, ssh: { ...sshRecord, port: await choose() } };
+}
+
+const QUESTIONS = {
+  hostname: { de: 'Hostname des Servers', en: 'host name of the server' },
+  domain: { de: 'Interne DNS-Domäne', en: 'internal DNS domain' },
+  intern: { de: 'LAN-Schnittstelle (intern)', en: 'LAN interface (intern)' },
+  extern: { de: 'WAN-Schnittstelle (extern)', en: 'WAN interface (extern)' },
+  lan: { de: 'LAN-Adresse des Servers mit Präfix', en: 'LAN address of the server with prefix' },
+  vpn: { de: 'VPN-Netz (leer: keins)', en: 'VPN network (empty: none)' },
+  port: { de: 'Externer SSH-Port', en: 'external SSH port' },
+  password: { de: 'SSH-Anmeldung mit Passwort erlauben (ja/nein)', en: 'allow SSH password login (yes/no)' },
+} as const;
+
+async function askAnswers(
+  ask: (question: string) => Promise<string>,
+  lang: Lang,
+  fs: SetupFs,
+  runner: CommandRunner,
+  choose: () => Promise<number>,
+): Promise<Answers> {
+  const defaults = await machineDefaults(fs, runner);
+  const port = await choose();
+  const q = async (key: keyof typeof QUESTIONS, fallback: string) =>
+    (await ask(`${QUESTIONS[key][lang]} [${fallback}]: `)).trim() || fallback;
+  for (;;) {
+    const vpn = await q('vpn', '192.168.166.0/24');
+    const data = {
+      hostname: await q('hostname', defaults.hostname),
+      domain: await q('domain', defaults.domain),
+      interfaces: {
+        intern: await q('intern', defaults.interfaces.intern),
+        extern: await q('extern', defaults.interfaces.extern),
+      },
+      lan: { address: await q('lan', defaults.lanAddress) },
+      ...(vpn === '-' ? {} : { vpn: { network: vpn } }),
+      ssh: {
+        port: Number(await q('port', String(port))),
+        passwordAuthentication: /^(j|ja|y|yes)$/i.test(await q('password', lang === 'de' ? 'nein' : 'no')),
+      },
+    };
+    try {
+      return validateAnswers(data, lang);
+    } catch (error) {
+      // Show every bad field, then ask again; the defaults stay.
+      await ask(`${(error as Error).message}\n(Enter) `);
+    }
+  }
+}

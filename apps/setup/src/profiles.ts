@@ -1,0 +1,93 @@
+// Platform profiles: every path, unit and package name that differs between distributions,
+// as data in one place. Modules read these, never a literal path of their own.
+import type { HostFs } from '@invis/host';
+import { SetupError } from './errors';
+
+/** Paths, units and packages of one platform. */
+export interface PlatformProfile {
+  /** `debian-12`, `debian-13`. */
+  id: string;
+  /** For people: `Debian 12 (bookworm)`. */
+  name: string;
+  /** Packages each module needs installed (checked by the `check` module, installed by the admin). */
+  packages: Readonly<Record<string, readonly string[]>>;
+  ssh: { unit: string; sshd: string; dropInDir: string };
+  chrony: { unit: string; chronyd: string; confDir: string };
+  network: {
+    sysctlDir: string;
+    resolvConf: string;
+    /** How the LAN address is configured; see the README for why Debian uses ifupdown. */
+    stack: 'ifupdown';
+    interfacesDir: string;
+  };
+  samba: { unit: string; config: string; ntpSigndSocket: string };
+  bind: { unit: string; config: string };
+  kea: { unit: string; config: string };
+}
+
+const debianCommon = {
+  packages: {
+    check: ['iproute2'],
+    ssh: ['openssh-server'],
+    time: ['chrony'],
+    network: ['ifupdown', 'procps'],
+  },
+  ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
+  chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
+  network: {
+    sysctlDir: '/etc/sysctl.d',
+    resolvConf: '/etc/resolv.conf',
+    stack: 'ifupdown',
+    interfacesDir: '/etc/network/interfaces.d',
+  },
+  samba: { unit: 'samba-ad-dc', config: '/etc/samba/smb.conf', ntpSigndSocket: '/var/lib/samba/ntp_signd' },
+  bind: { unit: 'named', config: '/etc/bind/named.conf' },
+  kea: { unit: 'kea-dhcp4-server', config: '/etc/kea/kea-dhcp4.conf' },
+} as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
+
+/** Every known platform, keyed `<os-release ID>-<VERSION_ID>`. openSUSE Leap is one more entry. */
+export const PROFILES: Readonly<Record<string, PlatformProfile>> = {
+  'debian-12': { id: 'debian-12', name: 'Debian 12 (bookworm)', ...debianCommon },
+  'debian-13': { id: 'debian-13', name: 'Debian 13 (trixie)', ...debianCommon },
+};
+
+/**
+ * Parses `/etc/os-release` (KEY=value lines, values optionally quoted).
+ * @param text the file
+ * @returns its keys and values
+ */
+export function parseOsRelease(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (!match?.[1]) continue;
+    out[match[1]] = (match[2] ?? '').replace(/^(["'])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+/**
+ * The profile of the machine (or staging root) whose `/etc/os-release` `fs` reads.
+ * @param fs the (rooted) file system
+ * @returns the profile
+ * @throws SetupError `SETUP_UNKNOWN_OS` when the file is missing or names an unsupported system
+ */
+export async function detectProfile(fs: HostFs): Promise<PlatformProfile> {
+  const text = (await fs.readFileIfExists('/etc/os-release')) ?? (await fs.readFileIfExists('/usr/lib/os-release'));
+  if (text === undefined) {
+    throw new SetupError('SETUP_UNKNOWN_OS', 'no /etc/os-release: cannot tell which system this is');
+  }
+  const release = parseOsRelease(text);
+  const key = `${release.ID ?? '?'}-${(release.VERSION_ID ?? '?').split('.')[0]}`;
+  const profile = PROFILES[key];
+  if (!profile) {
+    throw new SetupError(
+      'SETUP_UNKNOWN_OS',
+      `unsupported system ${release.PRETTY_NAME ?? key}; supported: ${Object.values(PROFILES)
+        .map((p) => p.name)
+        .join(', ')}`,
+      { details: { id: release.ID ?? '', versionId: release.VERSION_ID ?? '' } },
+    );
+  }
+  return profile;
+}
