@@ -54,14 +54,32 @@ const AD_TO_PORTAL: Partial<Record<AdError['code'], PortalErrorCode>> = {
   AD_CLOSED: 'PORTAL_DIRECTORY_UNAVAILABLE',
 };
 
-/** Maps an ad-client error to the portal's; the AdError stays as `cause`. */
+// Fixed texts: an AdError's message can name the bind DN, the DC's address or TLS details,
+// and these answers also reach clients that are not logged in.
+const FIXED_TEXT: Partial<Record<PortalErrorCode, string>> = {
+  PORTAL_NOT_FOUND: 'not found',
+  PORTAL_CONFLICT: 'exists already',
+  PORTAL_PASSWORD_REJECTED: 'the password policy refused the new password',
+  PORTAL_INVALID_CREDENTIALS: 'wrong user name or password',
+  PORTAL_ACCOUNT_DISABLED: 'account disabled',
+  PORTAL_ACCOUNT_LOCKED: 'account locked',
+  PORTAL_PASSWORD_EXPIRED: 'password expired; change it',
+  PORTAL_FORBIDDEN: 'not allowed by the directory',
+  PORTAL_VALIDATION: 'the directory refused the value',
+  PORTAL_DIRECTORY_UNAVAILABLE: 'directory unavailable',
+};
+
+/**
+ * Maps an ad-client error to the portal's with a fixed text per code; the AdError stays as
+ * `cause`, and its details go to the server log only (failures, not everyday answers).
+ */
 export function toPortalError(e: unknown): unknown {
   if (!(e instanceof AdError)) return e;
   const code = AD_TO_PORTAL[e.code] ?? 'PORTAL_INTERNAL';
-  return new PortalError(code, code === 'PORTAL_INTERNAL' ? 'directory error' : e.message, {
-    cause: e,
-    data: { adCode: e.code },
-  });
+  if (code === 'PORTAL_DIRECTORY_UNAVAILABLE' || code === 'PORTAL_INTERNAL') {
+    console.error(`portal: directory error ${e.code}: ${e.message}`);
+  }
+  return new PortalError(code, FIXED_TEXT[code] ?? 'directory error', { cause: e });
 }
 
 const AUTH_REASONS: Partial<Record<AdError['code'], Exclude<AuthResult, { ok: true }>['reason']>> = {

@@ -172,17 +172,23 @@ function browser(peer = '127.0.0.1', headers: Record<string, string> = {}): ApiC
 }
 
 describe('login and sessions', () => {
-  it('sets a host-only, HttpOnly, Secure, SameSite=Strict cookie and rotates it on login', async () => {
+  it('gives visitors a stateless CSRF cookie and sets the host-only session cookie only at login', async () => {
     const b = browser();
     const first = await b.request('GET', '/api/session');
-    const setCookie = first.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(/^__Host-invis-session=[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
-    const anonymous = b.cookie;
+    expect(first.headers.getSetCookie()).toEqual([
+      expect.stringMatching(/^__Host-invis-csrf=[\w-]{43}\.[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/),
+    ]);
+    expect(b.cookie).toBe('');
     const res = await b.login('admin', 'pw-admin');
     expect(res.status).toBe(200);
-    expect(b.cookie).not.toBe(anonymous);
+    expect(res.headers.get('set-cookie')).toMatch(
+      /^__Host-invis-session=[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
     expect(await res.json()).toMatchObject({ authenticated: true, user: { username: 'admin', isAdmin: true } });
-    b.cookie = anonymous;
+    const session = b.cookie;
+    expect((await b.login('admin', 'pw-admin')).status).toBe(200);
+    expect(b.cookie).not.toBe(session);
+    b.cookie = session;
     expect((await b.request('GET', '/api/me')).status).toBe(401);
   });
 

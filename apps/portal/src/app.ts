@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { registerAdminRoutes } from './api/admin';
 import { registerGroupRoutes } from './api/groups';
-import { registerSessionRoutes, SESSION_COOKIE } from './api/session';
+import { ANON_CSRF_COOKIE, registerSessionRoutes, SESSION_COOKIE } from './api/session';
 import { registerUserRoutes } from './api/users';
 import type { PortalDeps, PortalEnv } from './context';
 import { PortalError } from './errors';
@@ -59,6 +59,13 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
         return c.json({ code: 'PORTAL_VALIDATION', message: 'invalid request', issues }, 400);
       }
     },
+  });
+
+  // Answers carry CSRF tokens, user data, token secrets: no cache may keep them. Static assets
+  // set their own (public, immutable) header.
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
 
   const tooLarge = (): never => {
@@ -128,9 +135,11 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
     // Cookie-authenticated writes need the session's synchronizer token; bearer tokens are not ambient.
     if (!SAFE_METHODS.has(c.req.method) && !c.get('token')) {
       const current = c.get('session');
-      if (!current || !csrfTokenMatches(current, c.req.header('x-csrf-token'))) {
-        throw new PortalError('PORTAL_CSRF', 'missing or wrong CSRF token');
-      }
+      const submitted = c.req.header('x-csrf-token');
+      const ok = current
+        ? csrfTokenMatches(current, submitted)
+        : deps.anonymousCsrf.matches(getCookie(c, ANON_CSRF_COOKIE, 'host'), submitted);
+      if (!ok) throw new PortalError('PORTAL_CSRF', 'missing or wrong CSRF token');
     }
     await next();
   });

@@ -5,7 +5,7 @@ import type { Directory } from './directory';
 import { PortalError } from './errors';
 import type { NetworkSet } from './network';
 import type { ServiceControl } from './services';
-import type { Session, SessionStore, SessionUser } from './sessions';
+import type { AnonymousCsrf, Session, SessionStore, SessionUser } from './sessions';
 import type { ShareManager } from './shares';
 import type { ServerStatus } from './status';
 import type { LoginThrottle } from './throttle';
@@ -16,6 +16,8 @@ import type { Lang } from './ui/i18n';
 export interface PortalDeps {
   directory: Directory;
   sessions: SessionStore;
+  /** CSRF tokens of visitors without a session (stateless). */
+  anonymousCsrf: AnonymousCsrf;
   throttle: LoginThrottle;
   audit: AuditLog;
   tokens: TokenStore;

@@ -5,11 +5,12 @@ import { createAdDirectory } from './ad-directory';
 import { certificateList, loadEnv } from './env';
 import { createPortal } from './portal';
 import { execaRunner } from './runner';
+import { readSecretFile } from './secrets';
 import { startPortalServer } from './server';
 import { defaultShareOptions } from './shares';
 
 const env = loadEnv(process.env);
-const password = (await readFile(env.PORTAL_LDAP_PASSWORD_FILE, 'utf8')).trim();
+const password = await readSecretFile(env.PORTAL_LDAP_PASSWORD_FILE);
 const ad = createAdClient({
   url: env.PORTAL_LDAP_URL,
   ...(env.PORTAL_LDAP_BIND.includes('=') ? { bindDN: env.PORTAL_LDAP_BIND } : { upn: env.PORTAL_LDAP_BIND }),

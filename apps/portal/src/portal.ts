@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -8,7 +9,7 @@ import type { PortalDeps, PortalEnv } from './context';
 import type { Directory } from './directory';
 import { createNetworkSet } from './network';
 import { type CommandRunner, createServiceControl } from './services';
-import { createSessionStore } from './sessions';
+import { createAnonymousCsrf, createSessionStore } from './sessions';
 import { createShareManager, type ShareOptions } from './shares';
 import { cachedStatus, type StatusSources } from './status';
 import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
@@ -27,6 +28,8 @@ export interface PortalOptions {
   mobileGroup?: string;
   sessionIdleMinutes?: number;
   sessionMaxHours?: number;
+  /** Upper bound of live sessions (memory bound; default 10,000). */
+  maxSessions?: number;
   /** Seconds rights (admin, mobile, enabled) are reused before the directory is asked again (default 60). */
   accessTtlSeconds?: number;
   throttle?: Partial<Omit<LoginThrottleOptions, 'now'>>;
@@ -57,6 +60,12 @@ export interface Portal {
  */
 export function createPortal(options: PortalOptions): Portal {
   const db = options.dataDir === ':memory:' ? ':memory:' : join(options.dataDir, 'portal.db');
+  if (db !== ':memory:') {
+    // Audit log and token hashes: made 0600 before SQLite writes anything, and fixed to 0600
+    // if an older file is wider (SQLite gives its journal files the same mode).
+    closeSync(openSync(db, 'a', 0o600));
+    chmodSync(db, 0o600);
+  }
   const audit = openAuditLog(db);
   const tokens = openTokenStore(db);
   const services = createServiceControl(options.runner);
@@ -67,7 +76,9 @@ export function createPortal(options: PortalOptions): Portal {
     sessions: createSessionStore({
       idleMs: (options.sessionIdleMinutes ?? 30) * 60_000,
       absoluteMs: (options.sessionMaxHours ?? 8) * 3_600_000,
+      ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     }),
+    anonymousCsrf: createAnonymousCsrf(),
     throttle: createLoginThrottle({ maxPerUser: 5, maxPerAddress: 20, windowMs: 15 * 60_000, ...options.throttle }),
     audit,
     tokens,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSessionStore, csrfTokenMatches, type SessionUser } from './sessions';
+import { createAnonymousCsrf, createSessionStore, csrfTokenMatches, type SessionUser } from './sessions';
 
 const anna: SessionUser = {
   username: 'anna',
@@ -23,8 +23,8 @@ function store(maxSessions?: number) {
 describe('session store', () => {
   it('issues long random ids and distinct CSRF tokens', () => {
     const { s } = store();
-    const a = s.create();
-    const b = s.create();
+    const a = s.create(anna);
+    const b = s.create(anna);
     expect(a.id).toMatch(/^[\w-]{43}$/);
     expect(a.id).not.toBe(b.id);
     expect(a.csrfToken).not.toBe(a.id);
@@ -54,11 +54,11 @@ describe('session store', () => {
 
   it('rotates the id and token on login and forgets the old id', () => {
     const { s } = store();
-    const anon = s.create();
-    const logged = s.rotate(anon.id, anna);
-    expect(logged.id).not.toBe(anon.id);
-    expect(logged.csrfToken).not.toBe(anon.csrfToken);
-    expect(s.get(anon.id)).toBeNull();
+    const before = s.create(anna);
+    const logged = s.rotate(before.id, anna);
+    expect(logged.id).not.toBe(before.id);
+    expect(logged.csrfToken).not.toBe(before.csrfToken);
+    expect(s.get(before.id)).toBeNull();
     expect(s.get(logged.id)?.user).toEqual(anna);
   });
 
@@ -71,12 +71,18 @@ describe('session store', () => {
     expect(s.get(a.id.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')))).toBeNull();
   });
 
-  it('drops anonymous sessions first when full', () => {
-    const { s } = store(3);
-    const logged = s.create(anna);
-    for (let i = 0; i < 10; i++) s.create();
-    expect(s.size).toBeLessThanOrEqual(3);
-    expect(s.get(logged.id)?.user?.username).toBe('anna');
+  it('drops the oldest session when full, and timed-out ones as new ones come', () => {
+    const { s, advance } = store(3);
+    const first = s.create(anna);
+    const second = s.create(anna);
+    s.create(anna);
+    s.create(anna);
+    expect(s.size).toBe(3);
+    expect(s.get(first.id)).toBeNull();
+    expect(s.get(second.id)).not.toBeNull();
+    advance(31 * 60_000);
+    s.create(anna);
+    expect(s.size).toBe(3);
   });
 
   it('destroys all sessions of a user and bounds memory', () => {
@@ -84,10 +90,14 @@ describe('session store', () => {
     s.create(anna);
     s.create(anna);
     const other = s.create({ ...anna, username: 'bernd' });
-    s.destroyUser('ANNA');
+    const kept = s.create(anna);
+    s.destroyUser('ANNA', kept.id);
+    expect(s.size).toBe(2);
+    expect(s.get(kept.id)).not.toBeNull();
+    s.destroyUser('anna');
     expect(s.size).toBe(1);
     expect(s.get(other.id)).not.toBeNull();
-    for (let i = 0; i < 10; i++) s.create();
+    for (let i = 0; i < 10; i++) s.create(anna);
     expect(s.size).toBeLessThanOrEqual(3);
   });
 });
@@ -95,11 +105,26 @@ describe('session store', () => {
 describe('csrfTokenMatches', () => {
   it('accepts only the exact token', () => {
     const { s } = store();
-    const a = s.create();
+    const a = s.create(anna);
     expect(csrfTokenMatches(a, a.csrfToken)).toBe(true);
     expect(csrfTokenMatches(a, undefined)).toBe(false);
     expect(csrfTokenMatches(a, '')).toBe(false);
     expect(csrfTokenMatches(a, `${a.csrfToken}=`)).toBe(false);
-    expect(csrfTokenMatches(a, s.create().csrfToken)).toBe(false);
+    expect(csrfTokenMatches(a, s.create(anna).csrfToken)).toBe(false);
+  });
+});
+
+describe('createAnonymousCsrf', () => {
+  it('accepts only our own token, submitted twice (cookie and header)', () => {
+    const csrf = createAnonymousCsrf();
+    const t = csrf.issue();
+    expect(csrf.matches(t, t)).toBe(true);
+    expect(csrf.matches(t, undefined)).toBe(false);
+    expect(csrf.matches(undefined, t)).toBe(false);
+    expect(csrf.matches(t, csrf.issue())).toBe(false);
+    const forged = `${t.split('.')[0]}.${'A'.repeat(43)}`;
+    expect(csrf.matches(forged, forged)).toBe(false);
+    const foreign = createAnonymousCsrf().issue();
+    expect(csrf.matches(foreign, foreign)).toBe(false);
   });
 });

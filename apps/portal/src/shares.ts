@@ -1,4 +1,4 @@
-import { chmod, chown, cp, mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { chmod, chown, cp, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { PortalError } from './errors';
 
@@ -50,6 +50,30 @@ const exists = (path: string): Promise<boolean> =>
   );
 
 /**
+ * Gives a copied tree to the group: every folder `root:<gid>` 2770, every file `root:<gid>`
+ * 0660 (0770 if it was executable). The copy runs as root, so without this subfolders stay
+ * `root:root` (members cannot write) and setuid/setgid bits of template files survive.
+ */
+async function adopt(dir: string, gid: number | null): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (gid !== null) await chown(path, 0, gid);
+    if (entry.isDirectory()) {
+      await chmod(path, 0o2770);
+      await adopt(path, gid);
+    } else {
+      await chmod(path, ((await lstat(path)).mode & 0o111) !== 0 ? 0o770 : 0o660);
+    }
+  }
+}
+
+/** Template entries that are copied: folders and regular files (no links, devices, fifos). */
+const plainEntry = async (path: string): Promise<boolean> => {
+  const st = await lstat(path);
+  return st.isDirectory() || st.isFile();
+};
+
+/**
  * File-system side of users and groups. Plain `node:fs` calls on paths built from validated
  * names: no shell, no sudo helper fed with request data.
  */
@@ -84,7 +108,10 @@ export function createShareManager(options: ShareOptions): ShareManager {
       } catch (cause) {
         throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { cause, data: { group } });
       }
-      if (template !== null) await cp(child(options.templatesDir, template), dir, { recursive: true });
+      if (template !== null) {
+        await cp(child(options.templatesDir, template), dir, { recursive: true, filter: plainEntry });
+        await adopt(dir, gid);
+      }
       if (gid !== null) await chown(dir, 0, gid);
       await chmod(dir, 0o2770);
       return dir;

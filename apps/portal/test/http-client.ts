@@ -9,12 +9,17 @@ export interface ApiClient {
   request(method: string, path: string, body?: unknown, extra?: Record<string, string>): Promise<Response>;
   /** GET /api/session (for the CSRF token), then POST /api/session. */
   login(username: string, password: string): Promise<Response>;
+  /** The session cookie (`__Host-invis-session=…`), or '' — settable to test tampering. */
   cookie: string;
   csrf: string;
 }
 
 /** @returns a client that keeps the session cookie and the CSRF token across requests. */
 export function apiClient(send: Send, headers: Record<string, string> = {}): ApiClient {
+  // Other cookies (the visitor's CSRF cookie), kept like a browser does.
+  const jar = new Map<string, string>();
+  const cookieHeader = (): string =>
+    [...(client.cookie ? [client.cookie] : []), ...[...jar].map(([k, v]) => `${k}=${v}`)].join('; ');
   const client: ApiClient = {
     cookie: '',
     csrf: '',
@@ -24,15 +29,21 @@ export function apiClient(send: Send, headers: Record<string, string> = {}): Api
         path,
         {
           ...headers,
-          ...(client.cookie ? { cookie: client.cookie } : {}),
+          ...(cookieHeader() ? { cookie: cookieHeader() } : {}),
           ...(client.csrf ? { 'x-csrf-token': client.csrf } : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...extra,
         },
         body === undefined ? undefined : JSON.stringify(body),
       );
-      const set = res.headers.get('set-cookie');
-      if (set?.startsWith('__Host-invis-session=')) client.cookie = set.split(';')[0] as string;
+      for (const set of res.headers.getSetCookie()) {
+        const pair = set.split(';')[0] as string;
+        const [name = '', value = ''] = pair.split('=');
+        const gone = value === '' || /max-age=0/i.test(set);
+        if (name === '__Host-invis-session') client.cookie = gone ? '' : pair;
+        else if (gone) jar.delete(name);
+        else jar.set(name, value);
+      }
       return res;
     },
     async login(username, password) {

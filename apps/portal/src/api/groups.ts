@@ -163,7 +163,10 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       await audited(c, actor, { action: 'group.delete', target: name, before }, () => directory.deleteGroup(name));
       membershipChanged(c, before.members);
       if (archiveShare && shares) {
-        await audited(c, actor, { action: 'group.share.archive', target: name }, () => shares.archiveGroupShare(name));
+        // The stored name: the DC matches any case, the file system does not.
+        await audited(c, actor, { action: 'group.share.archive', target: before.name }, () =>
+          shares.archiveGroupShare(before.name),
+        );
       }
       return c.body(null, 204);
     },

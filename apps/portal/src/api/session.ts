@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audited, type PortalContext, type PortalEnv, sessionUser } from '../context';
 import type { AuthResult } from '../directory';
 import { PortalError, type PortalErrorCode } from '../errors';
@@ -32,14 +32,30 @@ export function setSessionCookie(c: PortalContext, session: Session): void {
   });
 }
 
-/** The current session, or a new anonymous one (it carries the CSRF token for the login form). */
-export function ensureSession(c: PortalContext): Session {
-  const existing = c.get('session');
-  if (existing) return existing;
-  const session = c.get('deps').sessions.create();
-  setSessionCookie(c, session);
-  c.set('session', session);
-  return session;
+/** Name of the cookie with the stateless CSRF token of visitors without a session (`__Host-` too). */
+export const ANON_CSRF_COOKIE = 'invis-csrf';
+
+/**
+ * The CSRF token for the page or API answer: the session's, or for a visitor without one the
+ * stateless token from their own cookie (issued here when missing or not ours). The session
+ * cookie is never set here: a request that came without it (a cross-site link under
+ * SameSite=Strict) must not overwrite it.
+ */
+export function csrfTokenFor(c: PortalContext): string {
+  const session = c.get('session');
+  if (session) return session.csrfToken;
+  const { anonymousCsrf } = c.get('deps');
+  const current = getCookie(c, ANON_CSRF_COOKIE, 'host');
+  if (current && anonymousCsrf.matches(current, current)) return current;
+  const issued = anonymousCsrf.issue();
+  setCookie(c, ANON_CSRF_COOKIE, issued, {
+    httpOnly: true,
+    secure: true,
+    sameSite: 'Strict',
+    path: '/',
+    prefix: 'host',
+  });
+  return issued;
 }
 
 const DENIED: Record<Exclude<AuthResult, { ok: true }>['reason'], [PortalErrorCode, string]> = {
@@ -106,7 +122,10 @@ async function changePassword(
   }
 }
 
-const sessionJson = (s: Session) => ({ authenticated: s.user !== null, csrfToken: s.csrfToken, user: s.user });
+const sessionJson = (c: PortalContext) => {
+  const user = c.get('session')?.user ?? null;
+  return { authenticated: user !== null, csrfToken: csrfTokenFor(c), user };
+};
 
 /** Login, logout, the expired-password change and "my account". */
 export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
@@ -115,11 +134,11 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
       method: 'get',
       path: '/api/session',
       tags: ['session'],
-      summary: 'Current session; starts an anonymous one that carries the CSRF token for the login',
+      summary: 'Current session, or for a visitor the CSRF token (in a cookie, no session) for the login',
       request: { query: NoQuery },
       responses: { 200: jsonResponse(SessionSchema) },
     }),
-    (c) => c.json(sessionJson(ensureSession(c)), 200),
+    (c) => c.json(sessionJson(c), 200),
   );
 
   app.openapi(
@@ -175,8 +194,9 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
           passwordExpiresAt: user.passwordExpiresAt,
         });
         setSessionCookie(c, session);
+        c.set('session', session);
         audit('ok', 'password');
-        return c.json(sessionJson(session), 200);
+        return c.json(sessionJson(c), 200);
       });
     },
   );
@@ -282,8 +302,12 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
     }),
     async (c) => {
       const { oldPassword, newPassword } = c.req.valid('json');
-      const { username } = sessionUser(c);
-      await throttled(c, username, (attempt) => changePassword(c, attempt, username, oldPassword, newPassword));
+      const user = sessionUser(c);
+      await throttled(c, user.username, (attempt) =>
+        changePassword(c, attempt, user.username, oldPassword, newPassword),
+      );
+      // Whoever knew the old password may hold another session: all but this one end.
+      c.get('deps').sessions.destroyUser(user.username, c.get('session')?.id);
       return c.body(null, 204);
     },
   );

@@ -216,7 +216,10 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       sessions.destroyUser(username);
       c.get('deps').access.forget(username);
       if (archiveHome && shares) {
-        await audited(c, actor, { action: 'user.home.archive', target: username }, () => shares.archiveHome(username));
+        // The stored name: the DC matches any case, the file system does not.
+        await audited(c, actor, { action: 'user.home.archive', target: before.username }, () =>
+          shares.archiveHome(before.username),
+        );
       }
       return c.body(null, 204);
     },

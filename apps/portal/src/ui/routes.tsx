@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import { setCookie } from 'hono/cookie';
 import { requireGroup } from '../api/groups';
-import { ensureSession } from '../api/session';
+import { csrfTokenFor } from '../api/session';
 import { requireUser } from '../api/users';
 import type { PortalContext, PortalEnv } from '../context';
 import { PortalError } from '../errors';
@@ -31,8 +31,7 @@ const PAGE_SIZE = 50;
 export const LANG_COOKIE = 'invis-lang';
 
 function view(c: PortalContext): View {
-  const session = ensureSession(c);
-  return makeView(c.get('lang'), session.user, session.csrfToken, c.req.path);
+  return makeView(c.get('lang'), c.get('session')?.user ?? null, csrfTokenFor(c), c.req.path);
 }
 
 const pageOf = (c: PortalContext): { page: number; search: string } => {

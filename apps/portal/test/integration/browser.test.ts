@@ -222,7 +222,7 @@ describe('in Chromium', () => {
     expect(res).toMatchObject({ status: 403, body: { code: 'PORTAL_CSRF' } });
 
     const ctx = page.context();
-    const [cookie] = await ctx.cookies();
+    const cookie = (await ctx.cookies()).find((c) => c.name === '__Host-invis-session');
     expect(cookie).toMatchObject({ name: '__Host-invis-session', httpOnly: true, secure: true, sameSite: 'Strict' });
     if (!cookie) return;
     await ctx.addCookies([

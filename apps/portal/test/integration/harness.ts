@@ -24,6 +24,8 @@ export interface TestPortal {
    * portal would be), so every test request says in `X-Forwarded-For` where it comes from.
    */
   address: string;
+  /** Where `portal.db` lives. */
+  dataDir: string;
   /** Group shares, templates and homes under the test's temp dir. */
   shares: ShareOptions;
   /** CA of the portal's certificate when started with `tls`. */
@@ -36,7 +38,11 @@ export interface TestPortal {
 /** A portal on the real DC behind a "proxy": requests with `X-Forwarded-For: INSIDE` are inside, anything else outside. */
 export async function startTestPortal(
   info: SambaDcInfo,
-  options: { tls?: boolean; proxyInside?: boolean; portal?: Partial<Pick<PortalOptions, 'accessTtlSeconds'>> } = {},
+  options: {
+    tls?: boolean;
+    proxyInside?: boolean;
+    portal?: Partial<Pick<PortalOptions, 'accessTtlSeconds' | 'maxSessions'>>;
+  } = {},
 ): Promise<TestPortal> {
   const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
   const lo = await reserveLoopbackAddress();
@@ -70,6 +76,7 @@ export async function startTestPortal(
   return {
     url: server.url,
     address: lo.address,
+    dataDir,
     shares,
     caPem: pki?.caPem ?? null,
     portal,

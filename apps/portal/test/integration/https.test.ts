@@ -20,12 +20,12 @@ function get(path: string): Promise<{ status: number; headers: Record<string, st
   });
 }
 
-it('serves the login page over verified TLS with a Secure host-only cookie and HSTS', async () => {
+it('serves the login page over verified TLS with a Secure host-only CSRF cookie and HSTS', async () => {
   expect(tp.url).toMatch(/^https:\/\/127\.77\./);
   const res = await get('/login');
   expect(res.status).toBe(200);
   expect(String(res.headers['set-cookie'])).toMatch(
-    /^__Host-invis-session=[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    /^__Host-invis-csrf=[\w-]{43}\.[\w-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
   );
   expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
 });

@@ -1,16 +1,22 @@
 // Reproductions of the portal's security findings (issue 14) against the real Samba DC over
 // real HTTP. Each describe names its finding; every test failed on the code before its fix.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { DEMO_PASSWORD, reserveLoopbackAddress } from '@invis/testbed';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAdClient } from '@invis/ad-client';
+import { createTestPki, DEMO_PASSWORD, reserveLoopbackAddress } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAdDirectory } from '../../src/ad-directory';
-import { createPortal } from '../../src/portal';
+import { createPortal, type PortalOptions } from '../../src/portal';
 import { execaRunner } from '../../src/runner';
+import { readSecretFile } from '../../src/secrets';
 import { startPortalServer } from '../../src/server';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
 import { INSIDE, OUTSIDE, startTestPortal, type TestPortal } from './harness';
 
 const ACCESS_TTL = 2;
+const MAX_SESSIONS = 50;
 const afterTtl = () => new Promise((r) => setTimeout(r, ACCESS_TTL * 1000 + 200));
 let tp: TestPortal;
 let admin: ApiClient;
@@ -40,7 +46,10 @@ async function newUser(
 beforeAll(async () => {
   // The proxy (the portal's own loopback address) counts as inside, like 127.0.0.1 did by default.
   // Rights are re-read from the DC after ACCESS_TTL seconds (a minute in production).
-  tp = await startTestPortal(inject('samba'), { proxyInside: true, portal: { accessTtlSeconds: ACCESS_TTL } });
+  tp = await startTestPortal(inject('samba'), {
+    proxyInside: true,
+    portal: { accessTtlSeconds: ACCESS_TTL, maxSessions: MAX_SESSIONS },
+  });
   admin = from(INSIDE);
   expect((await admin.login('anna.schmidt', DEMO_PASSWORD)).status).toBe(200);
 });
@@ -320,4 +329,183 @@ describe('finding 4: bodies are bounded and slow clients cut off', () => {
     await new Promise<void>((resolve) => socket.on('close', () => resolve()).on('error', () => resolve()));
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 30_000);
+});
+
+describe('finding 14: directory errors give clients fixed texts only', () => {
+  const NO_STATUS: PortalOptions['status'] = {
+    watchDirs: [],
+    mdstatFile: '/proc/mdstat',
+    certificates: [],
+    backupStampFile: '/nonexistent',
+    internetStateFile: '/nonexistent',
+  };
+
+  /** A login against a portal whose directory connection is broken in some way; returns the raw answer. */
+  async function loginWith(ad: ReturnType<typeof createAdClient>): Promise<{ status: number; body: string }> {
+    const portal = createPortal({
+      directory: createAdDirectory({ ad }),
+      dataDir: ':memory:',
+      internalNetworks: ['192.168.220.0/24'],
+      runner: execaRunner,
+      status: NO_STATUS,
+      peerAddress: () => INSIDE,
+    });
+    try {
+      const anon = apiClient(async (method, path, headers, body) =>
+        portal.app.request(path, { method, headers, ...(body === undefined ? {} : { body }) }),
+      );
+      const res = await anon.login('bernd.mueller', DEMO_PASSWORD);
+      return { status: res.status, body: await res.text() };
+    } finally {
+      portal.close();
+      await ad.close();
+    }
+  }
+
+  it('does not tell strangers where the DC is when it is unreachable', async () => {
+    const lo = await reserveLoopbackAddress();
+    try {
+      const info = inject('samba');
+      const ad = createAdClient({
+        url: `ldaps://${lo.address}:636`,
+        bindDN: info.adminDN,
+        password: info.adminPassword,
+        ca: info.caPem,
+      });
+      const res = await loginWith(ad);
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body)).toEqual({ code: 'PORTAL_DIRECTORY_UNAVAILABLE', message: 'directory unavailable' });
+    } finally {
+      await lo.release();
+    }
+  });
+
+  it('does not tell strangers TLS details of the DC', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portal-sec-ca-'));
+    try {
+      const other = await createTestPki(dir, { commonName: 'other', dnsNames: [], ipAddresses: ['127.0.0.1'] });
+      const info = inject('samba');
+      const ad = createAdClient({
+        url: info.ldapsUrl,
+        bindDN: info.adminDN,
+        password: info.adminPassword,
+        ca: other.caPem,
+      });
+      const res = await loginWith(ad);
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body)).toEqual({ code: 'PORTAL_DIRECTORY_UNAVAILABLE', message: 'directory unavailable' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('finding 18: sessions after a password change, and cross-site links', () => {
+  it('ends the other sessions of a user who changes their password, keeping this one', async () => {
+    const user = await newUser('pwchg');
+    const here = from(INSIDE);
+    const elsewhere = from(INSIDE);
+    expect((await here.login(user, 'Sec!Passw0rt-1')).status).toBe(200);
+    expect((await elsewhere.login(user, 'Sec!Passw0rt-1')).status).toBe(200);
+    const changed = await here.request('POST', '/api/me/password', {
+      oldPassword: 'Sec!Passw0rt-1',
+      newPassword: 'Chg!Passw0rt-2',
+    });
+    expect(changed.status).toBe(204);
+    expect((await here.request('GET', '/api/me')).status).toBe(200);
+    expect(await code(await elsewhere.request('GET', '/api/me'))).toBe('PORTAL_UNAUTHENTICATED');
+  });
+
+  it('does not replace the session cookie on a request that came without it', async () => {
+    // SameSite=Strict withholds the cookie on a cross-site link; the answer must not overwrite it.
+    for (const path of ['/login', '/', '/api/session', '/account']) {
+      const res = await fetch(`${tp.url}${path}`, { headers: { 'x-forwarded-for': INSIDE }, redirect: 'manual' });
+      expect(
+        res.headers.getSetCookie().filter((c) => c.startsWith('__Host-invis-session=')),
+        path,
+      ).toEqual([]);
+    }
+  });
+});
+
+describe('finding 12: a flood of anonymous visits pushes nobody out', () => {
+  it('keeps a login form usable and logged-in users logged in', async () => {
+    const user = await newUser('flood');
+    const loggedIn = from(INSIDE);
+    expect((await loggedIn.login(user, 'Sec!Passw0rt-1')).status).toBe(200);
+    const waiting = from(INSIDE);
+    waiting.csrf = ((await (await waiting.request('GET', '/api/session')).json()) as { csrfToken: string }).csrfToken;
+    for (let i = 0; i < MAX_SESSIONS * 3; i++) {
+      await fetch(`${tp.url}/api/session`, { headers: { 'x-forwarded-for': OUTSIDE } });
+    }
+    expect((await loggedIn.request('GET', '/api/me')).status).toBe(200);
+    const res = await waiting.request('POST', '/api/session', { username: user, password: 'Sec!Passw0rt-1' });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('finding 20: caching and secrets at rest', () => {
+  it('answers no-store wherever a CSRF token, user data or a token secret is in the answer', async () => {
+    const anon = await fetch(`${tp.url}/api/session`, { headers: { 'x-forwarded-for': INSIDE } });
+    expect(anon.headers.get('cache-control')).toBe('no-store');
+    expect(
+      (await fetch(`${tp.url}/login`, { headers: { 'x-forwarded-for': INSIDE } })).headers.get('cache-control'),
+    ).toBe('no-store');
+    expect((await admin.request('GET', '/api/users')).headers.get('cache-control')).toBe('no-store');
+    expect((await admin.request('GET', '/account')).headers.get('cache-control')).toBe('no-store');
+    const token = await admin.request('POST', '/api/tokens', { name: `cache-${stamp}`, scopes: ['status:read'] });
+    expect(token.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('keeps portal.db private to the portal', () => {
+    expect(statSync(join(tp.dataDir, 'portal.db')).mode & 0o077).toBe(0);
+  });
+
+  it('refuses an LDAP password file that group or others can read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portal-sec-pw-'));
+    try {
+      const file = join(dir, 'ldap.pw');
+      writeFileSync(file, 'secret\n', { mode: 0o600 });
+      expect(await readSecretFile(file)).toBe('secret');
+      chmodSync(file, 0o640);
+      await expect(readSecretFile(file)).rejects.toMatchObject({ code: 'PORTAL_CONFIG' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('finding 16: group shares and archives', () => {
+  it('gives every copied folder to the group and drops setuid/setgid from template files', async () => {
+    const template = join(tp.shares.templatesDir, 'Sicher');
+    mkdirSync(join(template, 'Unter/Tiefer'), { recursive: true });
+    writeFileSync(join(template, 'Unter/tool'), '#!/bin/sh\n');
+    chmodSync(join(template, 'Unter/tool'), 0o6755);
+    const res = await admin.request('POST', '/api/groups', {
+      name: `share16${stamp}`,
+      type: 'team',
+      share: 'template:Sicher',
+    });
+    expect(res.status).toBe(201);
+    const { gid } = (await res.json()) as { gid: number };
+    const dir = join(tp.shares.groupSharesDir, `share16${stamp}`);
+    for (const sub of ['Unter', 'Unter/Tiefer']) {
+      const st = statSync(join(dir, sub));
+      expect(st.gid, sub).toBe(gid);
+      expect(st.mode & 0o7777, sub).toBe(0o2770);
+    }
+    const tool = statSync(join(dir, 'Unter/tool'));
+    expect(tool.gid).toBe(gid);
+    expect(tool.mode & 0o6000).toBe(0);
+    expect(tool.mode & 0o060).toBe(0o060);
+    await admin.request('DELETE', `/api/groups/share16${stamp}`);
+  });
+
+  it('archives the home of the stored name, whatever spelling the request used', async () => {
+    const name = await newUser('arch16');
+    mkdirSync(join(tp.shares.homesDir, name), { recursive: true });
+    const res = await admin.request('DELETE', `/api/users/${name.toUpperCase()}`, { archiveHome: true });
+    expect(res.status).toBe(204);
+    expect(statSync(join(tp.shares.homesDir, `${name}.archiv`)).isDirectory()).toBe(true);
+  });
 });
