@@ -5,11 +5,12 @@
 import { join } from 'node:path';
 import { createNodeFs, type HostFs } from '@invis/host';
 import { commonName } from './ca';
+import type { CrlInfo } from './crl';
 import { importPrivateKeyPem, publicKeyDerOfPrivatePem, x509 } from './crypto';
 import { OvpnPkiError } from './errors';
 import { parseIndexTxt, renderIndexTxt } from './index-txt';
 import { certNameSchema, type PkiSettingsInput, parseInput, pkiSettingsSchema } from './model';
-import { type CrlInfo, createPki, type PkiOptions } from './store';
+import { createPki, type PkiOptions } from './store';
 
 /** Options of {@link importEasyRsa}. */
 export interface ImportEasyRsaOptions {

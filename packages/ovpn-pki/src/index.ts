@@ -17,6 +17,8 @@ export {
   type RevocationReason,
   revocationReasonName,
 } from './ca';
+export type { CertificateInfo, ExpiryState } from './context';
+export type { CrlInfo } from './crl';
 export type { CryptoKey } from './crypto';
 export { type BuildServerFilesOptions, buildServerFiles } from './deployment';
 export { type ImportEasyRsaOptions, type ImportEasyRsaReport, importEasyRsa } from './easyrsa';
@@ -47,11 +49,8 @@ export {
 } from './openvpn-config';
 export { type CrlRenewal, type CrlRenewalOptions, startCrlRenewal } from './renewal';
 export {
-  type CertificateInfo,
   type CertificateMaterial,
-  type CrlInfo,
   createPki,
-  type ExpiryState,
   type IssueOptions,
   type IssueServerOptions,
   type Pki,

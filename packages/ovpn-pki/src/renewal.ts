@@ -1,7 +1,8 @@
 // Automatic CRL renewal: a timer that re-signs the CRL long before nextUpdate and hands the
 // new PEM to the caller (who deploys it with applyServerDeployment; OpenVPN re-reads it live).
 // This is the guard against the outage every peer shipped: a CRL that silently expires.
-import type { CrlInfo, Pki } from './store';
+import type { CrlInfo } from './crl';
+import type { Pki } from './store';
 
 /** Options of {@link startCrlRenewal}. */
 export interface CrlRenewalOptions {

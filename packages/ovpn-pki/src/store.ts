@@ -1,35 +1,35 @@
 // The PKI on disk: an easy-rsa-compatible layout (ca.crt, private/, issued/, certs_by_serial/,
-// revoked/, index.txt, crlnumber, crl.pem) plus pki.json with our settings. Every mutation
-// rewrites index.txt and re-signs the CRL; ensureFreshCrl() re-signs it long before nextUpdate
-// so that an expiring CRL can never lock every VPN user out (the original's 180-day outage).
-import { join } from 'node:path';
-import { type Clock, createNodeFs, type HostFs, isMissing, systemClock } from '@invis/host';
+// revoked/, index.txt, crlnumber, crl.pem) plus pki.json with our settings. This module issues,
+// revokes, renews and lists certificates and composes the stages that live in their own modules:
+// the lock (lock.ts), the CRL (crl.ts) and the CA rollover (rollover.ts), all on one PkiContext
+// (context.ts). Every mutation rewrites index.txt and re-signs the CRL when revocations change.
+import { type Clock, type HostFs, isMissing } from '@invis/host';
 import { z } from 'zod';
 import {
   type CertKind,
-  type CrlEntry,
   certKind,
   commonName,
   createCaCertificate,
-  crossCertificate,
   issueLeafCertificate,
   REVOCATION_REASONS,
   type RevocationReason,
-  type Signer,
-  signCrl,
 } from './ca';
 import {
-  type CertMeta,
-  type CryptoKey,
-  certMeta,
-  crlToPem,
-  exportPrivateKeyPem,
-  importPrivateKeyPem,
-  NodeX509,
-  x509,
-} from './crypto';
+  type CertificateInfo,
+  createPkiContext,
+  DIR_MODE,
+  type ExpiryState,
+  entryOf,
+  KEY_MODE,
+  type PkiContext,
+  PUBLIC_MODE,
+  subjectCn,
+} from './context';
+import { type CrlInfo, crlInfo, ensureFreshCrl, readCrl, writeCrl } from './crl';
+import { type CryptoKey, certMeta, exportPrivateKeyPem, importPrivateKeyPem, x509 } from './crypto';
 import { isOvpnPkiError, OvpnPkiError } from './errors';
-import { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
+import type { IndexEntry } from './index-txt';
+import { createPkiLock } from './lock';
 import {
   caNameSchema,
   certNameSchema,
@@ -41,47 +41,7 @@ import {
   type SubjectAltNames,
   subjectAltNamesSchema,
 } from './model';
-
-const DAY = 86_400_000;
-const DIR_MODE = 0o700;
-const KEY_MODE = 0o600;
-const PUBLIC_MODE = 0o644;
-const STALE_LOCK_MS = 60_000;
-
-/** Expiry state of a certificate or CRL at the PKI clock's "now". */
-export type ExpiryState = 'ok' | 'expiring' | 'expired';
-
-/** One certificate of the PKI as listed by {@link Pki.list}. */
-export interface CertificateInfo {
-  /** File name (issued/<name>.crt); the CN for certificates we issued; `ca` / `previous-ca` for CAs. */
-  name: string;
-  kind: CertKind | 'ca';
-  /** Upper-case hex. */
-  serial: string;
-  /** OpenSSL one-line subject from index.txt, e.g. `/CN=client1`. */
-  subject: string;
-  notAfter: Date;
-  /** `revoked` once revoked; `valid` otherwise (even when expired; see `expiry`). */
-  status: 'valid' | 'revoked';
-  expiry: ExpiryState;
-  /** Whole days until notAfter (negative when expired). */
-  daysLeft: number;
-  /** Whether this is the name's current certificate (issued/<name>.crt), not a superseded one. */
-  current: boolean;
-  /** CN of the issuing CA (during a CA rollover: old or new CA), when the certificate file is known. */
-  issuer?: string;
-  revokedAt?: Date;
-  reason?: RevocationReason;
-}
-
-/** The CRL's state: `renew-due` means ensureFreshCrl() will re-sign it now. */
-export interface CrlInfo {
-  thisUpdate: Date;
-  nextUpdate: Date;
-  crlNumber: number;
-  revoked: number;
-  state: 'ok' | 'renew-due' | 'expired';
-}
+import { crossCertPem, finishRollover, startRollover, trustPem } from './rollover';
 
 /** The daily health report of a PKI (what the original's `getcertinfo` mailed, without the outage). */
 export interface PkiReport {
@@ -202,8 +162,6 @@ export interface Pki {
   finishRollover(options?: { force?: boolean }): Promise<{ retired: string }>;
 }
 
-const storedSettingsSchema = z.object({ version: z.literal(1), settings: pkiSettingsSchema });
-
 /**
  * Opens (or prepares) the PKI in `options.dir`. Nothing is read or written until a method runs.
  * @param options directory, fs, clock, CA passphrase supplier, lock timeout
@@ -214,330 +172,15 @@ const storedSettingsSchema = z.object({ version: z.literal(1), settings: pkiSett
  * const client = await pki.issueClient({ name: 'anna.laptop' });
  */
 export function createPki(options: PkiOptions): Pki {
-  const { dir } = options;
-  const fs = options.fs ?? createNodeFs();
-  const clock = options.clock ?? systemClock;
-  const now = (): Date => clock.now();
-  const path = (...parts: string[]): string => join(dir, ...parts);
-  let signerCache: Signer | undefined;
-  let previousCache: Signer | undefined;
-  let chain: Promise<unknown> = Promise.resolve();
-
-  // One mutation at a time: index.txt and crlnumber are read-modify-write. The promise chain
-  // orders calls on this object; the lock file orders processes (portal job vs. setup CLI).
-  function locked<T>(fn: () => Promise<T>): Promise<T> {
-    const result = chain.then(() => withLockFile(fn));
-    chain = result.catch(() => undefined);
-    return result;
-  }
-
-  async function withLockFile<T>(fn: () => Promise<T>): Promise<T> {
-    const lock = path('.lock');
-    const until = Date.now() + (options.lockTimeoutMs ?? 10_000);
-    for (;;) {
-      let created: boolean;
-      try {
-        created = await fs.createExclusive(lock, `${process.pid}\n`, KEY_MODE);
-      } catch (cause) {
-        // No directory yet: nothing to protect (init creates it, everything else fails anyway).
-        if (isMissing(cause)) return fn();
-        throw cause;
-      }
-      if (created) break;
-      // A holder that died leaves its lock behind; no mutation takes a minute.
-      // Wall time, not the PKI clock: the lock's mtime is real even when certificates are back-dated.
-      if (Date.now() - ((await fs.mtimeMs(lock)) ?? Date.now()) > STALE_LOCK_MS) {
-        await fs.remove(lock);
-        continue;
-      }
-      if (Date.now() > until) {
-        throw new OvpnPkiError('PKI_LOCKED', `${dir} is locked by another process (${lock})`, { details: { dir } });
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    try {
-      return await fn();
-    } finally {
-      await fs.remove(lock);
-    }
-  }
-
-  async function read(rel: string): Promise<string> {
-    try {
-      return await fs.readFile(path(rel));
-    } catch (cause) {
-      if (isMissing(cause) && rel === 'ca.crt') {
-        throw new OvpnPkiError('PKI_NOT_INITIALIZED', `no CA in ${dir}; run init first`, { details: { dir } });
-      }
-      throw cause;
-    }
-  }
-
-  async function settings(): Promise<PkiSettings> {
-    let text: string;
-    try {
-      text = await fs.readFile(path('pki.json'));
-    } catch (cause) {
-      if (!isMissing(cause)) throw cause;
-      await read('ca.crt');
-      return parseInput(pkiSettingsSchema, {}, 'settings');
-    }
-    return parseInput(storedSettingsSchema, JSON.parse(text), 'pki.json').settings;
-  }
-
-  async function loadSigner(base: string): Promise<Signer> {
-    const cert = new x509.X509Certificate(await read(join(base, 'ca.crt')));
-    const keyPem = await read(join(base, 'private', 'ca.key'));
-    const encrypted = keyPem.includes('ENCRYPTED');
-    const passphrase = encrypted && options.caPassphrase ? await options.caPassphrase() : undefined;
-    const { algorithm, privateKey } = await importPrivateKeyPem(keyPem, passphrase);
-    return { cert, privateKey, algorithm };
-  }
-
-  async function signer(): Promise<Signer> {
-    signerCache ??= await loadSigner('');
-    return signerCache;
-  }
-
-  /** The previous CA during a rollover, else undefined. */
-  async function previousSigner(): Promise<Signer | undefined> {
-    if (!(await fs.exists(path('previous', 'ca.crt')))) return undefined;
-    previousCache ??= await loadSigner('previous');
-    return previousCache;
-  }
-
-  async function readIndex(): Promise<IndexEntry[]> {
-    return parseIndexTxt(await read('index.txt'));
-  }
-
-  function info(entry: IndexEntry, name: string, kind: CertificateInfo['kind'], current: boolean, s: PkiSettings) {
-    const daysLeft = Math.floor((entry.notAfter.getTime() - now().getTime()) / DAY);
-    const expiry: ExpiryState =
-      daysLeft < 0 || entry.notAfter <= now() ? 'expired' : daysLeft < s.expiringWithinDays ? 'expiring' : 'ok';
-    const result: CertificateInfo = {
-      name,
-      kind,
-      serial: entry.serial,
-      subject: entry.subject,
-      notAfter: entry.notAfter,
-      status: entry.status === 'revoked' ? 'revoked' : 'valid',
-      expiry,
-      daysLeft,
-      current,
-    };
-    if (entry.revokedAt) result.revokedAt = entry.revokedAt;
-    if (entry.reason) result.reason = entry.reason;
-    return result;
-  }
-
-  function entryOf(cert: x509.X509Certificate): IndexEntry {
-    return {
-      status: 'valid',
-      notAfter: new Date(Math.floor(cert.notAfter.getTime() / 1000) * 1000),
-      serial: cert.serialNumber.toUpperCase(),
-      file: 'unknown',
-      subject: `/CN=${commonName(cert)}`,
-    };
-  }
-
-  async function crlInfo(pem: string): Promise<CrlInfo> {
-    // During a rollover the file holds one CRL per CA; the earliest nextUpdate counts.
-    const crls = (pem.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [pem]).map(
-      (block) => new x509.X509Crl(block),
-    );
-    const crl = crls[0] as x509.X509Crl;
-    const s = await settings();
-    const nextUpdate = new Date(Math.min(...crls.map((c) => (c.nextUpdate ?? new Date(0)).getTime())));
-    const left = nextUpdate.getTime() - now().getTime();
-    const numberExt = crl.extensions.find((e) => e.type === '2.5.29.20');
-    const crlNumber = numberExt
-      ? Number.parseInt(Buffer.from(numberExt.value).subarray(2).toString('hex') || '0', 16)
-      : 0;
-    return {
-      thisUpdate: crl.thisUpdate,
-      nextUpdate,
-      crlNumber,
-      revoked: crls.reduce((n, c) => n + c.entries.length, 0),
-      state: left <= 0 ? 'expired' : left < s.crlRenewBeforeDays * DAY ? 'renew-due' : 'ok',
-    };
-  }
-
-  async function writeCrl(): Promise<CrlInfo> {
-    const s = await settings();
-    const entries = (await readIndex()).filter((e) => e.status === 'revoked');
-    let crlNumber = 1;
-    try {
-      crlNumber = Number.parseInt((await fs.readFile(path('crlnumber'))).trim(), 16) || 1;
-    } catch (cause) {
-      if (!isMissing(cause)) throw cause;
-    }
-    const current = await signer();
-    const previous = await previousSigner();
-    const byIssuer = new Map<Signer, CrlEntry[]>([[current, []]]);
-    if (previous) byIssuer.set(previous, []);
-    for (const e of entries) {
-      const issuer = previous && (await metaBySerial(e.serial))?.issuedBy(nodeCa(previous)) ? previous : current;
-      byIssuer
-        .get(issuer)
-        ?.push({ serial: e.serial, revokedAt: e.revokedAt ?? now(), reason: e.reason ?? 'unspecified' });
-    }
-    let pem = '';
-    for (const [issuer, list] of byIssuer) {
-      pem += crlToPem(await signCrl({ signer: issuer, entries: list, now: now(), days: s.crlDays, crlNumber }));
-    }
-    await fs.writeFileAtomic(path('crl.pem'), pem, { mode: PUBLIC_MODE });
-    await fs.writeFileAtomic(path('crlnumber'), `${(crlNumber + 1).toString(16).toUpperCase().padStart(2, '0')}\n`, {
-      mode: PUBLIC_MODE,
-    });
-    return crlInfo(pem);
-  }
-
-  async function currentCert(name: string): Promise<x509.X509Certificate> {
-    parseInput(certNameSchema, name, 'certificate name');
-    try {
-      return new x509.X509Certificate(await fs.readFile(path('issued', `${name}.crt`)));
-    } catch (cause) {
-      if (isMissing(cause)) {
-        throw new OvpnPkiError('PKI_NOT_FOUND', `no current certificate named "${name}"`, { cause, details: { name } });
-      }
-      throw new OvpnPkiError('PKI_PARSE_FAILED', `issued/${name}.crt is not a certificate`, {
-        cause,
-        details: { name },
-      });
-    }
-  }
-
-  async function readKey(name: string): Promise<string | undefined> {
-    try {
-      return await fs.readFile(path('private', `${name}.key`));
-    } catch (cause) {
-      if (isMissing(cause)) return undefined;
-      throw cause;
-    }
-  }
-
-  async function material(name: string, cert: x509.X509Certificate): Promise<CertificateMaterial> {
-    const s = await settings();
-    const serial = cert.serialNumber.toUpperCase();
-    const entry = (await readIndex()).find((e) => e.serial === serial) ?? entryOf(cert);
-    return {
-      info: info(entry, name, certKind(cert) ?? 'client', true, s),
-      certPem: `${cert.toString('pem')}\n`,
-      keyPem: await readKey(name),
-    };
-  }
-
-  /** Writes a freshly signed leaf: cert by name and by serial, key 0600, index line. */
-  async function store(name: string, cert: x509.X509Certificate, privateKey: CryptoKey | undefined): Promise<void> {
-    const pem = `${cert.toString('pem')}\n`;
-    if (privateKey)
-      await fs.writeFileAtomic(path('private', `${name}.key`), await exportPrivateKeyPem(privateKey), {
-        mode: KEY_MODE,
-      });
-    await fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), pem, {
-      mode: PUBLIC_MODE,
-    });
-    await fs.writeFileAtomic(path('issued', `${name}.crt`), pem, { mode: PUBLIC_MODE });
-    const index = await readIndex();
-    index.push(entryOf(cert));
-    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), { mode: PUBLIC_MODE });
-  }
-
-  async function issue(
-    kind: CertKind,
-    opts: IssueOptions & { san?: Partial<SubjectAltNames> },
-  ): Promise<CertificateMaterial> {
-    const name = parseInput(certNameSchema, opts.name, 'certificate name');
-    const san =
-      kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
-    if (opts.days !== undefined) parseInput(z.number().int().min(1).max(36_500), opts.days, 'days');
-    return locked(async () => {
-      const s = await settings();
-      if (await fs.exists(path('issued', `${name}.crt`))) {
-        throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
-          details: { name },
-        });
-      }
-      const algorithm = opts.keyAlgorithm
-        ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
-        : s.keyAlgorithm;
-      const { cert, privateKey } = await issueLeafCertificate({
-        signer: await signer(),
-        commonName: name,
-        kind,
-        algorithm,
-        days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
-        now: now(),
-        ...(san ? { san } : {}),
-      });
-      await store(name, cert, privateKey);
-      return material(name, cert);
-    });
-  }
-
-  /** Serial of the current certificate of `name`; a name whose certificate was revoked (and none issued since) is PKI_ALREADY_REVOKED. */
-  async function currentSerial(name: string, index: readonly IndexEntry[]): Promise<string> {
-    try {
-      return (await currentCert(name)).serialNumber.toUpperCase();
-    } catch (error) {
-      // revoke() moved issued/<name>.crt away; the index still knows the name. The last line is the newest.
-      const revoked = index.findLast((e) => e.status === 'revoked' && subjectCn(e.subject) === name);
-      if (!isOvpnPkiError(error) || error.code !== 'PKI_NOT_FOUND' || !revoked) throw error;
-      throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate "${name}" (${revoked.serial}) is already revoked`, {
-        cause: error,
-        details: { name, serial: revoked.serial },
-      });
-    }
-  }
-
-  async function revokeLocked(name: string, reason: RevocationReason, serial?: string): Promise<IndexEntry> {
-    const index = await readIndex();
-    const target = serial ?? (await currentSerial(name, index));
-    const entry = index.find((e) => e.serial === target);
-    if (!entry)
-      throw new OvpnPkiError('PKI_NOT_FOUND', `serial ${target} is not in index.txt`, {
-        details: { name, serial: target },
-      });
-    if (entry.status === 'revoked') {
-      throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate ${target} is already revoked`, {
-        details: { name, serial: target },
-      });
-    }
-    entry.status = 'revoked';
-    entry.revokedAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
-    entry.reason = reason;
-    await fs.writeFileAtomic(path('index.txt'), renderIndexTxt(index), { mode: PUBLIC_MODE });
-    if (serial === undefined) {
-      // Like easy-rsa: the name becomes free again; the files are kept by serial.
-      await fs.mkdir(path('revoked', 'certs_by_serial'), DIR_MODE);
-      await fs.mkdir(path('revoked', 'private_by_serial'), DIR_MODE);
-      await fs.rename(path('issued', `${name}.crt`), path('revoked', 'certs_by_serial', `${target}.crt`));
-      if (await fs.exists(path('private', `${name}.key`))) {
-        await fs.rename(path('private', `${name}.key`), path('revoked', 'private_by_serial', `${target}.key`));
-      }
-    }
-    return entry;
-  }
-
-  async function listAll(): Promise<CertificateInfo[]> {
-    const s = await settings();
-    const ca = new x509.X509Certificate(await read('ca.crt'));
-    const files = (await fs.readdir(path('issued'))).filter((f) => f.endsWith('.crt'));
-    const serials = await mapLimit(files, async (file) => certMeta(await fs.readFile(path('issued', file))).serial);
-    const byName = new Map(serials.map((serial, i) => [serial, (files[i] as string).slice(0, -4)]));
-    const entries = await mapLimit(await readIndex(), (entry) => {
-      const current = byName.get(entry.serial);
-      return entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s);
-    });
-    const cas = [info(entryOf(ca), 'ca', 'ca', true, s)];
-    // During a rollover the old CA is still trusted, so its expiry matters too.
-    if (await fs.exists(path('previous', 'ca.crt'))) {
-      cas.push(
-        info(entryOf(new x509.X509Certificate(await read(join('previous', 'ca.crt')))), 'previous-ca', 'ca', false, s),
-      );
-    }
-    return [...cas, ...entries];
-  }
+  const ctx = createPkiContext(options);
+  const { dir, fs, path, now } = ctx;
+  const lock = createPkiLock({
+    fs,
+    dir,
+    ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
+  });
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
+  const issuing = createCertificates(ctx);
 
   return {
     dir,
@@ -569,45 +212,50 @@ export function createPki(options: PkiOptions): Pki {
         );
         await fs.writeFileAtomic(path('index.txt'), '', { mode: PUBLIC_MODE });
         await fs.writeFileAtomic(path('ca.crt'), `${ca.cert.toString('pem')}\n`, { mode: PUBLIC_MODE });
-        signerCache = ca;
-        await writeCrl();
-        return info(entryOf(ca.cert), 'ca', 'ca', true, s);
+        ctx.signers.current = ca;
+        await writeCrl(ctx);
+        return ctx.info(entryOf(ca.cert), 'ca', 'ca', true, s);
       });
     },
-    settings,
-    caCertPem: () => read('ca.crt'),
-    issueServer: (opts) => issue('server', opts),
-    issueClient: (opts) => issue('client', opts),
+    settings: () => ctx.settings(),
+    caCertPem: () => ctx.read('ca.crt'),
+    issueServer: (opts) => issuing.issue('server', opts, locked),
+    issueClient: (opts) => issuing.issue('client', opts, locked),
     async get(name) {
-      return material(name, await currentCert(name));
+      return issuing.material(name, await issuing.currentCert(name));
     },
-    list: listAll,
+    list: () => issuing.listAll(),
     async report() {
-      const [ca, ...certs] = await listAll();
+      const [ca, ...certs] = await issuing.listAll();
       const current = certs.filter((c) => c.kind !== 'ca' && c.current && c.status === 'valid');
       const counts: Record<ExpiryState, number> = { ok: 0, expiring: 0, expired: 0 };
       for (const c of current) counts[c.expiry]++;
       const attention = [ca as CertificateInfo, ...certs.filter((c) => c.kind === 'ca'), ...current]
         .filter((c) => c.expiry !== 'ok')
         .sort((a, b) => a.notAfter.getTime() - b.notAfter.getTime());
-      return { ca: ca as CertificateInfo, crl: await crlInfo(await fs.readFile(path('crl.pem'))), counts, attention };
+      return {
+        ca: ca as CertificateInfo,
+        crl: await crlInfo(ctx, await fs.readFile(path('crl.pem'))),
+        counts,
+        attention,
+      };
     },
     async revoke(name, reason = 'unspecified') {
       parseInput(z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason]), reason, 'revocation reason');
       return locked(async () => {
-        const entry = await revokeLocked(name, reason);
-        await writeCrl();
-        return entryInfo(entry, name, false, await settings());
+        const entry = await issuing.revokeLocked(name, reason);
+        await writeCrl(ctx);
+        return issuing.entryInfo(entry, name, false, await ctx.settings());
       });
     },
     async renew(name, renewOptions = {}) {
       const rekey = renewOptions.rekey ?? false;
       const revokePrevious = renewOptions.revokePrevious ?? rekey;
       return locked(async () => {
-        const s = await settings();
-        const old = await currentCert(name);
+        const s = await ctx.settings();
+        const old = await issuing.currentCert(name);
         const kind = certKind(old) ?? 'client';
-        const oldKey = await readKey(name);
+        const oldKey = await issuing.readKey(name);
         if (!rekey && oldKey === undefined) {
           throw new OvpnPkiError('PKI_NOT_FOUND', `no private key for "${name}"; renew with rekey`, {
             details: { name },
@@ -617,7 +265,7 @@ export function createPki(options: PkiOptions): Pki {
           rekey || oldKey === undefined ? s.keyAlgorithm : (await importPrivateKeyPem(oldKey)).algorithm;
         const san = old.getExtension(x509.SubjectAlternativeNameExtension);
         const { cert, privateKey } = await issueLeafCertificate({
-          signer: await signer(),
+          signer: await ctx.signer(),
           commonName: commonName(old),
           kind,
           algorithm,
@@ -629,120 +277,156 @@ export function createPki(options: PkiOptions): Pki {
           },
           ...(rekey ? {} : { publicKey: old.publicKey }),
         });
-        if (revokePrevious) await revokeLocked(name, 'superseded', old.serialNumber.toUpperCase());
-        await store(name, cert, privateKey);
-        if (revokePrevious) await writeCrl();
-        return material(name, cert);
+        if (revokePrevious) await issuing.revokeLocked(name, 'superseded', old.serialNumber.toUpperCase());
+        await issuing.store(name, cert, privateKey);
+        if (revokePrevious) await writeCrl(ctx);
+        return issuing.material(name, cert);
       });
     },
-    generateCrl: () => locked(writeCrl),
-    async ensureFreshCrl() {
-      return locked(async () => {
-        let current: CrlInfo | undefined;
-        try {
-          current = await crlInfo(await fs.readFile(path('crl.pem')));
-        } catch (cause) {
-          // Missing or unreadable: either way OpenVPN needs a new one.
-          if (!isMissing(cause) && isOvpnPkiError(cause)) throw cause;
-        }
-        if (current?.state === 'ok') return { renewed: false, crl: current };
-        return { renewed: true, crl: await writeCrl() };
-      });
-    },
-    async crl() {
-      await read('ca.crt');
-      const pem = await fs.readFile(path('crl.pem'));
-      return { pem, info: await crlInfo(pem) };
-    },
+    generateCrl: () => locked(() => writeCrl(ctx)),
+    ensureFreshCrl: () => locked(() => ensureFreshCrl(ctx)),
+    crl: () => readCrl(ctx),
     async rolloverCa(rollover) {
       const caName = parseInput(caNameSchema, rollover.caName, 'CA name');
-      return locked(async () => {
-        const s = await settings();
-        if (await fs.exists(path('previous', 'ca.crt'))) {
-          throw new OvpnPkiError('PKI_ROLLOVER_IN_PROGRESS', 'a CA rollover is in progress; finish it first');
-        }
-        const old = await signer();
-        if (old.cert.subject === `CN=${caName}`) {
-          throw new OvpnPkiError('PKI_INVALID_INPUT', 'the new CA needs a name different from the current one', {
-            details: { field: 'caName' },
-          });
-        }
-        const next = await createCaCertificate({
-          commonName: caName,
-          algorithm: s.keyAlgorithm,
-          days: s.caDays,
-          now: now(),
-        });
-        const cross = await crossCertificate({ signer: old, newCa: next.cert, now: now() });
-        await fs.mkdir(path('previous', 'private'), DIR_MODE);
-        await fs.writeFileAtomic(path('previous', 'private', 'ca.key'), await read(join('private', 'ca.key')), {
-          mode: KEY_MODE,
-        });
-        await fs.writeFileAtomic(path('previous', 'ca.crt'), await read('ca.crt'), { mode: PUBLIC_MODE });
-        await fs.writeFileAtomic(path('previous', 'cross.crt'), `${cross.toString('pem')}\n`, { mode: PUBLIC_MODE });
-        const keyPem = await exportPrivateKeyPem(next.privateKey, rollover.passphrase);
-        await fs.writeFileAtomic(path('private', 'ca.key'), keyPem, { mode: KEY_MODE });
-        await fs.writeFileAtomic(path('ca.crt'), `${next.cert.toString('pem')}\n`, { mode: PUBLIC_MODE });
-        previousCache = old;
-        signerCache = next;
-        await writeCrl();
-        return info(entryOf(next.cert), 'ca', 'ca', true, s);
-      });
+      return locked(() =>
+        startRollover(ctx, {
+          caName,
+          ...(rollover.passphrase === undefined ? {} : { passphrase: rollover.passphrase }),
+        }),
+      );
     },
-    async trustPem() {
-      const current = await read('ca.crt');
-      if (!(await fs.exists(path('previous', 'ca.crt')))) return current;
-      return `${current.trimEnd()}\n${(await read(join('previous', 'ca.crt'))).trimEnd()}\n`;
-    },
-    async crossCertPem() {
-      try {
-        return await fs.readFile(path('previous', 'cross.crt'));
-      } catch (cause) {
-        if (isMissing(cause)) return undefined;
-        throw cause;
-      }
-    },
-    async finishRollover(finish = {}) {
-      return locked(async () => {
-        const previous = await previousSigner();
-        if (!previous) throw new OvpnPkiError('PKI_NOT_FOUND', 'no CA rollover in progress');
-        const pending: string[] = [];
-        for (const entry of await readIndex()) {
-          if (entry.status !== 'valid' || entry.notAfter <= now()) continue;
-          if ((await metaBySerial(entry.serial))?.issuedBy(nodeCa(previous))) pending.push(subjectCn(entry.subject));
-        }
-        if (pending.length > 0 && !finish.force) {
-          throw new OvpnPkiError(
-            'PKI_ROLLOVER_PENDING',
-            `${pending.length} certificate(s) of the previous CA are still valid (${pending.slice(0, 5).join(', ')}); renew them first`,
-            { details: { pending: pending.length } },
-          );
-        }
-        const retired = join('retired', now().toISOString().replace(/[:.]/g, '-'));
-        await fs.mkdir(path(retired, 'private'), DIR_MODE);
-        for (const rel of ['ca.crt', 'cross.crt', join('private', 'ca.key')]) {
-          if (await fs.exists(path('previous', rel))) await fs.rename(path('previous', rel), path(retired, rel));
-        }
-        previousCache = undefined;
-        await writeCrl();
-        return { retired: path(retired) };
-      });
-    },
+    trustPem: () => trustPem(ctx),
+    crossCertPem: () => crossCertPem(ctx),
+    finishRollover: (finish = {}) => locked(() => finishRollover(ctx, finish)),
   };
+}
 
-  async function metaBySerial(serial: string): Promise<CertMeta | undefined> {
-    for (const rel of [join('certs_by_serial', `${serial}.pem`), join('revoked', 'certs_by_serial', `${serial}.crt`)]) {
-      try {
-        return certMeta(await fs.readFile(path(rel)));
-      } catch (cause) {
-        if (!isMissing(cause)) throw cause;
+/** Issuing, revoking and reading leaf certificates of one PKI (the parts that mutate run under the caller's lock). */
+function createCertificates(ctx: PkiContext) {
+  const { fs, path, now } = ctx;
+
+  async function currentCert(name: string): Promise<x509.X509Certificate> {
+    parseInput(certNameSchema, name, 'certificate name');
+    try {
+      return new x509.X509Certificate(await fs.readFile(path('issued', `${name}.crt`)));
+    } catch (cause) {
+      if (isMissing(cause)) {
+        throw new OvpnPkiError('PKI_NOT_FOUND', `no current certificate named "${name}"`, { cause, details: { name } });
       }
+      throw new OvpnPkiError('PKI_PARSE_FAILED', `issued/${name}.crt is not a certificate`, {
+        cause,
+        details: { name },
+      });
     }
-    return undefined;
   }
 
-  function nodeCa(signer: Signer): NodeX509 {
-    return new NodeX509(signer.cert.toString('pem'));
+  async function readKey(name: string): Promise<string | undefined> {
+    return fs.readFileIfExists(path('private', `${name}.key`));
+  }
+
+  async function material(name: string, cert: x509.X509Certificate): Promise<CertificateMaterial> {
+    const s = await ctx.settings();
+    const serial = cert.serialNumber.toUpperCase();
+    const entry = (await ctx.readIndex()).find((e) => e.serial === serial) ?? entryOf(cert);
+    return {
+      info: ctx.info(entry, name, certKind(cert) ?? 'client', true, s),
+      certPem: `${cert.toString('pem')}\n`,
+      keyPem: await readKey(name),
+    };
+  }
+
+  /** Writes a freshly signed leaf: cert by name and by serial, key 0600, index line. */
+  async function store(name: string, cert: x509.X509Certificate, privateKey: CryptoKey | undefined): Promise<void> {
+    const pem = `${cert.toString('pem')}\n`;
+    if (privateKey) {
+      await fs.writeFileAtomic(path('private', `${name}.key`), await exportPrivateKeyPem(privateKey), {
+        mode: KEY_MODE,
+      });
+    }
+    await fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), pem, {
+      mode: PUBLIC_MODE,
+    });
+    await fs.writeFileAtomic(path('issued', `${name}.crt`), pem, { mode: PUBLIC_MODE });
+    const index = await ctx.readIndex();
+    index.push(entryOf(cert));
+    await ctx.writeIndex(index);
+  }
+
+  async function issue(
+    kind: CertKind,
+    opts: IssueOptions & { san?: Partial<SubjectAltNames> },
+    locked: <T>(fn: () => Promise<T>) => Promise<T>,
+  ): Promise<CertificateMaterial> {
+    const name = parseInput(certNameSchema, opts.name, 'certificate name');
+    const san =
+      kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
+    if (opts.days !== undefined) parseInput(z.number().int().min(1).max(36_500), opts.days, 'days');
+    return locked(async () => {
+      const s = await ctx.settings();
+      if (await fs.exists(path('issued', `${name}.crt`))) {
+        throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
+          details: { name },
+        });
+      }
+      const algorithm = opts.keyAlgorithm
+        ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
+        : s.keyAlgorithm;
+      const { cert, privateKey } = await issueLeafCertificate({
+        signer: await ctx.signer(),
+        commonName: name,
+        kind,
+        algorithm,
+        days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
+        now: now(),
+        ...(san ? { san } : {}),
+      });
+      await store(name, cert, privateKey);
+      return material(name, cert);
+    });
+  }
+
+  /** Serial of the current certificate of `name`; a name whose certificate was revoked (and none issued since) is PKI_ALREADY_REVOKED. */
+  async function currentSerial(name: string, index: readonly IndexEntry[]): Promise<string> {
+    try {
+      return (await currentCert(name)).serialNumber.toUpperCase();
+    } catch (error) {
+      // revoke() moved issued/<name>.crt away; the index still knows the name. The last line is the newest.
+      const revoked = index.findLast((e) => e.status === 'revoked' && subjectCn(e.subject) === name);
+      if (!isOvpnPkiError(error) || error.code !== 'PKI_NOT_FOUND' || !revoked) throw error;
+      throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate "${name}" (${revoked.serial}) is already revoked`, {
+        cause: error,
+        details: { name, serial: revoked.serial },
+      });
+    }
+  }
+
+  async function revokeLocked(name: string, reason: RevocationReason, serial?: string): Promise<IndexEntry> {
+    const index = await ctx.readIndex();
+    const target = serial ?? (await currentSerial(name, index));
+    const entry = index.find((e) => e.serial === target);
+    if (!entry)
+      throw new OvpnPkiError('PKI_NOT_FOUND', `serial ${target} is not in index.txt`, {
+        details: { name, serial: target },
+      });
+    if (entry.status === 'revoked') {
+      throw new OvpnPkiError('PKI_ALREADY_REVOKED', `certificate ${target} is already revoked`, {
+        details: { name, serial: target },
+      });
+    }
+    entry.status = 'revoked';
+    entry.revokedAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
+    entry.reason = reason;
+    await ctx.writeIndex(index);
+    if (serial === undefined) {
+      // Like easy-rsa: the name becomes free again; the files are kept by serial.
+      await fs.mkdir(path('revoked', 'certs_by_serial'), DIR_MODE);
+      await fs.mkdir(path('revoked', 'private_by_serial'), DIR_MODE);
+      await fs.rename(path('issued', `${name}.crt`), path('revoked', 'certs_by_serial', `${target}.crt`));
+      if (await fs.exists(path('private', `${name}.key`))) {
+        await fs.rename(path('private', `${name}.key`), path('revoked', 'private_by_serial', `${target}.key`));
+      }
+    }
+    return entry;
   }
 
   /** info() for an index entry, with kind and issuer from the stored certificate. */
@@ -752,11 +436,32 @@ export function createPki(options: PkiOptions): Pki {
     current: boolean,
     s: PkiSettings,
   ): Promise<CertificateInfo> {
-    const meta = await metaBySerial(entry.serial);
-    const result = info(entry, name, meta?.kind ?? 'client', current, s);
+    const meta = await ctx.metaBySerial(entry.serial);
+    const result = ctx.info(entry, name, meta?.kind ?? 'client', current, s);
     if (meta) result.issuer = meta.issuerCn;
     return result;
   }
+
+  async function listAll(): Promise<CertificateInfo[]> {
+    const s = await ctx.settings();
+    const ca = new x509.X509Certificate(await ctx.read('ca.crt'));
+    const files = (await fs.readdir(path('issued'))).filter((f) => f.endsWith('.crt'));
+    const serials = await mapLimit(files, async (file) => certMeta(await fs.readFile(path('issued', file))).serial);
+    const byName = new Map(serials.map((serial, i) => [serial, (files[i] as string).slice(0, -4)]));
+    const entries = await mapLimit(await ctx.readIndex(), (entry) => {
+      const current = byName.get(entry.serial);
+      return entryInfo(entry, current ?? subjectCn(entry.subject), current !== undefined, s);
+    });
+    const cas = [ctx.info(entryOf(ca), 'ca', 'ca', true, s)];
+    // During a rollover the old CA is still trusted, so its expiry matters too.
+    if (await fs.exists(path('previous', 'ca.crt'))) {
+      const previous = new x509.X509Certificate(await ctx.read('previous/ca.crt'));
+      cas.push(ctx.info(entryOf(previous), 'previous-ca', 'ca', false, s));
+    }
+    return [...cas, ...entries];
+  }
+
+  return { currentCert, readKey, material, store, issue, revokeLocked, entryInfo, listAll };
 }
 
 /** `items.map(fn)` with at most `limit` calls in flight: thousands of small reads, not one at a time. */
@@ -771,9 +476,4 @@ async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
-}
-
-/** The CN of an OpenSSL one-line subject (`/O=x/CN=name` → `name`). */
-function subjectCn(subject: string): string {
-  return /\/CN=([^/]*)/.exec(subject)?.[1] ?? subject;
 }
