@@ -54,11 +54,13 @@ export interface CliIo {
 const hostFs = createNodeFs();
 
 /**
- * Writes a file of the state folder (checked by `ensurePrivateDir`) atomically with mode 0600:
- * the config names the password file, the last report lists paths of the share.
+ * Writes a file of the state folder (checked by `ensurePrivateDir`) atomically with mode 0600,
+ * owned by us whoever owned the file it replaces: the config names the password file, the last
+ * report lists paths of the share.
  */
 async function writeStateFile(file: string, text: string): Promise<void> {
-  await writeFileAtomic(file, text, { mode: 0o600 }).catch((error: unknown) => {
+  const owner = process.geteuid && process.getegid ? { uid: process.geteuid(), gid: process.getegid() } : {};
+  await writeFileAtomic(file, text, { mode: 0o600, ...owner }).catch((error: unknown) => {
     throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
   });
 }
