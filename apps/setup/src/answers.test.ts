@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify } from 'yaml';
+import { parseAnswers, renderAnswers, validateAnswers } from './answers';
+import { isSetupError } from './errors';
+
+const example = parseYaml(readFileSync(join(import.meta.dirname, '../examples/answers.yaml'), 'utf8')) as Record<
+  string,
+  unknown
+>;
+const good = { ...example, ssh: { port: 55022, passwordAuthentication: false } };
+
+function issuesOf(data: unknown, lang: 'de' | 'en' = 'en'): string[] {
+  try {
+    validateAnswers(data, lang);
+  } catch (error) {
+    if (isSetupError(error) && error.code === 'SETUP_INVALID_ANSWERS') return error.details.issues as string[];
+    throw error;
+  }
+  throw new Error('answers were accepted');
+}
+
+describe('answers', () => {
+  it('accepts the example file once a port is set, with password login off by default', () => {
+    const answers = validateAnswers({ ...good, ssh: { port: 55022 } }, 'en');
+    expect(answers.ssh).toEqual({ port: 55022, passwordAuthentication: false });
+    expect(answers.interfaces).toEqual({ intern: 'intern', extern: 'extern' });
+  });
+
+  it('survives render → parse unchanged', () => {
+    const answers = validateAnswers(good, 'de');
+    expect(parseAnswers(renderAnswers(answers), 'de')).toEqual(answers);
+  });
+
+  it.each([
+    ['hostname', { hostname: 'a-very-long-hostname' }, 'hostname: host name'],
+    ['hostname', { hostname: '-x' }, 'hostname: host name'],
+    ['domain', { domain: 'firma' }, 'domain: domain'],
+    ['domain', { domain: 'firma.local' }, 'domain: domain'],
+    ['extern', { interfaces: { intern: 'eth0', extern: 'eth0' } }, 'interfaces.extern: intern and extern'],
+    ['nic', { interfaces: { intern: 'eth0; rm', extern: 'eth1' } }, 'interfaces.intern: interface name'],
+    ['lan', { lan: { address: '192.168.220.0/24' } }, 'lan.address: LAN address'],
+    ['lan', { lan: { address: '192.168.220.255/24' } }, 'lan.address: LAN address'],
+    ['lan', { lan: { address: '192.168.220.10' } }, 'lan.address: LAN address'],
+    ['vpn', { vpn: { network: '192.168.166.1/24' } }, 'vpn.network: VPN network'],
+    ['vpn', { vpn: { network: '192.168.220.128/25' } }, 'vpn.network: VPN network overlaps'],
+    ['port', { ssh: { port: 61234 } }, 'ssh.port: SSH port'],
+    ['port', { ssh: { port: 70000 } }, 'ssh.port: SSH port'],
+  ])('names the bad field (%s)', (_, change, expected) => {
+    const issues = issuesOf({ ...good, ...change });
+    expect(issues.some((i) => i.startsWith(expected))).toBe(true);
+  });
+
+  it('refuses unknown keys, so no password can be stored in the answers', () => {
+    const issues = issuesOf({ ...good, ssh: { port: 55022, password: 'geheim' } });
+    expect(issues.join('\n')).toMatch(/^ssh: .*password/m);
+  });
+
+  it('lists every bad field at once, in German by default', () => {
+    const issues = issuesOf({ ...good, hostname: 'X_Y', lan: { address: 'x' } }, 'de');
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toMatch(/^hostname: Hostname: 1–15 Zeichen/);
+    expect(issues[1]).toMatch(/^lan\.address: LAN-Adresse/);
+  });
+
+  it('reports a missing field and a wrong type with zod’s localized message', () => {
+    const { domain: _, ...withoutDomain } = good;
+    expect(issuesOf(withoutDomain, 'de')[0]).toMatch(/^domain: /);
+    expect(issuesOf({ ...good, ssh: { port: '22' } })[0]).toMatch(/^ssh\.port: .*number/i);
+  });
+
+  it('turns YAML syntax errors into SETUP_INVALID_ANSWERS', () => {
+    expect(() => parseAnswers('hostname: [unclosed', 'en')).toThrow(
+      expect.objectContaining({ code: 'SETUP_INVALID_ANSWERS' }),
+    );
+    expect(() => parseAnswers(stringify([1, 2]), 'en')).toThrow(
+      expect.objectContaining({ code: 'SETUP_INVALID_ANSWERS' }),
+    );
+  });
+});
