@@ -1,42 +1,52 @@
-import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CommandRunner, createMailApplier, type MailApplierOptions } from './apply';
-import { MailRewriteError } from './errors';
+import { fixedClock, formatPlan } from '@invis/host';
+import { createScriptedRunner, type ScriptedRunner, useTempDir } from '@invis/test-utils';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createMailApplier, type MailApplierOptions } from './apply';
+import { isMailRewriteError, type MailRewriteError } from './errors';
 import { parseMailConfig } from './model';
-import { sampleInput } from './testing';
+import { filesWith, reloads, sampleInput } from './testing';
 
-// Real files in a temp dir, fake programs: the order of steps and the rollback are under test
-// here; the real Postfix/fetchmail/Pigeonhole runs are in test/integration.
+// Real files in a temp dir, scripted programs: the order of steps and the rollback are under
+// test here; the real Postfix/fetchmail/Pigeonhole runs are in test/integration.
+const tempDir = useTempDir('mail-apply-');
 let dir: string;
-let calls: string[];
+let runner: ScriptedRunner;
 let failReload: boolean;
 let failFetchmail: boolean;
 
-const runner: CommandRunner = async (command, args) => {
-  calls.push([command, ...args].join(' '));
-  if (command === 'postconf' && args.includes('-n')) {
-    return { exitCode: 0, stdout: (await readFile(join(args[1] as string, 'main.cf'), 'utf8')).trim(), stderr: '' };
-  }
-  if (command === 'postconf' && args.includes('-e')) {
-    const file = join(args[1] as string, 'main.cf');
-    const settings = args.slice(3).map((a) => a.replace('=', ' = '));
-    await writeFile(file, `${await readFile(file, 'utf8')}${settings.join('\n')}\n`);
-  }
-  if (command === 'fetchmail' && failFetchmail) {
-    return {
-      exitCode: 6,
-      stdout: '"password":"it\'s a \\"secret\\""',
-      stderr: 'fetchmail: syntax error near "secret"',
-    };
-  }
-  if (command === 'postmap') await writeFile(`${(args[2] as string).replace(/^lmdb:/, '')}.lmdb`, 'compiled');
-  if (command === 'postfix' && args[2] === 'reload' && failReload) {
-    return { exitCode: 1, stdout: '', stderr: 'postfix/postfix-script: fatal: the Postfix mail system is not running' };
-  }
-  return { exitCode: 0, stdout: '', stderr: '' };
-};
+const calls = (): string[] => runner.calls.map((c) => [c.command, ...c.args].join(' '));
+
+const scriptedPrograms = (): ScriptedRunner =>
+  createScriptedRunner({
+    postconf: ({ args }) => {
+      const file = join(args[1] as string, 'main.cf');
+      if (args.includes('-n')) return { stdout: readFileSync(file, 'utf8').trim() };
+      appendFileSync(
+        file,
+        `${args
+          .slice(3)
+          .map((a) => a.replace('=', ' = '))
+          .join('\n')}\n`,
+      );
+      return {};
+    },
+    postmap: ({ args }) => {
+      writeFileSync(`${(args[2] as string).replace(/^lmdb:/, '')}.lmdb`, 'compiled');
+      return {};
+    },
+    fetchmail: () =>
+      failFetchmail
+        ? { exitCode: 6, stdout: '"password":"it\'s a \\"secret\\""', stderr: 'fetchmail: syntax error near "secret"' }
+        : {},
+    sievec: {},
+    postfix: ({ args }) =>
+      args[2] === 'reload' && failReload
+        ? { exitCode: 1, stderr: 'postfix/postfix-script: fatal: the Postfix mail system is not running' }
+        : {},
+  });
 
 const options = (): MailApplierOptions => ({
   paths: {
@@ -47,18 +57,15 @@ const options = (): MailApplierOptions => ({
   },
   fetchmail: { smtpHost: '127.0.0.1' },
   runner,
-  clock: () => new Date('2026-11-28T12:00:00Z'),
+  clock: fixedClock(new Date('2026-11-28T12:00:00Z')),
 });
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mail-apply-'));
+  dir = tempDir();
   await writeFile(join(dir, 'main.cf'), 'compatibility_level = 3.6\n');
-  calls = [];
+  runner = scriptedPrograms();
   failReload = false;
   failFetchmail = false;
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('createMailApplier', () => {
@@ -66,26 +73,42 @@ describe('createMailApplier', () => {
     const applier = createMailApplier(options());
     const config = parseMailConfig(sampleInput());
     const plan = await applier.plan(config);
-    expect(plan.changed).toContain(join(dir, 'invis_sasl_passwd'));
+    expect(filesWith(plan, 'create')).toContain(join(dir, 'invis_sasl_passwd'));
     await expect(stat(join(dir, 'invis_sasl_passwd'))).rejects.toThrow();
-    expect(calls.every((c) => c.startsWith('postconf'))).toBe(true);
+    expect(calls().every((c) => c.startsWith('postconf'))).toBe(true);
     const report = await applier.apply(config);
-    expect(report.changed).toEqual(plan.changed);
-    expect(report.reloaded).toBe(true);
-    expect(report.changed).toContain(join(dir, 'main.cf'));
-    expect(report.diff).toContain('+smtp_generic_maps = lmdb:');
-    expect(report.diff).not.toContain('secret');
+    expect(report.changed).toBe(true);
+    expect(report.files).toEqual(plan.files);
+    expect(report.commands).toEqual(plan.commands);
+    expect(reloads(report)).toBe(true);
+    expect(report.backup).toBe(join(dir, 'backup', '2026-11-28T12-00-00-000Z'));
+    expect(filesWith(report, 'update')).toEqual([join(dir, 'main.cf')]);
+    expect(report.mainCf.smtp_generic_maps).toBe(`lmdb:${join(dir, 'invis_generic')}`);
+    const text = formatPlan(report);
+    expect(text).toContain('+smtp_generic_maps = lmdb:');
+    expect(text).toContain(`create ${join(dir, 'invis_sasl_passwd')} (secret, diff withheld)`);
+    expect(`${text}${JSON.stringify(report)}`).not.toContain("it's a");
+    expect(report.files.find((f) => f.path === join(dir, 'fetchmailrc'))).toEqual({
+      path: join(dir, 'fetchmailrc'),
+      action: 'create',
+      diff: '',
+      secret: true,
+    });
     expect((await stat(join(dir, 'invis_sasl_passwd'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir, 'invis_sasl_passwd.lmdb'))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'fetchmailrc'))).mode & 0o777).toBe(0o600);
-    expect(calls.filter((c) => c.startsWith('postmap'))).toHaveLength(6);
-    expect(calls.slice(-2)).toEqual([`postfix -c ${dir} check`, `postfix -c ${dir} reload`]);
-    expect(calls.some((c) => c.startsWith('fetchmail -f') && c.endsWith('--configdump'))).toBe(true);
+    expect(calls().filter((c) => c.startsWith('postmap'))).toHaveLength(6);
+    expect(calls().slice(-2)).toEqual([`postfix -c ${dir} check`, `postfix -c ${dir} reload`]);
+    expect(calls().some((c) => c.startsWith('fetchmail -f') && c.endsWith('--configdump'))).toBe(true);
+    // The checked copy of the rc (clear-text passwords) does not outlive the check.
+    expect((await readdir(join(dir, 'backup'))).filter((f) => f.startsWith('work-'))).toEqual([]);
 
-    calls = [];
+    runner.calls.length = 0;
     const again = await applier.apply(config);
-    expect(again.changed).toEqual([]);
-    expect(again.reloaded).toBe(false);
-    expect(calls).toEqual([`postconf -c ${dir} -n`]);
+    expect(again.changed).toBe(false);
+    expect(filesWith(again, 'create', 'update', 'delete')).toEqual([]);
+    expect(reloads(again)).toBe(false);
+    expect(calls()).toEqual([`postconf -c ${dir} -n`]);
   });
 
   it('restores every file and reloads again when the reload fails', async () => {
@@ -100,13 +123,16 @@ describe('createMailApplier', () => {
     if (!alice) throw new Error('fixture');
     alice.password = 'changed';
     failReload = true;
-    calls = [];
+    runner.calls.length = 0;
     const error = await applier.apply(parseMailConfig(input)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(MailRewriteError);
+    expect(isMailRewriteError(error)).toBe(true);
     expect((error as MailRewriteError).code).toBe('MAIL_RELOAD_FAILED');
     expect(await readFile(join(dir, 'invis_sasl_passwd'), 'utf8')).toBe(before.sasl);
     expect(await readFile(join(dir, 'fetchmailrc'), 'utf8')).toBe(before.rc);
-    expect(calls.filter((c) => c.endsWith('reload'))).toHaveLength(2);
+    expect(calls().filter((c) => c.endsWith('reload'))).toHaveLength(2);
+    const json = (error as MailRewriteError).toJSON();
+    expect(json).toMatchObject({ code: 'MAIL_RELOAD_FAILED', details: { confDir: dir } });
+    expect(json.cause).toMatchObject({ code: 'MAIL_COMMAND_FAILED', details: { command: 'postfix', exitCode: 1 } });
     expect(JSON.stringify(error)).not.toContain('changed');
   });
 
@@ -119,6 +145,20 @@ describe('createMailApplier', () => {
     expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain('secret');
     await expect(stat(join(dir, 'fetchmailrc'))).rejects.toThrow();
     expect(await readFile(join(dir, 'main.cf'), 'utf8')).toBe('compatibility_level = 3.6\n');
+    expect((await readdir(join(dir, 'backup'))).filter((f) => f.startsWith('work-'))).toEqual([]);
+  });
+
+  it('wraps a missing program in MAIL_COMMAND_FAILED with the host error as cause', async () => {
+    runner = createScriptedRunner({});
+    const error = await createMailApplier(options())
+      .plan(parseMailConfig(sampleInput()))
+      .catch((e: unknown) => e);
+    expect(isMailRewriteError(error)).toBe(true);
+    expect((error as MailRewriteError).toJSON()).toMatchObject({
+      code: 'MAIL_COMMAND_FAILED',
+      details: { command: 'postconf' },
+      cause: { code: 'HOST_COMMAND_NOT_FOUND', details: { command: 'postconf' } },
+    });
   });
 
   it('installs and removes the vacation script with its active link, and takes both back on failure', async () => {
@@ -135,18 +175,21 @@ describe('createMailApplier', () => {
     alice.vacation = { subject: 'Urlaub', body: 'Bin weg.' };
     account.password = 'new password';
     failReload = true;
-    await expect(applier.apply(parseMailConfig(input))).rejects.toThrow(MailRewriteError);
+    const failed = await applier.apply(parseMailConfig(input)).catch((e: unknown) => e);
+    expect((failed as MailRewriteError).code).toBe('MAIL_RELOAD_FAILED');
     await expect(stat(script)).rejects.toThrow();
     await expect(readlink(link)).rejects.toThrow();
 
     failReload = false;
-    await applier.apply(parseMailConfig(input));
+    const on = await applier.apply(parseMailConfig(input));
+    expect(filesWith(on, 'create')).toEqual([script]);
+    expect(on.files.find((f) => f.path === script)?.diff).toContain('+require ["vacation", "date", "relational"];');
     expect(await readFile(link, 'utf8')).toBe(await readFile(script, 'utf8'));
-    expect(calls.some((c) => c.startsWith('sievec'))).toBe(true);
+    expect(calls().some((c) => c.startsWith('sievec'))).toBe(true);
 
     alice.presence = 'present';
     const report = await applier.apply(parseMailConfig(input));
-    expect(report.removed).toEqual([script]);
+    expect(filesWith(report, 'delete')).toEqual([script]);
     await expect(readlink(link)).rejects.toThrow();
   });
 });

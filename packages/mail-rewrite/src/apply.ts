@@ -1,9 +1,38 @@
-import { constants } from 'node:fs';
-import * as nodeFs from 'node:fs/promises';
+// The layer that touches disk and runs programs: render → compare → check → back up → write →
+// postmap → postconf → postfix check → reload → roll back on failure. Files outside the users'
+// homes go through the host's HostFs; the users' Sieve folders through ./home-files (no links).
 import { basename, dirname, join } from 'node:path';
-import { execa } from 'execa';
-import { MailRewriteError } from './errors';
+import {
+  type ApplyPlan,
+  type ApplyReport,
+  applyReport,
+  type Clock,
+  type CommandResult,
+  type CommandRunner,
+  createExecaRunner,
+  createNodeFs,
+  emptyPlan,
+  fileChange,
+  type HostFs,
+  isHostError,
+  type PlannedCommand,
+  systemClock,
+} from '@invis/host';
+import { MailRewriteError, type MailRewriteErrorCode } from './errors';
 import { buildFetchmailRc, type FetchmailOptions, renderFetchmailRc } from './fetchmail';
+import {
+  checkUserDirs,
+  chownUserDirs,
+  type Owner,
+  readUserFile,
+  readUserLink,
+  removeUserFile,
+  replaceUserLink,
+  setFileMode,
+  setFileTime,
+  unsafePath,
+  writeUserFile,
+} from './home-files';
 import type { MailConfig, MailUser } from './model';
 import {
   buildPostfixMaps,
@@ -18,64 +47,7 @@ import {
 } from './postfix';
 import { renderVacationSieve } from './sieve';
 
-/** Result of one program run. */
-export interface CommandResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program with an argument array (never a shell) and resolves even on failure. */
-export type CommandRunner = (command: string, args: readonly string[]) => Promise<CommandResult>;
-
-/** The default runner: execa without a shell, never rejecting on a non-zero exit. */
-export function createExecaRunner(): CommandRunner {
-  return async (command, args) => {
-    const r = await execa(command, args, { reject: false, stdin: 'ignore' });
-    const missing = (r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-    return {
-      exitCode: r.exitCode ?? (missing ? 127 : 1),
-      stdout: String(r.stdout ?? ''),
-      stderr: missing ? `${command}: not installed` : String(r.stderr ?? ''),
-    };
-  };
-}
-
-/** An open file of {@link MailFs.open} (node's `FileHandle` fits). */
-export interface MailFileHandle {
-  readFile(options: { encoding: 'utf8' }): Promise<string>;
-  writeFile(data: string): Promise<void>;
-  chmod(mode: number): Promise<void>;
-  chown(uid: number, gid: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * The file operations apply needs (default: node:fs/promises). Inject a fake in unit tests.
- * Files are opened with `O_NOFOLLOW` and changed through the open handle; directories are
- * checked with `lstat` and chowned with `lchown`: the users' Sieve folders are writable by the
- * mail user, and apply runs as root.
- */
-export interface MailFs {
-  readFile(path: string, encoding: 'utf8'): Promise<string>;
-  writeFile(path: string, data: string, options: { mode: number }): Promise<void>;
-  open(path: string, flags: number, mode?: number): Promise<MailFileHandle>;
-  lstat(path: string): Promise<{ isSymbolicLink(): boolean; isDirectory(): boolean }>;
-  rename(from: string, to: string): Promise<void>;
-  rm(path: string, options: { force: boolean; recursive?: boolean }): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  lchown(path: string, uid: number, gid: number): Promise<void>;
-  mkdir(path: string, options: { recursive: boolean; mode?: number }): Promise<unknown>;
-  symlink(target: string, path: string): Promise<void>;
-  readlink(path: string): Promise<string>;
-  utimes(path: string, atime: Date, mtime: Date): Promise<void>;
-}
-
-/** File owner (numeric, so no lookup of /etc/passwd inside the library). */
-export interface Owner {
-  uid: number;
-  gid: number;
-}
+export type { Owner } from './home-files';
 
 /** Paths of one platform (Debian, openSUSE) — never hard-coded in the library. */
 export interface MailPaths {
@@ -87,7 +59,7 @@ export interface MailPaths {
   fetchmailRc: string;
   /** Dovecot home of a user; the vacation script goes to `<home>/sieve/`, the active link to `<home>/.dovecot.sieve`. */
   sieveHome(user: MailUser): string;
-  /** Backups go to `<backupDir>/<timestamp>/`. */
+  /** Backups go to `<backupDir>/<timestamp>/`; checks and the staged main.cf use private folders here. */
   backupDir: string;
 }
 
@@ -118,41 +90,54 @@ export interface MailApplierOptions {
   reloadPostfix?: boolean;
   /** Called after the rc changed, e.g. to restart the fetchmail service; a throw rolls back. */
   onFetchmailChanged?: () => Promise<void>;
+  /** Runs postconf, postmap, postfix, fetchmail and sievec (default: the host's execa runner). */
   runner?: CommandRunner;
-  fs?: MailFs;
-  clock?: () => Date;
+  /**
+   * File operations outside the users' homes: tables, rc, main.cf, backups (default: the host's
+   * node:fs facade). The users' Sieve folders are always written on node:fs without following links.
+   */
+  fs?: HostFs;
+  /** Names the backup folder and ages main.cf (default: the system clock). */
+  clock?: Clock;
 }
 
-/** What one apply did. Secret files are named, never shown. */
-export interface ApplyReport {
-  changed: string[];
-  unchanged: string[];
-  removed: string[];
-  /** `main.cf` parameters that were set. */
+/**
+ * What `apply` would do: every file with its unified diff (secret files — SASL table, rc, LDAP
+ * tables — are named, their diff withheld), the programs that change the running system
+ * (`postmap`, `postfix reload`) and the `main.cf` parameters.
+ */
+export interface MailApplyPlan extends ApplyPlan {
+  /** The `main.cf` parameters apply sets (whether or not they differ now). */
   mainCf: Record<string, string>;
-  /** Line diff of non-secret files (`+`/`-` lines under a `--- path` header). */
-  diff: string;
-  /** Backup directory of this run, when anything changed. */
-  backup?: string;
-  reloaded: boolean;
+}
+
+/** What one apply did: the host's report (`files`, `commands`, `changed`, `backup`, `timings`) and the `main.cf` parameters. */
+export interface MailApplyReport extends ApplyReport {
+  /** The `main.cf` parameters apply sets (whether or not they changed). */
+  mainCf: Record<string, string>;
 }
 
 /** Applies a mail configuration to Postfix, fetchmail and Dovecot/Pigeonhole. */
 export interface MailApplier {
   /**
-   * What `apply` would change, with the diff; writes nothing (only a staged copy of main.cf
-   * under `backupDir`, removed again) and runs only `postconf`.
+   * What `apply` would change, with the diff; writes nothing (only a staged copy of main.cf in
+   * a private folder under `backupDir`, removed again) and runs only `postconf`.
+   * @param config the parsed configuration
+   * @returns the plan
+   * @throws MailRewriteError `MAIL_COMMAND_FAILED` (no main.cf, postconf failed), `MAIL_UNSAFE_PATH`
    */
-  plan(config: MailConfig): Promise<ApplyReport>;
+  plan(config: MailConfig): Promise<MailApplyPlan>;
   /**
-   * Renders everything, writes what changed atomically (temp file + rename) after a backup,
-   * compiles changed tables with `postmap`, sets the `main.cf` parameters with `postconf -e`
-   * on a staged copy, runs `postfix check` (when main.cf, an LDAP table or a texthash table
-   * changed; postmap validates compiled tables) and `postfix reload`; on any failure restores
-   * the backup (and reloads again) and throws.
-   * @throws MailRewriteError `MAIL_CHECK_FAILED`, `MAIL_RELOAD_FAILED`, `MAIL_COMMAND_FAILED`
+   * Renders everything, checks the rc (`fetchmail --configdump`) and scripts (`sievec`) on
+   * private copies, backs up and writes what changed atomically, compiles changed tables with
+   * `postmap`, sets the `main.cf` parameters with `postconf -e` on a staged copy, runs `postfix
+   * check` (when main.cf, an LDAP table or a texthash table changed; postmap validates compiled
+   * tables) and `postfix reload`; on any failure restores the backup (and reloads again) and throws.
+   * @param config the parsed configuration
+   * @returns the report; `changed: false` when nothing differed (then only `postconf -n` ran)
+   * @throws MailRewriteError `MAIL_CHECK_FAILED`, `MAIL_RELOAD_FAILED`, `MAIL_COMMAND_FAILED`, `MAIL_UNSAFE_PATH`
    */
-  apply(config: MailConfig): Promise<ApplyReport>;
+  apply(config: MailConfig): Promise<MailApplyReport>;
 }
 
 interface Desired {
@@ -163,20 +148,13 @@ interface Desired {
   owner?: Owner | undefined;
   secret: boolean;
   postmap?: boolean;
-  validate?: ((tmp: string) => Promise<void>) | undefined;
+  /** Refuses the content before anything is written (runs the real checker on a private copy). */
+  validate?: ((content: string) => Promise<void>) | undefined;
   /** The file lies in this user's Dovecot home (writable by the mail user: no links allowed). */
   home?: string;
 }
 
 const VACATION_SCRIPT = 'invis-vacation.sieve';
-
-const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
-const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
-const unsafe = (path: string, cause?: unknown): MailRewriteError =>
-  new MailRewriteError('MAIL_UNSAFE_PATH', `${path} is a symbolic link or not what it should be; refused`, {
-    cause,
-    data: { path },
-  });
 
 /** A change to a user's `.dovecot.sieve` link, undone on rollback. */
 interface LinkChange {
@@ -197,19 +175,22 @@ const MAP_FILE: Record<keyof PostfixMaps, string> = {
 
 /**
  * Creates an applier.
+ * @param options paths, fetchmail and submission settings, owners, collaborators
+ * @returns the applier
  * @example
  * const applier = createMailApplier({ paths, fetchmail: { smtpHost: '127.0.0.1' } });
  * const report = await applier.apply(parseMailConfig(input));
  */
 export function createMailApplier(options: MailApplierOptions): MailApplier {
-  const fs: MailFs = options.fs ?? nodeFs;
+  const fs = options.fs ?? createNodeFs();
   const runner = options.runner ?? createExecaRunner();
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const { paths } = options;
   const confDir = paths.postfixConfigDir;
   const mainCfPath = join(confDir, 'main.cf');
   const mapDir = paths.mapDir ?? confDir;
   const mapType = options.mapType ?? 'lmdb';
+  const reloadPostfix = options.reloadPostfix ?? true;
   const files = Object.fromEntries(POSTFIX_MAP_NAMES.map((n) => [n, join(mapDir, MAP_FILE[n])])) as Record<
     keyof PostfixMaps,
     string
@@ -224,90 +205,79 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
     ...(options.trust ? { trust: options.trust } : {}),
     ...(options.submission ? { submission: options.submission } : {}),
   });
+  const reloadCommand: PlannedCommand = {
+    command: 'postfix',
+    args: ['-c', confDir, 'reload'],
+    reason: 'Postfix reads the changed tables and main.cf',
+  };
+  const postmapCommand = (path: string): PlannedCommand => ({
+    command: 'postmap',
+    args: ['-c', confDir, `${mapType}:${path}`],
+    reason: 'compile the table',
+  });
 
+  /** Runs a program; a non-zero exit or a program that cannot run is `code`. */
   const must = async (
     command: string,
-    args: string[],
-    code: 'MAIL_CHECK_FAILED' | 'MAIL_COMMAND_FAILED',
+    args: readonly string[],
+    code: Extract<MailRewriteErrorCode, 'MAIL_CHECK_FAILED' | 'MAIL_COMMAND_FAILED'>,
     secretOutput = false,
-  ) => {
-    const r = await runner(command, args);
-    if (r.exitCode !== 0) {
-      // fetchmail's dump and diagnostics can quote passwords: keep them out of the error.
-      const output = secretOutput ? '(output withheld)' : `${r.stderr}\n${r.stdout}`.trim().slice(0, 2000);
-      throw new MailRewriteError(code, `${command} ${args[0] ?? ''} failed (exit ${r.exitCode}): ${output}`, {
-        data: { command, exitCode: r.exitCode },
-      });
-    }
-    return r;
-  };
-  const readMainCf = (): Promise<string | undefined> => fs.readFile(mainCfPath, 'utf8').catch(() => undefined);
-  /** Content of a generated file, never read through a link (its target would end up in the report). */
-  const read = async (path: string): Promise<string | undefined> => {
-    const handle = await fs.open(path, O_RDONLY | O_NOFOLLOW).catch((error: unknown) => {
-      if (errno(error) === 'ELOOP') throw unsafe(path, error);
-      return undefined;
-    });
-    if (!handle) return undefined;
+  ): Promise<CommandResult> => {
+    const commandLine = [command, ...args].join(' ');
+    let result: CommandResult;
     try {
-      return await handle.readFile({ encoding: 'utf8' });
-    } finally {
-      await handle.close();
-    }
-  };
-  /**
-   * A user's home and its `sieve` folder must be real directories (or absent; `create` makes
-   * them). A link there would send root's writes and chowns anywhere.
-   */
-  const checkUserDirs = async (home: string, create: boolean): Promise<void> => {
-    for (const dir of [home, join(home, 'sieve')]) {
-      let stat = await fs.lstat(dir).catch((error: unknown) => {
-        if (errno(error) === 'ENOENT') return undefined;
-        throw error;
+      result = await runner.run(command, args);
+    } catch (cause) {
+      // HOST_COMMAND_NOT_FOUND / _TIMEOUT / _FAILED: the host error stays the cause.
+      if (!isHostError(cause)) throw cause;
+      throw new MailRewriteError(code, `${commandLine} could not run: ${cause.message}`, {
+        cause,
+        details: { command },
       });
-      if (!stat && !create) return;
-      if (!stat) {
-        await fs.mkdir(dir, { recursive: dir === home });
-        stat = await fs.lstat(dir);
-      }
-      if (stat.isSymbolicLink() || !stat.isDirectory()) throw unsafe(dir);
+    }
+    if (result.exitCode !== 0) {
+      // fetchmail's dump and diagnostics can quote passwords: keep them out of the error.
+      const output = secretOutput ? '(output withheld)' : result.output.trim().slice(0, 2000);
+      throw new MailRewriteError(code, `${commandLine} failed (exit ${result.exitCode}): ${output}`, {
+        details: { command, exitCode: result.exitCode },
+      });
+    }
+    return result;
+  };
+  /** Runs `fn` in a new root-only folder under `backupDir`, removed afterwards. */
+  const inPrivateDir = async <T>(fn: (dir: string) => Promise<T>): Promise<T> => {
+    await fs.mkdir(paths.backupDir, 0o700);
+    const dir = await fs.mkdtemp(join(paths.backupDir, 'work-'));
+    try {
+      return await fn(dir);
+    } finally {
+      await fs.remove(dir);
     }
   };
   // Postfix commands stall ~2 s while main.cf is younger than 2 s (lab note 1.3): age it.
-  const ageMainCf = async (dir = confDir): Promise<void> => {
-    const past = new Date(clock().getTime() - 3000);
-    await fs.utimes(join(dir, 'main.cf'), past, past);
-  };
-  const writeAtomic = async (d: Desired): Promise<void> => {
-    const tmp = join(dirname(d.path), `.${basename(d.path)}.invis-tmp`);
-    if (d.home !== undefined) await checkUserDirs(d.home, true);
-    else await fs.mkdir(dirname(d.path), { recursive: true });
-    // A leftover temp file or a planted link is unlinked (never followed); O_EXCL|O_NOFOLLOW
-    // then refuses whatever appears in its place before the open.
-    await fs.rm(tmp, { force: true });
-    const handle = await fs.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, d.mode).catch((error: unknown) => {
-      throw ['EEXIST', 'ELOOP'].includes(errno(error) ?? '') ? unsafe(tmp, error) : error;
-    });
-    try {
-      try {
-        await handle.writeFile(d.content ?? '');
-        await handle.chmod(d.mode);
-        if (d.owner) await handle.chown(d.owner.uid, d.owner.gid);
-      } finally {
-        await handle.close();
-      }
-      await d.validate?.(tmp);
-      await fs.rename(tmp, d.path);
-    } catch (error) {
-      await fs.rm(tmp, { force: true });
-      throw error;
+  const ageMainCf = (dir: string): Promise<void> =>
+    setFileTime(join(dir, 'main.cf'), new Date(clock.now().getTime() - 3000));
+  const read = (d: Desired): Promise<string | undefined> =>
+    d.home === undefined ? fs.readFileIfExists(d.path) : readUserFile(d.path);
+  const write = async (d: Desired & { content: string }): Promise<void> => {
+    if (d.home !== undefined) {
+      await writeUserFile(d.home, d.path, d.content, { mode: d.mode, owner: d.owner });
+      return;
     }
+    await fs.mkdir(dirname(d.path));
+    const owner = d.owner ? { uid: d.owner.uid, gid: d.owner.gid } : {};
+    await fs.writeFileAtomic(d.path, d.content, { mode: d.mode, ...owner }).catch((error: unknown) => {
+      throw isHostError(error) && error.code === 'HOST_UNSAFE_PATH' ? unsafePath(d.path, error) : error;
+    });
   };
+  const remove = (d: Desired): Promise<void> =>
+    d.home === undefined ? fs.remove(d.path) : removeUserFile(d.home, d.path);
   const postmap = async (path: string): Promise<void> => {
-    await must('postmap', ['-c', confDir, `${mapType}:${path}`], 'MAIL_COMMAND_FAILED');
+    const { command, args } = postmapCommand(path);
+    await must(command, args, 'MAIL_COMMAND_FAILED');
     const suffix = COMPILED_SUFFIX[mapType];
     // The compiled copy of the SASL table is as secret as its source.
-    if (suffix && path === files.saslPassword) await fs.chmod(path + suffix, 0o600);
+    if (suffix && path === files.saslPassword) await setFileMode(path + suffix, 0o600);
   };
 
   function desiredFiles(config: MailConfig): Desired[] {
@@ -332,49 +302,49 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         });
       }
     }
-    const checkRc = async (tmp: string): Promise<void> => {
-      await must('fetchmail', ['-f', tmp, '--configdump'], 'MAIL_CHECK_FAILED', true);
-    };
+    // fetchmail refuses an rc that is not 0600 and owned as the real one will be: check a copy
+    // with the same mode and owner.
+    const fetchmailOwner = options.owners?.fetchmail;
+    const checkRc = (content: string): Promise<void> =>
+      inPrivateDir(async (dir) => {
+        const rc = join(dir, 'fetchmailrc');
+        await fs.writeFileAtomic(rc, content, { mode: 0o600, ...(fetchmailOwner ?? {}) });
+        await must('fetchmail', ['-f', rc, '--configdump'], 'MAIL_CHECK_FAILED', true);
+      });
     // sievec runs as root and writes a binary next to its input: compile a copy in a
     // root-only folder, never in the user's (a planted link there would be written through).
-    const checkSieve = (user: MailUser, content: string) => async (): Promise<void> => {
-      const dir = join(paths.backupDir, `sieve-check-${process.pid}-${user.user}`);
-      await fs.rm(dir, { force: true, recursive: true });
-      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-      try {
-        await fs.writeFile(join(dir, VACATION_SCRIPT), content, { mode: 0o600 });
+    const checkSieve = (content: string): Promise<void> =>
+      inPrivateDir(async (dir) => {
+        await fs.writeFileAtomic(join(dir, VACATION_SCRIPT), content, { mode: 0o600 });
         await must('sievec', [join(dir, VACATION_SCRIPT), join(dir, 'compiled.svbin')], 'MAIL_CHECK_FAILED');
-      } finally {
-        await fs.rm(dir, { force: true, recursive: true });
-      }
-    };
+      });
     out.push({
       path: paths.fetchmailRc,
       content: renderFetchmailRc(buildFetchmailRc(config, options.fetchmail)),
       mode: 0o600,
-      owner: options.owners?.fetchmail,
+      owner: fetchmailOwner,
       secret: true,
       validate: (options.validate?.fetchmail ?? true) ? checkRc : undefined,
     });
     for (const user of config.users) {
-      const content = renderVacationSieve(user);
       out.push({
         path: join(paths.sieveHome(user), 'sieve', VACATION_SCRIPT),
-        content,
+        content: renderVacationSieve(user),
         mode: 0o644,
         owner: options.owners?.sieve,
         secret: false,
-        validate: (options.validate?.sieve ?? true) && content !== undefined ? checkSieve(user, content) : undefined,
+        validate: (options.validate?.sieve ?? true) ? checkSieve : undefined,
         home: paths.sieveHome(user),
       });
     }
     return out;
   }
 
-  async function stageMainCf(): Promise<string | undefined> {
-    const current = await readMainCf();
+  /** main.cf as it is and as `postconf -e` makes it (undefined: every parameter is set already). */
+  async function stageMainCf(): Promise<{ current: string; staged: string | undefined }> {
+    const current = await fs.readFileIfExists(mainCfPath);
     if (current === undefined) {
-      throw new MailRewriteError('MAIL_COMMAND_FAILED', `no main.cf in ${confDir}`, { data: { confDir } });
+      throw new MailRewriteError('MAIL_COMMAND_FAILED', `no main.cf in ${confDir}`, { details: { confDir } });
     }
     const set = (await must('postconf', ['-c', confDir, '-n'], 'MAIL_COMMAND_FAILED')).stdout;
     const now = new Map(
@@ -383,111 +353,105 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
         return [l.slice(0, at), l.slice(at + 3)] as const;
       }),
     );
-    if (Object.entries(mainCf).every(([k, v]) => now.get(k) === v)) return undefined;
-    const stage = join(paths.backupDir, `stage-${process.pid}`);
-    await fs.rm(stage, { force: true, recursive: true });
-    await fs.mkdir(stage, { recursive: true, mode: 0o700 });
-    await fs.writeFile(join(stage, 'main.cf'), current, { mode: 0o644 });
-    await ageMainCf(stage);
-    await must(
-      'postconf',
-      ['-c', stage, '-e', ...Object.entries(mainCf).map(([k, v]) => `${k}=${v}`)],
-      'MAIL_COMMAND_FAILED',
-    );
-    const staged = await fs.readFile(join(stage, 'main.cf'), 'utf8');
-    await fs.rm(stage, { force: true, recursive: true });
-    return staged;
+    if (Object.entries(mainCf).every(([k, v]) => now.get(k) === v)) return { current, staged: undefined };
+    const staged = await inPrivateDir(async (stage) => {
+      await fs.writeFileAtomic(join(stage, 'main.cf'), current, { mode: 0o644 });
+      await ageMainCf(stage);
+      await must(
+        'postconf',
+        ['-c', stage, '-e', ...Object.entries(mainCf).map(([k, v]) => `${k}=${v}`)],
+        'MAIL_COMMAND_FAILED',
+      );
+      return fs.readFile(join(stage, 'main.cf'));
+    });
+    return { current, staged };
   }
 
-  /** Everything apply decides before it writes: rendered files, what differs, the report. */
+  /** Everything apply decides before it writes: rendered files, what differs, the plan. */
   async function compute(config: MailConfig) {
     const desired = desiredFiles(config);
     const before = new Map<string, string | undefined>();
     for (const d of desired) {
       if (d.home !== undefined) await checkUserDirs(d.home, false);
-      before.set(d.path, await read(d.path));
+      before.set(d.path, await read(d));
     }
     const changed = desired.filter((d) => before.get(d.path) !== d.content);
-    const stagedMainCf = await stageMainCf();
-    const report: ApplyReport = {
-      changed: changed.filter((d) => d.content !== undefined).map((d) => d.path),
-      unchanged: desired.filter((d) => !changed.includes(d)).map((d) => d.path),
-      removed: changed.filter((d) => d.content === undefined).map((d) => d.path),
-      mainCf: mainCf,
-      diff: changed
-        .filter((d) => !d.secret)
-        .map((d) => lineDiff(d.path, before.get(d.path), d.content))
-        .join(''),
-      reloaded: false,
-    };
-    if (stagedMainCf !== undefined) {
-      before.set(mainCfPath, await readMainCf());
-      report.changed.push(mainCfPath);
-      report.diff += lineDiff(mainCfPath, before.get(mainCfPath), stagedMainCf);
-    }
-    return { desired, before, changed, stagedMainCf, report };
+    const { current, staged } = await stageMainCf();
+    before.set(mainCfPath, current);
+    const touched = [...changed.map((d) => d.path), ...(staged !== undefined ? [mainCfPath] : [])];
+    const postfixTouched = touched.some((p) => p !== paths.fetchmailRc && !p.endsWith(VACATION_SCRIPT));
+    // `postfix check` (0.3–0.6 s) validates configuration changes; a compiled table has
+    // already been validated by postmap, which refuses malformed tables.
+    const checkPostfix =
+      postfixTouched && (mapType === 'texthash' || touched.some((p) => p === mainCfPath || p.endsWith('.cf')));
+
+    const plan: MailApplyPlan = { ...emptyPlan(), mainCf };
+    for (const d of desired) plan.files.push(fileChange(d.path, before.get(d.path), d.content, { secret: d.secret }));
+    plan.files.push(fileChange(mainCfPath, current, staged ?? current));
+    for (const d of changed) if (d.postmap && d.content !== undefined) plan.commands.push(postmapCommand(d.path));
+    if (postfixTouched && reloadPostfix) plan.commands.push(reloadCommand);
+    return { desired, before, changed, staged, touched, postfixTouched, checkPostfix, plan };
   }
 
   return {
     async plan(config) {
-      return (await compute(config)).report;
+      return (await compute(config)).plan;
     },
     async apply(config) {
-      const { desired, before, changed, stagedMainCf, report } = await compute(config);
-      if (report.changed.length === 0 && report.removed.length === 0) return report;
+      const { desired, before, changed, staged, touched, postfixTouched, checkPostfix, plan } = await compute(config);
+      if (touched.length === 0) return { ...applyReport(plan), mainCf };
 
-      const backup = join(paths.backupDir, clock().toISOString().replace(/[:.]/g, '-'));
-      await fs.mkdir(backup, { recursive: true, mode: 0o700 });
-      report.backup = backup;
-      const touched = [...changed.map((d) => d.path), ...(stagedMainCf !== undefined ? [mainCfPath] : [])];
+      const backup = join(paths.backupDir, clock.now().toISOString().replace(/[:.]/g, '-'));
+      await fs.mkdir(backup, 0o700);
       for (const [i, path] of touched.entries()) {
         const old = before.get(path);
-        if (old !== undefined) await fs.writeFile(join(backup, `${i}-${basename(path)}`), old, { mode: 0o600 });
+        if (old !== undefined) await fs.writeFileAtomic(join(backup, `${i}-${basename(path)}`), old, { mode: 0o600 });
       }
-      const postfixTouched = touched.some((p) => p !== paths.fetchmailRc && !p.endsWith(VACATION_SCRIPT));
       const linkUndo: LinkChange[] = [];
+      const timings: Record<string, number> = {};
+      const timed = async (stage: string, fn: () => Promise<void>): Promise<void> => {
+        const start = performance.now();
+        await fn();
+        timings[stage] = performance.now() - start;
+      };
       try {
-        // Files are independent: write, validate and compile them concurrently, and only
-        // roll back once every one of them has settled.
-        const settled = await Promise.allSettled(
-          changed.map(async (d) => {
-            if (d.content === undefined) {
-              if (d.home !== undefined) await checkUserDirs(d.home, false);
-              await fs.rm(d.path, { force: true });
-            } else await writeAtomic(d);
-            if (d.postmap) await postmap(d.path);
-          }),
-        );
-        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        if (stagedMainCf !== undefined) {
-          await writeAtomic({ path: mainCfPath, content: stagedMainCf, mode: 0o644, secret: false });
-          await ageMainCf(confDir);
-        }
-        await activateVacations(config, linkUndo);
-        if (postfixTouched) {
-          // `postfix check` (0.3–0.6 s) validates configuration changes; a compiled table has
-          // already been validated by postmap, which refuses malformed tables.
-          const configChanged = touched.some((p) => p === mainCfPath || p.endsWith('.cf'));
-          if (configChanged || mapType === 'texthash')
-            await must('postfix', ['-c', confDir, 'check'], 'MAIL_CHECK_FAILED');
-          if (options.reloadPostfix ?? true) {
-            await must('postfix', ['-c', confDir, 'reload'], 'MAIL_COMMAND_FAILED').catch((cause: unknown) => {
+        await timed('write', async () => {
+          // Files are independent: check, write and compile them concurrently, and only roll
+          // back once every one of them has settled.
+          const settled = await Promise.allSettled(
+            changed.map(async (d) => {
+              if (d.content === undefined) return remove(d);
+              await d.validate?.(d.content);
+              await write({ ...d, content: d.content });
+              if (d.postmap) await postmap(d.path);
+            }),
+          );
+          const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+          if (staged !== undefined) {
+            await write({ path: mainCfPath, content: staged, mode: 0o644, secret: false });
+            await ageMainCf(confDir);
+          }
+          await activateVacations(config, linkUndo);
+        });
+        if (checkPostfix)
+          await timed('check', () => must('postfix', ['-c', confDir, 'check'], 'MAIL_CHECK_FAILED').then());
+        if (postfixTouched && reloadPostfix) {
+          await timed('reload', async () => {
+            await must(reloadCommand.command, reloadCommand.args, 'MAIL_COMMAND_FAILED').catch((cause: unknown) => {
               throw new MailRewriteError('MAIL_RELOAD_FAILED', 'postfix reload failed; previous files restored', {
                 cause,
-                data: { confDir },
+                details: { confDir },
               });
             });
-            report.reloaded = true;
-          }
+          });
         }
         if (changed.some((d) => d.path === paths.fetchmailRc)) await options.onFetchmailChanged?.();
-        return report;
+        return { ...applyReport(plan, { backup, timings }), mainCf };
       } catch (error) {
         await rollback(touched, before, desired, postfixTouched);
         for (const { link, previous } of linkUndo.reverse()) {
-          await fs.rm(link, { force: true }).catch(() => undefined);
-          if (previous !== undefined) await fs.symlink(previous, link).catch(() => undefined);
+          await replaceUserLink(link, previous).catch(() => undefined);
         }
         throw error;
       }
@@ -501,26 +465,18 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
       await checkUserDirs(home, false);
       const link = join(home, '.dovecot.sieve');
       const target = join('sieve', VACATION_SCRIPT);
-      const current = await fs.readlink(link).catch(() => undefined);
+      const current = await readUserLink(link);
       const active = user.presence === 'vacation' && user.vacation !== undefined;
       if (active && current !== target) {
         // A user's own active script (not a link to ours) is left alone.
-        if (current === undefined && (await fs.lstat(link).catch(() => undefined)) !== undefined) continue;
+        if (current === undefined && (await fs.exists(link))) continue;
         undo.push({ link, previous: current });
-        await fs.rm(link, { force: true });
-        await fs.symlink(target, link);
+        await replaceUserLink(link, target);
       } else if (!active && current === target) {
         undo.push({ link, previous: current });
-        await fs.rm(link, { force: true });
+        await replaceUserLink(link, undefined);
       }
-      if (options.owners?.sieve) {
-        for (const dir of [home, join(home, 'sieve')]) {
-          // lchown: should a link appear after the check, only the link changes owner.
-          await fs.lchown(dir, options.owners.sieve.uid, options.owners.sieve.gid).catch((error: unknown) => {
-            if (errno(error) !== 'ENOENT') throw error;
-          });
-        }
-      }
+      if (options.owners?.sieve) await chownUserDirs(home, options.owners.sieve);
     }
   }
 
@@ -532,39 +488,19 @@ export function createMailApplier(options: MailApplierOptions): MailApplier {
   ): Promise<void> {
     for (const path of touched) {
       const old = before.get(path);
-      const d = desired.find((x) => x.path === path);
+      const d = desired.find((x) => x.path === path) ?? { path, content: old, mode: 0o644, secret: false };
       const compiled = COMPILED_SUFFIX[mapType];
       if (old === undefined) {
-        await fs.rm(path, { force: true }).catch(() => undefined);
-        if (compiled && d?.postmap) await fs.rm(path + compiled, { force: true }).catch(() => undefined);
+        await remove(d).catch(() => undefined);
+        if (compiled && d.postmap) await fs.remove(path + compiled).catch(() => undefined);
       } else {
-        await writeAtomic({
-          path,
-          content: old,
-          mode: d?.mode ?? 0o644,
-          owner: d?.owner,
-          secret: true,
-          ...(d?.home !== undefined ? { home: d.home } : {}),
-        }).catch(() => undefined);
-        if (d?.postmap) await postmap(path).catch(() => undefined);
+        await write({ ...d, content: old }).catch(() => undefined);
+        if (d.postmap) await postmap(path).catch(() => undefined);
       }
     }
     if (postfix) {
       await ageMainCf(confDir).catch(() => undefined);
-      if (options.reloadPostfix ?? true) await runner('postfix', ['-c', confDir, 'reload']).catch(() => undefined);
+      if (reloadPostfix) await runner.run(reloadCommand.command, reloadCommand.args).catch(() => undefined);
     }
   }
-}
-
-/** Minimal line diff: lines only in the old file (`-`) and only in the new one (`+`). */
-function lineDiff(path: string, before: string | undefined, after: string | undefined): string {
-  const a = (before ?? '').split('\n').filter(Boolean);
-  const b = (after ?? '').split('\n').filter(Boolean);
-  const setA = new Set(a);
-  const setB = new Set(b);
-  const lines = [
-    ...a.filter((l) => !setB.has(l)).map((l) => `-${l}`),
-    ...b.filter((l) => !setA.has(l)).map((l) => `+${l}`),
-  ];
-  return lines.length > 0 ? `--- ${path}\n${lines.join('\n')}\n` : '';
 }

@@ -1,3 +1,5 @@
+import { defineErrorGuard, InvisError } from '@invis/host';
+
 /** Stable error codes of @invis/mail-rewrite (listed in the README). */
 export type MailRewriteErrorCode =
   | 'MAIL_INVALID_CONFIG'
@@ -9,40 +11,19 @@ export type MailRewriteErrorCode =
   | 'MAIL_COMMAND_FAILED'
   | 'MAIL_UNSAFE_PATH';
 
-/** Data safe to hand to clients: never a password, never a file's content. */
-export type MailRewriteErrorData = Record<string, string | number | boolean | readonly string[]>;
-
 /**
- * The one error class of this package. `code` is stable, `cause` holds the original error
- * (zod, execa, node:crypto) for logs, and `toJSON()` returns only code, message and safe data.
+ * The one error class of this package, on the host's error base. `code` is stable, `details`
+ * hold safe data only (paths of invalid fields, file names, exit codes — never a password or a
+ * file's content), `cause` the original error (zod, node:crypto, the host runner's error) for
+ * logs; `toJSON()` is code, message, details and invis causes.
  *
  * @example
- * try { parseMailConfig(input) } catch (e) { if (e instanceof MailRewriteError) res.json(e) }
+ * try { parseMailConfig(input) } catch (e) { if (isMailRewriteError(e)) res.json(e) }
  */
-export class MailRewriteError extends Error {
-  /** SCREAMING_SNAKE code, e.g. `MAIL_INVALID_CONFIG`. */
-  readonly code: MailRewriteErrorCode;
-  /** Safe details (paths of invalid fields, file names, exit codes). */
-  readonly data: MailRewriteErrorData;
-
-  /**
-   * @param code stable error code
-   * @param message human-readable, must not contain secrets
-   * @param options `cause` (the original error) and safe `data`
-   */
-  constructor(
-    code: MailRewriteErrorCode,
-    message: string,
-    options: { cause?: unknown; data?: MailRewriteErrorData } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'MailRewriteError';
-    this.code = code;
-    this.data = options.data ?? {};
-  }
-
-  /** `{ code, message, ...data }`: what the portal may send to a browser. */
-  toJSON(): { code: MailRewriteErrorCode; message: string } & MailRewriteErrorData {
-    return { ...this.data, code: this.code, message: this.message };
-  }
+export class MailRewriteError extends InvisError<MailRewriteErrorCode> {
+  static override readonly scope: string = '@invis/mail-rewrite';
 }
+
+/** Whether `value` is a {@link MailRewriteError} (brand check: works across two installed copies). */
+export const isMailRewriteError: (value: unknown) => value is MailRewriteError =
+  defineErrorGuard<MailRewriteError>('@invis/mail-rewrite');

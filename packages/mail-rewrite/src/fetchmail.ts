@@ -1,6 +1,6 @@
 import { MailRewriteError } from './errors';
 import { type FetchProtocol, type FetchTls, isFetched, type MailConfig } from './model';
-import { GENERATED_MARKER } from './postfix';
+import { MARKER } from './postfix';
 
 /** One mailbox fetched by fetchmail and delivered to a local address. */
 export interface FetchmailUser {
@@ -120,7 +120,7 @@ function tlsOptions(u: FetchmailUser): string[] {
  * @example renderFetchmailRc(buildFetchmailRc(config, { smtpHost: '127.0.0.1' }))
  */
 export function renderFetchmailRc(rc: FetchmailRc): string {
-  const lines = [GENERATED_MARKER, 'set no bouncemail', 'set no spambounce'];
+  const lines = [MARKER, 'set no bouncemail', 'set no spambounce'];
   if (rc.postmaster !== undefined) lines.push(`set postmaster ${quoteFetchmail(rc.postmaster)}`);
   if (rc.idFile !== undefined) lines.push(`set idfile ${quoteFetchmail(rc.idFile)}`);
   for (const p of rc.polls) {
@@ -164,7 +164,7 @@ function tokenize(text: string): Token[] {
   let line = 1;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (m[6] !== undefined) {
-      throw new MailRewriteError('MAIL_PARSE_ERROR', `line ${line}: unterminated quoted string`, { data: { line } });
+      throw new MailRewriteError('MAIL_PARSE_ERROR', `line ${line}: unterminated quoted string`, { details: { line } });
     }
     if (m[1] !== undefined || m[2] !== undefined) {
       tokens.push({ value: unescapeFetchmail((m[1] ?? m[2]) as string), quoted: true, line });
@@ -189,7 +189,7 @@ export function parseFetchmailRc(text: string): FetchmailRc {
   let i = 0;
   const fail = (message: string, t?: Token): never => {
     const line = t?.line ?? tokens[tokens.length - 1]?.line ?? 0;
-    throw new MailRewriteError('MAIL_PARSE_ERROR', `line ${line}: ${message}`, { data: { line } });
+    throw new MailRewriteError('MAIL_PARSE_ERROR', `line ${line}: ${message}`, { details: { line } });
   };
   const next = (what: string): Token => tokens[i++] ?? fail(`expected ${what}`);
   const word = (t: Token | undefined): string | undefined => (t && !t.quoted ? t.value : undefined);

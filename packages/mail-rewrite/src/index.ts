@@ -1,15 +1,11 @@
 // @invis/mail-rewrite: Postfix address rewriting, per-sender relays, fetchmail configuration and vacation from invis mail accounts.
 // Public API: every exported symbol is listed here by name.
 export {
-  type ApplyReport,
-  type CommandResult,
-  type CommandRunner,
-  createExecaRunner,
   createMailApplier,
   type MailApplier,
   type MailApplierOptions,
-  type MailFileHandle,
-  type MailFs,
+  type MailApplyPlan,
+  type MailApplyReport,
   type MailPaths,
   type Owner,
 } from './apply';
@@ -26,7 +22,7 @@ export {
   toLocalMailRecipientRecord,
   toMailProviderRecord,
 } from './directory';
-export { MailRewriteError, type MailRewriteErrorCode, type MailRewriteErrorData } from './errors';
+export { isMailRewriteError, MailRewriteError, type MailRewriteErrorCode } from './errors';
 export {
   buildFetchmailRc,
   type FetchmailOptions,
@@ -56,7 +52,6 @@ export {
 } from './model';
 export {
   buildPostfixMaps,
-  GENERATED_MARKER,
   type LdapTableOptions,
   POSTFIX_MAP_NAMES,
   type PostfixMapEntry,

@@ -17,7 +17,7 @@ const issues = (fn: () => unknown): string[] => {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(MailRewriteError);
-    return (e as MailRewriteError).data.issues as string[];
+    return (e as MailRewriteError).details.issues as string[];
   }
   throw new Error('expected MAIL_INVALID_CONFIG');
 };

@@ -300,7 +300,7 @@ export function parseMailConfig(input: unknown): MailConfig {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new MailRewriteError('MAIL_INVALID_CONFIG', `invalid mail configuration: ${issues.join('; ')}`, {
       cause: parsed.error,
-      data: { issues },
+      details: { issues },
     });
   }
   const { localDomain, providers } = parsed.data;
@@ -312,7 +312,7 @@ export function parseMailConfig(input: unknown): MailConfig {
   const problems = crossCheck(config);
   if (problems.length > 0) {
     throw new MailRewriteError('MAIL_INVALID_CONFIG', `invalid mail configuration: ${problems.join('; ')}`, {
-      data: { issues: problems },
+      details: { issues: problems },
     });
   }
   return config;

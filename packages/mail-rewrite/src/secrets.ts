@@ -94,7 +94,7 @@ export function openSecret(
   const { address } = binding;
   const raw = Buffer.from(stored.slice(v1 ? PREFIX_V1.length : PREFIX.length), 'base64');
   if (raw.length <= IV_BYTES + TAG_BYTES) {
-    throw new MailRewriteError('MAIL_SECRET_DECRYPT', 'stored mailbox password is truncated', { data: { address } });
+    throw new MailRewriteError('MAIL_SECRET_DECRYPT', 'stored mailbox password is truncated', { details: { address } });
   }
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
@@ -106,7 +106,7 @@ export function openSecret(
     throw new MailRewriteError(
       'MAIL_SECRET_DECRYPT',
       'stored mailbox password cannot be decrypted (wrong key, or the value belongs to another account)',
-      { cause, data: { address } },
+      { cause, details: { address } },
     );
   }
 }

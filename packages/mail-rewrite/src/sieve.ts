@@ -1,5 +1,5 @@
 import type { MailUser } from './model';
-import { GENERATED_MARKER } from './postfix';
+import { MARKER } from './postfix';
 
 /** Quotes a Sieve string (RFC 5228 §2.4.2: backslash escapes `"` and `\`). */
 export function quoteSieve(value: string): string {
@@ -29,7 +29,7 @@ export function renderVacationSieve(user: MailUser): string | undefined {
   ];
   const condition = dates.length > 0 ? `allof (${dates.join(', ')})` : 'true';
   return `${[
-    GENERATED_MARKER,
+    MARKER,
     'require ["vacation", "date", "relational"];',
     '',
     '# no replies to mailing lists, bulk mail or automatic mail (one `exists` per header:',

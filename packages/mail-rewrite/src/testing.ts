@@ -1,6 +1,7 @@
 // Shared fixtures of the unit tests (not exported from the package).
+import type { ApplyPlan, FileAction } from '@invis/host';
 import fc from 'fast-check';
-import { MailRewriteError } from './errors';
+import { isMailRewriteError } from './errors';
 import type { MailConfigInput } from './model';
 import { hasControlCharacters } from './text';
 
@@ -121,8 +122,18 @@ export function failsOnlyWith(code: string, parse: (input: never) => unknown): (
     try {
       parse(input as never);
     } catch (e) {
-      return e instanceof MailRewriteError && e.code === code;
+      return isMailRewriteError(e) && e.code === code;
     }
     return true;
   };
+}
+
+/** Paths of the files a plan or report has with one of `actions` (`create`, `update`, `delete`, `unchanged`). */
+export function filesWith(plan: ApplyPlan, ...actions: FileAction[]): string[] {
+  return plan.files.filter((f) => actions.includes(f.action)).map((f) => f.path);
+}
+
+/** Whether a plan or report has `postfix reload` among its commands. */
+export function reloads(plan: ApplyPlan): boolean {
+  return plan.commands.some((c) => c.command === 'postfix' && c.args.at(-1) === 'reload');
 }

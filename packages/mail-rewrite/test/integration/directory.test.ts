@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AdClient, createAdClient } from '@invis/ad-client';
+import { createExecaRunner } from '@invis/host';
 import { run, type SambaDc, startSambaDc } from '@invis/testbed';
-import { execa } from 'execa';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   createMailDirectoryStore,
@@ -117,7 +117,7 @@ it('a sealed password moved onto another user’s account does not decrypt', asy
     const error = await store.readUser('bob', {}, providers).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MailRewriteError);
     expect((error as MailRewriteError).code).toBe('MAIL_SECRET_DECRYPT');
-    expect((error as MailRewriteError).data).toEqual({ address: 'alice@provider.test' });
+    expect((error as MailRewriteError).details).toEqual({ address: 'alice@provider.test' });
   } finally {
     await ad.invis.mail.deleteFetchAccount('bob', extAddress);
   }
@@ -134,7 +134,7 @@ it('serves the address maps to Postfix over LDAP (StartTLS, read-only account)',
   await writeFile(join(tmp, 'generic.cf'), tables.generic, { mode: 0o640 });
   await writeFile(join(tmp, 'recipient.cf'), tables.recipientCanonical, { mode: 0o640 });
   const query = (key: string, table: string) =>
-    execa('postmap', ['-c', server.postfixConfigDir, '-q', key, `ldap:${join(tmp, table)}`], { reject: false });
+    createExecaRunner().run('postmap', ['-c', server.postfixConfigDir, '-q', key, `ldap:${join(tmp, table)}`]);
 
   const alice = await query('alice@invis.test', 'generic.cf');
   expect(alice.stdout).toBe('alice@provider.test');

@@ -3,10 +3,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createExecaRunner, runChecked } from '@invis/host';
 import { readMaildir, run, runFetchmailOnce, waitForEmptyQueue, waitForMessages } from '@invis/testbed';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMailApplier, type MailApplier, type MailConfigInput, type Presence, parseMailConfig } from '../../src';
+import { filesWith, reloads } from '../../src/testing';
 import { HOSTILE_PASSWORD } from './fixtures';
 
 const server = inject('mailServer');
@@ -85,19 +86,16 @@ const swaks = (from: string, to: string, extra: string[] = []) =>
 
 // A client on the LAN (a loopback address that is not the server's).
 const LAN_HOST = '127.0.0.2';
+const runner = createExecaRunner();
 const fromLan = (from: string, to: string, subject: string, login?: { user: string; password: string }) =>
-  execa(
-    'swaks',
-    [
-      ...['--server', `${server.address}:25`, '--local-interface', LAN_HOST, '--from', from, '--to', to],
-      ...['--h-From', `<${from}>`, '--header', `Subject: ${subject}`],
-      ...(login ? ['--auth', 'PLAIN', '--auth-user', login.user, '--auth-password', login.password] : []),
-    ],
-    { reject: false, all: true },
-  );
+  runner.run('swaks', [
+    ...['--server', `${server.address}:25`, '--local-interface', LAN_HOST, '--from', from, '--to', to],
+    ...['--h-From', `<${from}>`, '--header', `Subject: ${subject}`],
+    ...(login ? ['--auth', 'PLAIN', '--auth-user', login.user, '--auth-password', login.password] : []),
+  ]);
 
 const saveAtProvider = (address: string, subject: string) =>
-  execa('doveadm', ['-c', provider.dovecotConfig, 'save', '-u', address], {
+  runChecked(runner, 'doveadm', ['-c', provider.dovecotConfig, 'save', '-u', address], {
     input: `From: someone@elsewhere.test\nTo: ${address}\nSubject: ${subject}\n\nwaiting at the provider\n`,
   });
 
@@ -132,8 +130,8 @@ afterAll(async () => {
 describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
   it('1. fetches provider mail into the local Maildir; an absent user’s mail stays at the provider', async () => {
     const first = await applier.apply(parseMailConfig(config({ alice: 'absent' })));
-    expect(first.reloaded).toBe(true);
-    expect(first.changed).toContain(join(server.postfixConfigDir, 'main.cf'));
+    expect(reloads(first)).toBe(true);
+    expect(filesWith(first, 'update')).toContain(join(server.postfixConfigDir, 'main.cf'));
     await saveAtProvider('alice@provider.test', 'for alice');
     await saveAtProvider('bob@provider.test', 'for bob');
 
@@ -147,8 +145,8 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     expect(await readMaildir(providerMaildir('alice@provider.test'))).toHaveLength(1);
 
     const back = await applier.apply(parseMailConfig(config({})));
-    expect(back.changed).toEqual([join(tmp, 'fetchmailrc')]);
-    expect(back.reloaded).toBe(false);
+    expect(filesWith(back, 'create', 'update', 'delete')).toEqual([join(tmp, 'fetchmailrc')]);
+    expect(reloads(back)).toBe(false);
     const present = await runFetchmailOnce(join(tmp, 'fetchmailrc'));
     expect(present.exitCode, present.output).toBe(0);
     expect((await waitForMessages(localMaildir('alice'), 1))[0]).toContain('Subject: for alice');
@@ -199,7 +197,7 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     const alice = { user: 'alice@invis.test', password: 'alice-local' };
     const before = (await readMaildir(providerMaildir('friend@elsewhere.test'))).length;
     const own = await fromLan('alice@invis.test', 'friend@elsewhere.test', 'own address', alice);
-    expect(own.exitCode, own.all).toBe(0);
+    expect(own.exitCode, own.output).toBe(0);
     const sent = (await waitForMessages(providerMaildir('friend@elsewhere.test'), before + 1)).find((m) =>
       m.includes('Subject: own address'),
     );
@@ -210,16 +208,16 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     // provider password before).
     for (const from of ['bob@invis.test', 'bob@provider.test']) {
       const colleague = await fromLan(from, 'friend@elsewhere.test', `as ${from}`, alice);
-      expect(colleague.exitCode, colleague.all).not.toBe(0);
-      expect(colleague.all).toMatch(
+      expect(colleague.exitCode, colleague.output).not.toBe(0);
+      expect(colleague.output).toMatch(
         /553 5\.7\.1 <[^>]+>: Sender address rejected: not owned by user alice@invis\.test/,
       );
       const anonymous = await fromLan(from, 'friend@elsewhere.test', `anonymous as ${from}`);
-      expect(anonymous.exitCode, anonymous.all).not.toBe(0);
-      expect(anonymous.all).toMatch(/55\d 5\.7\.1 .*(Relay access denied|not logged in)/);
+      expect(anonymous.exitCode, anonymous.output).not.toBe(0);
+      expect(anonymous.output).toMatch(/55\d 5\.7\.1 .*(Relay access denied|not logged in)/);
     }
     const stranger = await fromLan('printer@invis.test', 'friend@elsewhere.test', 'anonymous printer');
-    expect(stranger.all).toMatch(/554 5\.7\.1 .*Relay access denied/);
+    expect(stranger.output).toMatch(/554 5\.7\.1 .*Relay access denied/);
     await waitForEmptyQueue(server.postfixConfigDir);
     await waitForEmptyQueue(provider.postfixConfigDir);
     const atProvider = await readMaildir(providerMaildir('friend@elsewhere.test'));
@@ -229,7 +227,9 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
 
   it('5. vacation answers once per sender per period, through the provider, never to a list', async () => {
     const report = await applier.apply(parseMailConfig(config({ carol: 'vacation' })));
-    expect(report.changed).toContain(join(server.homesDir, 'invis.test', 'carol', 'sieve', 'invis-vacation.sieve'));
+    expect(filesWith(report, 'create')).toContain(
+      join(server.homesDir, 'invis.test', 'carol', 'sieve', 'invis-vacation.sieve'),
+    );
     await swaks('list@elsewhere.test', 'carol@invis.test', [
       '--header',
       'Subject: newsletter',
@@ -250,6 +250,8 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     expect(reply).toContain('(Authenticated sender: carol@provider.test)');
 
     const off = await applier.apply(parseMailConfig(config({})));
-    expect(off.removed).toContain(join(server.homesDir, 'invis.test', 'carol', 'sieve', 'invis-vacation.sieve'));
+    expect(filesWith(off, 'delete')).toContain(
+      join(server.homesDir, 'invis.test', 'carol', 'sieve', 'invis-vacation.sieve'),
+    );
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createMailApplier, MailRewriteError, parseMailConfig } from '../../src';
-import { sampleInput } from '../../src/testing';
+import { filesWith, sampleInput } from '../../src/testing';
 import { idleServerConfig } from './fixtures';
 
 const server = inject('mailServer');
@@ -43,5 +43,5 @@ it('restores main.cf, tables and rc when postfix reload fails', async () => {
   await expect(stat(join(confDir, 'invis_sasl_passwd'))).rejects.toThrow();
   await expect(stat(join(confDir, 'invis_sasl_passwd.lmdb'))).rejects.toThrow();
   // Back where it started: the same apply is still pending.
-  expect((await applier.plan(parseMailConfig(sampleInput()))).changed).toContain(join(confDir, 'main.cf'));
+  expect(filesWith(await applier.plan(parseMailConfig(sampleInput())), 'update')).toContain(join(confDir, 'main.cf'));
 });

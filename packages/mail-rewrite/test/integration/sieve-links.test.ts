@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { createMailApplier, type MailApplier, MailRewriteError, parseMailConfig } from '../../src';
-import { sampleInput } from '../../src/testing';
+import { filesWith, sampleInput } from '../../src/testing';
 import { idleServerConfig } from './fixtures';
 
 const server = inject('mailServer');
@@ -95,7 +95,7 @@ it('never writes through a link planted at the temporary file name', async () =>
   await chown(join(home, 'sieve'), server.owner.uid, server.owner.gid);
   await symlink(victimFile, join(home, 'sieve', '.invis-vacation.sieve.invis-tmp'));
   const report = await applier.apply(onVacation());
-  expect(report.changed).toContain(join(home, 'sieve', 'invis-vacation.sieve'));
+  expect(filesWith(report, 'create')).toContain(join(home, 'sieve', 'invis-vacation.sieve'));
   await victimsUntouched();
   const script = await lstat(join(home, 'sieve', 'invis-vacation.sieve'));
   expect([script.isFile(), script.uid]).toEqual([true, server.owner.uid]);
