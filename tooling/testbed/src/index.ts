@@ -18,6 +18,7 @@ export { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
 export * from './mail';
 export { connectVeth, createNetns, type Netns, type VethEnd } from './netns';
 export * from './openvpn';
+export * from './original-invis';
 export {
   type Daemon,
   groupHasLiveMembers,
@@ -42,6 +43,22 @@ export {
   TEST_DOMAIN,
   TEST_REALM,
 } from './samba';
+export {
+  type SandboxClient,
+  type ServerSandbox,
+  type ServerSandboxInfo,
+  type ServerSandboxOptions,
+  startServerSandbox,
+} from './sandbox';
+export {
+  DEBIAN_12_UNITS,
+  type SandboxProbe,
+  type SandboxReloadStep,
+  type SandboxRuntimeDirectory,
+  type SandboxUnit,
+  type SandboxUnitTable,
+} from './sandbox-units';
 export { type RunningServer, startOnLoopback } from './server';
+export type { SandboxServiceManager } from './supervisor';
 export { createTestPki, type TestPki } from './tls';
 export * from './webdav';

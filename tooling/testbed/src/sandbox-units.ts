@@ -1,0 +1,173 @@
+// The unit table of the whole-server sandbox for Debian 12: how to run each service the way its
+// systemd unit does, but in the foreground (there is no systemd in the sandbox). Each entry was
+// read off /lib/systemd/system/<unit>.service (+ tmpfiles.d, /etc/default, init scripts) of the
+// Debian 12 package; deviations are commented where they are.
+
+/** A readiness probe, checked inside the server's namespaces. */
+export type SandboxProbe =
+  /** A TCP socket listening on this port (any address). */
+  | { readonly tcp: number }
+  /** A UDP socket bound to this port (any address). */
+  | { readonly udp: number }
+  /** This file exists (`%i` is the instance). */
+  | { readonly file: string };
+
+/** One step of a reload: a signal to the daemon's main process, or a program that must exit 0 (`%i` is the instance). */
+export type SandboxReloadStep = { readonly signal: NodeJS.Signals } | { readonly argv: readonly string[] };
+
+/** A directory made before start, like systemd's `RuntimeDirectory=` or a tmpfiles.d `d` line (the sandbox's /run is empty). */
+export interface SandboxRuntimeDirectory {
+  readonly path: string;
+  /** Octal mode, default `0755`. */
+  readonly mode?: string;
+  /** `user:group`, default `root:root`. */
+  readonly owner?: string;
+}
+
+/**
+ * How the supervisor runs one unit. In a template unit (`openvpn@`) every `%i` in argv, env,
+ * probes and paths is replaced by the instance (`openvpn@office` → `office`).
+ */
+export interface SandboxUnit {
+  readonly description: string;
+  /** The daemon in the foreground: it must not fork away, its pid is the unit's main pid. */
+  readonly argv: readonly string[];
+  /** Extra environment (systemd `Environment=`). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** A `KEY=value` file read inside the sandbox at start, if it exists (systemd `EnvironmentFile=-`). */
+  readonly environmentFile?: string;
+  readonly runtimeDirectories?: readonly SandboxRuntimeDirectory[];
+  /** Programs that must exit 0 before the start (systemd `ExecStartPre=`). */
+  readonly preStart?: readonly (readonly string[])[];
+  /** The steps of `reload` in order (systemd `ExecReload=`); none: the unit cannot reload, `reloadOrRestart` restarts. */
+  readonly reload?: readonly SandboxReloadStep[];
+  /** Start (and reload) succeed when every probe passes. */
+  readonly ready: readonly SandboxProbe[];
+  /** Whether the sandbox's integration test starts this entry for real; false = data only so far. */
+  readonly proven: boolean;
+}
+
+/** Unit name (a template ends in `@`) → how to run it. */
+export type SandboxUnitTable = Readonly<Record<string, SandboxUnit>>;
+
+/**
+ * The services of an invis server on Debian 12. `proven: true` entries are started, probed,
+ * reloaded and stopped by `tooling/testbed/test/integration/sandbox.test.ts`; the others are
+ * transcribed from the Debian units and wait for the setup modules that configure them.
+ */
+export const DEBIAN_12_UNITS: SandboxUnitTable = {
+  ssh: {
+    description: 'OpenBSD Secure Shell server',
+    // -e: log to stderr (our log file) instead of syslog, which the sandbox has not got.
+    argv: ['/usr/sbin/sshd', '-D', '-e'],
+    runtimeDirectories: [{ path: '/run/sshd', mode: '0755' }],
+    preStart: [['/usr/sbin/sshd', '-t']],
+    reload: [{ argv: ['/usr/sbin/sshd', '-t'] }, { signal: 'SIGHUP' }],
+    ready: [{ tcp: 22 }],
+    proven: true,
+  },
+  chrony: {
+    description: 'chrony NTP server',
+    // -d: foreground, log to stderr. -x: never set the clock — the clock is not namespaced, a
+    // sandboxed chronyd must not step the host's time (deviation from the unit).
+    argv: ['/usr/sbin/chronyd', '-d', '-x', '-F', '1'],
+    runtimeDirectories: [{ path: '/run/chrony', mode: '0700', owner: '_chrony:_chrony' }],
+    ready: [{ udp: 323 }],
+    proven: true,
+  },
+  named: {
+    description: 'BIND 9 domain name server',
+    // -g instead of -f: foreground with logging to stderr (no syslog); -u bind from /etc/default/named.
+    argv: ['/usr/sbin/named', '-g', '-u', 'bind'],
+    runtimeDirectories: [{ path: '/run/named', mode: '0775', owner: 'root:bind' }],
+    reload: [{ argv: ['/usr/sbin/rndc', 'reload'] }],
+    // 953: the rndc channel that reload needs comes up after :53.
+    ready: [{ tcp: 53 }, { udp: 53 }, { tcp: 953 }],
+    proven: true,
+  },
+  // Not proven yet: needs a provisioned domain (setup's samba_ad module). The daemon itself is
+  // proven by startSambaDc on loopback.
+  'samba-ad-dc': {
+    description: 'Samba AD Domain Controller',
+    argv: ['/usr/sbin/samba', '--foreground', '--no-process-group'],
+    runtimeDirectories: [{ path: '/run/samba', mode: '0755' }],
+    reload: [{ signal: 'SIGHUP' }],
+    ready: [{ tcp: 389 }, { tcp: 636 }],
+    proven: false,
+  },
+  // Not proven yet: waits for setup's dhcp module. Debian runs Kea as _kea with ambient
+  // capabilities; here it runs as root (nothing to drop to without systemd's capability set).
+  // Kea needs KEA_PIDFILE_DIR and KEA_LOCKFILE_DIR pointing at existing directories.
+  'kea-dhcp4-server': {
+    description: 'Kea IPv4 DHCP daemon',
+    argv: ['/usr/sbin/kea-dhcp4', '-c', '/etc/kea/kea-dhcp4.conf'],
+    env: { KEA_PIDFILE_DIR: '/run/kea', KEA_LOCKFILE_DIR: '/run/lock/kea' },
+    runtimeDirectories: [
+      { path: '/run/kea', mode: '0755', owner: '_kea:_kea' },
+      { path: '/run/lock/kea', mode: '0755', owner: '_kea:_kea' },
+    ],
+    // The Debian unit has no ExecReload: reloadOrRestart restarts (use the control socket's config-reload).
+    ready: [{ file: '/run/kea/kea-dhcp4.kea-dhcp4.pid' }],
+    proven: false,
+  },
+  // Not proven yet. From /etc/init.d/isc-dhcp-server: config test, lease file, pid in
+  // /run/dhcp-server; INTERFACESv4 is the sandbox server's LAN side, `intern`.
+  'isc-dhcp-server': {
+    description: 'ISC DHCP IPv4 server',
+    argv: ['/usr/sbin/dhcpd', '-f', '-4', '-cf', '/etc/dhcp/dhcpd.conf', '-pf', '/run/dhcp-server/dhcpd.pid', 'intern'],
+    runtimeDirectories: [{ path: '/run/dhcp-server', mode: '0755' }],
+    preStart: [
+      ['/usr/sbin/dhcpd', '-t', '-q', '-4', '-cf', '/etc/dhcp/dhcpd.conf'],
+      ['touch', '/var/lib/dhcp/dhcpd.leases'],
+    ],
+    ready: [{ udp: 67 }],
+    proven: false,
+  },
+  // Not proven yet: waits for setup's mailserver module. Debian's postfix@- instance runs
+  // `postmulti -p start` (forking); start-fg is the same master in the foreground.
+  postfix: {
+    description: 'Postfix Mail Transport Agent',
+    argv: ['/usr/sbin/postfix', 'start-fg'],
+    preStart: [['/usr/sbin/postfix', 'check']],
+    reload: [{ argv: ['/usr/sbin/postfix', 'reload'] }],
+    ready: [{ tcp: 25 }],
+    proven: false,
+  },
+  // Not proven yet: waits for setup's mailserver module.
+  dovecot: {
+    description: 'Dovecot IMAP/POP3 email server',
+    argv: ['/usr/sbin/dovecot', '-F'],
+    reload: [{ argv: ['/usr/bin/doveadm', 'reload'] }],
+    ready: [{ file: '/run/dovecot/master.pid' }],
+    proven: false,
+  },
+  // Not proven yet: waits for setup's openvpn module. The unit's `--daemon ovpn-%i` is left out
+  // (foreground); it has no ExecReload, so reloadOrRestart restarts like systemd would.
+  'openvpn@': {
+    description: 'OpenVPN connection to %i',
+    argv: [
+      '/usr/sbin/openvpn',
+      '--status',
+      '/run/openvpn/%i.status',
+      '10',
+      '--cd',
+      '/etc/openvpn',
+      '--config',
+      '/etc/openvpn/%i.conf',
+      '--writepid',
+      '/run/openvpn/%i.pid',
+    ],
+    runtimeDirectories: [{ path: '/run/openvpn', mode: '0755' }],
+    ready: [{ file: '/run/openvpn/%i.pid' }],
+    proven: false,
+  },
+  // Not proven yet: where setup installs the portal and its environment file is not decided;
+  // these paths are placeholders to be corrected by setup's portal module. PORTAL_PORT defaults to 8443.
+  'invis-portal': {
+    description: 'invis portal',
+    argv: ['/usr/bin/node', '/usr/lib/invis/portal/main.js'],
+    environmentFile: '/etc/invis/portal.env',
+    ready: [{ tcp: 8443 }],
+    proven: false,
+  },
+};
