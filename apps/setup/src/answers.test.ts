@@ -9,7 +9,7 @@ const example = parseYaml(readFileSync(join(import.meta.dirname, '../examples/an
   string,
   unknown
 >;
-const good = { ...example, ssh: { port: 55022, passwordAuthentication: false } };
+const good: Record<string, unknown> = { ...example, ssh: { port: 55022, passwordAuthentication: false } };
 
 function issuesOf(data: unknown, lang: 'de' | 'en' = 'en'): string[] {
   try {
