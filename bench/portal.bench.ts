@@ -104,7 +104,7 @@ export const benchmark: Benchmark = {
           internetStateFile: join(dataDir, 'none'),
         },
       });
-      const server = await startPortalServer(portal, { host: lo.address, port: 0 });
+      const server = await startPortalServer(portal, { host: lo.address, port: 0, directLoopbackClients: true });
       try {
         const session = await fetch(`${server.url}/api/session`);
         const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0] as string;

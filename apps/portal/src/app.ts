@@ -25,7 +25,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * front, a chunked body while it streams): anyone can fetch a CSRF token, so the login must
  * not accept gigabytes. Group member lists are the largest legitimate bodies.
  */
-export function bodyLimitFor(path: string): number {
+function bodyLimitFor(path: string): number {
   const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
   if (under('/api/session')) return 8 * 1024;
   if (under('/api/groups')) return 512 * 1024;

@@ -13,6 +13,7 @@ export {
   type GroupType,
   type NewGroup,
   type NewUser,
+  type Principal,
   type UserProfilePatch,
 } from './directory';
 export { loadEnv, type PortalEnvSettings } from './env';

@@ -42,7 +42,7 @@ export interface TokenStore {
 }
 
 /** Lifetime of a token when its creator does not say (days). */
-export const DEFAULT_TOKEN_DAYS = 90;
+const DEFAULT_TOKEN_DAYS = 90;
 
 // The secret is 32 random bytes, so a fast hash is enough: there is nothing to brute-force.
 const hash = (secret: string): Buffer => createHash('sha256').update(secret).digest();

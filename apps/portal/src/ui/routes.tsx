@@ -50,7 +50,7 @@ const PROBE_ORIGIN = 'https://portal.invalid';
  * parser, which drops TAB/LF and treats `\\` like `/`), so `/\t/evil.example` cannot become
  * `//evil.example`. Anything that leaves the origin becomes `/`: an open redirect helps phishing.
  */
-export function sameOriginPath(next: string | undefined): string {
+function sameOriginPath(next: string | undefined): string {
   if (next === undefined) return '/';
   let url: URL;
   try {
