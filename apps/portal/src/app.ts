@@ -102,7 +102,7 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
 
     const auth = c.req.header('authorization');
     let session = auth === undefined ? deps.sessions.get(getCookie(c, SESSION_COOKIE, 'host')) : null;
-    if (session?.user) {
+    if (session) {
       // Rights as the directory says now (cached about a minute), not as they were at login.
       const access = await deps.access.get(session.user.username);
       if (!access) {

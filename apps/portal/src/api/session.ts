@@ -186,6 +186,8 @@ export function registerSessionRoutes(app: OpenAPIHono<PortalEnv>): void {
           throw WRONG();
         }
         attempt.succeeded();
+        // Rights were just read at the bind; an older cached answer (e.g. "disabled") must not end the new session.
+        deps.access.forget(user.username);
         const session = deps.sessions.rotate(c.get('session')?.id, {
           username: user.username,
           displayName: user.displayName,
