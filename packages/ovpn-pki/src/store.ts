@@ -182,6 +182,14 @@ export function createPki(options: PkiOptions): Pki {
   const locked = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
   const issuing = createCertificates(ctx);
 
+  async function issue(kind: CertKind, opts: IssueServerOptions): Promise<CertificateMaterial> {
+    const name = parseInput(certNameSchema, opts.name, 'certificate name');
+    const san =
+      kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
+    if (opts.days !== undefined) parseInput(z.number().int().min(1).max(36_500), opts.days, 'days');
+    return locked(() => issuing.issueLocked(kind, name, opts, san));
+  }
+
   return {
     dir,
     isInitialized: () => fs.exists(path('ca.crt')),
@@ -219,8 +227,8 @@ export function createPki(options: PkiOptions): Pki {
     },
     settings: () => ctx.settings(),
     caCertPem: () => ctx.read('ca.crt'),
-    issueServer: (opts) => issuing.issue('server', opts, locked),
-    issueClient: (opts) => issuing.issue('client', opts, locked),
+    issueServer: (opts) => issue('server', opts),
+    issueClient: (opts) => issue('client', opts),
     async get(name) {
       return issuing.material(name, await issuing.currentCert(name));
     },
@@ -352,37 +360,33 @@ function createCertificates(ctx: PkiContext) {
     await ctx.writeIndex(index);
   }
 
-  async function issue(
+  /** Signs and stores a new leaf for a validated `name` (and `san` for servers). */
+  async function issueLocked(
     kind: CertKind,
-    opts: IssueOptions & { san?: Partial<SubjectAltNames> },
-    locked: <T>(fn: () => Promise<T>) => Promise<T>,
+    name: string,
+    opts: IssueOptions,
+    san: SubjectAltNames | undefined,
   ): Promise<CertificateMaterial> {
-    const name = parseInput(certNameSchema, opts.name, 'certificate name');
-    const san =
-      kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
-    if (opts.days !== undefined) parseInput(z.number().int().min(1).max(36_500), opts.days, 'days');
-    return locked(async () => {
-      const s = await ctx.settings();
-      if (await fs.exists(path('issued', `${name}.crt`))) {
-        throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
-          details: { name },
-        });
-      }
-      const algorithm = opts.keyAlgorithm
-        ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
-        : s.keyAlgorithm;
-      const { cert, privateKey } = await issueLeafCertificate({
-        signer: await ctx.signer(),
-        commonName: name,
-        kind,
-        algorithm,
-        days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
-        now: now(),
-        ...(san ? { san } : {}),
+    const s = await ctx.settings();
+    if (await fs.exists(path('issued', `${name}.crt`))) {
+      throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
+        details: { name },
       });
-      await store(name, cert, privateKey);
-      return material(name, cert);
+    }
+    const algorithm = opts.keyAlgorithm
+      ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
+      : s.keyAlgorithm;
+    const { cert, privateKey } = await issueLeafCertificate({
+      signer: await ctx.signer(),
+      commonName: name,
+      kind,
+      algorithm,
+      days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
+      now: now(),
+      ...(san ? { san } : {}),
     });
+    await store(name, cert, privateKey);
+    return material(name, cert);
   }
 
   /** Serial of the current certificate of `name`; a name whose certificate was revoked (and none issued since) is PKI_ALREADY_REVOKED. */
@@ -461,7 +465,7 @@ function createCertificates(ctx: PkiContext) {
     return [...cas, ...entries];
   }
 
-  return { currentCert, readKey, material, store, issue, revokeLocked, entryInfo, listAll };
+  return { currentCert, readKey, material, store, issueLocked, revokeLocked, entryInfo, listAll };
 }
 
 /** `items.map(fn)` with at most `limit` calls in flight: thousands of small reads, not one at a time. */
