@@ -11,7 +11,7 @@ export interface SandboxServiceManager extends ServiceManager {
   pid(unit: string): number | undefined;
   /** Path of the unit's log (stdout + stderr of every start, appended), on the host. */
   logFile(unit: string): string;
-  /** Last lines of the unit's log, for test failure messages. */
+  /** Last lines of the unit's log (also after it stopped), for test failure messages. */
   logTail(unit: string, lines?: number): string;
   /** Stops every running unit, newest first. */
   stopAll(): Promise<void>;
@@ -42,7 +42,8 @@ const ENV_LINE = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
  * @returns the service manager
  */
 export function createSupervisor(options: SupervisorOptions): SandboxServiceManager {
-  const running = new Map<string, Daemon>();
+  // The latest daemon of each unit, kept after it stopped: its log tail stays available.
+  const daemons = new Map<string, Daemon>();
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const fail = (unit: string, action: string, message: string, cause?: unknown): HostError =>
     new HostError('HOST_SERVICE_FAILED', `${action} ${unit}: ${message}`, {
@@ -87,7 +88,6 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
         readyTimeoutMs,
       );
     } catch (error) {
-      running.delete(unitKey(name));
       await daemon.stop();
       throw fail(name, action, `not ready: ${(error as Error).message}`, error);
     }
@@ -112,7 +112,7 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
   const start = async (name: string): Promise<void> => {
     const unit = resolve(name, 'start');
     const key = unitKey(name);
-    if (running.get(key)?.isRunning()) return;
+    if (daemons.get(key)?.isRunning()) return;
     for (const dir of unit.runtimeDirectories ?? []) {
       const [user, group] = (dir.owner ?? 'root:root').split(':');
       await runInside(name, 'start', [
@@ -133,20 +133,18 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
     const daemon = spawnDaemon(`sandbox ${key}`, 'nsenter', [...options.enter(), '--', ...unit.argv], logFile(name), {
       env,
     });
-    running.set(key, daemon);
+    daemons.set(key, daemon);
     await waitReady(name, unit, daemon, 'start');
   };
 
   const stop = async (name: string): Promise<void> => {
     resolve(name, 'stop');
-    const key = unitKey(name);
-    await running.get(key)?.stop();
-    running.delete(key);
+    await daemons.get(unitKey(name))?.stop();
   };
 
   const reload = async (name: string): Promise<void> => {
     const unit = resolve(name, 'reload');
-    const daemon = running.get(unitKey(name));
+    const daemon = daemons.get(unitKey(name));
     if (!unit.reload) throw fail(name, 'reload', 'the unit cannot reload');
     if (!daemon?.isRunning()) throw fail(name, 'reload', 'the unit is not active');
     for (const step of unit.reload) {
@@ -166,27 +164,24 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
     reload,
     async reloadOrRestart(name) {
       const unit = resolve(name, 'reload-or-restart');
-      if (unit.reload && running.get(unitKey(name))?.isRunning()) return reload(name);
+      if (unit.reload && daemons.get(unitKey(name))?.isRunning()) return reload(name);
       await stop(name);
       await start(name);
     },
     async isActive(name) {
       if (!lookup(options.units, name)) return false;
-      return running.get(unitKey(name))?.isRunning() ?? false;
+      return daemons.get(unitKey(name))?.isRunning() ?? false;
     },
     pid(name) {
-      const daemon = running.get(unitKey(name));
+      const daemon = daemons.get(unitKey(name));
       return daemon?.isRunning() ? daemon.pid : undefined;
     },
     logFile,
     logTail(name, lines) {
-      return running.get(unitKey(name))?.tail(lines) ?? '';
+      return daemons.get(unitKey(name))?.tail(lines) ?? '';
     },
     async stopAll() {
-      for (const [key, daemon] of [...running].reverse()) {
-        await daemon.stop();
-        running.delete(key);
-      }
+      for (const daemon of [...daemons.values()].reverse()) await daemon.stop();
     },
   };
 }

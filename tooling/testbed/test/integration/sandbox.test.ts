@@ -124,9 +124,26 @@ describe('whole-server sandbox', () => {
   it('runs BIND as unit named with the Debian configuration and reloads a new zone', async () => {
     const { services } = sandbox;
     await services.start('named');
-    const dig = (name: string) =>
-      sandbox.lan.runner.run('dig', ['+short', '+time=2', '+tries=1', `@${SERVER}`, name, 'A']);
-    expect((await dig('localhost')).stdout, services.logTail('named')).toBe('127.0.0.1');
+    // Zones load asynchronously after start and after `rndc reload` (on systemd as well): ask
+    // until the answer is there, as a client would.
+    const resolve = async (name: string): Promise<string> => {
+      let answer = '';
+      for (let i = 0; i < 50 && answer === ''; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        const dig = await sandbox.lan.runner.run('dig', ['+short', '+time=1', '+tries=1', `@${SERVER}`, name, 'A']);
+        answer = dig.exitCode === 0 ? dig.stdout : '';
+      }
+      return answer;
+    };
+    expect(await resolve('localhost'), services.logTail('named')).toBe('127.0.0.1');
+    const before = await sandbox.lan.runner.run('dig', [
+      '+short',
+      '+time=1',
+      '+tries=1',
+      `@${SERVER}`,
+      'probe.sandbox.test',
+    ]);
+    expect(before.stdout).not.toContain('192.0.2.7');
 
     await sandbox.writeFile(
       '/etc/bind/db.sandbox.test',
@@ -136,8 +153,10 @@ describe('whole-server sandbox', () => {
       '/etc/bind/named.conf.local',
       'zone "sandbox.test" { type primary; file "/etc/bind/db.sandbox.test"; };\n',
     );
+    const pid = services.pid('named');
     await services.reloadOrRestart('named');
-    expect((await dig('probe.sandbox.test')).stdout, services.logTail('named')).toBe('192.0.2.7');
+    expect(services.pid('named')).toBe(pid);
+    expect(await resolve('probe.sandbox.test'), services.logTail('named')).toBe('192.0.2.7');
     await services.stop('named');
     expect(await services.isActive('named')).toBe(false);
   });
@@ -152,10 +171,29 @@ describe('whole-server sandbox', () => {
     );
     await services.restart('chrony');
     expect(await services.isActive('chrony'), services.logTail('chrony')).toBe(true);
-    expect(readFileSync(services.logFile('chrony'), 'utf8')).toMatch(/Disabled control of system clock/);
     expect((await sandbox.runner.run('ss', ['-H', '-l', '-u', '-n', 'sport', '=', ':123'])).stdout).not.toBe('');
     await services.stop('chrony');
     expect(await services.isActive('chrony')).toBe(false);
+    // The log is complete once the daemon has exited.
+    expect(readFileSync(services.logFile('chrony'), 'utf8')).toMatch(/Disabled control of system clock/);
+    expect(services.logTail('chrony')).toMatch(/chronyd exiting/);
+  });
+
+  it('runs several sandboxes side by side, each with its own files and namespaces', async () => {
+    const [a, b] = await Promise.all([startServerSandbox(), startServerSandbox({ hostname: 'second' })]);
+    try {
+      expect(new Set([a, b, sandbox].map((s) => s.info.server.netns)).size).toBe(3);
+      await a.writeFile('/etc/invis-sandbox-probe', 'a\n');
+      await b.writeFile('/etc/invis-sandbox-probe', 'b\n');
+      expect(await a.readFile('/etc/invis-sandbox-probe')).toBe('a\n');
+      expect(await b.readFile('/etc/invis-sandbox-probe')).toBe('b\n');
+      expect((await b.runner.run('hostname', [])).stdout).toBe('second');
+      expect((await a.runner.run('ip', ['-o', '-4', 'addr', 'show', 'intern'])).stdout).toContain('192.168.220.10/24');
+      expect((await b.runner.run('ip', ['-o', '-4', 'addr', 'show', 'intern'])).stdout).toContain('192.168.220.10/24');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    expect(existsSync(a.info.dir) || existsSync(b.info.dir)).toBe(false);
   });
 
   it('stop leaves no namespace, process or directory behind, and is idempotent', async () => {
