@@ -142,13 +142,16 @@ export async function startServerSandbox(options: ServerSandboxOptions = {}): Pr
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await supervisor?.stopAll();
-    await holder?.stop();
-    // Whatever a service or a runner command left behind in the namespaces (own sessions included).
-    await terminateProcesses(sweep());
-    for (const ns of namespaces.reverse()) await ns.remove();
-    await rm(dir, { recursive: true, force: true });
-    forgetExitHook();
+    try {
+      await supervisor?.stopAll();
+      await holder?.stop();
+    } finally {
+      // Whatever a service or a runner command left behind in the namespaces (own sessions included).
+      await terminateProcesses(sweep());
+      for (const ns of namespaces.reverse()) await ns.remove();
+      await rm(dir, { recursive: true, force: true });
+      forgetExitHook();
+    }
   };
 
   try {
