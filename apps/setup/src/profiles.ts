@@ -20,6 +20,8 @@ export interface PlatformProfile {
     stack: 'ifupdown';
     interfacesDir: string;
   };
+  /** The internal CA (`ca` module): the PKI store and where certificates are deployed for the services. */
+  ca: { pkiDir: string; certsDir: string; privateDir: string; statusFile: string };
   samba: { unit: string; config: string; ntpSigndSocket: string };
   bind: { unit: string; config: string };
   kea: { unit: string; config: string };
@@ -39,6 +41,12 @@ const debianCommon = {
     resolvConf: '/etc/resolv.conf',
     stack: 'ifupdown',
     interfacesDir: '/etc/network/interfaces.d',
+  },
+  ca: {
+    pkiDir: '/var/lib/invis/ca',
+    certsDir: '/etc/invis/certs',
+    privateDir: '/etc/invis/private',
+    statusFile: '/var/lib/invis/certs.json',
   },
   samba: { unit: 'samba-ad-dc', config: '/etc/samba/smb.conf', ntpSigndSocket: '/var/lib/samba/ntp_signd' },
   bind: { unit: 'named', config: '/etc/bind/named.conf' },
