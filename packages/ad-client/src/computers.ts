@@ -32,7 +32,7 @@ export interface ComputersApi {
   create(input: { name: string; description?: string; parent?: string }): Promise<AdComputer>;
   /** Adds the RFC2307 attributes to an existing account that lacks them (the original's `membermod`). */
   addPosix(name: string): Promise<AdComputer>;
-  /** `addPosix` for every computer without uidNumber (the original's `mmall`); returns the names changed. */
+  /** `addPosix` for every computer without the posixAccount class, DCs left out (the original's `mmall`); returns the names changed. */
   addPosixToAll(): Promise<string[]>;
   delete(name: string): Promise<void>;
 }
@@ -65,6 +65,7 @@ const COMPUTER_ATTRS = [
   'gidNumber',
   'servicePrincipalName',
   'operatingSystem',
+  'objectClass',
 ];
 
 /** Validates a NetBIOS computer name (1–15 characters, letters, digits, hyphen). */
@@ -122,7 +123,10 @@ export function createComputersApi(deps: {
     const host = (e.get('sAMAccountName') ?? '').replace(/\$$/, '').toLowerCase();
     const uid = await posixIdFor(ad, e.dn, 'computer', ids);
     const spn = `nfs/${host}.${dom.dnsDomain}`;
+    const hasPosixClass = e.getAll('objectClass').some((c) => c.toLowerCase() === 'posixaccount');
     return [
+      // the original's mmall selects computers by this class: without it they are extended again
+      ...(hasPosixClass ? [] : [{ operation: 'add' as const, attribute: 'objectClass', values: 'posixAccount' }]),
       { operation: 'replace', attribute: 'uidNumber', values: uid },
       { operation: 'replace', attribute: 'gidNumber', values: ids.computerGid },
       { operation: 'replace', attribute: 'loginShell', values: '/bin/false' },
@@ -140,7 +144,12 @@ export function createComputersApi(deps: {
   const api: ComputersApi = {
     async list(options = {}) {
       const found = await ad.search({
-        filter: f.and(f.eq('objectClass', 'computer'), options.withoutPosix === true && f.not(f.present('uidNumber'))),
+        filter: f.and(
+          f.eq('objectClass', 'computer'),
+          // as mmall: without the posixAccount class, domain controllers (the server itself) left out
+          options.withoutPosix === true && f.not(f.eq('objectClass', 'posixAccount')),
+          options.withoutPosix === true && f.not(f.bitAnd('userAccountControl', UAC.SERVER_TRUST_ACCOUNT)),
+        ),
         attributes: COMPUTER_ATTRS,
         ...(options.base ? { base: options.base } : {}),
       });

@@ -121,6 +121,29 @@ export function createGroupsApi(deps: GroupsApiDeps): GroupsApi {
   const { ad, ids } = deps;
   const protectedNames = new Set((deps.protectedGroups ?? INVIS_SYSTEM_GROUPS).map((n) => n.toLowerCase()));
   const gidCache = new Map<string, number>();
+  /**
+   * Which of the Kopano/Zarafa schema names this directory has. The original's group list shows a
+   * group as a mail group only with `zarafaAccount: 1` (and adLDAP gives every group the
+   * `zarafaGroup` class); where the schema has them we write them too. Read once.
+   */
+  let zarafa: Promise<Set<string>> | undefined;
+  const zarafaSchema = (): Promise<Set<string>> => {
+    zarafa ??= (async () => {
+      const schemaDN = (await ad.rootDse()).get('schemaNamingContext');
+      if (!schemaDN) return new Set<string>();
+      const found = await ad.search({
+        base: schemaDN,
+        scope: 'one',
+        filter: f.anyOf('lDAPDisplayName', ['zarafaAccount', 'zarafaGroup']),
+        attributes: ['lDAPDisplayName'],
+      });
+      return new Set(found.map((e) => (e.get('lDAPDisplayName') ?? '').toLowerCase()));
+    })().catch((e: unknown) => {
+      zarafa = undefined;
+      throw e;
+    });
+    return zarafa;
+  };
 
   const toGroup = (e: AdEntry): AdGroup => {
     const gt = e.getNumber('groupType') ?? 0;
@@ -221,8 +244,11 @@ export function createGroupsApi(deps: GroupsApiDeps): GroupsApi {
       if (await entry(input.name))
         throw new AdError('AD_ENTRY_EXISTS', `A group or account named ${JSON.stringify(input.name)} already exists.`);
       const members = await resolveMembers(input.members ?? []);
+      const z = input.mail ? await zarafaSchema() : new Set<string>();
+      const mailGroup = z.has('zarafaaccount') && z.has('zarafagroup');
       await ad.add(dn, {
-        objectClass: ['top', 'group'],
+        objectClass: ['top', 'group', ...(mailGroup ? ['zarafaGroup'] : [])],
+        ...(mailGroup ? { zarafaAccount: '1' } : {}),
         cn: input.name,
         sAMAccountName: input.name,
         groupType: groupTypeValue(kind, scope),

@@ -18,10 +18,19 @@ export interface SchemaInstallResult {
   added: string[];
   /** lDAPDisplayNames that were already present with the same OID. */
   present: string[];
+  /**
+   * lDAPDisplayNames of the invis schema this directory lacks and that were NOT added: on a
+   * directory that already holds invis schema (an existing invis server) without explicit `sets`.
+   */
+  missing: string[];
 }
 
 export interface SchemaInstallOptions {
-  /** Which sets to install (default all: dhcp, invis, postfix, sudo). */
+  /**
+   * Which sets to install. Given: the admin asks for exactly these (missing objects are added).
+   * Omitted: a directory without any invis schema gets all sets; a directory that already has
+   * some (an existing invis server) gets no schema change, and what it lacks is reported in `missing`.
+   */
   sets?: readonly SchemaSet[];
 }
 
@@ -57,7 +66,9 @@ function ordered(classes: readonly SchemaClassDef[]): SchemaClassDef[] {
 
 /**
  * Installs the invis schema extensions; objects already present (same lDAPDisplayName and OID)
- * are left alone, so it is safe to run on every start and on an existing invis server.
+ * are left alone, so it is safe to run on every start. On an existing invis server (some invis
+ * schema present) and without explicit `sets` nothing is added: what is missing (the original's
+ * setup never installed `sudoRole`) is reported in `missing`.
  * @returns which names were added and which were present
  * @throws AdError `AD_SCHEMA_UPDATE_DISABLED` when the DC does not allow schema changes,
  *   `AD_SCHEMA_VIOLATION` when a name exists with a different OID
@@ -66,6 +77,7 @@ export async function installInvisSchema(
   ad: LdapOperations,
   options: SchemaInstallOptions = {},
 ): Promise<SchemaInstallResult> {
+  const asked = options.sets !== undefined;
   const sets = new Set(options.sets ?? ['dhcp', 'invis', 'postfix', 'sudo']);
   const attrs = INVIS_SCHEMA_ATTRIBUTES.filter((a) => sets.has(a.set));
   const classes = INVIS_SCHEMA_CLASSES.filter((c) => sets.has(c.set));
@@ -84,7 +96,10 @@ export async function installInvisSchema(
     for (const e of found)
       existing.set((e.get('lDAPDisplayName') ?? '').toLowerCase(), e.get('attributeID') ?? e.get('governsID') ?? '');
   }
-  const result: SchemaInstallResult = { added: [], present: [] };
+  const result: SchemaInstallResult = { added: [], present: [], missing: [] };
+  // Existing invis server: only compare (the OID is what matters; objectClassCategory, which the
+  // original's DHCP files leave out, and everything else are not compared).
+  const reportOnly = !asked && existing.size > 0;
   const check = (name: string, oid: string): boolean => {
     const have = existing.get(name.toLowerCase());
     if (have === undefined) return false;
@@ -101,6 +116,10 @@ export async function installInvisSchema(
 
   for (const a of attrs) {
     if (check(a.name, a.oid)) continue;
+    if (reportOnly) {
+      result.missing.push(a.name);
+      continue;
+    }
     await ad.add(childDn(schemaDN, a.name), {
       objectClass: ['top', 'attributeSchema'],
       cn: a.name,
@@ -118,6 +137,10 @@ export async function installInvisSchema(
   let classesAdded = 0;
   for (const c of ordered(classes)) {
     if (check(c.name, c.oid)) continue;
+    if (reportOnly) {
+      result.missing.push(c.name);
+      continue;
+    }
     const dn = childDn(schemaDN, c.name);
     await ad.add(dn, {
       objectClass: ['top', 'classSchema'],

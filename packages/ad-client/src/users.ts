@@ -45,6 +45,12 @@ export interface AdUser {
   office?: string;
   telephoneNumber?: string;
   type: AccountType;
+  /**
+   * The account type as the original invis portal's user list computes it (0 Gast, 1 Mailkonto,
+   * 2 Windows, 3 Windows+Unix, 4 …+Groupware, 5 WinAdmin, 6 WinAdmin+Unix, 7 …+Groupware,
+   * 8 MasterAdmin). `type` folds these into four; an update never changes this one.
+   */
+  invisType: number;
   enabled: boolean;
   locked: boolean;
   userAccountControl: number;
@@ -146,10 +152,69 @@ export const USER_ATTRIBUTES: readonly string[] = [
   'unixHomeDirectory',
   'whenCreated',
   'pwdLastSet',
+  'zarafaAccount',
 ];
 
 /** Attributes the account type and state are derived from. */
-const TYPE_ATTRIBUTES = ['sAMAccountName', 'userAccountControl', 'primaryGroupID', 'gidNumber', 'memberOf'];
+const TYPE_ATTRIBUTES = [
+  'sAMAccountName',
+  'userAccountControl',
+  'primaryGroupID',
+  'gidNumber',
+  'memberOf',
+  'loginShell',
+  'zarafaAccount',
+];
+
+// The original portal's user type: a sum of flags (adajax.php userList) mapped by a table.
+const FLAG = { guest: 1, mail: 2, windows: 4, unix: 8, groupware: 16, admin: 32, master: 64 } as const;
+const INVIS_TYPE_BY_FLAGS = new Map<number, number>([
+  [FLAG.guest, 0],
+  ...[
+    FLAG.mail,
+    FLAG.mail | FLAG.groupware,
+    FLAG.windows | FLAG.groupware,
+    FLAG.mail | FLAG.windows | FLAG.groupware,
+  ].map((v) => [v, 1] as [number, number]),
+  [FLAG.windows, 2],
+  [FLAG.windows | FLAG.unix, 3],
+  [FLAG.windows | FLAG.unix | FLAG.groupware, 4],
+  [FLAG.windows | FLAG.admin, 5],
+  [FLAG.admin | FLAG.unix, 6],
+  [FLAG.windows | FLAG.admin | FLAG.unix, 6],
+  [FLAG.admin | FLAG.unix | FLAG.groupware, 7],
+  [FLAG.windows | FLAG.admin | FLAG.unix | FLAG.groupware, 7],
+  ...[0, FLAG.groupware, FLAG.admin, FLAG.admin | FLAG.groupware, FLAG.admin | FLAG.windows].map(
+    (v) => [FLAG.master | v, 8] as [number, number],
+  ),
+  [FLAG.master | FLAG.admin | FLAG.windows | FLAG.groupware, 8],
+]);
+
+/**
+ * The original portal's numeric account type (0–8) from the attributes its user list reads;
+ * an unknown combination is 0, as there.
+ */
+export function invisUserTypeOf(e: {
+  primaryGroupId?: number;
+  gidNumber?: number;
+  memberOf: readonly string[];
+  loginShell?: string;
+  groupware?: boolean;
+}): number {
+  const inGroup = (cn: string): boolean => {
+    const prefix = `cn=${cn.toLowerCase()},`;
+    return e.memberOf.some((m) => m.toLowerCase().startsWith(prefix));
+  };
+  let v = 0;
+  if (e.primaryGroupId === 514) v |= FLAG.guest;
+  if (e.primaryGroupId === 513) v |= FLAG.windows;
+  if (e.primaryGroupId === 512 || inGroup('Domain Admins')) v |= FLAG.admin;
+  if (e.gidNumber === 9500 || e.gidNumber === 600 || inGroup('maildummies')) v |= FLAG.mail;
+  if (e.loginShell === '/bin/bash') v |= FLAG.unix;
+  if (e.groupware) v |= FLAG.groupware;
+  if (inGroup('Enterprise Admins')) v |= FLAG.master;
+  return INVIS_TYPE_BY_FLAGS.get(v) ?? 0;
+}
 
 function checkProfile(p: UserProfile): void {
   for (const k of [
@@ -242,6 +307,14 @@ export function toUser(e: AdEntry, mailGid: number): AdUser {
   put(u, 'office', e.get('physicalDeliveryOfficeName'));
   put(u, 'telephoneNumber', e.get('telephoneNumber'));
   u.type = accountTypeOf({ primaryGroupId, gidNumber, memberOf }, mailGid);
+  const loginShell = e.get('loginShell');
+  u.invisType = invisUserTypeOf({
+    ...(primaryGroupId === undefined ? {} : { primaryGroupId }),
+    ...(gidNumber === undefined ? {} : { gidNumber }),
+    memberOf,
+    ...(loginShell === undefined ? {} : { loginShell }),
+    groupware: e.get('zarafaAccount') === '1',
+  });
   u.enabled = (uac & UAC.ACCOUNTDISABLE) === 0;
   u.locked = (computed & UAC.LOCKOUT) !== 0;
   u.userAccountControl = uac;
@@ -255,7 +328,7 @@ export function toUser(e: AdEntry, mailGid: number): AdUser {
   const uid = e.getNumber('uidNumber');
   if (uid !== undefined) u.uidNumber = uid;
   if (gidNumber !== undefined) u.gidNumber = gidNumber;
-  put(u, 'loginShell', e.get('loginShell'));
+  put(u, 'loginShell', loginShell);
   put(u, 'unixHomeDirectory', e.get('unixHomeDirectory'));
   if (when) u.whenCreated = parseGeneralizedTime(when);
   const pwdLastSet = fileTimeToDate(e.get('pwdLastSet'));
@@ -284,8 +357,20 @@ export function passwordExpiryOf(
   };
 }
 
+/**
+ * How a new user's CN is formed: as the original's `$AD_CN_ATTRIBUTE` (`userPrincipalName` →
+ * `<uid>@<domain>`, `sAMAccountName` → `<uid>`, `displayName`), or `auto`: as the directory's
+ * existing users are named (see README "On an existing invis server").
+ */
+export type CnNaming = 'auto' | 'userPrincipalName' | 'sAMAccountName' | 'displayName';
+
+/** Accounts the original's setup creates with samba-tool (their CN says nothing about the portal's naming). */
+const SETUP_ACCOUNTS = new Set(['ldap.admin', 'junk', 'postmaster']);
+
 export interface UsersApiDeps {
   ad: LdapOperations;
+  /** Default `auto`. */
+  cnNaming?: CnNaming;
   domain: () => Promise<DomainInfo>;
   ids: PosixIdScheme;
   groups: GroupsApi;
@@ -368,6 +453,37 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
     if (next !== uac) await ad.modify(e.dn, { operation: 'replace', attribute: 'userAccountControl', values: next });
   };
 
+  /**
+   * How this directory names its users' CNs (read once from its users): the original's portal
+   * uses `$AD_CN_ATTRIBUTE` (default userPrincipalName → `CN=<uid>@<domain>`); a directory without
+   * such users gets the library's naming (display name, else "given sn").
+   */
+  let naming: Promise<CnNaming> | undefined;
+  const cnNaming = (): Promise<CnNaming> => {
+    if (deps.cnNaming && deps.cnNaming !== 'auto') return Promise.resolve(deps.cnNaming);
+    naming ??= (async () => {
+      const found = await ad.search({
+        filter: f.and(f.eq('objectCategory', 'person'), f.eq('objectClass', 'user'), f.present('userPrincipalName')),
+        attributes: ['cn', 'sAMAccountName', 'userPrincipalName'],
+      });
+      const count = { userPrincipalName: 0, sAMAccountName: 0 };
+      for (const e of found) {
+        const cn = (e.get('cn') ?? '').toLowerCase();
+        const sam = (e.get('sAMAccountName') ?? '').toLowerCase();
+        // the original's setup makes these with samba-tool, not with the portal's naming
+        if (SETUP_ACCOUNTS.has(sam)) continue;
+        if (cn === (e.get('userPrincipalName') ?? '').toLowerCase()) count.userPrincipalName++;
+        else if (cn === sam && sam !== 'administrator') count.sAMAccountName++;
+      }
+      if (count.userPrincipalName === 0 && count.sAMAccountName === 0) return 'displayName';
+      return count.userPrincipalName >= count.sAMAccountName ? 'userPrincipalName' : 'sAMAccountName';
+    })().catch((e: unknown) => {
+      naming = undefined;
+      throw e;
+    });
+    return naming;
+  };
+
   return {
     async list(options = {}) {
       const types = options.types;
@@ -420,7 +536,14 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       const pwd = encodeUnicodePwd(input.password);
       const dom = await deps.domain();
       const name = input.sAMAccountName;
-      const cn = input.cn ?? input.displayName ?? ([input.givenName, input.sn].filter(Boolean).join(' ') || name);
+      const naming = input.cn === undefined ? await cnNaming() : 'displayName';
+      const cn =
+        input.cn ??
+        (naming === 'userPrincipalName'
+          ? `${name}@${dom.dnsDomain}`
+          : naming === 'sAMAccountName'
+            ? name
+            : (input.displayName ?? ([input.givenName, input.sn].filter(Boolean).join(' ') || name)));
       checkText('cn', cn);
       if (cn.trim() === '')
         throw new AdError('AD_INVALID_INPUT', 'The name (cn) must not be empty.', { details: { field: 'cn' } });
@@ -434,16 +557,17 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
       const enabled = input.enabled ?? true;
       const uac = UAC.NORMAL_ACCOUNT | (enabled ? 0 : UAC.ACCOUNTDISABLE);
       const home = input.windowsHome;
+      // The original gives guests no RFC2307 attributes at all (no Unix login over sssd).
+      const posix = type !== 'guest';
       // The group the account's gid comes from; looked up before anything is written.
-      const gidGroup =
-        type === 'mail' ? await deps.groups.ensureMailGroup() : type === 'guest' ? 'Domain Guests' : 'Domain Users';
-      const gid = type === 'mail' ? ids.mailGid : await deps.groups.ensureGid(gidGroup);
+      if (type === 'mail') await deps.groups.ensureMailGroup();
+      const gid = !posix ? undefined : type === 'mail' ? ids.mailGid : await deps.groups.ensureGid('Domain Users');
 
       const loginShell = input.loginShell ?? (type === 'mail' ? '/bin/false' : '/bin/bash');
       const unixHomeDirectory = input.unixHomeDirectory ?? `/home/${name}`;
       // The uid its RID will most likely give (the DC hands out RIDs in order): written with the
       // add, so the usual create is one write instead of two; checked and corrected below.
-      const guess = lastRid === undefined ? undefined : lastRid + 1 + ids.base;
+      const guess = lastRid === undefined || !posix ? undefined : lastRid + 1 + ids.base;
       // no pre-check: the DC refuses a logon name in use (68, also when two creates race)
       await addOrExplain(dn, name, {
         objectClass: ['top', 'person', 'organizationalPerson', 'user'],
@@ -471,12 +595,16 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
               scriptPath: home.scriptPath ?? 'user.cmd',
             }
           : {}),
-        uidNumber: guess,
-        gidNumber: gid,
-        loginShell,
-        unixHomeDirectory,
-        msSFU30Name: name,
-        msSFU30NisDomain: dom.nisDomain,
+        ...(posix
+          ? {
+              uidNumber: guess,
+              gidNumber: gid,
+              loginShell,
+              unixHomeDirectory,
+              msSFU30Name: name,
+              msSFU30NisDomain: dom.nisDomain,
+            }
+          : {}),
       });
       let created: AdUser | undefined;
       try {
@@ -491,13 +619,16 @@ export function createUsersApi(deps: UsersApiDeps): UsersApi {
         const rid = ridOf(sid);
         lastRid = rid;
         const target = rid + ids.base;
-        const holders =
-          target === guess
+        const holders = !posix
+          ? []
+          : target === guess
             ? found.filter((e) => e !== entry)
             : await ad.search({ filter: f.eq('uidNumber', target), attributes: ['objectSid'] });
-        const uid = ownsRidBasedId(holders, dn, rid) ? target : await allocatePosixId(ad, 'uid', ids.base);
-        if (uid !== guess) await ad.modify(dn, { operation: 'replace', attribute: 'uidNumber', values: uid });
-        created = { ...toUser(entry, ids.mailGid), uidNumber: uid };
+        if (posix) {
+          const uid = ownsRidBasedId(holders, dn, rid) ? target : await allocatePosixId(ad, 'uid', ids.base);
+          if (uid !== guess) await ad.modify(dn, { operation: 'replace', attribute: 'uidNumber', values: uid });
+          created = { ...toUser(entry, ids.mailGid), uidNumber: uid };
+        } else created = toUser(entry, ids.mailGid);
         if (type !== 'user')
           await deps.groups.setPrimaryGroup(
             dn,

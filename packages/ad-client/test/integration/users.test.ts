@@ -67,7 +67,10 @@ describe('users', () => {
     expect(guest.type).toBe('guest');
     expect(guest.primaryGroupId).toBe(514);
     expect(guest.memberOf.some((m) => m.startsWith('CN=Domain Users,'))).toBe(false);
-    expect(guest.gidNumber).toBe(514 + 20000);
+    // as the original: guests have no RFC2307 attributes (no Unix login)
+    expect(guest.gidNumber).toBeUndefined();
+    expect(guest.uidNumber).toBeUndefined();
+    expect(guest.loginShell).toBeUndefined();
 
     const mail = await ad.users.create({
       sAMAccountName: name('m'),
