@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createNodeFs, type HostFs } from '@invis/host';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { x509 } from './crypto';
+import { NodeX509, publicKeyDerOfPrivatePem, x509 } from './crypto';
 import { isOvpnPkiError } from './errors';
 import { caNameSchema, certNameSchema, parseInput, pkiSettingsSchema } from './model';
 import { createPki, type Pki } from './store';
@@ -262,6 +263,85 @@ describe('locking', () => {
     const old = new Date(Date.now() - 120_000);
     await utimes(join(dir, 'pki', '.lock'), old, old);
     expect((await impatient.issueClient({ name: 'late' })).info.name).toBe('late');
+  });
+});
+
+describe('issueClients', () => {
+  it('issues a batch with one index write; every key matches its certificate and the CA signed it', async () => {
+    await pki.init({ caName: 'CA' });
+    const real = createNodeFs();
+    const indexWrites: string[] = [];
+    const counting: HostFs = {
+      ...real,
+      writeFileAtomic: (path, data, options) => {
+        if (path.endsWith('index.txt')) indexWrites.push(path);
+        return real.writeFileAtomic(path, data, options);
+      },
+    };
+    const batch = createPki({ dir: join(dir, 'pki'), clock: { now: () => today }, fs: counting });
+    const names = Array.from({ length: 12 }, (_, i) => `user${i}.laptop`);
+    const issued = await batch.issueClients(names.map((name) => ({ name })));
+    expect(indexWrites).toHaveLength(1);
+    expect(issued.map((m) => m.info.name)).toEqual(names);
+    const ca = new NodeX509(await pki.caCertPem());
+    for (const m of issued) {
+      const cert = new NodeX509(m.certPem);
+      expect(cert.verify(ca.publicKey)).toBe(true);
+      expect(cert.subject).toBe(`CN=${m.info.name}`);
+      expect(publicKeyDerOfPrivatePem(m.keyPem ?? '')).toEqual(cert.publicKey.export({ type: 'spki', format: 'der' }));
+      expect(await pki.get(m.info.name)).toEqual(m);
+    }
+    const index = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    expect(
+      index
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[5]),
+    ).toEqual(names.map((n) => `/CN=${n}`));
+    expect(await batch.issueClients([])).toEqual([]);
+  });
+
+  it('is all or nothing for taken or repeated names', async () => {
+    await pki.init({ caName: 'CA' });
+    await pki.issueClient({ name: 'taken' });
+    const before = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    await rejects(pki.issueClients([{ name: 'fresh' }, { name: 'taken' }]), 'PKI_NAME_EXISTS');
+    await rejects(pki.issueClients([{ name: 'twice' }, { name: 'twice' }]), 'PKI_NAME_EXISTS');
+    await rejects(pki.issueClients([{ name: 'ok' }, { name: 'a/b' }]), 'PKI_INVALID_INPUT');
+    expect(await readFile(join(dir, 'pki', 'index.txt'), 'utf8')).toBe(before);
+    expect((await readdir(join(dir, 'pki', 'issued'))).sort()).toEqual(['taken.crt']);
+  });
+
+  it('leaves index.txt untouched when a file of the batch cannot be written, after every write settled', async () => {
+    await pki.init({ caName: 'CA' });
+    const real = createNodeFs();
+    let inFlight = 0;
+    let afterFailure = 0;
+    let failed = false;
+    const failing: HostFs = {
+      ...real,
+      async writeFileAtomic(path, data, options) {
+        if (path.endsWith('c3.crt') && path.includes('issued')) {
+          failed = true;
+          throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+        }
+        inFlight++;
+        try {
+          return await real.writeFileAtomic(path, data, options);
+        } finally {
+          inFlight--;
+          if (failed) afterFailure++;
+        }
+      },
+    };
+    const batch = createPki({ dir: join(dir, 'pki'), clock: { now: () => today }, fs: failing });
+    const before = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    await expect(batch.issueClients(Array.from({ length: 8 }, (_, i) => ({ name: `c${i}` })))).rejects.toMatchObject({
+      code: 'ENOSPC',
+    });
+    expect(inFlight).toBe(0); // nothing still writing once the call rejected
+    expect(afterFailure).toBeGreaterThan(0);
+    expect(await readFile(join(dir, 'pki', 'index.txt'), 'utf8')).toBe(before);
   });
 });
 

@@ -126,6 +126,15 @@ export interface Pki {
   issueServer(options: IssueServerOptions): Promise<CertificateMaterial>;
   /** Issues a client certificate (EKU clientAuth). @throws PKI_NAME_EXISTS, PKI_INVALID_INPUT */
   issueClient(options: IssueOptions): Promise<CertificateMaterial>;
+  /**
+   * Issues several client certificates at once: one lock, the files of all certificates written
+   * concurrently, then one index.txt write. All or nothing up front: a taken or repeated name
+   * fails the call before anything is signed. A crash during the call leaves certificate files
+   * that index.txt does not list (their names count as taken), never an index line without its
+   * certificate and key; once it resolves, every file and the index are on disk (fsynced).
+   * @throws PKI_NAME_EXISTS, PKI_INVALID_INPUT
+   */
+  issueClients(list: readonly IssueOptions[]): Promise<CertificateMaterial[]>;
   /** The current certificate (and key) of `name`. @throws PKI_NOT_FOUND */
   get(name: string): Promise<CertificateMaterial>;
   /** Every certificate in index.txt (history included), with expiry states. */
@@ -182,12 +191,12 @@ export function createPki(options: PkiOptions): Pki {
   const locked = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
   const issuing = createCertificates(ctx);
 
-  async function issue(kind: CertKind, opts: IssueServerOptions): Promise<CertificateMaterial> {
+  function request(kind: CertKind, opts: IssueServerOptions): IssueRequest {
     const name = parseInput(certNameSchema, opts.name, 'certificate name');
     const san =
       kind === 'server' ? parseInput(subjectAltNamesSchema, opts.san ?? {}, 'subject alternative names') : undefined;
     if (opts.days !== undefined) parseInput(z.number().int().min(1).max(36_500), opts.days, 'days');
-    return locked(() => issuing.issueLocked(kind, name, opts, san));
+    return { kind, name, opts, ...(san ? { san } : {}) };
   }
 
   return {
@@ -227,8 +236,25 @@ export function createPki(options: PkiOptions): Pki {
     },
     settings: () => ctx.settings(),
     caCertPem: () => ctx.read('ca.crt'),
-    issueServer: (opts) => issue('server', opts),
-    issueClient: (opts) => issue('client', opts),
+    async issueServer(opts) {
+      const one = request('server', opts);
+      return (await locked(() => issuing.issueLocked([one])))[0] as CertificateMaterial;
+    },
+    async issueClient(opts) {
+      const one = request('client', opts);
+      return (await locked(() => issuing.issueLocked([one])))[0] as CertificateMaterial;
+    },
+    async issueClients(list) {
+      const requests = list.map((opts) => request('client', opts));
+      const seen = new Set<string>();
+      for (const { name } of requests) {
+        if (seen.has(name)) {
+          throw new OvpnPkiError('PKI_NAME_EXISTS', `"${name}" is given twice`, { details: { name } });
+        }
+        seen.add(name);
+      }
+      return requests.length === 0 ? [] : locked(() => issuing.issueLocked(requests));
+    },
     async get(name) {
       return issuing.material(name, await issuing.currentCert(name));
     },
@@ -286,9 +312,9 @@ export function createPki(options: PkiOptions): Pki {
           ...(rekey ? {} : { publicKey: old.publicKey }),
         });
         if (revokePrevious) await issuing.revokeLocked(name, 'superseded', old.serialNumber.toUpperCase());
-        await issuing.store(name, cert, privateKey);
+        const [material] = await issuing.store([{ name, kind, cert, privateKey }]);
         if (revokePrevious) await writeCrl(ctx);
-        return issuing.material(name, cert);
+        return material as CertificateMaterial;
       });
     },
     generateCrl: () => locked(() => writeCrl(ctx)),
@@ -307,6 +333,23 @@ export function createPki(options: PkiOptions): Pki {
     crossCertPem: () => crossCertPem(ctx),
     finishRollover: (finish = {}) => locked(() => finishRollover(ctx, finish)),
   };
+}
+
+/** A validated issue call. */
+interface IssueRequest {
+  kind: CertKind;
+  name: string;
+  opts: IssueOptions;
+  san?: SubjectAltNames;
+}
+
+/** A signed leaf before it is written. */
+interface Signed {
+  name: string;
+  kind: CertKind;
+  cert: x509.X509Certificate;
+  /** The new key; undefined when re-certifying the stored one. */
+  privateKey: CryptoKey | undefined;
 }
 
 /** Issuing, revoking and reading leaf certificates of one PKI (the parts that mutate run under the caller's lock). */
@@ -343,50 +386,66 @@ function createCertificates(ctx: PkiContext) {
     };
   }
 
-  /** Writes a freshly signed leaf: cert by name and by serial, key 0600, index line. */
-  async function store(name: string, cert: x509.X509Certificate, privateKey: CryptoKey | undefined): Promise<void> {
-    const pem = `${cert.toString('pem')}\n`;
-    if (privateKey) {
-      await fs.writeFileAtomic(path('private', `${name}.key`), await exportPrivateKeyPem(privateKey), {
-        mode: KEY_MODE,
-      });
-    }
-    await fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), pem, {
-      mode: PUBLIC_MODE,
+  /**
+   * Writes freshly signed leaves: per certificate the key (0600, when new) and the certificate by
+   * serial and by name, every file of every certificate concurrently (each through
+   * `writeFileAtomic`: fsync of the file and its directory, so their flushes share disk commits);
+   * then, once all of them are durable, index.txt a single time. A crash in between leaves files
+   * that index.txt does not list, never an index line without its files.
+   */
+  async function store(signed: readonly Signed[]): Promise<CertificateMaterial[]> {
+    const s = await ctx.settings();
+    const materials = await mapLimit(signed, async ({ name, kind, cert, privateKey }) => {
+      const certPem = `${cert.toString('pem')}\n`;
+      const keyPem = privateKey ? await exportPrivateKeyPem(privateKey) : undefined;
+      await settleAll([
+        ...(keyPem === undefined
+          ? []
+          : [fs.writeFileAtomic(path('private', `${name}.key`), keyPem, { mode: KEY_MODE })]),
+        fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), certPem, {
+          mode: PUBLIC_MODE,
+        }),
+        fs.writeFileAtomic(path('issued', `${name}.crt`), certPem, { mode: PUBLIC_MODE }),
+      ]);
+      return {
+        info: ctx.info(entryOf(cert), name, kind, true, s),
+        certPem,
+        keyPem: keyPem ?? (await readKey(name)),
+      };
     });
-    await fs.writeFileAtomic(path('issued', `${name}.crt`), pem, { mode: PUBLIC_MODE });
     const index = await ctx.readIndex();
-    index.push(entryOf(cert));
+    index.push(...signed.map(({ cert }) => entryOf(cert)));
     await ctx.writeIndex(index);
+    return materials;
   }
 
-  /** Signs and stores a new leaf for a validated `name` (and `san` for servers). */
-  async function issueLocked(
-    kind: CertKind,
-    name: string,
-    opts: IssueOptions,
-    san: SubjectAltNames | undefined,
-  ): Promise<CertificateMaterial> {
+  /** Signs and stores new leaves for validated requests (all names free, or nothing is signed). */
+  async function issueLocked(requests: readonly IssueRequest[]): Promise<CertificateMaterial[]> {
     const s = await ctx.settings();
-    if (await fs.exists(path('issued', `${name}.crt`))) {
-      throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${name}" exists; renew or revoke it`, {
-        details: { name },
+    const signer = await ctx.signer();
+    const taken = await mapLimit(requests, ({ name }) => fs.exists(path('issued', `${name}.crt`)));
+    const clash = requests.find((_, i) => taken[i]);
+    if (clash) {
+      throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${clash.name}" exists; renew or revoke it`, {
+        details: { name: clash.name },
       });
     }
-    const algorithm = opts.keyAlgorithm
-      ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
-      : s.keyAlgorithm;
-    const { cert, privateKey } = await issueLeafCertificate({
-      signer: await ctx.signer(),
-      commonName: name,
-      kind,
-      algorithm,
-      days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
-      now: now(),
-      ...(san ? { san } : {}),
+    const signed = await mapLimit(requests, async ({ kind, name, opts, san }) => {
+      const algorithm = opts.keyAlgorithm
+        ? parseInput(pkiSettingsSchema, { keyAlgorithm: opts.keyAlgorithm }, 'key algorithm').keyAlgorithm
+        : s.keyAlgorithm;
+      const { cert, privateKey } = await issueLeafCertificate({
+        signer,
+        commonName: name,
+        kind,
+        algorithm,
+        days: opts.days ?? (kind === 'server' ? s.serverDays : s.clientDays),
+        now: now(),
+        ...(san ? { san } : {}),
+      });
+      return { name, kind, cert, privateKey };
     });
-    await store(name, cert, privateKey);
-    return material(name, cert);
+    return store(signed);
   }
 
   /** Serial of the current certificate of `name`; a name whose certificate was revoked (and none issued since) is PKI_ALREADY_REVOKED. */
@@ -468,16 +527,32 @@ function createCertificates(ctx: PkiContext) {
   return { currentCert, readKey, material, store, issueLocked, revokeLocked, entryInfo, listAll };
 }
 
-/** `items.map(fn)` with at most `limit` calls in flight: thousands of small reads, not one at a time. */
+/**
+ * `items.map(fn)` with at most `limit` calls in flight: thousands of small reads, not one at a
+ * time. After a failure no new call starts, and the first error is thrown only once the calls in
+ * flight have settled (no write continues after the caller's lock is released).
+ */
 async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, limit = 32): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      out[i] = await fn(items[i] as T);
+      try {
+        out[i] = await fn(items[i] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await settleAll(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/** Waits for every promise, then throws the first rejection (if any). */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const failure = (await Promise.allSettled(promises)).find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
 }
