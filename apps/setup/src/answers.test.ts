@@ -45,6 +45,30 @@ describe('answers', () => {
     ['lan', { lan: { address: '192.168.220.10' } }, 'lan.address: LAN address'],
     ['vpn', { vpn: { network: '192.168.166.1/24' } }, 'vpn.network: VPN network'],
     ['vpn', { vpn: { network: '192.168.220.128/25' } }, 'vpn.network: VPN network overlaps'],
+    ['portal port', { portal: { port: 61500 } }, 'portal.port: port: 1024–65535'],
+    ['portal port', { portal: { port: 443 } }, 'portal.port: port: 1024–65535'],
+    ['openvpn port', { openvpn: { port: 60999 } }, 'openvpn.port: OpenVPN port'],
+    ['openvpn port', { openvpn: { port: 65535 } }, 'openvpn.port: OpenVPN port'],
+    ['port clash', { portal: { port: 55022 } }, 'portal.port: SSH, portal and OpenVPN ports'],
+    ['port clash', { portal: { port: 57001 }, openvpn: { port: 57000 } }, 'portal.port: SSH, portal and OpenVPN'],
+    ['dhcp', { dhcp: { server: 'dnsmasq' } }, 'dhcp.server'],
+    [
+      'ddns zone',
+      { ddns: { fqdn: 'gw.example.org', zone: 'dyn.example.org', server: '203.0.113.53' } },
+      'ddns.fqdn: the DDNS name',
+    ],
+    [
+      'ddns plain http echo',
+      {
+        ddns: {
+          fqdn: 'gw.dyn.example.org',
+          zone: 'dyn.example.org',
+          server: '203.0.113.53',
+          source: { type: 'https', url: 'http://echo.example/' },
+        },
+      },
+      'ddns.source.url',
+    ],
     ['port', { ssh: { port: 61234 } }, 'ssh.port: SSH port'],
     ['port', { ssh: { port: 70000 } }, 'ssh.port: SSH port'],
   ])('names the bad field (%s)', (_, change, expected) => {
@@ -77,5 +101,30 @@ describe('answers', () => {
     expect(() => parseAnswers(stringify([1, 2]), 'en')).toThrow(
       expect.objectContaining({ code: 'SETUP_INVALID_ANSWERS' }),
     );
+  });
+});
+
+describe('answers of the firewall, DHCP and DDNS modules', () => {
+  it('defaults: Kea, no DDNS; a DDNS section gets the https echo, port 53 and the key file', () => {
+    const answers = validateAnswers(good, 'en');
+    expect(answers.dhcp).toEqual({ server: 'kea' });
+    expect(answers.ddns).toBeUndefined();
+    const ddns = validateAnswers(
+      { ...good, ddns: { fqdn: 'gw.dyn.example.org', zone: 'dyn.example.org', server: '203.0.113.53' } },
+      'en',
+    ).ddns;
+    expect(ddns).toEqual({
+      fqdn: 'gw.dyn.example.org',
+      zone: 'dyn.example.org',
+      server: '203.0.113.53',
+      port: 53,
+      keyFile: '/etc/invis/ddns/tsig.key',
+      source: { type: 'https', url: 'https://api.ipify.org/' },
+    });
+  });
+
+  it('keeps an answers file saved before the portal and OpenVPN ports existed valid', () => {
+    const { portal: _p, openvpn: _o, dhcp: _d, ...old } = good;
+    expect(validateAnswers(old, 'en')).toMatchObject({ portal: {}, openvpn: {}, dhcp: { server: 'kea' } });
   });
 });

@@ -43,6 +43,27 @@ const MSG = {
     de: 'SSH-Port: 1–65535, nicht 61000–61999 (RPC-Ports von Samba)',
     en: 'SSH port: 1–65535, not 61000–61999 (Samba RPC ports)',
   },
+  externalPort: {
+    de: 'Port: 1024–65535, nicht 61000–61999 (RPC-Ports von Samba)',
+    en: 'port: 1024–65535, not 61000–61999 (Samba RPC ports)',
+  },
+  openvpnPort: {
+    de: 'OpenVPN-Port: 1024–65534, Port und Port + 1 nicht in 61000–61999 (RPC-Ports von Samba)',
+    en: 'OpenVPN port: 1024–65534, port and port + 1 not in 61000–61999 (Samba RPC ports)',
+  },
+  portClash: {
+    de: 'SSH-, Portal- und OpenVPN-Ports (und OpenVPN + 1) müssen verschieden sein',
+    en: 'SSH, portal and OpenVPN ports (and OpenVPN + 1) must differ',
+  },
+  fqdn: {
+    de: 'Name: mindestens zwei Teile aus a-z, 0-9, - (z. B. invis.dyn.example.org)',
+    en: 'name: at least two labels of a-z, 0-9, - (e.g. invis.dyn.example.org)',
+  },
+  ddnsZone: {
+    de: 'DDNS-Name muss in der DDNS-Zone liegen',
+    en: 'the DDNS name must lie inside the DDNS zone',
+  },
+  absolutePath: { de: 'absoluter Pfad ohne ..', en: 'absolute path without ..' },
 } as const;
 
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?$/;
@@ -61,6 +82,16 @@ const isLanAddress = (text: string): boolean => {
   return bits !== undefined && bits.offset !== 0 && bits.offset !== bits.size - 1;
 };
 const isNetworkAddress = (text: string): boolean => hostBits(text)?.offset === 0;
+const isDnsName = (d: string): boolean => {
+  const labels = d.split('.');
+  return d.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l));
+};
+const isAbsolutePath = (p: string): boolean => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0');
+
+/** The public IP echo the DDNS updater asks by default (https: the answer decides what is published). */
+export const DEFAULT_IP_ECHO = 'https://api.ipify.org/';
+/** The provider's TSIG key file (BIND `key` syntax, 0600) the DDNS updater reads by default. */
+export const DEFAULT_DDNS_KEY_FILE = '/etc/invis/ddns/tsig.key';
 
 /**
  * The answers schema with messages in `lang`.
@@ -96,12 +127,60 @@ export function answersSchema(lang: Lang) {
           .refine((p) => !inSambaRpcRange(p), m('sshPort')),
         passwordAuthentication: z.boolean().default(false),
       }),
+      // Optional in the file: init chooses them (like ssh.port); the firewall needs them.
+      portal: z
+        .strictObject({
+          port: z
+            .number()
+            .int()
+            .min(1024, m('externalPort'))
+            .max(65535, m('externalPort'))
+            .refine((p) => !inSambaRpcRange(p), m('externalPort'))
+            .optional(),
+        })
+        .prefault({}),
+      openvpn: z
+        .strictObject({
+          port: z
+            .number()
+            .int()
+            .min(1024, m('openvpnPort'))
+            .max(65534, m('openvpnPort'))
+            .refine((p) => !inSambaRpcRange(p) && !inSambaRpcRange(p + 1), m('openvpnPort'))
+            .optional(),
+        })
+        .prefault({}),
+      dhcp: z.strictObject({ server: z.enum(['kea', 'dhcpd']).default('kea') }).prefault({}),
+      ddns: z
+        .strictObject({
+          fqdn: z.string().refine(isDnsName, m('fqdn')),
+          zone: z.string().refine(isDnsName, m('fqdn')),
+          /** The provider's DNS server (address or name) that takes the signed updates. */
+          server: z.string().min(1),
+          port: z.number().int().min(1).max(65535).default(53),
+          keyFile: z.string().refine(isAbsolutePath, m('absolutePath')).default(DEFAULT_DDNS_KEY_FILE),
+          source: z
+            .discriminatedUnion('type', [
+              z.strictObject({ type: z.literal('https'), url: z.url({ protocol: /^https$/ }) }),
+              z.strictObject({ type: z.literal('interface'), name: z.string().regex(NIC, m('nic')) }),
+              z.strictObject({ type: z.literal('upnp'), url: z.url({ protocol: /^https?$/ }) }),
+            ])
+            .default({ type: 'https', url: DEFAULT_IP_ECHO }),
+        })
+        .refine((d) => d.fqdn === d.zone || d.fqdn.endsWith(`.${d.zone}`), { error: m('ddnsZone'), path: ['fqdn'] })
+        .optional(),
     })
     .superRefine((a, ctx) => {
       const lan = parseCidr(a.lan.address);
       const vpn = a.vpn ? parseCidr(a.vpn.network) : undefined;
       if (lan && vpn && overlaps(lan, vpn))
         ctx.addIssue({ code: 'custom', message: m('vpnOverlap'), path: ['vpn', 'network'] });
+      const ovpn = a.openvpn.port;
+      const ports = [a.ssh.port, a.portal.port, ovpn, ovpn === undefined ? undefined : ovpn + 1].filter(
+        (p) => p !== undefined,
+      );
+      if (new Set(ports).size !== ports.length)
+        ctx.addIssue({ code: 'custom', message: m('portClash'), path: ['portal', 'port'] });
     });
 }
 

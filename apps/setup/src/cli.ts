@@ -21,7 +21,7 @@ import { errorJson, isSetupError, SetupError } from './errors';
 import { type Lang, pickLang, t } from './i18n';
 import type { ModuleContext, SetupModule } from './module';
 import { MODULES } from './modules/index';
-import { choosePort, parseListeningPorts } from './ports';
+import { chooseExternalPorts, type ExternalPorts, parseListeningPorts } from './ports';
 import { detectProfile } from './profiles';
 import { createLiveFs, createRootedFs, type SetupFs } from './rooted-fs';
 import { createSecretStore, SETUP_SECRETS } from './secrets';
@@ -360,9 +360,9 @@ function progressPrinter(
 async function init(parsed: Parsed, io: CliIo, fs: SetupFs, runner: CommandRunner): Promise<number> {
   const { lang, json } = parsed;
   const randomInt = io.randomInt ?? cryptoRandomInt;
-  const choose = async () => {
+  const choose = async (given: Partial<ExternalPorts>) => {
     const listening = await runner.run('ss', ['-Hltnu']);
-    return choosePort(parseListeningPorts(listening.stdout), randomInt);
+    return chooseExternalPorts(parseListeningPorts(listening.stdout), randomInt, given);
   };
   let answers: Answers;
   if (parsed.answers !== undefined) {
@@ -375,7 +375,7 @@ async function init(parsed: Parsed, io: CliIo, fs: SetupFs, runner: CommandRunne
         cause: error,
       });
     }
-    answers = validateAnswers(await withPort(data, choose), lang);
+    answers = validateAnswers(await withPorts(data, choose), lang);
   } else if (io.isTty && io.ask) {
     answers = await askAnswers(io.ask, lang, fs, runner, choose);
   } else {
@@ -396,15 +396,35 @@ async function init(parsed: Parsed, io: CliIo, fs: SetupFs, runner: CommandRunne
   return EXIT.ok;
 }
 
-/** The answers file's data with an SSH port chosen when it names none. */
-async function withPort(data: unknown, choose: () => Promise<number>): Promise<unknown> {
+/** The answers file's data with the external ports it does not name chosen (once, at init). */
+async function withPorts(
+  data: unknown,
+  choose: (given: Partial<ExternalPorts>) => Promise<ExternalPorts>,
+): Promise<unknown> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
   const record = data as Record<string, unknown>;
-  const ssh = record.ssh;
-  if (ssh !== undefined && (typeof ssh !== 'object' || ssh === null)) return data;
-  const sshRecord = (ssh ?? {}) as Record<string, unknown>;
-  if (sshRecord.port !== undefined) return data;
-  return { ...record, ssh: { ...sshRecord, port: await choose() } };
+  const sections = { ssh: record.ssh, portal: record.portal, openvpn: record.openvpn };
+  // A section that is not an object is left for the schema to refuse.
+  if (Object.values(sections).some((v) => v !== undefined && (typeof v !== 'object' || v === null))) return data;
+  const section = (key: keyof typeof sections) => (sections[key] ?? {}) as Record<string, unknown>;
+  const given = (key: keyof typeof sections) => {
+    const port = section(key).port;
+    return typeof port === 'number' ? port : undefined;
+  };
+  const wanted: Partial<ExternalPorts> = {};
+  for (const key of ['ssh', 'portal', 'openvpn'] as const) {
+    const port = given(key);
+    if (port !== undefined) wanted[key] = port;
+    else if (section(key).port !== undefined) return data;
+  }
+  if (Object.keys(wanted).length === 3) return data;
+  const ports = await choose(wanted);
+  return {
+    ...record,
+    ssh: { ...section('ssh'), port: ports.ssh },
+    portal: { ...section('portal'), port: ports.portal },
+    openvpn: { ...section('openvpn'), port: ports.openvpn },
+  };
 }
 
 const QUESTIONS = {
@@ -415,6 +435,11 @@ const QUESTIONS = {
   lan: { de: 'LAN-Adresse des Servers mit Präfix', en: 'LAN address of the server with prefix' },
   vpn: { de: 'VPN-Netz (leer: keins)', en: 'VPN network (empty: none)' },
   port: { de: 'Externer SSH-Port', en: 'external SSH port' },
+  portalPort: { de: 'Externer HTTPS-Port des Portals', en: 'external HTTPS port of the portal' },
+  openvpnPort: {
+    de: 'Externer OpenVPN-Port (UDP, +1 für Standortkopplung)',
+    en: 'external OpenVPN port (UDP, +1 for site-to-site)',
+  },
   password: { de: 'SSH-Anmeldung mit Passwort erlauben (ja/nein)', en: 'allow SSH password login (yes/no)' },
 } as const;
 
@@ -423,10 +448,10 @@ async function askAnswers(
   lang: Lang,
   fs: SetupFs,
   runner: CommandRunner,
-  choose: () => Promise<number>,
+  choose: (given: Partial<ExternalPorts>) => Promise<ExternalPorts>,
 ): Promise<Answers> {
   const defaults = await machineDefaults(fs, runner);
-  const port = await choose();
+  const ports = await choose({});
   const q = async (key: keyof typeof QUESTIONS, fallback: string) =>
     (await ask(`${QUESTIONS[key][lang]} [${fallback}]: `)).trim() || fallback;
   for (;;) {
@@ -441,9 +466,11 @@ async function askAnswers(
       lan: { address: await q('lan', defaults.lanAddress) },
       ...(vpn === '-' ? {} : { vpn: { network: vpn } }),
       ssh: {
-        port: Number(await q('port', String(port))),
+        port: Number(await q('port', String(ports.ssh))),
         passwordAuthentication: /^(j|ja|y|yes)$/i.test(await q('password', lang === 'de' ? 'nein' : 'no')),
       },
+      portal: { port: Number(await q('portalPort', String(ports.portal))) },
+      openvpn: { port: Number(await q('openvpnPort', String(ports.openvpn))) },
     };
     try {
       return validateAnswers(data, lang);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choosePort, parseListeningPorts } from './ports';
+import { chooseExternalPorts, choosePort, parseListeningPorts } from './ports';
 
 /** A "random" source that yields the given values in turn. */
 const sequence = (...values: number[]) => {
@@ -30,6 +30,28 @@ describe('choosePort', () => {
     const used = new Set<number>();
     for (let p = 50001; p <= 65535; p++) used.add(p);
     expect(() => choosePort(used, sequence(50001))).toThrow(expect.objectContaining({ code: 'SETUP_NO_FREE_PORT' }));
+  });
+});
+
+describe('chooseExternalPorts', () => {
+  it('chooses the missing ports apart from listeners, each other and Samba, OpenVPN with a free + 1', () => {
+    // 55022 taken by a listener; 60999 would need 61000 (Samba) as its partner; 57000 is the portal's.
+    const ports = chooseExternalPorts(new Set([55022]), sequence(55022, 56000, 57000, 60999, 56999, 57500), {
+      portal: 57000,
+    });
+    expect(ports).toEqual({ ssh: 56000, portal: 57000, openvpn: 57500 });
+  });
+
+  it('keeps every port the answers give', () => {
+    expect(chooseExternalPorts(new Set(), sequence(50001), { ssh: 1, portal: 2, openvpn: 3 })).toEqual({
+      ssh: 1,
+      portal: 2,
+      openvpn: 3,
+    });
+  });
+
+  it('never picks 65535 for OpenVPN (its partner would not exist)', () => {
+    expect(chooseExternalPorts(new Set(), sequence(65535, 65534), { ssh: 1, portal: 2 }).openvpn).toBe(65534);
   });
 });
 

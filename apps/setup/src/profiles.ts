@@ -24,7 +24,32 @@ export interface PlatformProfile {
   ca: { pkiDir: string; certsDir: string; privateDir: string; statusFile: string };
   samba: { unit: string; config: string; ntpSigndSocket: string };
   bind: { unit: string; config: string };
-  kea: { unit: string; config: string };
+  kea: {
+    unit: string;
+    config: string;
+    keaDhcp4: string;
+    controlSocket: string;
+    leaseFile: string;
+  };
+  dhcpd: { unit: string; config: string; dhcpd: string };
+  firewalld: { unit: string; configDir: string; firewallCmd: string; offlineCmd: string };
+  systemd: { unitDir: string; analyze: string };
+  /** How systemd units start invis-setup itself (the DHCP sync and DDNS timers). */
+  setupCommand: readonly string[];
+  /** Status files the portal's status page reads. */
+  spool: { inetcheck: string };
+  ddns: { stateDir: string };
+  portal: {
+    unit: string;
+    user: string;
+    /** `/etc/invis/portal.env`: the PORTAL_* environment. */
+    envFile: string;
+    /** Folder of the LDAP password file (0750 root:invis-portal). */
+    configDir: string;
+    dataDir: string;
+    /** Node.js ≥ 22.19 and the installed portal. */
+    execStart: readonly string[];
+  };
 }
 
 const debianCommon = {
@@ -50,8 +75,35 @@ const debianCommon = {
   },
   samba: { unit: 'samba-ad-dc', config: '/etc/samba/smb.conf', ntpSigndSocket: '/var/lib/samba/ntp_signd' },
   bind: { unit: 'named', config: '/etc/bind/named.conf' },
-  kea: { unit: 'kea-dhcp4-server', config: '/etc/kea/kea-dhcp4.conf' },
+  kea: {
+    unit: 'kea-dhcp4-server',
+    config: '/etc/kea/kea-dhcp4.conf',
+    keaDhcp4: '/usr/sbin/kea-dhcp4',
+    controlSocket: '/run/kea/kea4-ctrl-socket',
+    leaseFile: '/var/lib/kea/kea-leases4.csv',
+  },
+  dhcpd: { unit: 'isc-dhcp-server', config: '/etc/dhcp/dhcpd.conf', dhcpd: '/usr/sbin/dhcpd' },
+  firewalld: {
+    unit: 'firewalld',
+    configDir: '/etc/firewalld',
+    firewallCmd: '/usr/bin/firewall-cmd',
+    offlineCmd: '/usr/bin/firewall-offline-cmd',
+  },
+  systemd: { unitDir: '/etc/systemd/system', analyze: '/usr/bin/systemd-analyze' },
+  setupCommand: ['/usr/bin/invis-setup'],
+  spool: { inetcheck: '/var/spool/results/inetcheck/inetcheck' },
+  ddns: { stateDir: '/var/lib/invis/ddns' },
+  portal: {
+    unit: 'invis-portal',
+    user: 'invis-portal',
+    envFile: '/etc/invis/portal.env',
+    configDir: '/etc/invis/portal',
+    dataDir: '/var/lib/invis/portal',
+    execStart: ['/usr/bin/node', '/usr/lib/invis/portal/dist/main.js'],
+  },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
+    firewall: ['firewalld'],
+    dhcp: ['kea-dhcp4-server'],
 
 /** Every known platform, keyed `<os-release ID>-<VERSION_ID>`. openSUSE Leap is one more entry. */
 export const PROFILES: Readonly<Record<string, PlatformProfile>> = {

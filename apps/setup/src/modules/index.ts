@@ -1,13 +1,21 @@
 // The registry: exactly the modules that exist. Modules still to come (samba_ad, dns, dhcp,
-// firewall, portal, ddns, …) are listed in the README as future work, not here.
+// portal, ddns, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
 import { caModule } from './ca';
 import { checkModule } from './check';
+import { firewallModule } from './firewall';
 import { networkModule } from './network';
 import { sshModule } from './ssh';
 import { timeModule } from './time';
 
 /** Every module of invis-setup, in registry order (ties of the dependency order keep it). */
-export const MODULES: readonly SetupModule[] = [checkModule, caModule, networkModule, timeModule, sshModule];
+export const MODULES: readonly SetupModule[] = [
+  checkModule,
+  caModule,
+  networkModule,
+  timeModule,
+  sshModule,
+  firewallModule,
+];
 
-export { caModule, checkModule, networkModule, sshModule, timeModule };
+export { caModule, checkModule, firewallModule, networkModule, sshModule, timeModule };

@@ -55,14 +55,18 @@ describe('invis-setup --root', () => {
     expect(plan.stdout).toContain(`+Port ${port}`);
     expect(plan.stdout).toContain('+allow 192.168.220.0/24');
     expect(plan.stdout).toContain('+++ b/etc/sysctl.d/90-invis-router.conf');
-    expect(plan.stdout).not.toMatch(/^service |^run /m);
+    // No service action and nothing that changes the machine: the one command is firewalld's check.
+    expect(plan.stdout.match(/^(service|run) .*$/gm)).toEqual([
+      'run /usr/bin/firewall-offline-cmd --system-config /etc/firewalld --check-config  # check the written configuration in place',
+    ]);
     const planJson = JSON.parse((await cli(['plan', '--root', root, '--json'])).stdout);
     expect(planJson).toMatchObject({ ok: true, command: 'plan', changed: true });
 
     const apply = await cli(['apply', '--root', root, '--lang', 'en']);
-    expect(apply.stderr).toContain('[4/4] ssh (SSH access): applied');
+    expect(apply.stderr).toContain('[5/6] ssh (SSH access): applied');
+    expect(apply.stderr).toContain('[6/6] firewall (Firewall): applied');
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toContain('Done: 3 module(s) changed, 1 unchanged.');
+    expect(apply.stdout).toContain('Done: 5 module(s) changed, 1 unchanged.');
     expect(await readFile(join(root, 'etc/ssh/sshd_config.d/invis.conf'), 'utf8')).toContain(`Port ${port}\n`);
 
     const again = await cli(['plan', '--root', root, '--exit-code']);
@@ -71,16 +75,11 @@ describe('invis-setup --root', () => {
     expect(second.code).toBe(0);
     const secondDoc = JSON.parse(second.stdout);
     expect(secondDoc.changed).toBe(false);
-    expect(secondDoc.modules.map((m: { changed: boolean }) => m.changed)).toEqual([false, false, false, false]);
+    expect(secondDoc.modules.map((m: { changed: boolean }) => m.changed)).toEqual(Array(6).fill(false));
 
     expect((await cli(['verify', '--root', root])).code).toBe(0);
     const status = JSON.parse((await cli(['status', '--root', root, '--json'])).stdout);
-    expect(status.modules.map((m: { status: string }) => m.status)).toEqual([
-      'applied',
-      'applied',
-      'applied',
-      'applied',
-    ]);
+    expect(status.modules.map((m: { status: string }) => m.status)).toEqual(Array(6).fill('applied'));
 
     // Only the root is new next to it; no check folder stayed behind inside it.
     expect((await readdir(dir())).sort()).toEqual(before.sort());
@@ -128,7 +127,7 @@ describe('invis-setup --root', () => {
       doc.modules
         .filter((m: { plan: { files: { action: string }[] } }) => m.plan.files.some((f) => f.action !== 'unchanged'))
         .map((m: { module: string }) => m.module),
-    ).toEqual(['ssh']);
+    ).toEqual(['ca', 'ssh', 'firewall']);
     expect((await stat(join(root, 'etc/chrony/conf.d/invis.conf'))).uid).toBe(65534);
     expect((await readdir(dir())).sort()).toEqual(['answers.yaml', 'root', 'tmp']);
   });
