@@ -66,6 +66,7 @@ const dhcpOptionsSchema = z
     domainName: domainName.optional(),
     domainSearch: z.array(domainName).min(1).optional(),
     ntpServers: z.array(ipv4).min(1).optional(),
+    smtpServers: z.array(ipv4).min(1).optional(),
     netbiosNameServers: z.array(ipv4).min(1).optional(),
     netbiosNodeType: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).optional(),
   })
@@ -145,6 +146,8 @@ export interface DhcpOptions {
   domainSearch?: string[];
   /** Option 42. */
   ntpServers?: string[];
+  /** Option 69 (`smtp-server`); the original sends the server's address. */
+  smtpServers?: string[];
   /** Option 44 (WINS). */
   netbiosNameServers?: string[];
   /** Option 46: 1 B-node, 2 P-node, 4 M-node, 8 H-node. */

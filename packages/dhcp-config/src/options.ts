@@ -19,6 +19,7 @@ const OPTION_DEFS: readonly OptionDef[] = [
   { key: 'domainName', name: 'domain-name', code: 15, kind: 'text' },
   { key: 'domainSearch', name: 'domain-search', code: 119, kind: 'names' },
   { key: 'ntpServers', name: 'ntp-servers', code: 42, kind: 'ips' },
+  { key: 'smtpServers', name: 'smtp-server', code: 69, kind: 'ips' },
   { key: 'netbiosNameServers', name: 'netbios-name-servers', code: 44, kind: 'ips' },
   { key: 'netbiosNodeType', name: 'netbios-node-type', code: 46, kind: 'uint8' },
 ];
