@@ -54,7 +54,14 @@ export {
 export { canonicalAddress, isInZone, normalizeName, relativeName, toAsciiName } from './names';
 export { ptrName, reverseZonesForCidr } from './reverse';
 export { createRfc2136Backend, type Rfc2136BackendOptions } from './rfc2136-backend';
-export { type DnsServerAddress, type DnsTransport, sendTcp, udpWithTcpFallback } from './transport';
+export {
+  type DnsServerAddress,
+  type DnsTcpSession,
+  type DnsTransport,
+  openTcpSession,
+  sendTcp,
+  udpWithTcpFallback,
+} from './transport';
 export {
   type SignedMessage,
   signMessage,
@@ -68,6 +75,8 @@ export {
   type DnsUpdateClient,
   type DnsUpdateClientOptions,
   type QueryResult,
+  type UpdateBatchOptions,
+  type UpdateBatchResult,
   type UpdateRequest,
 } from './update-client';
 export {

@@ -107,6 +107,85 @@ export function sendTcpStream(
   });
 }
 
+/** One TCP connection carrying several exchanges at once; see {@link openTcpSession}. */
+export interface DnsTcpSession {
+  /**
+   * Sends one message and resolves with the answer carrying its id (answers may come in any
+   * order). The ids of messages in flight must differ.
+   * @throws {DnsZoneError} `DNS_TIMEOUT`, `DNS_NETWORK` (then every other exchange fails too)
+   */
+  exchange(message: Buffer): Promise<Buffer>;
+  /** Closes the connection; exchanges still waiting fail with `DNS_NETWORK`. */
+  close(): void;
+}
+
+/**
+ * Opens one TCP connection for pipelined exchanges (RFC 7766 §6.2.1.1): messages are written
+ * without waiting for earlier answers, and answers are matched by message id. A timeout of one
+ * exchange (`timeoutMs` without its answer) or a socket error ends the session.
+ *
+ * @param target server address and per-exchange timeout
+ * @returns the session; close it when done
+ * @example
+ * const tcp = openTcpSession({ server: '127.0.0.1' });
+ * try { await Promise.all(messages.map((m) => tcp.exchange(m))); } finally { tcp.close(); }
+ */
+export function openTcpSession(target: DnsServerAddress): DnsTcpSession {
+  const socket = new Socket();
+  const pending = new Map<number, { resolve: (answer: Buffer) => void; reject: (error: unknown) => void }>();
+  let received = Buffer.alloc(0);
+  let failure: unknown;
+  const fail = (error: unknown): void => {
+    failure ??= error;
+    socket.destroy();
+    for (const waiter of pending.values()) waiter.reject(failure);
+    pending.clear();
+  };
+  socket.setNoDelay(true);
+  socket.on('error', (error) => fail(networkError(target, error)));
+  socket.on('end', () => fail(networkError(target, new Error('connection closed by the server'))));
+  socket.on('data', (chunk) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+      const answer = received.subarray(2, 2 + received.readUInt16BE(0));
+      received = received.subarray(2 + answer.length);
+      if (answer.length < 2) continue;
+      pending.get(answer.readUInt16BE(0))?.resolve(answer); // an unknown id is not ours: ignored
+    }
+  });
+  socket.connect(target.port ?? 53, target.server);
+  return {
+    exchange(message) {
+      if (failure) return Promise.reject(failure);
+      const id = message.readUInt16BE(0);
+      if (pending.has(id)) return Promise.reject(new DnsZoneError('DNS_WIRE_INVALID', `message id ${id} is in flight`));
+      if (message.length > 0xffff) {
+        return Promise.reject(new DnsZoneError('DNS_WIRE_INVALID', 'message longer than 65535 octets'));
+      }
+      return new Promise<Buffer>((resolve, reject) => {
+        const timer = setTimeout(() => fail(timeoutError(target, 'TCP')), target.timeoutMs ?? 2000);
+        pending.set(id, {
+          resolve: (answer) => {
+            clearTimeout(timer);
+            pending.delete(id);
+            resolve(answer);
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        });
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(message.length);
+        socket.write(Buffer.concat([length, message]));
+      });
+    },
+    close() {
+      fail(networkError(target, new Error('session closed')));
+    },
+  };
+}
+
 /** One exchange over TCP. */
 export const sendTcp: DnsTransport = async (message, target) => {
   let first: Buffer | undefined;

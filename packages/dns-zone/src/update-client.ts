@@ -6,7 +6,14 @@ import type { RecordType } from './constants';
 import { RCODES } from './constants';
 import { DnsZoneError, type DnsZoneErrorCode } from './errors';
 import type { DnsRecord } from './model';
-import { type DnsServerAddress, type DnsTransport, sendTcpStream, udpWithTcpFallback } from './transport';
+import { normalizeName } from './names';
+import {
+  type DnsServerAddress,
+  type DnsTransport,
+  openTcpSession,
+  sendTcpStream,
+  udpWithTcpFallback,
+} from './transport';
 import { signMessage, type TsigKey, verifyMessage } from './tsig';
 import { decodeMessage, encodeQuery, encodeUpdate, type Prerequisite, rcodeName, type UpdateOperation } from './wire';
 
@@ -27,6 +34,22 @@ export interface UpdateRequest {
   updates: readonly UpdateOperation[];
 }
 
+/** Options of {@link DnsUpdateClient.updateBatch}. */
+export interface UpdateBatchOptions {
+  /**
+   * Send consecutive requests of one zone that have no prerequisites as one UPDATE (default
+   * true). RFC 2136 §3.4.2 applies the updates of a message in order and all or none, so the
+   * zone ends as if they were sent one by one; when the server rejects such a message, its
+   * requests are sent again one by one, so every request gets its own result.
+   */
+  merge?: boolean;
+  /** UPDATE messages in flight on the connection at once (default 8, at most 64). */
+  window?: number;
+}
+
+/** The outcome of one request of a batch. */
+export type UpdateBatchResult = { ok: true } | { ok: false; error: DnsZoneError };
+
 /** Result of a query. */
 export interface QueryResult {
   rcode: string;
@@ -42,6 +65,25 @@ export interface DnsUpdateClient {
    *   `DNS_OUT_OF_ZONE`, `DNS_UPDATE_FAILED`, TSIG codes, `DNS_TIMEOUT`, `DNS_NETWORK`, `DNS_WIRE_INVALID`
    */
   update(request: UpdateRequest): Promise<void>;
+  /**
+   * Sends many UPDATEs over one TCP connection, several in flight at once, and reports the
+   * outcome of each request in order; one failing request (e.g. a failed prerequisite) does not
+   * stop the others. The zone ends as if the requests had been sent one by one with
+   * {@link DnsUpdateClient.update}: a request is held back while an earlier one touching any of
+   * its owner names (updates or prerequisites) is unanswered, so only independent requests
+   * overlap, whatever order the server processes pipelined messages in. Requests with
+   * prerequisites always go alone. A lost connection or timeout fails the requests not yet
+   * answered with `DNS_NETWORK` / `DNS_TIMEOUT` (whether the server applied an unanswered one is
+   * unknown, as with {@link DnsUpdateClient.update}).
+   *
+   * @param requests the UPDATEs, in order
+   * @param options merging and window
+   * @returns one result per request, in the same order
+   * @example
+   * const results = await dns.updateBatch(hosts.map((h) => ({ zone, updates: [{ op: 'add', record: h }] })));
+   * const failed = results.flatMap((r, i) => (r.ok ? [] : [`${hosts[i]?.name}: ${r.error.code}`]));
+   */
+  updateBatch(requests: readonly UpdateRequest[], options?: UpdateBatchOptions): Promise<UpdateBatchResult[]>;
   /** Queries one name/type (`ANY` for all types) and returns the answer records. */
   query(name: string, type: RecordType | 'ANY'): Promise<QueryResult>;
   /**
@@ -63,6 +105,83 @@ function rcodeError(rcode: number, zone: string, what = 'update'): DnsZoneError 
   else if (name === 'NOTAUTH') code = 'DNS_ZONE_NOT_FOUND';
   else if (name === 'NOTZONE') code = 'DNS_OUT_OF_ZONE';
   return new DnsZoneError(code, `${what} of zone ${zone} failed: ${name}`, { details: { rcode: name, zone } });
+}
+
+/** Codes that mean the server answered (and so applied nothing of that message). */
+const SERVER_ANSWERS: ReadonlySet<DnsZoneErrorCode> = new Set([
+  'DNS_PREREQUISITE_FAILED',
+  'DNS_UPDATE_REFUSED',
+  'DNS_ZONE_NOT_FOUND',
+  'DNS_OUT_OF_ZONE',
+  'DNS_UPDATE_FAILED',
+  'DNS_TSIG_BADKEY',
+  'DNS_TSIG_BADSIG',
+  'DNS_TSIG_BADTIME',
+]);
+
+/** Some UPDATE requests sent as one message, and the owner names it touches. */
+interface BatchMessage {
+  indexes: number[];
+  request: UpdateRequest;
+  names: Set<string>;
+}
+
+function ownerNames(request: UpdateRequest): Set<string> {
+  const names = [
+    ...(request.prerequisites ?? []).map((p) => ('record' in p ? p.record.name : p.name)),
+    ...request.updates.map((u) => ('record' in u ? u.record.name : u.name)),
+  ];
+  return new Set(names.map(normalizeName));
+}
+
+function single(requests: readonly UpdateRequest[], i: number): BatchMessage {
+  const request = requests[i] as UpdateRequest;
+  return { indexes: [i], request, names: ownerNames(request) };
+}
+
+/** Merged messages stay well inside one TCP frame (65535 octets) with room for the TSIG. */
+const MERGE_LIMIT = 16_384;
+
+/**
+ * The messages of a batch, in order: runs of prerequisite-free requests of one zone merged (up
+ * to {@link MERGE_LIMIT} octets). A request that cannot be encoded gets its error in `results`.
+ */
+function planBatch(requests: readonly UpdateRequest[], merge: boolean, results: UpdateBatchResult[]): BatchMessage[] {
+  const messages: BatchMessage[] = [];
+  let run: { zone: string; size: number; updates: UpdateOperation[]; message: BatchMessage } | undefined;
+  requests.forEach((request, i) => {
+    let size: number;
+    let message: BatchMessage;
+    try {
+      size = encodeUpdate({ id: 0, ...request }).length;
+      message = single(requests, i);
+    } catch (error) {
+      results[i] = { ok: false, error: asDnsError(error) };
+      return;
+    }
+    const zone = normalizeName(request.zone);
+    const mergeable = merge && (request.prerequisites ?? []).length === 0;
+    if (mergeable && run && run.zone === zone && run.size + size <= MERGE_LIMIT) {
+      run.size += size;
+      run.message.indexes.push(i);
+      run.updates.push(...request.updates);
+      for (const name of message.names) run.message.names.add(name);
+      return;
+    }
+    messages.push(message);
+    if (mergeable) {
+      const updates = [...request.updates];
+      message.request = { zone: request.zone, updates };
+      run = { zone, size, updates, message };
+    } else run = undefined;
+  });
+  return messages;
+}
+
+function asDnsError(error: unknown): DnsZoneError {
+  return error instanceof DnsZoneError
+    ? error
+    : new DnsZoneError('DNS_UPDATE_FAILED', `update failed: ${String(error)}`, { cause: error });
 }
 
 /**
@@ -88,28 +207,92 @@ export function createDnsUpdateClient(options: DnsUpdateClientOptions): DnsUpdat
     return response;
   }
 
-  return {
-    async update(request) {
-      const unsigned = encodeUpdate({ id: randomInt(0, 0x10000), ...request });
-      if (!key) {
-        const error = rcodeError(decodeMessage(await exchange(unsigned)).rcode, request.zone);
-        if (error) throw error;
-        return;
+  /** Sends one UPDATE through `send` and checks rcode and signature. */
+  async function updateVia(request: UpdateRequest, id: number, send: DnsTransport): Promise<void> {
+    const unsigned = encodeUpdate({ id, ...request });
+    const exchange = async (message: Buffer): Promise<Buffer> => {
+      const response = await send(message, options);
+      if (response.length < 12 || response.readUInt16BE(0) !== id) {
+        throw new DnsZoneError('DNS_WIRE_INVALID', 'response id does not match the request');
       }
-      const signed = signMessage(unsigned, key, now());
-      const response = await exchange(signed.message);
-      const { rcode } = decodeMessage(response);
-      try {
-        verifyMessage(response, key, now(), signed.mac);
-      } catch (error) {
-        // An unsigned error answer (e.g. FORMERR, REFUSED) is reported by its rcode.
-        if (error instanceof DnsZoneError && error.code === 'DNS_TSIG_UNSIGNED' && rcode !== RCODES.byName.NOERROR) {
-          throw rcodeError(rcode, request.zone) ?? error;
-        }
-        throw error;
-      }
-      const error = rcodeError(rcode, request.zone);
+      return response;
+    };
+    if (!key) {
+      const error = rcodeError(decodeMessage(await exchange(unsigned)).rcode, request.zone);
       if (error) throw error;
+      return;
+    }
+    const signed = signMessage(unsigned, key, now());
+    const response = await exchange(signed.message);
+    const { rcode } = decodeMessage(response);
+    try {
+      verifyMessage(response, key, now(), signed.mac);
+    } catch (error) {
+      // An unsigned error answer (e.g. FORMERR, REFUSED) is reported by its rcode.
+      if (error instanceof DnsZoneError && error.code === 'DNS_TSIG_UNSIGNED' && rcode !== RCODES.byName.NOERROR) {
+        throw rcodeError(rcode, request.zone) ?? error;
+      }
+      throw error;
+    }
+    const error = rcodeError(rcode, request.zone);
+    if (error) throw error;
+  }
+
+  return {
+    update: (request) => updateVia(request, randomInt(0, 0x10000), transport),
+    async updateBatch(requests, batchOptions = {}) {
+      const window = Math.min(Math.max(Math.trunc(batchOptions.window ?? 8), 1), 64);
+      const results = new Array<UpdateBatchResult>(requests.length);
+      const queue = planBatch(requests, batchOptions.merge ?? true, results);
+      if (queue.length === 0) return results;
+      const session = openTcpSession(options);
+      const send: DnsTransport = (message) => session.exchange(message);
+      const busy = new Map<string, number>(); // owner name → messages in flight touching it
+      const inFlight = new Set<Promise<void>>();
+      let nextId = randomInt(0, 0x10000);
+      const start = (message: BatchMessage): void => {
+        for (const name of message.names) busy.set(name, (busy.get(name) ?? 0) + 1);
+        const id = nextId;
+        nextId = (nextId + 1) & 0xffff;
+        const done: Promise<void> = updateVia(message.request, id, send)
+          .then(
+            () => {
+              for (const i of message.indexes) results[i] = { ok: true };
+            },
+            (error: unknown) => {
+              const failure = asDnsError(error);
+              if (message.indexes.length > 1 && SERVER_ANSWERS.has(failure.code)) {
+                // Nothing of the merged message was applied: each request again, before anything after it.
+                queue.unshift(...message.indexes.map((i) => single(requests, i)));
+                return;
+              }
+              for (const i of message.indexes) results[i] = { ok: false, error: failure };
+            },
+          )
+          .finally(() => {
+            for (const name of message.names) {
+              const left = (busy.get(name) ?? 1) - 1;
+              if (left === 0) busy.delete(name);
+              else busy.set(name, left);
+            }
+            inFlight.delete(done);
+          });
+        inFlight.add(done);
+      };
+      try {
+        while (queue.length > 0 || inFlight.size > 0) {
+          const head = queue[0];
+          if (head && inFlight.size < window && ![...head.names].some((n) => busy.has(n))) {
+            queue.shift();
+            start(head);
+          } else {
+            await Promise.race(inFlight);
+          }
+        }
+      } finally {
+        session.close();
+      }
+      return results;
     },
     async transfer(zone) {
       const query = encodeQuery(randomInt(0, 0x10000), zone, 'AXFR');
