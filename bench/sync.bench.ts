@@ -10,6 +10,7 @@ import { startWebDav, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
 import { createSyncEngine, createWebDavClient } from '../packages/owncloud-sync/src/index';
 import { alternatingSamples, type Benchmark, type Comparison, type Measurement, measureBatch, median } from './lib';
+import { bisyncArgs, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv } from './sync-peers';
 
 const FOLDERS = 50;
 
@@ -65,50 +66,23 @@ async function onServer(kind: WebDavKind, files: number, withOwncloudcmd: boolea
       },
     ];
     if (withOwncloudcmd) {
-      const exclude = join(work, 'exclude.lst');
-      await writeFile(exclude, '*~\n*.part\n');
+      const args = await owncloudcmdArgs(info, work);
       const dir = join(work, 'occ');
       contenders.push({
         label: 'owncloudcmd',
         dir,
         async sync() {
-          // Password on the command line is owncloudcmd's interface; acceptable only in a bench.
-          const url = `${info.origin}/remote.php/webdav/occ`;
-          const args = [
-            '--non-interactive',
-            '--silent',
-            '--exclude',
-            exclude,
-            '-u',
-            info.username,
-            '-p',
-            info.password,
-          ];
-          await execa('owncloudcmd', [...args, dir, url], { env: { HOME: work } });
+          await execa('owncloudcmd', [...args, dir, owncloudcmdUrl(info, 'occ')], { env: { HOME: work } });
         },
       });
     }
-    const rcloneConf = join(work, 'rclone.conf');
-    await writeFile(rcloneConf, '');
-    const rcloneEnv = {
-      RCLONE_CONFIG: rcloneConf,
-      RCLONE_CONFIG_BENCH_TYPE: 'webdav',
-      RCLONE_CONFIG_BENCH_URL: info.url,
-      // As in the lab: `owncloud` (X-OC-Mtime) also against rclone serve; bisync needs mtimes.
-      RCLONE_CONFIG_BENCH_VENDOR: 'owncloud',
-      RCLONE_CONFIG_BENCH_USER: info.username,
-      RCLONE_CONFIG_BENCH_PASS: (await execa('rclone', ['obscure', info.password])).stdout.trim(),
-    };
+    const env = await rcloneEnv(info, work);
     const bisyncDir = join(work, 'bisync');
     contenders.push({
       label: 'rclone bisync',
       dir: bisyncDir,
       async sync(first) {
-        await execa(
-          'rclone',
-          ['bisync', bisyncDir, 'bench:bisync', '--workdir', join(work, 'bisync-work'), ...(first ? ['--resync'] : [])],
-          { env: rcloneEnv },
-        );
+        await execa('rclone', bisyncArgs(bisyncDir, 'bisync', work, first), { env });
       },
     });
 

@@ -10,7 +10,7 @@ import { scanRemoteInto, walkLocal } from './discovery';
 import { SyncError, toSyncError } from './errors';
 import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
 import { createExecutor } from './executor';
-import { type Journal, type JournalEntry, openJournal } from './journal';
+import { type Journal, openJournal } from './journal';
 import { createRateLimiter } from './limit';
 import { type LocalTree, localTree } from './localfs';
 import { acquireLock } from './lock';
@@ -121,7 +121,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const started = performance.now();
       await ensurePrivateDir(stateDir);
       const release = await acquireLock(join(stateDir, 'lock'), host, clock);
-      const journal = openJournal(join(stateDir, 'journal.db'));
+      const journalFile = join(stateDir, 'journal.db');
+      const journal = openJournal(journalFile);
       let opened: PlanStore | undefined;
       try {
         // Discovery goes into a temporary database, not into maps: memory does not grow with the tree.
@@ -129,11 +130,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         opened = store;
         server ??= await client.detect();
         const excluded = await excludeMatcher();
-        let root: JournalEntry | undefined;
-        for (const e of journal.entries()) {
-          if (e.path === '') root = e;
-          else store.addJournal(e);
-        }
+        store.loadJournal(journalFile);
+        const root = journal.get('');
         // Remote first: its requests are in flight while the (mostly synchronous) local walk runs.
         const remotePromise = scanRemoteInto(
           {
@@ -225,7 +223,9 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             retries,
           });
           const { remoteChanged } = await executor.execute(plan.actions);
-          if (report.errors.length === 0 && !remoteChanged && remoteScan.rootEtag !== undefined) {
+          // An unchanged root ETag is not written again: a run that changed nothing writes nothing.
+          const rootEtag = remoteScan.rootEtag;
+          if (report.errors.length === 0 && !remoteChanged && rootEtag !== undefined && rootEtag !== root?.etag) {
             journal.put({
               path: '',
               isDir: true,
@@ -233,7 +233,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
               mtimeMs: 0,
               inode: 0,
               remoteSize: 0,
-              etag: remoteScan.rootEtag,
+              etag: rootEtag,
             });
           }
           journal.flush();

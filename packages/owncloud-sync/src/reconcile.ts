@@ -34,6 +34,12 @@ export interface PlanStore {
   addRemote(e: RemoteEntry): void;
   /** Adds a journal entry; entries keep the order they were added in (later ones win ties). */
   addJournal(e: JournalEntry): void;
+  /**
+   * Copies every entry of a journal database (see `openJournal`) but the base collection's, in the
+   * journal's own order, inside SQLite: no row passes through JavaScript. Only before the first
+   * other call (SQLite attaches a database only outside a transaction).
+   */
+  loadJournal(file: string): void;
   journalEntry(path: string): JournalEntry | undefined;
   /** Replaces the fields of a journal entry already added (racy entries settled by content). */
   replaceJournal(e: JournalEntry): void;
@@ -72,6 +78,18 @@ CREATE TABLE by_id (key_id TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE by_etag (etag_key TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE suspect (path TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE p (path TEXT PRIMARY KEY) WITHOUT ROWID;`;
+
+/**
+ * SQL over a row of `l LEFT JOIN r LEFT JOIN j`: 1 when the path is on all three sides with one
+ * type, a folder's ETag is unchanged (or not sent), a file's stat equals the journal's, its ETag
+ * (else size and mtime) too, and its ETag is not ambiguous — the cases where decide() plans
+ * nothing for any marks; NULL or 0 otherwise.
+ */
+const SAME_ON_ALL_SIDES = `(r.path IS NOT NULL AND j.path IS NOT NULL AND l.is_dir = r.is_dir AND l.is_dir = j.is_dir AND
+  CASE WHEN l.is_dir = 1 THEN r.etag IS NULL OR r.etag = j.etag
+  ELSE l.size = j.size AND l.mtime = j.mtime AND l.inode = j.inode
+    AND CASE WHEN r.etag IS NOT NULL THEN r.etag = j.etag ELSE r.size = j.rsize AND r.mtime IS j.rmtime END
+    AND NOT EXISTS (SELECT 1 FROM suspect s WHERE s.path = l.path) END)`;
 
 const toLocalEntry = (r: LocalRow): LocalEntry => ({
   path: r.path,
@@ -130,9 +148,15 @@ type PlanRow = [
 export function openPlanStore(): PlanStore {
   const db = new DatabaseSync('');
   db.exec(SCHEMA);
-  db.exec('BEGIN');
+  // One transaction for the whole run (the database is thrown away), begun after a journal copy.
+  let inTransaction = false;
+  const begin = (): void => {
+    if (!inTransaction) db.exec('BEGIN');
+    inTransaction = true;
+  };
   const stmts = new Map<string, StatementSync>();
   const q = (sql: string): StatementSync => {
+    begin();
     let s = stmts.get(sql);
     if (!s) {
       s = db.prepare(sql);
@@ -296,6 +320,21 @@ export function openPlanStore(): PlanStore {
         parentOf(e.path),
       );
     },
+    loadJournal(file) {
+      if (inTransaction) throw new Error('loadJournal must come first');
+      db.prepare('ATTACH DATABASE ? AS jdb').run(file);
+      try {
+        // seq = rowid: the order in which the journal hands out its entries (and re-inserted keys go last).
+        // parent: the path up to its last '/' (rtrim drops the last name's characters, then the '/').
+        db.prepare(
+          `INSERT INTO j (${JOURNAL_COLUMNS}, seq, parent) SELECT ${JOURNAL_COLUMNS}, rowid,
+             rtrim(rtrim(path, replace(path, '/', '')), '/') FROM jdb.entries WHERE path <> ''`,
+        ).run();
+        seq = Number(db.prepare('SELECT coalesce(max(seq), 0) AS n FROM j').get()?.n);
+      } finally {
+        db.exec('DETACH DATABASE jdb');
+      }
+    },
     journalEntry(path) {
       const row = q(`SELECT ${JOURNAL_COLUMNS} FROM j WHERE path = ?`).get(path) as JournalRow | undefined;
       return row && fromJournalRow(row);
@@ -334,7 +373,18 @@ export function openPlanStore(): PlanStore {
       detectLocalMoves(actions);
       detectRemoteMoves(actions);
       markAmbiguousEtags();
-      for (const t of ['l', 'r', 'j']) q(`INSERT OR IGNORE INTO p SELECT path FROM ${t}`).run();
+      // The walk visits every path but those the same on all three sides (a narrower test than
+      // decide()'s "nothing to do": such a path gets no step and marks no parent), so an unchanged
+      // tree costs a scan of l, not a sorted walk and a decision per path.
+      q(
+        `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
+         WHERE coalesce(${SAME_ON_ALL_SIDES}, 0) = 0`,
+      ).run();
+      for (const t of ['r', 'j']) {
+        q(
+          `INSERT OR IGNORE INTO p SELECT path FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = ${t}.path)`,
+        ).run();
+      }
       const typeClash = (
         q('SELECT l.path FROM l JOIN r ON r.path = l.path WHERE l.is_dir <> r.is_dir').all() as { path: string }[]
       )

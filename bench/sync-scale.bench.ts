@@ -1,0 +1,255 @@
+// The steady state of a branch server at scale (issue #21): 100,000 files of mixed sizes in a
+// tree of 2,010 folders, synced every few minutes with nothing or 1% changed. Ours vs owncloudcmd
+// on the ownCloud-compatible shim, ours vs rclone bisync on rclone serve webdav; time and peak RSS.
+// Ours runs as a child process per sync (sync-scale-probe.ts, its own time without the process
+// start), the peers under /usr/bin/time (wall time of the whole process). The peers' copies on the
+// server are laid down with `cp -a` (same content and mtimes) before their first sync, which then
+// only compares: uploading 100,000 files takes owncloudcmd minutes and bisync about an hour, and
+// the first sync is not what is measured here. Ours uploads its copy itself.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startWebDav, type WebDavInfo, type WebDavKind } from '@invis/testbed';
+import { execa } from 'execa';
+import { createWebDavClient } from '../packages/owncloud-sync/src/index';
+import { type Benchmark, type Comparison, type Measurement, median } from './lib';
+import { bisyncArgs, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv } from './sync-peers';
+
+/** Folder tree: `shape[0]` top folders, each with `shape[1]` sub folders, each with `shape[2]`. */
+interface Scale {
+  files: number;
+  shape: [number, number, number];
+  rounds: number;
+}
+
+const FULL: Scale = { files: 100_000, shape: [10, 10, 19], rounds: 3 };
+const QUICK: Scale = { files: 10_000, shape: [4, 5, 9], rounds: 3 };
+
+function folders([a, b, c]: Scale['shape']): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < a; i++) {
+    const top = `dept${i}`;
+    out.push(top);
+    for (let k = 0; k < b; k++) {
+      const mid = `${top}/project${k}`;
+      out.push(mid);
+      for (let m = 0; m < c; m++) out.push(`${mid}/part${m}`);
+    }
+  }
+  return out;
+}
+
+/** Deterministic PRNG (mulberry32), so every contender gets the same tree. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EXTS = ['.docx', '.xlsx', '.pdf', '.txt', '.jpg', '.odt'];
+
+/** Sizes: 85% 0.1–4 KiB, 14% 4–64 KiB, 1% 64–512 KiB (about 9 KiB on average). */
+function sizeOf(rand: () => number): number {
+  const u = rand();
+  const span = (lo: number, hi: number): number => Math.floor(lo + rand() * (hi - lo));
+  return u < 0.85 ? span(100, 4096) : u < 0.99 ? span(4096, 65536) : span(65536, 524288);
+}
+
+interface FileSpec {
+  path: string;
+  size: number;
+}
+
+function treeSpec(scale: Scale): { dirs: string[]; files: FileSpec[] } {
+  const dirs = folders(scale.shape);
+  const rand = prng(21);
+  const files = Array.from({ length: scale.files }, (_, i) => ({
+    path: `${dirs[i % dirs.length]}/doc${i}${EXTS[i % EXTS.length]}`,
+    size: sizeOf(rand),
+  }));
+  return { dirs, files };
+}
+
+const POOL = Buffer.alloc(1 << 20, 0);
+for (let i = 0; i < POOL.length; i++) POOL[i] = (i * 2654435761) >>> 24;
+
+async function writeTree(dir: string, spec: ReturnType<typeof treeSpec>): Promise<void> {
+  for (const d of spec.dirs) await mkdir(join(dir, d), { recursive: true });
+  for (let i = 0; i < spec.files.length; i += 500) {
+    await Promise.all(
+      spec.files.slice(i, i + 500).map((f, k) => {
+        const at = ((i + k) * 7919) % (POOL.length - f.size);
+        return writeFile(join(dir, f.path), POOL.subarray(at, at + f.size));
+      }),
+    );
+  }
+}
+
+/** Changes 1% of the files (every 100th, shifted by the round): new content, one byte longer. */
+async function changeOnePercent(dir: string, spec: ReturnType<typeof treeSpec>, round: number): Promise<number> {
+  const picked = spec.files.filter((_, i) => i % 100 === round % 100);
+  for (let i = 0; i < picked.length; i += 200) {
+    await Promise.all(
+      picked
+        .slice(i, i + 200)
+        .map((f) => writeFile(join(dir, f.path), POOL.subarray(round, round + f.size + 1 + round))),
+    );
+  }
+  return picked.length;
+}
+
+/** One run of a contender: wall or own time and its peak RSS. */
+interface Sample {
+  ms: number;
+  rssMiB: number;
+}
+
+interface Contender {
+  label: string;
+  dir: string;
+  sync(first: boolean): Promise<Sample>;
+}
+
+/** Runs a peer tool under /usr/bin/time for its peak RSS (`%M`, KiB, the last line of stderr). */
+async function timed(cmd: string, args: string[], env: Record<string, string>): Promise<Sample> {
+  const t0 = performance.now();
+  const { stderr } = await execa('/usr/bin/time', ['-f', '%M', cmd, ...args], { env });
+  const ms = performance.now() - t0;
+  const kib = Number(stderr.trim().split('\n').at(-1));
+  return { ms, rssMiB: Math.round((kib / 1024) * 10) / 10 };
+}
+
+function ours(info: WebDavInfo, work: string): Contender {
+  const dir = join(work, 'ours');
+  return {
+    label: 'ours',
+    dir,
+    async sync() {
+      const { stdout } = await execa(
+        process.execPath,
+        [
+          '--conditions=@invis/source',
+          '--import',
+          'tsx',
+          join(import.meta.dirname, 'sync-scale-probe.ts'),
+          dir,
+          `${info.url}ours/`,
+          join(work, 'ours-state'),
+          info.username,
+        ],
+        { cwd: join(import.meta.dirname, '..'), env: { INVIS_BENCH_PASSWORD: info.password } },
+      );
+      const out = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; maxRssMiB: number };
+      return { ms: out.ms, rssMiB: out.maxRssMiB };
+    },
+  };
+}
+
+async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<Contender> {
+  if (kind === 'owncloud-shim') {
+    const args = await owncloudcmdArgs(info, work);
+    const dir = join(work, 'occ');
+    return {
+      label: 'owncloudcmd',
+      dir,
+      sync: () => timed('owncloudcmd', [...args, dir, owncloudcmdUrl(info, 'occ')], { HOME: work }),
+    };
+  }
+  const env = await rcloneEnv(info, work);
+  const dir = join(work, 'bisync');
+  return {
+    label: 'rclone bisync',
+    dir,
+    sync: (first) => timed('rclone', bisyncArgs(dir, 'bisync', work, first), env),
+  };
+}
+
+const fmtRss = (xs: Sample[]): string => `${Math.max(...xs.map((x) => x.rssMiB))} MiB`;
+const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+async function onServer(kind: WebDavKind, scale: Scale, lines: string[]): Promise<Comparison[]> {
+  const server = await startWebDav({ kind });
+  const work = await mkdtemp(join(tmpdir(), 'invis-bench-syncscale-'));
+  const { info } = server;
+  const where = kind === 'owncloud-shim' ? 'ownCloud shim' : 'rclone serve';
+  try {
+    const spec = treeSpec(scale);
+    const a = ours(info, work);
+    const b = await peer(kind, info, work);
+    await writeTree(a.dir, spec);
+    await writeTree(b.dir, spec);
+    // The peer's server copy: the same files with the same mtimes, so its first sync only compares.
+    const remoteName = b.label === 'owncloudcmd' ? 'occ' : 'bisync';
+    await execa('cp', ['-a', b.dir, join(info.dataDir, remoteName)]);
+    const root = createWebDavClient({
+      url: info.url,
+      auth: { type: 'basic', username: info.username, password: info.password },
+    });
+    await root.mkcol('ours');
+    await root.close();
+    const firstOurs = await a.sync(true);
+    const firstPeer = await b.sync(true);
+    lines.push(
+      `${where}: first sync ours ${fmtS(firstOurs.ms)} (uploads ${scale.files.toLocaleString('en')} files; peak RSS ${firstOurs.rssMiB} MiB), ${b.label} ${fmtS(firstPeer.ms)} (server copy laid down beforehand: compares only; ${firstPeer.rssMiB} MiB)`,
+    );
+    // The run right after the first one re-lists what the first one changed; not the steady state.
+    const settleOurs = await a.sync(false);
+    const settlePeer = await b.sync(false);
+    lines.push(
+      `${where}: no-change right after the first sync ours ${fmtS(settleOurs.ms)} (${settleOurs.rssMiB} MiB), ${b.label} ${fmtS(settlePeer.ms)} (${settlePeer.rssMiB} MiB)`,
+    );
+    const rows: Comparison[] = [];
+    const phase = async (task: string, target: string, before?: (dir: string, round: number) => Promise<number>) => {
+      const samples: Sample[][] = [[], []];
+      let units = scale.files;
+      for (let round = 0; round < scale.rounds; round++) {
+        const order = round % 2 === 0 ? [0, 1] : [1, 0];
+        for (const side of order) {
+          const c = side === 0 ? a : b;
+          if (before) units = await before(c.dir, round);
+          samples[side]?.push(await c.sync(false));
+        }
+      }
+      const [sa = [], sb = []] = samples;
+      const m = (label: string, xs: Sample[]): Measurement => ({
+        label,
+        iterations: units,
+        totalMs: median(xs.map((x) => x.ms)),
+      });
+      rows.push({
+        task: `${task} (median of ${scale.rounds}), ${where}`,
+        ours: m('ours', sa),
+        peer: m(b.label, sb),
+        target,
+      });
+      lines.push(
+        `${where}, ${task}: ours ${sa.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sa)}; ${b.label} ${sb.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sb)}`,
+      );
+    };
+    await phase('no-change re-sync', '≤ 0.5× of the peer');
+    // The first no-change run after a change re-lists the changed folders; it is part of the cost.
+    await phase('1% changed', '≤ 0.5× of the peer', (dir, round) => changeOnePercent(dir, spec, round + 1));
+    await phase('no-change after a change', '≤ 0.5× of the peer');
+    return rows;
+  } finally {
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export const benchmark: Benchmark = {
+  name: 'sync-scale',
+  description:
+    'steady state at scale: 100,000 files (85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep (--quick: 10,000 in 204), no-change and 1% changed, alternating rounds; @invis/owncloud-sync (a child process per run) vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; peak RSS of every run',
+  async run({ quick }) {
+    const scale = quick ? QUICK : FULL;
+    const lines: string[] = [];
+    const rows = [...(await onServer('owncloud-shim', scale, lines)), ...(await onServer('rclone', scale, lines))];
+    console.log(lines.join('\n'));
+    return rows;
+  },
+};
