@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
-import { createAdDirectory, createPortal, execaRunner, startPortalServer } from '@invis/portal-1';
+import { composePortal, defaultPortalSettings } from '@invis/portal-1';
 import { DEMO_PASSWORD, reserveLoopbackAddress, seedDemoDirectory, startSambaDc } from '@invis/testbed';
 import autocannon from 'autocannon';
 import type { Benchmark, Comparison, Measurement } from './lib';
@@ -90,21 +90,26 @@ export const benchmark: Benchmark = {
       }
       console.log(`seeded ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-      const portal = createPortal({
-        directory: createAdDirectory({ ad }),
-        dataDir,
-        internalNetworks: ['127.0.0.0/8'],
-        runner: execaRunner,
-        throttle: { maxPerAddress: 1000 },
-        status: {
-          watchDirs: ['/', tmpdir()],
-          mdstatFile: '/proc/mdstat',
-          certificates: [{ name: 'CA', file: dc.info.caFile }],
-          backupStampFile: join(dataDir, 'none'),
-          internetStateFile: join(dataDir, 'none'),
+      const running = await composePortal(
+        {
+          ...defaultPortalSettings(),
+          PORTAL_HOST: lo.address,
+          PORTAL_PORT: 0,
+          PORTAL_DATA_DIR: dataDir,
+          PORTAL_INTERNAL_NETWORKS: ['127.0.0.0/8'],
+          PORTAL_WATCH_DIRS: ['/', tmpdir()],
+          PORTAL_CERT_FILES: [`CA=${dc.info.caFile}`],
+          PORTAL_BACKUP_STAMP_FILE: join(dataDir, 'none'),
+          PORTAL_INETCHECK_FILE: join(dataDir, 'none'),
         },
-      });
-      const server = await startPortalServer(portal, { host: lo.address, port: 0, directLoopbackClients: true });
+        {
+          ad,
+          shares: null,
+          tuning: { throttle: { maxPerAddress: 1000 } },
+          directLoopbackClients: true,
+        },
+      );
+      const server = running.server;
       try {
         const session = await fetch(`${server.url}/api/session`);
         const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0] as string;
@@ -166,8 +171,7 @@ export const benchmark: Benchmark = {
         ];
         return rows;
       } finally {
-        await server.close();
-        portal.close();
+        await running.close();
       }
     } finally {
       await ad.close();

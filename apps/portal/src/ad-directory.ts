@@ -4,7 +4,7 @@
 // expired-password change, and turns AdError codes into PortalError codes.
 import {
   type AdClient,
-  AdError,
+  type AdError,
   type AdGroup,
   type AdUser,
   encodeUnicodePwd,
@@ -74,7 +74,7 @@ const FIXED_TEXT: Partial<Record<PortalErrorCode, string>> = {
  * `cause`, and its details go to the server log only (failures, not everyday answers).
  */
 export function toPortalError(e: unknown): unknown {
-  if (!(e instanceof AdError)) return e;
+  if (!isAdError(e)) return e;
   const code = AD_TO_PORTAL[e.code] ?? 'PORTAL_INTERNAL';
   if (code === 'PORTAL_DIRECTORY_UNAVAILABLE' || code === 'PORTAL_INTERNAL') {
     console.error(`portal: directory error ${e.code}: ${e.message}`);
@@ -195,7 +195,7 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
 
   const needUser = async (username: string): Promise<AdUser> => {
     const u = await ad.users.get(username);
-    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { data: { username } });
+    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { details: { username } });
     return u;
   };
   const getUser = async (username: string): Promise<DirectoryUser | null> => {
@@ -209,7 +209,7 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
   };
   const needDirectoryUser = async (username: string): Promise<DirectoryUser> => {
     const u = await getUser(username);
-    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { data: { username } });
+    if (!u) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { details: { username } });
     return u;
   };
   const setLinks = async (username: string, links: UserProfilePatch['links']): Promise<void> => {
@@ -232,7 +232,7 @@ export function createAdDirectory(options: AdDirectoryOptions): Directory {
   };
   const needGroup = async (name: string): Promise<AdGroup> => {
     const g = await ad.groups.get(name);
-    if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
+    if (!g) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { details: { name } });
     return g;
   };
   const mailOf = async (name: string): Promise<string> => {

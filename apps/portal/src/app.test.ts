@@ -1,6 +1,8 @@
 // The portal's HTTP behaviour (sessions, CSRF, access rules, strict validation, OpenAPI) with
 // an in-memory directory. The same flows run against a real Samba DC and Chromium in
 // test/integration.
+
+import { createScriptedRunner } from '@invis/test-utils';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type ApiClient, apiClient } from '../test/http-client';
@@ -149,7 +151,7 @@ beforeEach(() => {
     dataDir: ':memory:',
     internalNetworks: ['127.0.0.0/8', '192.168.220.0/24'],
     trustedProxies: ['127.0.0.2'],
-    runner: async () => ({ exitCode: 0, stdout: 'active\n' }),
+    runner: createScriptedRunner({ systemctl: { stdout: 'active\n' } }),
     status: {
       watchDirs: ['/'],
       mdstatFile: '/nonexistent',

@@ -10,7 +10,7 @@ import { registerGroupRoutes } from './api/groups';
 import { ANON_CSRF_COOKIE, registerSessionRoutes, SESSION_COOKIE } from './api/session';
 import { registerUserRoutes } from './api/users';
 import type { PortalDeps, PortalEnv } from './context';
-import { PortalError } from './errors';
+import { isPortalError, PortalError } from './errors';
 import { clientAddress } from './network';
 import { csrfTokenMatches } from './sessions';
 import { parseLang } from './ui/i18n';
@@ -39,7 +39,7 @@ export function nodePeerAddress(c: Context): string {
 
 /** Server errors are logged without request data (it may hold passwords); clients get JSON/HTML with the code only. */
 function toPortalError(e: unknown): PortalError {
-  if (e instanceof PortalError) return e;
+  if (isPortalError(e)) return e;
   // Hono's own 4xx (malformed JSON body, …) are the client's fault, not ours.
   if (e instanceof HTTPException && e.status < 500) return new PortalError('PORTAL_VALIDATION', e.message);
   console.error('portal: unexpected error', e instanceof Error ? `${e.name}: ${e.message}` : 'non-Error thrown');
@@ -173,7 +173,7 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
 
   // One answer for every error: JSON for the API, a translated page for the UI.
   const respond = (c: Context<PortalEnv>, e: PortalError) => {
-    if (e.code === 'PORTAL_THROTTLED') c.header('retry-after', String(e.data.retryAfterSeconds ?? 60));
+    if (e.code === 'PORTAL_THROTTLED') c.header('retry-after', String(e.details.retryAfterSeconds ?? 60));
     if (c.req.path.startsWith('/api/')) return c.json(e.toJSON(), e.status as 400);
     const session = c.get('session') ?? null;
     const v = makeView(

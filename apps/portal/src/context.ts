@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { AccessCheck } from './access';
 import type { AuditLog } from './audit';
 import type { Directory } from './directory';
-import { PortalError } from './errors';
+import { isPortalError, PortalError } from './errors';
 import type { NetworkSet } from './network';
 import type { ServiceControl } from './services';
 import type { AnonymousCsrf, Session, SessionStore, SessionUser } from './sessions';
@@ -92,7 +92,7 @@ export async function audited<T>(
     audit.append({
       ...base,
       outcome: 'failed',
-      after: { error: e instanceof PortalError ? e.code : 'PORTAL_INTERNAL' },
+      after: { error: isPortalError(e) ? e.code : 'PORTAL_INTERNAL' },
     });
     throw e;
   }
@@ -119,7 +119,7 @@ export async function refuseProtectedToToken(c: PortalContext, kind: 'user' | 'g
     g.name.toLowerCase() === admin || (g.rid !== null && PRIVILEGED_RIDS.has(g.rid));
   if ((p.rid !== null && p.rid < 1000) || p.adminCount || p.builtin || privileged(p) || p.memberOf.some(privileged)) {
     throw new PortalError('PORTAL_FORBIDDEN', `API tokens may not change the protected ${kind} ${name}`, {
-      data: { [kind]: name },
+      details: { [kind]: name },
     });
   }
 }

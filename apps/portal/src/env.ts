@@ -15,74 +15,94 @@ const list = (fallback: string) =>
     );
 const int = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
-const EnvSchema = z
-  .object({
-    PORTAL_HOST: z.string().min(1).default('127.0.0.1'),
-    PORTAL_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
-    /** Certificate and key for HTTPS; without them the portal serves HTTP on loopback only (behind a TLS proxy). */
-    PORTAL_TLS_CERT_FILE: z.string().optional(),
-    PORTAL_TLS_KEY_FILE: z.string().optional(),
-    PORTAL_LDAP_URL: z.string().regex(/^ldaps?:\/\//, 'ldap:// (StartTLS) or ldaps:// URL'),
-    PORTAL_LDAP_CA_FILE: z.string().optional(),
-    /** UPN or DN of the portal's service account. */
-    PORTAL_LDAP_BIND: z.string().min(1),
-    /** File with the service account's password (never the password itself in the environment). */
-    PORTAL_LDAP_PASSWORD_FILE: z.string().min(1),
-    PORTAL_DATA_DIR: z.string().min(1).default('/var/lib/invis/portal'),
-    /** Loopback is not inside by default: behind the loopback TLS proxy every visitor comes from 127.0.0.1. */
-    PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24'),
-    PORTAL_TRUSTED_PROXIES: list(''),
-    /** NetBIOS name of the file server for Windows home/profile paths of new accounts (none: not set). */
-    PORTAL_WINDOWS_FILE_SERVER: z
-      .string()
-      .regex(/^[A-Za-z0-9-]{1,15}$/)
-      .optional(),
-    PORTAL_ADMIN_GROUP: z.string().min(1).default('Domain Admins'),
-    PORTAL_MOBILE_GROUP: z.string().min(1).default('mobilusers'),
-    PORTAL_SESSION_IDLE_MINUTES: int(30, 24 * 60),
-    PORTAL_SESSION_MAX_HOURS: int(8, 24 * 7),
-    PORTAL_WATCH_DIRS: list('/home,/srv,/var'),
-    /** `name=/path/cert.pem,…` */
-    PORTAL_CERT_FILES: list('ldap=/etc/invis/certs/ldap-cert.pem'),
-    PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
-    PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
-  })
-  .superRefine((env, ctx) => {
-    if (Boolean(env.PORTAL_TLS_CERT_FILE) !== Boolean(env.PORTAL_TLS_KEY_FILE)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'set both PORTAL_TLS_CERT_FILE and PORTAL_TLS_KEY_FILE',
-        path: ['PORTAL_TLS_KEY_FILE'],
-      });
-    }
-    if (!env.PORTAL_TLS_CERT_FILE && !isLoopbackHost(env.PORTAL_HOST)) {
-      ctx.addIssue({ code: 'custom', message: 'plain HTTP only on loopback; give TLS files', path: ['PORTAL_HOST'] });
-    }
-    // Plain HTTP on loopback means a TLS proxy in front; unless it is named, every visitor would be the proxy.
-    if (!env.PORTAL_TLS_CERT_FILE && env.PORTAL_TRUSTED_PROXIES.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'plain HTTP needs the TLS proxy in PORTAL_TRUSTED_PROXIES',
-        path: ['PORTAL_TRUSTED_PROXIES'],
-      });
-    }
-    for (const key of ['PORTAL_INTERNAL_NETWORKS', 'PORTAL_TRUSTED_PROXIES'] as const) {
-      for (const entry of env[key]) {
-        try {
-          createNetworkSet([entry]);
-        } catch {
-          ctx.addIssue({ code: 'custom', message: `not a network: ${entry}`, path: [key] });
-        }
+/** The directory connection: read by `main.ts`, which builds the ad client from it. */
+const LDAP_SHAPE = {
+  PORTAL_LDAP_URL: z.string().regex(/^ldaps?:\/\//, 'ldap:// (StartTLS) or ldaps:// URL'),
+  PORTAL_LDAP_CA_FILE: z.string().optional(),
+  /** UPN or DN of the portal's service account. */
+  PORTAL_LDAP_BIND: z.string().min(1),
+  /** File with the service account's password (never the password itself in the environment). */
+  PORTAL_LDAP_PASSWORD_FILE: z.string().min(1),
+};
+
+/** Everything else: what {@link PortalSettings} holds and `composePortal` reads. */
+const SETTINGS_SHAPE = {
+  PORTAL_HOST: z.string().min(1).default('127.0.0.1'),
+  PORTAL_PORT: z.coerce.number().int().min(1).max(65535).default(8443),
+  /** Certificate and key for HTTPS; without them the portal serves HTTP on loopback only (behind a TLS proxy). */
+  PORTAL_TLS_CERT_FILE: z.string().optional(),
+  PORTAL_TLS_KEY_FILE: z.string().optional(),
+  PORTAL_DATA_DIR: z.string().min(1).default('/var/lib/invis/portal'),
+  /** Loopback is not inside by default: behind the loopback TLS proxy every visitor comes from 127.0.0.1. */
+  PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24'),
+  PORTAL_TRUSTED_PROXIES: list(''),
+  /** NetBIOS name of the file server for Windows home/profile paths of new accounts (none: not set). */
+  PORTAL_WINDOWS_FILE_SERVER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,15}$/)
+    .optional(),
+  PORTAL_ADMIN_GROUP: z.string().min(1).default('Domain Admins'),
+  PORTAL_MOBILE_GROUP: z.string().min(1).default('mobilusers'),
+  PORTAL_SESSION_IDLE_MINUTES: int(30, 24 * 60),
+  PORTAL_SESSION_MAX_HOURS: int(8, 24 * 7),
+  PORTAL_WATCH_DIRS: list('/home,/srv,/var'),
+  /** `name=/path/cert.pem,…` */
+  PORTAL_CERT_FILES: list('ldap=/etc/invis/certs/ldap-cert.pem'),
+  PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
+  PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
+};
+
+const EnvSchema = z.object({ ...SETTINGS_SHAPE, ...LDAP_SHAPE }).superRefine((env, ctx) => {
+  if (Boolean(env.PORTAL_TLS_CERT_FILE) !== Boolean(env.PORTAL_TLS_KEY_FILE)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'set both PORTAL_TLS_CERT_FILE and PORTAL_TLS_KEY_FILE',
+      path: ['PORTAL_TLS_KEY_FILE'],
+    });
+  }
+  if (!env.PORTAL_TLS_CERT_FILE && !isLoopbackHost(env.PORTAL_HOST)) {
+    ctx.addIssue({ code: 'custom', message: 'plain HTTP only on loopback; give TLS files', path: ['PORTAL_HOST'] });
+  }
+  // Plain HTTP on loopback means a TLS proxy in front; unless it is named, every visitor would be the proxy.
+  if (!env.PORTAL_TLS_CERT_FILE && env.PORTAL_TRUSTED_PROXIES.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'plain HTTP needs the TLS proxy in PORTAL_TRUSTED_PROXIES',
+      path: ['PORTAL_TRUSTED_PROXIES'],
+    });
+  }
+  for (const key of ['PORTAL_INTERNAL_NETWORKS', 'PORTAL_TRUSTED_PROXIES'] as const) {
+    for (const entry of env[key]) {
+      try {
+        createNetworkSet([entry]);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `not a network: ${entry}`, path: [key] });
       }
     }
-    for (const entry of env.PORTAL_CERT_FILES) {
-      if (!/^[^=]+=.+$/.test(entry))
-        ctx.addIssue({ code: 'custom', message: `not name=path: ${entry}`, path: ['PORTAL_CERT_FILES'] });
-    }
-  });
+  }
+  for (const entry of env.PORTAL_CERT_FILES) {
+    if (!/^[^=]+=.+$/.test(entry))
+      ctx.addIssue({ code: 'custom', message: `not name=path: ${entry}`, path: ['PORTAL_CERT_FILES'] });
+  }
+});
 
-/** The validated portal settings. */
+/** The validated environment: the portal's settings and its directory connection. */
 export type PortalEnvSettings = z.output<typeof EnvSchema>;
+
+/** The settings `composePortal` reads: the validated environment without the directory connection. */
+export type PortalSettings = Omit<PortalEnvSettings, keyof typeof LDAP_SHAPE>;
+
+const SettingsDefaults = z.object(SETTINGS_SHAPE);
+
+/**
+ * The settings a portal gets from an empty environment (the production defaults), for callers
+ * that do not start from environment variables (demo, tests, benchmark) and change a few.
+ * @returns fresh settings; change them freely
+ * @example const settings = { ...defaultPortalSettings(), PORTAL_PORT: 8080 };
+ */
+export function defaultPortalSettings(): PortalSettings {
+  return SettingsDefaults.parse({});
+}
 
 /**
  * Validates the environment once at start-up.
@@ -93,7 +113,7 @@ export function loadEnv(env: Record<string, string | undefined>): PortalEnvSetti
   const result = EnvSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new PortalError('PORTAL_CONFIG', `invalid environment: ${problems.join('; ')}`, { data: { problems } });
+    throw new PortalError('PORTAL_CONFIG', `invalid environment: ${problems.join('; ')}`, { details: { problems } });
   }
   return result.data;
 }

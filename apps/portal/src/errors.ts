@@ -1,3 +1,5 @@
+import { defineErrorGuard, InvisError, type InvisErrorJson } from '@invis/host';
+
 /** Stable error codes of the portal; every one is listed in the README. */
 export type PortalErrorCode =
   | 'PORTAL_VALIDATION'
@@ -40,37 +42,27 @@ const STATUS: Record<PortalErrorCode, number> = {
   PORTAL_INTERNAL: 500,
 };
 
-/** Data that is safe to show a client next to the code (never secrets, never stacks). */
-export type SafeData = Record<string, string | number | boolean | null | readonly unknown[]>;
-
 /**
  * The one error class of the portal. `toJSON()` is what clients see: code, message and
- * safe data only; `cause` (an ad-client/execa error) stays on the server.
+ * safe `details` only. The `cause` (an AdError, a HostError) stays on the server, also when
+ * it is an invis error: its JSON would carry directory details (a DN, the LDAP result code)
+ * to clients that are not even logged in (security finding 14).
  * @example throw new PortalError('PORTAL_FORBIDDEN', 'Admins only');
  */
-export class PortalError extends Error {
-  override readonly name = 'PortalError';
-  readonly code: PortalErrorCode;
-  readonly data: SafeData;
-
-  /**
-   * @param code stable SCREAMING_SNAKE code
-   * @param message human-readable English message (the UI translates by code)
-   * @param options `data` shown to clients, `cause` kept server-side
-   */
-  constructor(code: PortalErrorCode, message: string, options: { data?: SafeData; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.data = options.data ?? {};
-  }
+export class PortalError extends InvisError<PortalErrorCode> {
+  static override readonly scope = '@invis/portal-1';
 
   /** HTTP status that matches the code. */
   get status(): number {
     return STATUS[this.code];
   }
 
-  /** @returns the client-safe JSON form. */
-  toJSON(): { code: PortalErrorCode; message: string } & SafeData {
-    return { ...this.data, code: this.code, message: this.message };
+  /** @returns code, message and details: never the cause. */
+  override toJSON(): InvisErrorJson {
+    const { cause: _serverSide, ...json } = super.toJSON();
+    return json;
   }
 }
+
+/** Whether `value` is a {@link PortalError} (brand check, works across two installed copies). */
+export const isPortalError: (value: unknown) => value is PortalError = defineErrorGuard<PortalError>('@invis/portal-1');

@@ -2,6 +2,7 @@
 // Public API: every exported symbol is listed here by name.
 export { type AdDirectoryOptions, createAdDirectory } from './ad-directory';
 export { type AuditEntry, type AuditLog, openAuditLog, redactSecrets } from './audit';
+export { type ComposedPortal, composePortal, type PortalCollaborators } from './compose';
 export {
   ACCOUNT_TYPES,
   type AccountType,
@@ -16,18 +17,18 @@ export {
   type Principal,
   type UserProfilePatch,
 } from './directory';
-export { loadEnv, type PortalEnvSettings } from './env';
-export { PortalError, type PortalErrorCode } from './errors';
+export { defaultPortalSettings, loadEnv, type PortalEnvSettings, type PortalSettings } from './env';
+export { isPortalError, PortalError, type PortalErrorCode } from './errors';
 export { clientAddress, createNetworkSet, type NetworkSet } from './network';
 export { createPortal, type Portal, type PortalOptions } from './portal';
-export { execaRunner } from './runner';
 export { type PortalServer, type PortalServerOptions, startPortalServer } from './server';
 export {
-  type CommandRunner,
   createServiceControl,
   SERVICE_ACTIONS,
   SERVICE_UNITS,
   type ServiceAction,
+  type ServiceControl,
+  type ServiceControlOptions,
   type ServiceName,
 } from './services';
 export { createSessionStore, type Session, type SessionStore, type SessionUser } from './sessions';

@@ -1,6 +1,7 @@
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { type Clock, type CommandRunner, type ServiceManager, systemClock } from '@invis/host';
 import type { Context } from 'hono';
 import { createAccessCheck } from './access';
 import { createPortalApp, nodePeerAddress } from './app';
@@ -8,7 +9,7 @@ import { openAuditLog } from './audit';
 import type { PortalDeps, PortalEnv } from './context';
 import type { Directory } from './directory';
 import { createNetworkSet } from './network';
-import { type CommandRunner, createServiceControl } from './services';
+import { createServiceControl } from './services';
 import { createAnonymousCsrf, createSessionStore } from './sessions';
 import { createShareManager, type ShareOptions } from './shares';
 import { cachedStatus, type StatusSources } from './status';
@@ -33,11 +34,15 @@ export interface PortalOptions {
   /** Seconds rights (admin, mobile, enabled) are reused before the directory is asked again (default 60). */
   accessTtlSeconds?: number;
   throttle?: Partial<Omit<LoginThrottleOptions, 'now'>>;
-  /** Runs `systemctl` for service states and actions. */
+  /** Runs `systemctl is-active` for the service states (the host's execa runner in production). */
   runner: CommandRunner;
+  /** Carries out the admin's service actions; default: systemd through `runner`. */
+  services?: ServiceManager;
+  /** Time of sessions, throttle, rights cache, audit log, tokens, archives and status (default: the system clock). */
+  clock?: Clock;
   /** Group shares and home archiving (omit on a portal without the file server). */
   shares?: ShareOptions;
-  status: Omit<StatusSources, 'services'>;
+  status: Omit<StatusSources, 'services' | 'now'>;
   /** Seconds a status snapshot is reused (default 5). */
   statusTtlSeconds?: number;
   /** The TCP peer of a request; default: the node server's socket. */
@@ -62,13 +67,24 @@ export function createPortal(options: PortalOptions): Portal {
   const db = options.dataDir === ':memory:' ? ':memory:' : join(options.dataDir, 'portal.db');
   if (db !== ':memory:') {
     // Audit log and token hashes: made 0600 before SQLite writes anything, and fixed to 0600
-    // if an older file is wider (SQLite gives its journal files the same mode).
-    closeSync(openSync(db, 'a', 0o600));
-    chmodSync(db, 0o600);
+    // if an older file is wider (SQLite gives its journal files the same mode). Never through
+    // a symbolic link: the mode would land on whatever it points at.
+    const fd = openSync(db, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
   }
-  const audit = openAuditLog(db);
-  const tokens = openTokenStore(db);
-  const services = createServiceControl(options.runner);
+  const clock = options.clock ?? systemClock;
+  const nowMs = (): number => clock.now().getTime();
+  const nowDate = (): Date => clock.now();
+  const audit = openAuditLog(db, nowDate);
+  const tokens = openTokenStore(db, nowDate);
+  const services = createServiceControl({
+    runner: options.runner,
+    ...(options.services ? { services: options.services } : {}),
+  });
   const adminGroup = options.adminGroup ?? 'Domain Admins';
   const mobileGroup = options.mobileGroup ?? 'mobilusers';
   const deps: PortalDeps = {
@@ -76,15 +92,22 @@ export function createPortal(options: PortalOptions): Portal {
     sessions: createSessionStore({
       idleMs: (options.sessionIdleMinutes ?? 30) * 60_000,
       absoluteMs: (options.sessionMaxHours ?? 8) * 3_600_000,
+      now: nowMs,
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     }),
     anonymousCsrf: createAnonymousCsrf(),
-    throttle: createLoginThrottle({ maxPerUser: 5, maxPerAddress: 20, windowMs: 15 * 60_000, ...options.throttle }),
+    throttle: createLoginThrottle({
+      maxPerUser: 5,
+      maxPerAddress: 20,
+      windowMs: 15 * 60_000,
+      ...options.throttle,
+      now: nowMs,
+    }),
     audit,
     tokens,
     services,
-    shares: options.shares ? createShareManager(options.shares) : null,
-    status: cachedStatus({ ...options.status, services }, (options.statusTtlSeconds ?? 5) * 1000),
+    shares: options.shares ? createShareManager({ now: nowDate, ...options.shares }) : null,
+    status: cachedStatus({ ...options.status, services, now: nowDate }, (options.statusTtlSeconds ?? 5) * 1000),
     internalNetworks: createNetworkSet(options.internalNetworks),
     trustedProxies: createNetworkSet(options.trustedProxies ?? []),
     access: createAccessCheck({
@@ -92,6 +115,7 @@ export function createPortal(options: PortalOptions): Portal {
       adminGroup,
       mobileGroup,
       ttlMs: (options.accessTtlSeconds ?? 60) * 1000,
+      now: nowMs,
     }),
     adminGroup,
     mobileGroup,

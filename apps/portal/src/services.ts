@@ -1,7 +1,5 @@
+import { type CommandRunner, createSystemdServiceManager, isHostError, type ServiceManager } from '@invis/host';
 import { PortalError } from './errors';
-
-/** Runs a program with an argument array (never a shell string). */
-export type CommandRunner = (file: string, args: readonly string[]) => Promise<{ exitCode: number; stdout: string }>;
 
 /** The named services an admin may control, mapped to their systemd units (Debian names). */
 export const SERVICE_UNITS = {
@@ -34,18 +32,35 @@ export interface ServiceControl {
   run(name: ServiceName, action: ServiceAction): Promise<void>;
 }
 
+/** Options of {@link createServiceControl}. */
+export interface ServiceControlOptions {
+  /** Runs `systemctl is-active` for the states (the host's {@link ServiceManager} only knows active or not). */
+  runner: CommandRunner;
+  /** Carries out the actions; default: systemd through `runner`. */
+  services?: ServiceManager;
+  /** Name → unit table (default {@link SERVICE_UNITS}; a platform profile may differ). */
+  units?: Readonly<Record<ServiceName, string>>;
+}
+
 const KNOWN_STATES = new Set(['active', 'inactive', 'failed', 'activating']);
+/** A hanging `systemctl` must not hold an admin's request (or the status page) forever. */
+const SYSTEMCTL_TIMEOUT_MS = 30_000;
 
 /**
- * Service control through `systemctl` with a fixed allow-list: the name and action are
- * looked up in constant tables, so no request value ever reaches the command line.
- * @param runner the command runner (execa in production)
- * @param units name → unit table (default {@link SERVICE_UNITS}; a platform profile may differ)
+ * Service control with a fixed allow-list: the name and action are looked up in constant
+ * tables, so no request value ever reaches the command line or the service manager.
+ * @param options the runner, the service manager and the unit table
+ * @returns the states and the actions
+ * @throws PortalError from `run`: PORTAL_NOT_FOUND / PORTAL_VALIDATION outside the allow-list,
+ *   PORTAL_SERVICE_ACTION_FAILED when the service manager fails (its error is the `cause`)
  */
-export function createServiceControl(
-  runner: CommandRunner,
-  units: Readonly<Record<ServiceName, string>> = SERVICE_UNITS,
-): ServiceControl {
+export function createServiceControl(options: ServiceControlOptions): ServiceControl {
+  const runner: CommandRunner = {
+    run: (command, args, runOptions) =>
+      options.runner.run(command, args, { timeoutMs: SYSTEMCTL_TIMEOUT_MS, ...runOptions }),
+  };
+  const units = options.units ?? SERVICE_UNITS;
+  const services = options.services ?? createSystemdServiceManager({ runner });
   const unitOf = (name: ServiceName): string => {
     if (!Object.hasOwn(units, name)) throw new PortalError('PORTAL_NOT_FOUND', `unknown service ${String(name)}`);
     return units[name];
@@ -56,7 +71,7 @@ export function createServiceControl(
         SERVICE_NAMES.map(async (name): Promise<ServiceState> => {
           const unit = unitOf(name);
           try {
-            const { stdout } = await runner('systemctl', ['is-active', '--', unit]);
+            const { stdout } = await runner.run('systemctl', ['is-active', '--', unit]);
             const word = stdout.trim();
             return { name, unit, state: KNOWN_STATES.has(word) ? (word as ServiceState['state']) : 'unknown' };
           } catch {
@@ -68,19 +83,15 @@ export function createServiceControl(
     async run(name, action) {
       if (!SERVICE_ACTIONS.includes(action)) throw new PortalError('PORTAL_VALIDATION', 'unknown action');
       const unit = unitOf(name);
-      let result: { exitCode: number; stdout: string };
       try {
-        result = await runner('systemctl', [action, '--', unit]);
+        await services[action](unit);
       } catch (cause) {
-        throw new PortalError('PORTAL_SERVICE_ACTION_FAILED', `${action} ${name} failed`, {
-          cause,
-          data: { name, action },
-        });
-      }
-      if (result.exitCode !== 0) {
-        throw new PortalError('PORTAL_SERVICE_ACTION_FAILED', `${action} ${name} failed (exit ${result.exitCode})`, {
-          data: { name, action, exitCode: result.exitCode },
-        });
+        const exitCode = isHostError(cause) ? cause.details.exitCode : undefined;
+        throw new PortalError(
+          'PORTAL_SERVICE_ACTION_FAILED',
+          `${action} ${name} failed${typeof exitCode === 'number' ? ` (exit ${exitCode})` : ''}`,
+          { cause, details: { name, action, ...(typeof exitCode === 'number' ? { exitCode } : {}) } },
+        );
       }
     },
   };

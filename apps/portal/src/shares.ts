@@ -36,7 +36,7 @@ export interface ShareManager {
 /** `base/name` for one plain name; anything that could leave `base` is refused. */
 function child(base: string, name: string): string {
   if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    throw new PortalError('PORTAL_VALIDATION', 'not a plain name', { data: { name } });
+    throw new PortalError('PORTAL_VALIDATION', 'not a plain name', { details: { name } });
   }
   const path = resolve(base, name);
   if (!path.startsWith(resolve(base) + sep)) throw new PortalError('PORTAL_VALIDATION', 'outside the share root');
@@ -91,7 +91,7 @@ export function createShareManager(options: ShareOptions): ShareManager {
     if (!(await exists(dir))) return null;
     let target = `${dir}.archiv`;
     if (await exists(target)) target = `${dir}-${now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
-    if (await exists(target)) throw new PortalError('PORTAL_CONFLICT', 'archive exists', { data: { name } });
+    if (await exists(target)) throw new PortalError('PORTAL_CONFLICT', 'archive exists', { details: { name } });
     await rename(dir, target);
     return target;
   };
@@ -100,13 +100,13 @@ export function createShareManager(options: ShareOptions): ShareManager {
     async createGroupShare(group, template, gid) {
       const dir = child(options.groupSharesDir, group);
       if (template !== null && !(await templates()).includes(template)) {
-        throw new PortalError('PORTAL_NOT_FOUND', `no folder template ${template}`, { data: { template } });
+        throw new PortalError('PORTAL_NOT_FOUND', `no folder template ${template}`, { details: { template } });
       }
       await mkdir(options.groupSharesDir, { recursive: true });
       try {
         await mkdir(dir);
       } catch (cause) {
-        throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { cause, data: { group } });
+        throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { cause, details: { group } });
       }
       if (template !== null) {
         await cp(child(options.templatesDir, template), dir, { recursive: true, filter: plainEntry });

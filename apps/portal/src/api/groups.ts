@@ -8,7 +8,7 @@ import { DeleteGroupOptions, GroupParam, GroupPatch, GroupSchema, NewGroupSchema
 /** Loads a group or throws PORTAL_NOT_FOUND. */
 export async function requireGroup(c: PortalContext, name: string): Promise<DirectoryGroup> {
   const group = await c.get('deps').directory.getGroup(name);
-  if (!group) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { data: { name } });
+  if (!group) throw new PortalError('PORTAL_NOT_FOUND', `no group ${name}`, { details: { name } });
   return group;
 }
 

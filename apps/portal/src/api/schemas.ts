@@ -20,7 +20,14 @@ const Password = z.string().min(1).max(256).openapi({ format: 'password' });
 const Free = text(1024);
 
 export const ErrorSchema = z
-  .object({ code: z.string().openapi({ example: 'PORTAL_FORBIDDEN' }), message: z.string() })
+  .object({
+    code: z.string().openapi({ example: 'PORTAL_FORBIDDEN' }),
+    message: z.string(),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: 'Safe facts about the error, e.g. `retryAfterSeconds` of PORTAL_THROTTLED' }),
+  })
   .catchall(z.unknown())
   .openapi('Error');
 

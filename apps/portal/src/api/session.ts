@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { audited, type PortalContext, type PortalEnv, sessionUser } from '../context';
 import type { AuthResult } from '../directory';
-import { PortalError, type PortalErrorCode } from '../errors';
+import { isPortalError, PortalError, type PortalErrorCode } from '../errors';
 import type { Session } from '../sessions';
 import type { LoginAttempt } from '../throttle';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
@@ -79,7 +79,7 @@ async function throttled<T>(
   const verdict = c.get('deps').throttle.begin(username, c.get('client'));
   if (!verdict.allowed) {
     throw new PortalError('PORTAL_THROTTLED', 'too many failed attempts', {
-      data: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) },
+      details: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000) },
     });
   }
   try {
@@ -113,11 +113,11 @@ async function changePassword(
     );
     attempt.succeeded();
   } catch (e) {
-    if (e instanceof PortalError && (e.code === 'PORTAL_INVALID_CREDENTIALS' || e.code === 'PORTAL_NOT_FOUND')) {
+    if (isPortalError(e) && (e.code === 'PORTAL_INVALID_CREDENTIALS' || e.code === 'PORTAL_NOT_FOUND')) {
       throw WRONG();
     }
     // The old password was right; only the new one was refused.
-    if (e instanceof PortalError && e.code === 'PORTAL_PASSWORD_REJECTED') attempt.uncounted();
+    if (isPortalError(e) && e.code === 'PORTAL_PASSWORD_REJECTED') attempt.uncounted();
     throw e;
   }
 }

@@ -20,7 +20,7 @@ import {
 /** Loads a user or throws PORTAL_NOT_FOUND. */
 export async function requireUser(c: PortalContext, username: string): Promise<DirectoryUser> {
   const user = await c.get('deps').directory.getUser(username);
-  if (!user) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { data: { username } });
+  if (!user) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { details: { username } });
   return user;
 }
 

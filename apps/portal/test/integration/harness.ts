@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AdClient, createAdClient } from '@invis/ad-client';
+import { createExecaRunner } from '@invis/host';
 import { createTestPki, reserveLoopbackAddress, type SambaDcInfo } from '@invis/testbed';
 import { type Browser, chromium } from 'playwright-core';
-import { createAdDirectory } from '../../src/ad-directory';
-import { createPortal, type Portal, type PortalOptions } from '../../src/portal';
-import { execaRunner } from '../../src/runner';
-import { startPortalServer } from '../../src/server';
+import { composePortal, type PortalCollaborators } from '../../src/compose';
+import { defaultPortalSettings, type PortalSettings } from '../../src/env';
+import type { Portal } from '../../src/portal';
 import { defaultShareOptions, type ShareOptions } from '../../src/shares';
 
 /** A client address inside the portal's internal network, as the trusted proxy reports it. */
@@ -35,60 +35,77 @@ export interface TestPortal {
   close(): Promise<void>;
 }
 
+/**
+ * Settings of a test portal in `dataDir`, listening on `address`, which is also its trusted
+ * proxy; status sources that do not exist show as unknown.
+ */
+export function testSettings(dataDir: string, address: string, changes: Partial<PortalSettings> = {}): PortalSettings {
+  return {
+    ...defaultPortalSettings(),
+    PORTAL_HOST: address,
+    PORTAL_PORT: 0,
+    PORTAL_DATA_DIR: dataDir,
+    PORTAL_TRUSTED_PROXIES: [address],
+    PORTAL_WATCH_DIRS: [tmpdir(), join(dataDir, 'missing')],
+    PORTAL_CERT_FILES: [],
+    PORTAL_BACKUP_STAMP_FILE: join(dataDir, 'no-backup-yet'),
+    PORTAL_INETCHECK_FILE: join(dataDir, 'no-inetcheck'),
+    ...changes,
+  };
+}
+
 /** A portal on the real DC behind a "proxy": requests with `X-Forwarded-For: INSIDE` are inside, anything else outside. */
 export async function startTestPortal(
   info: SambaDcInfo,
   options: {
     tls?: boolean;
     proxyInside?: boolean;
-    portal?: Partial<Pick<PortalOptions, 'accessTtlSeconds' | 'maxSessions'>>;
+    /** Another directory connection (closed with the portal); default: the DC's administrator. */
+    ad?: AdClient;
+    tuning?: Pick<NonNullable<PortalCollaborators['tuning']>, 'accessTtlSeconds' | 'maxSessions'>;
   } = {},
 ): Promise<TestPortal> {
-  const ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
+  const ad =
+    options.ad ??
+    createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
   const lo = await reserveLoopbackAddress();
   const dataDir = mkdtempSync(join(tmpdir(), 'portal-it-'));
   const shares = defaultShareOptions(join(dataDir, 'root'));
-  const portal = createPortal({
-    directory: createAdDirectory({ ad, listTtlMs: 0, windowsFileServer: 'INVIS' }),
-    dataDir,
-    // `proxyInside`: the proxy itself sits in the LAN (or on loopback that was once "inside").
-    internalNetworks: ['192.168.220.0/24', ...(options.proxyInside ? [lo.address] : [])],
-    trustedProxies: [lo.address],
-    runner: execaRunner,
-    shares,
-    status: {
-      watchDirs: [tmpdir(), join(dataDir, 'missing')],
-      mdstatFile: '/proc/mdstat',
-      certificates: [{ name: 'Test-CA', file: info.caFile }],
-      backupStampFile: join(dataDir, 'no-backup-yet'),
-      internetStateFile: join(dataDir, 'no-inetcheck'),
-    },
-    ...options.portal,
-  });
-  const pki = options.tls
-    ? await createTestPki(join(dataDir, 'pki'), { commonName: 'portal', dnsNames: [], ipAddresses: [lo.address] })
-    : null;
-  const server = await startPortalServer(portal, {
-    host: lo.address,
-    port: 0,
-    ...(pki ? { tls: { certFile: pki.certFile, keyFile: pki.keyFile } } : {}),
-  });
-  return {
-    url: server.url,
-    address: lo.address,
-    dataDir,
-    shares,
-    caPem: pki?.caPem ?? null,
-    portal,
-    ad,
-    async close() {
-      await server.close();
-      portal.close();
-      await ad.close();
-      await lo.release();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  try {
+    const pki = options.tls
+      ? await createTestPki(join(dataDir, 'pki'), { commonName: 'portal', dnsNames: [], ipAddresses: [lo.address] })
+      : null;
+    const running = await composePortal(
+      testSettings(dataDir, lo.address, {
+        // `proxyInside`: the proxy itself sits in the LAN (or on loopback that was once "inside").
+        PORTAL_INTERNAL_NETWORKS: ['192.168.220.0/24', ...(options.proxyInside ? [lo.address] : [])],
+        PORTAL_WINDOWS_FILE_SERVER: 'INVIS',
+        PORTAL_CERT_FILES: [`Test-CA=${info.caFile}`],
+        ...(pki ? { PORTAL_TLS_CERT_FILE: pki.certFile, PORTAL_TLS_KEY_FILE: pki.keyFile } : {}),
+      }),
+      { ad, runner: createExecaRunner(), shares, tuning: { listTtlMs: 0, ...options.tuning } },
+    );
+    return {
+      url: running.url,
+      address: lo.address,
+      dataDir,
+      shares,
+      caPem: pki?.caPem ?? null,
+      portal: running.portal,
+      ad,
+      async close() {
+        await running.close();
+        await ad.close();
+        await lo.release();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await ad.close();
+    await lo.release();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** Debian's Chromium through playwright-core (no browser download), fresh profile per launch. */

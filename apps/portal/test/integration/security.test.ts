@@ -5,15 +5,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
+import { createExecaRunner } from '@invis/host';
 import { createTestPki, DEMO_PASSWORD, reserveLoopbackAddress } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAdDirectory } from '../../src/ad-directory';
-import { createPortal, type PortalOptions } from '../../src/portal';
-import { execaRunner } from '../../src/runner';
+import { composePortal } from '../../src/compose';
 import { readSecretFile } from '../../src/secrets';
-import { startPortalServer } from '../../src/server';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
-import { INSIDE, OUTSIDE, startTestPortal, type TestPortal } from './harness';
+import { INSIDE, OUTSIDE, startTestPortal, type TestPortal, testSettings } from './harness';
 
 const ACCESS_TTL = 2;
 const MAX_SESSIONS = 50;
@@ -48,7 +46,7 @@ beforeAll(async () => {
   // Rights are re-read from the DC after ACCESS_TTL seconds (a minute in production).
   tp = await startTestPortal(inject('samba'), {
     proxyInside: true,
-    portal: { accessTtlSeconds: ACCESS_TTL, maxSessions: MAX_SESSIONS },
+    tuning: { accessTtlSeconds: ACCESS_TTL, maxSessions: MAX_SESSIONS },
   });
   admin = from(INSIDE);
   expect((await admin.login('anna.schmidt', DEMO_PASSWORD)).status).toBe(200);
@@ -57,26 +55,16 @@ afterAll(() => tp?.close());
 
 describe('finding 1: behind the proxy, nobody is inside by accident', () => {
   it('refuses a plain-HTTP loopback listener without trusted proxies', async () => {
-    const portal = createPortal({
-      directory: createAdDirectory({ ad: tp.ad }),
-      dataDir: ':memory:',
-      internalNetworks: ['192.168.220.0/24'],
-      runner: execaRunner,
-      status: {
-        watchDirs: [],
-        mdstatFile: '/proc/mdstat',
-        certificates: [],
-        backupStampFile: '/nonexistent',
-        internetStateFile: '/nonexistent',
-      },
-    });
     const lo = await reserveLoopbackAddress();
     try {
-      const started = startPortalServer(portal, { host: lo.address, port: 0 });
+      const started = composePortal(testSettings(':memory:', lo.address, { PORTAL_TRUSTED_PROXIES: [] }), {
+        ad: tp.ad,
+        runner: createExecaRunner(),
+        shares: null,
+      });
       await expect(started).rejects.toMatchObject({ code: 'PORTAL_CONFIG' });
       await started.then((s) => s.close()).catch(() => undefined);
     } finally {
-      portal.close();
       await lo.release();
     }
   });
@@ -98,23 +86,11 @@ describe('finding 13: network lists and X-Forwarded-For fail closed', () => {
     expect(await code(await junk.login(user, 'Sec!Passw0rt-1'))).toBe('PORTAL_INVALID_CREDENTIALS');
   });
 
-  it('refuses "192.168.220.0/" instead of reading it as /0', () => {
-    expect(() =>
-      createPortal({
-        directory: createAdDirectory({ ad: tp.ad }),
-        dataDir: ':memory:',
-        internalNetworks: ['192.168.220.0/'],
-        trustedProxies: ['127.0.0.1'],
-        runner: execaRunner,
-        status: {
-          watchDirs: [],
-          mdstatFile: '/proc/mdstat',
-          certificates: [],
-          backupStampFile: '/nonexistent',
-          internetStateFile: '/nonexistent',
-        },
-      }),
-    ).toThrow(expect.objectContaining({ code: 'PORTAL_CONFIG' }));
+  it('refuses "192.168.220.0/" instead of reading it as /0', async () => {
+    const settings = testSettings(':memory:', '127.0.0.1', { PORTAL_INTERNAL_NETWORKS: ['192.168.220.0/'] });
+    const started = composePortal(settings, { ad: tp.ad, runner: createExecaRunner(), shares: null });
+    await expect(started).rejects.toMatchObject({ code: 'PORTAL_CONFIG' });
+    await started.then((s) => s.close()).catch(() => undefined);
   });
 });
 
@@ -332,33 +308,15 @@ describe('finding 4: bodies are bounded and slow clients cut off', () => {
 });
 
 describe('finding 14: directory errors give clients fixed texts only', () => {
-  const NO_STATUS: PortalOptions['status'] = {
-    watchDirs: [],
-    mdstatFile: '/proc/mdstat',
-    certificates: [],
-    backupStampFile: '/nonexistent',
-    internetStateFile: '/nonexistent',
-  };
-
   /** A login against a portal whose directory connection is broken in some way; returns the raw answer. */
   async function loginWith(ad: ReturnType<typeof createAdClient>): Promise<{ status: number; body: string }> {
-    const portal = createPortal({
-      directory: createAdDirectory({ ad }),
-      dataDir: ':memory:',
-      internalNetworks: ['192.168.220.0/24'],
-      runner: execaRunner,
-      status: NO_STATUS,
-      peerAddress: () => INSIDE,
-    });
+    const broken = await startTestPortal(inject('samba'), { ad });
     try {
-      const anon = apiClient(async (method, path, headers, body) =>
-        portal.app.request(path, { method, headers, ...(body === undefined ? {} : { body }) }),
-      );
+      const anon = apiClient(httpSend(broken.url), { 'x-forwarded-for': INSIDE });
       const res = await anon.login('bernd.mueller', DEMO_PASSWORD);
       return { status: res.status, body: await res.text() };
     } finally {
-      portal.close();
-      await ad.close();
+      await broken.close();
     }
   }
 
@@ -378,6 +336,14 @@ describe('finding 14: directory errors give clients fixed texts only', () => {
     } finally {
       await lo.release();
     }
+  });
+
+  it('keeps the DN and LDAP code of a mapped directory error (its cause) off the wire', async () => {
+    const res = await admin.request('POST', '/api/groups', { name: 'Domain Users', type: 'team' });
+    const body = await res.text();
+    expect(res.status).toBe(409);
+    expect(JSON.parse(body)).toEqual({ code: 'PORTAL_CONFLICT', message: 'exists already' });
+    expect(body).not.toMatch(/DC=|ldapCode|cause/i);
   });
 
   it('does not tell strangers TLS details of the DC', async () => {

@@ -1,0 +1,111 @@
+// The portal's wiring, once: production (main.ts), the demo, the benchmark and the integration
+// tests all start the portal through composePortal, so they run what ships.
+import type { AdClient } from '@invis/ad-client';
+import { type Clock, type CommandRunner, createExecaRunner, type ServiceManager } from '@invis/host';
+import { type AdDirectoryOptions, createAdDirectory } from './ad-directory';
+import { certificateList, type PortalSettings } from './env';
+import { createPortal, type Portal, type PortalOptions } from './portal';
+import { type PortalServer, startPortalServer } from './server';
+import { defaultShareOptions, type ShareOptions } from './shares';
+
+/** What {@link composePortal} talks to the world through; the caller owns (and closes) `ad`. */
+export interface PortalCollaborators {
+  /** The directory connection, bound as the portal's service account. */
+  ad: AdClient;
+  /** Runs `systemctl`; default: the host's `createExecaRunner()`. */
+  runner?: CommandRunner;
+  /** Carries out service actions; default: systemd through `runner`. */
+  services?: ServiceManager;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Group shares and home archiving; `null`: no file server. Default: the original layout under `/`. */
+  shares?: ShareOptions | null;
+  /** Status sources that have no setting. */
+  status?: { /** Default `/proc/mdstat`. */ mdstatFile?: string };
+  /** Knobs without an environment variable (tests shorten caches, the benchmark lifts the throttle). */
+  tuning?: Pick<PortalOptions, 'accessTtlSeconds' | 'maxSessions' | 'throttle' | 'statusTtlSeconds'> &
+    Pick<AdDirectoryOptions, 'listTtlMs'>;
+  /**
+   * Plain HTTP on loopback with browsers on this machine connecting directly (demo, benchmark);
+   * see `PortalServerOptions.directLoopbackClients`.
+   */
+  directLoopbackClients?: boolean;
+}
+
+/** A composed and listening portal. */
+export interface ComposedPortal {
+  portal: Portal;
+  server: PortalServer;
+  /** e.g. `https://192.168.220.10:8443` */
+  url: string;
+  /** Stops listening and closes `portal.db` (not the caller's ad client). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the portal from its validated settings and collaborators and starts listening.
+ * @param settings what `loadEnv` produced (or {@link defaultPortalSettings} with changes)
+ * @param collaborators the ad client, runner, clock, shares and status sources
+ * @returns the portal, its server and a close
+ * @throws PortalError PORTAL_CONFIG for malformed networks, or plain HTTP off loopback or without trusted proxies
+ * @example
+ * const settings = loadEnv(process.env);
+ * const running = await composePortal(settings, { ad });
+ */
+export async function composePortal(
+  settings: PortalSettings,
+  collaborators: PortalCollaborators,
+): Promise<ComposedPortal> {
+  const { tuning = {} } = collaborators;
+  const { listTtlMs, ...portalTuning } = tuning;
+  const shares = collaborators.shares === undefined ? defaultShareOptions('/') : collaborators.shares;
+  const portal = createPortal({
+    directory: createAdDirectory({
+      ad: collaborators.ad,
+      ...(listTtlMs === undefined ? {} : { listTtlMs }),
+      ...(settings.PORTAL_WINDOWS_FILE_SERVER ? { windowsFileServer: settings.PORTAL_WINDOWS_FILE_SERVER } : {}),
+    }),
+    dataDir: settings.PORTAL_DATA_DIR,
+    internalNetworks: settings.PORTAL_INTERNAL_NETWORKS,
+    trustedProxies: settings.PORTAL_TRUSTED_PROXIES,
+    adminGroup: settings.PORTAL_ADMIN_GROUP,
+    mobileGroup: settings.PORTAL_MOBILE_GROUP,
+    sessionIdleMinutes: settings.PORTAL_SESSION_IDLE_MINUTES,
+    sessionMaxHours: settings.PORTAL_SESSION_MAX_HOURS,
+    runner: collaborators.runner ?? createExecaRunner(),
+    ...(collaborators.services ? { services: collaborators.services } : {}),
+    ...(collaborators.clock ? { clock: collaborators.clock } : {}),
+    ...(shares ? { shares } : {}),
+    status: {
+      watchDirs: settings.PORTAL_WATCH_DIRS,
+      mdstatFile: collaborators.status?.mdstatFile ?? '/proc/mdstat',
+      certificates: certificateList(settings.PORTAL_CERT_FILES),
+      backupStampFile: settings.PORTAL_BACKUP_STAMP_FILE,
+      internetStateFile: settings.PORTAL_INETCHECK_FILE,
+    },
+    ...portalTuning,
+  });
+  let server: PortalServer;
+  try {
+    server = await startPortalServer(portal, {
+      host: settings.PORTAL_HOST,
+      port: settings.PORTAL_PORT,
+      ...(settings.PORTAL_TLS_CERT_FILE && settings.PORTAL_TLS_KEY_FILE
+        ? { tls: { certFile: settings.PORTAL_TLS_CERT_FILE, keyFile: settings.PORTAL_TLS_KEY_FILE } }
+        : {}),
+      ...(collaborators.directLoopbackClients ? { directLoopbackClients: true } : {}),
+    });
+  } catch (e) {
+    portal.close();
+    throw e;
+  }
+  return {
+    portal,
+    server,
+    url: server.url,
+    async close() {
+      await server.close();
+      portal.close();
+    },
+  };
+}
