@@ -8,6 +8,7 @@ import { createPortalApp, nodePeerAddress } from './app';
 import { openAuditLog } from './audit';
 import type { PortalDeps, PortalEnv } from './context';
 import type { Directory } from './directory';
+import { PortalError } from './errors';
 import { createNetworkSet } from './network';
 import { createServiceControl } from './services';
 import { createAnonymousCsrf, createSessionStore } from './sessions';
@@ -58,7 +59,7 @@ export interface Portal {
 
 /**
  * Composes the portal from a directory, a command runner and its settings.
- * @throws PortalError PORTAL_CONFIG for malformed networks
+ * @throws PortalError PORTAL_CONFIG for malformed networks, or a symbolic link in place of `portal.db`
  * @example
  * const portal = createPortal({ directory, dataDir: '/var/lib/invis/portal', internalNetworks: ['192.168.220.0/24'], runner, status });
  * serve({ fetch: portal.app.fetch, hostname: '192.168.220.10', port: 443 });
@@ -69,7 +70,15 @@ export function createPortal(options: PortalOptions): Portal {
     // Audit log and token hashes: made 0600 before SQLite writes anything, and fixed to 0600
     // if an older file is wider (SQLite gives its journal files the same mode). Never through
     // a symbolic link: the mode would land on whatever it points at.
-    const fd = openSync(db, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    let fd: number;
+    try {
+      fd = openSync(db, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ELOOP') throw cause;
+      throw new PortalError('PORTAL_CONFIG', `${db} is a symbolic link; the portal keeps its database in a file`, {
+        cause,
+      });
+    }
     try {
       fchmodSync(fd, 0o600);
     } finally {

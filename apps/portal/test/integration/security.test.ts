@@ -1,6 +1,6 @@
 // Reproductions of the portal's security findings (issue 14) against the real Samba DC over
 // real HTTP. Each describe names its finding; every test failed on the code before its fix.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -425,6 +425,23 @@ describe('finding 20: caching and secrets at rest', () => {
 
   it('keeps portal.db private to the portal', () => {
     expect(statSync(join(tp.dataDir, 'portal.db')).mode & 0o077).toBe(0);
+  });
+
+  it('refuses a symbolic link in place of portal.db and leaves its target alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portal-sec-db-'));
+    try {
+      const target = join(dir, 'elsewhere');
+      writeFileSync(target, "not the portal's\n", { mode: 0o644 });
+      chmodSync(target, 0o644);
+      symlinkSync(target, join(dir, 'portal.db'));
+      const started = composePortal(testSettings(dir, tp.address), { ad: tp.ad, shares: null });
+      await expect(started).rejects.toMatchObject({ code: 'PORTAL_CONFIG' });
+      await started.then((s) => s.close()).catch(() => undefined);
+      expect(statSync(target).mode & 0o777).toBe(0o644);
+      expect(readFileSync(target, 'utf8')).toBe("not the portal's\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an LDAP password file that group or others can read', async () => {
