@@ -18,6 +18,8 @@ export {
   type MailDirectory,
   type MailDirectoryStore,
   type MailProviderRecord,
+  type MailUserAccounts,
+  type ProviderCatalogue,
   toFetchMailAccountRecord,
   toLocalMailRecipientRecord,
   toMailProviderRecord,

@@ -318,6 +318,17 @@ export function parseMailConfig(input: unknown): MailConfig {
   return config;
 }
 
+/**
+ * Validates one provider catalogue entry alone (the catalogue is read entry by entry: one bad
+ * entry must not reject the others).
+ * @returns the entry, or the paths and reasons of its problems (never the values)
+ */
+export function checkMailProvider(input: unknown): { provider: MailProvider } | { issues: string[] } {
+  const parsed = providerSchema.safeParse(input);
+  if (parsed.success) return { provider: parsed.data };
+  return { issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
+}
+
 const LOOPBACK_IPV4 = new RegExp(`^(?=127\\.)${IPV4}$`);
 
 // Without TLS the mailbox password and the mail travel in clear: only a server on this machine

@@ -83,7 +83,7 @@ afterAll(async () => {
 
 it('stores users, accounts and providers as the invis objects, passwords sealed, and reads them back', async () => {
   const key = generateSecretKey();
-  const store = createMailDirectoryStore({ directory: ad.invis.mail, key });
+  const store = createMailDirectoryStore({ directory: ad.invis.mail, users: ad.users, key });
   for (const p of config.providers) await ad.invis.mail.putProvider(p.id, toMailProviderRecord(p));
   for (const u of config.users) await store.writeUser(u);
 
@@ -91,17 +91,23 @@ it('stores users, accounts and providers as the invis objects, passwords sealed,
   expect(stored?.dn).toMatch(/^CN=alice@provider\.test,CN=alice,CN=AdditionalUserInformation,CN=invis-Server,/i);
   expect(isSealedSecret(stored?.password ?? '')).toBe(true);
 
-  const providers = parseMailConfig({ localDomain: 'invis.test', providers: await store.readProviders() }).providers;
+  const providers = parseMailConfig({
+    localDomain: 'invis.test',
+    providers: (await store.readProviders()).providers,
+  }).providers;
   const users = await Promise.all(config.users.map(async (u) => (await store.readUser(u.user, {}, providers))?.user));
   expect(parseMailConfig({ localDomain: 'invis.test', providers, users })).toEqual(config);
 });
 
 it('a sealed password moved onto another user’s account does not decrypt', async () => {
   const key = generateSecretKey();
-  const store = createMailDirectoryStore({ directory: ad.invis.mail, key });
+  const store = createMailDirectoryStore({ directory: ad.invis.mail, users: ad.users, key });
   for (const p of config.providers) await ad.invis.mail.putProvider(p.id, toMailProviderRecord(p));
   for (const u of config.users) await store.writeUser(u);
-  const providers = parseMailConfig({ localDomain: 'invis.test', providers: await store.readProviders() }).providers;
+  const providers = parseMailConfig({
+    localDomain: 'invis.test',
+    providers: (await store.readProviders()).providers,
+  }).providers;
 
   // Someone who can write bob's container moves alice's mailbox object (sealed password and
   // all) there: fetchmail would then collect alice's mail for bob, bob would send as her.
