@@ -3,6 +3,7 @@
 import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { formatDdnsResult } from '@invis/dns-zone';
 import {
   type Clock,
   type CommandRunner,
@@ -16,10 +17,12 @@ import {
 import { parse as parseYaml } from 'yaml';
 import packageJson from '../package.json' with { type: 'json' };
 import { ANSWERS_PATH, type Answers, loadAnswers, machineDefaults, renderAnswers, validateAnswers } from './answers';
+import { runDdns } from './ddns';
 import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
 import { type Lang, pickLang, t } from './i18n';
 import type { ModuleContext, SetupModule } from './module';
+import { syncDhcp } from './modules/dhcp';
 import { MODULES } from './modules/index';
 import { chooseExternalPorts, type ExternalPorts, parseListeningPorts } from './ports';
 import { detectProfile } from './profiles';
@@ -47,7 +50,7 @@ export interface CliIo {
   randomInt?: (min: number, max: number) => number;
 }
 
-const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets'] as const;
+const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets', 'sync', 'ddns'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -73,6 +76,8 @@ Befehle:
   verify [Modul…]               prüfen, ob alles wie gewünscht ist
   status                        Stand je Modul (angewendet / fehlgeschlagen / ausstehend)
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
+  sync dhcp                     DHCP-Reservierungen aus dem Verzeichnis in den laufenden DHCP-Server
+  ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
   --version                     Version
 Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
 ${COMMON.de}`,
@@ -84,6 +89,8 @@ commands:
   verify [module…]              check that everything is as wanted
   status                        state per module (applied / failed / pending)
   secrets show NAME             print one generated secret
+  sync dhcp                     DHCP reservations from the directory into the running DHCP server
+  ddns                          publish the public address by DDNS (timer every 10 minutes)
   --version                     version
 exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
 ${COMMON.en}`,
@@ -107,6 +114,14 @@ ${COMMON.en}`,
   status: {
     de: `Aufruf: invis-setup status\nStand je Modul aus dem Zustand des letzten apply.\n${COMMON.de}`,
     en: `usage: invis-setup status\nState per module from the last apply.\n${COMMON.en}`,
+  },
+  sync: {
+    de: `Aufruf: invis-setup sync dhcp\nLiest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet. Nur auf dem Server, nicht mit --root.\n${COMMON.de}`,
+    en: `usage: invis-setup sync dhcp\nReads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted. On the server only, not with --root.\n${COMMON.en}`,
+  },
+  ddns: {
+    de: `Aufruf: invis-setup ddns\nEin DDNS-Lauf für den Abschnitt ddns der Antworten; schreibt die Statuszeile für das Portal. Exit 1, wenn keine öffentliche Adresse gefunden oder das Update abgelehnt wurde.\n${COMMON.de}`,
+    en: `usage: invis-setup ddns\nOne DDNS run for the answers' ddns section; writes the status line for the portal. Exit 1 when no public address was found or the update failed.\n${COMMON.en}`,
   },
   secrets: {
     de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
@@ -166,7 +181,10 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   if (parsed.answers !== undefined && command !== 'init')
     throw new SetupError('SETUP_USAGE', '--answers belongs to init');
   if (parsed.exitCode && command !== 'plan') throw new SetupError('SETUP_USAGE', '--exit-code belongs to plan');
-  if (command === 'init' || command === 'status') {
+  if (command === 'sync' && !values.help && (rest[0] !== 'dhcp' || rest.length !== 1)) {
+    throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp');
+  }
+  if (command === 'init' || command === 'status' || command === 'ddns') {
     if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
   }
   if (command === 'secrets' && !values.help && (rest[0] !== 'show' || rest.length !== 2)) {
@@ -266,6 +284,17 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     staging,
     lang,
   };
+  if (command === 'sync') {
+    if (staging) throw new SetupError('SETUP_USAGE', 'sync dhcp works on the live server only, not with --root');
+    const report = await syncDhcp(ctx);
+    out({ changed: report.changed, report }, report.changed ? `${formatPlan(report)}\n` : `${t(lang, 'noChanges')}\n`);
+    return EXIT.ok;
+  }
+  if (command === 'ddns') {
+    const result = await runDdns(ctx);
+    out({ result }, `${formatDdnsResult(result)}\n`);
+    return result.exitCode === 0 ? EXIT.ok : EXIT.failure;
+  }
   const modules = io.modules ?? MODULES;
   const engine = createEngine({ modules, ctx, state: createStateStore(fs, clock) });
   const titleOf = (id: string) => modules.find((m) => m.id === id)?.title[lang] ?? id;

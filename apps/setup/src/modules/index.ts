@@ -1,8 +1,9 @@
-// The registry: exactly the modules that exist. Modules still to come (samba_ad, dns, dhcp,
+// The registry: exactly the modules that exist. Modules still to come (samba_ad, dns,
 // portal, ddns, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
 import { caModule } from './ca';
 import { checkModule } from './check';
+import { dhcpModule } from './dhcp';
 import { firewallModule } from './firewall';
 import { networkModule } from './network';
 import { sshModule } from './ssh';
@@ -16,6 +17,7 @@ export const MODULES: readonly SetupModule[] = [
   timeModule,
   sshModule,
   firewallModule,
+  dhcpModule,
 ];
 
-export { caModule, checkModule, firewallModule, networkModule, sshModule, timeModule };
+export { caModule, checkModule, dhcpModule, firewallModule, networkModule, sshModule, timeModule };

@@ -6,6 +6,7 @@ import { createExecaRunner, runChecked } from '@invis/host';
 import { useTempDir } from '@invis/test-utils';
 import { describe, expect, it } from 'vitest';
 import { type CliIo, runCli } from '../../src/cli';
+import { MODULES } from '../../src/modules/index';
 import { ANSWERS_YAML, serverRunner, stageServer } from './helpers';
 
 const repo = join(import.meta.dirname, '../../../..');
@@ -63,10 +64,11 @@ describe('invis-setup --root', () => {
     expect(planJson).toMatchObject({ ok: true, command: 'plan', changed: true });
 
     const apply = await cli(['apply', '--root', root, '--lang', 'en']);
-    expect(apply.stderr).toContain('[5/6] ssh (SSH access): applied');
-    expect(apply.stderr).toContain('[6/6] firewall (Firewall): applied');
+    for (const module of MODULES.filter((m) => m.id !== 'check')) {
+      expect(apply.stderr).toContain(`/${MODULES.length}] ${module.id} (${module.title.en}): applied`);
+    }
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toContain('Done: 5 module(s) changed, 1 unchanged.');
+    expect(apply.stdout).toContain(`Done: ${MODULES.length - 1} module(s) changed, 1 unchanged.`);
     expect(await readFile(join(root, 'etc/ssh/sshd_config.d/invis.conf'), 'utf8')).toContain(`Port ${port}\n`);
 
     const again = await cli(['plan', '--root', root, '--exit-code']);
@@ -75,11 +77,11 @@ describe('invis-setup --root', () => {
     expect(second.code).toBe(0);
     const secondDoc = JSON.parse(second.stdout);
     expect(secondDoc.changed).toBe(false);
-    expect(secondDoc.modules.map((m: { changed: boolean }) => m.changed)).toEqual(Array(6).fill(false));
+    expect(secondDoc.modules.map((m: { changed: boolean }) => m.changed)).toEqual(MODULES.map(() => false));
 
     expect((await cli(['verify', '--root', root])).code).toBe(0);
     const status = JSON.parse((await cli(['status', '--root', root, '--json'])).stdout);
-    expect(status.modules.map((m: { status: string }) => m.status)).toEqual(Array(6).fill('applied'));
+    expect(status.modules.map((m: { status: string }) => m.status)).toEqual(MODULES.map(() => 'applied'));
 
     // Only the root is new next to it; no check folder stayed behind inside it.
     expect((await readdir(dir())).sort()).toEqual(before.sort());
@@ -127,7 +129,7 @@ describe('invis-setup --root', () => {
       doc.modules
         .filter((m: { plan: { files: { action: string }[] } }) => m.plan.files.some((f) => f.action !== 'unchanged'))
         .map((m: { module: string }) => m.module),
-    ).toEqual(['ca', 'ssh', 'firewall']);
+    ).toEqual(MODULES.map((m) => m.id).filter((id) => !['check', 'network', 'time'].includes(id)));
     expect((await stat(join(root, 'etc/chrony/conf.d/invis.conf'))).uid).toBe(65534);
     expect((await readdir(dir())).sort()).toEqual(['answers.yaml', 'root', 'tmp']);
   });
