@@ -22,7 +22,26 @@ export interface PlatformProfile {
   };
   /** The internal CA (`ca` module): the PKI store and where certificates are deployed for the services. */
   ca: { pkiDir: string; certsDir: string; privateDir: string; statusFile: string };
-  samba: { unit: string; config: string; ntpSigndSocket: string };
+  samba: {
+    unit: string;
+    config: string;
+    /** The folder of the signing socket (Samba's `ntp signd socket directory`). */
+    ntpSigndSocket: string;
+    sambaTool: string;
+    testparm: string;
+    /** Every folder the DC writes; named in smb.conf, so a staging root can hold a whole DC. */
+    dirs: {
+      private: string;
+      state: string;
+      lock: string;
+      cache: string;
+      bindDns: string;
+      pid: string;
+      ncalrpc: string;
+      winbindd: string;
+      log: string;
+    };
+  };
   bind: { unit: string; config: string };
   kea: {
     unit: string;
@@ -58,6 +77,7 @@ const debianCommon = {
     ssh: ['openssh-server'],
     time: ['chrony'],
     network: ['ifupdown', 'procps'],
+    samba_ad: ['samba', 'samba-ad-dc', 'samba-ad-provision', 'samba-dsdb-modules', 'winbind'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
   chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
@@ -73,7 +93,24 @@ const debianCommon = {
     privateDir: '/etc/invis/private',
     statusFile: '/var/lib/invis/certs.json',
   },
-  samba: { unit: 'samba-ad-dc', config: '/etc/samba/smb.conf', ntpSigndSocket: '/var/lib/samba/ntp_signd' },
+  samba: {
+    unit: 'samba-ad-dc',
+    config: '/etc/samba/smb.conf',
+    ntpSigndSocket: '/var/lib/samba/ntp_signd',
+    sambaTool: '/usr/bin/samba-tool',
+    testparm: '/usr/bin/testparm',
+    dirs: {
+      private: '/var/lib/samba/private',
+      state: '/var/lib/samba',
+      lock: '/var/lib/samba',
+      cache: '/var/cache/samba',
+      bindDns: '/var/lib/samba/bind-dns',
+      pid: '/run/samba',
+      ncalrpc: '/run/samba/ncalrpc',
+      winbindd: '/run/samba/winbindd',
+      log: '/var/log/samba',
+    },
+  },
   bind: { unit: 'named', config: '/etc/bind/named.conf' },
   kea: {
     unit: 'kea-dhcp4-server',

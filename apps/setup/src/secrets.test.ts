@@ -25,6 +25,15 @@ describe('secrets', () => {
     expect(new Set(Array.from({ length: 50 }, generateSecret)).size).toBe(50);
   });
 
+  it('always has an upper-case letter, a lower-case letter and a digit (AD password complexity)', () => {
+    for (const value of Array.from({ length: 2000 }, generateSecret)) {
+      expect(value).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(value).toMatch(/[A-Z]/);
+      expect(value).toMatch(/[a-z]/);
+      expect(value).toMatch(/[0-9]/);
+    }
+  });
+
   it.each(['', '../x', 'A', 'a/b', 'a b', '-a', 'x'.repeat(64)])('refuses the name %j', (name) => {
     expect(() => assertSecretName(name)).toThrow(expect.objectContaining({ code: 'SETUP_INVALID_SECRET_NAME' }));
   });

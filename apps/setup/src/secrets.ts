@@ -11,10 +11,11 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /**
  * Secrets the setup generates at `init`, with what they are for. The AD administrator password
- * replaces the original's hard-coded one; the samba_ad module (future work) sets it.
+ * replaces the original's hard-coded one; the samba_ad module sets it.
  */
 export const SETUP_SECRETS: Readonly<Record<string, string>> = {
   'ad-administrator': 'password of the AD account Administrator',
+  'ad-invis-portal': 'password of the read-only AD bind account invis-portal (Postfix, Dovecot, portal)',
 };
 
 /**
@@ -33,11 +34,17 @@ export function assertSecretName(name: string): string {
 }
 
 /**
- * A new random secret: 24 bytes from the CSPRNG as base64url (32 characters, 192 bits).
+ * A new random secret: 24 bytes from the CSPRNG as base64url (32 characters, 192 bits), drawn
+ * again until it has an upper-case letter, a lower-case letter and a digit, so that it meets AD's
+ * password complexity when it is a password (about 1 draw in 700 lacks one; the retry costs no
+ * meaningful entropy).
  * @returns the secret
  */
 export function generateSecret(): string {
-  return randomBytes(24).toString('base64url');
+  for (;;) {
+    const value = randomBytes(24).toString('base64url');
+    if (/[A-Z]/.test(value) && /[a-z]/.test(value) && /[0-9]/.test(value)) return value;
+  }
 }
 
 /** Reads and creates secrets in one folder. */

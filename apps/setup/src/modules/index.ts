@@ -1,4 +1,4 @@
-// The registry: exactly the modules that exist. Modules still to come (samba_ad, dns,
+// The registry: exactly the modules that exist. Modules still to come (dns,
 // portal, ddns, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
 import { caModule } from './ca';
@@ -6,6 +6,7 @@ import { checkModule } from './check';
 import { dhcpModule } from './dhcp';
 import { firewallModule } from './firewall';
 import { networkModule } from './network';
+import { sambaAdModule } from './samba-ad';
 import { sshModule } from './ssh';
 import { timeModule } from './time';
 
@@ -13,6 +14,7 @@ import { timeModule } from './time';
 export const MODULES: readonly SetupModule[] = [
   checkModule,
   caModule,
+  sambaAdModule,
   networkModule,
   timeModule,
   sshModule,
@@ -20,4 +22,4 @@ export const MODULES: readonly SetupModule[] = [
   dhcpModule,
 ];
 
-export { caModule, checkModule, dhcpModule, firewallModule, networkModule, sshModule, timeModule };
+export { caModule, checkModule, dhcpModule, firewallModule, networkModule, sambaAdModule, sshModule, timeModule };

@@ -41,7 +41,11 @@ describe('invis-setup --root', () => {
     const init = await cli(['init', '--answers', join(dir(), 'answers.yaml'), '--root', root, '--json']);
     expect(init.code).toBe(0);
     const initDoc = JSON.parse(init.stdout);
-    expect(initDoc).toMatchObject({ ok: true, command: 'init', secretsCreated: ['ad-administrator'] });
+    expect(initDoc).toMatchObject({
+      ok: true,
+      command: 'init',
+      secretsCreated: ['ad-administrator', 'ad-invis-portal'],
+    });
     const port = initDoc.answers.ssh.port as number;
     expect(port >= 50001 && port <= 65535 && (port < 61000 || port > 61999)).toBe(true);
     const saved = await readFile(join(root, 'etc/invis/setup/answers.yaml'), 'utf8');

@@ -1,0 +1,487 @@
+// `samba_ad`: the Active Directory domain. smb.conf is rendered whole (RFC2307, the RPC port range
+// outside the firewall's random ports, LDAPS with the `ca` certificate, every folder named so a
+// staging root can hold a DC) and checked with testparm; a domain that is not there is provisioned
+// into those folders; then, on the running DC, the real Administrator password, the invis schema
+// and `CN=invis-Server` tree, the invis groups and the read-only bind account.
+import { type AdClient, createAdClient, isAdError, UAC } from '@invis/ad-client';
+import {
+  type ApplyReport,
+  applyReport,
+  fileChange,
+  generatedMarker,
+  lastOutputLine,
+  type PlannedCommand,
+} from '@invis/host';
+import { SetupError } from '../errors';
+import type { ModuleContext, ModulePlan, SetupModule, VerifyCheck } from '../module';
+import { parseCidr } from '../net';
+import { generateSecret } from '../secrets';
+import { certificatePaths } from './ca';
+
+/** Groups every invis server has (the original's setup made them; ad-client protects them). */
+export const INVIS_GROUPS: readonly { name: string; description: string }[] = [
+  { name: 'mobilusers', description: 'Benutzer mit VPN-Zugang' },
+  { name: 'verwaltung', description: 'Verwaltung' },
+  { name: 'archiv', description: 'Zugriff auf das Archiv' },
+  { name: 'diradmins', description: 'Verwalter der Gruppenverzeichnisse' },
+];
+
+/** Service accounts setup creates, each with its password in a setup secret. */
+export const SERVICE_ACCOUNTS: readonly { name: string; secret: string; description: string }[] = [
+  {
+    name: 'invis-portal',
+    secret: 'ad-invis-portal',
+    description: 'invis: read-only bind for Postfix, Dovecot and the portal',
+  },
+];
+
+/** Samba's NetBIOS names: host, workgroup and realm from the answers. */
+export function sambaNames(answers: ModuleContext['answers']): { netbios: string; workgroup: string; realm: string } {
+  const netbios = answers.hostname.toUpperCase();
+  const workgroup = (answers.domain.split('.')[0] ?? '').toUpperCase();
+  if (workgroup.length > 15 || workgroup === netbios) {
+    throw new SetupError(
+      'SETUP_INVALID_ANSWERS',
+      workgroup === netbios
+        ? `the domain's first label (${workgroup}) is the NetBIOS domain name and must differ from the host name`
+        : `the domain's first label (${workgroup}) is the NetBIOS domain name: at most 15 characters`,
+      { details: { field: 'domain' } },
+    );
+  }
+  return { netbios, workgroup, realm: answers.domain.toUpperCase() };
+}
+
+/**
+ * smb.conf for the answers. Every folder comes from the profile through `hostPath`, so under
+ * `--root` the file names folders below the root and a staged DC runs from there.
+ * @param ctx answers, profile and the file system's `hostPath`
+ * @param options `schemaUpdates`: allow schema changes (only while setup installs the invis schema)
+ * @returns the file content
+ */
+export function renderSmbConf(
+  ctx: Pick<ModuleContext, 'answers' | 'profile' | 'fs'>,
+  options: { schemaUpdates?: boolean } = {},
+): string {
+  const { answers, profile } = ctx;
+  const host = (path: string) => ctx.fs.hostPath(path);
+  const { netbios, workgroup, realm } = sambaNames(answers);
+  const d = profile.samba.dirs;
+  const tls = certificatePaths(ctx);
+  const sysvol = `${host(d.state)}/sysvol`;
+  return [
+    generatedMarker('@invis/setup-1', 'hash'),
+    '[global]',
+    `\tnetbios name = ${netbios}`,
+    `\tworkgroup = ${workgroup}`,
+    `\trealm = ${realm}`,
+    '\tserver role = active directory domain controller',
+    // The default list without the internal DNS server: BIND with Samba's DLZ module serves DNS.
+    '\tserver services = s3fs, rpc, nbt, wrepl, ldap, cldap, kdc, drepl, winbindd, ntp_signd, kcc, dnsupdate',
+    `\tinterfaces = lo ${answers.interfaces.intern}`,
+    '\tbind interfaces only = yes',
+    '\tidmap_ldb:use rfc2307 = yes',
+    // Above Linux's ephemeral ports and outside the firewall module's random ports (50001–65535
+    // minus this range), so a client socket or an opened port never blocks the DC.
+    '\trpc server dynamic port range = 61000-61999',
+    '\ttls enabled = yes',
+    `\ttls keyfile = ${host(tls.certs.ldap.key)}`,
+    `\ttls certfile = ${host(tls.certs.ldap.cert)}`,
+    `\ttls cafile = ${host(tls.caCert)}`,
+    '\ttls priority = NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1',
+    `\tprivate dir = ${host(d.private)}`,
+    `\tlock directory = ${host(d.lock)}`,
+    `\tstate directory = ${host(d.state)}`,
+    `\tcache directory = ${host(d.cache)}`,
+    `\tbinddns dir = ${host(d.bindDns)}`,
+    `\tpid directory = ${host(d.pid)}`,
+    `\tncalrpc dir = ${host(d.ncalrpc)}`,
+    `\twinbindd socket directory = ${host(d.winbindd)}`,
+    `\tntp signd socket directory = ${host(profile.samba.ntpSigndSocket)}`,
+    `\tlog file = ${host(d.log)}/log.%m`,
+    ...(options.schemaUpdates ? ['\tdsdb:schema update allowed = true'] : []),
+    '',
+    '[sysvol]',
+    `\tpath = ${sysvol}`,
+    '\tread only = no',
+    '',
+    '[netlogon]',
+    `\tpath = ${sysvol}/${answers.domain}/scripts`,
+    '\tread only = no',
+    '',
+  ].join('\n');
+}
+
+function directoriesOf(ctx: ModuleContext): { path: string; mode: number }[] {
+  const d = ctx.profile.samba.dirs;
+  const config = ctx.profile.samba.config;
+  return [
+    { path: config.slice(0, config.lastIndexOf('/')), mode: 0o755 },
+    { path: d.state, mode: 0o755 },
+    { path: d.lock, mode: 0o755 },
+    { path: d.private, mode: 0o700 },
+    { path: d.cache, mode: 0o755 },
+    { path: d.bindDns, mode: 0o770 },
+    { path: d.pid, mode: 0o755 },
+    { path: d.ncalrpc, mode: 0o755 },
+    { path: d.winbindd, mode: 0o755 },
+    { path: d.log, mode: 0o755 },
+    // Samba refuses to start the signing service when this folder is not 0750.
+    { path: ctx.profile.samba.ntpSigndSocket, mode: 0o750 },
+  ];
+}
+
+const provisioned = (ctx: ModuleContext) => ctx.fs.exists(`${ctx.profile.samba.dirs.private}/sam.ldb`);
+
+function provisionArgs(ctx: ModuleContext, adminPass: string): string[] {
+  const { workgroup, realm } = sambaNames(ctx.answers);
+  const address = parseCidr(ctx.answers.lan.address)?.address ?? '';
+  return [
+    'domain',
+    'provision',
+    `--configfile=${ctx.fs.hostPath(ctx.profile.samba.config)}`,
+    '--use-rfc2307',
+    '--server-role=dc',
+    '--dns-backend=BIND9_DLZ',
+    `--realm=${realm}`,
+    `--domain=${workgroup}`,
+    `--host-name=${ctx.answers.hostname}`,
+    `--host-ip=${address}`,
+    `--adminpass=${adminPass}`,
+  ];
+}
+
+/** What the directory lacks (read on the running DC). */
+interface DirectoryGaps {
+  schema: boolean;
+  groups: string[];
+  accounts: string[];
+}
+
+function ldapsUrl(ctx: ModuleContext): string {
+  return `ldaps://${parseCidr(ctx.answers.lan.address)?.address ?? ''}:636`;
+}
+
+async function connect(ctx: ModuleContext, upn: string, password: string): Promise<AdClient> {
+  const ca = await ctx.fs.readFile(certificatePaths(ctx).caCert);
+  return createAdClient({ url: ldapsUrl(ctx), upn, password, ca, connectTimeoutMs: 3000 });
+}
+
+const adminUpn = (ctx: ModuleContext) => `administrator@${ctx.answers.domain}`;
+
+/** Waits until the DC answers over LDAPS (after a start it takes a few seconds). */
+async function waitForDc(ctx: ModuleContext, upn: string, password: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const ad = await connect(ctx, upn, password);
+    try {
+      await ad.rootDse();
+      return;
+    } catch (error) {
+      if (!isAdError(error, 'AD_CONNECTION', 'AD_TIMEOUT') || Date.now() > deadline) throw error;
+    } finally {
+      await ad.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function gaps(ctx: ModuleContext, ad: AdClient): Promise<DirectoryGaps> {
+  const layout = await ad.invis.layout();
+  const groups: string[] = [];
+  for (const group of [...INVIS_GROUPS.map((g) => g.name), 'maildummies']) {
+    if (!(await ad.groups.get(group))) groups.push(group);
+  }
+  const accounts: string[] = [];
+  for (const account of SERVICE_ACCOUNTS) {
+    const password = await ctx.secrets.get(account.secret);
+    const user = await ad.users.get(account.name);
+    const upn = `${account.name}@${ctx.answers.domain}`;
+    if (!user || password === undefined || !(await binds(ad, upn, password))) accounts.push(account.name);
+  }
+  return { schema: !(await ad.exists(layout.root)), groups, accounts };
+}
+
+async function binds(ad: AdClient, name: string, password: string): Promise<boolean> {
+  try {
+    await ad.verifyBind(name, password);
+    return true;
+  } catch (error) {
+    if (isAdError(error, 'AD_INVALID_CREDENTIALS', 'AD_ACCOUNT_DISABLED', 'AD_ACCOUNT_LOCKED')) return false;
+    throw error;
+  }
+}
+
+function gapCommands(found: DirectoryGaps): PlannedCommand[] {
+  const ldap = (what: string, reason: string): PlannedCommand => ({ command: 'ldaps', args: [what], reason });
+  return [
+    ...(found.schema ? [ldap('install invis schema and CN=invis-Server', 'not in the directory')] : []),
+    ...found.groups.map((g) => ldap(`create group ${g}`, 'missing')),
+    ...found.accounts.map((a) => ldap(`set up service account ${a}`, 'missing or its password does not bind')),
+  ];
+}
+
+async function planOf(ctx: ModuleContext): Promise<ModulePlan> {
+  const plan: ModulePlan = { files: [], services: [], commands: [], directories: [] };
+  for (const dir of directoriesOf(ctx)) if (!(await ctx.fs.exists(dir.path))) plan.directories.push(dir.path);
+  const config = ctx.profile.samba.config;
+  const file = fileChange(config, await ctx.fs.readFileIfExists(config), renderSmbConf(ctx));
+  plan.files.push(file);
+  // Like every module, a staging root gets no service actions and no commands in its plan.
+  if (ctx.staging) return plan;
+  const isProvisioned = await provisioned(ctx);
+  if (!isProvisioned) {
+    plan.commands.push({
+      command: ctx.profile.samba.sambaTool,
+      // The throwaway password is random and replaced at once; the plan shows no value.
+      args: provisionArgs(ctx, '<random, replaced at once>'),
+      reason: 'no domain yet',
+    });
+  }
+  const active = await ctx.services.isActive(ctx.profile.samba.unit);
+  if (!active) plan.services.push({ unit: ctx.profile.samba.unit, action: 'start' });
+  else if (file.action !== 'unchanged') plan.services.push({ unit: ctx.profile.samba.unit, action: 'restart' });
+  if (active && isProvisioned) {
+    const password = await ctx.secrets.get('ad-administrator');
+    if (password === undefined) throw missingSecret('ad-administrator');
+    const ad = await connect(ctx, adminUpn(ctx), password);
+    try {
+      plan.commands.push(...gapCommands(await gaps(ctx, ad)));
+    } finally {
+      await ad.close();
+    }
+  }
+  return plan;
+}
+
+const missingSecret = (name: string) =>
+  new SetupError('SETUP_SECRET_MISSING', `no secret ${name} (run init first)`, { details: { name } });
+
+async function writeConf(ctx: ModuleContext, content: string): Promise<void> {
+  const config = ctx.profile.samba.config;
+  if ((await ctx.fs.readFileIfExists(config)) === content) return;
+  // testparm on a candidate beside the target, so a refused file never replaces a working one.
+  const dir = config.slice(0, config.lastIndexOf('/'));
+  const temp = await ctx.fs.mkdtemp(`${dir}/.invis-check-`);
+  try {
+    const candidate = `${temp}/smb.conf`;
+    await ctx.fs.writeFileAtomic(candidate, content, { mode: 0o644 });
+    const verdict = await checkSmbConf(ctx, ctx.fs.hostPath(candidate));
+    if (!verdict.ok) {
+      throw new SetupError('SETUP_CHECK_FAILED', `${config}: ${verdict.message ?? 'refused by testparm'}`, {
+        details: { module: 'samba_ad', path: config },
+      });
+    }
+  } finally {
+    await ctx.fs.remove(temp);
+  }
+  await ctx.fs.writeFileAtomic(config, content, { mode: 0o644 });
+}
+
+/**
+ * testparm on an smb.conf: exit 0 and no "Unknown parameter" / "Ignoring unknown" line on stderr
+ * (testparm exits 0 for some of those).
+ * @param ctx the runner and profile
+ * @param file the file to check (a real path)
+ * @returns the verdict
+ */
+export async function checkSmbConf(
+  ctx: Pick<ModuleContext, 'runner' | 'profile'>,
+  file: string,
+): Promise<{ ok: boolean; message?: string }> {
+  const result = await ctx.runner.run(ctx.profile.samba.testparm, ['-s', '--suppress-prompt', file], {
+    timeoutMs: 30_000,
+  });
+  // testparm names the bad line on stderr; its last stdout line is only the server role.
+  const bad = result.stderr.split('\n').find((l) => /unknown parameter|ignoring unknown|invalid|error/i.test(l));
+  if (result.exitCode !== 0) return { ok: false, message: bad?.trim() ?? lastOutputLine(result) };
+  return bad ? { ok: false, message: bad.trim() } : { ok: true };
+}
+
+async function provision(ctx: ModuleContext): Promise<string> {
+  ctx.progress('samba_ad: provisioning the domain');
+  // samba-tool takes the first password only in argv: a random one that is replaced by the real
+  // secret over LDAPS as soon as the DC runs, and never stored.
+  const throwaway = `${generateSecret()}aA1-`;
+  const result = await ctx.runner.run(ctx.profile.samba.sambaTool, provisionArgs(ctx, throwaway), {
+    timeoutMs: 300_000,
+  });
+  if (result.exitCode !== 0) {
+    const line = `${result.stderr}\n${result.stdout}`
+      .split('\n')
+      .filter((l) => /error/i.test(l))
+      .at(-1);
+    throw new SetupError(
+      'SETUP_CHECK_FAILED',
+      `samba-tool domain provision failed: ${line ?? `exit ${result.exitCode}`}`,
+      {
+        details: { module: 'samba_ad', exitCode: result.exitCode },
+      },
+    );
+  }
+  return throwaway;
+}
+
+async function restartDc(ctx: ModuleContext): Promise<void> {
+  const unit = ctx.profile.samba.unit;
+  if (await ctx.services.isActive(unit)) await ctx.services.restart(unit);
+  else await ctx.services.start(unit);
+}
+
+async function apply(ctx: ModuleContext): Promise<ApplyReport> {
+  const started = Date.now();
+  const plan = await planOf(ctx);
+  const unchanged = plan.files.every((f) => f.action === 'unchanged');
+  if (unchanged && plan.directories.length === 0 && plan.commands.length === 0 && plan.services.length === 0) {
+    return applyReport(plan);
+  }
+  if (ctx.staging) {
+    // A domain provisioned here would keep an Administrator password nobody knows (it is set over
+    // LDAPS on the running DC), so a staging root gets the files; the server does the rest.
+    for (const dir of directoriesOf(ctx)) await ctx.fs.mkdir(dir.path, dir.mode);
+    await writeConf(ctx, renderSmbConf(ctx));
+    return applyReport(plan, { timings: { total: Date.now() - started } });
+  }
+  for (const dir of directoriesOf(ctx)) await ctx.fs.mkdir(dir.path, dir.mode);
+  const adminPassword = await ctx.secrets.ensure('ad-administrator');
+  await writeConf(ctx, renderSmbConf(ctx));
+  const throwaway = (await provisioned(ctx)) ? undefined : await provision(ctx);
+  if (throwaway !== undefined || !unchanged || !(await ctx.services.isActive(ctx.profile.samba.unit))) {
+    await restartDc(ctx);
+  }
+  if (throwaway !== undefined) {
+    await waitForDc(ctx, adminUpn(ctx), throwaway);
+    const ad = await connect(ctx, adminUpn(ctx), throwaway);
+    try {
+      await ad.users.setPassword('Administrator', adminPassword.value);
+    } finally {
+      await ad.close();
+    }
+  }
+  await waitForDc(ctx, adminUpn(ctx), adminPassword.value);
+  let ad = await connect(ctx, adminUpn(ctx), adminPassword.value);
+  try {
+    const found = await gaps(ctx, ad);
+    if (found.schema) {
+      ctx.progress('samba_ad: installing the invis schema (takes a minute)');
+      await ad.close();
+      // Schema changes are allowed only while setup installs the invis schema.
+      await writeConf(ctx, renderSmbConf(ctx, { schemaUpdates: true }));
+      await restartDc(ctx);
+      await waitForDc(ctx, adminUpn(ctx), adminPassword.value);
+      ad = await connect(ctx, adminUpn(ctx), adminPassword.value);
+      await ad.invis.install();
+      await ad.close();
+      await writeConf(ctx, renderSmbConf(ctx));
+      await restartDc(ctx);
+      await waitForDc(ctx, adminUpn(ctx), adminPassword.value);
+      ad = await connect(ctx, adminUpn(ctx), adminPassword.value);
+    }
+    for (const name of found.groups) {
+      ctx.progress(`samba_ad: group ${name}`);
+      if (name === 'maildummies') await ad.groups.ensureMailGroup();
+      else {
+        const description = INVIS_GROUPS.find((g) => g.name === name)?.description ?? name;
+        await ad.groups.create({ name, description });
+      }
+    }
+    for (const name of found.accounts) await ensureServiceAccount(ctx, ad, name);
+  } finally {
+    await ad.close();
+  }
+  return applyReport(plan, { timings: { total: Date.now() - started } });
+}
+
+async function ensureServiceAccount(ctx: ModuleContext, ad: AdClient, name: string): Promise<void> {
+  const account = SERVICE_ACCOUNTS.find((a) => a.name === name);
+  if (!account) return;
+  ctx.progress(`samba_ad: service account ${name}`);
+  const { value: password } = await ctx.secrets.ensure(account.secret);
+  const existing = await ad.users.get(name);
+  // A plain user: it reads what every authenticated account reads and may write nothing; no
+  // shell, its password never expires (the services would stop when it did).
+  const user =
+    existing ??
+    (await ad.users.create({
+      sAMAccountName: name,
+      password,
+      type: 'user',
+      description: account.description,
+      loginShell: '/bin/false',
+    }));
+  if (existing) await ad.users.setPassword(name, password);
+  await ad.modify(user.dn, {
+    operation: 'replace',
+    attribute: 'userAccountControl',
+    values: String(UAC.NORMAL_ACCOUNT | UAC.DONT_EXPIRE_PASSWORD),
+  });
+}
+
+async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  const config = ctx.profile.samba.config;
+  const current = await ctx.fs.readFileIfExists(config);
+  checks.push(
+    current === renderSmbConf(ctx)
+      ? { name: config, ok: true }
+      : {
+          name: config,
+          ok: false,
+          problem: current === undefined ? 'missing' : 'differs from what setup renders (run plan)',
+        },
+  );
+  // A staging root holds the files only (see apply).
+  if (ctx.staging) return checks;
+  const isProvisioned = await provisioned(ctx);
+  checks.push(
+    isProvisioned
+      ? { name: 'domain', ok: true }
+      : { name: 'domain', ok: false, problem: 'not provisioned (run apply)' },
+  );
+  if (!isProvisioned) return checks;
+  const unit = ctx.profile.samba.unit;
+  const active = await ctx.services.isActive(unit);
+  checks.push(
+    active
+      ? { name: `service ${unit}`, ok: true }
+      : { name: `service ${unit}`, ok: false, problem: `${unit} is not running` },
+  );
+  if (!active) return checks;
+  const password = await ctx.secrets.get('ad-administrator');
+  if (password === undefined) throw missingSecret('ad-administrator');
+  const ad = await connect(ctx, adminUpn(ctx), password);
+  try {
+    const found = await gaps(ctx, ad);
+    checks.push({ name: 'administrator password', ok: true });
+    checks.push(
+      found.schema
+        ? { name: 'invis schema', ok: false, problem: 'CN=invis-Server is missing (run apply)' }
+        : { name: 'invis schema', ok: true },
+    );
+    checks.push(
+      found.groups.length === 0
+        ? { name: 'groups', ok: true }
+        : { name: 'groups', ok: false, problem: `missing: ${found.groups.join(', ')}` },
+    );
+    checks.push(
+      found.accounts.length === 0
+        ? { name: 'service accounts', ok: true }
+        : { name: 'service accounts', ok: false, problem: `missing or not binding: ${found.accounts.join(', ')}` },
+    );
+  } catch (error) {
+    if (!isAdError(error, 'AD_INVALID_CREDENTIALS')) throw error;
+    checks.push({ name: 'administrator password', ok: false, problem: 'the ad-administrator secret does not bind' });
+  } finally {
+    await ad.close();
+  }
+  return checks;
+}
+
+/** The `samba_ad` module. */
+export const sambaAdModule: SetupModule = {
+  id: 'samba_ad',
+  title: { de: 'Active-Directory-Domäne (Samba)', en: 'Active Directory domain (Samba)' },
+  dependsOn: ['check', 'ca'],
+  plan: planOf,
+  apply,
+  verify,
+};

@@ -1,0 +1,177 @@
+// The `samba_ad` module against a real Samba: into a temp root whose folders the profile names,
+// a DC provisioned there and started in its own network namespace (LAN interface `intern`, as on
+// the server), the real Administrator password, the invis schema, groups and the service account
+// set over LDAPS; the service account binds with its generated secret; a second apply changes
+// nothing.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAdClient } from '@invis/ad-client';
+import type { ServiceManager } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
+import {
+  createNetns,
+  type Daemon,
+  type Netns,
+  processesWithArgument,
+  run,
+  spawnDaemon,
+  terminateProcesses,
+} from '@invis/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caModule, certificatePaths } from '../../src/modules/ca';
+import { checkSmbConf, renderSmbConf, sambaAdModule } from '../../src/modules/samba-ad';
+import { moduleContext } from './module-context';
+
+/** Starts `samba -i` with the staged smb.conf inside the namespace, as systemd would start the unit. */
+function dcServices(netns: string, smbConf: string, logFile: string): ServiceManager & { stopAll(): Promise<void> } {
+  let daemon: Daemon | undefined;
+  const stop = async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    // smbd starts samba-dcerpcd and its workers in a new session; they carry the config path.
+    await terminateProcesses(processesWithArgument(smbConf));
+  };
+  const start = async () => {
+    if (daemon?.isRunning()) return;
+    daemon = spawnDaemon('samba', 'samba', ['-i', '-M', 'single', '-s', smbConf], logFile, { netns });
+  };
+  const restart = async () => {
+    await stop();
+    await start();
+  };
+  return {
+    start,
+    stop,
+    restart,
+    reload: restart,
+    reloadOrRestart: restart,
+    isActive: async () => daemon?.isRunning() ?? false,
+    stopAll: stop,
+  };
+}
+
+describe('samba_ad module', () => {
+  const dir = useTempDir('setup-samba-');
+  let netns: Netns;
+  const subnet = `10.213.${Math.floor(Math.random() * 200) + 20}`;
+  const hostIf = `invsa${process.pid % 100000}`;
+
+  beforeAll(async () => {
+    netns = await createNetns('sambaad');
+    await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'intern', 'netns', netns.name]);
+    await run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', hostIf]);
+    await run('ip', ['link', 'set', hostIf, 'up']);
+    await run('ip', ['-n', netns.name, 'addr', 'add', `${subnet}.2/24`, 'dev', 'intern']);
+    await run('ip', ['-n', netns.name, 'link', 'set', 'intern', 'up']);
+  });
+  afterAll(async () => {
+    await netns?.remove();
+  });
+
+  it('testparm refuses a broken smb.conf with its own words', async () => {
+    const ctx = await moduleContext(dir());
+    const file = join(dir(), 'smb.conf');
+    await run('sh', ['-c', 'cat > "$0"', file], {
+      input: renderSmbConf(ctx).replace('bind interfaces only', 'bind interface onli'),
+    });
+    expect(await checkSmbConf(ctx, file)).toEqual({ ok: false, message: expect.stringMatching(/unknown parameter/i) });
+  });
+
+  it('staging writes smb.conf only, then plans nothing', async () => {
+    const ctx = await moduleContext(dir(), { answers: { lan: { address: `${subnet}.2/24` } } });
+    expect((await sambaAdModule.plan(ctx)).commands).toEqual([]);
+    await sambaAdModule.apply(ctx);
+    const written = await readFile(join(dir(), 'etc/samba/smb.conf'), 'utf8');
+    expect(written).toBe(renderSmbConf(ctx));
+    expect(written).toContain(`private dir = ${dir()}/var/lib/samba/private`);
+    expect(await sambaAdModule.verify(ctx)).toEqual([{ name: '/etc/samba/smb.conf', ok: true }]);
+    const again = await sambaAdModule.plan(ctx);
+    expect([again.files.map((f) => f.action), again.commands, again.directories]).toEqual([['unchanged'], [], []]);
+  });
+
+  it('provisions, starts the DC, sets the secrets, schema, groups and service account; a second apply changes nothing', {
+    timeout: 400_000,
+  }, async () => {
+    const root = dir();
+    const answers = { lan: { address: `${subnet}.2/24` } };
+    const smbConf = join(root, 'etc/samba/smb.conf');
+    const services = dcServices(netns.name, smbConf, join(root, 'samba.log'));
+    try {
+      const ctx = await moduleContext(root, { answers, services, staging: false });
+      await caModule.apply(ctx);
+      // The plan shows the provision without any password.
+      expect((await sambaAdModule.plan(ctx)).commands).toEqual([
+        expect.objectContaining({ args: expect.arrayContaining(['--adminpass=<random, replaced at once>']) }),
+      ]);
+      const report = await sambaAdModule.apply(ctx);
+      expect(report.changed).toBe(true);
+      expect(await readFile(smbConf, 'utf8')).toBe(renderSmbConf(ctx));
+      expect(await readFile(smbConf, 'utf8')).not.toContain('schema update allowed');
+
+      const ca = await readFile(join(root, certificatePaths(ctx).caCert), 'utf8');
+      const url = `ldaps://${subnet}.2:636`;
+      // The throwaway provisioning password is gone: the secret binds as Administrator.
+      const admin = createAdClient({
+        url,
+        upn: 'administrator@invis-net.loc',
+        password: (await ctx.secrets.get('ad-administrator')) as string,
+        ca,
+      });
+      try {
+        for (const group of ['mobilusers', 'maildummies', 'verwaltung', 'archiv', 'diradmins']) {
+          expect(await admin.groups.get(group), group).toBeDefined();
+        }
+        expect(await admin.exists((await admin.invis.layout()).portal)).toBe(true);
+        const portal = await admin.users.get('invis-portal');
+        expect(portal?.enabled).toBe(true);
+      } finally {
+        await admin.close();
+      }
+      // The read-only bind account, over LDAPS with the server certificate of `ca`.
+      const reader = createAdClient({
+        url,
+        upn: 'invis-portal@invis-net.loc',
+        password: (await ctx.secrets.get('ad-invis-portal')) as string,
+        ca,
+      });
+      try {
+        const found = await reader.users.get('Administrator');
+        expect(found?.sAMAccountName).toBe('Administrator');
+        await expect(
+          reader.modify(found?.dn as string, { operation: 'replace', attribute: 'description', values: 'x' }),
+        ).rejects.toMatchObject({ code: 'AD_INSUFFICIENT_RIGHTS' });
+      } finally {
+        await reader.close();
+      }
+
+      expect((await sambaAdModule.verify(ctx)).filter((c) => !c.ok)).toEqual([]);
+      const again = await sambaAdModule.plan(ctx);
+      expect(again.files.every((f) => f.action === 'unchanged')).toBe(true);
+      expect(again.commands).toEqual([]);
+      expect(again.services).toEqual([]);
+      expect(again.directories).toEqual([]);
+      expect((await sambaAdModule.apply(ctx)).changed).toBe(false);
+
+      // A missing group is noticed and added again.
+      const admin2 = createAdClient({
+        url,
+        upn: 'administrator@invis-net.loc',
+        password: (await ctx.secrets.get('ad-administrator')) as string,
+        ca,
+      });
+      try {
+        const archiv = await admin2.groups.get('archiv');
+        await admin2.delete(archiv?.dn as string);
+      } finally {
+        await admin2.close();
+      }
+      expect((await sambaAdModule.plan(ctx)).commands).toEqual([
+        expect.objectContaining({ args: ['create group archiv'] }),
+      ]);
+      expect((await sambaAdModule.apply(ctx)).changed).toBe(true);
+      expect((await sambaAdModule.verify(ctx)).filter((c) => !c.ok)).toEqual([]);
+    } finally {
+      await services.stopAll();
+    }
+  });
+});
