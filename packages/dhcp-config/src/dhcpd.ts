@@ -4,12 +4,14 @@ import { generatedMarker } from '@invis/host';
 import { ipv4ToNumber, netmaskToPrefix, numberToIpv4, parseIpv4Subnet, prefixToNetmask } from './address';
 import { DhcpConfigError } from './errors';
 import {
+  type DdnsZone,
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
   normalizeParsed,
   type ReservationInput,
   type SubnetInput,
+  type TsigKey,
 } from './model';
 import { optionDef, optionEntries, setOption } from './options';
 
@@ -36,6 +38,16 @@ function renderOptions(options: DhcpOptions, indent: string): string[] {
   });
 }
 
+/** `key` blocks (each once, before the zones naming them) and `zone` blocks. */
+function renderZones(zones: readonly DdnsZone[]): string[] {
+  const keys = new Map<string, TsigKey>();
+  for (const z of zones) if (z.key) keys.set(z.key.name, z.key);
+  const lines: string[] = [];
+  for (const k of keys.values()) lines.push(`key ${k.name} { algorithm ${k.algorithm}; secret ${quote(k.secret)}; }`);
+  for (const z of zones) lines.push(`zone ${z.name}. { primary ${z.primary};${z.key ? ` key ${z.key.name};` : ''} }`);
+  return lines;
+}
+
 /**
  * Renders a model as ISC `dhcpd.conf`. Hosts are global declarations, as the original keeps
  * `iscDhcpHost` objects directly under the service; the comment becomes a `#` line in the host.
@@ -51,6 +63,9 @@ export function renderDhcpdConf(config: DhcpConfig, settings: DhcpdSettings = {}
   lines.push(`default-lease-time ${config.validLifetime};`, `max-lease-time ${config.maxLifetime};`);
   lines.push(`ddns-update-style ${config.ddns.enabled ? 'interim' : 'none'};`);
   if (config.ddns.qualifyingSuffix) lines.push(`ddns-domainname ${quote(config.ddns.qualifyingSuffix)};`);
+  // dhcpd sends the updates itself, so the original's statements stay exactly as they are.
+  if (config.ddns.ignoreClientUpdates) lines.push('ignore client-updates;');
+  lines.push(...renderZones(config.ddns.zones));
   if (settings.pingCheck !== undefined) lines.push(`ping-check ${settings.pingCheck};`);
   lines.push(...renderOptions(config.options, ''));
   for (const s of config.subnets) {
@@ -178,6 +193,17 @@ function optionValues(s: Statement): string[] {
   return values;
 }
 
+/** `name value;` statements of a `key`/`zone` block; other statements are warnings. */
+function blockValues(s: Statement, names: readonly string[], c: Collect): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const inner of s.body ?? []) {
+    const w = text(inner);
+    if (w.length === 2 && names.includes(w[0] as string)) out[w[0] as string] = w[1];
+    else c.warnings.push(`line ${inner.line}: ${text(s)[0]} ${text(s)[1]}: "${w.join(' ')}" not imported`);
+  }
+  return out;
+}
+
 interface Collect {
   warnings: string[];
   subnets: SubnetInput[];
@@ -271,12 +297,13 @@ export function parseDhcpdConf(source: string): DhcpdParseResult {
   const c: Collect = { warnings: [], subnets: [], reservations: [] };
   const options: Record<string, unknown> = {};
   const settings: DhcpdSettings = {};
-  const input: DhcpConfigInput & { ddns: { enabled: boolean; qualifyingSuffix?: string } } = {
-    authoritative: false,
-    validLifetime: 43_200,
-    maxLifetime: 86_400,
-    ddns: { enabled: false },
+  const ddns: { enabled: boolean; qualifyingSuffix?: string; ignoreClientUpdates: boolean } = {
+    enabled: false,
+    ignoreClientUpdates: false,
   };
+  const input: DhcpConfigInput = { authoritative: false, validLifetime: 43_200, maxLifetime: 86_400 };
+  const keys = new Map<string, Record<string, string | undefined>>();
+  const zones: Array<{ name: string; primary?: string; keyName?: string; line: number }> = [];
   const visit = (list: Statement[], global: boolean): void => {
     for (const s of list) {
       const w = text(s);
@@ -284,7 +311,11 @@ export function parseDhcpdConf(source: string): DhcpdParseResult {
       if (s.body) {
         if (head === 'subnet') readSubnet(s, c);
         else if (head === 'host') readHost(s, c);
-        else if (head === 'group' || head === 'shared-network') {
+        else if (global && head === 'key' && w[1]) keys.set(w[1], blockValues(s, ['algorithm', 'secret'], c));
+        else if (global && head === 'zone' && w[1]) {
+          const v = blockValues(s, ['primary', 'key'], c);
+          zones.push({ name: w[1].replace(/\.$/, ''), primary: v.primary, keyName: v.key, line: s.line });
+        } else if (head === 'group' || head === 'shared-network') {
           c.warnings.push(`line ${s.line}: ${head} flattened; its own settings are not imported`);
           visit(s.body, false);
         } else c.warnings.push(`line ${s.line}: block "${w.join(' ')}" not imported`);
@@ -295,16 +326,33 @@ export function parseDhcpdConf(source: string): DhcpdParseResult {
       else if (head === 'not' && w[1] === 'authoritative') input.authoritative = false;
       else if (head === 'default-lease-time') input.validLifetime = Number(w[1]);
       else if (head === 'max-lease-time') input.maxLifetime = Number(w[1]);
-      else if (head === 'ddns-update-style') input.ddns.enabled = w[1] !== 'none';
-      else if (head === 'ddns-domainname' && w[1]) input.ddns.qualifyingSuffix = w[1].replace(/\.$/, '');
+      else if (head === 'ddns-update-style') ddns.enabled = w[1] !== 'none';
+      else if (head === 'ddns-domainname' && w[1]) ddns.qualifyingSuffix = w[1].replace(/\.$/, '');
+      else if (head === 'ignore' && w[1] === 'client-updates' && w.length === 2) ddns.ignoreClientUpdates = true;
       else if (head === 'ping-check') settings.pingCheck = w[1] === 'true' || w[1] === 'on';
       else if (head === 'option') readOption(s, options, c);
       else c.warnings.push(`line ${s.line}: "${w.join(' ')}" not imported`);
     }
   };
   visit(statements, true);
+  const ddnsZones = zones.flatMap((z) => {
+    const key = z.keyName === undefined ? undefined : keys.get(z.keyName);
+    if (!z.primary || (z.keyName !== undefined && !key)) {
+      c.warnings.push(`line ${z.line}: zone ${z.name} without a primary or with an undeclared key not imported`);
+      return [];
+    }
+    // Old configs spell the algorithm as its legacy name (hmac-md5.SIG-ALG.REG.INT).
+    const algorithm = key?.algorithm?.toLowerCase().replace(/\.sig-alg\.reg\.int\.?$/, '');
+    return [{ name: z.name, primary: z.primary, ...(key ? { key: { name: z.keyName, ...key, algorithm } } : {}) }];
+  });
   const config = normalizeParsed(
-    { ...input, options: options as DhcpOptions, subnets: c.subnets, reservations: c.reservations },
+    {
+      ...input,
+      ddns: { ...ddns, zones: ddnsZones as DdnsZone[] },
+      options: options as DhcpOptions,
+      subnets: c.subnets,
+      reservations: c.reservations,
+    },
     'dhcpd.conf',
   );
   return { config, settings, warnings: c.warnings };

@@ -65,6 +65,58 @@ describe('createDhcpDirectory.read', () => {
     ]);
   });
 
+  it('reads DDNS zone and TSIG key objects; DDNS without them is reported', async () => {
+    const service = entry(SERVICE, {
+      objectClass: ['top', 'iscDhcpService'],
+      iscDhcpStatements: ['ddns-update-style interim', 'ignore client-updates'],
+    });
+    const key = entry(`CN=dhcp-key,${SERVICE}`, {
+      objectClass: ['top', 'iscDhcpTSigKey'],
+      iscDhcpKeyAlgorithm: ['hmac-sha256'],
+      iscDhcpKeySecret: ['c2VjcmV0LXNlY3JldA=='],
+    });
+    const zone = entry(`CN=invis-net.loc.,${SERVICE}`, {
+      objectClass: ['top', 'iscDhcpDnsZone'],
+      iscDhcpDnsZoneServer: ['192.168.220.10'],
+      iscDhcpKeyDN: [`CN=dhcp-key,${SERVICE}`],
+    });
+    const withZone = await createDhcpDirectory({ ad: memoryAd([service, key, zone]), serviceDN: SERVICE }).read();
+    expect(withZone.config.ddns).toEqual({
+      enabled: true,
+      ignoreClientUpdates: true,
+      zones: [
+        {
+          name: 'invis-net.loc',
+          primary: '192.168.220.10',
+          key: { name: 'dhcp-key', algorithm: 'hmac-sha256', secret: 'c2VjcmV0LXNlY3JldA==' },
+        },
+      ],
+    });
+    expect(withZone.warnings).toEqual([]);
+    const without = await createDhcpDirectory({ ad: memoryAd([service]), serviceDN: SERVICE }).read();
+    expect(without.config.ddns).toEqual({ enabled: true, ignoreClientUpdates: true, zones: [] });
+    expect(without.warnings).toEqual([
+      `${SERVICE}: "ddns-update-style interim" without a DNS zone and TSIG key object: no update can be sent; Kea renders with DDNS off`,
+    ]);
+  });
+
+  it('moves the service-wide subnet-mask and broadcast-address to the subnet they describe', async () => {
+    const ad = memoryAd([
+      entry(SERVICE, {
+        objectClass: ['top', 'iscDhcpService'],
+        iscDhcpOption: ['subnet-mask 255.255.255.0', 'broadcast-address 10.1.0.255', 'smtp-server 10.1.0.1'],
+      }),
+      entry(`CN=10.1.0.0,${SERVICE}`, { cn: ['10.1.0.0'], objectClass: ['iscDhcpSubnet'], iscDhcpNetMask: ['24'] }),
+      entry(`CN=10.2.0.0,${SERVICE}`, { cn: ['10.2.0.0'], objectClass: ['iscDhcpSubnet'], iscDhcpNetMask: ['24'] }),
+    ]);
+    const { config } = await createDhcpDirectory({ ad, serviceDN: SERVICE }).read();
+    expect(config.options).toEqual({ smtpServers: ['10.1.0.1'] });
+    expect(config.subnets.map((s) => [s.cidr, s.options])).toEqual([
+      ['10.1.0.0/24', { subnetMask: '255.255.255.0', broadcastAddress: '10.1.0.255' }],
+      ['10.2.0.0/24', {}],
+    ]);
+  });
+
   it('names the object whose data is broken', async () => {
     const ad = memoryAd([
       entry(SERVICE, { objectClass: ['iscDhcpService'] }),

@@ -2,11 +2,11 @@
 // iscDhcpPool, iscDhcpHost) read into the model and reservations written back in the exact
 // form the original portal writes, so both can run against the same directory.
 import { type AdClient, type AdEntry, childDn, dnEquals, f, parentDn } from '@invis/ad-client';
-import { prefixToNetmask } from './address';
+import { ipv4ToNumber, parseIpv4Subnet, prefixToNetmask } from './address';
 import { validateDhcpConfig } from './conflicts';
 import { parseDhcpdConf } from './dhcpd';
 import { DhcpConfigError, isDhcpConfigError } from './errors';
-import { type DhcpConfig, normalizeDhcpConfig, type Reservation, type ReservationInput } from './model';
+import { type DhcpConfig, ddnsUsable, normalizeDhcpConfig, type Reservation, type ReservationInput } from './model';
 
 /** The AD operations the bridge uses (an `AdClient` from `@invis/ad-client`). */
 export type DhcpDirectoryAd = Pick<AdClient, 'baseDN' | 'search' | 'get' | 'add' | 'modify' | 'delete'>;
@@ -49,7 +49,16 @@ const HOST_ATTRIBUTES = [
   'iscDhcpOption',
   'iscDhcpComments',
 ];
-const ATTRIBUTES = [...HOST_ATTRIBUTES, 'iscDhcpNetMask', 'iscDhcpRange', 'iscDhcpPermitList'];
+const ATTRIBUTES = [
+  ...HOST_ATTRIBUTES,
+  'iscDhcpNetMask',
+  'iscDhcpRange',
+  'iscDhcpPermitList',
+  'iscDhcpDnsZoneServer',
+  'iscDhcpKeyDN',
+  'iscDhcpKeyAlgorithm',
+  'iscDhcpKeySecret',
+];
 
 // The original portal stores "-" when no location was given.
 const NO_COMMENT = '-';
@@ -68,6 +77,41 @@ const hasClass = (entry: AdEntry, name: string): boolean =>
 /** `fixed-address 10.0.0.5` → `10.0.0.5`. */
 const fixedAddress = (statements: readonly string[]): string | undefined =>
   statements.map((s) => /^fixed-address\s+(\S+)$/i.exec(s.trim())?.[1]).find((ip) => ip !== undefined);
+
+/**
+ * The original sets `subnet-mask` and `broadcast-address` on the service, for its one subnet. They
+ * describe a subnet, so each moves to the subnet it fits (mask and broadcast of that subnet); the
+ * same values globally would tell every other subnet a wrong mask. Values that fit no subnet stay.
+ */
+function placeSubnetOptions(config: DhcpConfig): DhcpConfig {
+  const { subnetMask, broadcastAddress, ...globalOptions } = config.options;
+  if (subnetMask === undefined && broadcastAddress === undefined) return config;
+  const fits = (cidr: string): boolean => {
+    const net = parseIpv4Subnet(cidr);
+    if (!net) return false;
+    return (
+      (subnetMask === undefined || subnetMask === prefixToNetmask(net.prefix)) &&
+      (broadcastAddress === undefined || ipv4ToNumber(broadcastAddress) === net.last)
+    );
+  };
+  if (!config.subnets.some((s) => fits(s.cidr))) return config;
+  return {
+    ...config,
+    options: globalOptions,
+    subnets: config.subnets.map((s) =>
+      fits(s.cidr)
+        ? {
+            ...s,
+            options: {
+              ...(subnetMask === undefined ? {} : { subnetMask }),
+              ...(broadcastAddress === undefined ? {} : { broadcastAddress }),
+              ...s.options,
+            },
+          }
+        : s,
+    ),
+  };
+}
 
 /**
  * Creates the bridge. Reading turns the objects into dhcpd.conf statements (which is what they
@@ -95,6 +139,8 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
           f.eq('objectClass', 'iscDhcpSubnet'),
           f.eq('objectClass', 'iscDhcpPool'),
           f.eq('objectClass', 'iscDhcpHost'),
+          f.eq('objectClass', 'iscDhcpDnsZone'),
+          f.eq('objectClass', 'iscDhcpTSigKey'),
         ),
         attributes: ATTRIBUTES,
       });
@@ -117,6 +163,21 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
       for (const o of e.getAll('iscDhcpOption')) emit(e.dn, `${indent}option ${o};`);
     };
     body(service, '');
+    // DDNS zones and their TSIG keys, as dhcpd's `key` and `zone` blocks (the key named by its cn).
+    const cnOf = (dn: string): string => /^cn=([^,]+)/i.exec(dn)?.[1] ?? dn;
+    for (const key of entries.filter((e) => hasClass(e, 'iscDhcpTSigKey'))) {
+      emit(key.dn, `key ${cnOf(key.dn)} {`);
+      emit(key.dn, `  algorithm ${key.get('iscDhcpKeyAlgorithm') ?? ''};`);
+      emit(key.dn, `  secret "${key.get('iscDhcpKeySecret') ?? ''}";`);
+      emit(key.dn, '}');
+    }
+    for (const zone of entries.filter((e) => hasClass(e, 'iscDhcpDnsZone'))) {
+      emit(zone.dn, `zone ${cnOf(zone.dn)} {`);
+      emit(zone.dn, `  primary ${zone.get('iscDhcpDnsZoneServer') ?? ''};`);
+      const keyDN = zone.get('iscDhcpKeyDN');
+      if (keyDN) emit(zone.dn, `  key ${cnOf(keyDN)};`);
+      emit(zone.dn, '}');
+    }
     const hostDNs: Record<string, string> = {};
     const isUnder = (child: AdEntry, parent: AdEntry): boolean => dnEquals(parentDn(child.dn), parent.dn);
     for (const subnet of entries.filter((e) => hasClass(e, 'iscDhcpSubnet'))) {
@@ -154,7 +215,11 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
       const warnings = parsed.warnings.map((w) =>
         w.replace(/^line (\d+):/, (_, n: string) => `${origin[Number(n) - 1] ?? 'directory'}:`),
       );
-      return { config: parsed.config, warnings, hostDNs };
+      if (parsed.config.ddns.enabled && !ddnsUsable(parsed.config.ddns))
+        warnings.push(
+          `${service.dn}: "ddns-update-style interim" without a DNS zone and TSIG key object: no update can be sent; Kea renders with DDNS off`,
+        );
+      return { config: placeSubnetOptions(parsed.config), warnings, hostDNs };
     } catch (e) {
       const line = isDhcpConfigError(e) ? e.details.line : undefined;
       const where = typeof line === 'number' ? origin[line - 1] : undefined;

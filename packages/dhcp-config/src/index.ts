@@ -38,6 +38,7 @@ export {
   type KeaParseResult,
   type KeaSettings,
   keaConfigObject,
+  keaDdnsPlan,
   parseKeaConfig,
   renderKeaConfig,
 } from './kea';
@@ -53,15 +54,18 @@ export {
 } from './leases';
 export {
   type DdnsSettings,
+  type DdnsZone,
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
+  ddnsUsable,
   normalizeDhcpConfig,
   type Pool,
   type Reservation,
   type ReservationInput,
   type Subnet,
   type SubnetInput,
+  type TsigKey,
 } from './model';
 export { dhcpOptionCode, dhcpOptionName } from './options';
 export {

@@ -8,6 +8,7 @@ import {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
+  ddnsUsable,
   normalizeParsed,
   type Reservation,
   type SubnetInput,
@@ -26,6 +27,11 @@ export interface KeaSettings {
   hooksLibraries?: string[];
   /** Output of the `kea-dhcp4` logger at INFO: `stdout`, `stderr`, `syslog` or a file path. */
   logOutput?: string;
+  /**
+   * A `kea-dhcp-ddns` server runs on this host (default port) with the model's DDNS zones and keys.
+   * Default false: Kea's DDNS stays off, since without that server kea-dhcp4 only logs send errors.
+   */
+  ddnsServer?: boolean;
 }
 
 /** Kea's `{"Dhcp4": …}` object, as sent with `config-set`. */
@@ -61,6 +67,34 @@ function reservationsBySubnet(config: DhcpConfig): Map<number, Reservation[]> {
 }
 
 /**
+ * Whether Kea sends DDNS updates for this model and host, and why not when the model wants them.
+ * Kea does so only when the model has a zone with a key ({@link ddnsUsable}) and `settings.ddnsServer`
+ * says a `kea-dhcp-ddns` runs to take them; otherwise the config renders with DDNS off.
+ * @param config resolved model
+ * @param settings the host's Kea settings
+ * @returns `sendUpdates` as rendered, `warnings` for every DDNS setting that has no effect
+ * @example keaDdnsPlan(config, { ddnsServer: true }).warnings
+ */
+export function keaDdnsPlan(
+  config: DhcpConfig,
+  settings: KeaSettings = {},
+): { sendUpdates: boolean; warnings: string[] } {
+  const { ddns } = config;
+  const warnings: string[] = [];
+  const usable = ddnsUsable(ddns);
+  if (ddns.enabled && !usable)
+    warnings.push('DDNS is wanted but no zone with a TSIG key is configured: Kea sends no updates (DDNS off)');
+  if (usable && settings.ddnsServer !== true)
+    warnings.push(
+      'DDNS zones and keys are configured but no kea-dhcp-ddns server is declared (settings.ddnsServer): DDNS off',
+    );
+  const sendUpdates = usable && settings.ddnsServer === true;
+  if (ddns.ignoreClientUpdates && !sendUpdates)
+    warnings.push('ignore client-updates has no effect while DDNS is off (no update is sent either way)');
+  return { sendUpdates, warnings };
+}
+
+/**
  * The Kea `{"Dhcp4": …}` object for a model (for `config-set` or tests).
  * @param config resolved, conflict-free model ({@link validateDhcpConfig})
  * @param settings control socket, lease file, hooks, logging
@@ -70,6 +104,7 @@ function reservationsBySubnet(config: DhcpConfig): Map<number, Reservation[]> {
  */
 export function keaConfigObject(config: DhcpConfig, settings: KeaSettings = {}): KeaConfigObject {
   const placed = reservationsBySubnet(config);
+  const { sendUpdates } = keaDdnsPlan(config, settings);
   const dhcp4: Record<string, unknown> = {
     'interfaces-config': { interfaces: config.interfaces },
   };
@@ -89,9 +124,10 @@ export function keaConfigObject(config: DhcpConfig, settings: KeaSettings = {}):
     authoritative: config.authoritative,
     'valid-lifetime': config.validLifetime,
     'max-valid-lifetime': config.maxLifetime,
-    'ddns-send-updates': config.ddns.enabled,
+    'ddns-send-updates': sendUpdates,
+    ...(sendUpdates && config.ddns.ignoreClientUpdates ? { 'ddns-override-client-update': true } : {}),
     ...(config.ddns.qualifyingSuffix ? { 'ddns-qualifying-suffix': config.ddns.qualifyingSuffix } : {}),
-    'dhcp-ddns': { 'enable-updates': config.ddns.enabled },
+    'dhcp-ddns': { 'enable-updates': sendUpdates },
     'option-data': keaOptionData(config.options),
     subnet4: config.subnets.map((s, i) => ({
       id: s.id,
@@ -237,6 +273,7 @@ const DHCP4_KEYS = new Set([
   'max-valid-lifetime',
   'ddns-send-updates',
   'ddns-qualifying-suffix',
+  'ddns-override-client-update',
   'dhcp-ddns',
   'option-data',
   'subnet4',
@@ -361,6 +398,11 @@ export function parseKeaConfig(text: string): KeaParseResult {
   const validLifetime = typeof dhcp4['valid-lifetime'] === 'number' ? dhcp4['valid-lifetime'] : 7200;
   const ddns = dhcp4['dhcp-ddns'];
   const suffix = dhcp4['ddns-qualifying-suffix'];
+  // Kea sends updates only with D2 enabled; ddns-send-updates defaults to true.
+  const sendUpdates = dhcp4['ddns-send-updates'] !== false && isObject(ddns) && ddns['enable-updates'] === true;
+  // The zones and keys live in kea-dhcp-ddns.conf, which this file does not hold.
+  if (sendUpdates)
+    warnings.push('Dhcp4.dhcp-ddns: zones and keys are in kea-dhcp-ddns.conf, not imported (add them to ddns.zones)');
   const config = normalizeParsed(
     {
       interfaces: interfaces as string[],
@@ -369,8 +411,8 @@ export function parseKeaConfig(text: string): KeaParseResult {
       maxLifetime: typeof dhcp4['max-valid-lifetime'] === 'number' ? dhcp4['max-valid-lifetime'] : validLifetime,
       options: readOptionData(dhcp4['option-data'], 'Dhcp4.option-data', warnings),
       ddns: {
-        // Kea sends updates only with D2 enabled; ddns-send-updates defaults to true.
-        enabled: dhcp4['ddns-send-updates'] !== false && isObject(ddns) && ddns['enable-updates'] === true,
+        enabled: sendUpdates,
+        ignoreClientUpdates: dhcp4['ddns-override-client-update'] === true,
         ...(typeof suffix === 'string' && suffix !== '' ? { qualifyingSuffix: suffix.replace(/\.$/, '') } : {}),
       },
       subnets,
@@ -378,5 +420,9 @@ export function parseKeaConfig(text: string): KeaParseResult {
     },
     'Kea config',
   );
-  return { config, settings: readSettings(dhcp4, warnings), warnings };
+  return {
+    config,
+    settings: { ...readSettings(dhcp4, warnings), ...(sendUpdates ? { ddnsServer: true } : {}) },
+    warnings,
+  };
 }

@@ -61,6 +61,8 @@ const lifetime = z.number().int().min(1).max(0xfffffffe);
 // Schemas of the input; the exported interfaces below document the fields.
 const dhcpOptionsSchema = z
   .object({
+    subnetMask: ipv4.optional(),
+    broadcastAddress: ipv4.optional(),
     routers: z.array(ipv4).min(1).optional(),
     domainNameServers: z.array(ipv4).min(1).optional(),
     domainName: domainName.optional(),
@@ -107,11 +109,24 @@ const reservationSchema = z
   })
   .strict();
 
+// TSIG key names are DNS names; algorithms as dhcpd and kea-dhcp-ddns spell them.
+const tsigKeySchema = z
+  .object({
+    name: domainName,
+    algorithm: z.enum(['hmac-md5', 'hmac-sha1', 'hmac-sha224', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512']),
+    secret: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'secret must be base64' }),
+  })
+  .strict();
+
+const ddnsZoneSchema = z.object({ name: domainName, primary: ipv4, key: tsigKeySchema.optional() }).strict();
+
 /** Dynamic DNS settings of the DHCP server. */
 const ddnsSchema = z
   .object({
     enabled: z.boolean().default(false),
     qualifyingSuffix: domainName.optional(),
+    ignoreClientUpdates: z.boolean().default(false),
+    zones: z.array(ddnsZoneSchema).default([]),
   })
   .strict();
 
@@ -124,7 +139,7 @@ const dhcpConfigSchema = z
     validLifetime: lifetime.default(86_400),
     maxLifetime: lifetime.default(604_800),
     options: dhcpOptionsSchema.default({}),
-    ddns: ddnsSchema.default({ enabled: false }),
+    ddns: ddnsSchema.default({ enabled: false, ignoreClientUpdates: false, zones: [] }),
     subnets: z.array(subnetSchema).default([]),
     reservations: z.array(reservationSchema).default([]),
   })
@@ -136,6 +151,10 @@ const dhcpConfigShellSchema = dhcpConfigSchema.extend({ reservations: z.unknown(
 
 /** DHCP options handed to clients; names follow the dhcpd/Kea option names. */
 export interface DhcpOptions {
+  /** Option 1; Kea and dhcpd send the subnet's mask without it, the original sets it anyway. */
+  subnetMask?: string;
+  /** Option 28 (the subnet's broadcast address). */
+  broadcastAddress?: string;
   /** Option 3. */
   routers?: string[];
   /** Option 6. */
@@ -196,11 +215,33 @@ export interface Reservation {
 /** Reservation as accepted from callers (MAC in any common notation). */
 export type ReservationInput = Reservation;
 
+/** A TSIG key the DNS server accepts updates signed with. */
+export interface TsigKey {
+  name: string;
+  algorithm: 'hmac-md5' | 'hmac-sha1' | 'hmac-sha224' | 'hmac-sha256' | 'hmac-sha384' | 'hmac-sha512';
+  /** Base64. */
+  secret: string;
+}
+
+/** A DNS zone the DHCP server updates (dhcpd `zone`, kea-dhcp-ddns `forward-ddns`/`reverse-ddns`). */
+export interface DdnsZone {
+  /** Zone name without the trailing dot. */
+  name: string;
+  /** Address of the DNS server that takes the updates. */
+  primary: string;
+  key?: TsigKey;
+}
+
 /** Dynamic DNS settings of the DHCP server. */
 export interface DdnsSettings {
+  /** Updates wanted: dhcpd `ddns-update-style interim`. Kea sends them only where {@link ddnsUsable} says so. */
   enabled: boolean;
   /** Domain appended to client names (Kea `ddns-qualifying-suffix`, dhcpd `ddns-domainname`). */
   qualifyingSuffix?: string;
+  /** The server updates DNS itself, whatever the client asks (dhcpd `ignore client-updates`, Kea `ddns-override-client-update`). */
+  ignoreClientUpdates: boolean;
+  /** Zones with their server and key; without a zone that has a key no update can be sent. */
+  zones: DdnsZone[];
 }
 
 /** The model as accepted from callers; every field but the data has a default. */
@@ -356,6 +397,17 @@ function sortByAddress(reservations: Reservation[], keys: readonly number[]): Re
     .map((r, i) => ({ r, key: keys[i] as number }))
     .sort((a, b) => a.key - b.key || (a.r.mac < b.r.mac ? -1 : 1))
     .map(({ r }) => r);
+}
+
+/**
+ * Whether the model holds what a DDNS sender needs: at least one zone with a server and a TSIG key.
+ * The original's `ddns-update-style interim` comes without zones and keys, so it sends nothing.
+ * @param ddns the model's DDNS settings
+ * @returns true when updates are wanted and can be signed for some zone
+ * @example ddnsUsable(validateDhcpConfig(input).ddns)
+ */
+export function ddnsUsable(ddns: DdnsSettings): boolean {
+  return ddns.enabled && ddns.zones.some((z) => z.key !== undefined);
 }
 
 /** Turns a parsed loose input into the model; invalid values are parse errors of the file. */

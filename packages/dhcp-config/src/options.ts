@@ -1,8 +1,8 @@
 // The DHCP options the model knows, with their names in Kea/dhcpd and their codes both ways.
 import type { DhcpOptions } from './model';
 
-/** How an option's value is written: addresses, domain names, one text, one number. */
-type OptionKind = 'ips' | 'names' | 'text' | 'uint8';
+/** How an option's value is written: addresses, one address, domain names, one text, one number. */
+type OptionKind = 'ips' | 'ip' | 'names' | 'text' | 'uint8';
 
 interface OptionDef {
   key: keyof DhcpOptions;
@@ -14,6 +14,8 @@ interface OptionDef {
 
 /** Render order is this order. */
 const OPTION_DEFS: readonly OptionDef[] = [
+  { key: 'subnetMask', name: 'subnet-mask', code: 1, kind: 'ip' },
+  { key: 'broadcastAddress', name: 'broadcast-address', code: 28, kind: 'ip' },
   { key: 'routers', name: 'routers', code: 3, kind: 'ips' },
   { key: 'domainNameServers', name: 'domain-name-servers', code: 6, kind: 'ips' },
   { key: 'domainName', name: 'domain-name', code: 15, kind: 'text' },
@@ -65,6 +67,11 @@ export function optionEntries(options: DhcpOptions): Array<{ def: OptionDef; val
 
 /** Sets one parsed option on a loose options object (validated later by the model). */
 export function setOption(target: Record<string, unknown>, def: OptionDef, values: string[]): void {
+  // A list where one address belongs stays a list, so the model refuses it instead of dropping the rest.
   target[def.key] =
-    def.kind === 'ips' || def.kind === 'names' ? values : def.kind === 'uint8' ? Number(values[0]) : values[0];
+    def.kind === 'ips' || def.kind === 'names' || (def.kind === 'ip' && values.length > 1)
+      ? values
+      : def.kind === 'uint8'
+        ? Number(values[0])
+        : values[0];
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateDhcpConfig } from './conflicts';
 import { parseDhcpdConf, renderDhcpdConf } from './dhcpd';
 import { DhcpConfigError } from './errors';
-import { keaConfigObject, parseKeaConfig, renderKeaConfig } from './kea';
+import { keaConfigObject, keaDdnsPlan, parseKeaConfig, renderKeaConfig } from './kea';
 import type { DhcpConfigInput } from './model';
 import { dhcpOptionCode, dhcpOptionName } from './options';
 import { arbConfig } from './testing/arbitraries';
@@ -83,15 +83,92 @@ describe('Kea', () => {
     expect(renderKeaConfig(parsed.config, parsed.settings)).toBe(text);
   });
 
-  it('random valid models survive the round trip', () => {
+  it('random valid models survive the round trip (without a kea-dhcp-ddns server DDNS renders off)', () => {
     fc.assert(
       fc.property(arbConfig, (input) => {
         const config = validateDhcpConfig(input);
-        const parsed = parseKeaConfig(renderKeaConfig(config));
-        expect(parsed.config).toEqual(config);
+        const text = renderKeaConfig(config);
+        const parsed = parseKeaConfig(text);
+        const { qualifyingSuffix } = config.ddns;
+        expect(parsed.config).toEqual({
+          ...config,
+          ddns: {
+            enabled: false,
+            ignoreClientUpdates: false,
+            zones: [],
+            ...(qualifyingSuffix ? { qualifyingSuffix } : {}),
+          },
+        });
         expect(parsed.warnings).toEqual([]);
+        expect(renderKeaConfig(parsed.config)).toBe(text);
       }),
     );
+  });
+
+  describe('DDNS as the original configures it (ddns-update-style interim, ignore client-updates)', () => {
+    const zone = {
+      name: 'invis-net.loc',
+      primary: '127.0.0.1',
+      key: { name: 'dhcp-key', algorithm: 'hmac-sha256' as const, secret: 'c2VjcmV0LXNlY3JldA==' },
+    };
+    const ddnsOf = (config: DhcpConfigInput, settings = {}) => {
+      const dhcp4 = keaConfigObject(validateDhcpConfig(config), settings).Dhcp4;
+      return {
+        send: dhcp4['ddns-send-updates'],
+        d2: dhcp4['dhcp-ddns'],
+        override: dhcp4['ddns-override-client-update'],
+      };
+    };
+
+    it('stays off without zones and keys, even with a kea-dhcp-ddns server, and says why', () => {
+      const original = { ...lan, ddns: { enabled: true, ignoreClientUpdates: true } };
+      expect(ddnsOf(original, { ddnsServer: true })).toEqual({
+        send: false,
+        d2: { 'enable-updates': false },
+        override: undefined,
+      });
+      expect(keaDdnsPlan(validateDhcpConfig(original), { ddnsServer: true })).toEqual({
+        sendUpdates: false,
+        warnings: [
+          'DDNS is wanted but no zone with a TSIG key is configured: Kea sends no updates (DDNS off)',
+          'ignore client-updates has no effect while DDNS is off (no update is sent either way)',
+        ],
+      });
+    });
+
+    it('stays off with zones and keys but no kea-dhcp-ddns server (the default)', () => {
+      const config = { ...lan, ddns: { enabled: true, zones: [zone] } };
+      expect(ddnsOf(config)).toEqual({ send: false, d2: { 'enable-updates': false }, override: undefined });
+      expect(keaDdnsPlan(validateDhcpConfig(config)).warnings).toEqual([
+        'DDNS zones and keys are configured but no kea-dhcp-ddns server is declared (settings.ddnsServer): DDNS off',
+      ]);
+      // a zone without a key is not enough
+      expect(
+        ddnsOf(
+          { ...lan, ddns: { enabled: true, zones: [{ name: 'x.loc', primary: '127.0.0.1' }] } },
+          { ddnsServer: true },
+        ).send,
+      ).toBe(false);
+    });
+
+    it('turns on with a zone, a key and a kea-dhcp-ddns server; ignore client-updates → override', () => {
+      const config = { ...lan, ddns: { enabled: true, ignoreClientUpdates: true, zones: [zone] } };
+      expect(ddnsOf(config, { ddnsServer: true })).toEqual({
+        send: true,
+        d2: { 'enable-updates': true },
+        override: true,
+      });
+      expect(keaDdnsPlan(validateDhcpConfig(config), { ddnsServer: true })).toEqual({
+        sendUpdates: true,
+        warnings: [],
+      });
+      const parsed = parseKeaConfig(renderKeaConfig(validateDhcpConfig(config), { ddnsServer: true }));
+      expect(parsed.settings.ddnsServer).toBe(true);
+      expect(parsed.config.ddns).toEqual({ enabled: true, ignoreClientUpdates: true, zones: [] });
+      expect(parsed.warnings).toEqual([
+        'Dhcp4.dhcp-ddns: zones and keys are in kea-dhcp-ddns.conf, not imported (add them to ddns.zones)',
+      ]);
+    });
   });
 
   it('imports hand-written configs: comments, CIDR pools, codes, shared networks, global reservations', () => {
@@ -204,6 +281,86 @@ host pc1 {
     );
   });
 
+  it('renders the original DDNS statements as they are, with zones and keys', () => {
+    const text = renderDhcpdConf(
+      validateDhcpConfig({
+        ...lan,
+        ddns: {
+          enabled: true,
+          ignoreClientUpdates: true,
+          zones: [
+            {
+              name: 'invis-net.loc',
+              primary: '127.0.0.1',
+              key: { name: 'dhcp-key', algorithm: 'hmac-md5', secret: 'c2VjcmV0LXNlY3JldA==' },
+            },
+          ],
+        },
+      }),
+    );
+    expect(text).toContain(`ddns-update-style interim;
+ignore client-updates;
+key dhcp-key { algorithm hmac-md5; secret "c2VjcmV0LXNlY3JldA=="; }
+zone invis-net.loc. { primary 127.0.0.1; key dhcp-key; }
+`);
+    expect(
+      renderDhcpdConf(validateDhcpConfig({ ...lan, ddns: { enabled: true, ignoreClientUpdates: true } })),
+    ).toContain('ddns-update-style interim;\nignore client-updates;\n');
+    const parsed = parseDhcpdConf(`ddns-update-style interim;
+ignore client-updates;
+key "k1" { algorithm HMAC-MD5.SIG-ALG.REG.INT; secret c2VjcmV0; }
+zone invis-net.loc. { primary 192.168.220.10; key k1; }
+zone 220.168.192.in-addr.arpa. { primary 192.168.220.10; key nokey; }
+`);
+    expect(parsed.config.ddns).toEqual({
+      enabled: true,
+      ignoreClientUpdates: true,
+      zones: [
+        {
+          name: 'invis-net.loc',
+          primary: '192.168.220.10',
+          key: { name: 'k1', algorithm: 'hmac-md5', secret: 'c2VjcmV0' },
+        },
+      ],
+    });
+    expect(parsed.warnings).toEqual([
+      'line 5: zone 220.168.192.in-addr.arpa without a primary or with an undeclared key not imported',
+    ]);
+  });
+
+  it('carries subnet-mask (1), broadcast-address (28) and smtp-server (69) as the original sets them', () => {
+    const config = validateDhcpConfig({
+      ...lan,
+      interfaces: [],
+      options: { ...lan.options, smtpServers: ['192.168.220.10'] },
+      subnets: [
+        {
+          cidr: '192.168.220.0/24',
+          options: { subnetMask: '255.255.255.0', broadcastAddress: '192.168.220.255', routers: ['192.168.220.10'] },
+        },
+      ],
+      reservations: [],
+    });
+    const text = renderDhcpdConf(config);
+    expect(text).toContain('option smtp-server 192.168.220.10;\n');
+    expect(text).toContain(
+      '  option subnet-mask 255.255.255.0;\n  option broadcast-address 192.168.220.255;\n  option routers 192.168.220.10;\n',
+    );
+    expect(parseDhcpdConf(text).config).toEqual(config);
+    expect(keaConfigObject(config).Dhcp4.subnet4).toMatchObject([
+      {
+        'option-data': [
+          { name: 'subnet-mask', data: '255.255.255.0' },
+          { name: 'broadcast-address', data: '192.168.220.255' },
+          { name: 'routers', data: '192.168.220.10' },
+        ],
+      },
+    ]);
+    expect(() => parseDhcpdConf('option broadcast-address 10.0.0.255, 10.0.1.255;')).toThrow(
+      expect.objectContaining({ code: 'DHCP_PARSE_ERROR' }),
+    );
+  });
+
   it('imports an existing config with groups, pools, shared networks and foreign statements', () => {
     const parsed = parseDhcpdConf(`
 ddns-update-style interim; ddns-domainname "invis-net.loc.";
@@ -226,7 +383,12 @@ host nomac { fixed-address 192.168.220.9; }
 `);
     expect(parsed.config.authoritative).toBe(false);
     expect(parsed.config.validLifetime).toBe(43_200);
-    expect(parsed.config.ddns).toEqual({ enabled: true, qualifyingSuffix: 'invis-net.loc' });
+    expect(parsed.config.ddns).toEqual({
+      enabled: true,
+      qualifyingSuffix: 'invis-net.loc',
+      ignoreClientUpdates: false,
+      zones: [],
+    });
     expect(parsed.config.subnets[0]?.pools).toEqual([
       { start: '192.168.220.200', end: '192.168.220.220' },
       { start: '192.168.220.230', end: '192.168.220.230' },
@@ -240,7 +402,6 @@ host nomac { fixed-address 192.168.220.9; }
       'line 5: "log-facility local7" not imported',
       'line 6: shared-network flattened; its own settings are not imported',
       'line 8: pool statement "allow unknown-clients" not imported',
-      'line 10: option broadcast-address not imported',
       'line 14: group flattened; its own settings are not imported',
       'line 16: host pc7: only the first fixed-address imported',
       'line 16: host pc7: "filename pxe" not imported',

@@ -17,6 +17,7 @@ export function arbOptions(a: number): fc.Arbitrary<DhcpOptions> {
       domainName: domain,
       domainSearch: fc.array(domain, { minLength: 1, maxLength: 3 }),
       ntpServers: ips,
+      smtpServers: ips,
       netbiosNameServers: ips,
       netbiosNodeType: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const),
     },
@@ -31,7 +32,26 @@ export const arbConfig: fc.Arbitrary<DhcpConfigInput> = fc
     nets: fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 3 }),
     lifetimes: fc.tuple(fc.integer({ min: 60, max: 100_000 }), fc.integer({ min: 0, max: 100_000 })),
     authoritative: fc.boolean(),
-    ddns: fc.record({ enabled: fc.boolean(), qualifyingSuffix: fc.option(domain, { nil: undefined }) }),
+    ddns: fc.record({
+      enabled: fc.boolean(),
+      qualifyingSuffix: fc.option(domain, { nil: undefined }),
+      ignoreClientUpdates: fc.boolean(),
+      zones: fc.uniqueArray(
+        fc.record(
+          {
+            name: domain,
+            primary: fc.constant('127.0.0.1'),
+            key: fc.record({
+              name: domain,
+              algorithm: fc.constantFrom('hmac-md5' as const, 'hmac-sha256' as const),
+              secret: fc.base64String({ minLength: 4, maxLength: 44 }).filter((x) => x.length > 0),
+            }),
+          },
+          { requiredKeys: ['name', 'primary'] },
+        ),
+        { maxLength: 2, selector: (z) => z.name },
+      ),
+    }),
     interfaces: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/), { maxLength: 2 }),
     seed: fc.nat(),
   })
@@ -48,7 +68,12 @@ export const arbConfig: fc.Arbitrary<DhcpConfigInput> = fc
                 .map((slots) =>
                   slots.map((s) => ({ start: `10.${a}.${b}.${200 + s * 10}`, end: `10.${a}.${b}.${205 + s * 10}` })),
                 ),
-              options: arbOptions(a).map((o) => ({ ...o, routers: [`10.${a}.${b}.1`] })),
+              options: arbOptions(a).map((o) => ({
+                ...o,
+                routers: [`10.${a}.${b}.1`],
+                subnetMask: '255.255.255.0',
+                broadcastAddress: `10.${a}.${b}.255`,
+              })),
               validLifetime: fc.option(fc.integer({ min: 60, max: 1000 }), { nil: undefined }),
             }),
           ),
@@ -92,7 +117,13 @@ export const arbConfig: fc.Arbitrary<DhcpConfigInput> = fc
           validLifetime: lifetimes[0],
           maxLifetime: lifetimes[0] + lifetimes[1],
           options,
-          ddns: ddns.qualifyingSuffix === undefined ? { enabled: ddns.enabled } : ddns,
+          ddns: {
+            enabled: ddns.enabled,
+            ignoreClientUpdates: ddns.ignoreClientUpdates,
+            ...(ddns.qualifyingSuffix === undefined ? {} : { qualifyingSuffix: ddns.qualifyingSuffix }),
+            // one key per name: dhcpd declares a key once
+            zones: ddns.zones.map((z) => (z.key ? { ...z, key: { ...z.key, name: `${z.name}-key` } } : z)),
+          },
           subnets: subnets.map((s) => ({
             ...s,
             ...(s.validLifetime === undefined ? {} : { maxLifetime: 100_000 + s.validLifetime }),

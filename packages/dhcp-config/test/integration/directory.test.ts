@@ -81,7 +81,8 @@ describe('invis DHCP objects in AD', () => {
         authoritative: true,
         validLifetime: 86_400,
         maxLifetime: 604_800,
-        ddns: { enabled: true },
+        // the original's statements as they are; no zone and key objects, so no update can be sent
+        ddns: { enabled: true, ignoreClientUpdates: true },
         options: {
           domainName: 'invis-net.loc',
           domainNameServers: ['192.168.220.10'],
@@ -92,7 +93,14 @@ describe('invis DHCP objects in AD', () => {
           // option 69, which the original sends to every client
           smtpServers: ['192.168.220.10'],
         },
-        subnets: [{ cidr: '192.168.220.0/24', pools: [{ start: '192.168.220.200', end: '192.168.220.220' }] }],
+        subnets: [
+          {
+            cidr: '192.168.220.0/24',
+            pools: [{ start: '192.168.220.200', end: '192.168.220.220' }],
+            // set on the service by the original, for its one subnet
+            options: { subnetMask: '255.255.255.0', broadcastAddress: '192.168.220.255' },
+          },
+        ],
         reservations: [
           { mac: '00:1b:21:3a:4f:11', ip: '192.168.220.11', hostname: 'nas' },
           { mac: '00:1b:21:3a:4f:10', ip: '192.168.220.120', hostname: 'pc1', comment: 'Büro Chef' },
@@ -100,10 +108,8 @@ describe('invis DHCP objects in AD', () => {
       }),
     );
     expect(warnings).toEqual([
-      `${service}: "ignore client-updates" not imported`,
-      `${service}: option broadcast-address not imported`,
-      `${service}: option subnet-mask not imported`,
       `CN=nas,${service}: host nas: "next-server 192.168.220.10" not imported`,
+      `${service}: "ddns-update-style interim" without a DNS zone and TSIG key object: no update can be sent; Kea renders with DDNS off`,
     ]);
     expect(hostDNs.pc1).toBe(`CN=pc1,${service}`);
   });
