@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '@invis/host';
 import type { Directory } from './directory';
 
 /** A person's current rights, as the directory says. */
@@ -14,7 +15,8 @@ export interface AccessCheckOptions {
   mobileGroup: string;
   /** How long an answer is reused (about a minute: rights end at most this late). */
   ttlMs: number;
-  now?: () => number;
+  /** Default: the system clock. */
+  clock?: Clock;
   /** Bound of cached users (memory bound); the oldest entry goes first. */
   maxEntries?: number;
 }
@@ -34,7 +36,7 @@ export interface AccessCheck {
  * A directory failure is thrown, never taken as "allowed".
  */
 export function createAccessCheck(options: AccessCheckOptions): AccessCheck {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const max = options.maxEntries ?? 10_000;
   const cache = new Map<string, { at: number; access: Access | null }>();
   const key = (u: string): string => u.toLowerCase();
@@ -45,7 +47,7 @@ export function createAccessCheck(options: AccessCheckOptions): AccessCheck {
     async get(username) {
       const k = key(username);
       const hit = cache.get(k);
-      const t = now();
+      const t = clock.now().getTime();
       if (hit && t - hit.at < options.ttlMs) return hit.access;
       const p = await options.directory.principal('user', username);
       const access =

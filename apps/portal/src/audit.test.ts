@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { fixedClock } from '@invis/host';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAuditLog, redactSecrets } from './audit';
 
@@ -12,7 +13,7 @@ afterEach(() => {
 
 describe('audit log', () => {
   it('stores entries newest first with secrets redacted', () => {
-    const log = openAuditLog(':memory:', () => new Date('2026-01-02T03:04:05Z'));
+    const log = openAuditLog(':memory:', fixedClock(new Date('2026-01-02T03:04:05Z')));
     log.append({
       actor: 'anna',
       address: '10.0.0.1',

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { type Clock, systemClock } from '@invis/host';
 
 /** One audit record: who changed what, when, before and after (secrets redacted). */
 export interface AuditEntry {
@@ -43,9 +44,9 @@ export function redactSecrets(value: unknown): unknown {
  * Opens (and creates) the audit log in a `node:sqlite` file. Triggers refuse UPDATE and
  * DELETE, so the log is append-only even for code that tries.
  * @param file database path, or `:memory:`
- * @param now clock, injected for tests
+ * @param clock time of the entries (default: the system clock)
  */
-export function openAuditLog(file: string, now: () => Date = () => new Date()): AuditLog {
+export function openAuditLog(file: string, clock: Clock = systemClock): AuditLog {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(file);
   db.exec(`
@@ -69,7 +70,16 @@ export function openAuditLog(file: string, now: () => Date = () => new Date()): 
 
   return {
     append(e) {
-      insert.run(now().toISOString(), e.actor, e.address, e.action, e.target, e.outcome, json(e.before), json(e.after));
+      insert.run(
+        clock.now().toISOString(),
+        e.actor,
+        e.address,
+        e.action,
+        e.target,
+        e.outcome,
+        json(e.before),
+        json(e.after),
+      );
     },
     list({ offset, limit, search = '' }) {
       const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

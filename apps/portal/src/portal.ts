@@ -34,7 +34,7 @@ export interface PortalOptions {
   maxSessions?: number;
   /** Seconds rights (admin, mobile, enabled) are reused before the directory is asked again (default 60). */
   accessTtlSeconds?: number;
-  throttle?: Partial<Omit<LoginThrottleOptions, 'now'>>;
+  throttle?: Partial<Omit<LoginThrottleOptions, 'clock'>>;
   /** Runs `systemctl is-active` for the service states (the host's execa runner in production). */
   runner: CommandRunner;
   /** Carries out the admin's service actions; default: systemd through `runner`. */
@@ -43,7 +43,7 @@ export interface PortalOptions {
   clock?: Clock;
   /** Group shares and home archiving (omit on a portal without the file server). */
   shares?: ShareOptions;
-  status: Omit<StatusSources, 'services' | 'now'>;
+  status: Omit<StatusSources, 'services' | 'clock'>;
   /** Seconds a status snapshot is reused (default 5). */
   statusTtlSeconds?: number;
   /** The TCP peer of a request; default: the node server's socket. */
@@ -86,10 +86,8 @@ export function createPortal(options: PortalOptions): Portal {
     }
   }
   const clock = options.clock ?? systemClock;
-  const nowMs = (): number => clock.now().getTime();
-  const nowDate = (): Date => clock.now();
-  const audit = openAuditLog(db, nowDate);
-  const tokens = openTokenStore(db, nowDate);
+  const audit = openAuditLog(db, clock);
+  const tokens = openTokenStore(db, clock);
   const services = createServiceControl({
     runner: options.runner,
     ...(options.services ? { services: options.services } : {}),
@@ -101,7 +99,7 @@ export function createPortal(options: PortalOptions): Portal {
     sessions: createSessionStore({
       idleMs: (options.sessionIdleMinutes ?? 30) * 60_000,
       absoluteMs: (options.sessionMaxHours ?? 8) * 3_600_000,
-      now: nowMs,
+      clock,
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
     }),
     anonymousCsrf: createAnonymousCsrf(),
@@ -110,13 +108,13 @@ export function createPortal(options: PortalOptions): Portal {
       maxPerAddress: 20,
       windowMs: 15 * 60_000,
       ...options.throttle,
-      now: nowMs,
+      clock,
     }),
     audit,
     tokens,
     services,
-    shares: options.shares ? createShareManager({ now: nowDate, ...options.shares }) : null,
-    status: cachedStatus({ ...options.status, services, now: nowDate }, (options.statusTtlSeconds ?? 5) * 1000),
+    shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
+    status: cachedStatus({ ...options.status, services, clock }, (options.statusTtlSeconds ?? 5) * 1000),
     internalNetworks: createNetworkSet(options.internalNetworks),
     trustedProxies: createNetworkSet(options.trustedProxies ?? []),
     access: createAccessCheck({
@@ -124,7 +122,7 @@ export function createPortal(options: PortalOptions): Portal {
       adminGroup,
       mobileGroup,
       ttlMs: (options.accessTtlSeconds ?? 60) * 1000,
-      now: nowMs,
+      clock,
     }),
     adminGroup,
     mobileGroup,

@@ -14,7 +14,7 @@ function store(maxSessions?: number) {
   const s = createSessionStore({
     idleMs: 1000,
     absoluteMs: 5000,
-    now: () => t,
+    clock: { now: () => new Date(t) },
     ...(maxSessions ? { maxSessions } : {}),
   });
   return { s, advance: (ms: number) => (t += ms) };

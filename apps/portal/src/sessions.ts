@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type Clock, systemClock } from '@invis/host';
 
 /** The logged-in person a session belongs to. */
 export interface SessionUser {
@@ -27,8 +28,8 @@ export interface SessionStoreOptions {
   idleMs: number;
   /** Session ends this long after it was created, whatever the activity. */
   absoluteMs: number;
-  /** Clock (ms); injected for tests. */
-  now?: () => number;
+  /** Default: the system clock. */
+  clock?: Clock;
   /** Upper bound of live sessions; the oldest is dropped first (memory bound). */
   maxSessions?: number;
 }
@@ -58,7 +59,8 @@ const token = (): string => randomBytes(32).toString('base64url');
  * @example const sessions = createSessionStore({ idleMs: 30 * 60_000, absoluteMs: 8 * 3600_000 });
  */
 export function createSessionStore(options: SessionStoreOptions): SessionStore {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = (): number => clock.now().getTime();
   const max = options.maxSessions ?? 10_000;
   const byId = new Map<string, Session>();
 

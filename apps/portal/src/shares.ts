@@ -1,5 +1,6 @@
 import { chmod, chown, cp, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { type Clock, systemClock } from '@invis/host';
 import { PortalError } from './errors';
 
 /** Where group shares, their folder templates and home directories live (original layout). */
@@ -10,7 +11,8 @@ export interface ShareOptions {
   templatesDir: string;
   /** e.g. `/home` */
   homesDir: string;
-  now?: () => Date;
+  /** Dates archive names when `<name>.archiv` exists (default: the system clock). */
+  clock?: Clock;
 }
 
 /** Group shares from folder templates and home archiving on user delete. */
@@ -78,7 +80,7 @@ const plainEntry = async (path: string): Promise<boolean> => {
  * names: no shell, no sudo helper fed with request data.
  */
 export function createShareManager(options: ShareOptions): ShareManager {
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const templates = async (): Promise<string[]> => {
     const entries = await readdir(options.templatesDir, { withFileTypes: true }).catch(() => []);
     return entries
@@ -90,7 +92,7 @@ export function createShareManager(options: ShareOptions): ShareManager {
     const dir = child(base, name);
     if (!(await exists(dir))) return null;
     let target = `${dir}.archiv`;
-    if (await exists(target)) target = `${dir}-${now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
+    if (await exists(target)) target = `${dir}-${clock.now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
     if (await exists(target)) throw new PortalError('PORTAL_CONFLICT', 'archive exists', { details: { name } });
     await rename(dir, target);
     return target;

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, stat, statfs } from 'node:fs/promises';
 import { hostname, loadavg, release, uptime } from 'node:os';
+import { type Clock, systemClock } from '@invis/host';
 import type { ServiceControl, ServiceState } from './services';
 import { staleWhileRevalidate } from './swr';
 
@@ -17,7 +18,8 @@ export interface StatusSources {
   /** Result file of the Internet/DDNS check (first line = state). */
   internetStateFile: string;
   services: ServiceControl;
-  now?: () => Date;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 type Unknown = { state: 'unknown' };
@@ -59,7 +61,7 @@ export function parseMdstat(text: string): { name: string; status: string }[] {
  * @returns the status page's data
  */
 export async function collectStatus(src: StatusSources): Promise<ServerStatus> {
-  const now = (src.now ?? (() => new Date()))();
+  const now = (src.clock ?? systemClock).now();
   const [disks, raid, certificates, backup, internet, services] = await Promise.all([
     Promise.all(
       src.watchDirs.map(async (path) => {

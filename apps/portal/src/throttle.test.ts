@@ -3,7 +3,12 @@ import { addressKey, createLoginThrottle, type LoginThrottle } from './throttle'
 
 function throttle() {
   let t = 0;
-  const th = createLoginThrottle({ maxPerUser: 3, maxPerAddress: 5, windowMs: 60_000, now: () => t });
+  const th = createLoginThrottle({
+    maxPerUser: 3,
+    maxPerAddress: 5,
+    windowMs: 60_000,
+    clock: { now: () => new Date(t) },
+  });
   return { th, advance: (ms: number) => (t += ms) };
 }
 

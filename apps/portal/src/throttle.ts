@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { type Clock, systemClock } from '@invis/host';
 
 /** Options of {@link createLoginThrottle}. */
 export interface LoginThrottleOptions {
@@ -10,7 +11,8 @@ export interface LoginThrottleOptions {
   windowMs: number;
   /** Password checks of one user name running at the same time (default 2). */
   maxInFlightPerUser?: number;
-  now?: () => number;
+  /** Default: the system clock. */
+  clock?: Clock;
   /** Bound of tracked keys (memory bound against address floods). */
   maxKeys?: number;
 }
@@ -63,7 +65,8 @@ export function addressKey(address: string): string {
  * at once by counting at the start and by the in-flight limit per user.
  */
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = (): number => clock.now().getTime();
   const maxKeys = options.maxKeys ?? 50_000;
   const maxInFlight = options.maxInFlightPerUser ?? 2;
   const counted = new Map<string, number[]>();

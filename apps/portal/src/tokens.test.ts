@@ -44,7 +44,7 @@ describe('API tokens', () => {
 
   it('refuses a token after its lifetime, and gives old tokens the default lifetime', () => {
     let t = new Date('2026-01-01T00:00:00Z');
-    const store = openTokenStore(':memory:', () => t);
+    const store = openTokenStore(':memory:', { now: () => t });
     const { token, secret } = store.create({ name: 'short', owner: 'anna', scopes: ['status:read'], expiresInDays: 1 });
     expect(token.expiresAt).toBe('2026-01-02T00:00:00.000Z');
     t = new Date('2026-01-01T23:59:59Z');

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
+import { type Clock, systemClock } from '@invis/host';
 
 /** What an API token may do. */
 export const TOKEN_SCOPES = [
@@ -50,8 +51,10 @@ const hash = (secret: string): Buffer => createHash('sha256').update(secret).dig
 /**
  * Opens the token table in a `node:sqlite` file (the portal's data file).
  * @param file database path, or `:memory:`
+ * @param clock creation, expiry and last use (default: the system clock)
  */
-export function openTokenStore(file: string, now: () => Date = () => new Date()): TokenStore {
+export function openTokenStore(file: string, clock: Clock = systemClock): TokenStore {
+  const now = (): Date => clock.now();
   const db = new DatabaseSync(file);
   db.exec(`CREATE TABLE IF NOT EXISTS api_token (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, scopes TEXT NOT NULL,
