@@ -49,7 +49,7 @@ export interface ComposedPortal {
  * @returns the portal, its server and a close
  * @throws PortalError PORTAL_CONFIG for malformed networks, or plain HTTP off loopback or without trusted proxies
  * @example
- * const settings = loadEnv(process.env);
+ * const settings = loadEnv();
  * const running = await composePortal(settings, { ad });
  */
 export async function composePortal(

@@ -106,10 +106,10 @@ export function defaultPortalSettings(): PortalSettings {
 
 /**
  * Validates the environment once at start-up.
- * @param env usually `process.env`
+ * @param env the variables (default: `process.env`; tests pass their own)
  * @throws PortalError PORTAL_CONFIG naming every wrong variable (values are not echoed)
  */
-export function loadEnv(env: Record<string, string | undefined>): PortalEnvSettings {
+export function loadEnv(env: Record<string, string | undefined> = process.env): PortalEnvSettings {
   const result = EnvSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

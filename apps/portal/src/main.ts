@@ -6,7 +6,7 @@ import { composePortal } from './compose';
 import { loadEnv } from './env';
 import { readSecretFile } from './secrets';
 
-const settings = loadEnv(process.env);
+const settings = loadEnv();
 const password = await readSecretFile(settings.PORTAL_LDAP_PASSWORD_FILE);
 const ad = createAdClient({
   url: settings.PORTAL_LDAP_URL,
