@@ -1,8 +1,9 @@
 // The registry: exactly the modules that exist. Modules still to come (dns,
-// portal, ddns, …) are listed in the README as future work, not here.
+// portal, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
 import { caModule } from './ca';
 import { checkModule } from './check';
+import { ddnsModule } from './ddns';
 import { dhcpModule } from './dhcp';
 import { firewallModule } from './firewall';
 import { networkModule } from './network';
@@ -20,6 +21,7 @@ export const MODULES: readonly SetupModule[] = [
   sshModule,
   firewallModule,
   dhcpModule,
+  ddnsModule,
 ];
 
-export { caModule, checkModule, dhcpModule, firewallModule, networkModule, sambaAdModule, sshModule, timeModule };
+export { caModule, checkModule, ddnsModule, dhcpModule, firewallModule, networkModule, sambaAdModule, sshModule, timeModule };
