@@ -243,7 +243,7 @@ async function reservationsFor(ctx: ModuleContext): Promise<Reservation[]> {
 export const dhcpModule: SetupModule = {
   id: 'dhcp',
   title: { de: 'DHCP-Server', en: 'DHCP server' },
-  dependsOn: ['network', 'ca'],
+  dependsOn: ['network', 'ca', 'samba_ad'],
   plan: async (ctx): Promise<ModulePlan> => spec(ctx, await reservationsFor(ctx)).plan(ctx),
   async apply(ctx) {
     const report = await spec(ctx, await reservationsFor(ctx)).apply(ctx);

@@ -24,4 +24,14 @@ export const MODULES: readonly SetupModule[] = [
   ddnsModule,
 ];
 
-export { caModule, checkModule, ddnsModule, dhcpModule, firewallModule, networkModule, sambaAdModule, sshModule, timeModule };
+export {
+  caModule,
+  checkModule,
+  ddnsModule,
+  dhcpModule,
+  firewallModule,
+  networkModule,
+  sambaAdModule,
+  sshModule,
+  timeModule,
+};
