@@ -1,5 +1,5 @@
 // The registry: exactly the modules that exist. Modules still to come (dns,
-// portal, …) are listed in the README as future work, not here.
+// fileserver, mail, openvpn, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
 import { caModule } from './ca';
 import { checkModule } from './check';
@@ -7,6 +7,7 @@ import { ddnsModule } from './ddns';
 import { dhcpModule } from './dhcp';
 import { firewallModule } from './firewall';
 import { networkModule } from './network';
+import { portalModule } from './portal';
 import { sambaAdModule } from './samba-ad';
 import { sshModule } from './ssh';
 import { timeModule } from './time';
@@ -22,6 +23,7 @@ export const MODULES: readonly SetupModule[] = [
   firewallModule,
   dhcpModule,
   ddnsModule,
+  portalModule,
 ];
 
 export {
@@ -31,6 +33,7 @@ export {
   dhcpModule,
   firewallModule,
   networkModule,
+  portalModule,
   sambaAdModule,
   sshModule,
   timeModule,

@@ -1,0 +1,142 @@
+// `portal`: the invis portal as a hardened systemd service under its own system user
+// `invis-portal`, serving HTTPS itself on the random portal port with the `ca` module's web
+// certificate. Secrets reach it through systemd credentials (LoadCredential): the web key and the
+// LDAP password stay 0600 root where `ca` and init put them, and the service sees 0400 copies of
+// its own in /run/credentials — no second copy on disk, nothing in the environment.
+import { generatedMarker } from '@invis/host';
+import { fileModule, type ModuleContext, type SetupModule } from '../module';
+import { networkOf, parseCidr } from '../net';
+import type { PlatformProfile } from '../profiles';
+import { HARDENING, renderUnit, verifyUnit } from '../systemd';
+import { certificatePaths, SERVER_CERTIFICATES } from './ca';
+import { externalPorts } from './firewall';
+
+/** Where systemd puts the service's credentials. */
+const credentials = (profile: PlatformProfile) => `/run/credentials/${profile.portal.unit}.service`;
+
+/**
+ * The portal's environment (`/etc/invis/portal.env`): HTTPS on every address at the random portal
+ * port with the web certificate (no proxy in front, so no trusted proxies), inside = the LAN and
+ * the VPN network, the directory over LDAPS as `invis-portal`, the status sources setup writes.
+ * @param ctx profile and answers
+ * @returns the file content (no secret: those are credentials)
+ */
+export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>): string {
+  const { profile, answers } = ctx;
+  const paths = certificatePaths(ctx);
+  const lan = parseCidr(answers.lan.address) as NonNullable<ReturnType<typeof parseCidr>>;
+  const inside = [networkOf(lan).cidr, ...(answers.vpn ? [answers.vpn.network] : [])];
+  const env: [string, string][] = [
+    ['PORTAL_HOST', '0.0.0.0'],
+    ['PORTAL_PORT', String(externalPorts(answers).portal)],
+    ['PORTAL_TLS_CERT_FILE', paths.certs.web.cert],
+    ['PORTAL_TLS_KEY_FILE', `${credentials(profile)}/web-key`],
+    ['PORTAL_LDAP_URL', `ldaps://${lan.address}:636`],
+    ['PORTAL_LDAP_CA_FILE', paths.caCert],
+    ['PORTAL_LDAP_BIND', `invis-portal@${answers.domain}`],
+    ['PORTAL_LDAP_PASSWORD_FILE', `${credentials(profile)}/ldap-password`],
+    ['PORTAL_DATA_DIR', profile.portal.dataDir],
+    ['PORTAL_INTERNAL_NETWORKS', inside.join(',')],
+    ['PORTAL_TRUSTED_PROXIES', ''],
+    ['PORTAL_CERT_FILES', SERVER_CERTIFICATES.map((n) => `${n}=${paths.certs[n].cert}`).join(',')],
+    ['PORTAL_INETCHECK_FILE', profile.spool.inetcheck],
+  ];
+  return [
+    generatedMarker('@invis/setup-1', 'hash'),
+    '# The portal serves HTTPS itself (no proxy in front); secrets come as systemd credentials.',
+    ...env.map(([k, v]) => `${k}=${v}`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The portal's unit: its own user, hardened, only its data folder writable, no capabilities (the
+ * random port is above 1024), the web key and the LDAP password as credentials.
+ * @param ctx profile and answers
+ * @returns the unit file
+ */
+export function renderPortalUnit(ctx: Pick<ModuleContext, 'profile' | 'answers' | 'secrets'>): string {
+  const { profile } = ctx;
+  const { portal } = profile;
+  const paths = certificatePaths(ctx);
+  return renderUnit('The invis portal (web UI and REST API).', {
+    Unit: [
+      ['Description', 'invis portal'],
+      ['After', 'network-online.target samba-ad-dc.service'],
+      ['Wants', 'network-online.target'],
+    ],
+    Service: [
+      ['Type', 'simple'],
+      ['User', portal.user],
+      ['Group', portal.user],
+      ['EnvironmentFile', portal.envFile],
+      ['ExecStart', portal.execStart.join(' ')],
+      ['LoadCredential', `web-key:${paths.certs.web.key}`],
+      ['LoadCredential', `ldap-password:${ctx.secrets.pathOf('ad-invis-portal')}`],
+      ['Restart', 'on-failure'],
+      ...HARDENING,
+      ['ReadWritePaths', portal.dataDir],
+      ['CapabilityBoundingSet', ''],
+      ['AmbientCapabilities', ''],
+    ],
+    Install: [['WantedBy', 'multi-user.target']],
+  });
+}
+
+/** sysusers.d entry: the system user `invis-portal` with its data folder as home. */
+export function renderPortalSysusers(profile: PlatformProfile): string {
+  const { user, dataDir } = profile.portal;
+  return `${generatedMarker('@invis/setup-1', 'hash')}\nu ${user} - "invis portal" ${dataDir} /usr/sbin/nologin\n`;
+}
+
+const unitPath = (profile: PlatformProfile) => `${profile.systemd.unitDir}/${profile.portal.unit}.service`;
+
+const spec = fileModule({
+  id: 'portal',
+  title: { de: 'Portal', en: 'Portal' },
+  dependsOn: ['ca', 'samba_ad', 'firewall'],
+  render: (ctx) => {
+    const { profile } = ctx;
+    return {
+      directories: [
+        { path: '/etc/invis', mode: 0o755 },
+        { path: '/etc/sysusers.d', mode: 0o755 },
+        { path: profile.systemd.unitDir, mode: 0o755 },
+      ],
+      files: [
+        { path: `/etc/sysusers.d/${profile.portal.user}.conf`, content: renderPortalSysusers(profile), mode: 0o644 },
+        { path: profile.portal.envFile, content: renderPortalEnv(ctx), mode: 0o644 },
+        {
+          path: unitPath(profile),
+          content: renderPortalUnit(ctx),
+          mode: 0o644,
+          check: (c, candidate) => verifyUnit(c, candidate, [], [profile.portal.execStart[0] ?? '']),
+        },
+      ],
+      services: [],
+      commands: [
+        {
+          command: 'systemd-sysusers',
+          args: [`/etc/sysusers.d/${profile.portal.user}.conf`],
+          reason: 'create the portal user',
+        },
+        { command: 'systemctl', args: ['daemon-reload'], reason: 'load the portal unit' },
+      ],
+    };
+  },
+  async verifyLive(ctx) {
+    const unit = ctx.profile.portal.unit;
+    const active = await ctx.services.isActive(unit);
+    return [{ name: `service ${unit}`, ok: active, ...(active ? {} : { problem: `${unit} is not running` }) }];
+  },
+});
+
+/** The `portal` module: the files, then (after sysusers and daemon-reload) a restart of the portal. */
+export const portalModule: SetupModule = {
+  ...spec,
+  async apply(ctx) {
+    const report = await spec.apply(ctx);
+    if (report.changed && !ctx.staging) await ctx.services.restart(ctx.profile.portal.unit);
+    return report;
+  },
+};

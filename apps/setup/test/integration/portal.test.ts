@@ -1,0 +1,60 @@
+// The portal module into a staging root: the rendered environment passes the portal's own
+// validation (`loadEnv` of @invis/portal-1), the unit passes `systemd-analyze verify`.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadEnv } from '@invis/portal-1';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
+import { portalModule } from '../../src/modules/portal';
+import { moduleContext } from './context';
+
+/** KEY=value lines (as systemd's EnvironmentFile reads them; comments skipped). */
+const parseEnvFile = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+
+describe('portal module (loadEnv, systemd-analyze verify)', () => {
+  const dir = useTempDir('setup-portal-');
+
+  it('renders an environment the portal accepts and a hardened unit under its own user', async () => {
+    const root = dir();
+    const ctx = await moduleContext(root);
+    const report = await portalModule.apply(ctx);
+    expect(report.files.map((f) => f.path)).toEqual([
+      '/etc/sysusers.d/invis-portal.conf',
+      '/etc/invis/portal.env',
+      '/etc/systemd/system/invis-portal.service',
+    ]);
+    const env = parseEnvFile(await readFile(join(root, 'etc/invis/portal.env'), 'utf8'));
+    const settings = loadEnv(env);
+    expect(settings).toMatchObject({
+      PORTAL_HOST: '0.0.0.0',
+      PORTAL_PORT: 56443,
+      PORTAL_TLS_CERT_FILE: '/etc/invis/certs/web-cert.pem',
+      PORTAL_TLS_KEY_FILE: '/run/credentials/invis-portal.service/web-key',
+      PORTAL_LDAP_URL: 'ldaps://192.168.220.10:636',
+      PORTAL_LDAP_BIND: 'invis-portal@invis-net.loc',
+      PORTAL_INTERNAL_NETWORKS: ['192.168.220.0/24', '192.168.166.0/24'],
+      PORTAL_TRUSTED_PROXIES: [],
+      PORTAL_INETCHECK_FILE: '/var/spool/results/inetcheck/inetcheck',
+    });
+    const unit = await readFile(join(root, 'etc/systemd/system/invis-portal.service'), 'utf8');
+    for (const line of [
+      'User=invis-portal',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'PrivateTmp=yes',
+      'ReadWritePaths=/var/lib/invis/portal',
+      'CapabilityBoundingSet=',
+      'LoadCredential=ldap-password:/etc/invis/secrets/ad-invis-portal',
+      'LoadCredential=web-key:/etc/invis/private/web-key.pem',
+    ]) {
+      expect(unit).toContain(`${line}\n`);
+    }
+    expect((await portalModule.apply(ctx)).changed).toBe(false);
+  });
+});
