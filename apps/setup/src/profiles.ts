@@ -78,6 +78,8 @@ const debianCommon = {
     time: ['chrony'],
     network: ['ifupdown', 'procps'],
     samba_ad: ['samba', 'samba-ad-dc', 'samba-ad-provision', 'samba-dsdb-modules', 'winbind'],
+    firewall: ['firewalld'],
+    dhcp: ['kea-dhcp4-server'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
   chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
