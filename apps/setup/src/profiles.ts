@@ -141,8 +141,6 @@ const debianCommon = {
     execStart: ['/usr/bin/node', '/usr/lib/invis/portal/dist/main.js'],
   },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
-    firewall: ['firewalld'],
-    dhcp: ['kea-dhcp4-server'],
 
 /** Every known platform, keyed `<os-release ID>-<VERSION_ID>`. openSUSE Leap is one more entry. */
 export const PROFILES: Readonly<Record<string, PlatformProfile>> = {
