@@ -171,7 +171,10 @@ async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<C
 const fmtRss = (xs: Sample[]): string => `${Math.max(...xs.map((x) => x.rssMiB))} MiB`;
 const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
-async function onServer(kind: WebDavKind, scale: Scale, lines: string[]): Promise<Comparison[]> {
+/** Prints a result line at once (a full run takes long; a stopped one keeps what it measured). */
+const say = (line: string): void => console.log(line);
+
+async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
   const server = await startWebDav({ kind });
   const work = await mkdtemp(join(tmpdir(), 'invis-bench-syncscale-'));
   const { info } = server;
@@ -193,13 +196,13 @@ async function onServer(kind: WebDavKind, scale: Scale, lines: string[]): Promis
     await root.close();
     const firstOurs = await a.sync(true);
     const firstPeer = await b.sync(true);
-    lines.push(
+    say(
       `${where}: first sync ours ${fmtS(firstOurs.ms)} (uploads ${scale.files.toLocaleString('en')} files; peak RSS ${firstOurs.rssMiB} MiB), ${b.label} ${fmtS(firstPeer.ms)} (server copy laid down beforehand: compares only; ${firstPeer.rssMiB} MiB)`,
     );
     // The run right after the first one re-lists what the first one changed; not the steady state.
     const settleOurs = await a.sync(false);
     const settlePeer = await b.sync(false);
-    lines.push(
+    say(
       `${where}: no-change right after the first sync ours ${fmtS(settleOurs.ms)} (${settleOurs.rssMiB} MiB), ${b.label} ${fmtS(settlePeer.ms)} (${settlePeer.rssMiB} MiB)`,
     );
     const rows: Comparison[] = [];
@@ -226,7 +229,7 @@ async function onServer(kind: WebDavKind, scale: Scale, lines: string[]): Promis
         peer: m(b.label, sb),
         target,
       });
-      lines.push(
+      say(
         `${where}, ${task}: ours ${sa.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sa)}; ${b.label} ${sb.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sb)}`,
       );
     };
@@ -247,9 +250,6 @@ export const benchmark: Benchmark = {
     'steady state at scale: 100,000 files (85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep (--quick: 10,000 in 204), no-change and 1% changed, alternating rounds; @invis/owncloud-sync (a child process per run) vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; peak RSS of every run',
   async run({ quick }) {
     const scale = quick ? QUICK : FULL;
-    const lines: string[] = [];
-    const rows = [...(await onServer('owncloud-shim', scale, lines)), ...(await onServer('rclone', scale, lines))];
-    console.log(lines.join('\n'));
-    return rows;
+    return [...(await onServer('owncloud-shim', scale)), ...(await onServer('rclone', scale))];
   },
 };
