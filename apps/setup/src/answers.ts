@@ -39,6 +39,10 @@ const MSG = {
     en: 'VPN network: IPv4 network address with prefix 8–30 (e.g. 192.168.166.0/24)',
   },
   vpnOverlap: { de: 'VPN-Netz überschneidet sich mit dem LAN', en: 'VPN network overlaps the LAN' },
+  forwarder: {
+    de: 'DNS-Weiterleitung: IPv4-Adresse (z. B. 9.9.9.9), höchstens drei',
+    en: 'DNS forwarder: IPv4 address (e.g. 9.9.9.9), at most three',
+  },
   sshPort: {
     de: 'SSH-Port: 1–65535, nicht 61000–61999 (RPC-Ports von Samba)',
     en: 'SSH port: 1–65535, not 61000–61999 (Samba RPC ports)',
@@ -118,6 +122,16 @@ export function answersSchema(lang: Lang) {
         .refine((i) => i.intern !== i.extern, { error: m('sameNic'), path: ['extern'] }),
       lan: z.strictObject({ address: z.string().refine(isLanAddress, m('lanAddress')) }),
       vpn: z.strictObject({ network: z.string().refine(isNetworkAddress, m('vpnNetwork')) }).optional(),
+      // Where BIND sends what it does not know itself (the provider's or a public resolver); none:
+      // BIND resolves from the root servers.
+      dns: z
+        .strictObject({
+          forwarders: z
+            .array(z.string().refine((a) => parseIpv4(a) !== undefined, m('forwarder')))
+            .max(3, m('forwarder'))
+            .default([]),
+        })
+        .default({ forwarders: [] }),
       ssh: z.strictObject({
         port: z
           .number()

@@ -42,7 +42,20 @@ export interface PlatformProfile {
       log: string;
     };
   };
-  bind: { unit: string; config: string };
+  bind: {
+    unit: string;
+    config: string;
+    checkconf: string;
+    /** BIND's working folder (`directory`). */
+    cacheDir: string;
+    /** Folder of the pid and session-key files. */
+    runDir: string;
+    /** The DDNS TSIG key file BIND includes (0640 root:`group`). */
+    ddnsKey: string;
+    /** Samba's DLZ module for this BIND version. */
+    dlzModule: string;
+    group: string;
+  };
   kea: {
     unit: string;
     config: string;
@@ -78,6 +91,7 @@ const debianCommon = {
     time: ['chrony'],
     network: ['ifupdown', 'procps'],
     samba_ad: ['samba', 'samba-ad-dc', 'samba-ad-provision', 'samba-dsdb-modules', 'winbind'],
+    dns: ['bind9', 'bind9-utils'],
     firewall: ['firewalld'],
     dhcp: ['kea-dhcp4-server'],
   },
@@ -113,7 +127,16 @@ const debianCommon = {
       log: '/var/log/samba',
     },
   },
-  bind: { unit: 'named', config: '/etc/bind/named.conf' },
+  bind: {
+    unit: 'named',
+    config: '/etc/bind/named.conf',
+    checkconf: '/usr/bin/named-checkconf',
+    cacheDir: '/var/cache/bind',
+    runDir: '/run/named',
+    ddnsKey: '/etc/bind/invis-ddns.key',
+    dlzModule: '/usr/lib/x86_64-linux-gnu/samba/bind9/dlz_bind9_18.so',
+    group: 'bind',
+  },
   kea: {
     unit: 'kea-dhcp4-server',
     config: '/etc/kea/kea-dhcp4.conf',
@@ -145,7 +168,13 @@ const debianCommon = {
 /** Every known platform, keyed `<os-release ID>-<VERSION_ID>`. openSUSE Leap is one more entry. */
 export const PROFILES: Readonly<Record<string, PlatformProfile>> = {
   'debian-12': { id: 'debian-12', name: 'Debian 12 (bookworm)', ...debianCommon },
-  'debian-13': { id: 'debian-13', name: 'Debian 13 (trixie)', ...debianCommon },
+  'debian-13': {
+    id: 'debian-13',
+    name: 'Debian 13 (trixie)',
+    ...debianCommon,
+    // BIND 9.20 needs the DLZ module built for it.
+    bind: { ...debianCommon.bind, dlzModule: '/usr/lib/x86_64-linux-gnu/samba/bind9/dlz_bind9_20.so' },
+  },
 };
 
 /**

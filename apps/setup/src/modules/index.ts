@@ -1,10 +1,11 @@
-// The registry: exactly the modules that exist. Modules still to come (dns,
-// fileserver, mail, openvpn, …) are listed in the README as future work, not here.
+// The registry: exactly the modules that exist. Modules still to come
+// (fileserver, mail, openvpn, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
 import { caModule } from './ca';
 import { checkModule } from './check';
 import { ddnsModule } from './ddns';
 import { dhcpModule } from './dhcp';
+import { dnsModule } from './dns';
 import { firewallModule } from './firewall';
 import { networkModule } from './network';
 import { portalModule } from './portal';
@@ -17,6 +18,7 @@ export const MODULES: readonly SetupModule[] = [
   checkModule,
   caModule,
   sambaAdModule,
+  dnsModule,
   networkModule,
   timeModule,
   sshModule,
@@ -31,6 +33,7 @@ export {
   checkModule,
   ddnsModule,
   dhcpModule,
+  dnsModule,
   firewallModule,
   networkModule,
   portalModule,

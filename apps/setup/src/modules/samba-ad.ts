@@ -161,6 +161,20 @@ function ldapsUrl(ctx: ModuleContext): string {
   return `ldaps://${parseCidr(ctx.answers.lan.address)?.address ?? ''}:636`;
 }
 
+/**
+ * A client of the server's DC over LDAPS (LAN address, CA of `ca`), bound as Administrator with
+ * the `ad-administrator` secret; for the modules that write into the directory after `samba_ad`.
+ * @param ctx the module context
+ * @returns the client (close it)
+ * @throws SetupError `SETUP_SECRET_MISSING` before init
+ */
+export async function connectAsAdministrator(ctx: ModuleContext): Promise<AdClient> {
+  const password = await ctx.secrets.get('ad-administrator');
+  if (password === undefined) throw missingSecret('ad-administrator');
+  await waitForDc(ctx, adminUpn(ctx), password);
+  return connect(ctx, adminUpn(ctx), password);
+}
+
 async function connect(ctx: ModuleContext, upn: string, password: string): Promise<AdClient> {
   const ca = await ctx.fs.readFile(certificatePaths(ctx).caCert);
   return createAdClient({ url: ldapsUrl(ctx), upn, password, ca, connectTimeoutMs: 3000 });

@@ -3,82 +3,37 @@
 // the server), the real Administrator password, the invis schema, groups and the service account
 // set over LDAPS; the service account binds with its generated secret; a second apply changes
 // nothing.
-import { readFile } from 'node:fs/promises';
+
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
-import type { ServiceManager } from '@invis/host';
 import { useTempDir } from '@invis/test-utils';
-import {
-  createNetns,
-  type Daemon,
-  type Netns,
-  processesWithArgument,
-  run,
-  spawnDaemon,
-  terminateProcesses,
-} from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caModule, certificatePaths } from '../../src/modules/ca';
 import { checkSmbConf, renderSmbConf, sambaAdModule } from '../../src/modules/samba-ad';
+import { netnsServices, startLan, type TestLan } from './dc';
 import { moduleContext } from './module-context';
-
-/** Starts `samba -i` with the staged smb.conf inside the namespace, as systemd would start the unit. */
-function dcServices(netns: string, smbConf: string, logFile: string): ServiceManager & { stopAll(): Promise<void> } {
-  let daemon: Daemon | undefined;
-  const stop = async () => {
-    await daemon?.stop();
-    daemon = undefined;
-    // smbd starts samba-dcerpcd and its workers in a new session; they carry the config path.
-    await terminateProcesses(processesWithArgument(smbConf));
-  };
-  const start = async () => {
-    if (daemon?.isRunning()) return;
-    daemon = spawnDaemon('samba', 'samba', ['-i', '-M', 'single', '-s', smbConf], logFile, { netns });
-  };
-  const restart = async () => {
-    await stop();
-    await start();
-  };
-  return {
-    start,
-    stop,
-    restart,
-    reload: restart,
-    reloadOrRestart: restart,
-    isActive: async () => daemon?.isRunning() ?? false,
-    stopAll: stop,
-  };
-}
 
 describe('samba_ad module', () => {
   const dir = useTempDir('setup-samba-');
-  let netns: Netns;
-  const subnet = `10.213.${Math.floor(Math.random() * 200) + 20}`;
-  const hostIf = `invsa${process.pid % 100000}`;
+  let lan: TestLan;
 
   beforeAll(async () => {
-    netns = await createNetns('sambaad');
-    await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'intern', 'netns', netns.name]);
-    await run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', hostIf]);
-    await run('ip', ['link', 'set', hostIf, 'up']);
-    await run('ip', ['-n', netns.name, 'addr', 'add', `${subnet}.2/24`, 'dev', 'intern']);
-    await run('ip', ['-n', netns.name, 'link', 'set', 'intern', 'up']);
+    lan = await startLan();
   });
   afterAll(async () => {
-    await netns?.remove();
+    await lan?.remove();
   });
 
   it('testparm refuses a broken smb.conf with its own words', async () => {
     const ctx = await moduleContext(dir());
     const file = join(dir(), 'smb.conf');
-    await run('sh', ['-c', 'cat > "$0"', file], {
-      input: renderSmbConf(ctx).replace('bind interfaces only', 'bind interface onli'),
-    });
+    await writeFile(file, renderSmbConf(ctx).replace('bind interfaces only', 'bind interface onli'));
     expect(await checkSmbConf(ctx, file)).toEqual({ ok: false, message: expect.stringMatching(/unknown parameter/i) });
   });
 
   it('staging writes smb.conf only, then plans nothing', async () => {
-    const ctx = await moduleContext(dir(), { answers: { lan: { address: `${subnet}.2/24` } } });
+    const ctx = await moduleContext(dir(), { answers: { lan: { address: lan.cidr } } });
     expect((await sambaAdModule.plan(ctx)).commands).toEqual([]);
     await sambaAdModule.apply(ctx);
     const written = await readFile(join(dir(), 'etc/samba/smb.conf'), 'utf8');
@@ -93,9 +48,9 @@ describe('samba_ad module', () => {
     timeout: 400_000,
   }, async () => {
     const root = dir();
-    const answers = { lan: { address: `${subnet}.2/24` } };
+    const answers = { lan: { address: lan.cidr } };
     const smbConf = join(root, 'etc/samba/smb.conf');
-    const services = dcServices(netns.name, smbConf, join(root, 'samba.log'));
+    const services = netnsServices(lan.netns, root);
     try {
       const ctx = await moduleContext(root, { answers, services, staging: false });
       await caModule.apply(ctx);
@@ -109,7 +64,7 @@ describe('samba_ad module', () => {
       expect(await readFile(smbConf, 'utf8')).not.toContain('schema update allowed');
 
       const ca = await readFile(join(root, certificatePaths(ctx).caCert), 'utf8');
-      const url = `ldaps://${subnet}.2:636`;
+      const url = `ldaps://${lan.address}:636`;
       // The throwaway provisioning password is gone: the secret binds as Administrator.
       const admin = createAdClient({
         url,
