@@ -247,6 +247,42 @@ describe('createPki', () => {
   });
 });
 
+describe('revokeClients', () => {
+  it('revokes every valid client certificate a predicate picks, superseded ones too, with one CRL', async () => {
+    await pki.init({ caName: 'CA' });
+    const old = await pki.issueClient({ name: 'anna' });
+    const renewed = await pki.renew('anna'); // same key: the old certificate stays valid
+    const laptop = await pki.issueClient({ name: 'anna@laptop' });
+    const other = await pki.issueClients([{ name: 'annabel' }, { name: 'bob@anna' }]);
+    await pki.issueServer({ name: 'anna@server' });
+    const already = await pki.issueClient({ name: 'anna@old' });
+    await pki.revoke('anna@old');
+    const before = (await pki.crl()).info.crlNumber;
+    const isAnna = (cn: string): boolean => cn === 'anna' || cn.startsWith('anna@');
+
+    const revoked = await pki.revokeClients(isAnna, 'privilegeWithdrawn');
+    expect(revoked.map((r) => [r.name, r.serial, r.status, r.reason])).toEqual([
+      ['anna', old.info.serial, 'revoked', 'privilegeWithdrawn'],
+      ['anna', renewed.info.serial, 'revoked', 'privilegeWithdrawn'],
+      ['anna@laptop', laptop.info.serial, 'revoked', 'privilegeWithdrawn'],
+    ]);
+    const { pem, info } = await pki.crl();
+    expect(info.crlNumber).toBe(before + 1);
+    expect(new x509.X509Crl(pem).entries.map((e) => e.serialNumber.toUpperCase()).sort()).toEqual(
+      [already.info.serial, old.info.serial, renewed.info.serial, laptop.info.serial].sort(),
+    );
+    // Current certificates were revoked by name: their files moved, the names are free again.
+    await rejects(pki.get('anna'), 'PKI_NOT_FOUND');
+    await rejects(pki.get('anna@laptop'), 'PKI_NOT_FOUND');
+    const valid = (await pki.list()).filter((c) => c.status === 'valid').map((c) => c.name);
+    expect(valid).toEqual(['ca', ...other.map((o) => o.info.name), 'anna@server']);
+    // Nothing left: no new CRL.
+    expect(await pki.revokeClients(isAnna)).toEqual([]);
+    expect((await pki.crl()).info.crlNumber).toBe(before + 1);
+    await rejects(pki.revokeClients(isAnna, 'nonsense' as 'unspecified'), 'PKI_INVALID_INPUT');
+  });
+});
+
 describe('locking', () => {
   it('serialises concurrent writers of one directory and reports a held lock as PKI_LOCKED', async () => {
     await pki.init({ caName: 'CA' });

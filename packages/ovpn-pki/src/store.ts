@@ -146,6 +146,16 @@ export interface Pki {
    * @throws PKI_NOT_FOUND (no certificate of that name), PKI_ALREADY_REVOKED (its last certificate is revoked, none issued since)
    */
   revoke(name: string, reason?: RevocationReason): Promise<CertificateInfo>;
+  /**
+   * Revokes every valid client certificate whose common name `match` accepts — the current
+   * certificate of a name and superseded ones alike (a `renew` without `revokePrevious` leaves the
+   * old certificate valid) — under one lock, and re-signs the CRL once when anything was revoked.
+   * Server certificates are never revoked here; a certificate whose kind cannot be read counts as
+   * a client (fail closed).
+   * @returns the revoked certificates, oldest first; empty when none matched (the CRL is then left as it is)
+   * @throws PKI_NOT_INITIALIZED, PKI_INVALID_INPUT (reason), PKI_PARSE_FAILED
+   */
+  revokeClients(match: (commonName: string) => boolean, reason?: RevocationReason): Promise<CertificateInfo[]>;
   /** Re-issues `name` (same key, or a new one with `rekey`). @throws PKI_NOT_FOUND */
   renew(name: string, options?: RenewOptions): Promise<CertificateMaterial>;
   /** Signs a new CRL now. */
@@ -190,6 +200,21 @@ export function createPki(options: PkiOptions): Pki {
   });
   const locked = <T>(fn: () => Promise<T>): Promise<T> => lock.run(fn);
   const issuing = createCertificates(ctx);
+
+  /** Serial of `issued/<cn>.crt`, if `cn` is a name this PKI can store (an imported CN may not be) and the file exists. */
+  async function currentFileSerial(cn: string): Promise<string | undefined> {
+    if (!certNameSchema.safeParse(cn).success) return undefined;
+    const pem = await fs.readFileIfExists(path('issued', `${cn}.crt`));
+    if (pem === undefined) return undefined;
+    try {
+      return certMeta(pem).serial;
+    } catch (cause) {
+      throw new OvpnPkiError('PKI_PARSE_FAILED', `issued/${cn}.crt is not a certificate`, {
+        cause,
+        details: { name: cn },
+      });
+    }
+  }
 
   function request(kind: CertKind, opts: IssueServerOptions): IssueRequest {
     const name = parseInput(certNameSchema, opts.name, 'certificate name');
@@ -280,6 +305,24 @@ export function createPki(options: PkiOptions): Pki {
         const entry = await issuing.revokeLocked(name, reason);
         await writeCrl(ctx);
         return issuing.entryInfo(entry, name, false, await ctx.settings());
+      });
+    },
+    async revokeClients(match, reason = 'unspecified') {
+      parseInput(z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason]), reason, 'revocation reason');
+      return locked(async () => {
+        const s = await ctx.settings();
+        const revoked: CertificateInfo[] = [];
+        for (const entry of await ctx.readIndex()) {
+          const cn = subjectCn(entry.subject);
+          if (entry.status !== 'valid' || !match(cn)) continue;
+          if ((await ctx.metaBySerial(entry.serial))?.kind === 'server') continue;
+          // The current certificate of a name is revoked by name, so its files move and the name is free again.
+          const current = await currentFileSerial(cn);
+          const done = await issuing.revokeLocked(cn, reason, current === entry.serial ? undefined : entry.serial);
+          revoked.push(await issuing.entryInfo(done, cn, false, s));
+        }
+        if (revoked.length > 0) await writeCrl(ctx);
+        return revoked;
       });
     },
     async renew(name, renewOptions = {}) {
