@@ -53,7 +53,10 @@ describe('unifiedDiff', () => {
           const before = a.map((l) => `${l}\n`).join('');
           const after = b.map((l) => `${l}\n`).join('');
           const diff = unifiedDiff(before, after, { path: 'f' });
-          if (diff === '') return expect(before).toBe(after);
+          if (diff === '') {
+            expect(before).toBe(after);
+            return;
+          }
           await writeFile(join(dir, 'f'), before);
           await writeFile(join(dir, 'p'), diff);
           const result = await execa('patch', ['-s', '-p1', '-i', join(dir, 'p')], { cwd: dir, reject: false });
