@@ -7,6 +7,7 @@ import { certificateList, type PortalSettings } from './env';
 import { createPortal, type Portal, type PortalOptions } from './portal';
 import { type PortalServer, startPortalServer } from './server';
 import { defaultShareOptions, type ShareOptions } from './shares';
+import type { VpnRevoker } from './vpn';
 
 /** What {@link composePortal} talks to the world through; the caller owns (and closes) `ad`. */
 export interface PortalCollaborators {
@@ -20,6 +21,11 @@ export interface PortalCollaborators {
   clock?: Clock;
   /** Group shares and home archiving; `null`: no file server. Default: the original layout under `/`. */
   shares?: ShareOptions | null;
+  /**
+   * Revokes a user's VPN certificates when the account is disabled or deleted (`createVpnRevoker`
+   * on the VPN server's PKI; `main.ts` makes it from `PORTAL_PKI_DIR`). Omit: no VPN PKI.
+   */
+  vpn?: VpnRevoker;
   /** Status sources that have no setting. */
   status?: { /** Default `/proc/mdstat`. */ mdstatFile?: string };
   /** Knobs without an environment variable (tests shorten caches, the benchmark lifts the throttle). */
@@ -76,6 +82,7 @@ export async function composePortal(
     ...(collaborators.services ? { services: collaborators.services } : {}),
     ...(collaborators.clock ? { clock: collaborators.clock } : {}),
     ...(shares ? { shares } : {}),
+    ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
     status: {
       watchDirs: settings.PORTAL_WATCH_DIRS,
       mdstatFile: collaborators.status?.mdstatFile ?? '/proc/mdstat',

@@ -11,6 +11,7 @@ import type { ServerStatus } from './status';
 import type { LoginThrottle } from './throttle';
 import type { ApiToken, TokenScope, TokenStore } from './tokens';
 import type { Lang } from './ui/i18n';
+import type { VpnRevoker } from './vpn';
 
 /** Everything the portal composes; built by `createPortal` from options. */
 export interface PortalDeps {
@@ -25,6 +26,8 @@ export interface PortalDeps {
   /** Group shares and home archiving; null when the portal runs without the file server. */
   shares: ShareManager | null;
   status: () => Promise<ServerStatus>;
+  /** Revokes the VPN certificates of disabled and deleted accounts; null when the portal has no VPN PKI. */
+  vpn: VpnRevoker | null;
   /** Current rights of a user (admin, mobile, enabled), re-read from the directory about once a minute. */
   access: AccessCheck;
   internalNetworks: NetworkSet;

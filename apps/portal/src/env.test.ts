@@ -51,4 +51,11 @@ describe('loadEnv', () => {
   it('wants both TLS files', () => {
     expect(() => loadEnv({ ...base, PORTAL_TLS_CERT_FILE: '/c.pem' })).toThrow(/PORTAL_TLS_KEY_FILE/);
   });
+
+  it('takes an optional VPN PKI, and a CRL file to deploy only with it', () => {
+    expect(loadEnv(base).PORTAL_PKI_DIR).toBeUndefined();
+    const vpn = { PORTAL_PKI_DIR: '/var/lib/invis/pki/vpn', PORTAL_VPN_CRL_FILE: '/etc/openvpn/server/keys/crl.pem' };
+    expect(loadEnv({ ...base, ...vpn })).toMatchObject(vpn);
+    expect(() => loadEnv({ ...base, PORTAL_VPN_CRL_FILE: vpn.PORTAL_VPN_CRL_FILE })).toThrow(/PORTAL_VPN_CRL_FILE/);
+  });
 });

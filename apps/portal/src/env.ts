@@ -48,6 +48,13 @@ const SETTINGS_SHAPE = {
   PORTAL_WATCH_DIRS: list('/home,/srv,/var'),
   /** `name=/path/cert.pem,…` */
   PORTAL_CERT_FILES: list('ldap=/etc/invis/certs/ldap-cert.pem'),
+  /**
+   * The VPN server's PKI (`@invis/ovpn-pki` directory): when set, disabling or deleting a user first
+   * revokes their VPN certificates. Unset: the portal has no VPN PKI.
+   */
+  PORTAL_PKI_DIR: z.string().min(1).optional(),
+  /** Where the OpenVPN server reads the CRL (`crl-verify`); the portal deploys a renewed CRL there. Needs PORTAL_PKI_DIR. */
+  PORTAL_VPN_CRL_FILE: z.string().min(1).optional(),
   PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
   PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
 };
@@ -79,6 +86,9 @@ const EnvSchema = z.object({ ...SETTINGS_SHAPE, ...LDAP_SHAPE }).superRefine((en
         ctx.addIssue({ code: 'custom', message: `not a network: ${entry}`, path: [key] });
       }
     }
+  }
+  if (env.PORTAL_VPN_CRL_FILE && !env.PORTAL_PKI_DIR) {
+    ctx.addIssue({ code: 'custom', message: 'a CRL to deploy needs PORTAL_PKI_DIR', path: ['PORTAL_VPN_CRL_FILE'] });
   }
   for (const entry of env.PORTAL_CERT_FILES) {
     if (!/^[^=]+=.+$/.test(entry))

@@ -36,3 +36,4 @@ export { createShareManager, defaultShareOptions, type ShareManager, type ShareO
 export { collectStatus, type ServerStatus, type StatusSources } from './status';
 export { createLoginThrottle, type LoginAttempt, type LoginThrottle } from './throttle';
 export { openTokenStore, TOKEN_SCOPES, type TokenScope, type TokenStore } from './tokens';
+export { belongsToUser, createVpnRevoker, type VpnRevoker, type VpnRevokerOptions, vpnCommonName } from './vpn';

@@ -2,9 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { createAdClient } from '@invis/ad-client';
 import { createExecaRunner } from '@invis/host';
+import { createPki } from '@invis/ovpn-pki';
 import { composePortal } from './compose';
 import { loadEnv } from './env';
+import { PortalError } from './errors';
 import { readSecretFile } from './secrets';
+import { createVpnRevoker, type VpnRevoker } from './vpn';
 
 const settings = loadEnv();
 const password = await readSecretFile(settings.PORTAL_LDAP_PASSWORD_FILE);
@@ -17,7 +20,18 @@ const ad = createAdClient({
   ...(settings.PORTAL_LDAP_CA_FILE ? { ca: await readFile(settings.PORTAL_LDAP_CA_FILE) } : {}),
 });
 
-const running = await composePortal(settings, { ad, runner: createExecaRunner() });
+// With a VPN PKI, disabling or deleting a user first revokes their certificates; a PKI that cannot
+// be read then refuses the change (PORTAL_VPN_REVOCATION_FAILED) instead of leaving them valid.
+let vpn: VpnRevoker | undefined;
+if (settings.PORTAL_PKI_DIR) {
+  const pki = createPki({ dir: settings.PORTAL_PKI_DIR });
+  // A mistyped directory would otherwise refuse every disable and delete much later.
+  if (!(await pki.isInitialized())) {
+    throw new PortalError('PORTAL_CONFIG', `PORTAL_PKI_DIR ${settings.PORTAL_PKI_DIR} holds no CA (ca.crt)`);
+  }
+  vpn = createVpnRevoker({ pki, ...(settings.PORTAL_VPN_CRL_FILE ? { crlFile: settings.PORTAL_VPN_CRL_FILE } : {}) });
+}
+const running = await composePortal(settings, { ad, runner: createExecaRunner(), ...(vpn ? { vpn } : {}) });
 console.log(`invis portal listening on ${running.url}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -16,6 +16,7 @@ import { createShareManager, type ShareOptions } from './shares';
 import { cachedStatus, type StatusSources } from './status';
 import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
 import { openTokenStore } from './tokens';
+import type { VpnRevoker } from './vpn';
 
 /** Options of {@link createPortal}. */
 export interface PortalOptions {
@@ -44,6 +45,8 @@ export interface PortalOptions {
   /** Group shares and home archiving (omit on a portal without the file server). */
   shares?: ShareOptions;
   status: Omit<StatusSources, 'services' | 'clock'>;
+  /** Revokes a user's VPN certificates before the account is disabled or deleted (omit without a VPN PKI). */
+  vpn?: VpnRevoker;
   /** Seconds a status snapshot is reused (default 5). */
   statusTtlSeconds?: number;
   /** The TCP peer of a request; default: the node server's socket. */
@@ -114,6 +117,7 @@ export function createPortal(options: PortalOptions): Portal {
     tokens,
     services,
     shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
+    vpn: options.vpn ?? null,
     status: cachedStatus({ ...options.status, services, clock }, (options.statusTtlSeconds ?? 5) * 1000),
     internalNetworks: createNetworkSet(options.internalNetworks),
     trustedProxies: createNetworkSet(options.trustedProxies ?? []),

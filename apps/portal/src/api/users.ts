@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { audited, authorize, type PortalContext, type PortalEnv, refuseProtectedToToken } from '../context';
 import type { DirectoryUser } from '../directory';
-import { PortalError } from '../errors';
+import { isPortalError, PortalError } from '../errors';
 import { ERRORS, jsonBody, jsonResponse, NO_CONTENT, optionalBody, SECURITY } from './helpers';
 import {
   DeleteUserOptions,
@@ -22,6 +22,32 @@ export async function requireUser(c: PortalContext, username: string): Promise<D
   const user = await c.get('deps').directory.getUser(username);
   if (!user) throw new PortalError('PORTAL_NOT_FOUND', `no user ${username}`, { details: { username } });
   return user;
+}
+
+/**
+ * Revokes the account's VPN certificates (when the portal has a PKI) and records the serials.
+ * Runs before the directory change: if revocation fails the account stays as it was and the
+ * admin retries the same request; the reverse order would leave a disabled or deleted account
+ * with a working VPN certificate, and after a delete there would be no account left to retry on.
+ * @throws PortalError PORTAL_VPN_REVOCATION_FAILED (the account was not changed)
+ */
+async function revokeVpnAccess(c: PortalContext, actor: string, username: string): Promise<void> {
+  const { vpn, audit } = c.get('deps');
+  if (!vpn) return;
+  const entry = { actor, address: c.get('client'), action: 'user.vpn.revoke', target: username };
+  let serials: string[];
+  try {
+    serials = await vpn.revokeUser(username);
+  } catch (cause) {
+    const revoked = isPortalError(cause) ? (cause.details?.serials ?? []) : [];
+    audit.append({ ...entry, outcome: 'failed', after: { serials: revoked, accountChanged: false } });
+    throw new PortalError(
+      'PORTAL_VPN_REVOCATION_FAILED',
+      `the VPN certificates of ${username} could not be revoked; the account was not changed — try again`,
+      { cause, details: { username, accountChanged: false } },
+    );
+  }
+  audit.append({ ...entry, outcome: 'ok', after: { serials } });
 }
 
 const tags = ['users'];
@@ -127,6 +153,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       const { enabled } = c.req.valid('json');
       const { directory, sessions } = c.get('deps');
       const before = await requireUser(c, username);
+      if (!enabled) await revokeVpnAccess(c, actor, before.username);
       await audited(
         c,
         actor,
@@ -210,6 +237,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       const { directory, sessions, shares } = c.get('deps');
       if (archiveHome && !shares) throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for homes');
       const before = await requireUser(c, username);
+      await revokeVpnAccess(c, actor, before.username);
       await audited(c, actor, { action: 'user.delete', target: username, before }, () =>
         directory.deleteUser(username),
       );

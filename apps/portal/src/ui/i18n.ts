@@ -142,6 +142,8 @@ const de = {
   err_PORTAL_THROTTLED: 'Zu viele Fehlversuche. Bitte später erneut versuchen.',
   err_PORTAL_DIRECTORY_UNAVAILABLE: 'Der Verzeichnisdienst ist nicht erreichbar.',
   err_PORTAL_SERVICE_ACTION_FAILED: 'Die Dienstaktion ist fehlgeschlagen.',
+  err_PORTAL_VPN_REVOCATION_FAILED:
+    'Die VPN-Zertifikate konnten nicht gesperrt werden; das Konto wurde nicht geändert. Bitte erneut versuchen.',
   err_PORTAL_CONFIG: 'Konfigurationsfehler.',
   err_PORTAL_INTERNAL: 'Interner Fehler.',
 };
@@ -286,6 +288,8 @@ const en: Record<TextKey, string> = {
   err_PORTAL_THROTTLED: 'Too many failed attempts. Please try again later.',
   err_PORTAL_DIRECTORY_UNAVAILABLE: 'The directory service is unreachable.',
   err_PORTAL_SERVICE_ACTION_FAILED: 'The service action failed.',
+  err_PORTAL_VPN_REVOCATION_FAILED:
+    'The VPN certificates could not be revoked; the account was not changed. Please try again.',
   err_PORTAL_CONFIG: 'Configuration error.',
   err_PORTAL_INTERNAL: 'Internal error.',
 };

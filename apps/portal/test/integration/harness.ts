@@ -11,6 +11,7 @@ import { composePortal, type PortalCollaborators } from '../../src/compose';
 import { defaultPortalSettings, type PortalSettings } from '../../src/env';
 import type { Portal } from '../../src/portal';
 import { defaultShareOptions, type ShareOptions } from '../../src/shares';
+import type { VpnRevoker } from '../../src/vpn';
 
 /** A client address inside the portal's internal network, as the trusted proxy reports it. */
 export const INSIDE = '192.168.220.10';
@@ -63,6 +64,8 @@ export async function startTestPortal(
     /** Another directory connection (closed with the portal); default: the DC's administrator. */
     ad?: AdClient;
     tuning?: Pick<NonNullable<PortalCollaborators['tuning']>, 'accessTtlSeconds' | 'maxSessions'>;
+    /** Revokes VPN certificates of disabled and deleted users (a real PKI in the test's temp dir). */
+    vpn?: VpnRevoker;
   } = {},
 ): Promise<TestPortal> {
   const ad =
@@ -83,7 +86,13 @@ export async function startTestPortal(
         PORTAL_CERT_FILES: [`Test-CA=${info.caFile}`],
         ...(pki ? { PORTAL_TLS_CERT_FILE: pki.certFile, PORTAL_TLS_KEY_FILE: pki.keyFile } : {}),
       }),
-      { ad, runner: createExecaRunner(), shares, tuning: { listTtlMs: 0, ...options.tuning } },
+      {
+        ad,
+        runner: createExecaRunner(),
+        shares,
+        tuning: { listTtlMs: 0, ...options.tuning },
+        ...(options.vpn ? { vpn: options.vpn } : {}),
+      },
     );
     return {
       url: running.url,
