@@ -5,8 +5,20 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecaRunner } from '@invis/host';
-import { createPki, type Pki } from '@invis/ovpn-pki';
-import { DEMO_PASSWORD } from '@invis/testbed';
+import {
+  type CertificateMaterial,
+  createPki,
+  generateTlsCryptKey,
+  type Pki,
+  renderClientBundle,
+} from '@invis/ovpn-pki';
+import {
+  DEMO_PASSWORD,
+  type OpenVpnProcess,
+  type OpenVpnServer,
+  startOpenVpnClient,
+  startOpenVpnLoopbackServer,
+} from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createVpnRevoker, vpnCommonName } from '../../src/vpn';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
@@ -19,6 +31,9 @@ let dir: string;
 const crlFile = (): string => join(dir, 'deployed', 'crl.pem');
 const stamp = Date.now().toString(36);
 const runner = createExecaRunner();
+const SERVER = 'vpn-server';
+const CONNECTED = /Initialization Sequence Completed/;
+const processes: { stop(): Promise<void> }[] = [];
 
 /** Serials on a CRL, as openssl reads it (upper-case hex). */
 async function crlSerials(file: string): Promise<string[]> {
@@ -51,11 +66,14 @@ beforeAll(async () => {
   pki = createPki({ dir: join(dir, 'pki') });
   await pki.init({ caName: 'invis VPN CA test' });
   mkdirSync(join(dir, 'deployed'));
+  // The CRL as the VPN server's deployment left it, before the portal revokes anything.
+  writeFileSync(crlFile(), (await pki.crl()).pem, { mode: 0o644 });
   tp = await startTestPortal(inject('samba'), { vpn: createVpnRevoker({ pki, crlFile: crlFile() }) });
   admin = apiClient(httpSend(tp.url), { 'x-forwarded-for': INSIDE });
   expect((await admin.login('anna.schmidt', DEMO_PASSWORD)).status).toBe(200);
 });
 afterAll(async () => {
+  for (const p of processes.reverse()) await p.stop();
   await tp?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -82,6 +100,60 @@ describe('VPN certificates of disabled and deleted users (security finding 19)',
       target: vera,
       after: { serials: expect.arrayContaining(veraSerials) },
     });
+  });
+
+  it('a real OpenVPN server reading the deployed CRL refuses the disabled user, not the other', async () => {
+    const [vera, other] = [`vpn.r${stamp}`, `vpn.s${stamp}`];
+    await createUser(vera);
+    await createUser(other);
+    // What each user holds: certificate and key, handed out before the account is disabled.
+    const [held] = await pki.issueClients([{ name: vpnCommonName(vera, 'phone') }]);
+    const [otherHeld] = await pki.issueClients([{ name: vpnCommonName(other, 'phone') }]);
+    await pki.issueServer({ name: SERVER, san: { dns: [SERVER] } });
+    const tlsCrypt = generateTlsCryptKey();
+    writeFileSync(join(dir, 'tc.key'), tlsCrypt, { mode: 0o600 });
+
+    expect((await admin.request('PUT', `/api/users/${vera}/enabled`, { enabled: false })).status).toBe(204);
+
+    // A p2p server prepares the TLS session of its next peer early, so each peer gets its own
+    // server, started after the revocation (server mode re-reads the CRL for every connection).
+    const tryConnect = async (
+      material: CertificateMaterial,
+    ): Promise<{ server: OpenVpnServer; client: OpenVpnProcess }> => {
+      const server = await startOpenVpnLoopbackServer({
+        cwd: dir,
+        args: [
+          ...['--ca', 'pki/ca.crt', '--cert', `pki/issued/${SERVER}.crt`, '--key', `pki/private/${SERVER}.key`],
+          ...['--dh', 'none', '--tls-crypt', 'tc.key', '--crl-verify', crlFile(), '--remote-cert-tls', 'client'],
+        ],
+      });
+      processes.push(server);
+      const file = join(dir, `${material.info.name}.ovpn`);
+      const text = renderClientBundle({
+        name: material.info.name,
+        remotes: [{ host: server.info.address, port: server.info.port }],
+        serverName: SERVER,
+        caPem: await pki.caCertPem(),
+        certPem: material.certPem,
+        keyPem: material.keyPem ?? '',
+        tlsCrypt,
+      });
+      writeFileSync(file, text, { mode: 0o600 });
+      const client = await startOpenVpnClient({ cwd: dir, args: ['--config', file, '--dev', 'null'], logDir: dir });
+      processes.push(client);
+      return { server, client };
+    };
+    const refused = await tryConnect(held as CertificateMaterial);
+    expect(
+      await refused.server.waitForLog(/VERIFY ERROR: depth=0, error=certificate revoked: .*CN=vpn\.r/, 15_000),
+    ).toBe(true);
+    expect(await refused.client.waitForLog(CONNECTED, 1_000)).toBe(false);
+    await refused.client.stop();
+    await refused.server.stop();
+    const accepted = await tryConnect(otherHeld as CertificateMaterial);
+    expect(await accepted.client.waitForLog(CONNECTED, 15_000)).toBe(true);
+    await accepted.client.stop();
+    await accepted.server.stop();
   });
 
   it('revokes every certificate of a deleted user', async () => {
