@@ -8,10 +8,10 @@ import {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
+  type DhcpTsigKey,
   normalizeParsed,
   type ReservationInput,
   type SubnetInput,
-  type TsigKey,
 } from './model';
 import { optionDef, optionEntries, setOption } from './options';
 
@@ -40,7 +40,7 @@ function renderOptions(options: DhcpOptions, indent: string): string[] {
 
 /** `key` blocks (each once, before the zones naming them) and `zone` blocks. */
 function renderZones(zones: readonly DdnsZone[]): string[] {
-  const keys = new Map<string, TsigKey>();
+  const keys = new Map<string, DhcpTsigKey>();
   for (const z of zones) if (z.key) keys.set(z.key.name, z.key);
   const lines: string[] = [];
   for (const k of keys.values()) lines.push(`key ${k.name} { algorithm ${k.algorithm}; secret ${quote(k.secret)}; }`);

@@ -58,6 +58,7 @@ export {
   type DhcpConfig,
   type DhcpConfigInput,
   type DhcpOptions,
+  type DhcpTsigKey,
   ddnsUsable,
   normalizeDhcpConfig,
   type Pool,
@@ -65,7 +66,6 @@ export {
   type ReservationInput,
   type Subnet,
   type SubnetInput,
-  type TsigKey,
 } from './model';
 export { dhcpOptionCode, dhcpOptionName } from './options';
 export {

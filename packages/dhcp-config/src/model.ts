@@ -216,7 +216,7 @@ export interface Reservation {
 export type ReservationInput = Reservation;
 
 /** A TSIG key the DNS server accepts updates signed with. */
-export interface TsigKey {
+export interface DhcpTsigKey {
   name: string;
   algorithm: 'hmac-md5' | 'hmac-sha1' | 'hmac-sha224' | 'hmac-sha256' | 'hmac-sha384' | 'hmac-sha512';
   /** Base64. */
@@ -229,7 +229,7 @@ export interface DdnsZone {
   name: string;
   /** Address of the DNS server that takes the updates. */
   primary: string;
-  key?: TsigKey;
+  key?: DhcpTsigKey;
 }
 
 /** Dynamic DNS settings of the DHCP server. */
