@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVersioning, parseChangeset } from './versioning';
+import { checkUnreleasedChanges, checkVersioning, isShippedChange, parseChangeset } from './versioning';
 
 const apps = [
   { name: '@invis/portal-1', version: '1.4.2', isApp: true },
@@ -39,5 +39,30 @@ describe('versioning policy', () => {
   it('flags changesets for unknown packages', () => {
     const c = parseChangeset('u.md', '---\n"@invis/nope": patch\n---\n');
     expect(checkVersioning(apps, [c], new Set())).toEqual(['u.md: unknown package @invis/nope']);
+  });
+});
+
+describe('unreleased changes', () => {
+  const pending = [parseChangeset('a.md', '---\n"@invis/ad-client": patch\n---\nfix')];
+
+  it('passes a changed package that a changeset names, and unchanged ones', () => {
+    const changed = new Map([
+      ['@invis/ad-client', ['packages/ad-client/src/users.ts']],
+      ['@invis/portal-1', []],
+    ]);
+    expect(checkUnreleasedChanges(changed, pending)).toEqual([]);
+  });
+
+  it('fails a changed package without a changeset', () => {
+    const changed = new Map([['@invis/dns-zone', ['packages/dns-zone/src/a.ts', 'b', 'c', 'd']]]);
+    expect(checkUnreleasedChanges(changed, pending)).toEqual([
+      '@invis/dns-zone changed since its last release (packages/dns-zone/src/a.ts, b, c, …) but no changeset names it: run pnpm changeset',
+    ]);
+  });
+
+  it('counts shipped files, not tests or the changelog', () => {
+    expect(
+      ['src/a.ts', 'src/a.test.ts', 'test/integration/x.ts', 'CHANGELOG.md', 'README.md'].filter(isShippedChange),
+    ).toEqual(['src/a.ts', 'README.md']);
   });
 });

@@ -60,3 +60,28 @@ export function checkVersioning(packages: PackageInfo[], changesets: Changeset[]
   }
   return problems;
 }
+
+/**
+ * Returns a problem for every package that changed since its last release (the last commit of
+ * its CHANGELOG.md) without a pending changeset naming it — the `changeset status --since`
+ * rule, with each package's own release as the base.
+ * @param changed package name → files changed since its release (tests already left out)
+ * @param changesets the pending changesets
+ */
+export function checkUnreleasedChanges(changed: Map<string, string[]>, changesets: Changeset[]): string[] {
+  const named = new Set(changesets.flatMap((c) => Object.keys(c.bumps)));
+  const problems: string[] = [];
+  for (const [name, files] of changed) {
+    if (files.length > 0 && !named.has(name)) {
+      problems.push(
+        `${name} changed since its last release (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}) but no changeset names it: run pnpm changeset`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Whether a changed file ships (tests and the changelog itself do not need a changeset). */
+export function isShippedChange(file: string): boolean {
+  return !/(^|\/)test\/|\.test\.ts$|(^|\/)CHANGELOG\.md$/.test(file);
+}
