@@ -2,22 +2,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 /**
  * A fresh temp folder for every test of the calling `describe` (or file), removed afterwards.
+ * With `shared`, one folder for all its tests (for suites that set up a server once); call it
+ * before the suite's own `beforeAll` so the folder exists there and outlives its `afterAll`.
  * @param prefix folder name prefix, e.g. `dhcp-apply-`
- * @returns a function that gives the current test's folder
+ * @param options `shared`: one folder per `describe` (or file) instead of per test
+ * @returns a function that gives the current folder
  * @example
  * const dir = useTempDir('dhcp-apply-');
  * it('writes', async () => { await writeFile(join(dir(), 'x'), '') });
  */
-export function useTempDir(prefix: string): () => string {
+export function useTempDir(prefix: string, options: { shared?: boolean } = {}): () => string {
   let current: string | undefined;
-  beforeEach(async () => {
+  const [before, after] = options.shared ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
     current = await mkdtemp(join(tmpdir(), prefix));
   });
-  afterEach(async () => {
+  after(async () => {
     if (current) await rm(current, { recursive: true, force: true });
     current = undefined;
   });

@@ -18,6 +18,26 @@ describe('useTempDir', () => {
   });
 });
 
+const sharedSeen: string[] = [];
+describe('useTempDir shared', () => {
+  const dir = useTempDir('invis-test-utils-', { shared: true });
+  it('gives the tests of a describe one folder', async () => {
+    await writeFile(join(dir(), 'a'), 'x');
+    sharedSeen.push(dir());
+  });
+  it('and keeps it between them', () => {
+    expect(dir()).toBe(sharedSeen[0]);
+    expect(existsSync(join(dir(), 'a'))).toBe(true);
+  });
+});
+
+describe('useTempDir shared, after its describe', () => {
+  it('has removed the folder', () => {
+    expect(sharedSeen).toHaveLength(1);
+    expect(existsSync(sharedSeen[0] as string)).toBe(false);
+  });
+});
+
 describe('withTempDir', () => {
   it('removes the folder also when the work fails', async () => {
     let kept = '';
