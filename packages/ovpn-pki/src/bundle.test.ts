@@ -1,19 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeFs } from '@invis/host';
-import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { buildClientBundle } from './bundle';
 import { createPki } from './store';
 import { generateTlsCryptKey } from './tls-crypt';
 
-const dirs: string[] = [];
-afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDir('ovpn-bundle-');
 
 describe('buildClientBundle', () => {
   it('bundles the current certificate and key of a client; a key-less certificate is PKI_NOT_FOUND', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ovpn-bundle-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const pki = createPki({ dir });
     await pki.init({ caName: 'CA' });
     const issued = await pki.issueClient({ name: 'anna' });

@@ -1,18 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { buildServerFiles } from './deployment';
 import { createPki } from './store';
 import { generateTlsCryptKey } from './tls-crypt';
 
-const dirs: string[] = [];
-afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+const tempDir = useTempDir('ovpn-deploy-');
 
 describe('buildServerFiles', () => {
   it('gives keys 0600, the CRL a live effect, and adds the cross-certificate during a rollover', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ovpn-deploy-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const pki = createPki({ dir });
     await pki.init({ caName: 'CA' });
     await pki.issueServer({ name: 'vpn' });

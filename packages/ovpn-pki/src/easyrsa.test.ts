@@ -1,20 +1,16 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { importEasyRsa } from './easyrsa';
 import { createPki } from './store';
 
 // Our layout is easy-rsa's, so a PKI made by createPki stands in for an easy-rsa one here;
 // the integration tests import a PKI built by the real easyrsa script.
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ovpn-import-'));
-});
-afterEach(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('ovpn-import-');
 
 async function source(): Promise<string> {
-  const from = join(dir, 'src');
+  const from = join(dir(), 'src');
   const pki = createPki({ dir: from });
   await pki.init({ caName: 'Old CA' });
   await pki.issueClient({ name: 'good' });
@@ -27,13 +23,13 @@ async function source(): Promise<string> {
 describe('importEasyRsa', () => {
   it('imports valid pairs and reports what it skipped', async () => {
     const from = await source();
-    const other = createPki({ dir: join(dir, 'other') });
+    const other = createPki({ dir: join(dir(), 'other') });
     await other.init({ caName: 'Other CA' });
     await other.issueClient({ name: 'foreign' });
-    await cp(join(dir, 'other', 'issued', 'foreign.crt'), join(from, 'issued', 'foreign.crt'));
+    await cp(join(dir(), 'other', 'issued', 'foreign.crt'), join(from, 'issued', 'foreign.crt'));
     await writeFile(join(from, 'private', 'swapped.key'), await readFile(join(from, 'private', 'good.key')));
     await writeFile(join(from, 'issued', 'bad name.crt'), await readFile(join(from, 'issued', 'good.crt')));
-    const report = await importEasyRsa({ from, to: { dir: join(dir, 'dst') } });
+    const report = await importEasyRsa({ from, to: { dir: join(dir(), 'dst') } });
     expect(report.imported.map((i) => i.name)).toEqual(['good']);
     expect(report.skipped.map((s) => [s.file, s.reason])).toEqual([
       ['issued/bad name.crt', 'name not allowed (letters, digits, . _ @ - only)'],
@@ -41,19 +37,19 @@ describe('importEasyRsa', () => {
       ['issued/swapped.crt', 'private/swapped.key does not belong to the certificate'],
     ]);
     expect(report).toMatchObject({ indexEntries: 3, revoked: 1, crl: { revoked: 1 } });
-    const imported = createPki({ dir: join(dir, 'dst') });
+    const imported = createPki({ dir: join(dir(), 'dst') });
     expect((await imported.get('good')).keyPem).toBe(await readFile(join(from, 'private', 'good.key'), 'utf8'));
-    await expect(importEasyRsa({ from, to: { dir: join(dir, 'dst') } })).rejects.toMatchObject({
+    await expect(importEasyRsa({ from, to: { dir: join(dir(), 'dst') } })).rejects.toMatchObject({
       code: 'PKI_ALREADY_INITIALIZED',
     });
   });
 
   it('refuses a CA key that does not belong to ca.crt', async () => {
     const from = await source();
-    const other = createPki({ dir: join(dir, 'other') });
+    const other = createPki({ dir: join(dir(), 'other') });
     await other.init({ caName: 'Other CA' });
-    await cp(join(dir, 'other', 'private', 'ca.key'), join(from, 'private', 'ca.key'));
-    await expect(importEasyRsa({ from, to: { dir: join(dir, 'dst') } })).rejects.toMatchObject({
+    await cp(join(dir(), 'other', 'private', 'ca.key'), join(from, 'private', 'ca.key'));
+    await expect(importEasyRsa({ from, to: { dir: join(dir(), 'dst') } })).rejects.toMatchObject({
       code: 'PKI_KEY_MISMATCH',
     });
   });

@@ -1,19 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { startCrlRenewal } from './renewal';
 import { createPki } from './store';
 
 const DAY = 86_400_000;
-let dir: string;
-afterEach(() => rm(dir, { recursive: true, force: true }));
+const dir = useTempDir('ovpn-renewal-');
 
 describe('startCrlRenewal', () => {
   it('renews the CRL once it is due, hands it over, and tolerates a corrupt file', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ovpn-renewal-'));
     let now = new Date('2026-01-01T00:00:00Z');
-    const pki = createPki({ dir, clock: { now: () => now } });
+    const pki = createPki({ dir: dir(), clock: { now: () => now } });
     await pki.init({ caName: 'CA', settings: { crlDays: 30, crlRenewBeforeDays: 10 } });
     const handed: number[] = [];
     const errors: unknown[] = [];
@@ -30,7 +28,7 @@ describe('startCrlRenewal', () => {
     now = new Date(now.getTime() + 21 * DAY);
     expect(await renewal.runNow()).toBe(true);
     expect(await renewal.runNow()).toBe(false);
-    await writeFile(join(dir, 'crl.pem'), 'garbage');
+    await writeFile(join(dir(), 'crl.pem'), 'garbage');
     expect(await renewal.runNow()).toBe(true);
     expect(handed).toEqual([2, 3]);
     expect((await pki.crl()).info.nextUpdate.getTime() - now.getTime()).toBe(30 * DAY);
@@ -40,8 +38,7 @@ describe('startCrlRenewal', () => {
   });
 
   it('reports failures to onError and keeps going', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ovpn-renewal-'));
-    const pki = createPki({ dir });
+    const pki = createPki({ dir: dir() });
     const errors: unknown[] = [];
     const renewal = startCrlRenewal({
       pki,

@@ -1,25 +1,23 @@
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeFs, type HostFs } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { NodeX509, publicKeyDerOfPrivatePem, x509 } from './crypto';
 import { isOvpnPkiError } from './errors';
 import { caNameSchema, certNameSchema, parseInput, pkiSettingsSchema } from './model';
 import { createPki, type Pki } from './store';
 
 const DAY = 86_400_000;
-let dir: string;
+const dir = useTempDir('ovpn-pki-store-');
 let today: Date;
 let pki: Pki;
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ovpn-pki-store-'));
+beforeEach(() => {
   today = new Date('2026-01-10T12:00:00Z');
-  pki = createPki({ dir: join(dir, 'pki'), clock: { now: () => today } });
+  pki = createPki({ dir: join(dir(), 'pki'), clock: { now: () => today } });
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
 
 async function rejects(p: Promise<unknown>, code: string): Promise<void> {
   const error = await p.then(
@@ -56,17 +54,17 @@ describe('createPki', () => {
     expect(clientCert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.clientAuth]);
     expect(client.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     expect(client.info).toMatchObject({ name: 'anna.laptop', kind: 'client', expiry: 'ok', daysLeft: 730 });
-    expect((await stat(join(dir, 'pki', 'private', 'anna.laptop.key'))).mode & 0o777).toBe(0o600);
-    expect((await stat(join(dir, 'pki', 'private', 'ca.key'))).mode & 0o777).toBe(0o600);
-    expect((await stat(join(dir, 'pki'))).mode & 0o777).toBe(0o700);
-    const index = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    expect((await stat(join(dir(), 'pki', 'private', 'anna.laptop.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir(), 'pki', 'private', 'ca.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dir(), 'pki'))).mode & 0o777).toBe(0o700);
+    const index = await readFile(join(dir(), 'pki', 'index.txt'), 'utf8');
     expect(
       index
         .split('\n')
         .filter(Boolean)
         .map((l) => l.split('\t')[5]),
     ).toEqual(['/CN=vpn.example.de', '/CN=anna.laptop']);
-    expect(await readFile(join(dir, 'pki', 'certs_by_serial', `${client.info.serial}.pem`), 'utf8')).toBe(
+    expect(await readFile(join(dir(), 'pki', 'certs_by_serial', `${client.info.serial}.pem`), 'utf8')).toBe(
       client.certPem,
     );
   });
@@ -161,12 +159,12 @@ describe('createPki', () => {
 
   it('encrypts the CA key with a passphrase and needs it to sign', async () => {
     await pki.init({ caName: 'CA', passphrase: 'correct horse battery' });
-    expect(await readFile(join(dir, 'pki', 'private', 'ca.key'), 'utf8')).toMatch(
+    expect(await readFile(join(dir(), 'pki', 'private', 'ca.key'), 'utf8')).toMatch(
       /^-----BEGIN ENCRYPTED PRIVATE KEY-----/,
     );
     const reopened = (passphrase?: string) =>
       createPki({
-        dir: join(dir, 'pki'),
+        dir: join(dir(), 'pki'),
         clock: { now: () => today },
         ...(passphrase ? { caPassphrase: () => passphrase } : {}),
       });
@@ -286,18 +284,18 @@ describe('revokeClients', () => {
 describe('locking', () => {
   it('serialises concurrent writers of one directory and reports a held lock as PKI_LOCKED', async () => {
     await pki.init({ caName: 'CA' });
-    const other = createPki({ dir: join(dir, 'pki'), clock: { now: () => today } });
+    const other = createPki({ dir: join(dir(), 'pki'), clock: { now: () => today } });
     await Promise.all([
       ...Array.from({ length: 5 }, (_, i) => pki.issueClient({ name: `a${i}` })),
       ...Array.from({ length: 5 }, (_, i) => other.issueClient({ name: `b${i}` })),
     ]);
     expect((await pki.list()).filter((c) => c.kind === 'client')).toHaveLength(10);
-    await writeFile(join(dir, 'pki', '.lock'), '1\n');
-    const impatient = createPki({ dir: join(dir, 'pki'), lockTimeoutMs: 100 });
+    await writeFile(join(dir(), 'pki', '.lock'), '1\n');
+    const impatient = createPki({ dir: join(dir(), 'pki'), lockTimeoutMs: 100 });
     await rejects(impatient.issueClient({ name: 'late' }), 'PKI_LOCKED');
     // A lock older than a minute is from a dead process and is taken over.
     const old = new Date(Date.now() - 120_000);
-    await utimes(join(dir, 'pki', '.lock'), old, old);
+    await utimes(join(dir(), 'pki', '.lock'), old, old);
     expect((await impatient.issueClient({ name: 'late' })).info.name).toBe('late');
   });
 });
@@ -314,7 +312,7 @@ describe('issueClients', () => {
         return real.writeFileAtomic(path, data, options);
       },
     };
-    const batch = createPki({ dir: join(dir, 'pki'), clock: { now: () => today }, fs: counting });
+    const batch = createPki({ dir: join(dir(), 'pki'), clock: { now: () => today }, fs: counting });
     const names = Array.from({ length: 12 }, (_, i) => `user${i}.laptop`);
     const issued = await batch.issueClients(names.map((name) => ({ name })));
     expect(indexWrites).toHaveLength(1);
@@ -327,7 +325,7 @@ describe('issueClients', () => {
       expect(publicKeyDerOfPrivatePem(m.keyPem ?? '')).toEqual(cert.publicKey.export({ type: 'spki', format: 'der' }));
       expect(await pki.get(m.info.name)).toEqual(m);
     }
-    const index = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    const index = await readFile(join(dir(), 'pki', 'index.txt'), 'utf8');
     expect(
       index
         .trim()
@@ -340,12 +338,12 @@ describe('issueClients', () => {
   it('is all or nothing for taken or repeated names', async () => {
     await pki.init({ caName: 'CA' });
     await pki.issueClient({ name: 'taken' });
-    const before = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    const before = await readFile(join(dir(), 'pki', 'index.txt'), 'utf8');
     await rejects(pki.issueClients([{ name: 'fresh' }, { name: 'taken' }]), 'PKI_NAME_EXISTS');
     await rejects(pki.issueClients([{ name: 'twice' }, { name: 'twice' }]), 'PKI_NAME_EXISTS');
     await rejects(pki.issueClients([{ name: 'ok' }, { name: 'a/b' }]), 'PKI_INVALID_INPUT');
-    expect(await readFile(join(dir, 'pki', 'index.txt'), 'utf8')).toBe(before);
-    expect((await readdir(join(dir, 'pki', 'issued'))).sort()).toEqual(['taken.crt']);
+    expect(await readFile(join(dir(), 'pki', 'index.txt'), 'utf8')).toBe(before);
+    expect((await readdir(join(dir(), 'pki', 'issued'))).sort()).toEqual(['taken.crt']);
   });
 
   it('leaves index.txt untouched when a file of the batch cannot be written, after every write settled', async () => {
@@ -370,14 +368,14 @@ describe('issueClients', () => {
         }
       },
     };
-    const batch = createPki({ dir: join(dir, 'pki'), clock: { now: () => today }, fs: failing });
-    const before = await readFile(join(dir, 'pki', 'index.txt'), 'utf8');
+    const batch = createPki({ dir: join(dir(), 'pki'), clock: { now: () => today }, fs: failing });
+    const before = await readFile(join(dir(), 'pki', 'index.txt'), 'utf8');
     await expect(batch.issueClients(Array.from({ length: 8 }, (_, i) => ({ name: `c${i}` })))).rejects.toMatchObject({
       code: 'ENOSPC',
     });
     expect(inFlight).toBe(0); // nothing still writing once the call rejected
     expect(afterFailure).toBeGreaterThan(0);
-    expect(await readFile(join(dir, 'pki', 'index.txt'), 'utf8')).toBe(before);
+    expect(await readFile(join(dir(), 'pki', 'index.txt'), 'utf8')).toBe(before);
   });
 });
 

@@ -1,18 +1,14 @@
 // Every config variant we render is accepted by the real OpenVPN 2.6 option parser, and a
 // broken one is rejected with OpenVPN's own message.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createExecaRunner } from '@invis/host';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { checkOpenVpnConfig, isOvpnPkiError, renderServerConfig, type ServerConfigInput } from '../../src/index';
 
-let dir: string;
+const dir = useTempDir('ovpn-check-', { shared: true });
 const runner = createExecaRunner();
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ovpn-check-'));
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const files = { ca: 'ca.crt', cert: 's.crt', key: 's.key', crl: 'crl.pem', tlsCrypt: 'tc.key' };
 const variants: Record<string, ServerConfigInput> = {
@@ -52,14 +48,14 @@ const variants: Record<string, ServerConfigInput> = {
 
 describe('openvpn accepts what we render', () => {
   it.each(Object.entries(variants))('%s', async (name, config) => {
-    const path = join(dir, `${name.replace(/\W+/g, '-')}.conf`);
+    const path = join(dir(), `${name.replace(/\W+/g, '-')}.conf`);
     await writeFile(path, renderServerConfig(config));
     // ccd entries (iroute) are only valid in a client context: server-mode.test.ts runs them for real.
     await checkOpenVpnConfig(runner, path);
   });
 
   it('rejects a broken config with OVPN_CONFIG_INVALID and the reason', async () => {
-    const path = join(dir, 'broken.conf');
+    const path = join(dir(), 'broken.conf');
     await writeFile(path, `${renderServerConfig(variants['road warrior'] as ServerConfigInput)}server 10.0.0.0\n`);
     const error = await checkOpenVpnConfig(runner, path).catch((e: unknown) => e);
     expect(isOvpnPkiError(error) && error.code === 'OVPN_CONFIG_INVALID').toBe(true);

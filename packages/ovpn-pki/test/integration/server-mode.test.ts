@@ -1,10 +1,10 @@
 // OpenVPN in server mode with real tun devices inside network namespaces made by the test:
 // configs rendered and deployed by this package (apply with the real openvpn check), a
 // road-warrior server with CRL hot reload, and a site server routing two branches' subnets.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fixedClock, type ServiceManager } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import {
   connectVeth,
   createNetns,
@@ -30,7 +30,7 @@ import {
 } from '../../src/index';
 import { CONNECTED, SERVER_NAME } from './fixture';
 
-let base: string;
+const base = useTempDir('ovpn-pki-netns-', { shared: true });
 let pki: Pki;
 let tlsCrypt: string;
 let srv: Netns;
@@ -53,11 +53,11 @@ function netnsService(configName: string, port: number): NetnsService {
     await control.server?.stop();
     control.server = await startOpenVpnNetnsServer({
       netns: srv.name,
-      cwd: base,
-      config: join(base, 'etc', configName),
+      cwd: base(),
+      config: join(base(), 'etc', configName),
       address: '10.231.0.1',
       port,
-      logDir: base,
+      logDir: base(),
     });
     processes.push(control.server);
   };
@@ -80,7 +80,7 @@ function netnsService(configName: string, port: number): NetnsService {
   return control;
 }
 
-const keyDir = (): string => join(base, 'etc', 'keys');
+const keyDir = (): string => join(base(), 'etc', 'keys');
 const keys = (): ServerConfigInput['files'] => ({
   ca: join(keyDir(), 'ca.crt'),
   cert: join(keyDir(), `${SERVER_NAME}.crt`),
@@ -99,7 +99,7 @@ async function deploy(config: ServerConfigInput, configName: string, services: S
     effect: 'live' as const,
   }));
   return applyServerDeployment(
-    { configPath: join(base, 'etc', configName), config: renderServerConfig(config), files: [...files, ...ccd] },
+    { configPath: join(base(), 'etc', configName), config: renderServerConfig(config), files: [...files, ...ccd] },
     { services },
   );
 }
@@ -123,7 +123,7 @@ async function clientNamespace(name: string, n: number, lan?: string): Promise<N
 
 async function connect(name: string, port: number, from = name): Promise<OpenVpnProcess> {
   const n = [...clientNs.keys()].indexOf(from) + 1;
-  const bundlePath = join(base, `${name}.ovpn`);
+  const bundlePath = join(base(), `${name}.ovpn`);
   const bundle = await buildClientBundle(pki, name, {
     remotes: [{ host: `10.231.${n}.1`, port }],
     serverName: SERVER_NAME,
@@ -131,9 +131,9 @@ async function connect(name: string, port: number, from = name): Promise<OpenVpn
   });
   await writeFile(bundlePath, bundle, { mode: 0o600 });
   const client = await startOpenVpnClient({
-    cwd: base,
+    cwd: base(),
     args: ['--config', bundlePath],
-    logDir: base,
+    logDir: base(),
     netns: clientNs.get(from)?.name as string,
   });
   processes.push(client);
@@ -141,10 +141,9 @@ async function connect(name: string, port: number, from = name): Promise<OpenVpn
 }
 
 beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'ovpn-pki-netns-'));
   // OpenVPN drops to nobody/nogroup and then re-reads the CRL and ccd entries: they must be reachable.
-  await chmod(base, 0o755);
-  pki = createPki({ dir: join(base, 'pki') });
+  await chmod(base(), 0o755);
+  pki = createPki({ dir: join(base(), 'pki') });
   await pki.init({ caName: 'invis Test VPN CA' });
   await pki.issueServer({ name: SERVER_NAME, san: { dns: [SERVER_NAME] } });
   for (const name of ['erin', 'frank', 'branch-a', 'branch-b']) await pki.issueClient({ name });
@@ -158,7 +157,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of processes.reverse()) await p.stop();
   for (const ns of [...clientNs.values(), srv]) await ns?.remove();
-  await rm(base, { recursive: true, force: true });
 });
 
 describe('road-warrior server (tun in a netns)', () => {
@@ -194,9 +192,9 @@ describe('road-warrior server (tun in a netns)', () => {
     expect(changedFiles(report)).toEqual([keys().crl]);
     // The revoked certificate is still in the bundle file written earlier: reconnect with it.
     const client = await startOpenVpnClient({
-      cwd: base,
-      args: ['--config', join(base, 'erin.ovpn')],
-      logDir: base,
+      cwd: base(),
+      args: ['--config', join(base(), 'erin.ovpn')],
+      logDir: base(),
       netns: clientNs.get('erin')?.name as string,
     });
     processes.push(client);
@@ -236,7 +234,7 @@ describe('site server with iroute (tun in a netns)', () => {
       port,
       network: '10.237.0.0/24',
       files: keys(),
-      clientConfigDir: join(base, 'etc', 'ccd'),
+      clientConfigDir: join(base(), 'etc', 'ccd'),
       sites: [
         { name: 'branch-a', subnets: ['10.241.1.0/24'] },
         { name: 'branch-b', subnets: ['10.241.2.0/24'] },
