@@ -10,7 +10,9 @@ export type SandboxProbe =
   /** A UDP socket bound to this port (any address). */
   | { readonly udp: number }
   /** This file exists (`%i` is the instance). */
-  | { readonly file: string };
+  | { readonly file: string }
+  /** The unit's main process listens on some TCP port — for a daemon whose port is the admin's choice (sshd). */
+  | { readonly tcpByMain: true };
 
 /** One step of a reload: a signal to the daemon's main process, or a program that must exit 0 (`%i` is the instance). */
 export type SandboxReloadStep = { readonly signal: NodeJS.Signals } | { readonly argv: readonly string[] };
@@ -63,7 +65,8 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     runtimeDirectories: [{ path: '/run/sshd', mode: '0755' }],
     preStart: [['/usr/sbin/sshd', '-t']],
     reload: [{ argv: ['/usr/sbin/sshd', '-t'] }, { signal: 'SIGHUP' }],
-    ready: [{ tcp: 22 }],
+    // Not port 22: invis-setup's ssh module moves sshd to a random port.
+    ready: [{ tcpByMain: true }],
     proven: true,
   },
   chrony: {
@@ -102,9 +105,12 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     description: 'Kea IPv4 DHCP daemon',
     argv: ['/usr/sbin/kea-dhcp4', '-c', '/etc/kea/kea-dhcp4.conf'],
     env: { KEA_PIDFILE_DIR: '/run/kea', KEA_LOCKFILE_DIR: '/run/lock/kea' },
+    // RuntimeDirectory=kea lock/kea, StateDirectory=kea (the lease file), LogsDirectory=kea.
     runtimeDirectories: [
       { path: '/run/kea', mode: '0755', owner: '_kea:_kea' },
       { path: '/run/lock/kea', mode: '0755', owner: '_kea:_kea' },
+      { path: '/var/lib/kea', mode: '0755', owner: '_kea:_kea' },
+      { path: '/var/log/kea', mode: '0750', owner: '_kea:_kea' },
     ],
     // The Debian unit has no ExecReload: reloadOrRestart restarts (use the control socket's config-reload).
     ready: [{ file: '/run/kea/kea-dhcp4.kea-dhcp4.pid' }],

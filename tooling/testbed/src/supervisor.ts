@@ -71,8 +71,12 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
     }
   };
 
-  const probe = async (p: SandboxProbe): Promise<boolean> => {
+  const probe = async (p: SandboxProbe, pid: number): Promise<boolean> => {
     if ('file' in p) return (await options.runner.run('test', ['-e', p.file])).exitCode === 0;
+    if ('tcpByMain' in p) {
+      const listening = await options.runner.run('ss', ['-H', '-l', '-n', '-t', '-p']);
+      return listening.exitCode === 0 && listening.stdout.includes(`,pid=${pid},`);
+    }
     const [flag, port] = 'tcp' in p ? ['-t', p.tcp] : ['-u', p.udp];
     const listening = await options.runner.run('ss', ['-H', '-l', '-n', flag, 'sport', '=', `:${port}`]);
     return listening.exitCode === 0 && listening.stdout.trim() !== '';
@@ -82,7 +86,7 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
       await waitUntilReady(
         daemon,
         async () => {
-          for (const p of unit.ready) if (!(await probe(p))) return false;
+          for (const p of unit.ready) if (!(await probe(p, daemon.pid))) return false;
           return true;
         },
         readyTimeoutMs,

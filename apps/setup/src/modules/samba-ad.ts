@@ -3,7 +3,7 @@
 // staging root can hold a DC) and checked with testparm; a domain that is not there is provisioned
 // into those folders; then, on the running DC, the real Administrator password, the invis schema
 // and `CN=invis-Server` tree, the invis groups and the read-only bind account.
-import { type AdClient, createAdClient, isAdError, UAC } from '@invis/ad-client';
+import { type AdClient, createAdClient, DHCP_SERVER, DHCP_SERVICE, isAdError, UAC } from '@invis/ad-client';
 import {
   type ApplyReport,
   applyReport,
@@ -155,6 +155,8 @@ interface DirectoryGaps {
   schema: boolean;
   groups: string[];
   accounts: string[];
+  /** `CN=DHCP Config` (the iscDhcpService that the dhcp module and the portal's reservations live under) is missing. */
+  dhcpService: boolean;
 }
 
 function ldapsUrl(ctx: ModuleContext): string {
@@ -212,7 +214,12 @@ async function gaps(ctx: ModuleContext, ad: AdClient): Promise<DirectoryGaps> {
     const upn = `${account.name}@${ctx.answers.domain}`;
     if (!user || password === undefined || !(await binds(ad, upn, password))) accounts.push(account.name);
   }
-  return { schema: !(await ad.exists(layout.root)), groups, accounts };
+  return {
+    schema: !(await ad.exists(layout.root)),
+    groups,
+    accounts,
+    dhcpService: !(await ad.exists(layout.dhcpConfig)),
+  };
 }
 
 async function binds(ad: AdClient, name: string, password: string): Promise<boolean> {
@@ -231,6 +238,7 @@ function gapCommands(found: DirectoryGaps): PlannedCommand[] {
     ...(found.schema ? [ldap('install invis schema and CN=invis-Server', 'not in the directory')] : []),
     ...found.groups.map((g) => ldap(`create group ${g}`, 'missing')),
     ...found.accounts.map((a) => ldap(`set up service account ${a}`, 'missing or its password does not bind')),
+    ...(found.dhcpService ? [ldap('create the DHCP service CN=DHCP Config', 'missing')] : []),
   ];
 }
 
@@ -399,10 +407,26 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
       }
     }
     for (const name of found.accounts) await ensureServiceAccount(ctx, ad, name);
+    if (found.dhcpService) await createDhcpService(ctx, ad);
   } finally {
     await ad.close();
   }
   return applyReport(plan, { timings: { total: Date.now() - started } });
+}
+
+/**
+ * The DHCP service object of the original (`CN=DHCP Config`, an iscDhcpService whose primary is
+ * the server's iscDhcpServer `CN=<fqdn>`): reservations (iscDhcpHost) are its children. Its
+ * options stay empty — the dhcp module renders them from the answers.
+ */
+async function createDhcpService(ctx: ModuleContext, ad: AdClient): Promise<void> {
+  ctx.progress('samba_ad: DHCP service object');
+  const layout = await ad.invis.layout();
+  const server = `CN=${ctx.answers.hostname}.${ctx.answers.domain},${layout.dhcp}`;
+  // Each names the other and a DN value must name an existing object: service, server, link.
+  await ad.objects.put(DHCP_SERVICE, layout.dhcpConfig, {});
+  await ad.objects.put(DHCP_SERVER, server, { serviceDns: [layout.dhcpConfig] });
+  await ad.objects.put(DHCP_SERVICE, layout.dhcpConfig, { primaryDn: server });
 }
 
 async function ensureServiceAccount(ctx: ModuleContext, ad: AdClient, name: string): Promise<void> {
@@ -480,6 +504,11 @@ async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
       found.accounts.length === 0
         ? { name: 'service accounts', ok: true }
         : { name: 'service accounts', ok: false, problem: `missing or not binding: ${found.accounts.join(', ')}` },
+    );
+    checks.push(
+      found.dhcpService
+        ? { name: 'DHCP service', ok: false, problem: 'CN=DHCP Config is missing (run apply)' }
+        : { name: 'DHCP service', ok: true },
     );
   } catch (error) {
     if (!isAdError(error, 'AD_INVALID_CREDENTIALS')) throw error;
