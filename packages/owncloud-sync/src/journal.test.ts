@@ -1,7 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { type JournalEntry, openJournal } from './journal';
 
 const entry = (path: string, extra: Partial<JournalEntry> = {}): JournalEntry => ({
@@ -15,14 +14,10 @@ const entry = (path: string, extra: Partial<JournalEntry> = {}): JournalEntry =>
 });
 
 describe('journal', () => {
-  let dir = '';
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('invis-journal-');
 
   it('keeps entries across reopen; renames and removes whole subtrees only', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'invis-journal-'));
-    const file = join(dir, 'state', 'journal.db');
+    const file = join(dir(), 'state', 'journal.db');
     const j = openJournal(file);
     j.put(entry('a', { isDir: true, etag: 'd' }));
     j.put(entry('a/x', { etag: 'x', fileId: 'id', remoteMtimeMs: 5 }));

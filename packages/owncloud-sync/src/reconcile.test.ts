@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withTempDir } from '@invis/test-utils';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, type LocalEntry, type RemoteEntry, type SyncAction } from './decision';
@@ -215,36 +214,35 @@ describe('reconcile', () => {
 });
 
 describe('openPlanStore', () => {
-  it('loads a journal file in its order with parents, leaving out the base collection', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'invis-plan-'));
-    const store = openPlanStore();
-    try {
-      const journal = openJournal(join(dir, 'journal.db'));
-      const entries = [
-        J(LD('', 0), RD('', 'root')),
-        J(LD('ä b', 1), RD('ä b', 'd1')),
-        J(L('ä b/c.txt', 2), R('ä b/c.txt', 'c1')),
-        J(LD('ä b/sub', 3), RD('ä b/sub', 's1')),
-        J(L('ä b/sub/x', 4), R('ä b/sub/x', 'x1')),
-        J(L('top', 5), R('top', 't1')),
-      ];
-      for (const e of entries) journal.put(e);
-      journal.flush();
-      journal.close();
-      store.loadJournal(join(dir, 'journal.db'));
-      expect(store.journalEntry('')).toBeUndefined();
-      expect(store.journalEntry('ä b/sub/x')).toEqual(entries[4]);
-      // The subtree below a folder is found through the parents the copy computed.
-      store.copyJournalTree('ä b');
-      expect(store.counts()).toEqual({ local: 0, remote: 3 });
-      expect(store.hasRemote('ä b/sub/x')).toBe(true);
-      expect(store.hasRemote('top')).toBe(false);
-      expect(() => store.loadJournal(join(dir, 'journal.db'))).toThrow();
-    } finally {
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it('loads a journal file in its order with parents, leaving out the base collection', () =>
+    withTempDir('invis-plan-', async (dir) => {
+      const store = openPlanStore();
+      try {
+        const journal = openJournal(join(dir, 'journal.db'));
+        const entries = [
+          J(LD('', 0), RD('', 'root')),
+          J(LD('ä b', 1), RD('ä b', 'd1')),
+          J(L('ä b/c.txt', 2), R('ä b/c.txt', 'c1')),
+          J(LD('ä b/sub', 3), RD('ä b/sub', 's1')),
+          J(L('ä b/sub/x', 4), R('ä b/sub/x', 'x1')),
+          J(L('top', 5), R('top', 't1')),
+        ];
+        for (const e of entries) journal.put(e);
+        journal.flush();
+        journal.close();
+        store.loadJournal(join(dir, 'journal.db'));
+        expect(store.journalEntry('')).toBeUndefined();
+        expect(store.journalEntry('ä b/sub/x')).toEqual(entries[4]);
+        // The subtree below a folder is found through the parents the copy computed.
+        store.copyJournalTree('ä b');
+        expect(store.counts()).toEqual({ local: 0, remote: 3 });
+        expect(store.hasRemote('ä b/sub/x')).toBe(true);
+        expect(store.hasRemote('top')).toBe(false);
+        expect(() => store.loadJournal(join(dir, 'journal.db'))).toThrow();
+      } finally {
+        store.close();
+      }
+    }));
 
   it('copies a pruned subtree from the journal through its folders only, and finds racy entries', () => {
     const store = openPlanStore();

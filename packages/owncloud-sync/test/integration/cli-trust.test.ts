@@ -1,9 +1,9 @@
 // Security: the CLI runs as root on a branch server, the synced folder is written by the users of
 // the share. Nothing they put there may choose the server or the password file, and the CLI's own
 // state and config must be files nobody else can change.
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@invis/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/index';
 import { type HostileDav, startHostileDav } from './hostile';
@@ -12,7 +12,7 @@ const SHARE_USER = 65534; // nobody: a user of the share, not the sync's owner
 const SECRET = 'ROOT SSH KEY';
 
 let dav: HostileDav;
-let work = '';
+const work = useTempDir('invis-sync-trust-');
 beforeAll(async () => {
   dav = await startHostileDav();
 });
@@ -20,7 +20,6 @@ afterAll(async () => {
   await dav?.stop();
 });
 afterEach(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
   dav.requests.length = 0;
 });
 
@@ -42,13 +41,12 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 /** `<tmp>/share` (the synced folder), `<tmp>/root-only/id_rsa` (a 0600 secret), `<tmp>/state`. */
 async function setup(): Promise<{ dir: string; secretFile: string; stateRoot: string }> {
-  work = await mkdtemp(join(tmpdir(), 'invis-sync-trust-'));
-  const dir = join(work, 'share');
+  const dir = join(work(), 'share');
   await mkdir(dir);
-  await mkdir(join(work, 'root-only'), { mode: 0o700 });
-  const secretFile = join(work, 'root-only', 'id_rsa');
+  await mkdir(join(work(), 'root-only'), { mode: 0o700 });
+  const secretFile = join(work(), 'root-only', 'id_rsa');
   await writeFile(secretFile, SECRET, { mode: 0o600 });
-  return { dir, secretFile, stateRoot: join(work, 'state') };
+  return { dir, secretFile, stateRoot: join(work(), 'state') };
 }
 
 const leaked = (): boolean =>
@@ -82,7 +80,7 @@ describe('config planted in the synced folder', () => {
 describe('state and config outside the synced folder, owner-checked', () => {
   it('init writes nothing into the folder; run refuses state, config and password files others control', async () => {
     const { dir, stateRoot } = await setup();
-    const pw = join(work, 'root-only', 'sync.pw');
+    const pw = join(work(), 'root-only', 'sync.pw');
     await writeFile(pw, 'p\n', { mode: 0o600 });
     const init = await cli(
       'init',

@@ -1,20 +1,18 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@invis/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/index';
 import { type Fixture, startFixture, treeObject } from './workspace';
 
 describe('invis-sync CLI against rclone serve webdav', () => {
   let fx: Fixture;
-  let work = '';
+  const work = useTempDir('invis-sync-cli-', { shared: true });
   beforeAll(async () => {
     fx = await startFixture('rclone');
-    work = await mkdtemp(join(tmpdir(), 'invis-sync-cli-'));
   });
   afterAll(async () => {
     await fx?.stop();
-    await rm(work, { recursive: true, force: true });
   });
 
   const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
@@ -33,12 +31,12 @@ describe('invis-sync CLI against rclone serve webdav', () => {
     return { code, out, err };
   };
 
-  const root = (): string[] => ['--state-root', join(work, 'state')];
+  const root = (): string[] => ['--state-root', join(work(), 'state')];
 
   it('init, run --json, status; refuses a world-readable password file', async () => {
     const folder = await fx.folder();
-    const dir = join(work, 'branch');
-    const pw = join(work, 'pw');
+    const dir = join(work(), 'branch');
+    const pw = join(work(), 'pw');
     await writeFile(pw, `${fx.server.info.password}\n`, { mode: 0o644 });
     await chmod(pw, 0o644);
     const url = folder.client.baseUrl.href;
@@ -63,8 +61,8 @@ describe('invis-sync CLI against rclone serve webdav', () => {
 
   it('a dry run lists the deletions the mass-delete guard would stop, and exits 0', async () => {
     const folder = await fx.folder();
-    const dir = join(work, 'mass');
-    const pw = join(work, 'pw-mass');
+    const dir = join(work(), 'mass');
+    const pw = join(work(), 'pw-mass');
     await writeFile(pw, fx.server.info.password, { mode: 0o600 });
     const url = folder.client.baseUrl.href;
     const user = fx.server.info.username;

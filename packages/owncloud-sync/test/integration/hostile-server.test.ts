@@ -2,15 +2,15 @@
 // real files in a temp dir. The sync runs as root on a branch server, so nothing it is told may
 // make it write or read outside its folder, or send its password anywhere but where it should.
 import { mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@invis/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncEngine, createWebDavClient, SyncError, type SyncEvent } from '../../src/index';
 import { type HostileDav, startHostileDav } from './hostile';
 
 let dav: HostileDav;
-let work = '';
+const work = useTempDir('invis-sync-hostile-');
 beforeAll(async () => {
   dav = await startHostileDav();
 });
@@ -18,19 +18,17 @@ afterAll(async () => {
   await dav?.stop();
 });
 afterEach(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
   dav.requests.length = 0;
   dav.listing = () => [{ href: dav.basePath, dir: true }];
 });
 
 /** `<tmp>/sync` (the folder), `<tmp>/state`, `<tmp>/outside` (where nothing may land). */
 async function setup(): Promise<{ dir: string; outside: string; stateDir: string }> {
-  work = await mkdtemp(join(tmpdir(), 'invis-sync-hostile-'));
-  const dir = join(work, 'sync');
-  const outside = join(work, 'outside');
+  const dir = join(work(), 'sync');
+  const outside = join(work(), 'outside');
   await mkdir(dir);
   await mkdir(outside);
-  return { dir, outside, stateDir: join(work, 'state') };
+  return { dir, outside, stateDir: join(work(), 'state') };
 }
 
 const engineFor = (dir: string, stateDir: string) =>

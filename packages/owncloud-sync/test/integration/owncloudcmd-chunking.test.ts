@@ -1,9 +1,9 @@
 // The shim's chunked upload checked by an independent client: the real owncloudcmd 2.11.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createExecaRunner, runChecked } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncEngine } from '../../src/index';
 import { type Fixture, startFixture } from './workspace';
@@ -12,26 +12,24 @@ const sha = (buf: Buffer): string => createHash('sha256').update(buf).digest('he
 
 describe('chunked upload on the ownCloud shim, spoken by owncloudcmd', () => {
   let fx: Fixture;
-  let work = '';
+  const work = useTempDir('invis-sync-occ-', { shared: true });
   beforeAll(async () => {
     fx = await startFixture('owncloud-shim');
-    work = await mkdtemp(join(tmpdir(), 'invis-sync-occ-'));
-    await writeFile(join(work, 'exclude.lst'), '*~\n');
+    await writeFile(join(work(), 'exclude.lst'), '*~\n');
   });
   afterAll(async () => {
     await fx?.stop();
-    await rm(work, { recursive: true, force: true });
   });
 
   /** One owncloudcmd sync of `dir` with the remote folder `name`; returns its debug log. */
   const owncloudcmd = async (dir: string, name: string): Promise<string> => {
     const { info } = fx.server;
     // The password on the command line is owncloudcmd's interface; acceptable only in a test.
-    const args = ['--non-interactive', '--logdebug', '--exclude', join(work, 'exclude.lst')];
+    const args = ['--non-interactive', '--logdebug', '--exclude', join(work(), 'exclude.lst')];
     const auth = ['-u', info.username, '-p', info.password];
     const url = `${info.origin}/remote.php/webdav/${name}`;
     const res = await runChecked(createExecaRunner(), 'owncloudcmd', [...args, ...auth, dir, url], {
-      env: { HOME: work },
+      env: { HOME: work() },
     });
     return res.output;
   };
@@ -39,7 +37,7 @@ describe('chunked upload on the ownCloud shim, spoken by owncloudcmd', () => {
   it('owncloudcmd uploads a 25 MiB file in chunks; our engine downloads it intact', async () => {
     const folder = await fx.folder();
     const name = folder.remoteDir.slice(fx.server.info.dataDir.length + 1);
-    const occDir = join(work, 'occ-up');
+    const occDir = join(work(), 'occ-up');
     await mkdir(occDir);
     const big = randomBytes(25 * 1024 * 1024);
     await writeFile(join(occDir, 'big.bin'), big);
@@ -79,7 +77,7 @@ describe('chunked upload on the ownCloud shim, spoken by owncloudcmd', () => {
     const second = await up.run();
     expect(second.errors).toEqual([]);
     expect(second.uploaded).toBe(1);
-    const occDir = join(work, 'occ-down');
+    const occDir = join(work(), 'occ-down');
     await mkdir(occDir);
     await owncloudcmd(occDir, name);
     expect(sha(await readFile(join(occDir, 'sub/big.bin')))).toBe(sha(v2));
