@@ -1,9 +1,8 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ApplyReport, FileChange } from '@invis/host';
-import { createScriptedRunner, type ScriptedRunner } from '@invis/test-utils';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createScriptedRunner, type ScriptedRunner, useTempDir } from '@invis/test-utils';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { checkerError, createFirewalld } from './apply';
 
 const config = { defaultZone: 'lan', zones: [{ name: 'lan', services: ['ssh'] }] };
@@ -34,14 +33,13 @@ function fakeRunner(exit: { check?: number[]; reload?: number[]; state?: number 
 /** `action path` (path relative to the config dir) of every file a plan or report names. */
 const summary = (files: FileChange[]): string[] => files.map((f) => `${f.action} ${relative(dir, f.path)}`);
 
+// The config dir one level down, so that its `.invis-backup` sibling lies in the temp folder too.
+const root = useTempDir('invis-fw-unit-');
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'invis-fw-unit-'));
+  dir = join(root(), 'firewalld');
+  await mkdir(dir);
   await writeFile(join(dir, 'firewalld.conf'), 'DefaultZone=public\n');
   calls = [];
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-  await rm(`${dir}.invis-backup`, { recursive: true, force: true });
 });
 
 describe('createFirewalld (fake programs, real temp dir)', () => {

@@ -1,9 +1,9 @@
 // The offline driver against the real firewall-offline-cmd (no daemon): validation in an isolated
 // --system-config copy, typed errors from its exit codes, import + diff, and /etc/firewalld untouched.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir, withTempDir } from '@invis/test-utils';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirewalld, type FirewallConfig, invisFirewallLayout } from '../../src/index';
@@ -24,14 +24,15 @@ async function checksum(root: string): Promise<string> {
   return hash.digest('hex');
 }
 
+// The config dir one level down, so that its `.invis-backup` sibling lies in the temp folder too.
+const root = useTempDir('invis-fw-offline-', { shared: true });
 beforeAll(async () => {
   etcBefore = await checksum('/etc/firewalld');
-  dir = await mkdtemp(join(tmpdir(), 'invis-fw-offline-'));
+  dir = join(root(), 'firewalld');
+  await mkdir(dir);
   await copyFile('/etc/firewalld/firewalld.conf', join(dir, 'firewalld.conf'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-  await rm(`${dir}.invis-backup`, { recursive: true, force: true });
   // The host's own firewalld configuration is never touched.
   expect(await checksum('/etc/firewalld')).toBe(etcBefore);
 });
@@ -87,8 +88,7 @@ describe('offline driver with firewall-offline-cmd', () => {
   });
 
   it('imports a hand-written /etc/firewalld and shows the diff to the invis layout', async () => {
-    const legacy = await mkdtemp(join(tmpdir(), 'invis-fw-legacy-'));
-    try {
+    await withTempDir('invis-fw-legacy-', async (legacy) => {
       await mkdir(join(legacy, 'zones'));
       await mkdir(join(legacy, 'services'));
       await copyFile('/etc/firewalld/firewalld.conf', join(legacy, 'firewalld.conf'));
@@ -121,8 +121,6 @@ describe('offline driver with firewall-offline-cmd', () => {
       expect(files.filter((c) => c.action === 'create').map((c) => c.path)).toContain(
         join(legacy, 'zones/internal.xml'),
       );
-    } finally {
-      await rm(legacy, { recursive: true, force: true });
-    }
+    });
   });
 });
