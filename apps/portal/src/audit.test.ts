@@ -1,15 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fixedClock } from '@invis/host';
-import { afterEach, describe, expect, it } from 'vitest';
+import { withTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { openAuditLog, redactSecrets } from './audit';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 describe('audit log', () => {
   it('stores entries newest first with secrets redacted', () => {
@@ -34,18 +28,18 @@ describe('audit log', () => {
     log.close();
   });
 
-  it('refuses updates and deletes, even through another connection', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'portal-audit-'));
-    dirs.push(dir);
-    const file = join(dir, 'audit.db');
-    const log = openAuditLog(file);
-    log.append({ actor: 'anna', address: '::1', action: 'login', target: 'anna', outcome: 'ok' });
-    const raw = new DatabaseSync(file);
-    expect(() => raw.exec("UPDATE audit SET actor = 'mallory'")).toThrow(/append-only/);
-    expect(() => raw.exec('DELETE FROM audit')).toThrow(/append-only/);
-    raw.close();
-    expect(log.list({ offset: 0, limit: 5 }).items[0]?.actor).toBe('anna');
-    log.close();
+  it('refuses updates and deletes, even through another connection', async () => {
+    await withTempDir('portal-audit-', async (dir) => {
+      const file = join(dir, 'audit.db');
+      const log = openAuditLog(file);
+      log.append({ actor: 'anna', address: '::1', action: 'login', target: 'anna', outcome: 'ok' });
+      const raw = new DatabaseSync(file);
+      expect(() => raw.exec("UPDATE audit SET actor = 'mallory'")).toThrow(/append-only/);
+      expect(() => raw.exec('DELETE FROM audit')).toThrow(/append-only/);
+      raw.close();
+      expect(log.list({ offset: 0, limit: 5 }).items[0]?.actor).toBe('anna');
+      log.close();
+    });
   });
 });
 

@@ -1,19 +1,16 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
 import { fixedClock } from '@invis/host';
-import { createRecordingServiceManager, createScriptedRunner } from '@invis/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createRecordingServiceManager, createScriptedRunner, useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { composePortal } from './compose';
 import { defaultPortalSettings } from './env';
 
-let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDir('portal-compose-');
 
 describe('composePortal', () => {
   it('wires the settings and collaborators into a listening portal', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'portal-compose-'));
     // Never contacted here: nothing in this test asks the directory.
     const ad = createAdClient({ url: 'ldaps://127.0.0.1:9', bindDN: 'CN=portal', password: 'unused' });
     const services = createRecordingServiceManager();
@@ -23,15 +20,15 @@ describe('composePortal', () => {
       {
         ...defaultPortalSettings(),
         PORTAL_PORT: 0,
-        PORTAL_DATA_DIR: dir,
+        PORTAL_DATA_DIR: dir(),
         PORTAL_TRUSTED_PROXIES: ['127.0.0.1'],
         PORTAL_ADMIN_GROUP: 'Chefs',
-        PORTAL_WATCH_DIRS: [dir],
+        PORTAL_WATCH_DIRS: [dir()],
         PORTAL_CERT_FILES: [],
-        PORTAL_BACKUP_STAMP_FILE: join(dir, 'none'),
-        PORTAL_INETCHECK_FILE: join(dir, 'none'),
+        PORTAL_BACKUP_STAMP_FILE: join(dir(), 'none'),
+        PORTAL_INETCHECK_FILE: join(dir(), 'none'),
       },
-      { ad, runner, services, clock: fixedClock(at), shares: null, status: { mdstatFile: join(dir, 'mdstat') } },
+      { ad, runner, services, clock: fixedClock(at), shares: null, status: { mdstatFile: join(dir(), 'mdstat') } },
     );
     try {
       expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -46,7 +43,7 @@ describe('composePortal', () => {
       expect(status.services.every((s) => s.state === 'active')).toBe(true);
       await deps.services.run('dhcp', 'restart');
       expect(services.actions).toEqual(['restart kea-dhcp4-server']);
-      expect(statSync(join(dir, 'portal.db')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir(), 'portal.db')).mode & 0o777).toBe(0o600);
     } finally {
       await running.close();
       await ad.close();

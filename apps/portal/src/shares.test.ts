@@ -1,15 +1,18 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixedClock } from '@invis/host';
-import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PortalError } from './errors';
-import { createShareManager, defaultShareOptions } from './shares';
+import { createShareManager, defaultShareOptions, type ShareManager, type ShareOptions } from './shares';
 
-const root = mkdtempSync(join(tmpdir(), 'portal-shares-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-const opts = defaultShareOptions(root);
-const shares = createShareManager({ ...opts, clock: fixedClock(new Date('2026-11-28T10:00:00Z')) });
+const root = useTempDir('portal-shares-', { shared: true });
+let opts: ShareOptions;
+let shares: ShareManager;
+beforeAll(() => {
+  opts = defaultShareOptions(root());
+  shares = createShareManager({ ...opts, clock: fixedClock(new Date('2026-11-28T10:00:00Z')) });
+});
 
 describe('group shares', () => {
   it('creates an empty share or a copy of a template, setgid and group-writable', async () => {

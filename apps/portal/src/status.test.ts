@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { describe, expect, it } from 'vitest';
 import { cachedStatus, collectStatus, parseMdstat } from './status';
 
-const dir = mkdtempSync(join(tmpdir(), 'portal-status-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDir('portal-status-', { shared: true });
 
 const services = { states: async () => [], run: async () => undefined };
 
@@ -26,20 +25,20 @@ unused devices: <none>`;
 
 describe('collectStatus', () => {
   it('reads real sources and says unknown for missing ones', async () => {
-    const mdstat = join(dir, 'mdstat');
+    const mdstat = join(dir(), 'mdstat');
     writeFileSync(mdstat, 'md0 : active raid1 sda1[0]\n      1 blocks [2/1] [U_]\n');
-    const inet = join(dir, 'inetcheck');
+    const inet = join(dir(), 'inetcheck');
     writeFileSync(inet, 'online 198.51.100.4\n');
     const status = await collectStatus({
-      watchDirs: [dir, join(dir, 'missing')],
+      watchDirs: [dir(), join(dir(), 'missing')],
       mdstatFile: mdstat,
-      certificates: [{ name: 'ldap', file: join(dir, 'none.pem') }],
-      backupStampFile: join(dir, 'none'),
+      certificates: [{ name: 'ldap', file: join(dir(), 'none.pem') }],
+      backupStampFile: join(dir(), 'none'),
       internetStateFile: inet,
       services,
     });
-    expect(status.disks[0]).toMatchObject({ path: dir, state: 'ok' });
-    expect(status.disks[1]).toEqual({ path: join(dir, 'missing'), state: 'unknown' });
+    expect(status.disks[0]).toMatchObject({ path: dir(), state: 'ok' });
+    expect(status.disks[1]).toEqual({ path: join(dir(), 'missing'), state: 'unknown' });
     expect(status.raid).toMatchObject({ state: 'degraded' });
     expect(status.certificates).toEqual([{ name: 'ldap', state: 'unknown' }]);
     expect(status.backup).toEqual({ state: 'unknown' });

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { withTempDir } from '@invis/test-utils';
 import { describe, expect, it } from 'vitest';
 import { openTokenStore } from './tokens';
 
@@ -24,9 +24,8 @@ describe('API tokens', () => {
     store.close();
   });
 
-  it('never writes the secret to the database file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'portal-tokens-'));
-    try {
+  it('never writes the secret to the database file', async () => {
+    await withTempDir('portal-tokens-', async (dir) => {
       const file = join(dir, 'portal.db');
       const store = openTokenStore(file);
       const { secret } = store.create({ name: 'x', owner: 'anna', scopes: [] });
@@ -37,12 +36,10 @@ describe('API tokens', () => {
       const raw = new DatabaseSync(file).prepare('SELECT * FROM api_token').all();
       expect(JSON.stringify(raw)).not.toContain(secretPart);
       expect(readFileSync(file).includes(secretPart)).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  it('refuses a token after its lifetime, and gives old tokens the default lifetime', () => {
+  it('refuses a token after its lifetime, and gives old tokens the default lifetime', async () => {
     let t = new Date('2026-01-01T00:00:00Z');
     const store = openTokenStore(':memory:', { now: () => t });
     const { token, secret } = store.create({ name: 'short', owner: 'anna', scopes: ['status:read'], expiresInDays: 1 });
@@ -53,8 +50,7 @@ describe('API tokens', () => {
     expect(store.verify(secret)).toBeNull();
     store.close();
 
-    const dir = mkdtempSync(join(tmpdir(), 'portal-tokens-'));
-    try {
+    await withTempDir('portal-tokens-', async (dir) => {
       const file = join(dir, 'portal.db');
       const old = new DatabaseSync(file);
       old.exec(`CREATE TABLE api_token (id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, scopes TEXT NOT NULL,
@@ -66,8 +62,6 @@ describe('API tokens', () => {
       const migrated = openTokenStore(file);
       expect(migrated.list()[0]?.expiresAt).toBe('2025-04-01T00:00:00.000Z');
       migrated.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

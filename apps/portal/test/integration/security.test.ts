@@ -1,11 +1,11 @@
 // Reproductions of the portal's security findings (issue 14) against the real Samba DC over
 // real HTTP. Each describe names its finding; every test failed on the code before its fix.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
 import { createExecaRunner } from '@invis/host';
+import { withTempDir } from '@invis/test-utils';
 import { createTestPki, DEMO_PASSWORD, reserveLoopbackAddress } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { composePortal } from '../../src/compose';
@@ -347,8 +347,7 @@ describe('finding 14: directory errors give clients fixed texts only', () => {
   });
 
   it('does not tell strangers TLS details of the DC', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'portal-sec-ca-'));
-    try {
+    await withTempDir('portal-sec-ca-', async (dir) => {
       const other = await createTestPki(dir, { commonName: 'other', dnsNames: [], ipAddresses: ['127.0.0.1'] });
       const info = inject('samba');
       const ad = createAdClient({
@@ -360,9 +359,7 @@ describe('finding 14: directory errors give clients fixed texts only', () => {
       const res = await loginWith(ad);
       expect(res.status).toBe(503);
       expect(JSON.parse(res.body)).toEqual({ code: 'PORTAL_DIRECTORY_UNAVAILABLE', message: 'directory unavailable' });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -428,8 +425,7 @@ describe('finding 20: caching and secrets at rest', () => {
   });
 
   it('refuses a symbolic link in place of portal.db and leaves its target alone', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'portal-sec-db-'));
-    try {
+    await withTempDir('portal-sec-db-', async (dir) => {
       const target = join(dir, 'elsewhere');
       writeFileSync(target, "not the portal's\n", { mode: 0o644 });
       chmodSync(target, 0o644);
@@ -439,22 +435,17 @@ describe('finding 20: caching and secrets at rest', () => {
       await started.then((s) => s.close()).catch(() => undefined);
       expect(statSync(target).mode & 0o777).toBe(0o644);
       expect(readFileSync(target, 'utf8')).toBe("not the portal's\n");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('refuses an LDAP password file that group or others can read', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'portal-sec-pw-'));
-    try {
+    await withTempDir('portal-sec-pw-', async (dir) => {
       const file = join(dir, 'ldap.pw');
       writeFileSync(file, 'secret\n', { mode: 0o600 });
       expect(await readSecretFile(file)).toBe('secret');
       chmodSync(file, 0o640);
       await expect(readSecretFile(file)).rejects.toMatchObject({ code: 'PORTAL_CONFIG' });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 

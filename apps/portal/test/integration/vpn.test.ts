@@ -1,8 +1,7 @@
 // Security review (issue 14) item 19: disabling or deleting a user must not leave their VPN
-// certificates valid. Real DC, real PKI in a temp dir, the CRL read back with openssl.
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// certificates valid. Real DC, real PKI in a temp dir(), the CRL read back with openssl.
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecaRunner } from '@invis/host';
 import {
@@ -12,6 +11,7 @@ import {
   type Pki,
   renderClientBundle,
 } from '@invis/ovpn-pki';
+import { useTempDir } from '@invis/test-utils';
 import {
   DEMO_PASSWORD,
   type OpenVpnProcess,
@@ -27,8 +27,8 @@ import { INSIDE, startTestPortal, type TestPortal } from './harness';
 let tp: TestPortal;
 let admin: ApiClient;
 let pki: Pki;
-let dir: string;
-const crlFile = (): string => join(dir, 'deployed', 'crl.pem');
+const dir = useTempDir('portal-vpn-', { shared: true });
+const crlFile = (): string => join(dir(), 'deployed', 'crl.pem');
 const stamp = Date.now().toString(36);
 const runner = createExecaRunner();
 const SERVER = 'vpn-server';
@@ -62,10 +62,9 @@ async function issueFor(username: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'portal-vpn-'));
-  pki = createPki({ dir: join(dir, 'pki') });
+  pki = createPki({ dir: join(dir(), 'pki') });
   await pki.init({ caName: 'invis VPN CA test' });
-  mkdirSync(join(dir, 'deployed'));
+  mkdirSync(join(dir(), 'deployed'));
   // The CRL as the VPN server's deployment left it, before the portal revokes anything.
   writeFileSync(crlFile(), (await pki.crl()).pem, { mode: 0o644 });
   tp = await startTestPortal(inject('samba'), { vpn: createVpnRevoker({ pki, crlFile: crlFile() }) });
@@ -75,7 +74,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of processes.reverse()) await p.stop();
   await tp?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('VPN certificates of disabled and deleted users (security finding 19)', () => {
@@ -111,7 +109,7 @@ describe('VPN certificates of disabled and deleted users (security finding 19)',
     const [otherHeld] = await pki.issueClients([{ name: vpnCommonName(other, 'phone') }]);
     await pki.issueServer({ name: SERVER, san: { dns: [SERVER] } });
     const tlsCrypt = generateTlsCryptKey();
-    writeFileSync(join(dir, 'tc.key'), tlsCrypt, { mode: 0o600 });
+    writeFileSync(join(dir(), 'tc.key'), tlsCrypt, { mode: 0o600 });
 
     expect((await admin.request('PUT', `/api/users/${vera}/enabled`, { enabled: false })).status).toBe(204);
 
@@ -121,14 +119,14 @@ describe('VPN certificates of disabled and deleted users (security finding 19)',
       material: CertificateMaterial,
     ): Promise<{ server: OpenVpnServer; client: OpenVpnProcess }> => {
       const server = await startOpenVpnLoopbackServer({
-        cwd: dir,
+        cwd: dir(),
         args: [
           ...['--ca', 'pki/ca.crt', '--cert', `pki/issued/${SERVER}.crt`, '--key', `pki/private/${SERVER}.key`],
           ...['--dh', 'none', '--tls-crypt', 'tc.key', '--crl-verify', crlFile(), '--remote-cert-tls', 'client'],
         ],
       });
       processes.push(server);
-      const file = join(dir, `${material.info.name}.ovpn`);
+      const file = join(dir(), `${material.info.name}.ovpn`);
       const text = renderClientBundle({
         name: material.info.name,
         remotes: [{ host: server.info.address, port: server.info.port }],
@@ -139,7 +137,7 @@ describe('VPN certificates of disabled and deleted users (security finding 19)',
         tlsCrypt,
       });
       writeFileSync(file, text, { mode: 0o600 });
-      const client = await startOpenVpnClient({ cwd: dir, args: ['--config', file, '--dev', 'null'], logDir: dir });
+      const client = await startOpenVpnClient({ cwd: dir(), args: ['--config', file, '--dev', 'null'], logDir: dir() });
       processes.push(client);
       return { server, client };
     };
