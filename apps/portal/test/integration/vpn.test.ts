@@ -1,5 +1,5 @@
 // Security review (issue 14) item 19: disabling or deleting a user must not leave their VPN
-// certificates valid. Real DC, real PKI in a temp dir(), the CRL read back with openssl.
+// certificates valid. Real DC, real PKI in a temp dir, the CRL read back with openssl.
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
