@@ -1,13 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useTempDir } from '@invis/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeaControl } from './kea-control';
 
 // A stand-in UNIX socket server speaking Kea's framing; the real Kea is in test/integration.
 describe('createKeaControl', () => {
-  let dir: string;
+  const dir = useTempDir('invis-kea-ctl-', { shared: true });
   let socketPath: string;
   const server = createServer((socket) => {
     socket.once('data', (data) => {
@@ -23,13 +22,11 @@ describe('createKeaControl', () => {
   });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'invis-kea-ctl-'));
-    socketPath = join(dir, 'sock');
+    socketPath = join(dir(), 'sock');
     await new Promise<void>((r) => server.listen(socketPath, r));
   });
   afterAll(async () => {
     server.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('sends a command and reads an answer split over packets or wrapped in a list', async () => {
@@ -44,7 +41,7 @@ describe('createKeaControl', () => {
     await expect(ctl.command('garbage')).rejects.toMatchObject({ code: 'DHCP_KEA_SOCKET_ERROR', message: /not JSON/ });
     await expect(ctl.command('silent')).rejects.toThrow(/closed without an answer/);
     await expect(ctl.command('hang')).rejects.toThrow(/no answer to hang within 200 ms/);
-    await expect(createKeaControl({ socketPath: join(dir, 'missing') }).command('x')).rejects.toMatchObject({
+    await expect(createKeaControl({ socketPath: join(dir(), 'missing') }).command('x')).rejects.toMatchObject({
       code: 'DHCP_KEA_SOCKET_ERROR',
     });
   });

@@ -1,9 +1,10 @@
 // fast-check arbitraries shared by the unit tests: random valid, conflict-free models.
+import { dnsLabel, dnsName } from '@invis/test-utils/arbitraries';
 import fc from 'fast-check';
 import type { DhcpConfigInput, DhcpOptions } from '../model';
 
-const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/);
-const domain = fc.array(label, { minLength: 1, maxLength: 3 }).map((l) => l.join('.'));
+const label = dnsLabel();
+const domain = dnsName();
 const ip = (a: number): fc.Arbitrary<string> =>
   fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 })).map(([c, d]) => `10.${a}.${c}.${d}`);
 

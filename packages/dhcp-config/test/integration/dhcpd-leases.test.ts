@@ -1,9 +1,9 @@
 // Lease files with event blocks (`on expiry { … }`, `on commit`, `on release`): dhcpd writes
 // them when a config's `on commit` sets one for the lease, and reads them back on start-up.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createExecaRunner, runChecked } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import { type DhcpdServer, requestDhcpLease, startDhcpd } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDhcpdLeases, renderDhcpdConf, validateDhcpConfig } from '../../src/index';
@@ -28,10 +28,9 @@ on commit {
 
 describe('dhcpd lease files with event blocks', () => {
   let server: DhcpdServer;
-  let dir: string;
+  const dir = useTempDir('invis-dhcpd-leases-', { shared: true });
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'invis-dhcpd-leases-'));
     server = await startDhcpd({
       config: (lab) =>
         renderDhcpdConf(
@@ -45,7 +44,6 @@ describe('dhcpd lease files with event blocks', () => {
 
   afterAll(async () => {
     await server?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('reads the lease file dhcpd wrote with on expiry and on release blocks', async () => {
@@ -84,8 +82,8 @@ lease 10.250.0.102 {
   hardware ethernet 02:00:00:00:00:44;
 }
 `;
-    const conf = join(dir, 'dhcpd.conf');
-    const leases = join(dir, 'dhcpd.leases');
+    const conf = join(dir(), 'dhcpd.conf');
+    const leases = join(dir(), 'dhcpd.leases');
     await writeFile(conf, 'subnet 10.250.0.0 netmask 255.255.255.0 { range 10.250.0.100 10.250.0.150; }\n');
     await writeFile(leases, text);
     // dhcpd -T exits 0 even for a broken file; its verdict is in the output.
@@ -96,7 +94,7 @@ lease 10.250.0.102 {
       '-lf',
       leases,
       '-pf',
-      join(dir, 'dhcpd.pid'),
+      join(dir(), 'dhcpd.pid'),
     ]);
     expect(check.output).toContain('Wrote 2 leases to leases file.');
     expect(check.output).not.toMatch(/ line \d+: /);

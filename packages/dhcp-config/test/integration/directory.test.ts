@@ -1,10 +1,10 @@
 // The original invis DHCP objects in a real Samba AD DC (schema installed by @invis/ad-client):
 // what the original setup and portal wrote is read unchanged, and what we write is what the
 // original portal writes.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AdClient, createAdClient, installInvisSchema } from '@invis/ad-client';
+import { withTempDir } from '@invis/test-utils';
 import { run, type SambaDc, startSambaDc } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDhcpDirectory, type DhcpDirectory, renderKeaConfig, validateDhcpConfig } from '../../src/index';
@@ -116,14 +116,11 @@ describe('invis DHCP objects in AD', () => {
 
   it('feeds a Kea config that kea-dhcp4 -t accepts', async () => {
     const { config } = await dhcp.read();
-    const dir = await mkdtemp(join(tmpdir(), 'invis-dhcp-ad-'));
-    try {
+    await withTempDir('invis-dhcp-ad-', async (dir) => {
       const file = join(dir, 'kea.conf');
       await writeFile(file, renderKeaConfig(validateDhcpConfig(config), { leaseFile: join(dir, 'leases.csv') }));
       await run('kea-dhcp4', ['-t', file]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('writes a new reservation exactly as the original portal does', async () => {

@@ -1,10 +1,10 @@
 // Every option the original invis server sends to clients (its 02_dhcp_initial.ldif, as the
 // testbed's prepareOriginalInvis writes it into a real Samba AD DC) arrives in the rendered Kea
 // and dhcpd configs, both daemons' checkers accept them, and a real client gets them from Kea.
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdClient, INVIS_SCHEMA } from '@invis/ad-client';
+import { useTempDir } from '@invis/test-utils';
 import {
   createDhcpLab,
   type DhcpLab,
@@ -46,7 +46,7 @@ describe('the original invis DHCP service in a real AD', () => {
   let dc: SambaDc;
   let orig: OriginalInvis;
   let read: DhcpDirectoryReadResult;
-  let dir: string;
+  const dir = useTempDir('invis-dhcp-orig-', { shared: true });
 
   beforeAll(async () => {
     dc = await startSambaDc();
@@ -58,12 +58,10 @@ describe('the original invis DHCP service in a real AD', () => {
       ca: dc.info.caPem,
     });
     read = await createDhcpDirectory({ ad }).read();
-    dir = await mkdtemp(join(tmpdir(), 'invis-dhcp-orig-'));
   }, 240_000);
 
   afterAll(async () => {
     await dc?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('carries every option the original sends into Kea option-data and dhcpd.conf', () => {
@@ -98,9 +96,9 @@ describe('the original invis DHCP service in a real AD', () => {
 
   it('renders configs that kea-dhcp4 -t and dhcpd -t accept', async () => {
     const config = validateDhcpConfig({ ...read.config, interfaces: ['lo'] });
-    const kea = join(dir, 'kea.conf');
-    const dhcpd = join(dir, 'dhcpd.conf');
-    await writeFile(kea, renderKeaConfig(config, { leaseFile: join(dir, 'leases.csv') }));
+    const kea = join(dir(), 'kea.conf');
+    const dhcpd = join(dir(), 'dhcpd.conf');
+    await writeFile(kea, renderKeaConfig(config, { leaseFile: join(dir(), 'leases.csv') }));
     await writeFile(dhcpd, renderDhcpdConf(config, { pingCheck: false }));
     await run('kea-dhcp4', ['-t', kea]);
     await run('dhcpd', ['-t', '-q', '-cf', dhcpd]);
