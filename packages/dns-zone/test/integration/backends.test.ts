@@ -1,11 +1,11 @@
 // The conformance suite against the RFC 2136 backend (real BIND) and the zone-file backend
 // (real named-checkzone).
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createExecaRunner } from '@invis/host';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRfc2136Backend, createZoneFileBackend, type DnsBackend, renderZone } from '../../src/index';
 import { describeConformance } from '../conformance';
 
@@ -21,13 +21,12 @@ describeConformance('RFC 2136 (BIND 9)', () => ({
 }));
 
 describe('zone files', () => {
-  let dir: string;
+  const dir = useTempDir('invis-dns-zonefile-', { shared: true });
   let backend: DnsBackend;
   const zone = 'files.invis.test';
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'invis-dns-zonefile-'));
     await writeFile(
-      join(dir, `db.${zone}`),
+      join(dir(), `db.${zone}`),
       renderZone({
         origin: zone,
         ttl: 3600,
@@ -50,13 +49,10 @@ describe('zone files', () => {
       }),
     );
     backend = createZoneFileBackend({
-      dir,
+      dir: dir(),
       soa: { mname: `ns1.${zone}`, rname: `hostmaster.${zone}` },
       nameServers: [`ns1.${zone}`],
     });
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   describeConformance('zone files (named-checkzone)', () => ({
@@ -68,7 +64,7 @@ describe('zone files', () => {
   }));
 
   it('every written file passes named-checkzone and bumps the serial', async () => {
-    const file = join(dir, `db.${zone}`);
+    const file = join(dir(), `db.${zone}`);
     const before = await readFile(file, 'utf8');
     await backend.addRecord(zone, { name: `serial.${zone}`, type: 'A', address: '10.0.0.9' });
     const after = await readFile(file, 'utf8');
@@ -87,7 +83,7 @@ describe('zone files', () => {
   });
 
   it('keeps the old file when named-checkzone rejects the new one', async () => {
-    const file = join(dir, `db.${zone}`);
+    const file = join(dir(), `db.${zone}`);
     const before = await readFile(file, 'utf8');
     // our model allows `_` in names (SRV owners); BIND's check-names rejects it on host records
     await expect(
@@ -100,10 +96,10 @@ describe('zone files', () => {
   });
 
   it('rolls back when the reload hook fails', async () => {
-    const file = join(dir, `db.${zone}`);
+    const file = join(dir(), `db.${zone}`);
     const before = await readFile(file, 'utf8');
     const failing = createZoneFileBackend({
-      dir,
+      dir: dir(),
       soa: { mname: `ns1.${zone}`, rname: `hostmaster.${zone}` },
       nameServers: [`ns1.${zone}`],
       reload: async () => {

@@ -1,11 +1,11 @@
 // The inetcheck successor against real BIND and a local HTTP echo service.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createExecaRunner, runChecked } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createDdnsUpdater,
@@ -28,7 +28,7 @@ let publicIp = '203.0.113.10';
 let echoRequests = 0;
 // The test echo has no certificate: plain http is the documented, explicit choice here.
 const plainHttp = { allowPlainHttp: true };
-let dir: string;
+const dir = useTempDir('invis-ddns-', { shared: true });
 
 beforeAll(async () => {
   echo = createServer((_req, res) => {
@@ -37,11 +37,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/`;
-  dir = await mkdtemp(join(tmpdir(), 'invis-ddns-'));
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => echo.close(() => resolve()));
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('DDNS updater (inetcheck)', () => {
@@ -55,7 +53,7 @@ describe('DDNS updater (inetcheck)', () => {
         zone: 'dyn.invis.test',
         sources: [httpEchoSource(echoUrl)],
         server: { server: bind.address, port: bind.port, key: bind.tsig },
-        state: fileStateStore(join(dir, 'plain.json')),
+        state: fileStateStore(join(dir(), 'plain.json')),
       }).run();
     await expect(run()).rejects.toMatchObject({ code: 'DNS_INVALID_SOURCE' });
     expect(echoRequests).toBe(before);
@@ -67,7 +65,7 @@ describe('DDNS updater (inetcheck)', () => {
   });
 
   it('publishes the address, updates only on change, and records state', async () => {
-    const stateFile = join(dir, 'inetcheck.json');
+    const stateFile = join(dir(), 'inetcheck.json');
     let updates = 0;
     const counting: DnsTransport = (message, target) => {
       if (((message.readUInt16BE(2) >> 11) & 0xf) === 5) updates++;
@@ -129,7 +127,7 @@ describe('DDNS updater (inetcheck)', () => {
       families: [4, 6],
       sources: [{ name: 'fixed', lookup: async (family) => (family === 4 ? '203.0.113.20' : '2001:DB8::20') }],
       server: { server: bind.address, port: bind.port, key: bind.tsig },
-      state: fileStateStore(join(dir, 'dual.json')),
+      state: fileStateStore(join(dir(), 'dual.json')),
     });
     expect(await ddns.run()).toMatchObject({
       status: 'updated',
@@ -141,7 +139,7 @@ describe('DDNS updater (inetcheck)', () => {
   });
 
   it('repairs a record changed behind its back (DNS differs from state)', async () => {
-    const stateFile = join(dir, 'repair.json');
+    const stateFile = join(dir(), 'repair.json');
     const options = {
       fqdn: 'repair.dyn.invis.test',
       zone: 'dyn.invis.test',
@@ -159,7 +157,7 @@ describe('DDNS updater (inetcheck)', () => {
   });
 
   it('reports failures with exit codes and keeps the last good state', async () => {
-    const stateFile = join(dir, 'fail.json');
+    const stateFile = join(dir(), 'fail.json');
     const wrongKey = createDdnsUpdater({
       fqdn: 'fail.dyn.invis.test',
       zone: 'dyn.invis.test',
