@@ -1,3 +1,4 @@
+import { printableText } from '@invis/test-utils/arbitraries';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FirewalldError } from './errors';
@@ -16,7 +17,7 @@ import {
 import { parsePolicyXml, parseServiceXml, parseZoneXml, renderPolicyXml, renderServiceXml, renderZoneXml } from './xml';
 
 const word = fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/);
-const label = fc.string({ maxLength: 40 }).filter((s) => /^[^\p{Cc}]*$/u.test(s) && s.trim() === s && s !== '');
+const label = printableText({ minLength: 1, maxLength: 40 });
 const portNo = fc.integer({ min: 1, max: 65534 });
 const proto = fc.constantFrom('tcp', 'udp', 'sctp', 'dccp' as const);
 const ipv4 = fc.ipV4();
