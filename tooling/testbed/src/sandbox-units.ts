@@ -12,7 +12,9 @@ export type SandboxProbe =
   /** This file exists (`%i` is the instance). */
   | { readonly file: string }
   /** The unit's main process listens on some TCP port — for a daemon whose port is the admin's choice (sshd). */
-  | { readonly tcpByMain: true };
+  | { readonly tcpByMain: true }
+  /** This program exits 0 inside (systemd `Type=dbus`: the daemon answers on the bus). */
+  | { readonly command: readonly string[] };
 
 /** One step of a reload: a signal to the daemon's main process, or a program that must exit 0 (`%i` is the instance). */
 export type SandboxReloadStep = { readonly signal: NodeJS.Signals } | { readonly argv: readonly string[] };
@@ -87,6 +89,24 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     // 953: the rndc channel that reload needs comes up after :53.
     ready: [{ tcp: 53 }, { udp: 53 }, { tcp: 953 }],
     proven: true,
+  },
+  // Proven with setup's firewall module by apps/setup's whole-server test. Debian's unit runs
+  // `--address=systemd: --systemd-activation --syslog-only`; here the socket comes from system.conf
+  // (/run/dbus/system_bus_socket) and the log goes to stderr (no systemd, no syslog).
+  dbus: {
+    description: 'D-Bus System Message Bus',
+    argv: ['/usr/bin/dbus-daemon', '--system', '--nofork', '--nopidfile'],
+    runtimeDirectories: [{ path: '/run/dbus', mode: '0755' }],
+    ready: [{ file: '/run/dbus/system_bus_socket' }],
+    proven: false,
+  },
+  // Needs the dbus unit. Type=dbus: ready when firewall-cmd gets an answer on the bus.
+  firewalld: {
+    description: 'firewalld - dynamic firewall daemon',
+    argv: ['/usr/sbin/firewalld', '--nofork', '--nopid', '--log-target', 'console'],
+    reload: [{ signal: 'SIGHUP' }],
+    ready: [{ command: ['/usr/bin/firewall-cmd', '--state'] }],
+    proven: false,
   },
   // Not proven yet: needs a provisioned domain (setup's samba_ad module). The daemon itself is
   // proven by startSambaDc on loopback.

@@ -73,6 +73,10 @@ export function createSupervisor(options: SupervisorOptions): SandboxServiceMana
 
   const probe = async (p: SandboxProbe, pid: number): Promise<boolean> => {
     if ('file' in p) return (await options.runner.run('test', ['-e', p.file])).exitCode === 0;
+    if ('command' in p) {
+      const [command, ...args] = p.command as [string, ...string[]];
+      return (await options.runner.run(command, args, { timeoutMs: 5000 })).exitCode === 0;
+    }
     if ('tcpByMain' in p) {
       const listening = await options.runner.run('ss', ['-H', '-l', '-n', '-t', '-p']);
       return listening.exitCode === 0 && listening.stdout.includes(`,pid=${pid},`);
@@ -216,7 +220,9 @@ function lookup(table: SandboxUnitTable, name: string): SandboxUnit | undefined 
       : {}),
     ...(unit.preStart ? { preStart: unit.preStart.map((argv) => argv.map(fill)) } : {}),
     ...(unit.reload ? { reload: unit.reload.map((s) => ('argv' in s ? { argv: s.argv.map(fill) } : s)) } : {}),
-    ready: unit.ready.map((p) => ('file' in p ? { file: fill(p.file) } : p)),
+    ready: unit.ready.map((p) =>
+      'file' in p ? { file: fill(p.file) } : 'command' in p ? { command: p.command.map(fill) } : p,
+    ),
   };
 }
 

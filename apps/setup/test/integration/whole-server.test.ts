@@ -3,11 +3,13 @@
 // /run) and network namespaces for the server, a LAN client and a WAN peer. invis-setup runs as a
 // process inside the sandbox (sandbox-cli.ts); the sandbox's supervisor plays systemd for it
 // (sandbox-services.ts). Then real clients from the LAN and the WAN prove the result.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEBIAN_12_UNITS, type ServerSandbox, startServerSandbox } from '@invis/testbed';
+import { DEBIAN_12_UNITS, requestDhcpLease, type ServerSandbox, startServerSandbox } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveServices } from './sandbox-services';
 
@@ -15,6 +17,16 @@ const ANSWERS = join(import.meta.dirname, 'whole-server.yaml');
 const CLI = join(import.meta.dirname, 'sandbox-cli.ts');
 const REPO = join(import.meta.dirname, '../../../..');
 const TSX = join(REPO, 'node_modules/tsx/dist/loader.mjs');
+const SERVER = '192.168.220.10';
+const WAN_SERVER = '198.51.100.2';
+const DOMAIN = 'invis-net.loc';
+const FQDN = `invis.${DOMAIN}`;
+const BASE = 'DC=invis-net,DC=loc';
+/** A TCP connect from a client namespace: prints `open` or the error code (ECONNREFUSED, TIMEOUT, …). */
+const CONNECT = `const s = require('node:net').connect(Number(process.argv[2]), process.argv[1]);
+s.setTimeout(3000, () => { console.log('TIMEOUT'); process.exit(0); });
+s.on('connect', () => { console.log('open'); process.exit(0); });
+s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
 
 /** The unit table: Debian 12's plus the units setup itself installs, as their unit files say. */
 const UNITS = {
@@ -96,6 +108,36 @@ function shellQuote(word: string): string {
   return `'${word.replaceAll("'", "'\\''")}'`;
 }
 
+/**
+ * Runs `invis-setup apply` inside the sandbox and kills it with SIGKILL as soon as it prints
+ * `line` on stderr (its progress).
+ */
+async function applyKilledAt(sandbox: ServerSandbox, line: string) {
+  const child = spawn(
+    'nsenter',
+    [
+      `--target=${sandbox.info.holderPid}`,
+      '--mount',
+      '--uts',
+      '--ipc',
+      '--net',
+      '--',
+      '/usr/bin/invis-setup',
+      'apply',
+      '--lang',
+      'en',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.includes(line)) child.kill('SIGKILL');
+  });
+  const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  return { signal, stderr };
+}
+
 /** invis-setup inside the sandbox; with `json` one JSON document is expected on stdout. */
 async function setup(sandbox: ServerSandbox, argv: string[]) {
   const result = await sandbox.runner.run('/usr/bin/invis-setup', [...argv, '--json', '--lang', 'en'], {
@@ -123,6 +165,10 @@ describe('whole server in the sandbox', () => {
     // A freshly installed Debian server runs sshd (the admin logs in with it); setup's ssh module
     // checks its file with `sshd -t`, which wants the running sshd's /run/sshd.
     await sandbox.services.start('ssh');
+    // …and firewalld (Debian starts it at installation), so setup's firewall module reloads the
+    // running daemon.
+    await sandbox.services.start('dbus');
+    await sandbox.services.start('firewalld');
     dir = await mkdtemp(join(tmpdir(), 'setup-whole-'));
     server = await serveServices(sandbox.services, join(dir, 'services.sock'));
     socket = `/proc/${process.pid}/root${join(dir, 'services.sock')}`;
@@ -134,16 +180,136 @@ describe('whole server in the sandbox', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('init and apply configure every module, a second apply changes nothing', async () => {
+  it('init and apply configure every module — resuming after a SIGKILL in samba_ad —, a second apply changes nothing', async () => {
     const init = await cli(['init', '--answers', ANSWERS]);
     expect(init.doc, JSON.stringify(init.doc)).toMatchObject({ ok: true });
+
+    // SIGKILL while samba_ad installs the invis schema (its longest step, with smb.conf in its
+    // temporary schema-update form): the next apply resumes there and completes.
+    const killed = await applyKilledAt(sandbox, 'samba_ad: installing the invis schema');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const state = JSON.parse(await sandbox.readFile('/var/lib/invis/setup/state.json'));
+    expect(state.modules.samba_ad.status).toBe('applying');
+
     const apply = await cli(['apply']);
     expect(apply.doc, JSON.stringify(apply.doc)).toMatchObject({ ok: true, changed: true });
     const modules = (apply.doc.modules as { module: string }[]).map((m) => m.module);
     expect(modules.sort()).toEqual(
       ['ca', 'check', 'ddns', 'dhcp', 'dns', 'firewall', 'network', 'portal', 'samba_ad', 'ssh', 'time'].sort(),
     );
+    // The resumed samba_ad finished the schema and put smb.conf back to its normal form.
+    expect(apply.doc.modules).toContainEqual(expect.objectContaining({ module: 'samba_ad', changed: true }));
+    expect(await sandbox.readFile('/etc/samba/smb.conf')).not.toContain('dsdb:schema update allowed');
     const again = await cli(['apply']);
     expect(again.doc, JSON.stringify(again.doc)).toMatchObject({ ok: true, changed: false });
   }, 300_000);
+
+  it('serves the LAN: DHCP lease, DNS forward and reverse, LDAPS and Kerberos as invis-portal', async () => {
+    const lan = sandbox.lan.runner;
+    const lab = {
+      serverNetns: sandbox.info.server.netns,
+      clientNetns: sandbox.lan.netns,
+      serverIf: 'intern',
+      clientIf: sandbox.info.lan.ifname,
+      subnet: '192.168.220.0/24',
+      serverAddress: SERVER,
+      net: '192.168.220',
+      dir,
+    };
+    const lease = await requestDhcpLease(lab, { mac: '02:00:00:00:16:01', timeoutSec: 10 });
+    expect(lease).toMatchObject({ routers: [SERVER], dns: [SERVER], ntp: [SERVER], domain: DOMAIN });
+    expect(lease.ip).toMatch(/^192\.168\.220\.(2[01]\d|220)$/);
+    // Use the lease as the client's network stack would.
+    await must(lan, 'ip', ['addr', 'add', `${lease.ip}/24`, 'dev', sandbox.info.lan.ifname]);
+    await must(lan, 'ip', ['route', 'add', 'default', 'via', lease.routers[0] as string]);
+
+    const dig = async (args: string[]) => (await must(lan, 'dig', ['+short', `@${SERVER}`, ...args])).trim();
+    expect(await dig([FQDN, 'A'])).toBe(SERVER);
+    expect(await dig(['-x', SERVER])).toBe(`${FQDN}.`);
+
+    const ca = join(dir, 'ca.crt');
+    await writeFile(ca, await sandbox.readFile('/etc/invis/certs/ca.crt'));
+    const password = (await cli(['secrets', 'show', 'ad-invis-portal'])).doc.value as string;
+    const passwordFile = join(dir, 'invis-portal.pw');
+    await writeFile(passwordFile, password, { mode: 0o600 });
+    const search = await lan.run(
+      'ldapsearch',
+      [
+        '-LLL',
+        '-H',
+        `ldaps://${SERVER}`,
+        '-x',
+        '-D',
+        `invis-portal@${DOMAIN}`,
+        '-y',
+        passwordFile,
+        '-b',
+        BASE,
+        '(sAMAccountName=invis-portal)',
+        'sAMAccountName',
+      ],
+      { env: { LDAPTLS_CACERT: ca, LDAPTLS_REQCERT: 'demand' } },
+    );
+    expect(search.exitCode, search.output).toBe(0);
+    expect(search.stdout).toContain('sAMAccountName: invis-portal');
+
+    const krb5 = join(dir, 'krb5.conf');
+    await writeFile(
+      krb5,
+      `[libdefaults]\n default_realm = ${DOMAIN.toUpperCase()}\n dns_lookup_kdc = false\n[realms]\n ${DOMAIN.toUpperCase()} = {\n  kdc = ${SERVER}\n }\n`,
+    );
+    const kinit = await lan.run('kinit', [`invis-portal@${DOMAIN.toUpperCase()}`], {
+      input: `${password}\n`,
+      env: { KRB5_CONFIG: krb5, KRB5CCNAME: `FILE:${join(dir, 'krb5cc')}` },
+    });
+    expect(kinit.exitCode, kinit.output).toBe(0);
+    const klist = await must(lan, 'klist', [], { KRB5_CONFIG: krb5, KRB5CCNAME: `FILE:${join(dir, 'krb5cc')}` });
+    expect(klist).toContain(`krbtgt/${DOMAIN.toUpperCase()}@${DOMAIN.toUpperCase()}`);
+  }, 120_000);
+
+  it('answers the portal over TLS with the server certificate', async () => {
+    const ca = join(dir, 'ca.crt');
+    const tls = await sandbox.lan.runner.run(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `${SERVER}:56443`,
+        '-CAfile',
+        ca,
+        '-verify_return_error',
+        '-verify_ip',
+        SERVER,
+        '-brief',
+      ],
+      { input: '' },
+    );
+    expect(tls.exitCode, tls.output).toBe(0);
+    expect(tls.output).toContain('Verification: OK');
+  }, 60_000);
+
+  it('lets the WAN reach only the SSH, portal and VPN ports', async () => {
+    const connect = async (port: number) =>
+      (await must(sandbox.wan.runner, process.execPath, ['-e', CONNECT, WAN_SERVER, String(port)])).trim();
+    expect(await connect(55022)).toBe('open');
+    expect(await connect(56443)).toBe('open');
+    // The external zone's target is DROP: no answer at all, not even a refusal.
+    const closed = await Promise.all([445, 389, 636, 53, 88, 61000].map(async (port) => [port, await connect(port)]));
+    expect(closed).toEqual([445, 389, 636, 53, 88, 61000].map((port) => [port, 'TIMEOUT']));
+    const zones = await must(sandbox.runner, 'firewall-cmd', ['--get-active-zones']);
+    expect(zones).toMatch(/^external\n\s+interfaces: extern$/m);
+  }, 60_000);
 });
+
+/** Runs a program and returns its stdout; any other exit than 0 fails with its output. */
+async function must(
+  runner: ServerSandbox['runner'],
+  command: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const result = await runner.run(command, args, env ? { env } : {});
+  if (result.exitCode !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.output}`);
+  return result.stdout;
+}
