@@ -1,9 +1,7 @@
 // The generic layer against the real Samba AD DC: connection (LDAPS, StartTLS, CA checks,
 // timeouts, reconnect after a DC restart), normalised entries, paged search without
 // continuation references, add/modify/rename/delete, escaping, error mapping.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { withTempDir } from '@invis/test-utils';
 import { createTestPki, restartSambaDc } from '@invis/testbed';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdError, childDn, createAdClient, f, ldapFilter, parseDn, rdnValue } from '../../src/index';
@@ -36,8 +34,7 @@ describe('connection', () => {
   });
 
   it('refuses a server whose certificate is not signed by the given CA (AD_TLS)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'adclient-ca-'));
-    try {
+    await withTempDir('adclient-ca-', async (dir) => {
       const other = await createTestPki(dir, { commonName: 'other', dnsNames: ['other'], ipAddresses: [dc.address] });
       const c = adminClient({ ca: other.caPem });
       await expect(c.exists(dc.adminDN)).rejects.toMatchObject({ code: 'AD_TLS' });
@@ -48,9 +45,7 @@ describe('connection', () => {
         code: expect.stringMatching(/AD_TLS|AD_CONNECTION/),
       });
       await byName.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('wrong service password → AD_INVALID_CREDENTIALS with LDAP code 49 and sub-code 52e', async () => {
