@@ -1,11 +1,11 @@
 // The invis mail objects in a real Samba AD DC (schema installed by @invis/ad-client), and
 // Postfix's own LDAP client (postmap -q with the rendered ldap_table files, StartTLS, bound
 // as a read-only user) resolving the address maps from them.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AdClient, createAdClient } from '@invis/ad-client';
 import { createExecaRunner } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import { run, type SambaDc, startSambaDc } from '@invis/testbed';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
@@ -24,7 +24,7 @@ const server = inject('mailServer');
 const READER_PASSWORD = 'Read0nly!Postfix-2026';
 let dc: SambaDc;
 let ad: AdClient;
-let tmp: string;
+const tmp = useTempDir('mail-rewrite-ad-', { shared: true });
 let readerDn: string;
 
 const config: MailConfig = parseMailConfig({
@@ -55,7 +55,6 @@ const config: MailConfig = parseMailConfig({
 });
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-ad-'));
   dc = await startSambaDc({ schemaUpdates: true });
   const { info } = dc;
   ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
@@ -78,7 +77,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ad?.close();
   await dc?.stop();
-  await rm(tmp, { recursive: true, force: true });
 });
 
 it('stores users, accounts and providers as the invis objects, passwords sealed, and reads them back', async () => {
@@ -137,10 +135,10 @@ it('serves the address maps to Postfix over LDAP (StartTLS, read-only account)',
     bindPassword: READER_PASSWORD,
     caFile: dc.info.caFile,
   });
-  await writeFile(join(tmp, 'generic.cf'), tables.generic, { mode: 0o640 });
-  await writeFile(join(tmp, 'recipient.cf'), tables.recipientCanonical, { mode: 0o640 });
+  await writeFile(join(tmp(), 'generic.cf'), tables.generic, { mode: 0o640 });
+  await writeFile(join(tmp(), 'recipient.cf'), tables.recipientCanonical, { mode: 0o640 });
   const query = (key: string, table: string) =>
-    createExecaRunner().run('postmap', ['-c', server.postfixConfigDir, '-q', key, `ldap:${join(tmp, table)}`]);
+    createExecaRunner().run('postmap', ['-c', server.postfixConfigDir, '-q', key, `ldap:${join(tmp(), table)}`]);
 
   const alice = await query('alice@invis.test', 'generic.cf');
   expect(alice.stdout).toBe('alice@provider.test');

@@ -1,12 +1,12 @@
 // Test 6: hostile input cannot inject configuration. Random configurations (passwords and
 // vacation texts with quotes, backslashes, `#`, spaces, Sieve and fetchmail keywords) are
 // rendered and read back by the real programs: fetchmail --configdump, postmap -s, sieve-test.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from '@invis/test-utils';
 import { run } from '@invis/testbed';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { beforeAll, expect, inject, it } from 'vitest';
 import {
   buildFetchmailRc,
   buildPostfixMaps,
@@ -20,21 +20,16 @@ import {
 import { configInputArb, passwordArb } from '../../src/testing';
 
 const server = inject('mailServer');
-let tmp: string;
+const tmp = useTempDir('mail-rewrite-hostile-', { shared: true });
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-hostile-'));
   // sieve-test drops to the mail user, which must read the script.
-  await chmod(tmp, 0o755);
+  await chmod(tmp(), 0o755);
   await writeFile(
-    join(tmp, 'dovecot.conf'),
-    `mail_uid = ${server.owner.uid}\nmail_gid = ${server.owner.gid}\nfirst_valid_uid = ${server.owner.uid}\nmail_location = maildir:${tmp}/md\n`,
+    join(tmp(), 'dovecot.conf'),
+    `mail_uid = ${server.owner.uid}\nmail_gid = ${server.owner.gid}\nfirst_valid_uid = ${server.owner.uid}\nmail_location = maildir:${tmp()}/md\n`,
   );
-  await writeFile(join(tmp, 'message'), 'From: pal@elsewhere.test\nTo: alice@invis.test\nSubject: hi\n\nhello\n');
-});
-
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
+  await writeFile(join(tmp(), 'message'), 'From: pal@elsewhere.test\nTo: alice@invis.test\nSubject: hi\n\nhello\n');
 });
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
@@ -54,7 +49,7 @@ it('6. hostile passwords and texts come back unchanged from fetchmail, postmap a
       first.vacation = { subject: subject.replace(/\n/g, ' '), body };
       const config = parseMailConfig(input);
 
-      const rcFile = join(tmp, 'fetchmailrc');
+      const rcFile = join(tmp(), 'fetchmailrc');
       await writeFile(rcFile, renderFetchmailRc(buildFetchmailRc(config, { smtpHost: server.address })), {
         mode: 0o600,
       });
@@ -64,7 +59,7 @@ it('6. hostile passwords and texts come back unchanged from fetchmail, postmap a
       expect(sorted(passwords)).toEqual(sorted(expected));
 
       const maps = buildPostfixMaps(config);
-      const saslFile = join(tmp, 'sasl');
+      const saslFile = join(tmp(), 'sasl');
       await writeFile(saslFile, renderPostfixMap(maps.saslPassword), { mode: 0o600 });
       await run('postmap', ['-c', server.postfixConfigDir, `lmdb:${saslFile}`]);
       const entries = (await run('postmap', ['-c', server.postfixConfigDir, '-s', `lmdb:${saslFile}`]))
@@ -76,16 +71,16 @@ it('6. hostile passwords and texts come back unchanged from fetchmail, postmap a
       const user = config.users[0];
       const script = user && renderVacationSieve(user);
       if (!user || !script) throw new Error('vacation script expected');
-      await writeFile(join(tmp, 'vacation.sieve'), script, { mode: 0o644 });
+      await writeFile(join(tmp(), 'vacation.sieve'), script, { mode: 0o644 });
       const result = await run('sieve-test', [
         '-c',
-        join(tmp, 'dovecot.conf'),
+        join(tmp(), 'dovecot.conf'),
         '-r',
         user.localAddress,
         '-f',
         'pal@elsewhere.test',
-        join(tmp, 'vacation.sieve'),
-        join(tmp, 'message'),
+        join(tmp(), 'vacation.sieve'),
+        join(tmp(), 'message'),
       ]);
       // Pigeonhole sends the reply with CRLF line ends.
       const actions = result.slice(result.indexOf('Performed actions:')).replace(/\r\n/g, '\n');
@@ -132,7 +127,7 @@ it('6. plain-text fetching is refused for every server but loopback', async () =
     expect((error as MailRewriteError).message).toContain('users.0.accounts.0.tls');
   }
   for (const local of ['127.0.0.1', server.address, 'localhost']) {
-    const rcFile = join(tmp, 'plain-rc');
+    const rcFile = join(tmp(), 'plain-rc');
     const rc = buildFetchmailRc(parseMailConfig(plainFrom(local)), { smtpHost: server.address });
     await writeFile(rcFile, renderFetchmailRc(rc), { mode: 0o600 });
     expect(await run('fetchmail', ['-f', rcFile, '--configdump'])).toContain('"sslproto":""');
@@ -161,21 +156,21 @@ async function vacationActions(vacation: { start?: string; end?: string }, heade
     ],
   });
   const script = config.users[0] && renderVacationSieve(config.users[0]);
-  await writeFile(join(tmp, 'guard.sieve'), script ?? '', { mode: 0o644 });
+  await writeFile(join(tmp(), 'guard.sieve'), script ?? '', { mode: 0o644 });
   await writeFile(
-    join(tmp, 'guarded-message'),
+    join(tmp(), 'guarded-message'),
     `From: pal@elsewhere.test\nTo: alice@invis.test\n${headers}Subject: hi\n\nhello\n`,
     { mode: 0o644 },
   );
   const out = await run('sieve-test', [
     '-c',
-    join(tmp, 'dovecot.conf'),
+    join(tmp(), 'dovecot.conf'),
     '-r',
     'alice@invis.test',
     '-f',
     'pal@elsewhere.test',
-    join(tmp, 'guard.sieve'),
-    join(tmp, 'guarded-message'),
+    join(tmp(), 'guard.sieve'),
+    join(tmp(), 'guarded-message'),
   ]);
   return out.match(/^ \* .*/gm) ?? [];
 }

@@ -1,18 +1,18 @@
 // End to end with real Postfix, Dovecot (LMTP, Pigeonhole), fetchmail and swaks: the invis
 // server and a provider each run on their own loopback address (see setup.ts).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createExecaRunner, runChecked } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import { readMaildir, run, runFetchmailOnce, waitForEmptyQueue, waitForMessages } from '@invis/testbed';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMailApplier, type MailApplier, type MailConfigInput, type Presence, parseMailConfig } from '../../src';
 import { filesWith, reloads } from '../../src/testing';
 import { HOSTILE_PASSWORD } from './fixtures';
 
 const server = inject('mailServer');
 const provider = inject('mailProvider');
-let tmp: string;
+const tmp = useTempDir('mail-rewrite-it-', { shared: true });
 let applier: MailApplier;
 
 const localMaildir = (user: string) => join(server.homesDir, 'invis.test', user, 'Maildir');
@@ -100,17 +100,16 @@ const saveAtProvider = (address: string, subject: string) =>
   });
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-it-'));
   applier = createMailApplier({
     paths: {
       postfixConfigDir: server.postfixConfigDir,
-      fetchmailRc: join(tmp, 'fetchmailrc'),
+      fetchmailRc: join(tmp(), 'fetchmailrc'),
       sieveHome: (u) => join(server.homesDir, 'invis.test', u.user),
-      backupDir: join(tmp, 'backup'),
+      backupDir: join(tmp(), 'backup'),
     },
     mapType: 'lmdb',
     trust: { caFile: provider.caFile },
-    fetchmail: { smtpHost: server.address, idFile: join(tmp, 'fetchids'), sslCertFile: provider.caFile },
+    fetchmail: { smtpHost: server.address, idFile: join(tmp(), 'fetchids'), sslCertFile: provider.caFile },
     owners: { sieve: server.owner },
     // Logins are the mailbox addresses of the server's Dovecot. Only the server itself (its own
     // address: fetchmail, Dovecot's vacation replies, the tests' plain swaks) is trusted; another
@@ -123,10 +122,6 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
-
 describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
   it('1. fetches provider mail into the local Maildir; an absent user’s mail stays at the provider', async () => {
     const first = await applier.apply(parseMailConfig(config({ alice: 'absent' })));
@@ -135,7 +130,7 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     await saveAtProvider('alice@provider.test', 'for alice');
     await saveAtProvider('bob@provider.test', 'for bob');
 
-    const absent = await runFetchmailOnce(join(tmp, 'fetchmailrc'));
+    const absent = await runFetchmailOnce(join(tmp(), 'fetchmailrc'));
     expect(absent.exitCode, absent.output).toBe(0);
     // bob's IMAP went over STARTTLS with the certificate checked against the test CA.
     expect(absent.output).toMatch(/IMAP> A\d+ STARTTLS/);
@@ -145,9 +140,9 @@ describe('mail flow with real Postfix, Dovecot, fetchmail', () => {
     expect(await readMaildir(providerMaildir('alice@provider.test'))).toHaveLength(1);
 
     const back = await applier.apply(parseMailConfig(config({})));
-    expect(filesWith(back, 'create', 'update', 'delete')).toEqual([join(tmp, 'fetchmailrc')]);
+    expect(filesWith(back, 'create', 'update', 'delete')).toEqual([join(tmp(), 'fetchmailrc')]);
     expect(reloads(back)).toBe(false);
-    const present = await runFetchmailOnce(join(tmp, 'fetchmailrc'));
+    const present = await runFetchmailOnce(join(tmp(), 'fetchmailrc'));
     expect(present.exitCode, present.output).toBe(0);
     expect((await waitForMessages(localMaildir('alice'), 1))[0]).toContain('Subject: for alice');
     expect(await readMaildir(providerMaildir('alice@provider.test'))).toHaveLength(0);

@@ -4,11 +4,11 @@
 // files). Each kind: read by us completely; written by us and found by the original's own LDAP
 // filters (Postfix's LDAP client runs them) and by its rc generator (the real fetchmail reads
 // the line it would write); a read → write round trip changes nothing the original uses.
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AdClient, createAdClient, type MailProviderEntry } from '@invis/ad-client';
 import { createExecaRunner } from '@invis/host';
+import { useTempDir } from '@invis/test-utils';
 import { run, type SambaDc, startSambaDc } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -24,7 +24,7 @@ const server = inject('mailServer');
 const DOMAIN = 'invis.test';
 let dc: SambaDc;
 let ad: AdClient;
-let tmp: string;
+const tmp = useTempDir('mail-rewrite-original-', { shared: true });
 let store: MailDirectoryStore;
 
 // ---- The original's data (facts, our own fixtures) ---------------------------------------------
@@ -146,7 +146,7 @@ const originalRcLine = (a: { server: string; proto: string; user: string; pass: 
 
 async function lookup(table: Lookup, key: string, result?: string): Promise<string[]> {
   const t = ORIGINAL_LOOKUPS[table];
-  const file = join(tmp, `${table}-${result ?? t.result}`);
+  const file = join(tmp(), `${table}-${result ?? t.result}`);
   await writeFile(
     file,
     [
@@ -173,7 +173,7 @@ async function lookup(table: Lookup, key: string, result?: string): Promise<stri
 }
 
 async function configdump(rc: string, name: string): Promise<string> {
-  const file = join(tmp, name);
+  const file = join(tmp(), name);
   await writeFile(file, rc);
   await chmod(file, 0o600);
   return run('fetchmail', ['-f', file, '--configdump']);
@@ -216,7 +216,6 @@ async function seedOriginal(): Promise<void> {
 }
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-original-'));
   dc = await startSambaDc({ schemaUpdates: true });
   const { info } = dc;
   ad = createAdClient({ url: info.ldapsUrl, bindDN: info.adminDN, password: info.adminPassword, ca: info.caPem });
@@ -229,7 +228,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ad?.close();
   await dc?.stop();
-  await rm(tmp, { recursive: true, force: true });
 });
 
 async function readOtto() {

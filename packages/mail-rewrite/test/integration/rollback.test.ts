@@ -1,37 +1,32 @@
 // Rollback with the real programs: a Postfix configuration whose master is not running makes
 // `postfix reload` fail after postconf, postmap and postfix check succeeded; every file must be
 // back as it was.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { beforeAll, expect, inject, it } from 'vitest';
 import { createMailApplier, MailRewriteError, parseMailConfig } from '../../src';
 import { filesWith, sampleInput } from '../../src/testing';
 import { idleServerConfig } from './fixtures';
 
 const server = inject('mailServer');
-let tmp: string;
+const tmp = useTempDir('mail-rewrite-rollback-', { shared: true });
 let confDir: string;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-rollback-'));
   // Same settings as the running server, but its own (idle) queue: no master to reload.
-  confDir = await idleServerConfig(server, tmp);
-});
-
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
+  confDir = await idleServerConfig(server, tmp());
 });
 
 it('restores main.cf, tables and rc when postfix reload fails', async () => {
   const mainCf = await readFile(join(confDir, 'main.cf'), 'utf8');
-  await writeFile(join(tmp, 'fetchmailrc'), '# the previous rc\n', { mode: 0o600 });
+  await writeFile(join(tmp(), 'fetchmailrc'), '# the previous rc\n', { mode: 0o600 });
   const applier = createMailApplier({
     paths: {
       postfixConfigDir: confDir,
-      fetchmailRc: join(tmp, 'fetchmailrc'),
-      sieveHome: (u) => join(tmp, 'home', u.user),
-      backupDir: join(tmp, 'backup'),
+      fetchmailRc: join(tmp(), 'fetchmailrc'),
+      sieveHome: (u) => join(tmp(), 'home', u.user),
+      backupDir: join(tmp(), 'backup'),
     },
     fetchmail: { smtpHost: server.address },
   });
@@ -39,7 +34,7 @@ it('restores main.cf, tables and rc when postfix reload fails', async () => {
   expect(error).toBeInstanceOf(MailRewriteError);
   expect((error as MailRewriteError).code).toBe('MAIL_RELOAD_FAILED');
   expect(await readFile(join(confDir, 'main.cf'), 'utf8')).toBe(mainCf);
-  expect(await readFile(join(tmp, 'fetchmailrc'), 'utf8')).toBe('# the previous rc\n');
+  expect(await readFile(join(tmp(), 'fetchmailrc'), 'utf8')).toBe('# the previous rc\n');
   await expect(stat(join(confDir, 'invis_sasl_passwd'))).rejects.toThrow();
   await expect(stat(join(confDir, 'invis_sasl_passwd.lmdb'))).rejects.toThrow();
   // Back where it started: the same apply is still pending.

@@ -1,15 +1,15 @@
 // The users' Sieve folders belong to the mail user: whoever runs as that user can put symbolic
 // links there. apply runs as root and must never write, read, chmod or chown through them.
-import { chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { useTempDir } from '@invis/test-utils';
+import { beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { createMailApplier, type MailApplier, MailRewriteError, parseMailConfig } from '../../src';
 import { filesWith, sampleInput } from '../../src/testing';
 import { idleServerConfig } from './fixtures';
 
 const server = inject('mailServer');
-let tmp: string;
+const tmp = useTempDir('mail-rewrite-links-', { shared: true });
 let applier: MailApplier;
 let home: string;
 let victimDir: string;
@@ -39,14 +39,13 @@ const victimsUntouched = async () => {
 };
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'mail-rewrite-links-'));
-  const confDir = await idleServerConfig(server, tmp);
+  const confDir = await idleServerConfig(server, tmp());
   applier = createMailApplier({
     paths: {
       postfixConfigDir: confDir,
-      fetchmailRc: join(tmp, 'fetchmailrc'),
-      sieveHome: (u) => join(tmp, 'homes', u.user),
-      backupDir: join(tmp, 'backup'),
+      fetchmailRc: join(tmp(), 'fetchmailrc'),
+      sieveHome: (u) => join(tmp(), 'homes', u.user),
+      backupDir: join(tmp(), 'backup'),
     },
     fetchmail: { smtpHost: server.address },
     owners: { sieve: server.owner },
@@ -55,19 +54,15 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await rm(join(tmp, 'homes'), { recursive: true, force: true });
-  home = join(tmp, 'homes', 'alice');
+  await rm(join(tmp(), 'homes'), { recursive: true, force: true });
+  home = join(tmp(), 'homes', 'alice');
   await mkdir(home, { recursive: true });
   await chown(home, server.owner.uid, server.owner.gid);
-  victimDir = join(tmp, 'victim-dir');
-  victimFile = join(tmp, 'victim-file');
+  victimDir = join(tmp(), 'victim-dir');
+  victimFile = join(tmp(), 'victim-file');
   await rm(victimDir, { recursive: true, force: true });
   await mkdir(victimDir, { mode: 0o700 });
   await writeFile(victimFile, 'root only\n', { mode: 0o600 });
-});
-
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
 });
 
 it('refuses a sieve folder that is a link (no script written there, nothing chowned)', async () => {
