@@ -157,7 +157,17 @@ interface DirectoryGaps {
   accounts: string[];
   /** `CN=DHCP Config` (the iscDhcpService that the dhcp module and the portal's reservations live under) is missing. */
   dhcpService: boolean;
+  /**
+   * `invis-portal` cannot read the invis tree's attributes: the invis schema classes carry no
+   * default security descriptor, so their objects lack the "Authenticated Users may read" a
+   * built-in class (container, user) gives — and the reservations would stay invisible to the
+   * bind account the dhcp sync and the portal read with.
+   */
+  treeUnreadable: boolean;
 }
+
+/** Inherited by every object below `CN=invis-Server`: Authenticated Users read (the built-in classes' default). */
+const TREE_READ_ACE = '(A;CI;RPLCLORC;;;AU)';
 
 function ldapsUrl(ctx: ModuleContext): string {
   return `ldaps://${parseCidr(ctx.answers.lan.address)?.address ?? ''}:636`;
@@ -214,12 +224,27 @@ async function gaps(ctx: ModuleContext, ad: AdClient): Promise<DirectoryGaps> {
     const upn = `${account.name}@${ctx.answers.domain}`;
     if (!user || password === undefined || !(await binds(ad, upn, password))) accounts.push(account.name);
   }
-  return {
-    schema: !(await ad.exists(layout.root)),
-    groups,
-    accounts,
-    dhcpService: !(await ad.exists(layout.dhcpConfig)),
-  };
+  const schema = !(await ad.exists(layout.root));
+  const dhcpService = !(await ad.exists(layout.dhcpConfig));
+  const portal = SERVICE_ACCOUNTS.find((a) => a.name === 'invis-portal');
+  const portalPassword = portal && (await ctx.secrets.get(portal.secret));
+  const treeUnreadable =
+    schema ||
+    dhcpService ||
+    portalPassword === undefined ||
+    accounts.includes('invis-portal') ||
+    !(await readsAttributes(ctx, `invis-portal@${ctx.answers.domain}`, portalPassword, layout.dhcpConfig));
+  return { schema, groups, accounts, dhcpService, treeUnreadable };
+}
+
+/** Whether `upn` reads the `cn` of `dn` (an unreadable attribute comes back missing). */
+async function readsAttributes(ctx: ModuleContext, upn: string, password: string, dn: string): Promise<boolean> {
+  const ad = await connect(ctx, upn, password);
+  try {
+    return (await ad.get(dn, ['cn']))?.get('cn') !== undefined;
+  } finally {
+    await ad.close();
+  }
 }
 
 async function binds(ad: AdClient, name: string, password: string): Promise<boolean> {
@@ -239,6 +264,9 @@ function gapCommands(found: DirectoryGaps): PlannedCommand[] {
     ...found.groups.map((g) => ldap(`create group ${g}`, 'missing')),
     ...found.accounts.map((a) => ldap(`set up service account ${a}`, 'missing or its password does not bind')),
     ...(found.dhcpService ? [ldap('create the DHCP service CN=DHCP Config', 'missing')] : []),
+    ...(found.treeUnreadable
+      ? [ldap(`allow Authenticated Users to read CN=invis-Server ${TREE_READ_ACE}`, 'invis-portal cannot read it')]
+      : []),
   ];
 }
 
@@ -408,6 +436,7 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
     }
     for (const name of found.accounts) await ensureServiceAccount(ctx, ad, name);
     if (found.dhcpService) await createDhcpService(ctx, ad);
+    if (found.treeUnreadable) await allowTreeRead(ctx, (await ad.invis.layout()).root);
   } finally {
     await ad.close();
   }
@@ -427,6 +456,31 @@ async function createDhcpService(ctx: ModuleContext, ad: AdClient): Promise<void
   await ad.objects.put(DHCP_SERVICE, layout.dhcpConfig, {});
   await ad.objects.put(DHCP_SERVER, server, { serviceDns: [layout.dhcpConfig] });
   await ad.objects.put(DHCP_SERVICE, layout.dhcpConfig, { primaryDn: server });
+}
+
+/**
+ * Adds {@link TREE_READ_ACE} to `CN=invis-Server` with samba-tool on the DC's own database (root,
+ * no credentials on a command line); Samba passes it on to every object below.
+ */
+async function allowTreeRead(ctx: ModuleContext, root: string): Promise<void> {
+  ctx.progress('samba_ad: read access to CN=invis-Server');
+  const result = await ctx.runner.run(
+    ctx.profile.samba.sambaTool,
+    [
+      'dsacl',
+      'set',
+      '-H',
+      ctx.fs.hostPath(`${ctx.profile.samba.dirs.private}/sam.ldb`),
+      `--objectdn=${root}`,
+      `--sddl=${TREE_READ_ACE}`,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  if (result.exitCode !== 0) {
+    throw new SetupError('SETUP_CHECK_FAILED', `samba-tool dsacl set failed: ${lastOutputLine(result)}`, {
+      details: { module: 'samba_ad', exitCode: result.exitCode },
+    });
+  }
 }
 
 async function ensureServiceAccount(ctx: ModuleContext, ad: AdClient, name: string): Promise<void> {
@@ -509,6 +563,11 @@ async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
       found.dhcpService
         ? { name: 'DHCP service', ok: false, problem: 'CN=DHCP Config is missing (run apply)' }
         : { name: 'DHCP service', ok: true },
+    );
+    checks.push(
+      found.treeUnreadable
+        ? { name: 'invis tree readable', ok: false, problem: 'invis-portal cannot read CN=invis-Server (run apply)' }
+        : { name: 'invis tree readable', ok: true },
     );
   } catch (error) {
     if (!isAdError(error, 'AD_INVALID_CREDENTIALS')) throw error;

@@ -267,6 +267,60 @@ describe('whole server in the sandbox', () => {
     expect(klist).toContain(`krbtgt/${DOMAIN.toUpperCase()}@${DOMAIN.toUpperCase()}`);
   }, 120_000);
 
+  it('serves what is created in AD: a host by name both ways, a user on SMB, a reservation through sync dhcp with the same Kea', async () => {
+    const lan = sandbox.lan.runner;
+    const admin = { PASSWD: (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string };
+    const tool = (args: string[], input?: string) =>
+      mustInput(sandbox.runner, 'samba-tool', [...args, '-U', 'Administrator'], admin, input);
+    await tool(['dns', 'add', '127.0.0.1', DOMAIN, 'pc7', 'A', '192.168.220.77']);
+    await tool(['dns', 'add', '127.0.0.1', '220.168.192.in-addr.arpa', '77', 'PTR', `pc7.${DOMAIN}`]);
+    const dig = async (args: string[]) => (await must(lan, 'dig', ['+short', `@${SERVER}`, ...args])).trim();
+    expect(await dig([`pc7.${DOMAIN}`, 'A'])).toBe('192.168.220.77');
+    expect(await dig(['-x', '192.168.220.77'])).toBe(`pc7.${DOMAIN}.`);
+
+    // A user made with setup's Administrator account lists the server's shares over SMB.
+    const userPassword = 'Wh0le-Server-Test-1';
+    await tool(['user', 'create', 'alice', userPassword, '-H', 'ldap://127.0.0.1']);
+    const auth = join(dir, 'alice.auth');
+    await writeFile(auth, `username = alice\npassword = ${userPassword}\ndomain = INVIS-NET\n`, { mode: 0o600 });
+    const shares = await must(lan, 'smbclient', ['-L', `//${SERVER}`, '-A', auth, '-m', 'SMB3']);
+    expect(shares).toMatch(/^\s+sysvol\s+Disk/m);
+    expect(shares).toMatch(/^\s+netlogon\s+Disk/m);
+
+    // A reservation written to AD (as the portal writes one) reaches Kea through sync, no restart.
+    const kea = sandbox.services.pid('kea-dhcp4-server');
+    expect(kea).toBeDefined();
+    await mustInput(
+      sandbox.runner,
+      'ldbadd',
+      ['-H', 'ldap://127.0.0.1', '-U', 'Administrator'],
+      admin,
+      [
+        `dn: CN=pc8,CN=DHCP Config,CN=DHCP-Server,CN=invis-Server,${BASE}`,
+        'objectClass: top',
+        'objectClass: iscDhcpHost',
+        'cn: pc8',
+        'iscDhcpHWAddress: ethernet 02:00:00:00:16:08',
+        'iscDhcpStatements: fixed-address 192.168.220.88',
+        '',
+      ].join('\n'),
+    );
+    const sync = await cli(['sync', 'dhcp']);
+    expect(sync.doc, JSON.stringify(sync.doc)).toMatchObject({ ok: true, changed: true });
+    expect(sandbox.services.pid('kea-dhcp4-server')).toBe(kea);
+    const lab = {
+      serverNetns: sandbox.info.server.netns,
+      clientNetns: sandbox.lan.netns,
+      serverIf: 'intern',
+      clientIf: sandbox.info.lan.ifname,
+      subnet: '192.168.220.0/24',
+      serverAddress: SERVER,
+      net: '192.168.220',
+      dir,
+    };
+    expect((await requestDhcpLease(lab, { mac: '02:00:00:00:16:08', timeoutSec: 10 })).ip).toBe('192.168.220.88');
+  }, 120_000);
+
   it('answers the portal over TLS with the server certificate', async () => {
     const ca = join(dir, 'ca.crt');
     const tls = await sandbox.lan.runner.run(
@@ -309,6 +363,20 @@ async function must(
   env?: Record<string, string>,
 ): Promise<string> {
   const result = await runner.run(command, args, env ? { env } : {});
+  if (result.exitCode !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.output}`);
+  return result.stdout;
+}
+
+/** {@link must} with an environment and stdin. */
+async function mustInput(
+  runner: ServerSandbox['runner'],
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<string> {
+  const result = await runner.run(command, args, { env, ...(input === undefined ? {} : { input }) });
   if (result.exitCode !== 0)
     throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.output}`);
   return result.stdout;
