@@ -353,6 +353,47 @@ describe('whole server in the sandbox', () => {
     const zones = await must(sandbox.runner, 'firewall-cmd', ['--get-active-zones']);
     expect(zones).toMatch(/^external\n\s+interfaces: extern$/m);
   }, 60_000);
+
+  it('refuses an outside portal login of a user outside mobilusers; the same login works from the LAN', async () => {
+    const login = async (client: ServerSandbox['lan'], via: string) => {
+      const jar = join(dir, `cookies-${via}`);
+      // The name the certificate carries, connected to the address of this side.
+      const curl = (args: string[]) =>
+        must(client.runner, 'curl', [
+          '-sS',
+          '--cacert',
+          join(dir, 'ca.crt'),
+          '--connect-to',
+          `${SERVER}:56443:${via}:56443`,
+          '-b',
+          jar,
+          '-c',
+          jar,
+          ...args,
+        ]);
+      const anonymous = JSON.parse(await curl([`https://${SERVER}:56443/api/session`])) as { csrfToken: string };
+      const body = join(dir, 'login.json');
+      await writeFile(body, JSON.stringify({ username: 'alice', password: 'Wh0le-Server-Test-1' }), { mode: 0o600 });
+      const answer = await curl([
+        '-w',
+        '\n%{http_code}',
+        '-H',
+        'content-type: application/json',
+        '-H',
+        `x-csrf-token: ${anonymous.csrfToken}`,
+        '--data-binary',
+        `@${body}`,
+        `https://${SERVER}:56443/api/session`,
+      ]);
+      const status = answer.slice(answer.lastIndexOf('\n') + 1);
+      return { status, body: answer.slice(0, answer.lastIndexOf('\n')) };
+    };
+    const inside = await login(sandbox.lan, SERVER);
+    expect(inside, inside.body).toMatchObject({ status: '200' });
+    expect(JSON.parse(inside.body)).toMatchObject({ authenticated: true, user: { username: 'alice', mobile: false } });
+    const outside = await login(sandbox.wan, WAN_SERVER);
+    expect(outside.status, outside.body).toBe('401');
+  }, 60_000);
 });
 
 /** Runs a program and returns its stdout; any other exit than 0 fails with its output. */
