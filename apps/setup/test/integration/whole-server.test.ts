@@ -9,7 +9,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEBIAN_12_UNITS, requestDhcpLease, type ServerSandbox, startServerSandbox } from '@invis/testbed';
+import {
+  type Daemon,
+  DEBIAN_12_UNITS,
+  requestDhcpLease,
+  type ServerSandbox,
+  spawnDaemon,
+  startServerSandbox,
+} from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveServices } from './sandbox-services';
 
@@ -19,6 +26,7 @@ const REPO = join(import.meta.dirname, '../../../..');
 const TSX = join(REPO, 'node_modules/tsx/dist/loader.mjs');
 const SERVER = '192.168.220.10';
 const WAN_SERVER = '198.51.100.2';
+const WAN_PEER = '198.51.100.1';
 const DOMAIN = 'invis-net.loc';
 const FQDN = `invis.${DOMAIN}`;
 const BASE = 'DC=invis-net,DC=loc';
@@ -158,6 +166,8 @@ describe('whole server in the sandbox', () => {
   let server: Server;
   /** The services socket as the sandbox reaches it (its /tmp is its own). */
   let socket: string;
+  /** The "Internet's" time server on the WAN peer. */
+  let wanTime: Daemon | undefined;
   const cli = (argv: string[]) => setup(sandbox, argv);
 
   beforeAll(async () => {
@@ -173,9 +183,27 @@ describe('whole server in the sandbox', () => {
     server = await serveServices(sandbox.services, join(dir, 'services.sock'));
     socket = `/proc/${process.pid}/root${join(dir, 'services.sock')}`;
     await installInvis(sandbox, socket);
+    // The Internet's time: an NTP server on the WAN peer (never setting the clock) and the server's
+    // chrony pointed at it, as at the provider (Debian's pool is unreachable here).
+    await writeFile(
+      join(dir, 'wan-chrony.conf'),
+      `local stratum 3\nallow all\ncmdport 0\npidfile ${join(dir, 'wan-chrony.pid')}\n`,
+    );
+    wanTime = spawnDaemon(
+      'wan chronyd',
+      'chronyd',
+      ['-d', '-x', '-u', 'root', '-f', join(dir, 'wan-chrony.conf')],
+      join(dir, 'wan-chrony.log'),
+      { netns: sandbox.wan.netns },
+    );
+    await sandbox.writeFile(
+      '/etc/chrony/sources.d/provider.sources',
+      `server ${WAN_PEER} iburst minpoll 1 maxpoll 2\n`,
+    );
   });
   afterAll(async () => {
     server?.close();
+    await wanTime?.stop();
     await sandbox?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -320,6 +348,27 @@ describe('whole server in the sandbox', () => {
     };
     expect((await requestDhcpLease(lab, { mac: '02:00:00:00:16:08', timeoutSec: 10 })).ip).toBe('192.168.220.88');
   }, 120_000);
+
+  it('gives the LAN the time', async () => {
+    // The server's chrony follows the provider's server first; then a LAN client measures against it.
+    const deadline = Date.now() + 30_000;
+    let tracking = '';
+    while (!/^Leap status\s+: Normal$/m.test(tracking) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      tracking = (await sandbox.runner.run('chronyc', ['-n', 'tracking'])).stdout;
+    }
+    expect(tracking, sandbox.services.logTail('chrony')).toMatch(
+      new RegExp(`^Reference ID\\s+: \\S+ \\(${WAN_PEER}\\)$`, 'm'),
+    );
+    // chronyd -Q: one measurement against the server, the clock is never set.
+    const chrony = await sandbox.lan.runner.run(
+      'chronyd',
+      ['-Q', '-f', '/dev/null', '-t', '15', `server ${SERVER} iburst maxsamples 1`],
+      { timeoutMs: 30_000 },
+    );
+    expect(chrony.exitCode, chrony.output).toBe(0);
+    expect(chrony.output).toMatch(/System clock wrong by -?\d+\.\d+ seconds/);
+  }, 60_000);
 
   it('answers the portal over TLS with the server certificate', async () => {
     const ca = join(dir, 'ca.crt');
