@@ -401,6 +401,12 @@ describe('whole server in the sandbox', () => {
     expect(closed).toEqual([445, 389, 636, 53, 88, 61000].map((port) => [port, 'TIMEOUT']));
     const zones = await must(sandbox.runner, 'firewall-cmd', ['--get-active-zones']);
     expect(zones).toMatch(/^external\n\s+interfaces: extern$/m);
+    // OpenVPN has no listener yet (no setup module runs it): its opening is proven by the rule.
+    const open = (await must(sandbox.runner, 'firewall-cmd', ['--zone=external', '--list-services'])).trim();
+    expect(open.split(' ').sort()).toEqual(['invis-openvpn', 'invis-portal', 'invis-ssh']);
+    expect(await must(sandbox.runner, 'firewall-cmd', ['--info-service=invis-openvpn'])).toMatch(
+      /ports: 57194\/udp 57195\/udp/,
+    );
   }, 60_000);
 
   it('refuses an outside portal login of a user outside mobilusers; the same login works from the LAN', async () => {
