@@ -187,13 +187,44 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [{ file: '/run/openvpn/%i.pid' }],
     proven: false,
   },
-  // Not proven yet: where setup installs the portal and its environment file is not decided;
-  // these paths are placeholders to be corrected by setup's portal module. PORTAL_PORT defaults to 8443.
+  // invis-setup's invis-portal.service (its portal module), proven by apps/setup's whole-server
+  // test: User=invis-portal (setpriv), LoadCredential= (0400 copies for the user, made before
+  // start), ReadWritePaths=/var/lib/invis/portal. The port is the answers' choice.
   'invis-portal': {
     description: 'invis portal',
-    argv: ['/usr/bin/node', '/usr/lib/invis/portal/main.js'],
+    argv: [
+      'setpriv',
+      '--reuid=invis-portal',
+      '--regid=invis-portal',
+      '--init-groups',
+      '--',
+      '/usr/bin/node',
+      '/usr/lib/invis/portal/dist/main.js',
+    ],
     environmentFile: '/etc/invis/portal.env',
-    ready: [{ tcp: 8443 }],
+    env: { CREDENTIALS_DIRECTORY: '/run/credentials/invis-portal.service' },
+    runtimeDirectories: [
+      { path: '/run/credentials', mode: '0755' },
+      { path: '/run/credentials/invis-portal.service', mode: '0500', owner: 'invis-portal:root' },
+      { path: '/var/lib/invis/portal', mode: '0750', owner: 'invis-portal:invis-portal' },
+    ],
+    preStart: [
+      portalCredential('web-key', '/etc/invis/private/web-key.pem'),
+      portalCredential('ldap-password', '/etc/invis/secrets/ad-invis-portal'),
+    ],
+    ready: [{ tcpByMain: true }],
+    proven: false,
+  },
+  // invis-setup's invis-dhcp-sync.timer (its dhcp module): every minute `invis-setup sync dhcp`.
+  'invis-dhcp-sync.timer': {
+    description: 'invis: DHCP reservations from the directory, every minute',
+    argv: ['sh', '-c', 'while sleep 60; do /usr/bin/invis-setup sync dhcp; done'],
+    ready: [],
     proven: false,
   },
 };
+
+/** systemd's LoadCredential= for the portal: a 0400 copy its user reads. */
+function portalCredential(name: string, source: string): readonly string[] {
+  return ['install', '-m', '0400', '-o', 'invis-portal', '--', source, `/run/credentials/invis-portal.service/${name}`];
+}

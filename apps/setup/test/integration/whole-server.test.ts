@@ -5,18 +5,12 @@
 // (sandbox-services.ts). Then real clients from the LAN and the WAN prove the result.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type Daemon,
-  DEBIAN_12_UNITS,
-  requestDhcpLease,
-  type ServerSandbox,
-  spawnDaemon,
-  startServerSandbox,
-} from '@invis/testbed';
+import { type Daemon, requestDhcpLease, type ServerSandbox, spawnDaemon, startServerSandbox } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveServices } from './sandbox-services';
 
@@ -36,55 +30,16 @@ s.setTimeout(3000, () => { console.log('TIMEOUT'); process.exit(0); });
 s.on('connect', () => { console.log('open'); process.exit(0); });
 s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
 
-/** The unit table: Debian 12's plus the units setup itself installs, as their unit files say. */
-const UNITS = {
-  ...DEBIAN_12_UNITS,
-  // invis-portal.service: User=invis-portal, LoadCredential= for the web key and the LDAP password.
-  'invis-portal': {
-    description: 'invis portal',
-    argv: [
-      'setpriv',
-      '--reuid=invis-portal',
-      '--regid=invis-portal',
-      '--init-groups',
-      '--',
-      '/usr/bin/node',
-      '/usr/lib/invis/portal/dist/main.js',
-    ],
-    environmentFile: '/etc/invis/portal.env',
-    env: { CREDENTIALS_DIRECTORY: '/run/credentials/invis-portal.service' },
-    runtimeDirectories: [
-      { path: '/run/credentials', mode: '0755' },
-      { path: '/run/credentials/invis-portal.service', mode: '0500', owner: 'invis-portal:root' },
-      { path: '/var/lib/invis/portal', mode: '0750', owner: 'invis-portal:invis-portal' },
-    ],
-    preStart: [
-      credential('web-key', '/etc/invis/private/web-key.pem'),
-      credential('ldap-password', '/etc/invis/secrets/ad-invis-portal'),
-    ],
-    ready: [{ tcp: 56443 }],
-    proven: true,
-  },
-  // invis-dhcp-sync.timer: every minute `invis-setup sync dhcp`.
-  'invis-dhcp-sync.timer': {
-    description: 'invis: DHCP reservations from the directory, every minute',
-    argv: ['sh', '-c', 'while sleep 60; do /usr/bin/invis-setup sync dhcp; done'],
-    ready: [],
-    proven: true,
-  },
-} as const;
-
-/** LoadCredential=: a 0400 copy for the service user. */
-function credential(name: string, source: string): string[] {
-  return ['install', '-m', '0400', '-o', 'invis-portal', '--', source, `/run/credentials/invis-portal.service/${name}`];
-}
-
 /**
  * Installs invis as its package would, inside the sandbox only: an overlay over /usr (upper layer
  * on the sandbox's /run) with `/usr/bin/invis-setup` (sandbox-cli.ts with the services socket),
  * `/usr/bin/node` and the portal at `/usr/lib/invis/portal`.
  */
 async function installInvis(sandbox: ServerSandbox, socket: string): Promise<void> {
+  // The portal runs from its build, as installed (./invis test builds before testing).
+  if (!existsSync(join(REPO, 'apps/portal/dist/main.js'))) {
+    throw new Error('apps/portal/dist/main.js is missing: build first (pnpm build)');
+  }
   const inside = async (argv: string[]) => {
     const [command, ...args] = argv as [string, ...string[]];
     const result = await sandbox.runner.run(command, args);
@@ -171,7 +126,7 @@ describe('whole server in the sandbox', () => {
   const cli = (argv: string[]) => setup(sandbox, argv);
 
   beforeAll(async () => {
-    sandbox = await startServerSandbox({ units: UNITS, readyTimeoutMs: 90_000 });
+    sandbox = await startServerSandbox({ readyTimeoutMs: 90_000 });
     // A freshly installed Debian server runs sshd (the admin logs in with it); setup's ssh module
     // checks its file with `sshd -t`, which wants the running sshd's /run/sshd.
     await sandbox.services.start('ssh');
