@@ -185,6 +185,8 @@ describe('whole server in the sandbox', () => {
     expect(await sandbox.readFile('/etc/samba/smb.conf')).not.toContain('dsdb:schema update allowed');
     const again = await cli(['apply']);
     expect(again.doc, JSON.stringify(again.doc)).toMatchObject({ ok: true, changed: false });
+    const verify = await cli(['verify']);
+    expect(verify.code, JSON.stringify(verify.doc)).toBe(0);
   }, 300_000);
 
   it('serves the LAN: DHCP lease, DNS forward and reverse, LDAPS and Kerberos as invis-portal', async () => {
