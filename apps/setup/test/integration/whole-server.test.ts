@@ -191,16 +191,7 @@ describe('whole server in the sandbox', () => {
 
   it('serves the LAN: DHCP lease, DNS forward and reverse, LDAPS and Kerberos as invis-portal', async () => {
     const lan = sandbox.lan.runner;
-    const lab = {
-      serverNetns: sandbox.info.server.netns,
-      clientNetns: sandbox.lan.netns,
-      serverIf: 'intern',
-      clientIf: sandbox.info.lan.ifname,
-      subnet: '192.168.220.0/24',
-      serverAddress: SERVER,
-      net: '192.168.220',
-      dir,
-    };
+    const lab = lanLab(sandbox, dir);
     const lease = await requestDhcpLease(lab, { mac: '02:00:00:00:16:01', timeoutSec: 10 });
     expect(lease).toMatchObject({ routers: [SERVER], dns: [SERVER], ntp: [SERVER], domain: DOMAIN });
     expect(lease.ip).toMatch(/^192\.168\.220\.(2[01]\d|220)$/);
@@ -248,7 +239,9 @@ describe('whole server in the sandbox', () => {
       env: { KRB5_CONFIG: krb5, KRB5CCNAME: `FILE:${join(dir, 'krb5cc')}` },
     });
     expect(kinit.exitCode, kinit.output).toBe(0);
-    const klist = await must(lan, 'klist', [], { KRB5_CONFIG: krb5, KRB5CCNAME: `FILE:${join(dir, 'krb5cc')}` });
+    const klist = await must(lan, 'klist', [], {
+      env: { KRB5_CONFIG: krb5, KRB5CCNAME: `FILE:${join(dir, 'krb5cc')}` },
+    });
     expect(klist).toContain(`krbtgt/${DOMAIN.toUpperCase()}@${DOMAIN.toUpperCase()}`);
   }, 120_000);
 
@@ -256,7 +249,10 @@ describe('whole server in the sandbox', () => {
     const lan = sandbox.lan.runner;
     const admin = { PASSWD: (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string };
     const tool = (args: string[], input?: string) =>
-      mustInput(sandbox.runner, 'samba-tool', [...args, '-U', 'Administrator'], admin, input);
+      must(sandbox.runner, 'samba-tool', [...args, '-U', 'Administrator'], {
+        env: admin,
+        ...(input === undefined ? {} : { input }),
+      });
     await tool(['dns', 'add', '127.0.0.1', DOMAIN, 'pc7', 'A', '192.168.220.77']);
     await tool(['dns', 'add', '127.0.0.1', '220.168.192.in-addr.arpa', '77', 'PTR', `pc7.${DOMAIN}`]);
     const dig = async (args: string[]) => (await must(lan, 'dig', ['+short', `@${SERVER}`, ...args])).trim();
@@ -275,12 +271,9 @@ describe('whole server in the sandbox', () => {
     // A reservation written to AD (as the portal writes one) reaches Kea through sync, no restart.
     const kea = sandbox.services.pid('kea-dhcp4-server');
     expect(kea).toBeDefined();
-    await mustInput(
-      sandbox.runner,
-      'ldbadd',
-      ['-H', 'ldap://127.0.0.1', '-U', 'Administrator'],
-      admin,
-      [
+    await must(sandbox.runner, 'ldbadd', ['-H', 'ldap://127.0.0.1', '-U', 'Administrator'], {
+      env: admin,
+      input: [
         `dn: CN=pc8,CN=DHCP Config,CN=DHCP-Server,CN=invis-Server,${BASE}`,
         'objectClass: top',
         'objectClass: iscDhcpHost',
@@ -289,20 +282,11 @@ describe('whole server in the sandbox', () => {
         'iscDhcpStatements: fixed-address 192.168.220.88',
         '',
       ].join('\n'),
-    );
+    });
     const sync = await cli(['sync', 'dhcp']);
     expect(sync.doc, JSON.stringify(sync.doc)).toMatchObject({ ok: true, changed: true });
     expect(sandbox.services.pid('kea-dhcp4-server')).toBe(kea);
-    const lab = {
-      serverNetns: sandbox.info.server.netns,
-      clientNetns: sandbox.lan.netns,
-      serverIf: 'intern',
-      clientIf: sandbox.info.lan.ifname,
-      subnet: '192.168.220.0/24',
-      serverAddress: SERVER,
-      net: '192.168.220',
-      dir,
-    };
+    const lab = lanLab(sandbox, dir);
     expect((await requestDhcpLease(lab, { mac: '02:00:00:00:16:08', timeoutSec: 10 })).ip).toBe('192.168.220.88');
   }, 120_000);
 
@@ -413,24 +397,24 @@ async function must(
   runner: ServerSandbox['runner'],
   command: string,
   args: string[],
-  env?: Record<string, string>,
+  options: { env?: Record<string, string>; input?: string } = {},
 ): Promise<string> {
-  const result = await runner.run(command, args, env ? { env } : {});
+  const result = await runner.run(command, args, options);
   if (result.exitCode !== 0)
     throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.output}`);
   return result.stdout;
 }
 
-/** {@link must} with an environment and stdin. */
-async function mustInput(
-  runner: ServerSandbox['runner'],
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  input?: string,
-): Promise<string> {
-  const result = await runner.run(command, args, { env, ...(input === undefined ? {} : { input }) });
-  if (result.exitCode !== 0)
-    throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.output}`);
-  return result.stdout;
+/** The LAN side as the testbed's DHCP client helper wants it. */
+function lanLab(sandbox: ServerSandbox, dir: string) {
+  return {
+    serverNetns: sandbox.info.server.netns,
+    clientNetns: sandbox.lan.netns,
+    serverIf: 'intern',
+    clientIf: sandbox.info.lan.ifname,
+    subnet: '192.168.220.0/24',
+    serverAddress: SERVER,
+    net: '192.168.220',
+    dir,
+  };
 }
