@@ -22,6 +22,13 @@ for (const group of ['packages', 'apps']) {
     dirs.set(pkg.name, `${group}/${dir}`);
   }
 }
+// Tooling packages (private, unpublished) may carry changesets too; they need no release check.
+for (const dir of readdirSync(join(root, 'tooling'))) {
+  const file = join(root, 'tooling', dir, 'package.json');
+  if (!existsSync(file)) continue;
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
+  packages.push({ name: pkg.name, version: pkg.version, isApp: false });
+}
 const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
 
 /** Files of a package changed since its last release (the last commit of its CHANGELOG.md), working tree included. */
