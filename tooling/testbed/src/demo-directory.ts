@@ -1,4 +1,4 @@
-import { Attribute, Change, Client } from 'ldapts';
+import { AlreadyExistsError, Attribute, Change, Client } from 'ldapts';
 import type { SambaDcInfo } from './samba';
 
 /** A person of the demo company, as seeded into the demo directory. */
@@ -24,28 +24,36 @@ export interface DirectorySnapshot {
   groups: { name: string; gidNumber: string; members: number }[];
 }
 
-function adminClient(info: SambaDcInfo): Client {
+/** What seeding needs of a directory: any AD DC reachable over LDAPS with an admin bind. */
+export type DemoDirectoryAccess = Pick<SambaDcInfo, 'ldapsUrl' | 'caPem' | 'adminDN' | 'adminPassword' | 'baseDN'>;
+
+function adminClient(info: DemoDirectoryAccess): Client {
   return new Client({ url: info.ldapsUrl, tlsOptions: { ca: info.caPem }, timeout: 10_000, connectTimeout: 5000 });
 }
 
 /**
  * Seeds the demo users and groups over LDAPS (RFC2307 ids from 20000 + n, as a stand-in until
  * @invis/ad-client allocates them from RIDs). Plain ldapts: the testbed must not depend on the
- * libraries it tests.
+ * libraries it tests. A group that exists already (an invis server's `mobilusers`, made by
+ * setup) is used as it is.
  */
-export async function seedDemoDirectory(info: SambaDcInfo): Promise<void> {
+export async function seedDemoDirectory(info: DemoDirectoryAccess): Promise<void> {
   const client = adminClient(info);
   await client.bind(info.adminDN, info.adminPassword);
   try {
     const users = `CN=Users,${info.baseDN}`;
     let gid = 20_100;
     for (const name of DEMO_GROUPS) {
-      await client.add(`CN=${name},${users}`, {
-        objectClass: 'group',
-        sAMAccountName: name,
-        groupType: '-2147483646',
-        gidNumber: String(gid++),
-      });
+      try {
+        await client.add(`CN=${name},${users}`, {
+          objectClass: 'group',
+          sAMAccountName: name,
+          groupType: '-2147483646',
+          gidNumber: String(gid++),
+        });
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
     }
     let uid = 20_200;
     for (const u of DEMO_USERS) {

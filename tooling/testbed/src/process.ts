@@ -42,6 +42,9 @@ function hookExit(): void {
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      // A program with its own handler (the demos) stops what it started and exits itself:
+      // exiting here would cut its asynchronous clean-up short (temp folders left behind).
+      if (process.listenerCount(signal) > 0) return;
       void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }

@@ -5,19 +5,13 @@
 // (sandbox-services.ts). Then real clients from the LAN and the WAN prove the result.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Daemon, requestDhcpLease, type ServerSandbox, spawnDaemon, startServerSandbox } from '@invis/testbed';
+import { type Daemon, requestDhcpLease, type ServerSandbox, spawnDaemon } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveServices } from './sandbox-services';
+import { lanLab, must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
 
 const ANSWERS = join(import.meta.dirname, 'whole-server.yaml');
-const CLI = join(import.meta.dirname, 'sandbox-cli.ts');
-const REPO = join(import.meta.dirname, '../../../..');
-const TSX = join(REPO, 'node_modules/tsx/dist/loader.mjs');
 const SERVER = '192.168.220.10';
 const WAN_SERVER = '198.51.100.2';
 const WAN_PEER = '198.51.100.1';
@@ -29,47 +23,6 @@ const CONNECT = `const s = require('node:net').connect(Number(process.argv[2]), 
 s.setTimeout(3000, () => { console.log('TIMEOUT'); process.exit(0); });
 s.on('connect', () => { console.log('open'); process.exit(0); });
 s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
-
-/**
- * Installs invis as its package would, inside the sandbox only: an overlay over /usr (upper layer
- * on the sandbox's /run) with `/usr/bin/invis-setup` (sandbox-cli.ts with the services socket),
- * `/usr/bin/node` and the portal at `/usr/lib/invis/portal`.
- */
-async function installInvis(sandbox: ServerSandbox, socket: string): Promise<void> {
-  // The portal runs from its build, as installed (./invis test builds before testing).
-  if (!existsSync(join(REPO, 'apps/portal/dist/main.js'))) {
-    throw new Error('apps/portal/dist/main.js is missing: build first (pnpm build)');
-  }
-  const inside = async (argv: string[]) => {
-    const [command, ...args] = argv as [string, ...string[]];
-    const result = await sandbox.runner.run(command, args);
-    if (result.exitCode !== 0) throw new Error(`${argv.join(' ')}: ${result.output}`);
-  };
-  await inside(['mkdir', '-p', '/run/usr/upper', '/run/usr/work']);
-  await inside([
-    'mount',
-    '-t',
-    'overlay',
-    '-o',
-    'lowerdir=/usr,upperdir=/run/usr/upper,workdir=/run/usr/work',
-    'invis-usr',
-    '/usr',
-  ]);
-  const wrapper = [
-    '#!/bin/sh',
-    `exec ${[process.execPath, '--conditions=@invis/source', '--import', TSX, CLI, socket].map(shellQuote).join(' ')} "$@"`,
-    '',
-  ].join('\n');
-  await sandbox.writeFile('/usr/bin/invis-setup', wrapper, { mode: '0755' });
-  await inside(['ln', '-sf', process.execPath, '/usr/bin/node']);
-  await inside(['mkdir', '-p', '/usr/lib/invis']);
-  await inside(['ln', '-sfn', join(REPO, 'apps/portal'), '/usr/lib/invis/portal']);
-}
-
-/** Single-quotes a word for sh (paths of this checkout). */
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", "'\\''")}'`;
-}
 
 /**
  * Runs `invis-setup apply` inside the sandbox and kills it with SIGKILL as soon as it prints
@@ -101,43 +54,17 @@ async function applyKilledAt(sandbox: ServerSandbox, line: string) {
   return { signal, stderr };
 }
 
-/** invis-setup inside the sandbox; with `json` one JSON document is expected on stdout. */
-async function setup(sandbox: ServerSandbox, argv: string[]) {
-  const result = await sandbox.runner.run('/usr/bin/invis-setup', [...argv, '--json', '--lang', 'en'], {
-    timeoutMs: 240_000,
-  });
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(result.stdout) as Record<string, unknown>;
-  } catch {
-    throw new Error(`invis-setup ${argv.join(' ')} exited ${result.exitCode} without JSON: ${result.output}`);
-  }
-  return { code: result.exitCode, doc, stderr: result.stderr };
-}
-
 describe('whole server in the sandbox', () => {
+  let whole: WholeServer;
   let sandbox: ServerSandbox;
   let dir: string;
-  let server: Server;
-  /** The services socket as the sandbox reaches it (its /tmp is its own). */
-  let socket: string;
   /** The "Internet's" time server on the WAN peer. */
   let wanTime: Daemon | undefined;
-  const cli = (argv: string[]) => setup(sandbox, argv);
+  const cli = (argv: string[]) => setupCli(sandbox, argv);
 
   beforeAll(async () => {
-    sandbox = await startServerSandbox({ readyTimeoutMs: 90_000 });
-    // A freshly installed Debian server runs sshd (the admin logs in with it); setup's ssh module
-    // checks its file with `sshd -t`, which wants the running sshd's /run/sshd.
-    await sandbox.services.start('ssh');
-    // …and firewalld (Debian starts it at installation), so setup's firewall module reloads the
-    // running daemon.
-    await sandbox.services.start('dbus');
-    await sandbox.services.start('firewalld');
-    dir = await mkdtemp(join(tmpdir(), 'setup-whole-'));
-    server = await serveServices(sandbox.services, join(dir, 'services.sock'));
-    socket = `/proc/${process.pid}/root${join(dir, 'services.sock')}`;
-    await installInvis(sandbox, socket);
+    whole = await startWholeServer('setup-whole-');
+    ({ sandbox, dir } = whole);
     // The Internet's time: an NTP server on the WAN peer (never setting the clock) and the server's
     // chrony pointed at it, as at the provider (Debian's pool is unreachable here).
     await writeFile(
@@ -157,10 +84,8 @@ describe('whole server in the sandbox', () => {
     );
   });
   afterAll(async () => {
-    server?.close();
     await wanTime?.stop();
-    await sandbox?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await whole?.stop();
   });
 
   it('init and apply configure every module — resuming after a SIGKILL in samba_ad —, a second apply changes nothing', async () => {
@@ -391,30 +316,3 @@ describe('whole server in the sandbox', () => {
     expect(outside.status, outside.body).toBe('401');
   }, 60_000);
 });
-
-/** Runs a program and returns its stdout; any other exit than 0 fails with its output. */
-async function must(
-  runner: ServerSandbox['runner'],
-  command: string,
-  args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
-): Promise<string> {
-  const result = await runner.run(command, args, options);
-  if (result.exitCode !== 0)
-    throw new Error(`${command} ${args.join(' ')} exited ${result.exitCode}: ${result.output}`);
-  return result.stdout;
-}
-
-/** The LAN side as the testbed's DHCP client helper wants it. */
-function lanLab(sandbox: ServerSandbox, dir: string) {
-  return {
-    serverNetns: sandbox.info.server.netns,
-    clientNetns: sandbox.lan.netns,
-    serverIf: 'intern',
-    clientIf: sandbox.info.lan.ifname,
-    subnet: '192.168.220.0/24',
-    serverAddress: SERVER,
-    net: '192.168.220',
-    dir,
-  };
-}

@@ -2,7 +2,7 @@
 // own files, commands and network; service actions go to the test's supervisor (argv[2], a unix
 // socket). Usage: node --conditions=@invis/source --import tsx sandbox-cli.ts SOCKET invis-setup-args…
 import { type CommandRunner, createExecaRunner } from '@invis/host';
-import { runCli } from '../../src/cli';
+import { runCli } from '../src/cli';
 import { servicesClient } from './sandbox-services';
 
 const [socket, ...argv] = process.argv.slice(2);
