@@ -77,7 +77,9 @@ function stop(): Promise<void> {
   return stopping;
 }
 
-// Ctrl-C / SIGTERM at any time, also while setup applies: remove everything, then exit.
+// Ctrl-C / SIGTERM at any time, also while setup applies: remove everything, then exit. `on`, not
+// `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a second
+// signal without a listener would kill it in the middle of the clean-up.
 const onSignal = (): void => {
   stop().then(
     () => process.exit(0),
@@ -87,8 +89,8 @@ const onSignal = (): void => {
     },
   );
 };
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 try {
   whole = await starting;
