@@ -173,6 +173,8 @@ try {
     console.log('\nRunning; press Ctrl-C to stop (everything is removed again).');
   }
 } catch (error) {
+  // After Ctrl-C the failure is the interrupted step's: the signal handler stops and exits.
+  if (stopping) await new Promise(() => undefined);
   console.error(`invis demo: ${(error as Error).message}`);
   await stop().catch((e: unknown) => console.error((e as Error).message));
   process.exit(1);
