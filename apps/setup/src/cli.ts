@@ -72,7 +72,7 @@ const HELP: Record<Command | 'main', Record<Lang, string>> = {
 Befehle:
   init [--answers DATEI.yaml]   Fragen stellen (oder Antwortdatei lesen), Antworten speichern
   plan [Modul…] [--exit-code]   zeigen, was apply ändern würde (Diffs, Dienste, Befehle)
-  apply [Modul…]                Module anwenden (idempotent, setzt nach Abbruch fort)
+  apply [--answers DATEI.yaml] [Modul…]  Module anwenden (idempotent, setzt nach Abbruch fort)
   verify [Modul…]               prüfen, ob alles wie gewünscht ist
   status                        Stand je Modul (angewendet / fehlgeschlagen / ausstehend)
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
@@ -85,7 +85,7 @@ ${COMMON.de}`,
 commands:
   init [--answers FILE.yaml]    ask the questions (or read an answers file), save the answers
   plan [module…] [--exit-code]  show what apply would change (diffs, services, commands)
-  apply [module…]               apply modules (idempotent, resumes after an interruption)
+  apply [--answers FILE.yaml] [module…]  apply modules (idempotent, resumes after an interruption)
   verify [module…]              check that everything is as wanted
   status                        state per module (applied / failed / pending)
   secrets show NAME             print one generated secret
@@ -104,8 +104,8 @@ ${COMMON.en}`,
     en: `usage: invis-setup plan [module…] [--exit-code]\nShows every file as a diff, every service action and command. --exit-code: 4 when there are changes.\n${COMMON.en}`,
   },
   apply: {
-    de: `Aufruf: invis-setup apply [Modul…]\nWendet die Module (und ihre Abhängigkeiten) an; ein zweites apply ändert nichts.\n${COMMON.de}`,
-    en: `usage: invis-setup apply [module…]\nApplies the modules (and their dependencies); a second apply changes nothing.\n${COMMON.en}`,
+    de: `Aufruf: invis-setup apply [--answers DATEI.yaml] [Modul…]\nWendet die Module (und ihre Abhängigkeiten) an; ein zweites apply ändert nichts.\nMit --answers liest apply zuerst die Antwortdatei wie init (schon gewählte Ports bleiben).\n${COMMON.de}`,
+    en: `usage: invis-setup apply [--answers FILE.yaml] [module…]\nApplies the modules (and their dependencies); a second apply changes nothing.\nWith --answers, apply first reads the answers file as init does (ports chosen earlier stay).\n${COMMON.en}`,
   },
   verify: {
     de: `Aufruf: invis-setup verify [Modul…]\nExit 3, wenn eine Prüfung ein Problem findet.\n${COMMON.de}`,
@@ -178,8 +178,8 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
     answers: typeof values.answers === 'string' ? values.answers : undefined,
     exitCode: values['exit-code'] === true,
   };
-  if (parsed.answers !== undefined && command !== 'init')
-    throw new SetupError('SETUP_USAGE', '--answers belongs to init');
+  if (parsed.answers !== undefined && command !== 'init' && command !== 'apply')
+    throw new SetupError('SETUP_USAGE', '--answers belongs to init and apply');
   if (parsed.exitCode && command !== 'plan') throw new SetupError('SETUP_USAGE', '--exit-code belongs to plan');
   if (command === 'sync' && !values.help && (rest[0] !== 'dhcp' || rest.length !== 1)) {
     throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp');
@@ -267,6 +267,8 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
   }
   const profile = await detectProfile(fs);
   if (command === 'init') return init(parsed, io, fs, runner);
+  // `apply --answers FILE` = init from the file (quietly) + apply: one unattended command.
+  if (command === 'apply' && parsed.answers !== undefined) await saveAnswers(parsed, io, fs, runner);
 
   const answers = await loadAnswers(fs, lang);
   const clock = io.clock ?? systemClock;
@@ -388,10 +390,36 @@ function progressPrinter(
 
 async function init(parsed: Parsed, io: CliIo, fs: SetupFs, runner: CommandRunner): Promise<number> {
   const { lang, json } = parsed;
+  const { answers, created } = await saveAnswers(parsed, io, fs, runner);
+  const pathShown = fs.root ? `${fs.root}${ANSWERS_PATH}` : ANSWERS_PATH;
+  io.stdout(
+    json
+      ? `${JSON.stringify({ ok: true, command: 'init', path: ANSWERS_PATH, answers, secretsCreated: created })}\n`
+      : `${t(lang, 'initSaved', { path: pathShown })}\n`,
+  );
+  return EXIT.ok;
+}
+
+/**
+ * Reads the answers (file or questions), validates and saves them without secrets, and creates
+ * the secrets that are missing. External ports the file does not name are chosen once: ports
+ * saved by an earlier init are kept, so a repeated `apply --answers` changes nothing.
+ */
+async function saveAnswers(
+  parsed: Parsed,
+  io: CliIo,
+  fs: SetupFs,
+  runner: CommandRunner,
+): Promise<{ answers: Answers; created: string[] }> {
+  const { lang } = parsed;
   const randomInt = io.randomInt ?? cryptoRandomInt;
+  const saved = (await fs.readFileIfExists(ANSWERS_PATH)) === undefined ? undefined : await loadAnswers(fs, lang);
   const choose = async (given: Partial<ExternalPorts>) => {
+    const earlier: Partial<ExternalPorts> = saved
+      ? { ssh: saved.ssh.port, portal: saved.portal.port, openvpn: saved.openvpn.port }
+      : {};
     const listening = await runner.run('ss', ['-Hltnu']);
-    return chooseExternalPorts(parseListeningPorts(listening.stdout), randomInt, given);
+    return chooseExternalPorts(parseListeningPorts(listening.stdout), randomInt, { ...earlier, ...given });
   };
   let answers: Answers;
   if (parsed.answers !== undefined) {
@@ -416,13 +444,7 @@ async function init(parsed: Parsed, io: CliIo, fs: SetupFs, runner: CommandRunne
   const secrets = createSecretStore(fs);
   const created: string[] = [];
   for (const name of Object.keys(SETUP_SECRETS)) if ((await secrets.ensure(name)).created) created.push(name);
-  const pathShown = fs.root ? `${fs.root}${ANSWERS_PATH}` : ANSWERS_PATH;
-  io.stdout(
-    json
-      ? `${JSON.stringify({ ok: true, command: 'init', path: ANSWERS_PATH, answers, secretsCreated: created })}\n`
-      : `${t(lang, 'initSaved', { path: pathShown })}\n`,
-  );
-  return EXIT.ok;
+  return { answers, created };
 }
 
 /** The answers file's data with the external ports it does not name chosen (once, at init). */

@@ -83,6 +83,12 @@ describe('invis-setup --root', () => {
     const secondDoc = JSON.parse(second.stdout);
     expect(secondDoc.changed).toBe(false);
     expect(secondDoc.modules.map((m: { changed: boolean }) => m.changed)).toEqual(MODULES.map(() => false));
+    // `apply --answers` (init + apply in one unattended command) with the same file keeps the ports
+    // chosen at init and changes nothing.
+    const unattended = await cli(['apply', '--answers', join(dir(), 'answers.yaml'), '--root', root, '--json']);
+    expect(unattended.code).toBe(0);
+    expect(JSON.parse(unattended.stdout).changed).toBe(false);
+    expect(await readFile(join(root, 'etc/invis/setup/answers.yaml'), 'utf8')).toBe(saved);
 
     expect((await cli(['verify', '--root', root])).code).toBe(0);
     const status = JSON.parse((await cli(['status', '--root', root, '--json'])).stdout);
