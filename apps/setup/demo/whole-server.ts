@@ -2,11 +2,11 @@
 // the sandbox with what a fresh Debian server runs, invis installed as its package would be
 // (invis-setup is sandbox-cli.ts inside, its service actions reach the supervisor in this process
 // over a unix socket), and the helpers both drive it with.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type ServerSandbox, startServerSandbox } from '@invis/testbed';
 import { serveServices } from './sandbox-services';
 
@@ -37,7 +37,11 @@ export async function startWholeServer(prefix: string): Promise<WholeServer> {
   if (!existsSync(join(REPO, 'apps/portal/dist/main.js'))) {
     throw new Error('apps/portal/dist/main.js is missing: build first (pnpm build)');
   }
-  const sandbox = await startServerSandbox({ readyTimeoutMs: 90_000 });
+  // The checkout and Node run inside the sandbox: keep them visible when they lie under /tmp.
+  const sandbox = await startServerSandbox({
+    readyTimeoutMs: 90_000,
+    visiblePaths: [REPO, dirname(realpathSync(process.execPath))],
+  });
   let dir: string | undefined;
   let server: Server | undefined;
   let stopped = false;

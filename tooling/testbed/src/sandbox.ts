@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type CommandRunner, createExecaRunner, HostError } from '@invis/host';
 import { execa } from 'execa';
 import { TestbedError } from './errors';
@@ -30,6 +30,11 @@ export interface ServerSandboxOptions {
   units?: SandboxUnitTable;
   /** How long a service start or reload may take, default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * Host paths that must stay visible inside although they lie below a fresh tmpfs (`/tmp`,
+   * `/run`): e.g. a checkout or a Node.js under /tmp that programs inside run from.
+   */
+  visiblePaths?: readonly string[];
 }
 
 /** Plain data about a running sandbox. */
@@ -204,8 +209,37 @@ export async function startServerSandbox(options: ServerSandboxOptions = {}): Pr
         path,
       ]);
     }
-    for (const fresh of FRESH)
-      await inside(['mount', '-t', 'tmpfs', '-o', `mode=${fresh.mode}`, 'invis-sandbox', fresh.path]);
+    // A path below a fresh tmpfs is held by a keeper process whose working directory it is; once
+    // the tmpfs covers it, it is bound back from /proc/<keeper>/cwd (same mount namespace).
+    const below = (path: string, dirPath: string): boolean => path === dirPath || path.startsWith(`${dirPath}/`);
+    const wanted = (options.visiblePaths ?? []).map((p) => resolve(p));
+    const kept = wanted.filter(
+      (path) =>
+        FRESH.some((fresh) => below(path, fresh.path)) && !wanted.some((other) => other !== path && below(path, other)),
+    );
+    const keepers: Daemon[] = [];
+    try {
+      for (const path of kept) {
+        const keeper = spawnDaemon(
+          'sandbox path keeper',
+          'nsenter',
+          // chdir after entering (nsenter's --wd opens the folder before it enters).
+          [...enter(), '--', 'env', `--chdir=${path}`, 'sleep', 'infinity'],
+          join(logDir, 'keeper.log'),
+        );
+        keepers.push(keeper);
+        await waitUntilReady(keeper, async () => commandName(keeper.pid) === 'sleep', 5000, 10);
+      }
+      for (const fresh of FRESH)
+        await inside(['mount', '-t', 'tmpfs', '-o', `mode=${fresh.mode}`, 'invis-sandbox', fresh.path]);
+      for (const [i, path] of kept.entries()) {
+        await inside(['mkdir', '-p', path]);
+        // --no-canonicalize: the source must stay the magic link, not the path it names.
+        await inside(['mount', '--no-canonicalize', '--bind', `/proc/${(keepers[i] as Daemon).pid}/cwd`, path]);
+      }
+    } finally {
+      for (const keeper of keepers) await keeper.stop();
+    }
     await inside(['install', '-d', '-m', '1777', '/run/lock']);
     await inside(['hostname', hostname]);
 

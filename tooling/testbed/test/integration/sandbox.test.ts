@@ -1,4 +1,15 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isHostError } from '@invis/host';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +205,22 @@ describe('whole-server sandbox', () => {
       await Promise.all([a.stop(), b.stop()]);
     }
     expect(existsSync(a.info.dir) || existsSync(b.info.dir)).toBe(false);
+  });
+
+  it('keeps visiblePaths below /tmp visible inside; the rest of /tmp is fresh', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-visible-'));
+    const hidden = mkdtempSync(join(tmpdir(), 'sandbox-hidden-'));
+    writeFileSync(join(dir, 'probe'), 'seen\n');
+    writeFileSync(join(hidden, 'probe'), 'not seen\n');
+    const visible = await startServerSandbox({ visiblePaths: [dir] });
+    try {
+      expect(await visible.readFile(join(dir, 'probe'))).toBe('seen\n');
+      expect((await visible.runner.run('test', ['-e', join(hidden, 'probe')])).exitCode).not.toBe(0);
+    } finally {
+      await visible.stop();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(hidden, { recursive: true, force: true });
+    }
   });
 
   it('stop leaves no namespace, process or directory behind, and is idempotent', async () => {
