@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
-import { runCli } from './cli';
+import { runCliCaptured } from '../test/run-cli';
 
-const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    isTty: false,
-  });
-  return { code, out, err };
-};
+const cli = (...argv: string[]) => runCliCaptured(argv);
 
 describe('runCli', () => {
   it('--help and -h print the usage to stdout and exit 0', async () => {

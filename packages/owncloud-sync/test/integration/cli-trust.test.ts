@@ -5,7 +5,7 @@ import { chmod, chown, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { useTempDir } from '@invis/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/index';
+import { runCliCaptured } from '../run-cli';
 import { type HostileDav, startHostileDav } from './hostile';
 
 const SHARE_USER = 65534; // nobody: a user of the share, not the sync's owner
@@ -23,21 +23,7 @@ afterEach(async () => {
   dav.requests.length = 0;
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    isTty: false,
-    hostname: 'branch',
-  });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCliCaptured(argv, 'branch');
 
 /** `<tmp>/share` (the synced folder), `<tmp>/root-only/id_rsa` (a 0600 secret), `<tmp>/state`. */
 async function setup(): Promise<{ dir: string; secretFile: string; stateRoot: string }> {

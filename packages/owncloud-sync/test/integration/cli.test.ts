@@ -2,7 +2,7 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useTempDir } from '@invis/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/index';
+import { runCliCaptured } from '../run-cli';
 import { type Fixture, startFixture, treeObject } from './workspace';
 
 describe('invis-sync CLI against rclone serve webdav', () => {
@@ -15,21 +15,7 @@ describe('invis-sync CLI against rclone serve webdav', () => {
     await fx?.stop();
   });
 
-  const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, {
-      stdout: (t) => {
-        out += t;
-      },
-      stderr: (t) => {
-        err += t;
-      },
-      isTty: false,
-      hostname: 'cli',
-    });
-    return { code, out, err };
-  };
+  const cli = (...argv: string[]) => runCliCaptured(argv, 'cli');
 
   const root = (): string[] => ['--state-root', join(work(), 'state')];
 
