@@ -1,5 +1,5 @@
 // One-off scaffolder kept for new packages: node scripts/new-package.mjs <packages|apps> <name> "<purpose>"
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [kind, name, purpose] = process.argv.slice(2);
@@ -23,9 +23,13 @@ const pkg = {
   description: purpose,
   ...(isApp ? { private: true } : {}),
   license: 'GPL-3.0-or-later',
+  repository: { type: 'git', url: 'git+https://github.com/invisserver/invis.git', directory: dir },
+  homepage: `https://github.com/invisserver/invis/tree/main/${dir}#readme`,
+  bugs: { url: 'https://github.com/invisserver/invis/issues' },
   type: 'module',
   sideEffects: false,
-  engines: { node: '>=22.12' },
+  // One Node floor everywhere (undici 8 and unflagged node:sqlite need 22.19).
+  engines: { node: '>=22.19' },
   exports: {
     '.': {
       '@invis/source': './src/index.ts',
@@ -33,14 +37,25 @@ const pkg = {
       default: './dist/index.js',
     },
   },
+  ...(isApp
+    ? {}
+    : {
+        publishConfig: {
+          access: 'public',
+          exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+        },
+      }),
   files: ['dist'],
   scripts: {
     build: 'tsup',
     typecheck: 'tsc -p tsconfig.json',
     test: 'vitest run',
+    ...(isApp ? {} : { prepack: 'tsup' }),
   },
-  dependencies: {},
+  dependencies: { '@invis/host': 'workspace:^' },
   devDependencies: {
+    '@invis/test-utils': 'workspace:*',
+    '@invis/testbed': 'workspace:*',
     '@invis/tsconfig': 'workspace:*',
     '@invis/tsup-config': 'workspace:*',
     '@invis/vitest-config': 'workspace:*',
@@ -65,10 +80,12 @@ w(
 );
 w(
   'vitest.config.ts',
-  `import { definePackageConfig } from '@invis/vitest-config';\n\nexport default definePackageConfig('${name}');\n`,
+  `import { definePackageConfig } from '@invis/vitest-config';\n\nexport default definePackageConfig(import.meta.dirname, '${name}');\n`,
 );
 w(
   'src/index.ts',
   `// ${pkgName}: ${purpose}\n// Public API: every exported symbol is listed here by name.\nexport {};\n`,
 );
+// Published libraries ship the licence text in their tarball.
+if (!isApp) copyFileSync('LICENSE', join(dir, 'LICENSE'));
 console.log(`created ${dir}`);

@@ -1,0 +1,3 @@
+import { defineLibraryConfig } from '@invis/tsup-config';
+
+export default defineLibraryConfig();
