@@ -33,7 +33,8 @@ if [ -d /run/systemd/system ]; then
   # firewalld would firewall this machine; packaged daemons would hold the ports the testbed uses.
   systemctl mask --now firewalld 2>/dev/null || true
   for unit in named bind9 samba-ad-dc smbd nmbd winbind kea-dhcp4-server isc-dhcp-server \
-    postfix dovecot apache2 openvpn; do
+    postfix dovecot apache2 openvpn rspamd clamav-daemon clamav-freshclam cups cups-browsed \
+    nfs-ganesha nginx; do
     systemctl disable --now "$unit" 2>/dev/null || true
   done
 fi
