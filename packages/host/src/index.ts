@@ -16,6 +16,7 @@ export {
   isMissing,
 } from './errors';
 export { createNodeFs, type HostFs, resolveInside } from './fs';
+export { type JobResult, type JobState, parseJobState, readJobState, readJobStates, recordJobRun } from './jobs';
 export { type CommentSyntax, generatedBy, generatedMarker } from './marker';
 export {
   type ApplyPlan,
