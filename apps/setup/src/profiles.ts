@@ -82,6 +82,42 @@ export interface PlatformProfile {
     /** Node.js ≥ 22.19 and the installed portal. */
     execStart: readonly string[];
   };
+  /**
+   * The file server (`fileserver` module): the invis share layout, homes, Samba's share file and the
+   * tools that set ownership and ACLs. Other modules (webdav, nfs, print, backup) read the layout here.
+   */
+  shares: {
+    /** `/srv/shares`: every share folder lives below it. */
+    root: string;
+    aktuell: string;
+    archiv: string;
+    projektarchiv: string;
+    sicherungen: string;
+    archivUser: string;
+    archivGruppen: string;
+    /** Parent of the per-group folders `gruppen/<group>`. */
+    gruppen: string;
+    media: string;
+    verzeichnisvorlagen: string;
+    /** Parent of `downloads` and `uploads` (per user below them). */
+    portal: string;
+    portalDownloads: string;
+    portalUploads: string;
+    /** Roaming profiles, `profiles/<user>` (Windows adds `.V6` etc.). */
+    profiles: string;
+    service: string;
+    transfer: string;
+    verwaltung: string;
+    /** Parent of the home folders (`/home/<user>`, RFC2307 `unixHomeDirectory`). */
+    homes: string;
+    /** The share file included from smb.conf. */
+    sharesConfig: string;
+    /** Parent of `<domain>/scripts` (the `netlogon` share is `<sysvol>/<domain>/scripts`). */
+    sysvol: string;
+    smbcontrol: string;
+    setfacl: string;
+    getfacl: string;
+  };
 }
 
 const debianCommon = {
@@ -94,6 +130,7 @@ const debianCommon = {
     dns: ['bind9', 'bind9-utils'],
     firewall: ['firewalld'],
     dhcp: ['kea-dhcp4-server'],
+    fileserver: ['samba', 'acl'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
   chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
@@ -162,6 +199,31 @@ const debianCommon = {
     configDir: '/etc/invis/portal',
     dataDir: '/var/lib/invis/portal',
     execStart: ['/usr/bin/node', '/usr/lib/invis/portal/dist/main.js'],
+  },
+  shares: {
+    root: '/srv/shares',
+    aktuell: '/srv/shares/aktuell',
+    archiv: '/srv/shares/archiv',
+    projektarchiv: '/srv/shares/archiv/projektarchiv',
+    sicherungen: '/srv/shares/archiv/sicherungen',
+    archivUser: '/srv/shares/archiv/user',
+    archivGruppen: '/srv/shares/archiv/gruppen',
+    gruppen: '/srv/shares/gruppen',
+    media: '/srv/shares/media',
+    verzeichnisvorlagen: '/srv/shares/media/portal/verzeichnisvorlagen',
+    portal: '/srv/shares/portal',
+    portalDownloads: '/srv/shares/portal/downloads',
+    portalUploads: '/srv/shares/portal/uploads',
+    profiles: '/srv/shares/profiles',
+    service: '/srv/shares/service',
+    transfer: '/srv/shares/transfer',
+    verwaltung: '/srv/shares/verwaltung',
+    homes: '/home',
+    sharesConfig: '/etc/samba/smb.shares.conf',
+    sysvol: '/var/lib/samba/sysvol',
+    smbcontrol: '/usr/bin/smbcontrol',
+    setfacl: '/usr/bin/setfacl',
+    getfacl: '/usr/bin/getfacl',
   },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
 
