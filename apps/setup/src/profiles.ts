@@ -118,6 +118,16 @@ export interface PlatformProfile {
     setfacl: string;
     getfacl: string;
   };
+  /** Postfix, Dovecot, fetchmail and the mail store (`mailserver` and `fetchmail` modules). */
+  mail: {
+    postfix: { unit: string; configDir: string; postfix: string; postmap: string; postconf: string };
+    dovecot: { unit: string; configDir: string; doveconf: string; doveadm: string; sievec: string };
+    /** The system user that owns every Maildir; its home is the store (`<home>/<account>`). */
+    vmail: { user: string; home: string };
+    fetchmail: { unit: string; rc: string; user: string; stateDir: string; fetchmail: string };
+    /** Presence and vacation per user (`presence.json`, written by the portal; missing = everyone present). */
+    stateDir: string;
+  };
 }
 
 const debianCommon = {
@@ -130,6 +140,17 @@ const debianCommon = {
     dns: ['bind9', 'bind9-utils'],
     firewall: ['firewalld'],
     dhcp: ['kea-dhcp4-server'],
+    mailserver: [
+      'postfix',
+      'postfix-lmdb',
+      'postfix-ldap',
+      'dovecot-imapd',
+      'dovecot-lmtpd',
+      'dovecot-ldap',
+      'dovecot-sieve',
+      'dovecot-managesieved',
+    ],
+    fetchmail: ['fetchmail'],
     fileserver: ['samba', 'acl'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
@@ -224,6 +245,31 @@ const debianCommon = {
     smbcontrol: '/usr/bin/smbcontrol',
     setfacl: '/usr/bin/setfacl',
     getfacl: '/usr/bin/getfacl',
+  },
+  mail: {
+    postfix: {
+      unit: 'postfix',
+      configDir: '/etc/postfix',
+      postfix: '/usr/sbin/postfix',
+      postmap: '/usr/sbin/postmap',
+      postconf: '/usr/sbin/postconf',
+    },
+    dovecot: {
+      unit: 'dovecot',
+      configDir: '/etc/dovecot',
+      doveconf: '/usr/bin/doveconf',
+      doveadm: '/usr/bin/doveadm',
+      sievec: '/usr/bin/sievec',
+    },
+    vmail: { user: 'vmail', home: '/var/vmail' },
+    fetchmail: {
+      unit: 'fetchmail',
+      rc: '/etc/fetchmailrc',
+      user: 'fetchmail',
+      stateDir: '/var/lib/fetchmail',
+      fetchmail: '/usr/bin/fetchmail',
+    },
+    stateDir: '/var/lib/invis/mail',
   },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
 
