@@ -68,11 +68,17 @@ const MSG = {
     en: 'the DDNS name must lie inside the DDNS zone',
   },
   absolutePath: { de: 'absoluter Pfad ohne ..', en: 'absolute path without ..' },
+  mailAddress: {
+    de: 'E-Mail-Adresse: name@domäne aus a-z, 0-9, . _ % + -',
+    en: 'mail address: name@domain of a-z, 0-9, . _ % + -',
+  },
 } as const;
 
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?$/;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const NIC = /^[A-Za-z0-9_.-]{1,15}$/;
+// The address rules of @invis/mail-rewrite: nothing that could break a Postfix or Sieve line.
+const MAIL_ADDRESS = /^[a-z0-9._%+-]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
 
 /** Host bits of an address inside its network, or undefined when `text` is no usable CIDR. */
 const hostBits = (text: string): { offset: number; size: number } | undefined => {
@@ -165,6 +171,16 @@ export function answersSchema(lang: Lang) {
         })
         .prefault({}),
       dhcp: z.strictObject({ server: z.enum(['kea', 'dhcpd']).default('kea') }).prefault({}),
+      // Mail (`mailserver`, `fetchmail`): the spam/virus filter the mailserver wires in as a milter
+      // (`mailfilter` owns it), who gets root's and postmaster's mail, and the CA bundle that
+      // verifies the providers (default: the system store).
+      mail: z
+        .strictObject({
+          filter: z.enum(['rspamd', 'none']).default('rspamd'),
+          admins: z.array(z.string().regex(MAIL_ADDRESS, m('mailAddress'))).default([]),
+          providerCaFile: z.string().refine(isAbsolutePath, m('absolutePath')).optional(),
+        })
+        .prefault({}),
       ddns: z
         .strictObject({
           fqdn: z.string().refine(isDnsName, m('fqdn')),
