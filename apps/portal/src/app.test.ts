@@ -158,6 +158,7 @@ beforeEach(() => {
       certificates: [],
       backupStampFile: '/nonexistent',
       internetStateFile: '/nonexistent',
+      jobsDir: '/nonexistent',
     },
     throttle: { maxPerUser: 3, maxPerAddress: 10 },
     peerAddress: (c) => (c.env as { peer?: string } | undefined)?.peer ?? '127.0.0.1',

@@ -89,6 +89,7 @@ export async function composePortal(
       certificates: certificateList(settings.PORTAL_CERT_FILES),
       backupStampFile: settings.PORTAL_BACKUP_STAMP_FILE,
       internetStateFile: settings.PORTAL_INETCHECK_FILE,
+      jobsDir: settings.PORTAL_JOBS_DIR,
     },
     ...portalTuning,
   });

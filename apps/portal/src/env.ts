@@ -57,6 +57,8 @@ const SETTINGS_SHAPE = {
   PORTAL_VPN_CRL_FILE: z.string().min(1).optional(),
   PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
   PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
+  /** Background jobs' state files (backup, DDNS, certificates, signatures, …) for the status page. */
+  PORTAL_JOBS_DIR: z.string().min(1).default('/var/lib/invis/jobs'),
 };
 
 const EnvSchema = z.object({ ...SETTINGS_SHAPE, ...LDAP_SHAPE }).superRefine((env, ctx) => {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createNodeFs, recordJobRun } from '@invis/host';
 import { useTempDir } from '@invis/test-utils';
 import { describe, expect, it } from 'vitest';
 import { cachedStatus, collectStatus, parseMdstat } from './status';
@@ -29,12 +30,24 @@ describe('collectStatus', () => {
     writeFileSync(mdstat, 'md0 : active raid1 sda1[0]\n      1 blocks [2/1] [U_]\n');
     const inet = join(dir(), 'inetcheck');
     writeFileSync(inet, 'online 198.51.100.4\n');
+    const jobsDir = join(dir(), 'jobs');
+    const at = '2026-12-06T02:00:00.000Z';
+    await recordJobRun(createNodeFs(), jobsDir, {
+      name: 'backup',
+      startedAt: at,
+      finishedAt: at,
+      result: 'failed',
+      message: 'target full',
+      nextRunAt: '2026-12-07T02:00:00.000Z',
+    });
+    writeFileSync(join(jobsDir, 'ddns.json'), '{"name":"ddns","result":"ok"}');
     const status = await collectStatus({
       watchDirs: [dir(), join(dir(), 'missing')],
       mdstatFile: mdstat,
       certificates: [{ name: 'ldap', file: join(dir(), 'none.pem') }],
       backupStampFile: join(dir(), 'none'),
       internetStateFile: inet,
+      jobsDir,
       services,
     });
     expect(status.disks[0]).toMatchObject({ path: dir(), state: 'ok' });
@@ -44,6 +57,10 @@ describe('collectStatus', () => {
     expect(status.backup).toEqual({ state: 'unknown' });
     expect(status.internet).toMatchObject({ state: 'ok', text: 'online 198.51.100.4' });
     expect(status.uptimeSeconds).toBeGreaterThan(0);
+    // A job file that is not a job state is left out, not shown as fine.
+    expect(status.jobs).toEqual([
+      expect.objectContaining({ name: 'backup', result: 'failed', nextRunAt: '2026-12-07T02:00:00.000Z' }),
+    ]);
   });
 });
 
@@ -63,6 +80,7 @@ describe('cachedStatus', () => {
       certificates: [],
       backupStampFile: '/nonexistent',
       internetStateFile: '/nonexistent',
+      jobsDir: '/nonexistent',
       services: counting,
     };
     const status = cachedStatus(src, 20);

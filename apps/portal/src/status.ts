@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, stat, statfs } from 'node:fs/promises';
 import { hostname, loadavg, release, uptime } from 'node:os';
-import { type Clock, systemClock } from '@invis/host';
+import { type Clock, createNodeFs, type JobState, readJobStates, systemClock } from '@invis/host';
 import type { ServiceControl, ServiceState } from './services';
 import { staleWhileRevalidate } from './swr';
 
@@ -17,6 +17,8 @@ export interface StatusSources {
   backupStampFile: string;
   /** Result file of the Internet/DDNS check (first line = state). */
   internetStateFile: string;
+  /** Folder of the background jobs' state files (`@invis/host` job state). */
+  jobsDir: string;
   services: ServiceControl;
   /** Default: the system clock. */
   clock?: Clock;
@@ -41,6 +43,8 @@ export interface ServerStatus {
   certificates: ({ name: string; state: 'ok'; notAfter: string; daysLeft: number } | (Unknown & { name: string }))[];
   backup: { state: 'ok'; finishedAt: string } | Unknown;
   internet: { state: 'ok'; text: string; checkedAt: string } | Unknown;
+  /** Last run, result, next run and last error of every background job that has run. */
+  jobs: JobState[];
 }
 
 /** Parses `/proc/mdstat`: every `mdX : …` line with its `[UU_]` status. */
@@ -62,7 +66,7 @@ export function parseMdstat(text: string): { name: string; status: string }[] {
  */
 export async function collectStatus(src: StatusSources): Promise<ServerStatus> {
   const now = (src.clock ?? systemClock).now();
-  const [disks, raid, certificates, backup, internet, services] = await Promise.all([
+  const [disks, raid, certificates, backup, internet, jobs, services] = await Promise.all([
     Promise.all(
       src.watchDirs.map(async (path) => {
         try {
@@ -107,6 +111,7 @@ export async function collectStatus(src: StatusSources): Promise<ServerStatus> {
       }),
       () => UNKNOWN,
     ),
+    readJobStates(createNodeFs(), src.jobsDir).catch((): JobState[] => []),
     src.services.states(),
   ]);
   return {
@@ -121,6 +126,7 @@ export async function collectStatus(src: StatusSources): Promise<ServerStatus> {
     certificates,
     backup,
     internet,
+    jobs,
   };
 }
 

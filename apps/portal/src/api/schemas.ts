@@ -202,6 +202,20 @@ export const NewTokenSchema = z
   .openapi('NewApiToken');
 
 const unknownState = z.object({ state: z.literal('unknown') });
+/** One background job's last run (`@invis/host` job state). */
+export const JobStateSchema = z
+  .object({
+    name: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    result: z.enum(['ok', 'warning', 'failed']),
+    message: z.string(),
+    nextRunAt: z.string().optional(),
+    lastSuccessAt: z.string().optional(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  })
+  .openapi('JobState');
+
 export const StatusSchema = z
   .object({
     hostname: z.string(),
@@ -237,6 +251,7 @@ export const StatusSchema = z
     ),
     backup: z.union([z.object({ state: z.literal('ok'), finishedAt: z.string() }), unknownState]),
     internet: z.union([z.object({ state: z.literal('ok'), text: z.string(), checkedAt: z.string() }), unknownState]),
+    jobs: z.array(JobStateSchema),
   })
   .openapi('Status');
 

@@ -43,6 +43,11 @@ code.secret{display:block;padding:8px;background:#f6f8fa;border:1px solid var(--
 // their fields as JSON with the session's CSRF token and shows the translated outcome.
 const js = `
 (() => {
+  // Dates are rendered on the server in the reader's time zone: tell it which one that is.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && !document.cookie.split('; ').includes('invis-tz=' + encodeURIComponent(zone))) {
+    document.cookie = 'invis-tz=' + encodeURIComponent(zone) + '; path=/; max-age=31536000; SameSite=Strict; Secure';
+  }
   const meta = document.querySelector('meta[name="csrf-token"]');
   const texts = JSON.parse(document.body.dataset.texts || '{}');
   const say = (form, text, ok) => {

@@ -46,6 +46,24 @@ const de = {
   expires: 'Läuft ab',
   daysLeft: 'Tage',
   backup: 'Letzte Sicherung',
+  jobs: 'Hintergrund-Jobs',
+  noJobs: 'Noch ist kein Hintergrund-Job gelaufen.',
+  job: 'Job',
+  jobResult: 'Ergebnis',
+  lastRun: 'Letzter Lauf',
+  lastSuccess: 'Letzter Erfolg',
+  nextRun: 'Nächster Lauf',
+  jobMessage: 'Meldung',
+  result_ok: 'in Ordnung',
+  result_warning: 'Warnung',
+  result_failed: 'fehlgeschlagen',
+  job_backup: 'Datensicherung',
+  job_ddns: 'DDNS',
+  job_signatures: 'Virensignaturen',
+  job_crl: 'VPN-Sperrliste',
+  'job_vpn-certificates': 'VPN-Zertifikate',
+  'job_housekeeping-transfer': 'Transfer-Ordner aufräumen',
+  'job_housekeeping-recycle': 'Papierkörbe leeren',
   internet: 'Internet / DDNS',
   unknown: 'unbekannt',
   days: 'Tage',
@@ -150,6 +168,11 @@ const de = {
 
 export type TextKey = keyof typeof de;
 
+/** Whether `key` names a UI text (for keys built from data, such as a job's name). */
+export function isTextKey(key: string): key is TextKey {
+  return Object.hasOwn(de, key);
+}
+
 const en: Record<TextKey, string> = {
   appName: 'invis Portal',
   skip: 'Skip to content',
@@ -192,6 +215,24 @@ const en: Record<TextKey, string> = {
   expires: 'Expires',
   daysLeft: 'days',
   backup: 'Last backup',
+  jobs: 'Background jobs',
+  noJobs: 'No background job has run yet.',
+  job: 'Job',
+  jobResult: 'Result',
+  lastRun: 'Last run',
+  lastSuccess: 'Last success',
+  nextRun: 'Next run',
+  jobMessage: 'Message',
+  result_ok: 'ok',
+  result_warning: 'warning',
+  result_failed: 'failed',
+  job_backup: 'Backup',
+  job_ddns: 'DDNS',
+  job_signatures: 'Virus signatures',
+  job_crl: 'VPN revocation list',
+  'job_vpn-certificates': 'VPN certificates',
+  'job_housekeeping-transfer': 'Transfer folder cleanup',
+  'job_housekeeping-recycle': 'Recycle bin cleanup',
   internet: 'Internet / DDNS',
   unknown: 'unknown',
   days: 'days',

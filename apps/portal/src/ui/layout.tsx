@@ -12,11 +12,42 @@ export interface View {
   csrfToken: string;
   /** Current path (for the active menu entry and the language switch). */
   path: string;
+  /** The reader's IANA time zone (their browser's, else the server's). */
+  timeZone: string;
+  /** An ISO 8601 instant as date and time in the reader's language and time zone. */
+  when(iso: string): string;
+}
+
+/** The server's own time zone: the default for readers whose browser has not said theirs. */
+export const SERVER_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
+
+/**
+ * A time zone a browser sent (cookie), if it is a known IANA name; anything else is ignored.
+ * @returns the zone, or the server's
+ */
+export function readerTimeZone(sent: string | undefined): string {
+  return sent !== undefined && (TIME_ZONES.has(sent) || sent === 'UTC') ? sent : SERVER_TIME_ZONE;
 }
 
 /** @returns the view data for one request. */
-export function makeView(lang: Lang, user: SessionUser | null, csrfToken: string, path: string): View {
-  return { lang, t: translator(lang), user, csrfToken, path };
+export function makeView(
+  lang: Lang,
+  user: SessionUser | null,
+  csrfToken: string,
+  path: string,
+  timeZone: string = SERVER_TIME_ZONE,
+): View {
+  const format = new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone,
+  });
+  const when = (iso: string): string => {
+    const at = Date.parse(iso);
+    return Number.isNaN(at) ? iso : format.format(at);
+  };
+  return { lang, t: translator(lang), user, csrfToken, path, timeZone, when };
 }
 
 const WARN_DAYS = 14;

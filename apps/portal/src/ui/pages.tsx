@@ -1,11 +1,13 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
+import type { JobState } from '@invis/host';
 import type { Child } from 'hono/jsx';
 import type { AuditEntry } from '../audit';
 import { ACCOUNT_TYPES, type DirectoryGroup, type DirectoryUser, GROUP_TYPES, type Page } from '../directory';
 import { SERVICE_ACTIONS, type ServiceState } from '../services';
 import type { ServerStatus } from '../status';
 import { type ApiToken, TOKEN_SCOPES } from '../tokens';
-import type { TextKey } from './i18n';
+import { isTextKey, type TextKey } from './i18n';
 import { Field, Layout, Msg, type View } from './layout';
 
 /** A scrollable table (phones) with column headers. */
@@ -113,7 +115,9 @@ export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
             </tr>
             <tr>
               <th scope="row">{v.t('time')}</th>
-              <td>{s.time}</td>
+              <td>
+                <time datetime={s.time}>{v.when(s.time)}</time>
+              </td>
             </tr>
             <tr>
               <th scope="row">{v.t('uptime')}</th>
@@ -125,11 +129,13 @@ export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
             </tr>
             <tr>
               <th scope="row">{v.t('internet')}</th>
-              <td>{s.internet.state === 'ok' ? `${s.internet.text} (${s.internet.checkedAt})` : <Unknown v={v} />}</td>
+              <td>
+                {s.internet.state === 'ok' ? `${s.internet.text} (${v.when(s.internet.checkedAt)})` : <Unknown v={v} />}
+              </td>
             </tr>
             <tr>
               <th scope="row">{v.t('backup')}</th>
-              <td>{s.backup.state === 'ok' ? s.backup.finishedAt : <Unknown v={v} />}</td>
+              <td>{s.backup.state === 'ok' ? <When v={v} iso={s.backup.finishedAt} /> : <Unknown v={v} />}</td>
             </tr>
             <tr>
               <th scope="row">{v.t('raid')}</th>
@@ -164,6 +170,8 @@ export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
           </tr>
         ))}
       </Table>
+      <h2>{v.t('jobs')}</h2>
+      <JobTable v={v} jobs={s.jobs} />
       <h2>{v.t('services')}</h2>
       <ServiceTable v={v} states={s.services} actions={false} />
       <h2>{v.t('certificates')}</h2>
@@ -175,7 +183,7 @@ export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
               {c.state === 'ok' ? (
                 <span
                   class={c.daysLeft < 30 ? 'bad' : 'ok'}
-                >{`${c.notAfter.slice(0, 10)} (${c.daysLeft} ${v.t('daysLeft')})`}</span>
+                >{`${v.when(c.notAfter)} (${c.daysLeft} ${v.t('daysLeft')})`}</span>
               ) : (
                 <Unknown v={v} />
               )}
@@ -184,6 +192,41 @@ export function StatusPage({ v, s }: { v: View; s: ServerStatus }) {
         ))}
       </Table>
     </Layout>
+  );
+}
+
+function When({ v, iso }: { v: View; iso: string | undefined }) {
+  return iso === undefined ? <span class="muted">–</span> : <time datetime={iso}>{v.when(iso)}</time>;
+}
+
+const RESULT_CLASS: Record<JobState['result'], string> = { ok: 'ok', warning: 'warn', failed: 'bad' };
+
+/** Last run, result, next run and last message of every background job. */
+function JobTable({ v, jobs }: { v: View; jobs: JobState[] }) {
+  if (jobs.length === 0) return <p class="muted">{v.t('noJobs')}</p>;
+  const label = (name: string): string => {
+    const key = `job_${name}`;
+    return isTextKey(key) ? v.t(key) : name;
+  };
+  return (
+    <Table head={[v.t('job'), v.t('jobResult'), v.t('lastRun'), v.t('lastSuccess'), v.t('nextRun'), v.t('jobMessage')]}>
+      {jobs.map((job) => (
+        <tr>
+          <td>{label(job.name)}</td>
+          <td class={RESULT_CLASS[job.result]}>{v.t(`result_${job.result}`)}</td>
+          <td>
+            <When v={v} iso={job.finishedAt} />
+          </td>
+          <td>
+            <When v={v} iso={job.lastSuccessAt} />
+          </td>
+          <td>
+            <When v={v} iso={job.nextRunAt} />
+          </td>
+          <td>{job.message}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Hono } from 'hono';
-import { setCookie } from 'hono/cookie';
+import { getCookie, setCookie } from 'hono/cookie';
 import { requireGroup } from '../api/groups';
 import { csrfTokenFor } from '../api/session';
 import { requireUser } from '../api/users';
@@ -9,7 +9,7 @@ import { PortalError } from '../errors';
 import type { SessionUser } from '../sessions';
 import { ASSETS } from './assets';
 import { isLang } from './i18n';
-import { makeView, type View } from './layout';
+import { makeView, readerTimeZone, type View } from './layout';
 import {
   AccountPage,
   AuditPage,
@@ -29,9 +29,12 @@ const PAGE_SIZE = 50;
 
 /** Cookie holding the UI language. */
 export const LANG_COOKIE = 'invis-lang';
+/** Cookie the browser script sets to the reader's IANA time zone. */
+export const TIME_ZONE_COOKIE = 'invis-tz';
 
 function view(c: PortalContext): View {
-  return makeView(c.get('lang'), c.get('session')?.user ?? null, csrfTokenFor(c), c.req.path);
+  const timeZone = readerTimeZone(getCookie(c, TIME_ZONE_COOKIE));
+  return makeView(c.get('lang'), c.get('session')?.user ?? null, csrfTokenFor(c), c.req.path, timeZone);
 }
 
 const pageOf = (c: PortalContext): { page: number; search: string } => {
