@@ -72,6 +72,12 @@ const MSG = {
     de: 'E-Mail-Adresse: name@domäne aus a-z, 0-9, . _ % + -',
     en: 'mail address: name@domain of a-z, 0-9, . _ % + -',
   },
+  backupTarget: {
+    de: 'Sicherungsziel: absoluter Pfad ohne .. (lokale Platte), sftp:… oder rest:https://…',
+    en: 'backup target: absolute path without .. (local disk), sftp:… or rest:https://…',
+  },
+  backupTime: { de: 'Uhrzeit HH:MM', en: 'time HH:MM' },
+  keep: { de: 'Anzahl 0–1000 (täglich mindestens 1)', en: 'count 0–1000 (daily at least 1)' },
 } as const;
 
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?$/;
@@ -97,6 +103,12 @@ const isDnsName = (d: string): boolean => {
   return d.length <= 253 && labels.length >= 2 && labels.every((l) => LABEL.test(l));
 };
 const isAbsolutePath = (p: string): boolean => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0');
+/** A restic repository: a local path, or an sftp/rest URL (no spaces or control characters). */
+const isBackupTarget = (t: string): boolean =>
+  isAbsolutePath(t) || /^sftp:[^\s\p{Cc}]+$/u.test(t) || /^rest:https?:\/\/[^\s\p{Cc}]+$/u.test(t);
+
+/** Where the backup goes when the answers name no target (a separate disk is better: see the README). */
+export const DEFAULT_BACKUP_TARGET = '/var/backups/invis';
 
 /** The public IP echo the DDNS updater asks by default (https: the answer decides what is published). */
 export const DEFAULT_IP_ECHO = 'https://api.ipify.org/';
@@ -199,6 +211,23 @@ export function answersSchema(lang: Lang) {
         })
         .refine((d) => d.fqdn === d.zone || d.fqdn.endsWith(`.${d.zone}`), { error: m('ddnsZone'), path: ['fqdn'] })
         .optional(),
+      // invis-backup: a restic repository (encrypted, deduplicated), daily, with retention.
+      backup: z
+        .strictObject({
+          target: z.string().refine(isBackupTarget, m('backupTarget')).default(DEFAULT_BACKUP_TARGET),
+          time: z
+            .string()
+            .regex(/^([01]\d|2[0-3]):[0-5]\d$/, m('backupTime'))
+            .default('01:30'),
+          keep: z
+            .strictObject({
+              daily: z.number().int().min(1, m('keep')).max(1000, m('keep')).default(7),
+              weekly: z.number().int().min(0, m('keep')).max(1000, m('keep')).default(4),
+              monthly: z.number().int().min(0, m('keep')).max(1000, m('keep')).default(12),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
     })
     .superRefine((a, ctx) => {
       const lan = parseCidr(a.lan.address);

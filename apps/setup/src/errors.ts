@@ -14,7 +14,9 @@ export type SetupErrorCode =
   | 'SETUP_INVALID_SECRET_NAME'
   | 'SETUP_SECRET_MISSING'
   | 'SETUP_STATE_CORRUPT'
-  | 'SETUP_NO_FREE_PORT';
+  | 'SETUP_NO_FREE_PORT'
+  | 'SETUP_BACKUP_FAILED'
+  | 'SETUP_RESTORE_FAILED';
 
 /**
  * Errors of invis-setup: a stable `code`, a message for people, safe `details` (field paths,
