@@ -13,9 +13,11 @@ import {
   parseTsigKeyFile,
   upnpRouterSource,
 } from '@invis/dns-zone';
+import { recordJobRun } from '@invis/host';
 import type { Answers } from './answers';
 import { SetupError } from './errors';
 import type { ModuleContext } from './module';
+import { DDNS_INTERVAL_MINUTES } from './modules/ddns';
 
 /** The DDNS answers (present when DDNS is wanted). */
 export type DdnsAnswers = NonNullable<Answers['ddns']>;
@@ -61,6 +63,7 @@ export async function runDdns(ctx: ModuleContext, options: { fetch?: FetchLike }
   const spool = ctx.profile.spool.inetcheck;
   await ctx.fs.mkdir(stateDir, 0o700);
   await ctx.fs.mkdir(spool.slice(0, spool.lastIndexOf('/')), 0o755);
+  const startedAt = ctx.clock.now();
   const result = await createDdnsUpdater({
     fqdn: ddns.fqdn,
     zone: ddns.zone,
@@ -70,5 +73,15 @@ export async function runDdns(ctx: ModuleContext, options: { fetch?: FetchLike }
     clock: ctx.clock,
   }).run();
   await ctx.fs.writeFileAtomic(spool, `${formatDdnsResult(result)}\n`, { mode: 0o644 });
+  const finishedAt = ctx.clock.now();
+  await recordJobRun(ctx.fs, ctx.profile.jobsDir, {
+    name: 'ddns',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    // No public address (no Internet) is a warning; a refused or failed update is a failure.
+    result: result.exitCode === 0 ? 'ok' : result.exitCode === 1 ? 'warning' : 'failed',
+    message: formatDdnsResult(result),
+    nextRunAt: new Date(finishedAt.getTime() + DDNS_INTERVAL_MINUTES * 60_000).toISOString(),
+  });
   return result;
 }

@@ -70,6 +70,8 @@ export interface PlatformProfile {
   setupCommand: readonly string[];
   /** Status files the portal's status page reads. */
   spool: { inetcheck: string };
+  /** Background jobs' state files (`@invis/host` recordJobRun), read by the portal's status page. */
+  jobsDir: string;
   ddns: { stateDir: string };
   portal: {
     unit: string;
@@ -212,6 +214,7 @@ const debianCommon = {
   systemd: { unitDir: '/etc/systemd/system', analyze: '/usr/bin/systemd-analyze' },
   setupCommand: ['/usr/bin/invis-setup'],
   spool: { inetcheck: '/var/spool/results/inetcheck/inetcheck' },
+  jobsDir: '/var/lib/invis/jobs',
   ddns: { stateDir: '/var/lib/invis/ddns' },
   portal: {
     unit: 'invis-portal',

@@ -28,7 +28,7 @@ export function renderDdnsUnits(profile: PlatformProfile): { service: string; ti
       ['Type', 'oneshot'],
       ['ExecStart', [...profile.setupCommand, 'ddns'].join(' ')],
       ...HARDENING,
-      ['ReadWritePaths', `${profile.ddns.stateDir} ${spoolDir}`],
+      ['ReadWritePaths', `${profile.ddns.stateDir} ${spoolDir} ${profile.jobsDir}`],
       // Root reads its own 0600 key file without capabilities; nothing else is needed.
       ['CapabilityBoundingSet', ''],
     ],
@@ -37,13 +37,16 @@ export function renderDdnsUnits(profile: PlatformProfile): { service: string; ti
     Unit: [['Description', 'invis: DDNS update every 10 minutes']],
     Timer: [
       ['OnBootSec', '2min'],
-      ['OnUnitActiveSec', '10min'],
+      ['OnUnitActiveSec', `${DDNS_INTERVAL_MINUTES}min`],
       ['AccuracySec', '30s'],
     ],
     Install: [['WantedBy', 'timers.target']],
   });
   return { service, timer };
 }
+
+/** How often the timer runs the update (the original's cron interval). */
+export const DDNS_INTERVAL_MINUTES = 10;
 
 const spec = (answers: Answers) =>
   fileModule({
@@ -57,7 +60,11 @@ const spec = (answers: Answers) =>
       const installedLater = [profile.setupCommand[0] ?? ''];
       const path = (suffix: string) => `${profile.systemd.unitDir}/${DDNS_UNIT}.${suffix}`;
       return {
-        directories: [{ path: profile.systemd.unitDir, mode: 0o755 }],
+        directories: [
+          { path: profile.systemd.unitDir, mode: 0o755 },
+          // The service may write only listed folders: its job state folder must exist first.
+          { path: profile.jobsDir, mode: 0o755 },
+        ],
         files: [
           {
             path: path('service'),

@@ -40,6 +40,7 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_TRUSTED_PROXIES', ''],
     ['PORTAL_CERT_FILES', SERVER_CERTIFICATES.map((n) => `${n}=${paths.certs[n].cert}`).join(',')],
     ['PORTAL_INETCHECK_FILE', profile.spool.inetcheck],
+    ['PORTAL_JOBS_DIR', profile.jobsDir],
   ];
   return [
     generatedMarker('@invis/setup-1', 'hash'),

@@ -108,9 +108,16 @@ describe('ddns (BIND with TSIG, https echo)', () => {
       certificates: [],
       backupStampFile: join(root, 'none'),
       internetStateFile: spool,
+      jobsDir: join(root, 'var/lib/invis/jobs'),
       services: { states: async () => [], run: async () => undefined },
     });
     expect(status.internet).toMatchObject({ state: 'ok', text: `invis.dyn.invis.test: unchanged (${PUBLIC})` });
+    // …and shows the run among the background jobs, next run one timer interval later.
+    expect(status.jobs).toEqual([
+      expect.objectContaining({ name: 'ddns', result: 'ok', message: `invis.dyn.invis.test: unchanged (${PUBLIC})` }),
+    ]);
+    const [job] = status.jobs;
+    expect(Date.parse(job?.nextRunAt ?? '') - Date.parse(job?.finishedAt ?? '')).toBe(10 * 60_000);
   });
 
   it('refuses a key file others may read, before anything is sent', async () => {

@@ -41,6 +41,7 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       PORTAL_INTERNAL_NETWORKS: ['192.168.220.0/24', '192.168.166.0/24'],
       PORTAL_TRUSTED_PROXIES: [],
       PORTAL_INETCHECK_FILE: '/var/spool/results/inetcheck/inetcheck',
+      PORTAL_JOBS_DIR: '/var/lib/invis/jobs',
     });
     const unit = await readFile(join(root, 'etc/systemd/system/invis-portal.service'), 'utf8');
     for (const line of [
