@@ -68,6 +68,14 @@ const MSG = {
     en: 'the DDNS name must lie inside the DDNS zone',
   },
   absolutePath: { de: 'absoluter Pfad ohne ..', en: 'absolute path without ..' },
+  siteName: {
+    de: 'Standortname: 1–32 Zeichen a-z, 0-9, -, eindeutig',
+    en: 'site name: 1–32 characters a-z, 0-9, -, unique',
+  },
+  siteOverlap: {
+    de: 'Netz überschneidet sich mit dem LAN, dem VPN oder einem anderen Standort',
+    en: 'network overlaps the LAN, the VPN or another site',
+  },
   mailAddress: {
     de: 'E-Mail-Adresse: name@domäne aus a-z, 0-9, . _ % + -',
     en: 'mail address: name@domain of a-z, 0-9, . _ % + -',
@@ -78,11 +86,23 @@ const MSG = {
   },
   backupTime: { de: 'Uhrzeit HH:MM', en: 'time HH:MM' },
   keep: { de: 'Anzahl 0–1000 (täglich mindestens 1)', en: 'count 0–1000 (daily at least 1)' },
+  printerName: {
+    de: 'Druckername: 1–31 Zeichen A-Z a-z 0-9 _ -, Buchstabe zuerst (nicht printers, print$, homes)',
+    en: 'printer name: 1–31 characters A-Z a-z 0-9 _ -, letter first (not printers, print$, homes)',
+  },
+  printerUri: {
+    de: 'Drucker-URI: ipp://… oder ipps://… (IPP Everywhere, ohne Treiber)',
+    en: 'printer URI: ipp://… or ipps://… (IPP Everywhere, driverless)',
+  },
+  printerText: { de: 'Text: höchstens 127 Zeichen, eine Zeile', en: 'text: at most 127 characters, one line' },
+  printerClash: { de: 'Druckernamen müssen verschieden sein', en: 'printer names must differ' },
+  days: { de: 'Tage: 1–3650', en: 'days: 1–3650' },
 } as const;
 
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?$/;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const NIC = /^[A-Za-z0-9_.-]{1,15}$/;
+const SITE = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 // The address rules of @invis/mail-rewrite: nothing that could break a Postfix or Sieve line.
 const MAIL_ADDRESS = /^[a-z0-9._%+-]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
 
@@ -104,6 +124,20 @@ const isDnsName = (d: string): boolean => {
 };
 const isAbsolutePath = (p: string): boolean => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0');
 /** A restic repository: a local path, or an sftp/rest URL (no spaces or control characters). */
+/** CUPS queue and Samba share name at once: no spaces, slashes or `#`, not a reserved share. */
+const PRINTER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/;
+const RESERVED_SHARES = new Set(['printers', 'homes', 'global', 'netlogon', 'sysvol', 'ipc']);
+/** One line of printable text without the characters lpadmin and smb.conf treat specially. */
+const PRINTER_TEXT = /^[^\x00-\x1f\x7f"'\\]{0,127}$/;
+const isIppUri = (u: string): boolean => {
+  try {
+    const url = new URL(u);
+    return (url.protocol === 'ipp:' || url.protocol === 'ipps:') && url.hostname !== '' && !/[\s"'\\]/.test(u);
+  } catch {
+    return false;
+  }
+};
+
 const isBackupTarget = (t: string): boolean =>
   isAbsolutePath(t) || /^sftp:[^\s\p{Cc}]+$/u.test(t) || /^rest:https?:\/\/[^\s\p{Cc}]+$/u.test(t);
 
@@ -180,6 +214,23 @@ export function answersSchema(lang: Lang) {
             .max(65534, m('openvpnPort'))
             .refine((p) => !inSambaRpcRange(p) && !inSambaRpcRange(p + 1), m('openvpnPort'))
             .optional(),
+          // The `openvpn` module: the name or address bundles dial (default: the DDNS name, else
+          // the server's FQDN), an existing easy-rsa PKI to take over once, the site server's
+          // pool and the branches (certificate `site-<name>`, iroute for its subnets).
+          remote: z
+            .string()
+            .refine((h) => parseIpv4(h) !== undefined || isDnsName(h), m('fqdn'))
+            .optional(),
+          importEasyRsa: z.string().refine(isAbsolutePath, m('absolutePath')).optional(),
+          siteNetwork: z.string().refine(isNetworkAddress, m('vpnNetwork')).default('192.168.167.0/24'),
+          sites: z
+            .array(
+              z.strictObject({
+                name: z.string().regex(SITE, m('siteName')),
+                subnets: z.array(z.string().refine(isNetworkAddress, m('vpnNetwork'))).min(1),
+              }),
+            )
+            .default([]),
         })
         .prefault({}),
       dhcp: z.strictObject({ server: z.enum(['kea', 'dhcpd']).default('kea') }).prefault({}),
@@ -228,12 +279,82 @@ export function answersSchema(lang: Lang) {
             .prefault({}),
         })
         .prefault({}),
+      // The print server (`print` module): queues setup adds with lpadmin, shared to Windows
+      // through Samba's [printers]. IPP Everywhere (driverless) first; `cups-pdf` is a virtual
+      // PDF printer (Debian's printer-driver-cups-pdf).
+      print: z
+        .strictObject({
+          printers: z
+            .array(
+              z.discriminatedUnion('driver', [
+                z.strictObject({
+                  name: z
+                    .string()
+                    .regex(PRINTER_NAME, m('printerName'))
+                    .refine((n) => !RESERVED_SHARES.has(n.toLowerCase()), m('printerName')),
+                  driver: z.literal('everywhere'),
+                  uri: z.string().refine(isIppUri, m('printerUri')),
+                  description: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
+                  location: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
+                }),
+                z.strictObject({
+                  name: z
+                    .string()
+                    .regex(PRINTER_NAME, m('printerName'))
+                    .refine((n) => !RESERVED_SHARES.has(n.toLowerCase()), m('printerName')),
+                  driver: z.literal('cups-pdf'),
+                  description: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
+                  location: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
+                }),
+              ]),
+            )
+            .default([])
+            .refine((list) => new Set(list.map((p) => p.name.toLowerCase())).size === list.length, m('printerClash')),
+        })
+        .prefault({}),
+      // Housekeeping timers (the original's clean_transfer / clean_recycle and their defaults).
+      housekeeping: z
+        .strictObject({
+          transfer: z
+            .strictObject({
+              enabled: z.boolean().default(true),
+              days: z.number().int().min(1, m('days')).max(3650, m('days')).default(21),
+            })
+            .prefault({}),
+          recycle: z
+            .strictObject({
+              enabled: z.boolean().default(true),
+              days: z.number().int().min(1, m('days')).max(3650, m('days')).default(30),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
     })
     .superRefine((a, ctx) => {
       const lan = parseCidr(a.lan.address);
       const vpn = a.vpn ? parseCidr(a.vpn.network) : undefined;
       if (lan && vpn && overlaps(lan, vpn))
         ctx.addIssue({ code: 'custom', message: m('vpnOverlap'), path: ['vpn', 'network'] });
+      // With a VPN: the site pool and every branch subnet apart from the LAN, the VPN and each other.
+      const taken = [lan, vpn].filter((c) => c !== undefined);
+      const nets = !a.vpn
+        ? []
+        : [
+            { path: ['openvpn', 'siteNetwork'], text: a.openvpn.siteNetwork },
+            ...a.openvpn.sites.flatMap((site, i) =>
+              site.subnets.map((text, j) => ({ path: ['openvpn', 'sites', i, 'subnets', j], text })),
+            ),
+          ];
+      for (const net of nets) {
+        const cidr = parseCidr(net.text);
+        if (!cidr) continue;
+        if (taken.some((t) => overlaps(t, cidr)))
+          ctx.addIssue({ code: 'custom', message: m('siteOverlap'), path: net.path });
+        taken.push(cidr);
+      }
+      const names = a.openvpn.sites.map((s) => s.name);
+      if (new Set(names).size !== names.length)
+        ctx.addIssue({ code: 'custom', message: m('siteName'), path: ['openvpn', 'sites'] });
       const ovpn = a.openvpn.port;
       const ports = [a.ssh.port, a.portal.port, ovpn, ovpn === undefined ? undefined : ovpn + 1].filter(
         (p) => p !== undefined,
