@@ -128,7 +128,8 @@ const isAbsolutePath = (p: string): boolean => p.startsWith('/') && !p.split('/'
 const PRINTER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/;
 const RESERVED_SHARES = new Set(['printers', 'homes', 'global', 'netlogon', 'sysvol', 'ipc']);
 /** One line of printable text without the characters lpadmin and smb.conf treat specially. */
-const PRINTER_TEXT = /^[^\x00-\x1f\x7f"'\\]{0,127}$/;
+const isPrinterText = (t: string): boolean =>
+  t.length <= 127 && [...t].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f && !`"'\\`.includes(c));
 const isIppUri = (u: string): boolean => {
   try {
     const url = new URL(u);
@@ -156,6 +157,11 @@ export const DEFAULT_DDNS_KEY_FILE = '/etc/invis/ddns/tsig.key';
  */
 export function answersSchema(lang: Lang) {
   const m = (key: keyof typeof MSG) => MSG[key][lang];
+  const printerName = z
+    .string()
+    .regex(PRINTER_NAME, m('printerName'))
+    .refine((n) => !RESERVED_SHARES.has(n.toLowerCase()), m('printerName'));
+  const printerText = z.string().refine(isPrinterText, m('printerText')).optional();
   return z
     .strictObject({
       hostname: z.string().regex(HOSTNAME, m('hostname')),
@@ -288,23 +294,17 @@ export function answersSchema(lang: Lang) {
             .array(
               z.discriminatedUnion('driver', [
                 z.strictObject({
-                  name: z
-                    .string()
-                    .regex(PRINTER_NAME, m('printerName'))
-                    .refine((n) => !RESERVED_SHARES.has(n.toLowerCase()), m('printerName')),
+                  name: printerName,
                   driver: z.literal('everywhere'),
                   uri: z.string().refine(isIppUri, m('printerUri')),
-                  description: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
-                  location: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
+                  description: printerText,
+                  location: printerText,
                 }),
                 z.strictObject({
-                  name: z
-                    .string()
-                    .regex(PRINTER_NAME, m('printerName'))
-                    .refine((n) => !RESERVED_SHARES.has(n.toLowerCase()), m('printerName')),
+                  name: printerName,
                   driver: z.literal('cups-pdf'),
-                  description: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
-                  location: z.string().regex(PRINTER_TEXT, m('printerText')).optional(),
+                  description: printerText,
+                  location: printerText,
                 }),
               ]),
             )
