@@ -130,6 +130,30 @@ export interface PlatformProfile {
     /** Presence and vacation per user (`presence.json`, written by the portal; missing = everyone present). */
     stateDir: string;
   };
+  /** The print server (`print` module): CUPS and Samba's printer shares. */
+  print: {
+    unit: string;
+    cupsd: string;
+    lpadmin: string;
+    lpstat: string;
+    /** The scheduler's configuration setup renders whole. */
+    cupsdConfig: string;
+    /** CUPS's file/permission configuration (left as the package ships it; the checker reads it). */
+    filesConfig: string;
+    /** The Samba include with `[printers]` and `[print$]`. */
+    sambaConfig: string;
+    /** `[printers]`: where smbd spools jobs before it hands them to CUPS (1777). */
+    spoolDir: string;
+    /** `[print$]`: Windows printer drivers for Point and Print. */
+    driversDir: string;
+    /** The PPD of the virtual PDF printer (printer-driver-cups-pdf). */
+    cupsPdfPpd: string;
+  };
+  /** Housekeeping timers (`housekeeping` module, `invis-setup housekeeping run`). */
+  housekeeping: {
+    /** The recycle bin's folder inside a share (vfs_recycle `recycle:repository`). */
+    recycleDir: string;
+  };
 }
 
 const debianCommon = {
@@ -154,6 +178,7 @@ const debianCommon = {
     ],
     fetchmail: ['fetchmail'],
     fileserver: ['samba', 'acl'],
+    print: ['cups', 'cups-client', 'cups-filters'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
   chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
@@ -274,6 +299,19 @@ const debianCommon = {
     },
     stateDir: '/var/lib/invis/mail',
   },
+  print: {
+    unit: 'cups',
+    cupsd: '/usr/sbin/cupsd',
+    lpadmin: '/usr/sbin/lpadmin',
+    lpstat: '/usr/bin/lpstat',
+    cupsdConfig: '/etc/cups/cupsd.conf',
+    filesConfig: '/etc/cups/cups-files.conf',
+    sambaConfig: '/etc/samba/smb.printers.conf',
+    spoolDir: '/var/spool/samba',
+    driversDir: '/var/lib/samba/printers',
+    cupsPdfPpd: '/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd',
+  },
+  housekeeping: { recycleDir: '.recycle' },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
 
 /** Every known platform, keyed `<os-release ID>-<VERSION_ID>`. openSUSE Leap is one more entry. */
