@@ -70,6 +70,32 @@ export interface PlatformProfile {
   setupCommand: readonly string[];
   /** Status files the portal's status page reads. */
   spool: { inetcheck: string };
+  /** OpenVPN (`openvpn` module): the VPN PKI, Debian's `openvpn-server@` instances, the connect check. */
+  openvpn: {
+    /** The VPN's @invis/ovpn-pki store (the portal's PORTAL_PKI_DIR). */
+    pkiDir: string;
+    /** Debian's `openvpn-server@<name>` reads `<serverDir>/<name>.conf`. */
+    serverDir: string;
+    /** CA, server certificate and key, tls-crypt-v2 key and the CRL OpenVPN reads (crl.pem: the portal's PORTAL_VPN_CRL_FILE). */
+    keysDir: string;
+    /** The site server's client-config-dir (one iroute entry per branch). */
+    ccdDir: string;
+    unitTemplate: string;
+    /** Config names: road-warrior and site server. */
+    roadWarrior: string;
+    site: string;
+    openvpn: string;
+    /** The group OpenVPN drops to; it may read the connect check's LDAP password copy. */
+    group: string;
+    /** Folder of that copy (0750 root:group). */
+    configDir: string;
+    /** What OpenVPN runs at every road-warrior connect. */
+    connectCommand: readonly string[];
+    /** Expiry warnings go out through it when it is installed. */
+    sendmail: string;
+    /** Postfix's maildrop, where sendmail leaves the mail. */
+    maildrop: string;
+  };
   /** Background jobs' state files (`@invis/host` recordJobRun), read by the portal's status page. */
   jobsDir: string;
   ddns: { stateDir: string };
@@ -166,6 +192,7 @@ const debianCommon = {
     dns: ['bind9', 'bind9-utils'],
     firewall: ['firewalld'],
     dhcp: ['kea-dhcp4-server'],
+    openvpn: ['openvpn'],
     mailserver: [
       'postfix',
       'postfix-lmdb',
@@ -239,6 +266,21 @@ const debianCommon = {
   systemd: { unitDir: '/etc/systemd/system', analyze: '/usr/bin/systemd-analyze' },
   setupCommand: ['/usr/bin/invis-setup'],
   spool: { inetcheck: '/var/spool/results/inetcheck/inetcheck' },
+  openvpn: {
+    pkiDir: '/var/lib/invis/pki',
+    serverDir: '/etc/openvpn/server',
+    keysDir: '/etc/openvpn/server/invis',
+    ccdDir: '/etc/openvpn/server/invis-ccd',
+    unitTemplate: 'openvpn-server@',
+    roadWarrior: 'invis-vpn',
+    site: 'invis-site',
+    openvpn: '/usr/sbin/openvpn',
+    group: 'invis-vpn',
+    configDir: '/etc/invis/openvpn',
+    connectCommand: ['/usr/bin/invis-setup', 'vpn', 'connect'],
+    sendmail: '/usr/sbin/sendmail',
+    maildrop: '/var/spool/postfix/maildrop',
+  },
   jobsDir: '/var/lib/invis/jobs',
   ddns: { stateDir: '/var/lib/invis/ddns' },
   portal: {
