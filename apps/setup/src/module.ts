@@ -67,6 +67,8 @@ export interface DesiredFile {
   path: string;
   content: string;
   mode?: number;
+  /** Key material or a password: plans and reports name the file but never show its diff. */
+  secret?: boolean;
   /**
    * Runs the real checker on a candidate copy (at `candidate`, a real path) before anything is
    * written; resolves when it accepts, else the module fails with `SETUP_CHECK_FAILED`.
@@ -126,7 +128,9 @@ async function planRendered(ctx: ModuleContext, rendered: Rendered): Promise<Mod
   const plan: ModulePlan = { ...emptyPlan(), directories: [] };
   for (const dir of rendered.directories) if (!(await ctx.fs.exists(dir.path))) plan.directories.push(dir.path);
   for (const file of rendered.files) {
-    plan.files.push(fileChange(file.path, await ctx.fs.readFileIfExists(file.path), file.content));
+    plan.files.push(
+      fileChange(file.path, await ctx.fs.readFileIfExists(file.path), file.content, { secret: file.secret === true }),
+    );
   }
   if (!ctx.staging && plan.files.some((f) => f.action !== 'unchanged')) {
     plan.services.push(...rendered.services);
