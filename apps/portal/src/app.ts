@@ -6,7 +6,9 @@ import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { registerAdminRoutes } from './api/admin';
+import { registerDnsRoutes } from './api/dns';
 import { registerGroupRoutes } from './api/groups';
+import { registerHostRoutes } from './api/hosts';
 import { ANON_CSRF_COOKIE, registerSessionRoutes, SESSION_COOKIE } from './api/session';
 import { registerUserRoutes } from './api/users';
 import type { PortalDeps, PortalEnv } from './context';
@@ -148,6 +150,8 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
   registerUserRoutes(app);
   registerGroupRoutes(app);
   registerAdminRoutes(app);
+  registerHostRoutes(app);
+  registerDnsRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
     type: 'apiKey',

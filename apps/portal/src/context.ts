@@ -1,8 +1,10 @@
+import type { DnsBackend } from '@invis/dns-zone';
 import type { Context } from 'hono';
 import type { AccessCheck } from './access';
 import type { AuditLog } from './audit';
 import type { Directory } from './directory';
 import { isPortalError, PortalError } from './errors';
+import type { HostManager } from './hosts';
 import type { NetworkSet } from './network';
 import type { ServiceControl } from './services';
 import type { AnonymousCsrf, Session, SessionStore, SessionUser } from './sessions';
@@ -28,6 +30,10 @@ export interface PortalDeps {
   status: () => Promise<ServerStatus>;
   /** Revokes the VPN certificates of disabled and deleted accounts; null when the portal has no VPN PKI. */
   vpn: VpnRevoker | null;
+  /** Hosts (AD computer, DHCP reservation, DNS A/PTR in one step); null when the portal manages no LAN. */
+  hosts: HostManager | null;
+  /** The DNS zones the DNS records page edits; null when the portal manages no DNS. */
+  dns: DnsBackend | null;
   /** Current rights of a user (admin, mobile, enabled), re-read from the directory about once a minute. */
   access: AccessCheck;
   internalNetworks: NetworkSet;

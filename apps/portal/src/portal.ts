@@ -1,6 +1,7 @@
 import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { DnsBackend } from '@invis/dns-zone';
 import { type Clock, type CommandRunner, type ServiceManager, systemClock } from '@invis/host';
 import type { Context } from 'hono';
 import { createAccessCheck } from './access';
@@ -9,6 +10,7 @@ import { openAuditLog } from './audit';
 import type { PortalDeps, PortalEnv } from './context';
 import type { Directory } from './directory';
 import { PortalError } from './errors';
+import type { HostManager } from './hosts';
 import { createNetworkSet } from './network';
 import { createServiceControl } from './services';
 import { createAnonymousCsrf, createSessionStore } from './sessions';
@@ -47,6 +49,10 @@ export interface PortalOptions {
   status: Omit<StatusSources, 'services' | 'clock'>;
   /** Revokes a user's VPN certificates before the account is disabled or deleted (omit without a VPN PKI). */
   vpn?: VpnRevoker;
+  /** Hosts with DHCP and DNS in one step (omit on a portal that manages no LAN). */
+  hosts?: HostManager;
+  /** DNS zones for the DNS records page (omit: no DNS page). */
+  dns?: DnsBackend;
   /** Seconds a status snapshot is reused (default 5). */
   statusTtlSeconds?: number;
   /** The TCP peer of a request; default: the node server's socket. */
@@ -118,6 +124,8 @@ export function createPortal(options: PortalOptions): Portal {
     services,
     shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
     vpn: options.vpn ?? null,
+    hosts: options.hosts ?? null,
+    dns: options.dns ?? null,
     status: cachedStatus({ ...options.status, services, clock }, (options.statusTtlSeconds ?? 5) * 1000),
     internalNetworks: createNetworkSet(options.internalNetworks),
     trustedProxies: createNetworkSet(options.trustedProxies ?? []),

@@ -11,6 +11,10 @@ export const TOKEN_SCOPES = [
   'groups:write',
   'audit:read',
   'services:write',
+  'hosts:read',
+  'hosts:write',
+  'dns:read',
+  'dns:write',
 ] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 

@@ -1,0 +1,539 @@
+// Hosts: a PC or device as one thing — AD computer object (PCs), DHCP reservation by MAC in the
+// device type's range of the original invis policy, DNS A and PTR — created, changed and removed
+// in one step that rolls every part back when one fails (hosts-saga.ts). The directory is the
+// DHCP source of truth (the original's iscDhcpHost objects); `push` makes a change reach the
+// running DHCP server (production: the setup's `invis-setup sync dhcp`, which reloads Kea).
+import { readFile } from 'node:fs/promises';
+import type { AdClient } from '@invis/ad-client';
+import {
+  createDhcpDirectory,
+  type DeviceType,
+  type DhcpConfig,
+  type DhcpDirectory,
+  deviceTypeOf,
+  isDhcpConfigError,
+  type Lease,
+  nextFreeAddress,
+  normalizeMac,
+  parseDhcpdLeases,
+  parseKeaLeases,
+  policyPool,
+  type Reservation,
+  reservationFromLease,
+  validateDhcpConfig,
+} from '@invis/dhcp-config';
+import { type DnsBackend, type DnsRecordInput, isDnsZoneError, isInZone, ptrName } from '@invis/dns-zone';
+import { PortalError } from './errors';
+import { runSaga, type Saga } from './hosts-saga';
+import { staleWhileRevalidate } from './swr';
+
+/** Computer accounts as the hosts need them (an AD client through {@link adComputerAccounts}). */
+export interface ComputerAccounts {
+  /** Lower-case names of every computer account. */
+  list(): Promise<string[]>;
+  exists(name: string): Promise<boolean>;
+  create(name: string, description: string): Promise<void>;
+  delete(name: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+/** A lease as the hosts page shows it. */
+export interface LeaseView {
+  ip: string;
+  mac: string | null;
+  hostname: string | null;
+  state: Lease['state'];
+  /** ISO 8601, null for infinite leases. */
+  ends: string | null;
+  /** The reserved host with this MAC, if any. */
+  reservedAs: string | null;
+}
+
+/** One host: its reservation, whether it has a computer account, and its live lease. */
+export interface Host {
+  name: string;
+  fqdn: string;
+  mac: string;
+  ip: string;
+  /** From the address (the original stores no type): null outside every range. */
+  type: DeviceType | null;
+  comment: string;
+  computer: boolean;
+  lease: { ip: string; state: Lease['state']; ends: string | null } | null;
+}
+
+/** A new host. */
+export interface HostInput {
+  name: string;
+  type: DeviceType;
+  mac: string;
+  /** Default: the next free address of the type's range. */
+  ip?: string;
+  comment?: string;
+  /** Create an AD computer object (PCs). Default: for clients and servers. */
+  computer?: boolean;
+}
+
+/** Changes to a host; a new `type` without `ip` moves it to the next free address of that range. */
+export interface HostPatch {
+  name?: string;
+  type?: DeviceType;
+  mac?: string;
+  ip?: string;
+  comment?: string;
+}
+
+/** A dynamic client turned into a reserved host. */
+export interface LeaseReservation {
+  /** The leased address (the lease list's key). */
+  ip: string;
+  type: DeviceType;
+  /** Default: the name the client sent, made DNS-safe. */
+  name?: string;
+  comment?: string;
+  computer?: boolean;
+}
+
+/** Options of {@link createHostManager}. */
+export interface HostManagerOptions {
+  computers: ComputerAccounts;
+  /** The iscDhcpHost objects (`createDhcpDirectory({ ad })`). */
+  dhcp: Pick<DhcpDirectory, 'read' | 'putReservation' | 'deleteReservation'>;
+  dns: DnsBackend;
+  /** The forward zone hosts live in (the AD domain, e.g. `invis-net.loc`). */
+  zone: string;
+  /** The LAN (CIDR) whose device ranges and pool the original invis policy defines. */
+  subnet: string;
+  /** Makes the directory's reservations reach the running DHCP server; omitted: its own timer does. */
+  push?: () => Promise<void>;
+  /** The DHCP server's leases; omitted: no lease state. */
+  leases?: () => Promise<Lease[]>;
+  /** How long the host list is reused (stale-while-revalidate; default 2000 ms, 0 = always fresh). */
+  listTtlMs?: number;
+}
+
+/** Hosts, leases and the next free address. */
+export interface HostManager {
+  readonly zone: string;
+  readonly subnet: string;
+  /** Every reserved host with its lease state, sorted by address. */
+  list(): Promise<Host[]>;
+  get(name: string): Promise<Host | undefined>;
+  /** The next free address of a device type (what the form offers). */
+  nextFree(type: DeviceType): Promise<string>;
+  create(input: HostInput): Promise<Host>;
+  update(name: string, patch: HostPatch): Promise<Host>;
+  /** Removes reservation, DNS A and PTR, and the computer account. */
+  remove(name: string): Promise<void>;
+  leases(): Promise<LeaseView[]>;
+  /** "Reserve" from the lease list: keeps the address when it lies outside the pool. */
+  reserveLease(input: LeaseReservation): Promise<Host>;
+}
+
+const DNS_INPUT_CODES = new Set([
+  'DNS_INVALID_NAME',
+  'DNS_NON_ASCII_NAME',
+  'DNS_INVALID_RECORD',
+  'DNS_CNAME_CONFLICT',
+  'DNS_TARGET_IS_CNAME',
+  'DNS_OUT_OF_ZONE',
+  'DNS_PARSE_ERROR',
+]);
+
+/**
+ * A library error as the portal's: input the DHCP model refuses is a conflict, input the DNS
+ * model refuses is PORTAL_DNS_INVALID, a missing zone is PORTAL_NOT_FOUND, any other DNS
+ * failure PORTAL_DNS_FAILED. The library code is `details.reason`, its issues are kept.
+ * @returns the PortalError, or `e` itself when it is none of these
+ */
+export function portalErrorOf(e: unknown): unknown {
+  if (isDhcpConfigError(e)) {
+    const issues = e.issues.map((i) => `${i.path}: ${i.message}`);
+    return new PortalError('PORTAL_CONFLICT', e.message, {
+      cause: e,
+      details: { reason: e.code, ...(issues.length ? { issues } : {}) },
+    });
+  }
+  if (isDnsZoneError(e)) {
+    if (DNS_INPUT_CODES.has(e.code))
+      return new PortalError('PORTAL_DNS_INVALID', e.message, { cause: e, details: { reason: e.code } });
+    if (e.code === 'DNS_ZONE_NOT_FOUND')
+      return new PortalError('PORTAL_NOT_FOUND', e.message, { cause: e, details: { reason: e.code } });
+    return new PortalError('PORTAL_DNS_FAILED', e.message, { cause: e, details: { reason: e.code } });
+  }
+  return e;
+}
+
+/** Runs `f`, turning library errors into portal errors ({@link portalErrorOf}). */
+async function mapped<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw portalErrorOf(e);
+  }
+}
+
+const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Host names: one DNS label, lower case; with a computer account also a NetBIOS name (≤ 15). */
+function checkName(name: string, computer: boolean): void {
+  if (!HOSTNAME.test(name) || (computer && name.length > 15)) {
+    throw new PortalError(
+      'PORTAL_VALIDATION',
+      computer
+        ? 'a PC name has 1–15 letters, digits or hyphens and does not start or end with a hyphen'
+        : 'a host name has 1–63 letters, digits or hyphens and does not start or end with a hyphen',
+      { details: { field: 'name' } },
+    );
+  }
+}
+
+/**
+ * The hosts of the LAN over the directory, DHCP and DNS.
+ * @param options collaborators, forward zone and LAN
+ * @returns the manager
+ * @throws DhcpConfigError `DHCP_INVALID_CONFIG` for a LAN smaller than /24 (the invis ranges do not fit)
+ * @example
+ * const hosts = createHostManager({ computers: adComputerAccounts(ad), dhcp: createDhcpDirectory({ ad }),
+ *   dns: createAdBackend({ client: ad }), zone: 'invis-net.loc', subnet: '192.168.220.0/24' });
+ * await hosts.create({ name: 'laser1', type: 'printer', mac: '00:1b:21:3a:4f:10' });
+ */
+export function createHostManager(options: HostManagerOptions): HostManager {
+  const { computers, dhcp, dns, subnet } = options;
+  const zone = options.zone.toLowerCase();
+  const pool = policyPool(subnet);
+  const fqdn = (name: string): string => `${name}.${zone}`;
+
+  /** The LAN with the directory's reservations: what nextFreeAddress and the conflict checks see. */
+  const model = async (): Promise<DhcpConfig> => {
+    const { config } = await dhcp.read();
+    return { ...config, subnets: [{ id: 1, cidr: subnet, pools: [pool], options: {} }] } as DhcpConfig;
+  };
+  const validated = (config: DhcpConfig, reservations: Reservation[]): void => {
+    validateDhcpConfig({ ...config, reservations });
+  };
+
+  const readLeases = async (): Promise<Lease[]> => (options.leases ? options.leases() : []);
+
+  const load = async (): Promise<Host[]> => {
+    const [config, names, leases] = await Promise.all([dhcp.read(), computers.list(), readLeases()]);
+    const accounts = new Set(names);
+    const byMac = new Map<string, Lease>();
+    for (const l of leases) {
+      if (!l.mac) continue;
+      const seen = byMac.get(l.mac);
+      if (!seen || (l.state === 'active' && seen.state !== 'active')) byMac.set(l.mac, l);
+    }
+    return config.config.reservations.map((r) => toHost(r, accounts.has(r.hostname), byMac.get(r.mac)));
+  };
+  const toHost = (r: Reservation, computer: boolean, lease: Lease | undefined): Host => ({
+    name: r.hostname,
+    fqdn: fqdn(r.hostname),
+    mac: r.mac,
+    ip: r.ip,
+    type: deviceTypeOf({ cidr: subnet }, r.ip) ?? null,
+    comment: r.comment ?? '',
+    computer,
+    lease: lease ? { ip: lease.ip, state: lease.state, ends: lease.ends?.toISOString() ?? null } : null,
+  });
+  const cache = staleWhileRevalidate(load, options.listTtlMs ?? 2000);
+  const fresh = async (): Promise<Host[]> => {
+    cache.invalidate();
+    return cache.get();
+  };
+  const find = async (name: string): Promise<Host | undefined> =>
+    (await fresh()).find((h) => h.name === name.toLowerCase());
+  const need = async (name: string): Promise<Host> => {
+    const host = await find(name);
+    if (!host) throw new PortalError('PORTAL_NOT_FOUND', `no host ${name}`, { details: { host: name } });
+    return host;
+  };
+
+  /** The reverse zone holding an address's PTR name (the longest that contains it). */
+  const reverseZone = async (ip: string): Promise<{ zone: string; name: string }> => {
+    const name = ptrName(ip);
+    const found = (await dns.listZones()).filter((z) => isInZone(name, z)).sort((a, b) => b.length - a.length)[0];
+    if (!found) {
+      throw new PortalError('PORTAL_DNS_FAILED', `no reverse zone for ${ip}`, {
+        details: { reason: 'DNS_ZONE_NOT_FOUND', address: ip },
+      });
+    }
+    return { zone: found, name };
+  };
+
+  /** Replaces an RRset inside the saga; the undo puts back what was there. */
+  const setRecords = async (
+    saga: Saga,
+    step: 'dns-a' | 'dns-ptr',
+    at: { zone: string; name: string },
+    type: 'A' | 'PTR',
+    records: DnsRecordInput[],
+  ): Promise<void> => {
+    const before = await dns.getRecords(at.zone, at.name, type);
+    await saga.run(
+      step,
+      () => dns.replaceRecords(at.zone, at.name, type, records),
+      () => dns.replaceRecords(at.zone, at.name, type, before),
+    );
+  };
+  const a = (name: string, ip: string): DnsRecordInput[] => [{ name: fqdn(name), type: 'A', address: ip }];
+  const ptr = (name: string, at: { name: string }): DnsRecordInput[] => [
+    { name: at.name, type: 'PTR', target: fqdn(name) },
+  ];
+  /** Removes only our PTR (another name may own the address's PTR too). */
+  const ptrWithout = async (at: { zone: string; name: string }, name: string): Promise<DnsRecordInput[]> =>
+    (await dns.getRecords(at.zone, at.name, 'PTR')).filter((r) => r.type === 'PTR' && r.target !== fqdn(name));
+
+  const push = async (saga: Saga): Promise<void> => {
+    if (options.push) await saga.run('dhcp-server', options.push);
+  };
+
+  const manager: HostManager = {
+    zone,
+    subnet,
+    list: () => cache.get(),
+    get: (name) => find(name),
+    async nextFree(type) {
+      const config = await mapped(model);
+      const taken = (await readLeases()).filter((l) => l.state === 'active').map((l) => l.ip);
+      return mapped(async () => nextFreeAddress(config, { deviceType: type, exclude: taken }));
+    },
+
+    async create(input) {
+      const name = input.name.toLowerCase();
+      const computer = input.computer ?? (input.type === 'client' || input.type === 'server');
+      checkName(name, computer);
+      const mac = normalizeMac(input.mac) ?? input.mac;
+      const config = await mapped(model);
+      if (config.reservations.some((r) => r.hostname === name) || (computer && (await computers.exists(name)))) {
+        throw new PortalError('PORTAL_CONFLICT', `a host ${name} exists already`, { details: { host: name } });
+      }
+      const ip = input.ip ?? (await manager.nextFree(input.type));
+      const reservation: Reservation = {
+        hostname: name,
+        mac,
+        ip,
+        ...(input.comment ? { comment: input.comment } : {}),
+      };
+      // Every check that needs no write comes first: a refused input changes nothing.
+      await mapped(async () => validated(config, [...config.reservations, reservation]));
+      const reverse = await reverseZone(ip);
+      try {
+        await runSaga(async (saga) => {
+          if (computer) {
+            await saga.run(
+              'computer',
+              () => computers.create(name, input.comment || 'Computer'),
+              () => computers.delete(name),
+            );
+          }
+          await saga.run(
+            'dhcp',
+            () => dhcp.putReservation(reservation),
+            () => dhcp.deleteReservation(name),
+          );
+          await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
+          await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptr(name, reverse));
+          await push(saga);
+        });
+      } finally {
+        cache.invalidate();
+      }
+      return need(name);
+    },
+
+    async update(name, patch) {
+      const old = await need(name);
+      const next = {
+        name: (patch.name ?? old.name).toLowerCase(),
+        mac: patch.mac === undefined ? old.mac : (normalizeMac(patch.mac) ?? patch.mac),
+        comment: patch.comment ?? old.comment,
+      };
+      checkName(next.name, old.computer);
+      const renamed = next.name !== old.name;
+      const config = await mapped(model);
+      const others = config.reservations.filter((r) => r.hostname !== old.name);
+      if (renamed && (others.some((r) => r.hostname === next.name) || (await computers.exists(next.name)))) {
+        throw new PortalError('PORTAL_CONFLICT', `a host ${next.name} exists already`, {
+          details: { host: next.name },
+        });
+      }
+      const moved = patch.type !== undefined && patch.ip === undefined && patch.type !== old.type;
+      const ip =
+        patch.ip ??
+        (moved
+          ? await mapped(async () =>
+              nextFreeAddress({ ...config, reservations: others }, { deviceType: patch.type as DeviceType }),
+            )
+          : old.ip);
+      const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
+      const after: Reservation = {
+        hostname: next.name,
+        mac: next.mac,
+        ip,
+        ...(next.comment ? { comment: next.comment } : {}),
+      };
+      await mapped(async () => validated(config, [...others, after]));
+      const [oldReverse, newReverse] = [await reverseZone(old.ip), await reverseZone(ip)];
+      try {
+        await runSaga(async (saga) => {
+          if (renamed && old.computer) {
+            await saga.run(
+              'computer',
+              () => computers.rename(old.name, next.name),
+              () => computers.rename(next.name, old.name),
+            );
+          }
+          if (renamed) {
+            // The old object goes first: the directory refuses a second host with the same MAC.
+            await saga.run(
+              'dhcp',
+              () => dhcp.deleteReservation(old.name),
+              () => dhcp.putReservation(before),
+            );
+          }
+          await saga.run(
+            'dhcp',
+            () => dhcp.putReservation(after),
+            () => (renamed ? dhcp.deleteReservation(next.name) : dhcp.putReservation(before)),
+          );
+          if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', []);
+          await setRecords(saga, 'dns-a', { zone, name: fqdn(next.name) }, 'A', a(next.name, ip));
+          if (renamed || ip !== old.ip) {
+            await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', await ptrWithout(oldReverse, old.name));
+          }
+          await setRecords(saga, 'dns-ptr', newReverse, 'PTR', [
+            ...(await ptrWithout(newReverse, next.name)),
+            ...ptr(next.name, newReverse),
+          ]);
+          await push(saga);
+        });
+      } finally {
+        cache.invalidate();
+      }
+      return need(next.name);
+    },
+
+    async remove(name) {
+      const old = await need(name);
+      const reverse = await reverseZone(old.ip);
+      const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
+      try {
+        await runSaga(async (saga) => {
+          await setRecords(saga, 'dns-ptr', reverse, 'PTR', await ptrWithout(reverse, old.name));
+          await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', []);
+          await saga.run(
+            'dhcp',
+            () => dhcp.deleteReservation(old.name),
+            () => dhcp.putReservation(before),
+          );
+          await push(saga);
+          // Last: a deleted computer account cannot be brought back (its SID is gone).
+          if (old.computer) await saga.run('computer', () => computers.delete(old.name));
+        });
+      } finally {
+        cache.invalidate();
+      }
+    },
+
+    async leases() {
+      const [leases, hosts] = await Promise.all([readLeases(), cache.get()]);
+      const reserved = new Map(hosts.map((h) => [h.mac, h.name]));
+      return leases.map((l) => ({
+        ip: l.ip,
+        mac: l.mac ?? null,
+        hostname: l.hostname ?? null,
+        state: l.state,
+        ends: l.ends?.toISOString() ?? null,
+        reservedAs: (l.mac && reserved.get(l.mac)) || null,
+      }));
+    },
+
+    async reserveLease(input) {
+      const lease = (await readLeases()).find((l) => l.ip === input.ip);
+      if (!lease) throw new PortalError('PORTAL_NOT_FOUND', `no lease for ${input.ip}`, { details: { ip: input.ip } });
+      const config = await mapped(model);
+      const { reservation } = await mapped(async () =>
+        reservationFromLease(config, lease, {
+          deviceType: input.type,
+          ...(input.name ? { hostname: input.name.toLowerCase() } : {}),
+        }),
+      );
+      return manager.create({
+        name: reservation.hostname,
+        type: input.type,
+        mac: reservation.mac,
+        ip: reservation.ip,
+        ...(input.comment ? { comment: input.comment } : {}),
+        ...(input.computer === undefined ? {} : { computer: input.computer }),
+      });
+    },
+  };
+  return manager;
+}
+
+/**
+ * Computer accounts through an AD client. A rename changes the object's name, account name,
+ * DNS host name and the host part of its service principal names, as Windows does when a
+ * joined PC is renamed, so the machine keeps its account (and its trust).
+ * @param ad the portal's directory connection
+ * @returns the accounts
+ */
+export function adComputerAccounts(ad: AdClient): ComputerAccounts {
+  return {
+    async list() {
+      return (await ad.computers.list()).map((c) => c.name.toLowerCase());
+    },
+    async exists(name) {
+      return (await ad.computers.get(name)) !== undefined;
+    },
+    async create(name, description) {
+      await ad.computers.create({ name, description });
+    },
+    delete: (name) => ad.computers.delete(name),
+    async rename(from, to) {
+      const computer = await ad.computers.get(from);
+      if (!computer) throw new PortalError('PORTAL_NOT_FOUND', `no computer ${from}`, { details: { host: from } });
+      const { dnsDomain } = await ad.domain();
+      const dn = await ad.ous.rename(computer.dn, to.toUpperCase());
+      const hostPart = new RegExp(`^([^/]+/)${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[.:/])`, 'i');
+      const spns = computer.servicePrincipalName.map((s) => s.replace(hostPart, `$1${to}`));
+      await ad.modify(dn, [
+        { operation: 'replace', attribute: 'sAMAccountName', values: `${to.toUpperCase()}$` },
+        { operation: 'replace', attribute: 'dNSHostName', values: `${to}.${dnsDomain}` },
+        ...(computer.uidNumber === undefined
+          ? []
+          : [{ operation: 'replace' as const, attribute: 'msSFU30Name', values: `${to.toUpperCase()}$` }]),
+        ...(spns.length ? [{ operation: 'replace' as const, attribute: 'servicePrincipalName', values: spns }] : []),
+      ]);
+    },
+  };
+}
+
+/**
+ * The directory's DHCP objects of an AD client (`createDhcpDirectory`), as the hosts use them.
+ * @param ad the portal's directory connection
+ */
+export function adDhcpReservations(ad: AdClient): HostManagerOptions['dhcp'] {
+  return createDhcpDirectory({ ad });
+}
+
+/**
+ * Leases from the DHCP server's lease file: Kea's CSV (`.csv`) or dhcpd's `dhcpd.leases`.
+ * A missing file is no leases (the server has handed out none yet); a broken one is an error.
+ * @param file the lease file
+ * @returns a reader for {@link HostManagerOptions.leases}
+ */
+export function leaseFileSource(file: string): () => Promise<Lease[]> {
+  const parse = file.endsWith('.csv') ? parseKeaLeases : parseDhcpdLeases;
+  return async () => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return parse(text, { now: new Date() });
+  };
+}
