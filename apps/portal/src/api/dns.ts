@@ -26,15 +26,10 @@ const RecordInput = z
       .regex(/^(@|[A-Za-z0-9_*][A-Za-z0-9._*-]*\.?)$/, '@, a name in the zone, or an absolute name ending in a dot')
       .openapi({ example: 'www' }),
     type: z.enum(EDITABLE_TYPES),
-    value: z
-      .string()
-      .min(1)
-      .max(2048)
-      .refine(noControl, 'control characters are not allowed')
-      .openapi({
-        description: 'RDATA as in a zone file, e.g. `10 mail` for MX, `0 5 443 web` for SRV',
-        example: '192.168.220.30',
-      }),
+    value: z.string().min(1).max(2048).refine(noControl, 'control characters are not allowed').openapi({
+      description: 'RDATA as in a zone file, e.g. `10 mail` for MX, `0 5 443 web` for SRV',
+      example: '192.168.220.30',
+    }),
     ttl: z.number().int().min(0).max(2_147_483_647).optional(),
   })
   .openapi('DnsRecordInput');
