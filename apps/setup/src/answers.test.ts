@@ -51,6 +51,9 @@ describe('answers', () => {
     ['openvpn port', { openvpn: { port: 65535 } }, 'openvpn.port: OpenVPN port'],
     ['port clash', { portal: { port: 55022 } }, 'portal.port: SSH, portal and OpenVPN ports'],
     ['port clash', { portal: { port: 57001 }, openvpn: { port: 57000 } }, 'portal.port: SSH, portal and OpenVPN'],
+    ['webdav port clash', { webdav: { port: 56443 }, portal: { port: 56443 } }, 'webdav.port: WebDAV port'],
+    ['webdav port', { webdav: { port: 443 } }, 'webdav.port: port'],
+    ['nfs security', { nfs: { enabled: true, security: 'none' } }, 'nfs.security'],
     ['dhcp', { dhcp: { server: 'dnsmasq' } }, 'dhcp.server'],
     [
       'ddns zone',

@@ -59,6 +59,10 @@ const MSG = {
     de: 'SSH-, Portal- und OpenVPN-Ports (und OpenVPN + 1) müssen verschieden sein',
     en: 'SSH, portal and OpenVPN ports (and OpenVPN + 1) must differ',
   },
+  webdavClash: {
+    de: 'WebDAV-Port: nicht der SSH-, Portal- oder OpenVPN-Port (oder OpenVPN + 1)',
+    en: 'WebDAV port: not the SSH, portal or OpenVPN port (or OpenVPN + 1)',
+  },
   fqdn: {
     de: 'Name: mindestens zwei Teile aus a-z, 0-9, - (z. B. invis.dyn.example.org)',
     en: 'name: at least two labels of a-z, 0-9, - (e.g. invis.dyn.example.org)',
@@ -329,6 +333,29 @@ export function answersSchema(lang: Lang) {
             .prefault({}),
         })
         .prefault({}),
+      // WebDAV access to the shares (`webdav`): Apache on the LAN address at this port (8444: the
+      // original's fixed internal port, open in the internal zone, never drawn as a random port);
+      // `external: true` opens it on the WAN side too.
+      webdav: z
+        .strictObject({
+          port: z
+            .number()
+            .int()
+            .min(1024, m('externalPort'))
+            .max(65535, m('externalPort'))
+            .refine((p) => !inSambaRpcRange(p), m('externalPort'))
+            .default(8444),
+          external: z.boolean().default(false),
+        })
+        .prefault({}),
+      // NFSv4 (`nfs`, optional): /srv/nfs4_base with home and shares for the LAN and the VPN,
+      // Kerberos with privacy by default; `sys` trusts the client's uid and only if the admin asks.
+      nfs: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          security: z.enum(['krb5p', 'krb5i', 'krb5', 'sys']).default('krb5p'),
+        })
+        .prefault({}),
     })
     .superRefine((a, ctx) => {
       const lan = parseCidr(a.lan.address);
@@ -361,6 +388,8 @@ export function answersSchema(lang: Lang) {
       );
       if (new Set(ports).size !== ports.length)
         ctx.addIssue({ code: 'custom', message: m('portClash'), path: ['portal', 'port'] });
+      if (ports.includes(a.webdav.port))
+        ctx.addIssue({ code: 'custom', message: m('webdavClash'), path: ['webdav', 'port'] });
     });
 }
 
