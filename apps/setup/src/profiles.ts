@@ -175,6 +175,35 @@ export interface PlatformProfile {
     /** The PPD of the virtual PDF printer (printer-driver-cups-pdf). */
     cupsPdfPpd: string;
   };
+  /** WebDAV access to the shares (`webdav` module): Apache 2.4 in Debian's layout. */
+  webdav: {
+    unit: string;
+    apache2: string;
+    /** The folder of Debian's enabled sites; setup's site is a file of its own there. */
+    sitesDir: string;
+    site: string;
+    modulesDir: string;
+    /** Apache's user (Debian's `APACHE_RUN_USER`). */
+    user: string;
+    /** An empty folder: the site's DocumentRoot, so nothing but /dav/<share> is served. */
+    documentRoot: string;
+    /** Name of mod_dav_fs's lock database below `${APACHE_LOCK_DIR}`. */
+    lockName: string;
+    /** Prefix of the site's logs below `${APACHE_LOG_DIR}`. */
+    logName: string;
+    /** Prints the bind password to Apache (`AuthLDAPBindPassword exec:`). */
+    cat: string;
+  };
+  /** NFSv4 (`nfs` module): the export root, kernel nfsd's and nfs-ganesha's files, the keytab. */
+  nfs: {
+    /** The NFSv4 pseudo root (`fsid=0`) with `home` and `shares` bind-mounted below it. */
+    root: string;
+    exports: string;
+    ganeshaUnit: string;
+    ganeshaConfig: string;
+    keytab: string;
+    klist: string;
+  };
   /** Housekeeping timers (`housekeeping` module, `invis-setup housekeeping run`). */
   housekeeping: {
     /** The recycle bin's folder inside a share (vfs_recycle `recycle:repository`). */
@@ -205,6 +234,8 @@ const debianCommon = {
     ],
     fetchmail: ['fetchmail'],
     fileserver: ['samba', 'acl'],
+    webdav: ['apache2'],
+    nfs: ['nfs-ganesha', 'nfs-ganesha-vfs', 'krb5-user'],
     print: ['cups', 'cups-client', 'cups-filters'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
@@ -352,6 +383,26 @@ const debianCommon = {
     spoolDir: '/var/spool/samba',
     driversDir: '/var/lib/samba/printers',
     cupsPdfPpd: '/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd',
+  },
+  webdav: {
+    unit: 'apache2',
+    apache2: '/usr/sbin/apache2',
+    sitesDir: '/etc/apache2/sites-enabled',
+    site: 'invis-webdav.conf',
+    modulesDir: '/usr/lib/apache2/modules',
+    user: 'www-data',
+    documentRoot: '/var/lib/invis/webdav',
+    lockName: 'invis-webdav-lock',
+    logName: 'invis-webdav',
+    cat: '/usr/bin/cat',
+  },
+  nfs: {
+    root: '/srv/nfs4_base',
+    exports: '/etc/exports',
+    ganeshaUnit: 'nfs-ganesha',
+    ganeshaConfig: '/etc/ganesha/ganesha.conf',
+    keytab: '/etc/krb5.keytab',
+    klist: '/usr/bin/klist',
   },
   housekeeping: { recycleDir: '.recycle' },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
