@@ -156,6 +156,26 @@ export interface PlatformProfile {
     /** Presence and vacation per user (`presence.json`, written by the portal; missing = everyone present). */
     stateDir: string;
   };
+  /** `backup` module and `invis-backup`: restic, what is saved and where the run leaves its traces. */
+  backup: {
+    /** The timer and service `invis-backup` (daily). */
+    unit: string;
+    /** How the service starts invis-backup. */
+    command: readonly string[];
+    restic: string;
+    /** restic's cache (index and pack headers; not secret: the repository is encrypted). */
+    cacheDir: string;
+    /** Consistent copies made before restic runs: the AD offline backup, the portal database (0700, root). */
+    stagingDir: string;
+    /** Touched at the end of a successful run: the portal's "last backup" (`PORTAL_BACKUP_STAMP_FILE`). */
+    stampFile: string;
+    /**
+     * invis's own state (CA, PKI, portal, jobs, DDNS, staging), saved whole. The other data folders
+     * (shares, homes, Maildirs, …) and every configuration path under /etc come from the rest of
+     * the profile, so a new module's paths are saved without an edit here.
+     */
+    stateRoot: string;
+  };
   /** The print server (`print` module): CUPS and Samba's printer shares. */
   print: {
     unit: string;
@@ -237,6 +257,7 @@ const debianCommon = {
     webdav: ['apache2'],
     nfs: ['nfs-ganesha', 'nfs-ganesha-vfs', 'krb5-user'],
     print: ['cups', 'cups-client', 'cups-filters'],
+    backup: ['restic', 'bzip2', 'tar'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
   chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
@@ -371,6 +392,15 @@ const debianCommon = {
       fetchmail: '/usr/bin/fetchmail',
     },
     stateDir: '/var/lib/invis/mail',
+  },
+  backup: {
+    unit: 'invis-backup',
+    command: ['/usr/bin/invis-backup'],
+    restic: '/usr/bin/restic',
+    cacheDir: '/var/cache/invis/restic',
+    stagingDir: '/var/lib/invis/backup',
+    stampFile: '/var/spool/results/backup/last',
+    stateRoot: '/var/lib/invis',
   },
   print: {
     unit: 'cups',
