@@ -20,6 +20,7 @@ import { ANSWERS_PATH, type Answers, loadAnswers, machineDefaults, renderAnswers
 import { runDdns } from './ddns';
 import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
+import { HOUSEKEEPING_JOBS, type HousekeepingJob, runHousekeeping } from './housekeeping-jobs';
 import { type Lang, pickLang, t } from './i18n';
 import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
@@ -50,7 +51,7 @@ export interface CliIo {
   randomInt?: (min: number, max: number) => number;
 }
 
-const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets', 'sync', 'ddns'] as const;
+const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets', 'sync', 'ddns', 'housekeeping'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -78,6 +79,7 @@ Befehle:
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
   sync dhcp                     DHCP-Reservierungen aus dem Verzeichnis in den laufenden DHCP-Server
   ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
+  housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
   --version                     Version
 Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
 ${COMMON.de}`,
@@ -91,6 +93,7 @@ commands:
   secrets show NAME             print one generated secret
   sync dhcp                     DHCP reservations from the directory into the running DHCP server
   ddns                          publish the public address by DDNS (timer every 10 minutes)
+  housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
   --version                     version
 exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
 ${COMMON.en}`,
@@ -122,6 +125,10 @@ ${COMMON.en}`,
   ddns: {
     de: `Aufruf: invis-setup ddns\nEin DDNS-Lauf für den Abschnitt ddns der Antworten; schreibt die Statuszeile für das Portal. Exit 1, wenn keine öffentliche Adresse gefunden oder das Update abgelehnt wurde.\n${COMMON.de}`,
     en: `usage: invis-setup ddns\nOne DDNS run for the answers' ddns section; writes the status line for the portal. Exit 1 when no public address was found or the update failed.\n${COMMON.en}`,
+  },
+  housekeeping: {
+    de: `Aufruf: invis-setup housekeeping run transfer|recycle\nLöscht, was älter ist als die Tage der Antworten (housekeeping.transfer.days, Standard 21; housekeeping.recycle.days, Standard 30), aus dem Transfer-Ordner bzw. den Papierkörben aller Freigaben und Home-Ordner; folgt nie einem symbolischen Link. Schreibt den Jobstatus für das Portal. Exit 1, wenn ein Ordner abgelehnt wurde.\n${COMMON.de}`,
+    en: `usage: invis-setup housekeeping run transfer|recycle\nRemoves what is older than the answers' days (housekeeping.transfer.days, default 21; housekeeping.recycle.days, default 30) from the transfer folder or from the recycle bins of every share and home; never follows a symbolic link. Writes the job state for the portal. Exit 1 when a folder was refused.\n${COMMON.en}`,
   },
   secrets: {
     de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
@@ -183,6 +190,13 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   if (parsed.exitCode && command !== 'plan') throw new SetupError('SETUP_USAGE', '--exit-code belongs to plan');
   if (command === 'sync' && !values.help && (rest[0] !== 'dhcp' || rest.length !== 1)) {
     throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp');
+  }
+  if (
+    command === 'housekeeping' &&
+    !values.help &&
+    (rest[0] !== 'run' || rest.length !== 2 || !HOUSEKEEPING_JOBS.some((job) => job === rest[1]))
+  ) {
+    throw new SetupError('SETUP_USAGE', `usage: invis-setup housekeeping run ${HOUSEKEEPING_JOBS.join('|')}`);
   }
   if (command === 'init' || command === 'status' || command === 'ddns') {
     if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
@@ -296,6 +310,11 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     const result = await runDdns(ctx);
     out({ result }, `${formatDdnsResult(result)}\n`);
     return result.exitCode === 0 ? EXIT.ok : EXIT.failure;
+  }
+  if (command === 'housekeeping') {
+    const report = await runHousekeeping(ctx, parsed.positionals[1] as HousekeepingJob);
+    out({ report }, `${report.result}: ${report.message}\n`);
+    return report.result === 'failed' ? EXIT.failure : EXIT.ok;
   }
   const modules = io.modules ?? MODULES;
   const engine = createEngine({ modules, ctx, state: createStateStore(fs, clock) });
