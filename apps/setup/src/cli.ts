@@ -20,11 +20,12 @@ import { ANSWERS_PATH, type Answers, loadAnswers, machineDefaults, renderAnswers
 import { runDdns } from './ddns';
 import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
-import { HOUSEKEEPING_JOBS, type HousekeepingJob, runHousekeeping } from './housekeeping-jobs';
 import { type Lang, pickLang, t } from './i18n';
 import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
 import { MODULES } from './modules/index';
+import { runVpnCheck, vpnBundle } from './openvpn-check';
+import { runVpnConnect } from './openvpn-connect';
 import { chooseExternalPorts, type ExternalPorts, parseListeningPorts } from './ports';
 import { detectProfile } from './profiles';
 import { createLiveFs, createRootedFs, type SetupFs } from './rooted-fs';
@@ -51,7 +52,7 @@ export interface CliIo {
   randomInt?: (min: number, max: number) => number;
 }
 
-const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets', 'sync', 'ddns', 'housekeeping'] as const;
+const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets', 'sync', 'ddns', 'vpn'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -79,7 +80,7 @@ Befehle:
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
   sync dhcp                     DHCP-Reservierungen aus dem Verzeichnis in den laufenden DHCP-Server
   ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
-  housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
+  vpn check|connect|bundle NAME VPN: CRL und Ablauf prüfen, Anmeldeprüfung, Client-Bundle
   --version                     Version
 Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
 ${COMMON.de}`,
@@ -93,7 +94,7 @@ commands:
   secrets show NAME             print one generated secret
   sync dhcp                     DHCP reservations from the directory into the running DHCP server
   ddns                          publish the public address by DDNS (timer every 10 minutes)
-  housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
+  vpn check|connect|bundle NAME VPN: CRL and expiry check, connect check, client bundle
   --version                     version
 exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
 ${COMMON.en}`,
@@ -126,9 +127,17 @@ ${COMMON.en}`,
     de: `Aufruf: invis-setup ddns\nEin DDNS-Lauf für den Abschnitt ddns der Antworten; schreibt die Statuszeile für das Portal. Exit 1, wenn keine öffentliche Adresse gefunden oder das Update abgelehnt wurde.\n${COMMON.de}`,
     en: `usage: invis-setup ddns\nOne DDNS run for the answers' ddns section; writes the status line for the portal. Exit 1 when no public address was found or the update failed.\n${COMMON.en}`,
   },
-  housekeeping: {
-    de: `Aufruf: invis-setup housekeeping run transfer|recycle\nLöscht, was älter ist als die Tage der Antworten (housekeeping.transfer.days, Standard 21; housekeeping.recycle.days, Standard 30), aus dem Transfer-Ordner bzw. den Papierkörben aller Freigaben und Home-Ordner; folgt nie einem symbolischen Link. Schreibt den Jobstatus für das Portal. Exit 1, wenn ein Ordner abgelehnt wurde.\n${COMMON.de}`,
-    en: `usage: invis-setup housekeeping run transfer|recycle\nRemoves what is older than the answers' days (housekeeping.transfer.days, default 21; housekeeping.recycle.days, default 30) from the transfer folder or from the recycle bins of every share and home; never follows a symbolic link. Writes the job state for the portal. Exit 1 when a folder was refused.\n${COMMON.en}`,
+  vpn: {
+    de: `Aufruf: invis-setup vpn check | vpn connect [DATEI] | vpn bundle NAME
+  check    CRL erneuern und ausrollen (ohne Neustart), Zertifikate, die in 14 Tagen ablaufen, an mail.admins melden, Jobstatus schreiben (Timer täglich); Exit 1 bei Fehler
+  connect  client-connect von OpenVPN: common_name aus der Umgebung; Exit 0 nur für aktive Konten in mobilusers (LDAP-Fehler: abgelehnt)
+  bundle   .ovpn-Bundle (mit privatem Schlüssel) für NAME oder NAME@GERÄT bzw. site-STANDORT; stellt das Zertifikat aus, wenn es fehlt
+${COMMON.de}`,
+    en: `usage: invis-setup vpn check | vpn connect [FILE] | vpn bundle NAME
+  check    renew and deploy the CRL (no restart), report certificates ending within 14 days to mail.admins, write the job state (daily timer); exit 1 on failure
+  connect  OpenVPN's client-connect: common_name from the environment; exit 0 only for enabled accounts in mobilusers (LDAP errors refuse)
+  bundle   the .ovpn bundle (with private key) of NAME or NAME@DEVICE or site-BRANCH; issues the certificate when missing
+${COMMON.en}`,
   },
   secrets: {
     de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
@@ -191,12 +200,14 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   if (command === 'sync' && !values.help && (rest[0] !== 'dhcp' || rest.length !== 1)) {
     throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp');
   }
-  if (
-    command === 'housekeeping' &&
-    !values.help &&
-    (rest[0] !== 'run' || rest.length !== 2 || !HOUSEKEEPING_JOBS.some((job) => job === rest[1]))
-  ) {
-    throw new SetupError('SETUP_USAGE', `usage: invis-setup housekeeping run ${HOUSEKEEPING_JOBS.join('|')}`);
+  if (command === 'vpn' && !values.help) {
+    const [sub, ...args] = rest;
+    // OpenVPN hands client-connect one argument: the file a script may write options to.
+    const ok =
+      (sub === 'check' && args.length === 0) ||
+      (sub === 'connect' && args.length <= 1) ||
+      (sub === 'bundle' && args.length === 1);
+    if (!ok) throw new SetupError('SETUP_USAGE', 'usage: invis-setup vpn check | vpn connect [FILE] | vpn bundle NAME');
   }
   if (command === 'init' || command === 'status' || command === 'ddns') {
     if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
@@ -311,11 +322,7 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     out({ result }, `${formatDdnsResult(result)}\n`);
     return result.exitCode === 0 ? EXIT.ok : EXIT.failure;
   }
-  if (command === 'housekeeping') {
-    const report = await runHousekeeping(ctx, parsed.positionals[1] as HousekeepingJob);
-    out({ report }, `${report.result}: ${report.message}\n`);
-    return report.result === 'failed' ? EXIT.failure : EXIT.ok;
-  }
+  if (command === 'vpn') return vpn(parsed, ctx, io, out);
   const modules = io.modules ?? MODULES;
   const engine = createEngine({ modules, ctx, state: createStateStore(fs, clock) });
   const titleOf = (id: string) => modules.find((m) => m.id === id)?.title[lang] ?? id;
@@ -374,6 +381,32 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
       .join(''),
   );
   return EXIT.ok;
+}
+
+/** `vpn check`, `vpn connect` and `vpn bundle NAME` (see the README). */
+async function vpn(
+  parsed: Parsed,
+  ctx: ModuleContext,
+  io: CliIo,
+  out: (doc: Record<string, unknown>, text: string) => void,
+): Promise<number> {
+  const [sub, name] = parsed.positionals;
+  if (ctx.staging && sub !== 'bundle') throw new SetupError('SETUP_USAGE', `vpn ${sub} works on the live server only`);
+  if (sub === 'connect') {
+    const decision = await runVpnConnect(ctx, io.env);
+    // OpenVPN logs the script's stderr; stdout stays for --json.
+    io.stderr(`invis-setup vpn connect: ${decision.reason}\n`);
+    out({ decision }, '');
+    return decision.allow ? EXIT.ok : EXIT.failure;
+  }
+  if (sub === 'bundle') {
+    const bundle = await vpnBundle(ctx, name ?? '');
+    out({ name, bundle }, bundle);
+    return EXIT.ok;
+  }
+  const state = await runVpnCheck(ctx);
+  out({ job: state }, `${state.result}: ${state.message}\n`);
+  return state.result === 'failed' ? EXIT.failure : EXIT.ok;
 }
 
 function progressPrinter(

@@ -8,6 +8,7 @@ import { dhcpModule } from './dhcp';
 import { dnsModule } from './dns';
 import { firewallModule } from './firewall';
 import { networkModule } from './network';
+import { openvpnModule } from './openvpn';
 import { portalModule } from './portal';
 import { sambaAdModule } from './samba-ad';
 import { sshModule } from './ssh';
@@ -26,6 +27,7 @@ export const MODULES: readonly SetupModule[] = [
   dhcpModule,
   ddnsModule,
   portalModule,
+  openvpnModule,
 ];
 
 export {
@@ -36,6 +38,7 @@ export {
   dnsModule,
   firewallModule,
   networkModule,
+  openvpnModule,
   portalModule,
   sambaAdModule,
   sshModule,
