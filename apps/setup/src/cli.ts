@@ -20,6 +20,7 @@ import { ANSWERS_PATH, type Answers, loadAnswers, machineDefaults, renderAnswers
 import { runDdns } from './ddns';
 import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
+import { HOUSEKEEPING_JOBS, type HousekeepingJob, runHousekeeping } from './housekeeping-jobs';
 import { type Lang, pickLang, t } from './i18n';
 import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
@@ -52,7 +53,18 @@ export interface CliIo {
   randomInt?: (min: number, max: number) => number;
 }
 
-const COMMANDS = ['init', 'plan', 'apply', 'verify', 'status', 'secrets', 'sync', 'ddns', 'vpn'] as const;
+const COMMANDS = [
+  'init',
+  'plan',
+  'apply',
+  'verify',
+  'status',
+  'secrets',
+  'sync',
+  'ddns',
+  'vpn',
+  'housekeeping',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -80,6 +92,7 @@ Befehle:
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
   sync dhcp                     DHCP-Reservierungen aus dem Verzeichnis in den laufenden DHCP-Server
   ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
+  housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
   vpn check|connect|bundle NAME VPN: CRL und Ablauf prüfen, Anmeldeprüfung, Client-Bundle
   --version                     Version
 Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
@@ -94,6 +107,7 @@ commands:
   secrets show NAME             print one generated secret
   sync dhcp                     DHCP reservations from the directory into the running DHCP server
   ddns                          publish the public address by DDNS (timer every 10 minutes)
+  housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
   vpn check|connect|bundle NAME VPN: CRL and expiry check, connect check, client bundle
   --version                     version
 exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
@@ -138,6 +152,10 @@ ${COMMON.de}`,
   connect  OpenVPN's client-connect: common_name from the environment; exit 0 only for enabled accounts in mobilusers (LDAP errors refuse)
   bundle   the .ovpn bundle (with private key) of NAME or NAME@DEVICE or site-BRANCH; issues the certificate when missing
 ${COMMON.en}`,
+  },
+  housekeeping: {
+    de: `Aufruf: invis-setup housekeeping run transfer|recycle\nLöscht, was älter ist als die Tage der Antworten (housekeeping.transfer.days, Standard 21; housekeeping.recycle.days, Standard 30), aus dem Transfer-Ordner bzw. den Papierkörben aller Freigaben und Home-Ordner; folgt nie einem symbolischen Link. Schreibt den Jobstatus für das Portal. Exit 1, wenn ein Ordner abgelehnt wurde.\n${COMMON.de}`,
+    en: `usage: invis-setup housekeeping run transfer|recycle\nRemoves what is older than the answers' days (housekeeping.transfer.days, default 21; housekeeping.recycle.days, default 30) from the transfer folder or from the recycle bins of every share and home; never follows a symbolic link. Writes the job state for the portal. Exit 1 when a folder was refused.\n${COMMON.en}`,
   },
   secrets: {
     de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
@@ -208,6 +226,13 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
       (sub === 'connect' && args.length <= 1) ||
       (sub === 'bundle' && args.length === 1);
     if (!ok) throw new SetupError('SETUP_USAGE', 'usage: invis-setup vpn check | vpn connect [FILE] | vpn bundle NAME');
+  }
+  if (
+    command === 'housekeeping' &&
+    !values.help &&
+    (rest[0] !== 'run' || rest.length !== 2 || !HOUSEKEEPING_JOBS.some((job) => job === rest[1]))
+  ) {
+    throw new SetupError('SETUP_USAGE', `usage: invis-setup housekeeping run ${HOUSEKEEPING_JOBS.join('|')}`);
   }
   if (command === 'init' || command === 'status' || command === 'ddns') {
     if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
@@ -323,6 +348,11 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     return result.exitCode === 0 ? EXIT.ok : EXIT.failure;
   }
   if (command === 'vpn') return vpn(parsed, ctx, io, out);
+  if (command === 'housekeeping') {
+    const report = await runHousekeeping(ctx, parsed.positionals[1] as HousekeepingJob);
+    out({ report }, `${report.result}: ${report.message}\n`);
+    return report.result === 'failed' ? EXIT.failure : EXIT.ok;
+  }
   const modules = io.modules ?? MODULES;
   const engine = createEngine({ modules, ctx, state: createStateStore(fs, clock) });
   const titleOf = (id: string) => modules.find((m) => m.id === id)?.title[lang] ?? id;
