@@ -229,6 +229,26 @@ export interface PlatformProfile {
     /** The recycle bin's folder inside a share (vfs_recycle `recycle:repository`). */
     recycleDir: string;
   };
+  /** The spam and virus filter (`mailfilter` module): rspamd with ClamAV, and the signature updates. */
+  mailfilter: {
+    /** rspamd: only `local.d/` is setup's; Debian's files stay as shipped. */
+    rspamd: { unit: string; config: string; localDir: string; rspamadm: string; rspamc: string };
+    clamav: {
+      /** clamd's unit (Debian: `clamav-daemon`). */
+      unit: string;
+      /** Debian's freshclam daemon, replaced by the signature timer. */
+      freshclamUnit: string;
+      config: string;
+      freshclamConfig: string;
+      socket: string;
+      user: string;
+      databaseDir: string;
+      logDir: string;
+      logFile: string;
+      clamconf: string;
+      freshclam: string;
+    };
+  };
 }
 
 const debianCommon = {
@@ -254,6 +274,7 @@ const debianCommon = {
     ],
     fetchmail: ['fetchmail'],
     fileserver: ['samba', 'acl'],
+    mailfilter: ['rspamd', 'clamav', 'clamav-daemon', 'clamav-freshclam'],
     webdav: ['apache2'],
     nfs: ['nfs-ganesha', 'nfs-ganesha-vfs', 'krb5-user'],
     print: ['cups', 'cups-client', 'cups-filters'],
@@ -435,6 +456,28 @@ const debianCommon = {
     klist: '/usr/bin/klist',
   },
   housekeeping: { recycleDir: '.recycle' },
+  mailfilter: {
+    rspamd: {
+      unit: 'rspamd',
+      config: '/etc/rspamd/rspamd.conf',
+      localDir: '/etc/rspamd/local.d',
+      rspamadm: '/usr/bin/rspamadm',
+      rspamc: '/usr/bin/rspamc',
+    },
+    clamav: {
+      unit: 'clamav-daemon',
+      freshclamUnit: 'clamav-freshclam',
+      config: '/etc/clamav/clamd.conf',
+      freshclamConfig: '/etc/clamav/freshclam.conf',
+      socket: '/run/clamav/clamd.ctl',
+      user: 'clamav',
+      databaseDir: '/var/lib/clamav',
+      logDir: '/var/log/clamav',
+      logFile: '/var/log/clamav/clamav.log',
+      clamconf: '/usr/bin/clamconf',
+      freshclam: '/usr/bin/freshclam',
+    },
+  },
 } as const satisfies Omit<PlatformProfile, 'id' | 'name'>;
 
 /** Every known platform, keyed `<os-release ID>-<VERSION_ID>`. openSUSE Leap is one more entry. */
