@@ -1,3 +1,3 @@
 import { defineLibraryConfig } from '@invis/tsup-config';
 
-export default defineLibraryConfig({ entry: ['src/index.ts', 'src/bin.ts'] });
+export default defineLibraryConfig({ entry: ['src/index.ts', 'src/bin.ts', 'src/backup-bin.ts'] });

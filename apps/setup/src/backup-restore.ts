@@ -1,0 +1,199 @@
+// invis-backup restore: a single file or folder (restic restores it in place, owners, modes and
+// ACLs included), or the whole server: the services that hold the data stopped, every path of the
+// snapshot put back, then the AD from the staged offline backup by putting `private/` back (not
+// `samba-tool domain backup restore`: that makes a new DC with a new name and invocation id, for a
+// second server; here the same server gets its own databases back), the DLZ hard links made again
+// with `samba_upgradedns`, sysvol unpacked with its default ACLs, the portal database copied back
+// for its user, and the services started again.
+import { chmod, stat } from 'node:fs/promises';
+import { lastOutputLine } from '@invis/host';
+import { pickSnapshot, resticCommand, type Snapshot, staged } from './backup';
+import { SetupError } from './errors';
+import type { ModuleContext } from './module';
+
+/** Whether `path` is an absolute path without `..` or NUL (what a restore accepts). */
+const isCleanPath = (path: string): boolean =>
+  path.startsWith('/') && !path.includes('\0') && !path.split('/').includes('..');
+
+/** What a restore did. */
+export interface RestoreResult {
+  snapshot: string;
+  /** The path restored (single) or the snapshot's paths (full). */
+  paths: string[];
+  /** Where files were written: `/` in place, or the `--to` folder. */
+  target: string;
+  domain: boolean;
+  portalDb: boolean;
+  /** Units stopped and started again (full restore). */
+  services: string[];
+}
+
+async function runOrFail(ctx: ModuleContext, what: string, command: string, args: readonly string[]): Promise<void> {
+  const result = await ctx.runner.run(command, args, { timeoutMs: 1800_000 });
+  if (result.exitCode !== 0) {
+    throw new SetupError('SETUP_RESTORE_FAILED', `${what}: ${lastOutputLine(result)}`, {
+      details: { command, exitCode: result.exitCode },
+    });
+  }
+}
+
+async function resticRestore(ctx: ModuleContext, snapshot: Snapshot, target: string, include?: string): Promise<void> {
+  ctx.progress(`restore: snapshot ${snapshot.id.slice(0, 8)}${include ? ` ${include}` : ''} → ${target}`);
+  const result = await resticCommand(ctx, [
+    'restore',
+    snapshot.id,
+    // The snapshot's paths are as restic saw them (below the root when staging): in place is `/`.
+    '--target',
+    target,
+    ...(include ? ['--include', ctx.fs.hostPath(include)] : []),
+  ]);
+  if (result.exitCode !== 0) {
+    throw new SetupError('SETUP_RESTORE_FAILED', `restic restore: ${lastOutputLine(result)}`, {
+      details: { exitCode: result.exitCode },
+    });
+  }
+}
+
+/**
+ * Restores one file or folder from a snapshot, in place (`to` = `/`, the default) or below
+ * another folder (`<to>/<path>`), with owner, mode and ACLs.
+ * @param ctx the context (live server)
+ * @param options the path, a snapshot id prefix (default: the newest) and the target folder
+ * @returns what was restored
+ * @throws SetupError `SETUP_USAGE` for a path that is not absolute and clean, `SETUP_RESTORE_FAILED`
+ *   when the snapshot does not hold it or restic fails
+ */
+export async function restorePath(
+  ctx: ModuleContext,
+  options: { path: string; snapshot?: string; to?: string },
+): Promise<RestoreResult> {
+  const path = options.path.replace(/(.)\/+$/, '$1');
+  const to = options.to ?? '/';
+  if (!isCleanPath(path) || !isCleanPath(to)) {
+    throw new SetupError('SETUP_USAGE', 'restore: --path and --to must be absolute paths without ..');
+  }
+  const snapshot = await pickSnapshot(ctx, options.snapshot);
+  // The snapshot names the paths as restic saw them (below the root when staging).
+  const wanted = ctx.fs.hostPath(path);
+  const inside = snapshot.paths.some((root) => wanted === root || wanted.startsWith(`${root}/`));
+  if (!inside) {
+    throw new SetupError('SETUP_RESTORE_FAILED', `${path} is not in the backup (saved: ${snapshot.paths.join(', ')})`, {
+      details: { path },
+    });
+  }
+  await resticRestore(ctx, snapshot, to, path);
+  return { snapshot: snapshot.id, paths: [path], target: to, domain: false, portalDb: false, services: [] };
+}
+
+/** Units that hold restored data open, in start order; stopped in reverse. */
+function dataUnits(ctx: ModuleContext): string[] {
+  const p = ctx.profile;
+  return [p.samba.unit, p.bind.unit, p.mail.dovecot.unit, p.mail.postfix.unit, p.portal.unit];
+}
+
+/**
+ * Restores the whole server from a snapshot (see the file comment for the steps). The damaged
+ * Samba folders are kept beside the new ones (`<dir>.before-restore-<time>`) for the admin.
+ * @param ctx the context (live server, root)
+ * @param options a snapshot id prefix (default: the newest)
+ * @returns what was restored
+ * @throws SetupError `SETUP_RESTORE_FAILED` (a failed step; services that were stopped are started
+ *   again before the error is thrown), `HOST_SERVICE_FAILED`
+ */
+export async function restoreFull(ctx: ModuleContext, options: { snapshot?: string } = {}): Promise<RestoreResult> {
+  const snapshot = await pickSnapshot(ctx, options.snapshot);
+  const units = dataUnits(ctx);
+  const running: string[] = [];
+  for (const unit of units) if (await ctx.services.isActive(unit)) running.push(unit);
+  ctx.progress(`restore: stopping ${running.join(', ') || 'nothing'}`);
+  for (const unit of [...running].reverse()) await ctx.services.stop(unit);
+  let domain = false;
+  let portalDb = false;
+  try {
+    await resticRestore(ctx, snapshot, '/');
+    domain = await restoreDomain(ctx);
+    portalDb = await restorePortalDb(ctx);
+  } finally {
+    // Also after a failure: the server keeps serving what it has.
+    ctx.progress(`restore: starting ${running.join(', ') || 'nothing'}`);
+    for (const unit of running) await ctx.services.start(unit);
+  }
+  return { snapshot: snapshot.id, paths: snapshot.paths, target: '/', domain, portalDb, services: running };
+}
+
+/** A suffix for the folders a restore moves aside. */
+const asideSuffix = (ctx: ModuleContext) => `.before-restore-${ctx.clock.now().toISOString().replace(/[:.]/g, '-')}`;
+
+async function moveAside(ctx: ModuleContext, path: string, suffix: string): Promise<void> {
+  if (await ctx.fs.exists(path)) await ctx.fs.rename(path, `${path}${suffix}`);
+}
+
+/** The AD from the staged offline backup: private/ and share_info.tdb put back, sysvol unpacked. */
+async function restoreDomain(ctx: ModuleContext): Promise<boolean> {
+  const { samba } = ctx.profile;
+  const tar = staged(ctx.profile).samba;
+  if (!(await ctx.fs.exists(tar))) return false;
+  ctx.progress('restore: AD from the offline backup');
+  // Unpacked beside the target folders (same file system: the moves below are renames).
+  const unpacked = await ctx.fs.mkdtemp(`${samba.dirs.state}/.invis-restore-`);
+  try {
+    await runOrFail(ctx, 'unpacking the AD backup', 'tar', [
+      '--extract',
+      '--bzip2',
+      '--same-owner',
+      '--same-permissions',
+      '--file',
+      ctx.fs.hostPath(tar),
+      '--directory',
+      ctx.fs.hostPath(unpacked),
+    ]);
+    for (const part of ['backup.txt', 'private/sam.ldb', 'sysvol.tar.gz']) {
+      if (!(await ctx.fs.exists(`${unpacked}/${part}`))) {
+        throw new SetupError('SETUP_RESTORE_FAILED', `the AD backup lacks ${part}: not a samba-tool offline backup`);
+      }
+    }
+    const suffix = asideSuffix(ctx);
+    await moveAside(ctx, samba.dirs.private, suffix);
+    await ctx.fs.rename(`${unpacked}/private`, samba.dirs.private);
+    await chmod(ctx.fs.hostPath(samba.dirs.private), 0o700);
+    if (await ctx.fs.exists(`${unpacked}/state/share_info.tdb`)) {
+      await ctx.fs.rename(`${unpacked}/state/share_info.tdb`, `${samba.dirs.state}/share_info.tdb`);
+    }
+    const sysvol = ctx.profile.shares.sysvol;
+    await moveAside(ctx, sysvol, suffix);
+    await ctx.fs.mkdir(sysvol, 0o755);
+    await runOrFail(ctx, 'unpacking sysvol', 'tar', [
+      '--extract',
+      '--gzip',
+      '--same-owner',
+      '--same-permissions',
+      '--file',
+      ctx.fs.hostPath(`${unpacked}/sysvol.tar.gz`),
+      '--directory',
+      ctx.fs.hostPath(sysvol),
+      '--exclude',
+      '*.NTACL',
+    ]);
+    const config = `--configfile=${ctx.fs.hostPath(samba.config)}`;
+    // The DLZ module's copy of the DNS partitions is hard links into sam.ldb.d: make them again.
+    await runOrFail(ctx, 'samba_upgradedns', 'samba_upgradedns', ['--dns-backend=BIND9_DLZ', config]);
+    await runOrFail(ctx, 'samba-tool ntacl sysvolreset', samba.sambaTool, ['ntacl', 'sysvolreset', config]);
+    return true;
+  } finally {
+    await ctx.fs.remove(unpacked);
+  }
+}
+
+/** The staged portal database back in place for the portal's user (0600, stale WAL removed). */
+async function restorePortalDb(ctx: ModuleContext): Promise<boolean> {
+  const copy = staged(ctx.profile).portalDb;
+  if (!(await ctx.fs.exists(copy))) return false;
+  const { dataDir } = ctx.profile.portal;
+  const db = `${dataDir}/portal.db`;
+  ctx.progress(`restore: portal database → ${db}`);
+  await ctx.fs.mkdir(dataDir, 0o700);
+  const owner = await stat(ctx.fs.hostPath(dataDir));
+  for (const suffix of ['-wal', '-shm']) await ctx.fs.remove(`${db}${suffix}`);
+  await ctx.fs.writeFileAtomic(db, await ctx.fs.readBytes(copy), { mode: 0o600, uid: owner.uid, gid: owner.gid });
+  return true;
+}

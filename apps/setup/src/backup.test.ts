@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { backupSources, configPaths, parseBackupSummary } from './backup';
+import { runBackupCli } from './backup-cli';
+import { type PlatformProfile, PROFILES } from './profiles';
+
+const debian12 = PROFILES['debian-12'] as PlatformProfile;
+
+describe('what a backup saves', () => {
+  it('takes every /etc path of the profile (outermost only) and /etc/invis', () => {
+    const paths = configPaths(debian12);
+    for (const p of ['/etc/invis', '/etc/samba/smb.conf', '/etc/bind/named.conf', '/etc/kea/kea-dhcp4.conf']) {
+      expect(paths).toContain(p);
+    }
+    expect(paths).toContain(debian12.firewalld.configDir);
+    expect(paths).toContain(debian12.systemd.unitDir);
+    // Nested paths are covered by their parent: /etc/invis/portal.env is not listed on its own.
+    expect(paths).not.toContain(debian12.portal.envFile);
+    expect(paths.every((p) => p.startsWith('/etc/'))).toBe(true);
+    expect(paths.filter((p) => paths.some((q) => p.startsWith(`${q}/`)))).toEqual([]);
+  });
+
+  it('picks up a path a new module adds to the profile', () => {
+    const extended = { ...debian12, newModule: { config: '/etc/newdaemon/newdaemon.conf' } } as PlatformProfile;
+    expect(configPaths(extended)).toContain('/etc/newdaemon/newdaemon.conf');
+  });
+
+  it('saves state, shares, homes and Maildirs; skips the live databases and a local repository inside', () => {
+    const sources = backupSources(debian12, '/srv/shares/sicherung/restic/');
+    for (const p of ['/var/lib/invis', '/srv/shares', '/home', '/var/vmail', '/var/lib/fetchmail']) {
+      expect(sources.paths).toContain(p);
+    }
+    expect(sources.exclude).toContain('/var/lib/invis/portal/portal.db');
+    expect(sources.exclude).toContain('/var/lib/invis/portal/portal.db-wal');
+    expect(sources.exclude).toContain('/var/lib/samba/bind-dns/dns');
+    expect(sources.exclude).toContain('/srv/shares/sicherung/restic');
+    // The live AD databases are never read by restic: the offline backup in the staging folder is.
+    expect(sources.paths.some((p) => debian12.samba.dirs.private.startsWith(p))).toBe(false);
+    expect(backupSources(debian12, 'sftp:backup@nas:/invis').exclude).not.toContain('sftp:backup@nas:/invis');
+  });
+});
+
+describe('parseBackupSummary', () => {
+  const summary = {
+    message_type: 'summary',
+    files_new: 3,
+    files_changed: 1,
+    files_unmodified: 9,
+    dirs_new: 1,
+    data_added: 1234,
+    total_files_processed: 13,
+    total_bytes_processed: 99999,
+    total_duration: 1.5,
+    snapshot_id: 'a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8a1b2c3d4e5f6a7b8',
+  };
+
+  it('reads the summary after the status lines', () => {
+    const out = `{"message_type":"status","percent_done":0.5}\n${JSON.stringify(summary)}\n`;
+    expect(parseBackupSummary(out)).toMatchObject({ files_new: 3, snapshot_id: summary.snapshot_id });
+  });
+
+  it('refuses output without a summary, a broken one or a bad snapshot id', () => {
+    for (const out of [
+      '',
+      '{"message_type":"status"}',
+      '{"message_type":"summary", broken',
+      JSON.stringify({ ...summary, snapshot_id: '../x' }),
+    ]) {
+      expect(() => parseBackupSummary(out)).toThrow(expect.objectContaining({ code: 'SETUP_BACKUP_FAILED' }));
+    }
+  });
+});
+
+describe('invis-backup usage', () => {
+  const cli = async (argv: string[]) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runBackupCli(argv, {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+      env: { LANG: 'en_US.UTF-8' },
+    });
+    return { code, stdout, stderr };
+  };
+
+  it('refuses restore without exactly one of --full and --path, and stray options', async () => {
+    for (const argv of [
+      ['restore'],
+      ['restore', '--full', '--path', '/srv/shares/x'],
+      ['run', '--path', '/x'],
+      ['restore', '--full', '--to', '/tmp/x'],
+      ['run', '--snapshot', 'abcdef12'],
+      ['frobnicate'],
+      ['run', 'extra'],
+    ]) {
+      const result = await cli([...argv, '--json']);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'SETUP_USAGE' } });
+    }
+  });
+
+  it('prints help and version', async () => {
+    expect((await cli(['--help'])).stdout).toContain('restore --path PATH');
+    expect((await cli(['--version', '--json'])).stdout).toMatch(/"version":"\d+\.\d+\.\d+"/);
+  });
+});

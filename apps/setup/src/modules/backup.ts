@@ -1,0 +1,137 @@
+// `backup`: the restic repository password (setup secret `backup-restic`, 0600 under
+// /etc/invis/secrets) and `invis-backup run` as a daily systemd timer. The run itself (staging,
+// snapshot, retention, stamp, job state) is src/backup.ts; the repository is created by the first
+// run, so a remote target that is not reachable yet does not stop the setup.
+import { emptyPlan } from '@invis/host';
+import { BACKUP_SECRET } from '../backup';
+import { fileModule, type ModuleContext, type ModulePlan, type SetupModule, type VerifyCheck } from '../module';
+import { HARDENING, renderUnit, verifyUnit } from '../systemd';
+
+/** The folders a backup run writes; `-`: systemd skips one that is missing (e.g. no local target). */
+function writablePaths(ctx: Pick<ModuleContext, 'profile' | 'answers'>): string[] {
+  const { profile } = ctx;
+  const stamp = profile.backup.stampFile;
+  const cacheParent = profile.backup.cacheDir.slice(0, profile.backup.cacheDir.lastIndexOf('/'));
+  const paths = [
+    profile.backup.stateRoot,
+    stamp.slice(0, stamp.lastIndexOf('/')),
+    cacheParent,
+    // samba-tool's offline backup writes its copies beside the databases before packing them.
+    profile.samba.dirs.state,
+    profile.samba.dirs.cache,
+    profile.samba.dirs.lock,
+  ];
+  const target = ctx.answers.backup.target;
+  if (target.startsWith('/')) paths.push(target);
+  return [...new Set(paths)].map((p) => `-${p}`);
+}
+
+/**
+ * The backup service and its daily timer (the answers' `backup.time`, up to 15 minutes later;
+ * `Persistent`: a run missed while the server was off happens at the next boot).
+ * @param ctx profile and answers
+ * @returns both units
+ */
+export function renderBackupUnits(ctx: Pick<ModuleContext, 'profile' | 'answers'>): { service: string; timer: string } {
+  const { profile } = ctx;
+  const service = renderUnit('Backs up the AD, the configuration, the portal database, mail, homes and shares.', {
+    Unit: [
+      ['Description', 'invis: backup with restic'],
+      ['After', `network-online.target ${profile.samba.unit}.service`],
+      ['Wants', 'network-online.target'],
+    ],
+    Service: [
+      ['Type', 'oneshot'],
+      ['ExecStart', [...profile.backup.command, 'run'].join(' ')],
+      ['Nice', '10'],
+      ['IOSchedulingClass', 'idle'],
+      // Root reads every home and share; it writes only the folders below.
+      ...HARDENING.filter(([key]) => key !== 'ProtectHome'),
+      ['ProtectHome', 'read-only'],
+      ['ReadWritePaths', writablePaths(ctx).join(' ')],
+    ],
+  });
+  const timer = renderUnit('Runs invis-backup once a day.', {
+    Unit: [['Description', 'invis: daily backup']],
+    Timer: [
+      ['OnCalendar', `*-*-* ${ctx.answers.backup.time}:00`],
+      ['RandomizedDelaySec', '15min'],
+      ['Persistent', 'true'],
+    ],
+    Install: [['WantedBy', 'timers.target']],
+  });
+  return { service, timer };
+}
+
+const spec = fileModule({
+  id: 'backup',
+  title: { de: 'Datensicherung', en: 'Backup' },
+  dependsOn: [],
+  render: (ctx) => {
+    const { profile } = ctx;
+    const units = renderBackupUnits(ctx);
+    const installedLater = [profile.backup.command[0] ?? ''];
+    const path = (suffix: string) => `${profile.systemd.unitDir}/${profile.backup.unit}.${suffix}`;
+    return {
+      directories: [{ path: profile.systemd.unitDir, mode: 0o755 }],
+      files: [
+        {
+          path: path('service'),
+          content: units.service,
+          mode: 0o644,
+          check: (c, candidate) => verifyUnit(c, candidate, [], installedLater),
+        },
+        {
+          path: path('timer'),
+          content: units.timer,
+          mode: 0o644,
+          check: (c, candidate) =>
+            verifyUnit(
+              c,
+              candidate,
+              [{ name: `${profile.backup.unit}.service`, content: units.service }],
+              installedLater,
+            ),
+        },
+      ],
+      services: [],
+      commands: [{ command: 'systemctl', args: ['daemon-reload'], reason: 'load the backup units' }],
+    };
+  },
+  async verifyLive(ctx) {
+    const timer = `${ctx.profile.backup.unit}.timer`;
+    const active = await ctx.services.isActive(timer);
+    return [{ name: `timer ${timer}`, ok: active, ...(active ? {} : { problem: `${timer} is not running` }) }];
+  },
+});
+
+async function secretCheck(ctx: ModuleContext): Promise<VerifyCheck> {
+  const name = `secret ${BACKUP_SECRET}`;
+  if ((await ctx.secrets.get(BACKUP_SECRET)) === undefined) return { name, ok: false, problem: 'missing' };
+  return { name, ok: true };
+}
+
+/** The `backup` module. */
+export const backupModule: SetupModule = {
+  id: 'backup',
+  title: { de: 'Datensicherung', en: 'Backup' },
+  // After what it saves: the AD and the portal exist when the timer first fires.
+  dependsOn: ['samba_ad', 'portal'],
+  async plan(ctx): Promise<ModulePlan> {
+    const plan = await spec.plan(ctx);
+    if ((await ctx.secrets.get(BACKUP_SECRET)) !== undefined) return plan;
+    const secret = { path: ctx.secrets.pathOf(BACKUP_SECRET), action: 'create' as const, diff: '', secret: true };
+    return { ...emptyPlan(), ...plan, files: [secret, ...plan.files] };
+  },
+  async apply(ctx) {
+    const created = (await ctx.secrets.ensure(BACKUP_SECRET)).created;
+    if (created) ctx.progress(`backup: repository password generated (${ctx.secrets.pathOf(BACKUP_SECRET)}, 0600)`);
+    const report = await spec.apply(ctx);
+    // After daemon-reload (the module's command).
+    if (report.changed && !ctx.staging) await ctx.services.start(`${ctx.profile.backup.unit}.timer`);
+    return created ? { ...report, changed: true } : report;
+  },
+  async verify(ctx) {
+    return [await secretCheck(ctx), ...(await spec.verify(ctx))];
+  },
+};
