@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { AdClient } from '@invis/ad-client';
 import {
   createDhcpDirectory,
+  DEVICE_TYPES,
   type DeviceType,
   type DhcpConfig,
   type DhcpDirectory,
@@ -14,6 +15,7 @@ import {
   isDhcpConfigError,
   type Lease,
   nextFreeAddress,
+  normalizeDhcpConfig,
   normalizeMac,
   parseDhcpdLeases,
   parseKeaLeases,
@@ -121,6 +123,8 @@ export interface HostManager {
   get(name: string): Promise<Host | undefined>;
   /** The next free address of a device type (what the form offers). */
   nextFree(type: DeviceType): Promise<string>;
+  /** The next free address of every device type (null: range full), from the cached list. */
+  offers(): Promise<Record<DeviceType, string | null>>;
   create(input: HostInput): Promise<Host>;
   update(name: string, patch: HostPatch): Promise<Host>;
   /** Removes reservation, DNS A and PTR, and the computer account. */
@@ -201,14 +205,11 @@ function checkName(name: string, computer: boolean): void {
 export function createHostManager(options: HostManagerOptions): HostManager {
   const { computers, dhcp, dns, subnet } = options;
   const zone = options.zone.toLowerCase();
-  const pool = policyPool(subnet);
+  const lan = normalizeDhcpConfig({ subnets: [{ cidr: subnet, pools: [policyPool(subnet)] }], reservations: [] });
   const fqdn = (name: string): string => `${name}.${zone}`;
 
   /** The LAN with the directory's reservations: what nextFreeAddress and the conflict checks see. */
-  const model = async (): Promise<DhcpConfig> => {
-    const { config } = await dhcp.read();
-    return { ...config, subnets: [{ id: 1, cidr: subnet, pools: [pool], options: {} }] } as DhcpConfig;
-  };
+  const model = async (): Promise<DhcpConfig> => ({ ...lan, reservations: (await dhcp.read()).config.reservations });
   const validated = (config: DhcpConfig, reservations: Reservation[]): void => {
     validateDhcpConfig({ ...config, reservations });
   };
@@ -297,6 +298,24 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       const config = await mapped(model);
       const taken = (await readLeases()).filter((l) => l.state === 'active').map((l) => l.ip);
       return mapped(async () => nextFreeAddress(config, { deviceType: type, exclude: taken }));
+    },
+
+    async offers() {
+      const [hosts, leases] = await Promise.all([cache.get(), readLeases()]);
+      const config: DhcpConfig = {
+        ...lan,
+        reservations: hosts.map((h) => ({ hostname: h.name, mac: h.mac, ip: h.ip })),
+      };
+      const taken = leases.filter((l) => l.state === 'active').map((l) => l.ip);
+      const next = (type: DeviceType): string | null => {
+        try {
+          return nextFreeAddress(config, { deviceType: type, exclude: taken });
+        } catch (e) {
+          if (isDhcpConfigError(e) && e.code === 'DHCP_RANGE_EXHAUSTED') return null;
+          throw e;
+        }
+      };
+      return Object.fromEntries(DEVICE_TYPES.map((t) => [t, next(t)])) as Record<DeviceType, string | null>;
     },
 
     async create(input) {

@@ -30,13 +30,18 @@ const RecordInput = z
       description: 'RDATA as in a zone file, e.g. `10 mail` for MX, `0 5 443 web` for SRV',
       example: '192.168.220.30',
     }),
-    ttl: z.number().int().min(0).max(2_147_483_647).optional(),
+    // Coerced: the page's form sends every field as text.
+    ttl: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
   })
   .openapi('DnsRecordInput');
 const RecordSchema = z
   .object({ name: z.string(), type: z.string(), ttl: z.number(), value: z.string() })
   .openapi('DnsRecord');
-const RecordChange = z.strictObject({ before: RecordInput, after: RecordInput }).openapi('DnsRecordChange');
+const RecordChange = RecordInput.extend({
+  newName: RecordInput.shape.name.optional().openapi({ description: 'Default: the same name' }),
+  newValue: RecordInput.shape.value,
+  newTtl: RecordInput.shape.ttl,
+}).openapi('DnsRecordChange', { description: 'The record (name, type, value, ttl) and what it becomes' });
 
 const DNS_ERRORS = {
   422: jsonResponse(ErrorSchema, 'The record is not valid (PORTAL_DNS_INVALID, `details.reason` says why)'),
@@ -208,13 +213,19 @@ export function registerDnsRoutes(app: OpenAPIHono<PortalEnv>): void {
       method: 'put',
       path: '/api/dns/zones/{zone}/records',
       tags,
-      summary: 'Change a record: `before` is replaced by `after` (put back if `after` is refused)',
+      summary: 'Change a record: the given one is replaced by the new name/value/TTL (kept if the new one is refused)',
       security: SECURITY,
       request: { query: NoQuery, params: ZoneParam, body: jsonBody(RecordChange) },
       responses: { 200: jsonResponse(RecordSchema), ...ERRORS, ...DNS_ERRORS },
     }),
     async (c) => {
-      const { before: oldInput, after: newInput } = c.req.valid('json');
+      const { newName, newValue, newTtl, ...oldInput } = c.req.valid('json');
+      const newInput = {
+        ...oldInput,
+        name: newName ?? oldInput.name,
+        value: newValue,
+        ...(newTtl === undefined ? {} : { ttl: newTtl }),
+      };
       const dns = requireDns(c);
       const zone = await requireZone(dns, c.req.valid('param').zone);
       const before = parseRecordInput(zone, oldInput);
