@@ -187,6 +187,36 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [{ file: '/run/openvpn/%i.pid' }],
     proven: false,
   },
+  // Debian's openvpn-server@.service (setup's openvpn module: invis-vpn, invis-site): WorkingDirectory
+  // /etc/openvpn/server, status in the RuntimeDirectory; Type=notify is replaced by a pid file
+  // (--writepid, a deviation) as the readiness sign, since the port is the answers' choice.
+  'openvpn-server@': {
+    description: 'OpenVPN service for %i',
+    argv: [
+      '/usr/sbin/openvpn',
+      '--status',
+      '/run/openvpn-server/status-%i.log',
+      '--status-version',
+      '2',
+      '--suppress-timestamps',
+      '--cd',
+      '/etc/openvpn/server',
+      '--config',
+      '%i.conf',
+      '--writepid',
+      '/run/openvpn-server/%i.pid',
+    ],
+    runtimeDirectories: [{ path: '/run/openvpn-server', mode: '0755' }],
+    ready: [{ file: '/run/openvpn-server/%i.pid' }],
+    proven: false,
+  },
+  // invis-setup's invis-vpn-check.timer (its openvpn module): daily `invis-setup vpn check`.
+  'invis-vpn-check.timer': {
+    description: 'invis: VPN certificate check, daily',
+    argv: ['sh', '-c', 'while sleep 86400; do /usr/bin/invis-setup vpn check; done'],
+    ready: [],
+    proven: false,
+  },
   // invis-setup's invis-portal.service (its portal module), proven by apps/setup's whole-server
   // test: User=invis-portal (setpriv), LoadCredential= (0400 copies for the user, made before
   // start), ReadWritePaths=/var/lib/invis/portal. The port is the answers' choice.
