@@ -1,6 +1,7 @@
 // The registry: exactly the modules that exist. Modules still to come
 // (fileserver, mail, openvpn, …) are listed in the README as future work, not here.
 import type { SetupModule } from '../module';
+import { backupModule } from './backup';
 import { caModule } from './ca';
 import { checkModule } from './check';
 import { ddnsModule } from './ddns';
@@ -28,9 +29,11 @@ export const MODULES: readonly SetupModule[] = [
   ddnsModule,
   portalModule,
   openvpnModule,
+  backupModule,
 ];
 
 export {
+  backupModule,
   caModule,
   checkModule,
   ddnsModule,
