@@ -252,6 +252,13 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [],
     proven: false,
   },
+  // invis-setup's invis-backup.timer (its backup module): daily `invis-backup run`.
+  'invis-backup.timer': {
+    description: 'invis: daily backup',
+    argv: ['sh', '-c', 'while sleep 86400; do /usr/bin/invis-backup run; done'],
+    ready: [],
+    proven: false,
+  },
 };
 
 /** systemd's LoadCredential= for the portal: a 0400 copy its user reads. */
