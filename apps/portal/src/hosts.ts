@@ -262,28 +262,37 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     return { zone: found, name };
   };
 
-  /** Replaces an RRset inside the saga; the undo puts back what was there. */
+  /**
+   * Replaces an RRset inside the saga (reading it counts as the step too: a server that refuses
+   * the read has refused the step); the undo puts back what was there. `records` gets the
+   * current set, so a PTR shared with another name keeps that name's entry.
+   */
   const setRecords = async (
     saga: Saga,
     step: 'dns-a' | 'dns-ptr',
     at: { zone: string; name: string },
     type: 'A' | 'PTR',
-    records: DnsRecordInput[],
+    records: (current: DnsRecordInput[]) => DnsRecordInput[],
   ): Promise<void> => {
-    const before = await dns.getRecords(at.zone, at.name, type);
+    let before: DnsRecordInput[] = [];
     await saga.run(
       step,
-      () => dns.replaceRecords(at.zone, at.name, type, records),
+      async () => {
+        before = await dns.getRecords(at.zone, at.name, type);
+        await dns.replaceRecords(at.zone, at.name, type, records(before));
+      },
       () => dns.replaceRecords(at.zone, at.name, type, before),
     );
   };
-  const a = (name: string, ip: string): DnsRecordInput[] => [{ name: fqdn(name), type: 'A', address: ip }];
-  const ptr = (name: string, at: { name: string }): DnsRecordInput[] => [
-    { name: at.name, type: 'PTR', target: fqdn(name) },
-  ];
-  /** Removes only our PTR (another name may own the address's PTR too). */
-  const ptrWithout = async (at: { zone: string; name: string }, name: string): Promise<DnsRecordInput[]> =>
-    (await dns.getRecords(at.zone, at.name, 'PTR')).filter((r) => r.type === 'PTR' && r.target !== fqdn(name));
+  const a = (name: string, ip: string) => (): DnsRecordInput[] => [{ name: fqdn(name), type: 'A', address: ip }];
+  const none = (): DnsRecordInput[] => [];
+  /** The PTR set without `name`'s entry (another name may own the address's PTR too), plus `add`'s. */
+  const ptrs =
+    (at: { name: string }, remove: string, add?: string) =>
+    (current: DnsRecordInput[]): DnsRecordInput[] => [
+      ...current.filter((r) => r.type === 'PTR' && r.target !== fqdn(remove) && (!add || r.target !== fqdn(add))),
+      ...(add ? [{ name: at.name, type: 'PTR' as const, target: fqdn(add) }] : []),
+    ];
 
   const push = async (saga: Saga): Promise<void> => {
     if (options.push) await saga.run('dhcp-server', options.push);
@@ -352,7 +361,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
             () => dhcp.deleteReservation(name),
           );
           await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
-          await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptr(name, reverse));
+          await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
           await push(saga);
         });
       } finally {
@@ -416,15 +425,12 @@ export function createHostManager(options: HostManagerOptions): HostManager {
             () => dhcp.putReservation(after),
             () => (renamed ? dhcp.deleteReservation(next.name) : dhcp.putReservation(before)),
           );
-          if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', []);
+          if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
           await setRecords(saga, 'dns-a', { zone, name: fqdn(next.name) }, 'A', a(next.name, ip));
           if (renamed || ip !== old.ip) {
-            await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', await ptrWithout(oldReverse, old.name));
+            await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', ptrs(oldReverse, old.name));
           }
-          await setRecords(saga, 'dns-ptr', newReverse, 'PTR', [
-            ...(await ptrWithout(newReverse, next.name)),
-            ...ptr(next.name, newReverse),
-          ]);
+          await setRecords(saga, 'dns-ptr', newReverse, 'PTR', ptrs(newReverse, next.name, next.name));
           await push(saga);
         });
       } finally {
@@ -439,8 +445,8 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
       try {
         await runSaga(async (saga) => {
-          await setRecords(saga, 'dns-ptr', reverse, 'PTR', await ptrWithout(reverse, old.name));
-          await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', []);
+          await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name));
+          await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
           await saga.run(
             'dhcp',
             () => dhcp.deleteReservation(old.name),
