@@ -11,6 +11,7 @@ import { type ServerSandbox, startServerSandbox } from '@invis/testbed';
 import { serveServices } from './sandbox-services';
 
 const CLI = join(import.meta.dirname, 'sandbox-cli.ts');
+const BACKUP_CLI = join(import.meta.dirname, 'sandbox-backup.ts');
 /** The checkout's root. */
 export const REPO = join(import.meta.dirname, '../../..');
 /** tsx's loader, for TypeScript programs run inside the sandbox from source. */
@@ -74,7 +75,8 @@ export async function startWholeServer(prefix: string): Promise<WholeServer> {
 /**
  * Installs invis as its package would, inside the sandbox only: an overlay over /usr (upper layer
  * on the sandbox's /run) with `/usr/bin/invis-setup` (sandbox-cli.ts with the services socket),
- * `/usr/bin/node` and the portal at `/usr/lib/invis/portal`.
+ * `/usr/bin/invis-backup` (sandbox-backup.ts, the same socket), `/usr/bin/node` and the portal at
+ * `/usr/lib/invis/portal`.
  */
 async function installInvis(sandbox: ServerSandbox, socket: string): Promise<void> {
   const inside = (argv: [string, ...string[]]) => must(sandbox.runner, argv[0], argv.slice(1));
@@ -88,12 +90,14 @@ async function installInvis(sandbox: ServerSandbox, socket: string): Promise<voi
     'invis-usr',
     '/usr',
   ]);
-  const wrapper = [
-    '#!/bin/sh',
-    `exec ${[process.execPath, '--conditions=@invis/source', '--import', TSX, CLI, socket].map(shellQuote).join(' ')} "$@"`,
-    '',
-  ].join('\n');
-  await sandbox.writeFile('/usr/bin/invis-setup', wrapper, { mode: '0755' });
+  const wrapper = (program: string) =>
+    [
+      '#!/bin/sh',
+      `exec ${[process.execPath, '--conditions=@invis/source', '--import', TSX, program, socket].map(shellQuote).join(' ')} "$@"`,
+      '',
+    ].join('\n');
+  await sandbox.writeFile('/usr/bin/invis-setup', wrapper(CLI), { mode: '0755' });
+  await sandbox.writeFile('/usr/bin/invis-backup', wrapper(BACKUP_CLI), { mode: '0755' });
   await inside(['ln', '-sf', process.execPath, '/usr/bin/node']);
   await inside(['mkdir', '-p', '/usr/lib/invis']);
   await inside(['ln', '-sfn', join(REPO, 'apps/portal'), '/usr/lib/invis/portal']);

@@ -24,7 +24,7 @@ export interface RestoreResult {
   target: string;
   domain: boolean;
   portalDb: boolean;
-  /** Units stopped and started again (full restore). */
+  /** Units started after a full restore (those that ran before, and Samba, BIND and the portal). */
   services: string[];
 }
 
@@ -85,10 +85,17 @@ export async function restorePath(
   return { snapshot: snapshot.id, paths: [path], target: to, domain: false, portalDb: false, services: [] };
 }
 
-/** Units that hold restored data open, in start order; stopped in reverse. */
-function dataUnits(ctx: ModuleContext): string[] {
+/**
+ * Units that hold restored data open, in start order (stopped in reverse), and those every invis
+ * server runs — started after a full restore even when they were down (a crashed DC is what the
+ * restore is for).
+ */
+function dataUnits(ctx: ModuleContext): { all: string[]; core: string[] } {
   const p = ctx.profile;
-  return [p.samba.unit, p.bind.unit, p.mail.dovecot.unit, p.mail.postfix.unit, p.portal.unit];
+  return {
+    all: [p.samba.unit, p.bind.unit, p.mail.dovecot.unit, p.mail.postfix.unit, p.portal.unit],
+    core: [p.samba.unit, p.bind.unit, p.portal.unit],
+  };
 }
 
 /**
@@ -104,21 +111,27 @@ export async function restoreFull(ctx: ModuleContext, options: { snapshot?: stri
   const snapshot = await pickSnapshot(ctx, options.snapshot);
   const units = dataUnits(ctx);
   const running: string[] = [];
-  for (const unit of units) if (await ctx.services.isActive(unit)) running.push(unit);
+  for (const unit of units.all) if (await ctx.services.isActive(unit)) running.push(unit);
   ctx.progress(`restore: stopping ${running.join(', ') || 'nothing'}`);
   for (const unit of [...running].reverse()) await ctx.services.stop(unit);
+  const start = units.all.filter((u) => running.includes(u) || units.core.includes(u));
   let domain = false;
   let portalDb = false;
+  const startAll = async () => {
+    ctx.progress(`restore: starting ${start.join(', ')}`);
+    for (const unit of start) await ctx.services.start(unit);
+  };
   try {
     await resticRestore(ctx, snapshot, '/');
     domain = await restoreDomain(ctx);
     portalDb = await restorePortalDb(ctx);
-  } finally {
-    // Also after a failure: the server keeps serving what it has.
-    ctx.progress(`restore: starting ${running.join(', ') || 'nothing'}`);
-    for (const unit of running) await ctx.services.start(unit);
+  } catch (error) {
+    // The server keeps serving what it has; the restore's own error is the one to report.
+    await startAll().catch(() => undefined);
+    throw error;
   }
-  return { snapshot: snapshot.id, paths: snapshot.paths, target: '/', domain, portalDb, services: running };
+  await startAll();
+  return { snapshot: snapshot.id, paths: snapshot.paths, target: '/', domain, portalDb, services: start };
 }
 
 /** A suffix for the folders a restore moves aside. */
