@@ -1,0 +1,240 @@
+// `fileserver`: the invis share layout under /srv/shares (owners from the directory's RFC2307
+// gidNumbers, setgid modes, default POSIX ACLs), smb.shares.conf rendered by @invis/samba-shares
+// and included from the DC's smb.conf, and the logon scripts in the DC's netlogon share.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { type ApplyReport, applyReport, lastOutputLine } from '@invis/host';
+import { checkSharesConf, isSharesError, renderSharesConf } from '@invis/samba-shares';
+import { SetupError } from '../errors';
+import {
+  type LayoutFolder,
+  type LayoutGroup,
+  LOGON_SCRIPTS,
+  layoutFolders,
+  renderLogonScript,
+  renderShareModel,
+} from '../fileserver-layout';
+import {
+  type CheckResult,
+  fileModule,
+  type ModuleContext,
+  type ModulePlan,
+  type Rendered,
+  type SetupModule,
+  type VerifyCheck,
+} from '../module';
+import { connectAsAdministrator, sambaNames } from './samba-ad';
+
+/** The DC's netlogon folder (`<sysvol>/<domain>/scripts`). */
+export const netlogonDir = (ctx: Pick<ModuleContext, 'answers' | 'profile'>): string =>
+  `${ctx.profile.shares.sysvol}/${ctx.answers.domain}/scripts`;
+
+/** testparm on the shares text, in a folder beside the candidate (a real path). */
+async function checkShares(ctx: ModuleContext, candidate: string, text: string): Promise<CheckResult> {
+  try {
+    await checkSharesConf(text, {
+      dir: candidate.slice(0, candidate.lastIndexOf('/')),
+      runner: ctx.runner,
+      testparm: ctx.profile.samba.testparm,
+    });
+    return { ok: true };
+  } catch (e) {
+    if (isSharesError(e)) return { ok: false, message: e.message };
+    throw e;
+  }
+}
+
+/**
+ * The module's files: smb.shares.conf (checked with testparm through a small main smb.conf that
+ * includes it) and one logon script per account type; after a change the running DC is told to
+ * reload its configuration.
+ * @param ctx answers and profile
+ * @returns the rendered files
+ */
+export function renderFileserver(ctx: ModuleContext): Rendered {
+  const sharesText = renderSharesConf(renderShareModel(ctx));
+  const { netbios } = sambaNames(ctx.answers);
+  const config = ctx.profile.shares.sharesConfig;
+  const scripts = netlogonDir(ctx);
+  return {
+    files: [
+      {
+        path: config,
+        content: sharesText,
+        mode: 0o644,
+        check: (c, candidate) => checkShares(c, candidate, sharesText),
+      },
+      ...LOGON_SCRIPTS.map((script) => ({
+        path: `${scripts}/${script.file}`,
+        content: renderLogonScript(netbios, script),
+        mode: 0o644,
+      })),
+    ],
+    directories: [
+      { path: config.slice(0, config.lastIndexOf('/')), mode: 0o755 },
+      { path: scripts, mode: 0o755 },
+    ],
+    services: [],
+    commands: [
+      {
+        command: ctx.profile.shares.smbcontrol,
+        args: ['-s', ctx.fs.hostPath(ctx.profile.samba.config), 'smbd', 'reload-config'],
+        reason: 'the DC serves the changed shares',
+      },
+    ],
+  };
+}
+
+const files = fileModule({
+  id: 'fileserver',
+  title: { de: 'Dateiserver', en: 'File server' },
+  dependsOn: ['samba_ad'],
+  render: renderFileserver,
+});
+
+/** The gids of the layout's groups, read (and given where missing) in the directory. */
+async function groupIds(ctx: ModuleContext): Promise<Map<LayoutGroup, number>> {
+  const ad = await connectAsAdministrator(ctx);
+  try {
+    const ids = new Map<LayoutGroup, number>();
+    const groups = new Set(layoutFolders(ctx).flatMap((f) => [f.group, f.aclGroup]));
+    // As the original's portal did lazily: a group without RFC2307 gid gets RID + 20000 now.
+    for (const group of groups) if (group) ids.set(group, await ad.groups.ensureGid(group));
+    return ids;
+  } finally {
+    await ad.close();
+  }
+}
+
+/** chown + chmod through a descriptor opened without following links (a planted link is refused). */
+async function setOwnerAndMode(
+  path: string,
+  uid: number | undefined,
+  gid: number | undefined,
+  mode: number,
+): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (cause) {
+    throw new SetupError('SETUP_CHECK_FAILED', `${path} is not a folder (or is a symbolic link)`, {
+      cause,
+      details: { module: 'fileserver', path },
+    });
+  }
+  try {
+    if (uid !== undefined && gid !== undefined) await handle.chown(uid, gid);
+    // After chown: chown clears setgid.
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `setfacl -m` access and default entries: owner/group rwx, others none, the group rwx. `-P`: no links followed. */
+function aclArgs(path: string, gid: number): string[] {
+  return ['-P', '-m', `g:${gid}:rwx,d:u::rwx,d:g::rwx,d:o::---,d:g:${gid}:rwx,d:m::rwx`, '--', path];
+}
+
+async function modeOf(ctx: ModuleContext, path: string): Promise<number | undefined> {
+  const result = await ctx.runner.run('stat', ['-c', '%a %g', '--', ctx.fs.hostPath(path)]);
+  if (result.exitCode !== 0) return undefined;
+  return Number.parseInt(result.stdout.trim().split(' ')[0] ?? '', 8);
+}
+
+/** Folders whose mode differs from the layout (or that are missing). */
+async function folderGaps(ctx: ModuleContext): Promise<LayoutFolder[]> {
+  const gaps: LayoutFolder[] = [];
+  for (const folder of layoutFolders(ctx)) {
+    if (!(await ctx.fs.exists(folder.path)) || (await modeOf(ctx, folder.path)) !== folder.mode) gaps.push(folder);
+  }
+  return gaps;
+}
+
+async function applyFolders(ctx: ModuleContext, folders: readonly LayoutFolder[]): Promise<void> {
+  if (folders.length === 0) return;
+  // Staging: no directory to ask for gids, and owners need root; the modes are set.
+  const ids = ctx.staging ? new Map<LayoutGroup, number>() : await groupIds(ctx);
+  for (const folder of folders) {
+    ctx.progress(`fileserver: ${folder.path}`);
+    await ctx.fs.mkdir(folder.path, 0o755);
+    const gid = folder.group ? ids.get(folder.group) : 0;
+    await setOwnerAndMode(
+      ctx.fs.hostPath(folder.path),
+      ctx.staging ? undefined : 0,
+      ctx.staging ? undefined : gid,
+      folder.mode,
+    );
+    const aclGid = folder.aclGroup && ids.get(folder.aclGroup);
+    if (aclGid !== undefined) {
+      const result = await ctx.runner.run(ctx.profile.shares.setfacl, aclArgs(ctx.fs.hostPath(folder.path), aclGid));
+      if (result.exitCode !== 0) {
+        throw new SetupError('SETUP_CHECK_FAILED', `setfacl ${folder.path}: ${lastOutputLine(result)}`, {
+          details: { module: 'fileserver', path: folder.path },
+        });
+      }
+    }
+  }
+}
+
+async function plan(ctx: ModuleContext): Promise<ModulePlan> {
+  const filePlan = await files.plan(ctx);
+  const gaps = await folderGaps(ctx);
+  for (const folder of gaps) {
+    if (!(await ctx.fs.exists(folder.path))) filePlan.directories.push(folder.path);
+    else
+      filePlan.commands.push({
+        command: 'chmod',
+        args: [folder.mode.toString(8), folder.path],
+        reason: 'mode differs',
+      });
+  }
+  return filePlan;
+}
+
+async function apply(ctx: ModuleContext): Promise<ApplyReport> {
+  const before = await plan(ctx);
+  // Folders first: the shares Samba reloads point at them.
+  await applyFolders(ctx, await folderGaps(ctx));
+  const report = await files.apply(ctx);
+  return applyReport({ ...before, files: report.files }, { ...(report.timings ? { timings: report.timings } : {}) });
+}
+
+async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
+  const checks = await files.verify(ctx);
+  for (const folder of layoutFolders(ctx)) {
+    const mode = (await ctx.fs.exists(folder.path)) ? await modeOf(ctx, folder.path) : undefined;
+    checks.push(
+      mode === folder.mode
+        ? { name: folder.path, ok: true }
+        : {
+            name: folder.path,
+            ok: false,
+            problem: mode === undefined ? 'missing' : `mode ${mode.toString(8)}, expected ${folder.mode.toString(8)}`,
+          },
+    );
+  }
+  if (ctx.staging) return checks;
+  const main = await ctx.fs.readFileIfExists(ctx.profile.samba.config);
+  const included = main?.includes(`include = ${ctx.fs.hostPath(ctx.profile.shares.sharesConfig)}`) ?? false;
+  checks.push(
+    included
+      ? { name: 'smb.conf includes the shares', ok: true }
+      : {
+          name: 'smb.conf includes the shares',
+          ok: false,
+          problem: `no include of ${ctx.profile.shares.sharesConfig}`,
+        },
+  );
+  return checks;
+}
+
+/** The `fileserver` module. */
+export const fileserverModule: SetupModule = {
+  id: 'fileserver',
+  title: files.title,
+  dependsOn: files.dependsOn,
+  plan,
+  apply,
+  verify,
+};
