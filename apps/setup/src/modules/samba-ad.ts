@@ -99,6 +99,10 @@ export function renderSmbConf(
     `\tntp signd socket directory = ${host(profile.samba.ntpSigndSocket)}`,
     `\tlog file = ${host(d.log)}/log.%m`,
     ...(options.schemaUpdates ? ['\tdsdb:schema update allowed = true'] : []),
+    // The file server's shares and the print server's sections, each in the file its module owns
+    // (a missing file is skipped by Samba, so the DC starts before those modules ran).
+    `\tinclude = ${host(profile.shares.sharesConfig)}`,
+    `\tinclude = ${host(profile.print.sambaConfig)}`,
     '',
     '[sysvol]',
     `\tpath = ${sysvol}`,
