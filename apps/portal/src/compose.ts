@@ -1,9 +1,11 @@
 // The portal's wiring, once: production (main.ts), the demo, the benchmark and the integration
 // tests all start the portal through composePortal, so they run what ships.
 import type { AdClient } from '@invis/ad-client';
+import type { DnsBackend } from '@invis/dns-zone';
 import { type Clock, type CommandRunner, createExecaRunner, type ServiceManager } from '@invis/host';
 import { type AdDirectoryOptions, createAdDirectory } from './ad-directory';
 import { certificateList, type PortalSettings } from './env';
+import type { HostManager } from './hosts';
 import { createPortal, type Portal, type PortalOptions } from './portal';
 import { type PortalServer, startPortalServer } from './server';
 import { defaultShareOptions, type ShareOptions } from './shares';
@@ -26,6 +28,10 @@ export interface PortalCollaborators {
    * on the VPN server's PKI; `main.ts` makes it from `PORTAL_PKI_DIR`). Omit: no VPN PKI.
    */
   vpn?: VpnRevoker;
+  /** Hosts with DHCP and DNS in one step (`createHostManager`; `main.ts` makes it when `PORTAL_LAN_SUBNET` is set). */
+  hosts?: HostManager;
+  /** The DNS zones of the DNS records page (`main.ts`: the AD zones, which BIND serves through DLZ). */
+  dns?: DnsBackend;
   /** Status sources that have no setting. */
   status?: { /** Default `/proc/mdstat`. */ mdstatFile?: string };
   /** Knobs without an environment variable (tests shorten caches, the benchmark lifts the throttle). */
@@ -83,6 +89,8 @@ export async function composePortal(
     ...(collaborators.clock ? { clock: collaborators.clock } : {}),
     ...(shares ? { shares } : {}),
     ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
+    ...(collaborators.hosts ? { hosts: collaborators.hosts } : {}),
+    ...(collaborators.dns ? { dns: collaborators.dns } : {}),
     status: {
       watchDirs: settings.PORTAL_WATCH_DIRS,
       mdstatFile: collaborators.status?.mdstatFile ?? '/proc/mdstat',

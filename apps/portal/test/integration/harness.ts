@@ -66,6 +66,8 @@ export async function startTestPortal(
     tuning?: Pick<NonNullable<PortalCollaborators['tuning']>, 'accessTtlSeconds' | 'maxSessions'>;
     /** Revokes VPN certificates of disabled and deleted users (a real PKI in the test's temp dir). */
     vpn?: VpnRevoker;
+    /** Hosts and DNS zones (real DHCP and DNS servers of the test). */
+    network?: Pick<PortalCollaborators, 'hosts' | 'dns'>;
   } = {},
 ): Promise<TestPortal> {
   const ad =
@@ -92,6 +94,7 @@ export async function startTestPortal(
         shares,
         tuning: { listTtlMs: 0, ...options.tuning },
         ...(options.vpn ? { vpn: options.vpn } : {}),
+        ...options.network,
       },
     );
     return {
