@@ -63,6 +63,8 @@ function Nav({ v }: { v: View }) {
     ['/account', v.t('navAccount'), false],
     ['/users', v.t('navUsers'), true],
     ['/groups', v.t('navGroups'), true],
+    ['/hosts', v.t('navHosts'), true],
+    ['/dns', v.t('navDns'), true],
     ['/services', v.t('navServices'), true],
     ['/audit', v.t('navAudit'), true],
     ['/tokens', v.t('navTokens'), true],

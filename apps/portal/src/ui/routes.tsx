@@ -8,6 +8,7 @@ import type { PortalContext, PortalEnv } from '../context';
 import { PortalError } from '../errors';
 import type { SessionUser } from '../sessions';
 import { ASSETS } from './assets';
+import { registerHostPages } from './hosts-pages';
 import { isLang } from './i18n';
 import { makeView, readerTimeZone, type View } from './layout';
 import {
@@ -143,4 +144,5 @@ export function registerPages(app: Hono<PortalEnv>): void {
     return <AuditPage v={v} result={result} search={search} page={p} pageSize={PAGE_SIZE} />;
   });
   page('/tokens', true, async (c, v) => <TokensPage v={v} tokens={c.get('deps').tokens.list()} />);
+  registerHostPages(page);
 }
