@@ -48,6 +48,16 @@ describe('firewall layout', () => {
     expect(ports('samba-ad-dc')).toContainEqual({ port: 61000, to: 61999, protocol: 'tcp' });
   });
 
+  it('opens the WebDAV port inside only, outside too when answered', () => {
+    const inside = firewallLayout(validateAnswers(base, 'en'));
+    expect(inside.services.find((s) => s.name === 'invis-webdav')?.ports).toEqual([{ port: 8444, protocol: 'tcp' }]);
+    expect(inside.zones.find((z) => z.name === 'internal')?.services).toContain('invis-webdav');
+    expect(inside.zones.find((z) => z.name === 'external')?.services).not.toContain('invis-webdav');
+    const outside = firewallLayout(validateAnswers({ ...base, webdav: { port: 58444, external: true } }, 'en'));
+    expect(outside.services.find((s) => s.name === 'invis-webdav')?.ports).toEqual([{ port: 58444, protocol: 'tcp' }]);
+    expect(outside.zones.find((z) => z.name === 'external')?.services).toContain('invis-webdav');
+  });
+
   it('keeps the OpenVPN ports closed and the tun devices out without a VPN network', () => {
     const { vpn: _, ...noVpn } = base;
     const config = firewallLayout(validateAnswers(noVpn, 'en'));

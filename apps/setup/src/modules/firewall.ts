@@ -10,6 +10,7 @@ import {
   type Firewalld,
   type FirewalldDriver,
   invisFirewallLayout,
+  type Service,
 } from '@invis/firewalld';
 import { type ApplyPlan, createNodeFs, type HostFs, isMissing } from '@invis/host';
 import type { Answers } from '../answers';
@@ -42,7 +43,8 @@ export function externalPorts(answers: Answers): { ssh: number; portal: number; 
 /**
  * The firewall for the answers: @invis/firewalld's invis layout with the answers' interfaces and
  * random ports, Samba's RPC range 61000–61999, no port 80 (setup runs no ACME client). Without a
- * VPN network the OpenVPN ports stay closed and the tun devices are not assigned.
+ * VPN network the OpenVPN ports stay closed and the tun devices are not assigned. The WebDAV port
+ * (`invis-webdav`) is open inside, and outside only with `webdav.external`.
  * @param answers the answers
  * @returns the resolved firewall configuration
  * @throws FirewalldError `FW_PORT_COLLISION` when the ports collide; SetupError when ports are missing
@@ -60,12 +62,25 @@ export function firewallLayout(answers: Answers): FirewallConfig {
     activeSync: false,
     sambaRpcPorts: { from: SAMBA_RPC_RANGE.min, to: SAMBA_RPC_RANGE.max },
   });
-  if (answers.vpn) return config;
+  // WebDAV (`webdav` module): its port inside; outside only when the admin answers so.
+  const webdav: Service = {
+    name: 'invis-webdav',
+    short: 'invis WebDAV (the shares)',
+    ports: [{ port: answers.webdav.port, protocol: 'tcp' }],
+    protocols: [],
+    sourcePorts: [],
+    helpers: [],
+    includes: [],
+  };
+  const opens = (zone: string) => zone === 'internal' || (zone === 'external' && answers.webdav.external);
   return {
     ...config,
-    zones: config.zones.map((z) =>
-      z.name === 'external' ? { ...z, services: z.services.filter((s) => s !== 'invis-openvpn') } : z,
-    ),
+    services: [...config.services, webdav],
+    zones: config.zones.map((z) => {
+      // Without a VPN network the OpenVPN ports stay closed.
+      const services = answers.vpn ? z.services : z.services.filter((s) => s !== 'invis-openvpn');
+      return { ...z, services: opens(z.name) ? [...services, webdav.name] : services };
+    }),
   };
 }
 
