@@ -252,6 +252,57 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [],
     proven: false,
   },
+  // invis-setup's webdav module. Debian's unit runs `apachectl start` (forking) with the values of
+  // /etc/apache2/envvars; here apache2 in the foreground with those values, the folders apachectl
+  // makes, and `apachectl graceful`'s steps as the reload (config test, then SIGUSR1).
+  apache2: {
+    description: 'The Apache HTTP Server',
+    argv: ['/usr/sbin/apache2', '-DFOREGROUND'],
+    env: {
+      APACHE_RUN_USER: 'www-data',
+      APACHE_RUN_GROUP: 'www-data',
+      APACHE_PID_FILE: '/run/apache2/apache2.pid',
+      APACHE_RUN_DIR: '/run/apache2',
+      APACHE_LOCK_DIR: '/run/lock/apache2',
+      APACHE_LOG_DIR: '/var/log/apache2',
+      LANG: 'C',
+    },
+    runtimeDirectories: [
+      { path: '/run/apache2', mode: '0755' },
+      { path: '/run/lock/apache2', mode: '0755', owner: 'www-data:www-data' },
+    ],
+    preStart: [['/usr/sbin/apachectl', 'configtest']],
+    reload: [{ argv: ['/usr/sbin/apachectl', 'configtest'] }, { signal: 'SIGUSR1' }],
+    // The port is the answers' choice (webdav.port); Debian's default site adds :80.
+    ready: [{ tcpByMain: true }],
+    proven: false,
+  },
+  // invis-setup's nfs module. Debian's unit runs ganesha.nfsd with OPTIONS from
+  // /etc/default/nfs-ganesha (`-L /var/log/ganesha/ganesha.log -f /etc/ganesha/ganesha.conf -N
+  // NIV_EVENT`), forking; here in the foreground (-F), logging to stderr (the supervisor's log).
+  'nfs-ganesha': {
+    description: 'NFS-Ganesha file server',
+    argv: [
+      '/usr/bin/ganesha.nfsd',
+      '-F',
+      '-L',
+      'STDERR',
+      '-f',
+      '/etc/ganesha/ganesha.conf',
+      '-N',
+      'NIV_EVENT',
+      '-p',
+      '/run/ganesha/ganesha.pid',
+    ],
+    // RuntimeDirectory=ganesha; the fs recovery backend keeps client state in /var/lib/nfs/ganesha.
+    runtimeDirectories: [
+      { path: '/run/ganesha', mode: '0755' },
+      { path: '/var/lib/nfs/ganesha', mode: '0755' },
+    ],
+    reload: [{ signal: 'SIGHUP' }],
+    ready: [{ tcp: 2049 }],
+    proven: false,
+  },
   // invis-setup's invis-backup.timer (its backup module): daily `invis-backup run`.
   'invis-backup.timer': {
     description: 'invis: daily backup',
