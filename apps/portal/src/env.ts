@@ -57,6 +57,20 @@ const SETTINGS_SHAPE = {
   PORTAL_VPN_CRL_FILE: z.string().min(1).optional(),
   PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
   PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
+  /**
+   * The LAN (IPv4 CIDR, /16 to /24) whose hosts the portal manages: device ranges and pool of the
+   * invis policy. Unset: no hosts page.
+   */
+  PORTAL_LAN_SUBNET: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 network from /16 to /24, e.g. 192.168.220.0/24')
+    .optional(),
+  /** Forward zone of the hosts' A records; default: the AD domain. */
+  PORTAL_DNS_ZONE: z.string().min(1).optional(),
+  /** The DHCP server's leases: Kea's CSV (`.csv`) or dhcpd's `dhcpd.leases`. */
+  PORTAL_DHCP_LEASE_FILE: z.string().min(1).default('/var/lib/kea/kea-leases4.csv'),
+  /** The setup's directory → DHCP sync the portal starts after a host change; empty: its timer runs it. */
+  PORTAL_DHCP_SYNC_UNIT: z.string().default('invis-dhcp-sync.service'),
   /** Background jobs' state files (backup, DDNS, certificates, signatures, …) for the status page. */
   PORTAL_JOBS_DIR: z.string().min(1).default('/var/lib/invis/jobs'),
 };

@@ -1,11 +1,13 @@
 // Production entry: `node dist/main.js`, configured by PORTAL_* environment variables (env.ts).
 import { readFile } from 'node:fs/promises';
 import { createAdClient } from '@invis/ad-client';
-import { createExecaRunner } from '@invis/host';
+import { createAdBackend } from '@invis/dns-zone';
+import { createExecaRunner, createSystemdServiceManager } from '@invis/host';
 import { createPki } from '@invis/ovpn-pki';
 import { composePortal } from './compose';
 import { loadEnv } from './env';
 import { PortalError } from './errors';
+import { adComputerAccounts, adDhcpReservations, createHostManager, type HostManager, leaseFileSource } from './hosts';
 import { readSecretFile } from './secrets';
 import { createVpnRevoker, type VpnRevoker } from './vpn';
 
@@ -31,7 +33,32 @@ if (settings.PORTAL_PKI_DIR) {
   }
   vpn = createVpnRevoker({ pki, ...(settings.PORTAL_VPN_CRL_FILE ? { crlFile: settings.PORTAL_VPN_CRL_FILE } : {}) });
 }
-const running = await composePortal(settings, { ad, runner: createExecaRunner(), ...(vpn ? { vpn } : {}) });
+// DNS records: the AD zones, which BIND serves through its DLZ module. Hosts when the LAN is set:
+// their reservations go to the directory, and starting the setup's sync pushes them into the
+// running Kea (config-reload, no restart); without the unit its one-minute timer does.
+const runner = createExecaRunner();
+const dns = createAdBackend({ client: ad });
+let hosts: HostManager | undefined;
+if (settings.PORTAL_LAN_SUBNET) {
+  const services = createSystemdServiceManager({ runner });
+  const syncUnit = settings.PORTAL_DHCP_SYNC_UNIT;
+  hosts = createHostManager({
+    computers: adComputerAccounts(ad),
+    dhcp: adDhcpReservations(ad),
+    dns,
+    zone: settings.PORTAL_DNS_ZONE ?? (await ad.domain()).dnsDomain,
+    subnet: settings.PORTAL_LAN_SUBNET,
+    leases: leaseFileSource(settings.PORTAL_DHCP_LEASE_FILE),
+    ...(syncUnit ? { push: () => services.start(syncUnit) } : {}),
+  });
+}
+const running = await composePortal(settings, {
+  ad,
+  runner,
+  dns,
+  ...(hosts ? { hosts } : {}),
+  ...(vpn ? { vpn } : {}),
+});
 console.log(`invis portal listening on ${running.url}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
