@@ -310,6 +310,29 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [],
     proven: false,
   },
+  // Debian's cups.service runs `cupsd -l` (socket activation, Type=notify); without systemd to
+  // hand it sockets, -f: foreground with its own Listen lines. tmpfiles.d makes /run/cups root:lp.
+  // The unit has no ExecReload: reloadOrRestart restarts, as systemd would.
+  cups: {
+    description: 'CUPS Scheduler',
+    argv: ['/usr/sbin/cupsd', '-f'],
+    runtimeDirectories: [{ path: '/run/cups', mode: '0755', owner: 'root:lp' }],
+    ready: [{ file: '/run/cups/cups.sock' }, { tcp: 631 }],
+    proven: false,
+  },
+  // invis-setup's housekeeping timers (its housekeeping module): daily `invis-setup housekeeping run`.
+  'invis-housekeeping-transfer.timer': {
+    description: 'invis: daily housekeeping of the transfer folder',
+    argv: ['sh', '-c', 'while sleep 86400; do /usr/bin/invis-setup housekeeping run transfer; done'],
+    ready: [],
+    proven: false,
+  },
+  'invis-housekeeping-recycle.timer': {
+    description: 'invis: daily housekeeping of the recycle bins',
+    argv: ['sh', '-c', 'while sleep 86400; do /usr/bin/invis-setup housekeeping run recycle; done'],
+    ready: [],
+    proven: false,
+  },
 };
 
 /** systemd's LoadCredential= for the portal: a 0400 copy its user reads. */
