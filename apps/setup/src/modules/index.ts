@@ -8,9 +8,11 @@ import { ddnsModule } from './ddns';
 import { dhcpModule } from './dhcp';
 import { dnsModule } from './dns';
 import { firewallModule } from './firewall';
+import { housekeepingModule } from './housekeeping';
 import { networkModule } from './network';
 import { openvpnModule } from './openvpn';
 import { portalModule } from './portal';
+import { printModule } from './print';
 import { sambaAdModule } from './samba-ad';
 import { sshModule } from './ssh';
 import { timeModule } from './time';
@@ -30,6 +32,8 @@ export const MODULES: readonly SetupModule[] = [
   portalModule,
   openvpnModule,
   backupModule,
+  printModule,
+  housekeepingModule,
 ];
 
 export {
@@ -40,9 +44,11 @@ export {
   dhcpModule,
   dnsModule,
   firewallModule,
+  housekeepingModule,
   networkModule,
   openvpnModule,
   portalModule,
+  printModule,
   sambaAdModule,
   sshModule,
   timeModule,
