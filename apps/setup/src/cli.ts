@@ -22,6 +22,7 @@ import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
 import { HOUSEKEEPING_JOBS, type HousekeepingJob, runHousekeeping } from './housekeeping-jobs';
 import { type Lang, pickLang, t } from './i18n';
+import { runSignatureUpdate } from './mailfilter-signatures';
 import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
 import { MODULES } from './modules/index';
@@ -64,6 +65,7 @@ const COMMANDS = [
   'ddns',
   'vpn',
   'housekeeping',
+  'signatures',
 ] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -94,6 +96,7 @@ Befehle:
   ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
   housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
   vpn check|connect|bundle NAME VPN: CRL und Ablauf prüfen, Anmeldeprüfung, Client-Bundle
+  signatures                    Virensignaturen aktualisieren (freshclam; Timer alle 2 Stunden)
   --version                     Version
 Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
 ${COMMON.de}`,
@@ -109,6 +112,7 @@ commands:
   ddns                          publish the public address by DDNS (timer every 10 minutes)
   housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
   vpn check|connect|bundle NAME VPN: CRL and expiry check, connect check, client bundle
+  signatures                    update the virus signatures (freshclam; timer every 2 hours)
   --version                     version
 exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
 ${COMMON.en}`,
@@ -156,6 +160,10 @@ ${COMMON.en}`,
   housekeeping: {
     de: `Aufruf: invis-setup housekeeping run transfer|recycle\nLöscht, was älter ist als die Tage der Antworten (housekeeping.transfer.days, Standard 21; housekeeping.recycle.days, Standard 30), aus dem Transfer-Ordner bzw. den Papierkörben aller Freigaben und Home-Ordner; folgt nie einem symbolischen Link. Schreibt den Jobstatus für das Portal. Exit 1, wenn ein Ordner abgelehnt wurde.\n${COMMON.de}`,
     en: `usage: invis-setup housekeeping run transfer|recycle\nRemoves what is older than the answers' days (housekeeping.transfer.days, default 21; housekeeping.recycle.days, default 30) from the transfer folder or from the recycle bins of every share and home; never follows a symbolic link. Writes the job state for the portal. Exit 1 when a folder was refused.\n${COMMON.en}`,
+  },
+  signatures: {
+    de: `Aufruf: invis-setup signatures\nEin Lauf von freshclam (ClamAV-Signaturen; clamd lädt sie danach neu); schreibt den Jobstatus für das Portal (ok, warning: Update fehlgeschlagen, alte Signaturen aktiv; failed: keine Signaturen). Exit 1, wenn das Update fehlschlug.\n${COMMON.de}`,
+    en: `usage: invis-setup signatures\nOne freshclam run (ClamAV signatures; clamd reloads them afterwards); writes the job state for the portal (ok; warning: update failed, older signatures in use; failed: no signatures). Exit 1 when the update failed.\n${COMMON.en}`,
   },
   secrets: {
     de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
@@ -234,7 +242,7 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   ) {
     throw new SetupError('SETUP_USAGE', `usage: invis-setup housekeeping run ${HOUSEKEEPING_JOBS.join('|')}`);
   }
-  if (command === 'init' || command === 'status' || command === 'ddns') {
+  if (command === 'init' || command === 'status' || command === 'ddns' || command === 'signatures') {
     if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
   }
   if (command === 'secrets' && !values.help && (rest[0] !== 'show' || rest.length !== 2)) {
@@ -352,6 +360,12 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     const report = await runHousekeeping(ctx, parsed.positionals[1] as HousekeepingJob);
     out({ report }, `${report.result}: ${report.message}\n`);
     return report.result === 'failed' ? EXIT.failure : EXIT.ok;
+  }
+  if (command === 'signatures') {
+    if (staging) throw new SetupError('SETUP_USAGE', 'signatures works on the live server only, not with --root');
+    const state = await runSignatureUpdate(ctx);
+    out({ state }, `${state.result}: ${state.message}\n`);
+    return state.result === 'ok' ? EXIT.ok : EXIT.failure;
   }
   const modules = io.modules ?? MODULES;
   const engine = createEngine({ modules, ctx, state: createStateStore(fs, clock) });
