@@ -2,6 +2,7 @@
 // an in-memory directory. The same flows run against a real Samba DC and Chromium in
 // test/integration.
 
+import type { PortalEntry, Stored } from '@invis/ad-client';
 import { createScriptedRunner } from '@invis/test-utils';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { type ApiClient, apiClient } from '../test/http-client';
 import type { AuthResult, Directory, DirectoryGroup, DirectoryUser } from './directory';
 import { PortalError } from './errors';
 import { createPortal, type Portal } from './portal';
+import type { TileStore } from './tiles';
 
 function fakeDirectory(): Directory {
   const users = new Map<string, DirectoryUser & { password: string }>();
@@ -213,7 +215,8 @@ describe('login and sessions', () => {
     expect((await b.request('GET', '/api/me')).status).toBe(200);
     b.cookie = `${b.cookie.slice(0, -2)}xx`;
     expect((await b.request('GET', '/api/me')).status).toBe(401);
-    expect((await b.request('GET', '/account')).headers.get('location')).toBe('/login');
+    // …and the login comes back to the page asked for.
+    expect((await b.request('GET', '/account')).headers.get('location')).toBe('/login?next=%2Faccount');
   });
 
   it('warns after login when the password expires soon', async () => {
@@ -293,7 +296,8 @@ describe('validation', () => {
           .replace('{username}', 'anna')
           .replace('{name}', 'samba')
           .replace('{action}', 'restart')
-          .replace('{id}', '0123456789abcdef');
+          .replace('{id}', '0123456789abcdef')
+          .replace('{cn}', 'Wiki');
         if (op.requestBody) {
           const res = await b.request(method.toUpperCase(), url, { unexpected: 'x' });
           expect(res.status, `${method} ${path}`).toBe(400);
@@ -393,5 +397,127 @@ describe('API tokens', () => {
     expect((await api('GET', '/api/users')).status).toBe(401);
     const audit = (await (await b.request('GET', '/api/audit?search=token')).json()) as { total: number };
     expect(audit.total).toBe(2);
+  });
+});
+
+describe('web-app tiles and forward auth', () => {
+  const stored = new Map<string, Stored<PortalEntry>>();
+  const store: TileStore = {
+    list: async () => [...stored.values()],
+    get: async (cn) => stored.get(cn),
+    put: async (cn, entry) => {
+      const e = { ...entry, cn, dn: `CN=${cn},CN=invis-Portal` };
+      stored.set(cn, e);
+      return e;
+    },
+    delete: async (cn) => {
+      stored.delete(cn);
+    },
+  };
+  const tile = (name: string, priv: string, position = 'Lokal') => ({
+    name,
+    url: `[servername]/${name.toLowerCase()}`,
+    ssl: true,
+    description: `${name} <i>app</i>`,
+    active: true,
+    position,
+    priv,
+    button: name,
+  });
+
+  beforeEach(async () => {
+    stored.clear();
+    await store.put('Wiki', tile('Wiki', 'guest'));
+    await store.put('Roundcube', tile('Roundcube', 'user'));
+    await store.put('Adminer', tile('Adminer', 'admin', 'Administration'));
+    portal = createPortal({
+      directory: fakeDirectory(),
+      dataDir: ':memory:',
+      internalNetworks: ['192.168.220.0/24'],
+      trustedProxies: ['127.0.0.2'],
+      runner: createScriptedRunner({ systemctl: { stdout: 'active\n' } }),
+      status: {
+        watchDirs: [],
+        mdstatFile: '/x',
+        certificates: [],
+        backupStampFile: '/x',
+        internetStateFile: '/x',
+        jobsDir: '/x',
+      },
+      tiles: { store, names: { internal: 'invis.muster.loc', external: 'muster.example' } },
+      appOrigins: ['https://invis.muster.loc'],
+      peerAddress: (c) => (c.env as { peer?: string } | undefined)?.peer ?? '127.0.0.1',
+    });
+  });
+  const inside = () => browser('127.0.0.2', { 'x-forwarded-for': '192.168.220.50' });
+  const outside = () => browser('127.0.0.2', { 'x-forwarded-for': '203.0.113.9' });
+
+  it('shows guests inside the public tiles, users theirs, admins theirs, each linked for where they are', async () => {
+    const guest = await (await inside().request('GET', '/')).text();
+    expect(guest).toContain('https://invis.muster.loc/wiki');
+    expect(guest).not.toContain('Roundcube');
+    const anna = inside();
+    await anna.login('anna', 'pw-anna');
+    const tiles = (await (await anna.request('GET', '/api/tiles')).json()) as Record<string, { name: string }[]>;
+    expect(tiles.Lokal?.map((t) => t.name)).toEqual(['Roundcube', 'Wiki']);
+    expect(tiles.Administration).toEqual([]);
+    const admin = inside();
+    await admin.login('admin', 'pw-admin');
+    expect(await (await admin.request('GET', '/')).text()).toContain('https://invis.muster.loc/adminer');
+    // Outside, a visitor logs in first.
+    expect((await outside().request('GET', '/')).headers.get('location')).toBe('/login');
+  });
+
+  it('answers the proxy: 204 with the user for a session, 401 without; outside only for mobile users', async () => {
+    const anon = await inside().request('GET', '/auth/forward');
+    expect(anon.status).toBe(401);
+    const anna = inside();
+    await anna.login('anna', 'pw-anna');
+    const ok = await anna.request('GET', '/auth/forward');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('x-invis-user')).toBe('anna');
+    // The same session from outside: anna is not in mobilusers, so the session ends there.
+    const away = outside();
+    away.cookie = anna.cookie;
+    expect((await away.request('GET', '/auth/forward')).status).toBe(401);
+  });
+
+  it('returns after the login to a listed app origin, never to another site', async () => {
+    const login = async (next: string) => {
+      const html = await (await inside().request('GET', `/login?next=${encodeURIComponent(next)}`)).text();
+      return /data-next="([^"]*)"/.exec(html)?.[1];
+    };
+    expect(await login('https://invis.muster.loc/roundcube/?_task=mail')).toBe(
+      'https://invis.muster.loc/roundcube/?_task=mail',
+    );
+    expect(await login('/users?search=a')).toBe('/users?search=a');
+    for (const bad of [
+      'https://evil.example/',
+      '//evil.example',
+      'https://user@invis.muster.loc/',
+      'javascript:alert(1)',
+    ]) {
+      expect(await login(bad)).toBe('/');
+    }
+  });
+
+  it('lets admins edit the entries, with validation and an audit row', async () => {
+    const admin = inside();
+    await admin.login('admin', 'pw-admin');
+    const entry = { ...tile('Kimai', 'user'), description: 'Zeiterfassung', rubrik: '' };
+    expect((await admin.request('PUT', '/api/admin/tiles/Kimai', entry)).status).toBe(204);
+    expect(stored.get('Kimai')).toMatchObject({ name: 'Kimai', priv: 'user' });
+    expect(stored.get('Kimai')).not.toHaveProperty('rubrik');
+    const bad = await admin.request('PUT', '/api/admin/tiles/Kimai', { ...entry, url: 'javascript:alert(1)' });
+    expect(bad.status).toBe(400);
+    expect((await admin.request('DELETE', '/api/admin/tiles/Kimai')).status).toBe(204);
+    expect(stored.has('Kimai')).toBe(false);
+    expect(portal.deps.audit.list({ search: 'tile.', offset: 0, limit: 10 }).items.map((e) => e.action)).toEqual([
+      'tile.delete',
+      'tile.put',
+    ]);
+    const anna = inside();
+    await anna.login('anna', 'pw-anna');
+    expect((await anna.request('PUT', '/api/admin/tiles/X', entry)).status).toBe(403);
   });
 });

@@ -10,9 +10,11 @@ import { registerDnsRoutes } from './api/dns';
 import { registerGroupRoutes } from './api/groups';
 import { registerHostRoutes } from './api/hosts';
 import { ANON_CSRF_COOKIE, registerSessionRoutes, SESSION_COOKIE } from './api/session';
+import { registerTileRoutes } from './api/tiles';
 import { registerUserRoutes } from './api/users';
 import type { PortalDeps, PortalEnv } from './context';
 import { isPortalError, PortalError } from './errors';
+import { registerForwardAuth, registerForwardLogin } from './forward-auth';
 import { clientAddress } from './network';
 import { csrfTokenMatches } from './sessions';
 import { parseLang } from './ui/i18n';
@@ -150,6 +152,9 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
   registerUserRoutes(app);
   registerGroupRoutes(app);
   registerAdminRoutes(app);
+  registerTileRoutes(app);
+  registerForwardAuth(app);
+  registerForwardLogin(app);
   registerHostRoutes(app);
   registerDnsRoutes(app);
 

@@ -91,6 +91,15 @@ export async function composePortal(
     ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
     ...(collaborators.hosts ? { hosts: collaborators.hosts } : {}),
     ...(collaborators.dns ? { dns: collaborators.dns } : {}),
+    ...(settings.PORTAL_INTERNAL_NAME
+      ? {
+          tiles: {
+            store: collaborators.ad.invis.portal,
+            names: { internal: settings.PORTAL_INTERNAL_NAME, external: settings.PORTAL_EXTERNAL_NAME ?? null },
+          },
+        }
+      : {}),
+    appOrigins: settings.PORTAL_APP_ORIGINS,
     status: {
       watchDirs: settings.PORTAL_WATCH_DIRS,
       mdstatFile: collaborators.status?.mdstatFile ?? '/proc/mdstat',

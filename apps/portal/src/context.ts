@@ -11,6 +11,7 @@ import type { AnonymousCsrf, Session, SessionStore, SessionUser } from './sessio
 import type { ShareManager } from './shares';
 import type { ServerStatus } from './status';
 import type { LoginThrottle } from './throttle';
+import type { ServerNames, TileStore } from './tiles';
 import type { ApiToken, TokenScope, TokenStore } from './tokens';
 import type { Lang } from './ui/i18n';
 import type { VpnRevoker } from './vpn';
@@ -30,6 +31,10 @@ export interface PortalDeps {
   status: () => Promise<ServerStatus>;
   /** Revokes the VPN certificates of disabled and deleted accounts; null when the portal has no VPN PKI. */
   vpn: VpnRevoker | null;
+  /** The home page's web-app tiles (directory `iPortEntry` objects); null when the portal shows none. */
+  tiles: { store: TileStore; names: ServerNames } | null;
+  /** Origins (`https://host[:port]`) of web apps behind the forward-auth proxy: a login may return there. */
+  appOrigins: readonly string[];
   /** Hosts (AD computer, DHCP reservation, DNS A/PTR in one step); null when the portal manages no LAN. */
   hosts: HostManager | null;
   /** The DNS zones the DNS records page edits; null when the portal manages no DNS. */

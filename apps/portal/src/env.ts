@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PortalError } from './errors';
 import { createNetworkSet, isLoopbackHost } from './network';
+import { appOrigin } from './origin';
 
 const list = (fallback: string) =>
   z
@@ -41,6 +42,17 @@ const SETTINGS_SHAPE = {
     .string()
     .regex(/^[A-Za-z0-9-]{1,15}$/)
     .optional(),
+  /** The server's name in the LAN and from the Internet (DDNS): `[servername]` in web-app tiles. */
+  PORTAL_INTERNAL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/)
+    .optional(),
+  PORTAL_EXTERNAL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/)
+    .optional(),
+  /** Origins of web apps behind the forward-auth proxy; a login started there may return there. */
+  PORTAL_APP_ORIGINS: list(''),
   PORTAL_ADMIN_GROUP: z.string().min(1).default('Domain Admins'),
   PORTAL_MOBILE_GROUP: z.string().min(1).default('mobilusers'),
   PORTAL_SESSION_IDLE_MINUTES: int(30, 24 * 60),
@@ -101,6 +113,13 @@ const EnvSchema = z.object({ ...SETTINGS_SHAPE, ...LDAP_SHAPE }).superRefine((en
       } catch {
         ctx.addIssue({ code: 'custom', message: `not a network: ${entry}`, path: [key] });
       }
+    }
+  }
+  for (const entry of env.PORTAL_APP_ORIGINS) {
+    try {
+      appOrigin(entry);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not a bare http(s) origin: ${entry}`, path: ['PORTAL_APP_ORIGINS'] });
     }
   }
   if (env.PORTAL_VPN_CRL_FILE && !env.PORTAL_PKI_DIR) {

@@ -12,11 +12,13 @@ import type { Directory } from './directory';
 import { PortalError } from './errors';
 import type { HostManager } from './hosts';
 import { createNetworkSet } from './network';
+import { appOrigin } from './origin';
 import { createServiceControl } from './services';
 import { createAnonymousCsrf, createSessionStore } from './sessions';
 import { createShareManager, type ShareOptions } from './shares';
 import { cachedStatus, type StatusSources } from './status';
 import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
+import type { ServerNames, TileStore } from './tiles';
 import { openTokenStore } from './tokens';
 import type { VpnRevoker } from './vpn';
 
@@ -49,6 +51,10 @@ export interface PortalOptions {
   status: Omit<StatusSources, 'services' | 'clock'>;
   /** Revokes a user's VPN certificates before the account is disabled or deleted (omit without a VPN PKI). */
   vpn?: VpnRevoker;
+  /** Web-app tiles on the home page and their editor (omit: no tiles). */
+  tiles?: { store: TileStore; names: ServerNames };
+  /** Origins of web apps behind the forward-auth proxy that a login may return to (`next`). */
+  appOrigins?: string[];
   /** Hosts with DHCP and DNS in one step (omit on a portal that manages no LAN). */
   hosts?: HostManager;
   /** DNS zones for the DNS records page (omit: no DNS page). */
@@ -124,6 +130,8 @@ export function createPortal(options: PortalOptions): Portal {
     services,
     shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
     vpn: options.vpn ?? null,
+    tiles: options.tiles ?? null,
+    appOrigins: (options.appOrigins ?? []).map(appOrigin),
     hosts: options.hosts ?? null,
     dns: options.dns ?? null,
     status: cachedStatus({ ...options.status, services, clock }, (options.statusTtlSeconds ?? 5) * 1000),

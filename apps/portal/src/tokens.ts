@@ -11,6 +11,7 @@ export const TOKEN_SCOPES = [
   'groups:write',
   'audit:read',
   'services:write',
+  'tiles:write',
   'hosts:read',
   'hosts:write',
   'dns:read',

@@ -17,6 +17,7 @@ export * from './firewalld';
 export { type LoopbackAddress, reserveLoopbackAddress } from './loopback';
 export * from './mail';
 export { connectVeth, createNetns, type Netns, type VethEnd } from './netns';
+export { type NginxServer, startNginx } from './nginx';
 export * from './openvpn';
 export * from './original-invis';
 export {

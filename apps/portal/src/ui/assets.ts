@@ -32,6 +32,9 @@ button.link{background:none;border:none;padding:0;margin:0;text-decoration:under
 .msg{min-height:1.4em;font-weight:600}.msg:empty{min-height:0;margin:0}.msg.error{color:var(--bad)}.msg.ok{color:var(--ok)}
 .banner{padding:10px 16px;background:#fff4ce;color:#3d2e00;border-bottom:1px solid #e0c36a}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
+.tiles{list-style:none;display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:12px;margin:0 0 1rem;padding:0}
+.tile a{display:block;height:100%;padding:12px 14px;border:1px solid var(--line);border-radius:8px;text-decoration:none;color:var(--fg)}
+.tile a:hover{border-color:var(--accent)}.tile strong{display:block;color:var(--accent)}.tile span{display:block;margin-top:4px;color:var(--muted);font-size:.92rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:0 24px}
 .pager{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:.8rem 0}
 code.secret{display:block;padding:8px;background:#f6f8fa;border:1px solid var(--line);overflow-wrap:anywhere}
@@ -76,12 +79,15 @@ const js = `
   };
   document.addEventListener('submit', async (ev) => {
     const form = ev.target;
-    const api = form.getAttribute('data-api');
-    if (!api) return;
+    const template = form.getAttribute('data-api-template');
+    let api = form.getAttribute('data-api');
+    if (!api && !template) return;
     ev.preventDefault();
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
-    const [method, url] = api.split(' ');
     const body = Object.assign(JSON.parse(form.dataset.body || '{}'), fields(form));
+    // A path with {field} placeholders takes those fields out of the body.
+    if (template) api = template.replace(/{(w+)}/g, (_, k) => { const v = body[k] || ''; delete body[k]; return encodeURIComponent(v); });
+    const [method, url] = api.split(' ');
     const send = Object.keys(body).length > 0 || method !== 'DELETE';
     const headers = { 'x-csrf-token': meta ? meta.content : '' };
     if (send) headers['content-type'] = 'application/json';

@@ -59,7 +59,8 @@ export function daysUntil(iso: string | null, now = Date.now()): number | null {
 
 function Nav({ v }: { v: View }) {
   const items: [string, string, boolean][] = [
-    ['/', v.t('navStatus'), false],
+    ['/', v.t('navHome'), false],
+    ['/status', v.t('navStatus'), false],
     ['/account', v.t('navAccount'), false],
     ['/users', v.t('navUsers'), true],
     ['/groups', v.t('navGroups'), true],
@@ -68,6 +69,7 @@ function Nav({ v }: { v: View }) {
     ['/services', v.t('navServices'), true],
     ['/audit', v.t('navAudit'), true],
     ['/tokens', v.t('navTokens'), true],
+    ['/tiles', v.t('navTiles'), true],
   ];
   const current = (href: string): boolean => (href === '/' ? v.path === '/' : v.path.startsWith(href));
   return (

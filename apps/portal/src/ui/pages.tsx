@@ -11,7 +11,7 @@ import { isTextKey, type TextKey } from './i18n';
 import { Field, Layout, Msg, type View } from './layout';
 
 /** A scrollable table (phones) with column headers. */
-function Table({ head, children }: { head: string[]; children: Child }) {
+export function Table({ head, children }: { head: string[]; children: Child }) {
   return (
     <div class="table">
       <table>
@@ -71,11 +71,16 @@ function PasswordChangeFields({ v, idPrefix }: { v: View; idPrefix?: string }) {
 }
 
 /** Login with the expired-password change form (revealed on PORTAL_PASSWORD_EXPIRED). */
-export function LoginPage({ v }: { v: View }) {
+export function LoginPage({ v, next = '/' }: { v: View; next?: string }) {
   return (
     <Layout v={v} title={v.t('loginTitle')}>
       <div class="login">
-        <form method="post" data-api="POST /api/session" data-next="/" data-reveal-on="PORTAL_PASSWORD_EXPIRED:expired">
+        <form
+          method="post"
+          data-api="POST /api/session"
+          data-next={next}
+          data-reveal-on="PORTAL_PASSWORD_EXPIRED:expired"
+        >
           <Field name="username" label={v.t('username')} required autocomplete="username" />
           <Field name="password" label={v.t('password')} type="password" required autocomplete="current-password" />
           <button type="submit">{v.t('login')}</button>
@@ -377,7 +382,8 @@ export function UsersPage(props: {
   );
 }
 
-function Select({
+/** A labelled select of `[value, text]` options. */
+export function Select({
   id,
   name,
   label,

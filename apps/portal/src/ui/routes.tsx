@@ -3,10 +3,13 @@ import type { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { requireGroup } from '../api/groups';
 import { csrfTokenFor } from '../api/session';
+import { requireTiles, tileReader } from '../api/tiles';
 import { requireUser } from '../api/users';
 import type { PortalContext, PortalEnv } from '../context';
 import { PortalError } from '../errors';
+import { loginReturn } from '../origin';
 import type { SessionUser } from '../sessions';
+import { visibleTiles } from '../tiles';
 import { ASSETS } from './assets';
 import { registerHostPages } from './hosts-pages';
 import { isLang } from './i18n';
@@ -25,6 +28,7 @@ import {
   UserPage,
   UsersPage,
 } from './pages';
+import { HomePage, TilesAdminPage } from './tiles';
 
 const PAGE_SIZE = 50;
 
@@ -45,27 +49,6 @@ const pageOf = (c: PortalContext): { page: number; search: string } => {
     search: (c.req.query('search') ?? '').slice(0, 100),
   };
 };
-
-// Any origin works here: `next` is read relative to it and must stay on it.
-const PROBE_ORIGIN = 'https://portal.invalid';
-
-/**
- * `next` as a path on this portal, read the way a browser reads a Location (the WHATWG URL
- * parser, which drops TAB/LF and treats `\\` like `/`), so `/\t/evil.example` cannot become
- * `//evil.example`. Anything that leaves the origin becomes `/`: an open redirect helps phishing.
- */
-function sameOriginPath(next: string | undefined): string {
-  if (next === undefined) return '/';
-  let url: URL;
-  try {
-    url = new URL(next, `${PROBE_ORIGIN}/`);
-  } catch {
-    return '/';
-  }
-  if (url.origin !== PROBE_ORIGIN) return '/';
-  // `/.//evil.example` normalizes to the path `//evil.example`, itself a protocol-relative URL.
-  return `${url.pathname.replace(/^\/+/, '/')}${url.search}${url.hash}`;
-}
 
 /**
  * Registers the server-rendered pages. Pages only read; every change is a REST call made by
@@ -92,13 +75,24 @@ export function registerPages(app: Hono<PortalEnv>): void {
         maxAge: 31_536_000,
       });
     }
-    return c.redirect(sameOriginPath(c.req.query('next')));
+    return c.redirect(loginReturn(c.req.query('next')));
   });
 
   app.get('/login', (c) => {
     const v = view(c);
-    if (v.user) return c.redirect('/');
-    return c.html(<LoginPage v={v} />);
+    const next = loginReturn(c.req.query('next'), c.get('deps').appOrigins);
+    if (v.user) return c.redirect(next);
+    return c.html(<LoginPage v={v} next={next} />);
+  });
+
+  // The home page: web-app tiles. Inside the LAN visitors without a login see the public ones
+  // (as in the original); outside, a login comes first.
+  app.get('/', async (c) => {
+    const v = view(c);
+    if (!v.user && c.get('external')) return c.redirect('/login');
+    const tiles = c.get('deps').tiles;
+    const shown = tiles ? visibleTiles(await tiles.store.list(), tileReader(c), tiles.names) : null;
+    return c.html(<HomePage v={v} tiles={shown} />);
   });
 
   // Every other page needs a login; admin pages need an admin.
@@ -109,12 +103,13 @@ export function registerPages(app: Hono<PortalEnv>): void {
   ) =>
     app.get(path, async (c) => {
       const v = view(c);
-      if (!v.user) return c.redirect('/login');
+      if (!v.user) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
       if (admin && !v.user.isAdmin) throw new PortalError('PORTAL_FORBIDDEN', 'admins only');
       return c.html((await render(c, { ...v, user: v.user })) as string);
     });
 
-  page('/', false, async (c, v) => <StatusPage v={v} s={await c.get('deps').status()} />);
+  page('/status', false, async (c, v) => <StatusPage v={v} s={await c.get('deps').status()} />);
+  page('/tiles', true, async (c, v) => <TilesAdminPage v={v} entries={await requireTiles(c).store.list()} />);
   page('/account', false, async (c, v) => <AccountPage v={v} u={await requireUser(c, v.user.username)} />);
   page('/users', true, async (c, v) => {
     const { page: p, search } = pageOf(c);

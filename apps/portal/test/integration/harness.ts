@@ -66,6 +66,8 @@ export async function startTestPortal(
     tuning?: Pick<NonNullable<PortalCollaborators['tuning']>, 'accessTtlSeconds' | 'maxSessions'>;
     /** Revokes VPN certificates of disabled and deleted users (a real PKI in the test's temp dir). */
     vpn?: VpnRevoker;
+    /** Settings on top of the test defaults (the address is known only inside: a function of it). */
+    settings?: (address: string) => Partial<PortalSettings>;
     /** Hosts and DNS zones (real DHCP and DNS servers of the test). */
     network?: Pick<PortalCollaborators, 'hosts' | 'dns'>;
   } = {},
@@ -87,6 +89,7 @@ export async function startTestPortal(
         PORTAL_WINDOWS_FILE_SERVER: 'INVIS',
         PORTAL_CERT_FILES: [`Test-CA=${info.caFile}`],
         ...(pki ? { PORTAL_TLS_CERT_FILE: pki.certFile, PORTAL_TLS_KEY_FILE: pki.keyFile } : {}),
+        ...options.settings?.(lo.address),
       }),
       {
         ad,

@@ -3,7 +3,8 @@ import { type SambaDcInfo, seedDemoDirectory, startSambaDc } from '@invis/testbe
 import type { TestProject } from 'vitest/node';
 
 export default async function setup(project: TestProject) {
-  const dc = await startSambaDc();
+  // Schema updates on: the tiles test installs the invis schema (iPortEntry) as setup does.
+  const dc = await startSambaDc({ schemaUpdates: true });
   try {
     await seedDemoDirectory(dc.info);
   } catch (e) {
