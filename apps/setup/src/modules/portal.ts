@@ -41,6 +41,9 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_CERT_FILES', SERVER_CERTIFICATES.map((n) => `${n}=${paths.certs[n].cert}`).join(',')],
     ['PORTAL_INETCHECK_FILE', profile.spool.inetcheck],
     ['PORTAL_JOBS_DIR', profile.jobsDir],
+    // `[servername]` in the home page's web-app tiles: the LAN name inside, the DDNS name outside.
+    ['PORTAL_INTERNAL_NAME', `${answers.hostname}.${answers.domain}`],
+    ...(answers.ddns ? [['PORTAL_EXTERNAL_NAME', answers.ddns.fqdn] as [string, string]] : []),
   ];
   return [
     generatedMarker('@invis/setup-1', 'hash'),

@@ -42,6 +42,7 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       PORTAL_TRUSTED_PROXIES: [],
       PORTAL_INETCHECK_FILE: '/var/spool/results/inetcheck/inetcheck',
       PORTAL_JOBS_DIR: '/var/lib/invis/jobs',
+      PORTAL_INTERNAL_NAME: 'invis.invis-net.loc',
     });
     const unit = await readFile(join(root, 'etc/systemd/system/invis-portal.service'), 'utf8');
     for (const line of [
