@@ -252,6 +252,35 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [],
     proven: false,
   },
+  // invis-setup's mailfilter module. Debian's unit runs rspamd as User=_rspamd; started as root
+  // it drops to -u/-g itself. First start compiles its regexp and TLD caches (10–20 s).
+  rspamd: {
+    description: 'rapid spam filtering system',
+    argv: ['/usr/bin/rspamd', '-c', '/etc/rspamd/rspamd.conf', '-f', '-u', '_rspamd', '-g', '_rspamd'],
+    runtimeDirectories: [{ path: '/run/rspamd', mode: '0755', owner: '_rspamd:_rspamd' }],
+    reload: [{ signal: 'SIGHUP' }],
+    // The milter (11332) and the scanning worker it hands messages to (11333).
+    ready: [{ tcp: 11332 }, { tcp: 11333 }],
+    proven: false,
+  },
+  // Debian's clamav-daemon.service runs `clamd --foreground=true` behind clamav-daemon.socket;
+  // here clamd opens /run/clamav/clamd.ctl itself (LocalSocket in clamd.conf). The unit's
+  // ConditionPathExistsGlob (main/daily databases) is left out: tests use a local signature set.
+  'clamav-daemon': {
+    description: 'Clam AntiVirus userspace daemon',
+    argv: ['/usr/sbin/clamd', '--foreground=true'],
+    runtimeDirectories: [{ path: '/run/clamav', mode: '0755', owner: 'clamav:clamav' }],
+    reload: [{ signal: 'SIGUSR2' }],
+    ready: [{ file: '/run/clamav/clamd.ctl' }],
+    proven: false,
+  },
+  // invis-setup's invis-signatures.timer (its mailfilter module): `invis-setup signatures` every two hours.
+  'invis-signatures.timer': {
+    description: 'invis: ClamAV signature update every two hours',
+    argv: ['sh', '-c', 'while sleep 7200; do /usr/bin/invis-setup signatures; done'],
+    ready: [],
+    proven: false,
+  },
   // invis-setup's webdav module. Debian's unit runs `apachectl start` (forking) with the values of
   // /etc/apache2/envvars; here apache2 in the foreground with those values, the folders apachectl
   // makes, and `apachectl graceful`'s steps as the reload (config test, then SIGUSR1).
