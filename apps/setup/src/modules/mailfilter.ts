@@ -93,7 +93,8 @@ export async function rspamdConfigtest(
   const { rspamd } = profile.mailfilter;
   const result = await runner.run(
     rspamd.rspamadm,
-    [`--var=LOCAL_CONFDIR=${localConfDir}`, 'configtest', '-c', rspamd.config],
+    // DBDIR too: configtest compiles its regexp cache there, which must not touch the live one.
+    [`--var=LOCAL_CONFDIR=${localConfDir}`, `--var=DBDIR=${localConfDir}`, 'configtest', '-c', rspamd.config],
     { timeoutMs: 60_000 },
   );
   return judgeRspamdConfigtest(result.exitCode, result.output);
@@ -121,11 +122,17 @@ function render(ctx: ModuleContext): Rendered {
   const units = renderSignatureUnits(profile);
   const unitPath = (suffix: string) => `${profile.systemd.unitDir}/${SIGNATURES_UNIT}.${suffix}`;
   const installedLater = [profile.setupCommand[0] ?? ''];
+  // Every local.d/ file is checked as part of the whole local configuration, which is the same
+  // for each of them: one configtest (seconds each: it compiles rspamd's regexp cache) serves all.
+  let rspamdVerdict: Promise<CheckResult> | undefined;
   const rspamdFiles: DesiredFile[] = Object.entries(local).map(([name, content]) => ({
     path: `${rspamd.localDir}/${name}`,
     content,
     mode: 0o644,
-    check: (c, candidate) => checkRspamd(c, candidate, name, local),
+    check: (c, candidate) => {
+      rspamdVerdict ??= checkRspamd(c, candidate, name, local);
+      return rspamdVerdict;
+    },
   }));
   return {
     directories: [
