@@ -26,6 +26,21 @@ function writablePaths(ctx: Pick<ModuleContext, 'profile' | 'answers'>): string[
   return [...new Set(paths)].map((p) => `-${p}`);
 }
 
+/** The folders a run writes into, made by the module: the stamp's, the cache and a local target. */
+function runDirectories(ctx: Pick<ModuleContext, 'profile' | 'answers'>): { path: string; mode: number }[] {
+  const { backup } = ctx.profile;
+  const parent = (path: string) => path.slice(0, path.lastIndexOf('/'));
+  const dirs = [
+    { path: backup.stateRoot, mode: 0o755 },
+    { path: parent(backup.stampFile), mode: 0o755 },
+    { path: parent(backup.cacheDir), mode: 0o755 },
+    { path: backup.cacheDir, mode: 0o700 },
+  ];
+  const target = ctx.answers.backup.target;
+  if (target.startsWith('/')) dirs.push({ path: target.replace(/\/+$/, ''), mode: 0o700 });
+  return dirs;
+}
+
 /**
  * The backup service and its daily timer (the answers' `backup.time`, up to 15 minutes later;
  * `Persistent`: a run missed while the server was off happens at the next boot).
@@ -73,7 +88,11 @@ const spec = fileModule({
     const installedLater = [profile.backup.command[0] ?? ''];
     const path = (suffix: string) => `${profile.systemd.unitDir}/${profile.backup.unit}.${suffix}`;
     return {
-      directories: [{ path: profile.systemd.unitDir, mode: 0o755 }],
+      directories: [
+        { path: profile.systemd.unitDir, mode: 0o755 },
+        // The service may write only into folders that exist (ProtectSystem=strict): made here.
+        ...runDirectories(ctx),
+      ],
       files: [
         {
           path: path('service'),
