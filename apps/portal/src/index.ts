@@ -19,6 +19,19 @@ export {
 } from './directory';
 export { defaultPortalSettings, loadEnv, type PortalEnvSettings, type PortalSettings } from './env';
 export { isPortalError, PortalError, type PortalErrorCode } from './errors';
+export {
+  adComputerAccounts,
+  adDhcpReservations,
+  type ComputerAccounts,
+  createHostManager,
+  type Host,
+  type HostInput,
+  type HostManager,
+  type HostManagerOptions,
+  type HostPatch,
+  type LeaseView,
+  leaseFileSource,
+} from './hosts';
 export { clientAddress, createNetworkSet, type NetworkSet } from './network';
 export { createPortal, type Portal, type PortalOptions } from './portal';
 export { type PortalServer, type PortalServerOptions, startPortalServer } from './server';
