@@ -423,9 +423,14 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   const gid = await groupId(ctx);
   await ctx.fs.mkdir(profile.openvpn.configDir, 0o750);
   const current = await ctx.fs.readFileIfExists(copy);
-  // The folder's group too: mkdir leaves an existing folder as it is.
   await ctx.fs.writeFileAtomic(copy, secret, { mode: 0o640, gid });
-  await ctx.runner.run('chgrp', [String(gid), ctx.fs.hostPath(profile.openvpn.configDir)]);
+  // The folder's group too (0750 root:group): only root and OpenVPN get to the copy.
+  const chgrp = await ctx.runner.run('chgrp', [String(gid), ctx.fs.hostPath(profile.openvpn.configDir)]);
+  if (chgrp.exitCode !== 0) {
+    throw new SetupError('SETUP_CHECK_FAILED', `chgrp ${profile.openvpn.configDir} failed: ${lastOutputLine(chgrp)}`, {
+      details: { module: 'openvpn' },
+    });
+  }
   if (current !== secret) report.files.push(fileChange(copy, current, secret, { secret: true }));
   const restart = before.files.some((f) => f.action !== 'unchanged' && needsRestart(profile, f.path));
   const units = Object.values(vpnInstances(profile)).map((i) => instanceUnit(profile, i));
@@ -475,7 +480,8 @@ const TITLE = { de: 'OpenVPN (Einwahl und Standorte)', en: 'OpenVPN (road warrio
 export const openvpnModule: SetupModule = {
   id: 'openvpn',
   title: TITLE,
-  dependsOn: ['samba_ad', 'firewall'],
+  // dns: the server is the DNS server pushed to the clients.
+  dependsOn: ['samba_ad', 'dns', 'firewall'],
   plan,
   apply,
   verify,
