@@ -100,7 +100,7 @@ export function renderSmbConf(
     `\tlog file = ${host(d.log)}/log.%m`,
     ...(options.schemaUpdates ? ['\tdsdb:schema update allowed = true'] : []),
     // The file server's shares and the print server's sections, each in the file its module owns
-    // (a missing file is skipped by Samba, so the DC starts before those modules ran).
+    // (empty until that module runs; see writeConf).
     `\tinclude = ${host(profile.shares.sharesConfig)}`,
     `\tinclude = ${host(profile.print.sambaConfig)}`,
     '',
@@ -310,8 +310,14 @@ async function planOf(ctx: ModuleContext): Promise<ModulePlan> {
 const missingSecret = (name: string) =>
   new SetupError('SETUP_SECRET_MISSING', `no secret ${name} (run init first)`, { details: { name } });
 
+/** The files smb.conf includes; other modules own their content. */
+const includedFiles = (ctx: ModuleContext): string[] => [ctx.profile.shares.sharesConfig, ctx.profile.print.sambaConfig];
+
 async function writeConf(ctx: ModuleContext, content: string): Promise<void> {
   const config = ctx.profile.samba.config;
+  // samba and samba-tool refuse an smb.conf whose include is missing (testparm does not): an empty
+  // file stands in until the module that owns it writes it; an existing one is left alone.
+  for (const file of includedFiles(ctx)) await ctx.fs.createExclusive(file, '', 0o644);
   if ((await ctx.fs.readFileIfExists(config)) === content) return;
   // testparm on a candidate beside the target, so a refused file never replaces a working one.
   const dir = config.slice(0, config.lastIndexOf('/'));
