@@ -311,7 +311,10 @@ const missingSecret = (name: string) =>
   new SetupError('SETUP_SECRET_MISSING', `no secret ${name} (run init first)`, { details: { name } });
 
 /** The files smb.conf includes; other modules own their content. */
-const includedFiles = (ctx: ModuleContext): string[] => [ctx.profile.shares.sharesConfig, ctx.profile.print.sambaConfig];
+const includedFiles = (ctx: ModuleContext): string[] => [
+  ctx.profile.shares.sharesConfig,
+  ctx.profile.print.sambaConfig,
+];
 
 async function writeConf(ctx: ModuleContext, content: string): Promise<void> {
   const config = ctx.profile.samba.config;
