@@ -223,6 +223,8 @@ export interface PlatformProfile {
     ganeshaConfig: string;
     keytab: string;
     klist: string;
+    /** Needed only with `nfs.enabled` (the module checks them then; `check` does not ask for them). */
+    packages: readonly string[];
   };
   /** Housekeeping timers (`housekeeping` module, `invis-setup housekeeping run`). */
   housekeeping: {
@@ -273,10 +275,10 @@ const debianCommon = {
       'dovecot-managesieved',
     ],
     fetchmail: ['fetchmail'],
-    fileserver: ['samba', 'acl'],
+    // libnss-winbind: `[homes]` looks the share name up as a system user.
+    fileserver: ['samba', 'acl', 'libnss-winbind'],
     mailfilter: ['rspamd', 'clamav', 'clamav-daemon', 'clamav-freshclam'],
     webdav: ['apache2'],
-    nfs: ['nfs-ganesha', 'nfs-ganesha-vfs', 'krb5-user'],
     print: ['cups', 'cups-client', 'cups-filters'],
     backup: ['restic', 'bzip2', 'tar'],
   },
@@ -454,6 +456,7 @@ const debianCommon = {
     ganeshaConfig: '/etc/ganesha/ganesha.conf',
     keytab: '/etc/krb5.keytab',
     klist: '/usr/bin/klist',
+    packages: ['nfs-ganesha', 'nfs-ganesha-vfs', 'krb5-user'],
   },
   housekeeping: { recycleDir: '.recycle' },
   mailfilter: {

@@ -20,19 +20,27 @@ async function prerequisites(ctx: ModuleContext): Promise<VerifyCheck[]> {
         : { name: `interface ${role}`, ok: false, problem: `no network interface ${nic} (${role})` },
     );
   }
-  const wanted = [...new Set(Object.values(ctx.profile.packages).flat())].sort();
-  const missing: string[] = [];
-  for (const name of wanted) if (!(await packageInstalled(ctx, name))) missing.push(name);
-  checks.push(
-    missing.length === 0
-      ? { name: 'packages', ok: true }
-      : {
-          name: 'packages',
-          ok: false,
-          problem: `not installed: ${missing.join(' ')} (apt-get install ${missing.join(' ')})`,
-        },
-  );
+  checks.push(await packagesCheck(ctx, Object.values(ctx.profile.packages).flat()));
   return checks;
+}
+
+/**
+ * Whether Debian packages are installed (`dpkg-query`), as a check naming the missing ones —
+ * also for a module whose packages are needed only when its answers turn it on (`nfs`).
+ * @param ctx the runner
+ * @param names the packages
+ * @returns the check `packages`
+ */
+export async function packagesCheck(ctx: ModuleContext, names: readonly string[]): Promise<VerifyCheck> {
+  const missing: string[] = [];
+  for (const name of [...new Set(names)].sort()) if (!(await packageInstalled(ctx, name))) missing.push(name);
+  return missing.length === 0
+    ? { name: 'packages', ok: true }
+    : {
+        name: 'packages',
+        ok: false,
+        problem: `not installed: ${missing.join(' ')} (apt-get install ${missing.join(' ')})`,
+      };
 }
 
 /** The `check` module: writes nothing; apply fails with every missing prerequisite named. */

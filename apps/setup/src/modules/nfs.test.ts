@@ -112,6 +112,18 @@ describe('nfs', () => {
     expect((await nfsModule.verify(ctx)).every((c) => c.ok)).toBe(true);
   });
 
+  it('asks for its own packages only when enabled', async () => {
+    const missing = await moduleContext(join(root, 'missing'), {
+      answers: { nfs: { enabled: true } },
+      profile: { ...profile, nfs: { ...profile.nfs, packages: ['invis-no-such-package'] } },
+    });
+    await expect(nfsModule.apply(missing)).rejects.toMatchObject({
+      code: 'SETUP_PREREQUISITES',
+      message: expect.stringContaining('apt-get install invis-no-such-package'),
+    });
+    expect(Object.keys(profile.packages)).not.toContain('nfs');
+  });
+
   it('writes nothing when NFS is not enabled (the default)', async () => {
     const off = await moduleContext(join(root, 'off'));
     expect(off.answers.nfs).toEqual({ enabled: false, security: 'krb5p' });

@@ -21,6 +21,7 @@ import {
 } from '../nfs-exports';
 import type { PlatformProfile } from '../profiles';
 import { renderUnit, verifyUnit } from '../systemd';
+import { packagesCheck } from './check';
 import { sambaNames } from './samba-ad';
 
 /**
@@ -207,6 +208,13 @@ export const nfsModule: SetupModule = {
     return { ...plan, commands: [...plan.commands, ...(await kerberosSteps(ctx))] };
   },
   async apply(ctx) {
+    if (ctx.answers.nfs.enabled) {
+      const packages = await packagesCheck(ctx, ctx.profile.nfs.packages);
+      if (!packages.ok) {
+        const problem = packages.problem ?? 'packages missing';
+        throw new SetupError('SETUP_PREREQUISITES', problem, { details: { problems: [problem] } });
+      }
+    }
     const report = await spec.apply(ctx);
     const steps = await kerberosSteps(ctx);
     for (const step of steps) {
@@ -232,6 +240,7 @@ export const nfsModule: SetupModule = {
     const active = await ctx.services.isActive(ctx.profile.nfs.ganeshaUnit);
     return [
       ...checks,
+      await packagesCheck(ctx, ctx.profile.nfs.packages),
       missing.length === 0
         ? { name: `keytab ${principal(ctx)}`, ok: true }
         : { name: `keytab ${principal(ctx)}`, ok: false, problem: missing.map((s) => s.reason).join('; ') },
