@@ -22,7 +22,7 @@ export interface CleanResult {
   freedBytes: number;
   /** Symbolic links met; never followed, removed as links when old. */
   links: number;
-  /** Entries on another file system (a mount inside the folder), left alone. */
+  /** Folders on another file system (a mount inside the folder), left alone. */
   skippedMounts: number;
   /** Entries that could not be removed, or changed under the cleaner, with the reason. */
   problems: { path: string; reason: string }[];
@@ -137,11 +137,13 @@ async function cleanBelow(
       // lstat: the entry itself, a link is not followed.
       const stat = await lstat(entry);
       if (stat.isSymbolicLink()) result.links += 1;
-      if (stat.dev !== device) {
-        result.skippedMounts += 1;
-        left += 1;
-      } else if (stat.isDirectory()) {
-        if (!(await cleanSubfolder(dir, name, shown, stat, device, cutoff, result))) left += 1;
+      if (stat.isDirectory()) {
+        // Only folders say reliably where a mount starts: on overlayfs (containers, the test
+        // sandbox) a file reports the device of the layer it lives in, not the overlay's.
+        if (stat.dev !== device) {
+          result.skippedMounts += 1;
+          left += 1;
+        } else if (!(await cleanSubfolder(dir, name, shown, stat, device, cutoff, result))) left += 1;
       } else if (isOld(stat, cutoff)) {
         // Files, links (removed as links), sockets, fifos: unlink only drops the name in `dir`.
         await unlink(entry);
