@@ -7,6 +7,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fixedClock, readJobState } from '@invis/host';
 import { useTempDir } from '@invis/test-utils';
+import { createEasyRsaPki } from '@invis/testbed';
 import { describe, expect, it } from 'vitest';
 import type { AnswersInput } from '../../src/answers';
 import { validateAnswers } from '../../src/answers';
@@ -82,6 +83,25 @@ describe('openvpn module (openvpn option parser, systemd-analyze verify)', () =>
       (c) => c.name === 'site-hamburg' || c.subject === '/CN=site-hamburg',
     );
     expect(hamburg?.status).toBe('revoked');
+  }, 120_000);
+
+  it('takes over an easy-rsa PKI once: its CA and clients stay, the server certificate comes from it', async () => {
+    const root = dir();
+    const easy = await createEasyRsaPki(join(root, 'etc/easy-rsa/invis-net.loc'), {
+      algo: 'ec',
+      caName: 'Old invis CA',
+    });
+    await easy.run(['build-client-full', 'otto', 'nopass']);
+    const ctx = await moduleContext(root, {
+      answers: { ...ANSWERS, openvpn: { ...ANSWERS.openvpn, importEasyRsa: '/etc/easy-rsa/invis-net.loc' } },
+    });
+    expect((await openvpnModule.apply(ctx)).changed).toBe(true);
+    const pki = vpnPki(ctx);
+    expect(await pki.caCertPem()).toBe(await ctx.fs.readFile('/etc/easy-rsa/invis-net.loc/ca.crt'));
+    const names = (await pki.list()).map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['otto', 'invis.invis-net.loc', 'site-berlin']));
+    // Imported once: a second apply neither imports again nor changes anything.
+    expect((await openvpnModule.apply(ctx)).changed).toBe(false);
   }, 120_000);
 
   it('refuses a config openvpn rejects and writes nothing', async () => {
