@@ -91,8 +91,8 @@ const MSG = {
   backupTime: { de: 'Uhrzeit HH:MM', en: 'time HH:MM' },
   keep: { de: 'Anzahl 0–1000 (täglich mindestens 1)', en: 'count 0–1000 (daily at least 1)' },
   printerName: {
-    de: 'Druckername: 1–31 Zeichen A-Z a-z 0-9 _ -, Buchstabe zuerst (nicht printers, print$, homes)',
-    en: 'printer name: 1–31 characters A-Z a-z 0-9 _ -, letter first (not printers, print$, homes)',
+    de: 'Druckername: 1–31 Zeichen A-Z a-z 0-9 _ -, Buchstabe zuerst, kein Freigabename von Samba oder invis (printers, homes, transfer, …)',
+    en: 'printer name: 1–31 characters A-Z a-z 0-9 _ -, letter first, not a share name of Samba or invis (printers, homes, transfer, …)',
   },
   printerUri: {
     de: 'Drucker-URI: ipp://… oder ipps://… (IPP Everywhere, ohne Treiber)',
@@ -130,7 +130,24 @@ const isAbsolutePath = (p: string): boolean => p.startsWith('/') && !p.split('/'
 /** A restic repository: a local path, or an sftp/rest URL (no spaces or control characters). */
 /** CUPS queue and Samba share name at once: no spaces, slashes or `#`, not a reserved share. */
 const PRINTER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/;
-const RESERVED_SHARES = new Set(['printers', 'homes', 'global', 'netlogon', 'sysvol', 'ipc']);
+// Samba's own sections and the invis share layout's share names: a printer share must not shadow one.
+const RESERVED_SHARES = new Set([
+  'printers',
+  'homes',
+  'global',
+  'netlogon',
+  'sysvol',
+  'ipc',
+  'aktuell',
+  'archiv',
+  'gruppen',
+  'media',
+  'portal',
+  'profiles',
+  'service',
+  'transfer',
+  'verwaltung',
+]);
 /** One line of printable text without the characters lpadmin and smb.conf treat specially. */
 const isPrinterText = (t: string): boolean =>
   t.length <= 127 && [...t].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f && !`"'\\`.includes(c));

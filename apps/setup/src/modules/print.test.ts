@@ -68,13 +68,13 @@ describe('print module renders', () => {
     expect(conf).toContain('ServerAlias invis invis.firma.loc\n');
   });
 
-  it('[printers] and [print$] through @invis/samba-shares: printing = cups, domain users print, admins upload drivers', () => {
+  it('one printer share per queue and [print$] through @invis/samba-shares: printing = cups, domain users print, admins upload drivers', () => {
     const text = renderSharesConf(printShares(answers, profile));
-    expect(text).toContain('[printers]\n');
-    expect(text).toContain('\tpath = /var/spool/samba\n');
-    expect(text).toContain('\tprintable = yes\n');
-    expect(text).toContain('\tprinting = cups\n');
-    expect(text).toContain('\tvalid users = @"FIRMA\\Domain Users"\n');
+    expect(text).toContain(
+      '[buero]\n\tpath = /var/spool/samba\n\tcomment = buero\n\tguest ok = no\n\tprintable = yes\n\tvalid users = @"FIRMA\\Domain Users"\n\tcreate mask = 0600\n\tprinter name = buero\n\tprinting = cups\n',
+    );
+    expect(text).toContain('[pdf]\n\tpath = /var/spool/samba\n\tcomment = PDF-Drucker\n');
+    expect(text).not.toContain('[printers]');
     expect(text).toContain('[print$]\n');
     expect(text).toContain('\twrite list = @"FIRMA\\Domain Admins"\n');
   });
@@ -146,6 +146,7 @@ describe('print queues', () => {
         ),
       ).toThrow(/print\.printers/);
     bad({ name: 'printers', driver: 'cups-pdf' });
+    bad({ name: 'Transfer', driver: 'cups-pdf' });
     bad({ name: 'a b', driver: 'cups-pdf' });
     bad({ name: 'x', driver: 'cups-pdf', description: 'line\nbreak' });
     bad({ name: 'x', driver: 'cups-pdf', location: 'say "hi"' });

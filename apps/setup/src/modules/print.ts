@@ -1,10 +1,10 @@
 // `print`: the print server. CUPS listens on this server and its LAN address only; printing and
 // the web pages are open to the LAN, administration needs a system user (lpadmin group) and
-// comes only from the LAN too. Samba shares every CUPS queue with Windows clients through
-// `[printers]` (printing = cups) and offers `[print$]` for Point-and-Print drivers — both in
+// comes only from the LAN too. Samba shares each printer of the answers with Windows clients as a
+// printable share (printing = cups) and offers `[print$]` for Point-and-Print drivers — both in
 // `smb.printers.conf`, rendered with @invis/samba-shares and included from smb.conf. The queues
-// of the answers are added with lpadmin: IPP Everywhere (driverless) first, or the virtual PDF
-// printer of printer-driver-cups-pdf.
+// are added with lpadmin: IPP Everywhere (driverless) first, or the virtual PDF printer of
+// printer-driver-cups-pdf.
 import { chmod, lstat } from 'node:fs/promises';
 import { type ApplyReport, generatedMarker, lastOutputLine, type PlannedCommand } from '@invis/host';
 import { checkSharesConf, renderSharesConf, type ShareInput } from '@invis/samba-shares';
@@ -112,27 +112,31 @@ export function renderCupsdConf(answers: Answers): string {
 }
 
 /**
- * `[printers]` and `[print$]` as shares of @invis/samba-shares: every CUPS queue is a share for
- * domain users (jobs spooled in the 1777 spool folder and handed to CUPS), drivers readable by
- * everyone and writable by the domain's admins.
- * @param answers the domain (its NetBIOS name)
+ * The printer shares as shares of @invis/samba-shares: one printable share per printer of the
+ * answers (named like the CUPS queue, for domain users; smbd spools each job in the 1777 spool
+ * folder and hands it to CUPS in the user's name) and `[print$]` for drivers, readable by everyone
+ * and writable by the domain's admins. Not `[printers]`: on the AD DC smbd starts no background
+ * print-queue process (samba-bgqd), so Samba never learns CUPS's queue list and `[printers]` would
+ * share nothing.
+ * @param answers the domain (its NetBIOS name) and the printers
  * @param profile spool and driver folders
  * @returns the shares
  */
 export function printShares(answers: Answers, profile: PlatformProfile): ShareInput[] {
   const { workgroup } = sambaNames(answers);
   return [
-    {
-      name: 'printers',
-      comment: 'Alle Drucker',
-      path: profile.print.spoolDir,
-      printable: true,
-      browseable: false,
-      guestOk: false,
-      validUsers: [{ kind: 'group', name: 'Domain Users', domain: workgroup }],
-      createMask: 0o600,
-      options: { printing: 'cups' },
-    },
+    ...answers.print.printers.map(
+      (printer): ShareInput => ({
+        name: printer.name,
+        comment: printer.description ?? printer.name,
+        path: profile.print.spoolDir,
+        printable: true,
+        guestOk: false,
+        validUsers: [{ kind: 'group', name: 'Domain Users', domain: workgroup }],
+        createMask: 0o600,
+        options: { printing: 'cups', 'printer name': printer.name },
+      }),
+    ),
     {
       name: 'print$',
       comment: 'Druckertreiber',
@@ -246,13 +250,6 @@ async function queueCommands(ctx: ModuleContext, cupsRunning: boolean): Promise<
   return printers.filter((p) => !queueMatches(queues.get(p.name), p)).map((p) => lpadminCommand(p, ctx.profile));
 }
 
-/** Samba re-reads the queue list from CUPS at once instead of at its next printcap refresh. */
-const reloadPrinters = (profile: PlatformProfile): PlannedCommand => ({
-  command: profile.shares.smbcontrol,
-  args: ['smbd', 'reload-printers'],
-  reason: 'Samba shares the new printers',
-});
-
 /** The `print` module. */
 export const printModule: SetupModule = {
   ...files,
@@ -260,7 +257,7 @@ export const printModule: SetupModule = {
     const plan = await files.plan(ctx);
     const running = !ctx.staging && (await ctx.services.isActive(ctx.profile.print.unit));
     const queues = await queueCommands(ctx, running);
-    if (queues.length > 0) plan.commands.push(...queues, reloadPrinters(ctx.profile));
+    plan.commands.push(...queues);
     return plan;
   },
   async apply(ctx): Promise<ApplyReport> {
@@ -274,7 +271,6 @@ export const printModule: SetupModule = {
       report.services.push({ unit, action: 'start' });
     }
     const queues = await queueCommands(ctx, true);
-    if (queues.length > 0) queues.push(reloadPrinters(ctx.profile));
     for (const command of queues) {
       ctx.progress(`print: ${[command.command, ...command.args].join(' ')}`);
       // lpadmin -m everywhere asks the printer over the network: give it time.
