@@ -297,6 +297,8 @@ describe('validation', () => {
           .replace('{name}', 'samba')
           .replace('{action}', 'restart')
           .replace('{id}', '0123456789abcdef')
+          .replace('{ip}', '192.168.220.201')
+          .replace('{zone}', 'invis.test')
           .replace('{cn}', 'Wiki');
         if (op.requestBody) {
           const res = await b.request(method.toUpperCase(), url, { unexpected: 'x' });
