@@ -9,6 +9,7 @@ import { registerAdminRoutes } from './api/admin';
 import { registerDnsRoutes } from './api/dns';
 import { registerGroupRoutes } from './api/groups';
 import { registerHostRoutes } from './api/hosts';
+import { registerMailRoutes } from './api/mail';
 import { ANON_CSRF_COOKIE, registerSessionRoutes, SESSION_COOKIE } from './api/session';
 import { registerTileRoutes } from './api/tiles';
 import { registerUserRoutes } from './api/users';
@@ -153,6 +154,7 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
   registerGroupRoutes(app);
   registerAdminRoutes(app);
   registerTileRoutes(app);
+  registerMailRoutes(app);
   registerForwardAuth(app);
   registerForwardLogin(app);
   registerHostRoutes(app);

@@ -6,6 +6,7 @@ import { type Clock, type CommandRunner, createExecaRunner, type ServiceManager 
 import { type AdDirectoryOptions, createAdDirectory } from './ad-directory';
 import { certificateList, type PortalSettings } from './env';
 import type { HostManager } from './hosts';
+import type { MailAccounts } from './mail-accounts';
 import { createPortal, type Portal, type PortalOptions } from './portal';
 import { type PortalServer, startPortalServer } from './server';
 import { defaultShareOptions, type ShareOptions } from './shares';
@@ -28,6 +29,8 @@ export interface PortalCollaborators {
    * on the VPN server's PKI; `main.ts` makes it from `PORTAL_PKI_DIR`). Omit: no VPN PKI.
    */
   vpn?: VpnRevoker;
+  /** Users' own mail accounts (`createMailAccounts`; `main.ts` makes it when `PORTAL_MAIL_KEY_FILE` is set). */
+  mail?: MailAccounts;
   /** Hosts with DHCP and DNS in one step (`createHostManager`; `main.ts` makes it when `PORTAL_LAN_SUBNET` is set). */
   hosts?: HostManager;
   /** The DNS zones of the DNS records page (`main.ts`: the AD zones, which BIND serves through DLZ). */
@@ -89,6 +92,7 @@ export async function composePortal(
     ...(collaborators.clock ? { clock: collaborators.clock } : {}),
     ...(shares ? { shares } : {}),
     ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
+    ...(collaborators.mail ? { mail: collaborators.mail } : {}),
     ...(collaborators.hosts ? { hosts: collaborators.hosts } : {}),
     ...(collaborators.dns ? { dns: collaborators.dns } : {}),
     ...(settings.PORTAL_INTERNAL_NAME

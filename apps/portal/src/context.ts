@@ -5,6 +5,7 @@ import type { AuditLog } from './audit';
 import type { Directory } from './directory';
 import { isPortalError, PortalError } from './errors';
 import type { HostManager } from './hosts';
+import type { MailAccounts } from './mail-accounts';
 import type { NetworkSet } from './network';
 import type { ServiceControl } from './services';
 import type { AnonymousCsrf, Session, SessionStore, SessionUser } from './sessions';
@@ -33,6 +34,8 @@ export interface PortalDeps {
   vpn: VpnRevoker | null;
   /** The home page's web-app tiles (directory `iPortEntry` objects); null when the portal shows none. */
   tiles: { store: TileStore; names: ServerNames } | null;
+  /** Users' own mail accounts, presence and vacation (CorNAz); null on a portal without the mail server. */
+  mail: MailAccounts | null;
   /** Origins (`https://host[:port]`) of web apps behind the forward-auth proxy: a login may return there. */
   appOrigins: readonly string[];
   /** Hosts (AD computer, DHCP reservation, DNS A/PTR in one step); null when the portal manages no LAN. */

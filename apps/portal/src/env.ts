@@ -53,6 +53,20 @@ const SETTINGS_SHAPE = {
     .optional(),
   /** Origins of web apps behind the forward-auth proxy; a login started there may return there. */
   PORTAL_APP_ORIGINS: list(''),
+  /**
+   * The mail key setup made (base64, 0600): seals the users' provider passwords in the directory.
+   * Set: users manage their own mail accounts; unset: no mail page.
+   */
+  PORTAL_MAIL_KEY_FILE: z.string().min(1).optional(),
+  /** The mail domain of local addresses (`<user>@<domain>`); default: the AD domain. */
+  PORTAL_MAIL_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/)
+    .optional(),
+  /** Presence and vacation per user, read by setup's mail modules. */
+  PORTAL_MAIL_PRESENCE_FILE: z.string().min(1).default('/var/lib/invis/mail/presence.json'),
+  /** Started after every mail change: regenerates maps, fetchmail rc and vacation scripts. Empty: none. */
+  PORTAL_MAIL_SYNC_UNIT: z.string().default('invis-mail-sync.service'),
   PORTAL_ADMIN_GROUP: z.string().min(1).default('Domain Admins'),
   PORTAL_MOBILE_GROUP: z.string().min(1).default('mobilusers'),
   PORTAL_SESSION_IDLE_MINUTES: int(30, 24 * 60),

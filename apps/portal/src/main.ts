@@ -2,12 +2,15 @@
 import { readFile } from 'node:fs/promises';
 import { createAdClient } from '@invis/ad-client';
 import { createAdBackend } from '@invis/dns-zone';
-import { createExecaRunner, createSystemdServiceManager } from '@invis/host';
+import { createExecaRunner, createNodeFs, createSystemdServiceManager } from '@invis/host';
+import { createMailDirectoryStore, parseSecretKey } from '@invis/mail-rewrite';
 import { createPki } from '@invis/ovpn-pki';
 import { composePortal } from './compose';
 import { loadEnv } from './env';
 import { PortalError } from './errors';
 import { adComputerAccounts, adDhcpReservations, createHostManager, type HostManager, leaseFileSource } from './hosts';
+import { createMailAccounts, type MailAccounts } from './mail-accounts';
+import { probeMailLogin } from './mail-probe';
 import { readSecretFile } from './secrets';
 import { createVpnRevoker, type VpnRevoker } from './vpn';
 
@@ -52,12 +55,30 @@ if (settings.PORTAL_LAN_SUBNET) {
     ...(syncUnit ? { push: () => services.start(syncUnit) } : {}),
   });
 }
+// Users' own mail accounts when the server has the mail key (passwords sealed in the directory).
+let mail: MailAccounts | undefined;
+if (settings.PORTAL_MAIL_KEY_FILE) {
+  const key = parseSecretKey(await readSecretFile(settings.PORTAL_MAIL_KEY_FILE));
+  const services = createSystemdServiceManager({ runner });
+  const mailSync = settings.PORTAL_MAIL_SYNC_UNIT;
+  mail = createMailAccounts({
+    store: createMailDirectoryStore({ directory: ad.invis.mail, users: ad.users, key }),
+    fs: createNodeFs(),
+    presenceFile: settings.PORTAL_MAIL_PRESENCE_FILE,
+    localDomain: settings.PORTAL_MAIL_DOMAIN ?? (await ad.domain()).dnsDomain,
+    sync: async () => {
+      if (mailSync) await services.start(mailSync);
+    },
+    probe: probeMailLogin,
+  });
+}
 const running = await composePortal(settings, {
   ad,
   runner,
   dns,
   ...(hosts ? { hosts } : {}),
   ...(vpn ? { vpn } : {}),
+  ...(mail ? { mail } : {}),
 });
 console.log(`invis portal listening on ${running.url}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

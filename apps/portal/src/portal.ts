@@ -11,6 +11,7 @@ import type { PortalDeps, PortalEnv } from './context';
 import type { Directory } from './directory';
 import { PortalError } from './errors';
 import type { HostManager } from './hosts';
+import type { MailAccounts } from './mail-accounts';
 import { createNetworkSet } from './network';
 import { appOrigin } from './origin';
 import { createServiceControl } from './services';
@@ -53,6 +54,8 @@ export interface PortalOptions {
   vpn?: VpnRevoker;
   /** Web-app tiles on the home page and their editor (omit: no tiles). */
   tiles?: { store: TileStore; names: ServerNames };
+  /** Users' own mail accounts (omit on a portal without the mail server). */
+  mail?: MailAccounts;
   /** Origins of web apps behind the forward-auth proxy that a login may return to (`next`). */
   appOrigins?: string[];
   /** Hosts with DHCP and DNS in one step (omit on a portal that manages no LAN). */
@@ -131,6 +134,7 @@ export function createPortal(options: PortalOptions): Portal {
     shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
     vpn: options.vpn ?? null,
     tiles: options.tiles ?? null,
+    mail: options.mail ?? null,
     appOrigins: (options.appOrigins ?? []).map(appOrigin),
     hosts: options.hosts ?? null,
     dns: options.dns ?? null,

@@ -12,6 +12,8 @@ export interface View {
   csrfToken: string;
   /** Current path (for the active menu entry and the language switch). */
   path: string;
+  /** Optional parts this portal has (menu entries): `mail`, `tiles`. */
+  features: ReadonlySet<'mail' | 'tiles'>;
   /** The reader's IANA time zone (their browser's, else the server's). */
   timeZone: string;
   /** An ISO 8601 instant as date and time in the reader's language and time zone. */
@@ -37,6 +39,7 @@ export function makeView(
   csrfToken: string,
   path: string,
   timeZone: string = SERVER_TIME_ZONE,
+  features: ReadonlySet<'mail' | 'tiles'> = new Set(),
 ): View {
   const format = new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', {
     dateStyle: 'medium',
@@ -47,7 +50,7 @@ export function makeView(
     const at = Date.parse(iso);
     return Number.isNaN(at) ? iso : format.format(at);
   };
-  return { lang, t: translator(lang), user, csrfToken, path, timeZone, when };
+  return { lang, t: translator(lang), user, csrfToken, path, timeZone, when, features };
 }
 
 const WARN_DAYS = 14;
@@ -62,6 +65,7 @@ function Nav({ v }: { v: View }) {
     ['/', v.t('navHome'), false],
     ['/status', v.t('navStatus'), false],
     ['/account', v.t('navAccount'), false],
+    ...(v.features.has('mail') ? [['/mail', v.t('navMail'), false] as [string, string, boolean]] : []),
     ['/users', v.t('navUsers'), true],
     ['/groups', v.t('navGroups'), true],
     ['/hosts', v.t('navHosts'), true],
@@ -69,7 +73,7 @@ function Nav({ v }: { v: View }) {
     ['/services', v.t('navServices'), true],
     ['/audit', v.t('navAudit'), true],
     ['/tokens', v.t('navTokens'), true],
-    ['/tiles', v.t('navTiles'), true],
+    ...(v.features.has('tiles') ? [['/tiles', v.t('navTiles'), true] as [string, string, boolean]] : []),
   ];
   const current = (href: string): boolean => (href === '/' ? v.path === '/' : v.path.startsWith(href));
   return (

@@ -2,6 +2,7 @@
 import type { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { requireGroup } from '../api/groups';
+import { requireMail } from '../api/mail';
 import { csrfTokenFor } from '../api/session';
 import { requireTiles, tileReader } from '../api/tiles';
 import { requireUser } from '../api/users';
@@ -14,6 +15,7 @@ import { ASSETS } from './assets';
 import { registerHostPages } from './hosts-pages';
 import { isLang } from './i18n';
 import { makeView, readerTimeZone, type View } from './layout';
+import { MailPage } from './mail';
 import {
   AccountPage,
   AuditPage,
@@ -39,7 +41,12 @@ export const TIME_ZONE_COOKIE = 'invis-tz';
 
 function view(c: PortalContext): View {
   const timeZone = readerTimeZone(getCookie(c, TIME_ZONE_COOKIE));
-  return makeView(c.get('lang'), c.get('session')?.user ?? null, csrfTokenFor(c), c.req.path, timeZone);
+  const deps = c.get('deps');
+  const features = new Set<'mail' | 'tiles'>([
+    ...(deps.mail ? (['mail'] as const) : []),
+    ...(deps.tiles ? (['tiles'] as const) : []),
+  ]);
+  return makeView(c.get('lang'), c.get('session')?.user ?? null, csrfTokenFor(c), c.req.path, timeZone, features);
 }
 
 const pageOf = (c: PortalContext): { page: number; search: string } => {
@@ -108,6 +115,10 @@ export function registerPages(app: Hono<PortalEnv>): void {
       return c.html((await render(c, { ...v, user: v.user })) as string);
     });
 
+  page('/mail', false, async (c, v) => {
+    const mail = requireMail(c);
+    return <MailPage v={v} m={await mail.get(v.user.username)} providers={await mail.providers()} />;
+  });
   page('/status', false, async (c, v) => <StatusPage v={v} s={await c.get('deps').status()} />);
   page('/tiles', true, async (c, v) => <TilesAdminPage v={v} entries={await requireTiles(c).store.list()} />);
   page('/account', false, async (c, v) => <AccountPage v={v} u={await requireUser(c, v.user.username)} />);
