@@ -7,6 +7,7 @@ import { checkModule } from './check';
 import { ddnsModule } from './ddns';
 import { dhcpModule } from './dhcp';
 import { dnsModule } from './dns';
+import { fileserverModule } from './fileserver';
 import { firewallModule } from './firewall';
 import { housekeepingModule } from './housekeeping';
 import { networkModule } from './network';
@@ -34,6 +35,7 @@ export const MODULES: readonly SetupModule[] = [
   backupModule,
   printModule,
   housekeepingModule,
+  fileserverModule,
 ];
 
 export {
@@ -43,6 +45,7 @@ export {
   ddnsModule,
   dhcpModule,
   dnsModule,
+  fileserverModule,
   firewallModule,
   housekeepingModule,
   networkModule,

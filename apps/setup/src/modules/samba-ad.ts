@@ -80,6 +80,8 @@ export function renderSmbConf(
     `\tinterfaces = lo ${answers.interfaces.intern}`,
     '\tbind interfaces only = yes',
     '\tidmap_ldb:use rfc2307 = yes',
+    // Unqualified names for the system (libnss-winbind): `[homes]` finds `anna`, files show `anna`.
+    '\twinbind use default domain = yes',
     // Above Linux's ephemeral ports and outside the firewall module's random ports (50001–65535
     // minus this range), so a client socket or an opened port never blocks the DC.
     '\trpc server dynamic port range = 61000-61999',
