@@ -258,16 +258,34 @@ async function pkiReady(ctx: ModuleContext, pki: Pki): Promise<boolean> {
   return true;
 }
 
-/** Every file of the module for the current PKI (needs {@link pkiReady}). */
-async function renderFiles(ctx: ModuleContext, vpn: VpnAnswers, pki: Pki): Promise<Rendered> {
+/** Where `buildServerFiles` puts the key material (outside a CA rollover). */
+function keyPaths(profile: PlatformProfile, serverName: string): ServerConfigInput['files'] {
+  const dir = profile.openvpn.keysDir;
+  return {
+    ca: `${dir}/ca.crt`,
+    cert: `${dir}/${serverName}.crt`,
+    key: `${dir}/${serverName}.key`,
+    crl: `${dir}/crl.pem`,
+    tlsCryptV2: `${dir}/tc-v2-server.key`,
+  };
+}
+
+/**
+ * Every file of the module. With the PKI ready (see {@link pkiReady}) the key material comes
+ * from it; without (a plan before the first apply) the key files are left out and the configs name
+ * the paths `buildServerFiles` will use.
+ */
+async function renderFiles(ctx: ModuleContext, vpn: VpnAnswers, pki: Pki | undefined): Promise<Rendered> {
   const { profile, answers } = ctx;
   const o = profile.openvpn;
   const inst = vpnInstances(profile);
-  const server = await buildServerFiles(pki, {
-    serverName: serverCertName(answers),
-    dir: o.keysDir,
-    tlsCryptV2ServerKey: await ctx.fs.readFile(tlsCryptV2KeyPath(profile)),
-  });
+  const server = pki
+    ? await buildServerFiles(pki, {
+        serverName: serverCertName(answers),
+        dir: o.keysDir,
+        tlsCryptV2ServerKey: await ctx.fs.readFile(tlsCryptV2KeyPath(profile)),
+      })
+    : { files: [], paths: keyPaths(profile, serverCertName(answers)) };
   const configs = serverConfigs(answers, vpn, profile, server.paths);
   const keyFiles: DesiredFile[] = server.files.map((f) => ({
     path: f.path,
@@ -369,13 +387,15 @@ async function plan(ctx: ModuleContext): Promise<ModulePlan> {
   const vpn = ctx.answers.vpn;
   if (!vpn) return noChangePlan();
   const pki = vpnPki(ctx);
-  if (!(await pkiReady(ctx, pki))) {
-    const p = noChangePlan();
-    p.commands.push(plannedPki(ctx));
-    return p;
+  const ready = await pkiReady(ctx, pki);
+  const p = await filesOf(await renderFiles(ctx, vpn, ready ? pki : undefined)).plan(ctx);
+  if (!ready) {
+    // The key material is made in-process at apply (below the root when staging).
+    for (const path of Object.values(keyPaths(ctx.profile, serverCertName(ctx.answers)))) {
+      if (!(await ctx.fs.exists(path))) p.files.push(fileChange(path, undefined, '', { secret: true }));
+    }
+    if (!ctx.staging) p.commands.push(plannedPki(ctx));
   }
-  const rendered = await renderFiles(ctx, vpn, pki);
-  const p = await filesOf(rendered).plan(ctx);
   const copy = passwordCopy(ctx.profile);
   const wanted = ctx.staging ? undefined : await ctx.secrets.get('ad-invis-portal');
   if (wanted !== undefined)
@@ -410,7 +430,7 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   const module = filesOf(await renderFiles(ctx, vpn, pki));
   const before = await module.plan(ctx);
   const report = await module.apply(ctx);
-  if (!pkiWasReady) report.commands.push(plannedPki(ctx));
+  if (!pkiWasReady && !ctx.staging) report.commands.push(plannedPki(ctx));
   if (ctx.staging) return report;
   // The connect check runs as nobody:<group>; it reads the bind password from this copy.
   const secret = await ctx.secrets.get('ad-invis-portal');

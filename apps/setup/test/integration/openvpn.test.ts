@@ -35,8 +35,17 @@ describe('openvpn module (openvpn option parser, systemd-analyze verify)', () =>
   it('makes the PKI and both servers; keys stay out of the plan; a second apply changes nothing', async () => {
     const root = dir();
     const ctx = await moduleContext(root, { answers: ANSWERS });
+    // Before the first apply the plan shows the configs and, without content, the key files.
     const planned = await openvpnModule.plan(ctx);
-    expect(planned.commands.map((c) => c.command)).toEqual(['pki']);
+    expect(planned.commands).toEqual([]);
+    expect(planned.files.find((f) => f.path === '/etc/openvpn/server/invis-vpn.conf')?.diff).toContain(
+      '+client-connect "/usr/bin/invis-setup vpn connect"',
+    );
+    expect(planned.files.find((f) => f.path === '/etc/openvpn/server/invis/invis.invis-net.loc.key')).toMatchObject({
+      action: 'create',
+      secret: true,
+      diff: '',
+    });
     const report = await openvpnModule.apply(ctx);
     expect(report.changed).toBe(true);
     const paths = report.files.map((f) => f.path);
