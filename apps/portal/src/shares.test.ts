@@ -36,6 +36,25 @@ describe('group shares', () => {
   });
 });
 
+describe('home and profile creation', () => {
+  it('creates the home and the .V6 profile folder 0700 for the account ids, keeps existing ones', async () => {
+    const made = await shares.createHome('anna', 30_001, 20_513);
+    expect(made).toEqual([join(opts.homesDir, 'anna'), join(opts.profilesDir as string, 'anna.V6')]);
+    for (const dir of made) {
+      const st = statSync(dir);
+      expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o700, 30_001, 20_513]);
+    }
+    writeFileSync(join(opts.homesDir, 'anna', 'keep.txt'), 'x');
+    expect(await shares.createHome('anna', 30_001, 20_513)).toEqual([]);
+    expect(readFileSync(join(opts.homesDir, 'anna', 'keep.txt'), 'utf8')).toBe('x');
+  });
+
+  it('refuses root ids and names that leave the homes folder', async () => {
+    await expect(shares.createHome('carl', 0, 20_513)).rejects.toMatchObject({ code: 'PORTAL_VALIDATION' });
+    await expect(shares.createHome('../etc', 30_002, 20_513)).rejects.toBeInstanceOf(PortalError);
+  });
+});
+
 describe('home archiving', () => {
   it('renames the home to .archiv, dated when that exists, and skips missing homes', async () => {
     mkdirSync(join(opts.homesDir, 'bernd'), { recursive: true });

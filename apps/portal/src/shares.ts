@@ -1,5 +1,5 @@
 import { chmod, chown, cp, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { type Clock, systemClock } from '@invis/host';
 import { PortalError } from './errors';
 
@@ -11,6 +11,8 @@ export interface ShareOptions {
   templatesDir: string;
   /** e.g. `/home` */
   homesDir: string;
+  /** e.g. `/srv/shares/profiles`: roaming profile folders `<user>.V6` (omit: none are made). */
+  profilesDir?: string;
   /** Dates archive names when `<name>.archiv` exists (default: the system clock). */
   clock?: Clock;
 }
@@ -25,6 +27,14 @@ export interface ShareManager {
    * @returns the new directory
    */
   createGroupShare(group: string, template: string | null, gid: number | null): Promise<string>;
+  /**
+   * Creates the home `<homesDir>/<user>` and, with `profilesDir`, the Windows profile folder
+   * `<profilesDir>/<user>.V6` (Windows 10/11 add `.V6` to the profile path), both owned by the
+   * account's RFC2307 `uid`/`gid` and 0700: only the user reaches them. An existing folder is
+   * left as it is (a re-created account keeps its data), a link in its place is refused.
+   * @returns the folders created
+   */
+  createHome(username: string, uid: number, gid: number): Promise<string[]>;
   /**
    * Renames `<homesDir>/<user>` to `<user>.archiv` (a dated name if that exists), like the
    * original's `deletehome`; its nightly archiver moves these on.
@@ -118,6 +128,36 @@ export function createShareManager(options: ShareOptions): ShareManager {
       await chmod(dir, 0o2770);
       return dir;
     },
+    async createHome(username, uid, gid) {
+      for (const id of [uid, gid]) {
+        // Root's ids would hand the folder to root; the directory never gives them to an account.
+        if (!Number.isInteger(id) || id < 1000) {
+          throw new PortalError('PORTAL_VALIDATION', 'not an account id', { details: { username, id } });
+        }
+      }
+      const dirs = [child(options.homesDir, username)];
+      if (options.profilesDir) dirs.push(child(options.profilesDir, `${username}.V6`));
+      const created: string[] = [];
+      for (const dir of dirs) {
+        await mkdir(dirname(dir), { recursive: true });
+        try {
+          await mkdir(dir, { mode: 0o700 });
+        } catch (cause) {
+          if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw cause;
+          if (!(await lstat(dir)).isDirectory()) {
+            throw new PortalError('PORTAL_CONFLICT', `${dir} exists and is not a folder`, {
+              cause,
+              details: { username },
+            });
+          }
+          continue;
+        }
+        await chown(dir, uid, gid);
+        await chmod(dir, 0o700);
+        created.push(dir);
+      }
+      return created;
+    },
     archiveHome: (username) => archive(options.homesDir, username),
     archiveGroupShare: (group) => archive(options.groupSharesDir, group),
   };
@@ -129,5 +169,6 @@ export function defaultShareOptions(root: string): ShareOptions {
     groupSharesDir: join(root, 'srv/shares/gruppen'),
     templatesDir: join(root, 'srv/shares/media/portal/verzeichnisvorlagen'),
     homesDir: join(root, 'home'),
+    profilesDir: join(root, 'srv/shares/profiles'),
   };
 }
