@@ -5,7 +5,7 @@
 // second server; here the same server gets its own databases back), the DLZ hard links made again
 // with `samba_upgradedns`, sysvol unpacked with its default ACLs, the portal database copied back
 // for its user, and the services started again.
-import { chmod, stat } from 'node:fs/promises';
+import { chmod, readlink, stat } from 'node:fs/promises';
 import { lastOutputLine } from '@invis/host';
 import { pickSnapshot, resticCommand, type Snapshot, staged } from './backup';
 import { SetupError } from './errors';
@@ -37,6 +37,25 @@ async function runOrFail(ctx: ModuleContext, what: string, command: string, args
   }
 }
 
+/** restic 0.14 cannot replace a symbolic link: `ignoring error for P: Symlink: symlink T P: file exists`. */
+const SYMLINK_EXISTS = /^ignoring error for (.+): Symlink: symlink (.+) \1: file exists$/;
+
+/**
+ * The errors of a restic restore that matter: a link restic could not write because the same
+ * link (same target) is already there is in place, not an error.
+ * @param output restic's output
+ * @returns the remaining `ignoring error for …` lines
+ */
+export async function restoreErrors(output: string): Promise<string[]> {
+  const remaining: string[] = [];
+  for (const line of output.split('\n').filter((l) => l.startsWith('ignoring error for '))) {
+    const link = SYMLINK_EXISTS.exec(line);
+    const present = link ? await readlink(link[1] as string).catch(() => undefined) : undefined;
+    if (link === null || present !== link[2]) remaining.push(line);
+  }
+  return remaining;
+}
+
 async function resticRestore(ctx: ModuleContext, snapshot: Snapshot, target: string, include?: string): Promise<void> {
   ctx.progress(`restore: snapshot ${snapshot.id.slice(0, 8)}${include ? ` ${include}` : ''} → ${target}`);
   const result = await resticCommand(ctx, [
@@ -47,11 +66,17 @@ async function resticRestore(ctx: ModuleContext, snapshot: Snapshot, target: str
     target,
     ...(include ? ['--include', ctx.fs.hostPath(include)] : []),
   ]);
-  if (result.exitCode !== 0) {
-    throw new SetupError('SETUP_RESTORE_FAILED', `restic restore: ${lastOutputLine(result)}`, {
-      details: { exitCode: result.exitCode },
-    });
-  }
+  if (result.exitCode === 0) return;
+  const errors = await restoreErrors(result.output);
+  // restic's only other failure after per-file errors is its summary "There were N errors".
+  if (errors.length === 0 && /^Fatal: There were \d+ errors$/.test(lastOutputLine(result))) return;
+  throw new SetupError(
+    'SETUP_RESTORE_FAILED',
+    `restic restore: ${[...errors.slice(0, 3), lastOutputLine(result)].join('; ')}`,
+    {
+      details: { exitCode: result.exitCode, errors: errors.length },
+    },
+  );
 }
 
 /**

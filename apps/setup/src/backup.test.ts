@@ -1,6 +1,10 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupSources, configPaths, parseBackupSummary } from './backup';
 import { runBackupCli } from './backup-cli';
+import { restoreErrors } from './backup-restore';
 import { type PlatformProfile, PROFILES } from './profiles';
 
 const debian12 = PROFILES['debian-12'] as PlatformProfile;
@@ -105,5 +109,31 @@ describe('invis-backup usage', () => {
   it('prints help and version', async () => {
     expect((await cli(['--help'])).stdout).toContain('restore --path PATH');
     expect((await cli(['--version', '--json'])).stdout).toMatch(/"version":"\d+\.\d+\.\d+"/);
+  });
+});
+
+describe('restoreErrors', () => {
+  it('drops a link restic could not write when the same link is there; keeps every other error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'setup-restore-errors-'));
+    try {
+      await symlink('../sites-available/a.conf', join(dir, 'same'));
+      await symlink('/elsewhere', join(dir, 'other'));
+      const line = (p: string, target: string) =>
+        `ignoring error for ${join(dir, p)}: Symlink: symlink ${target} ${join(dir, p)}: file exists`;
+      const output = [
+        line('same', '../sites-available/a.conf'),
+        line('other', '../sites-available/b.conf'),
+        line('missing', 'x'),
+        `ignoring error for ${join(dir, 'f')}: Lchown: operation not permitted`,
+        'Fatal: There were 4 errors',
+      ].join('\n');
+      expect(await restoreErrors(output)).toEqual([
+        line('other', '../sites-available/b.conf'),
+        line('missing', 'x'),
+        `ignoring error for ${join(dir, 'f')}: Lchown: operation not permitted`,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
