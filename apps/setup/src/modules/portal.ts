@@ -41,6 +41,11 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_CERT_FILES', SERVER_CERTIFICATES.map((n) => `${n}=${paths.certs[n].cert}`).join(',')],
     ['PORTAL_INETCHECK_FILE', profile.spool.inetcheck],
     ['PORTAL_JOBS_DIR', profile.jobsDir],
+    // Hosts (AD + DHCP + DNS) in the LAN; the DHCP sync timer pushes reservations within a minute
+    // (the portal's own user may not start units, so no sync unit is named).
+    ['PORTAL_LAN_SUBNET', networkOf(lan).cidr],
+    ...(answers.dhcp.server === 'kea' ? [['PORTAL_DHCP_LEASE_FILE', profile.kea.leaseFile] as [string, string]] : []),
+    ['PORTAL_DHCP_SYNC_UNIT', ''],
     // `[servername]` in the home page's web-app tiles: the LAN name inside, the DDNS name outside.
     ['PORTAL_INTERNAL_NAME', `${answers.hostname}.${answers.domain}`],
     ...(answers.ddns ? [['PORTAL_EXTERNAL_NAME', answers.ddns.fqdn] as [string, string]] : []),

@@ -3,7 +3,15 @@
 // staging root can hold a DC) and checked with testparm; a domain that is not there is provisioned
 // into those folders; then, on the running DC, the real Administrator password, the invis schema
 // and `CN=invis-Server` tree, the invis groups and the read-only bind account.
-import { type AdClient, createAdClient, DHCP_SERVER, DHCP_SERVICE, isAdError, UAC } from '@invis/ad-client';
+import {
+  type AdClient,
+  createAdClient,
+  DHCP_SERVER,
+  DHCP_SERVICE,
+  DHCP_SUBNET,
+  isAdError,
+  UAC,
+} from '@invis/ad-client';
 import {
   type ApplyReport,
   applyReport,
@@ -17,6 +25,7 @@ import type { ModuleContext, ModulePlan, SetupModule, VerifyCheck } from '../mod
 import { parseCidr } from '../net';
 import { generateSecret } from '../secrets';
 import { certificatePaths } from './ca';
+import { dhcpModel } from './dhcp';
 
 /** Groups every invis server has (the original's setup made them; ad-client protects them). */
 export const INVIS_GROUPS: readonly { name: string; description: string }[] = [
@@ -231,7 +240,7 @@ async function gaps(ctx: ModuleContext, ad: AdClient): Promise<DirectoryGaps> {
     if (!user || password === undefined || !(await binds(ad, upn, password))) accounts.push(account.name);
   }
   const schema = !(await ad.exists(layout.root));
-  const dhcpService = !(await ad.exists(layout.dhcpConfig));
+  const dhcpService = !(await ad.exists(layout.dhcpConfig)) || !(await ad.exists(lanSubnet(ctx, layout).dn));
   const portal = SERVICE_ACCOUNTS.find((a) => a.name === 'invis-portal');
   const portalPassword = portal && (await ctx.secrets.get(portal.secret));
   const treeUnreadable =
@@ -459,6 +468,22 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
 }
 
 /**
+ * The LAN's `iscDhcpSubnet` below the DHCP service, as the original's setup made it: reservations
+ * written by the portal are checked against it (inside the subnet, outside the dynamic pool).
+ */
+function lanSubnet(ctx: Pick<ModuleContext, 'answers'>, layout: { dhcpConfig: string }) {
+  const subnet = dhcpModel(ctx.answers, []).subnets?.[0];
+  const [network = '', prefix = '24'] = (subnet?.cidr ?? '').split('/');
+  return {
+    dn: `CN=${network},${layout.dhcpConfig}`,
+    value: {
+      netMask: Number(prefix),
+      ranges: (subnet?.pools ?? []).map((p) => `${p.start} ${p.end}`),
+    },
+  };
+}
+
+/**
  * The DHCP service object of the original (`CN=DHCP Config`, an iscDhcpService whose primary is
  * the server's iscDhcpServer `CN=<fqdn>`): reservations (iscDhcpHost) are its children. Its
  * options stay empty — the dhcp module renders them from the answers.
@@ -471,6 +496,8 @@ async function createDhcpService(ctx: ModuleContext, ad: AdClient): Promise<void
   await ad.objects.put(DHCP_SERVICE, layout.dhcpConfig, {});
   await ad.objects.put(DHCP_SERVER, server, { serviceDns: [layout.dhcpConfig] });
   await ad.objects.put(DHCP_SERVICE, layout.dhcpConfig, { primaryDn: server });
+  const subnet = lanSubnet(ctx, layout);
+  await ad.objects.put(DHCP_SUBNET, subnet.dn, subnet.value);
 }
 
 /**
@@ -576,7 +603,7 @@ async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
     );
     checks.push(
       found.dhcpService
-        ? { name: 'DHCP service', ok: false, problem: 'CN=DHCP Config is missing (run apply)' }
+        ? { name: 'DHCP service', ok: false, problem: 'CN=DHCP Config or the LAN subnet in it is missing (run apply)' }
         : { name: 'DHCP service', ok: true },
     );
     checks.push(

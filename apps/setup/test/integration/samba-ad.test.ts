@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdClient } from '@invis/ad-client';
+import { createDhcpDirectory } from '@invis/dhcp-config';
 import { useTempDir } from '@invis/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caModule, certificatePaths } from '../../src/modules/ca';
@@ -79,6 +80,14 @@ describe('samba_ad module', () => {
         expect(await admin.exists((await admin.invis.layout()).portal)).toBe(true);
         const portal = await admin.users.get('invis-portal');
         expect(portal?.enabled).toBe(true);
+        // The LAN subnet is in the directory, so reservations (the portal's hosts) fit in it.
+        const dhcp = createDhcpDirectory({ ad: admin });
+        const net = lan.address.replace(/\.\d+$/, '');
+        expect(await dhcp.putReservation({ hostname: 'pc1', mac: '00:1b:21:3a:4f:10', ip: `${net}.120` })).toBe(
+          'created',
+        );
+        expect((await dhcp.read()).config.subnets).toMatchObject([{ cidr: `${net}.0/24` }]);
+        expect(await dhcp.deleteReservation('pc1')).toBe(true);
       } finally {
         await admin.close();
       }
