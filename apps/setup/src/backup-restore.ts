@@ -5,7 +5,8 @@
 // second server; here the same server gets its own databases back), the DLZ hard links made again
 // with `samba_upgradedns`, sysvol unpacked with its default ACLs, the portal database copied back
 // for its user, and the services started again.
-import { chmod, readlink, stat } from 'node:fs/promises';
+import { chmod, lstat, readlink, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { lastOutputLine } from '@invis/host';
 import { pickSnapshot, resticCommand, type Snapshot, staged } from './backup';
 import { SetupError } from './errors';
@@ -24,6 +25,8 @@ export interface RestoreResult {
   target: string;
   domain: boolean;
   portalDb: boolean;
+  /** Where what was at the restored path was moved (single path). */
+  movedAside?: string;
   /** Units started after a full restore (those that ran before, and Samba, BIND and the portal). */
   services: string[];
 }
@@ -106,8 +109,55 @@ export async function restorePath(
       details: { path },
     });
   }
+  const destination = to === '/' ? wanted : join(to, wanted);
+  const aside = await clearDestination(ctx, destination);
   await resticRestore(ctx, snapshot, to, path);
-  return { snapshot: snapshot.id, paths: [path], target: to, domain: false, portalDb: false, services: [] };
+  return {
+    snapshot: snapshot.id,
+    paths: [path],
+    target: to,
+    domain: false,
+    portalDb: false,
+    services: [],
+    ...(aside ? { movedAside: aside } : {}),
+  };
+}
+
+/**
+ * Makes the destination safe for restic, which follows symbolic links when it creates folders and
+ * files: shares and homes are written by users, who may have put a link where the snapshot has a
+ * folder. Every existing folder on the way must be a real folder (else refused); whatever is at
+ * the destination itself (a file, a folder that may hold links, a link) is moved aside to
+ * `<path>.before-restore-<time>`, so restic writes only into folders it makes.
+ * @returns the moved-aside path, if something was there
+ * @throws SetupError `SETUP_RESTORE_FAILED` when a folder on the way is a link or not a folder
+ */
+async function clearDestination(ctx: ModuleContext, destination: string): Promise<string | undefined> {
+  const parts = destination.split('/').filter(Boolean);
+  let current = '';
+  for (const part of parts.slice(0, -1)) {
+    current += `/${part}`;
+    const found = await lstat(current).catch(() => undefined);
+    if (found === undefined) return undefined;
+    if (!found.isDirectory()) {
+      throw new SetupError(
+        'SETUP_RESTORE_FAILED',
+        `${current} is not a folder (a symbolic link?): not restoring through it`,
+        {
+          details: { path: current },
+        },
+      );
+    }
+  }
+  if ((await lstat(destination).catch(() => undefined)) === undefined) return undefined;
+  let aside = `${destination}${asideSuffix(ctx)}`;
+  // Never onto something already there (two restores within the same clock tick).
+  for (let n = 2; (await lstat(aside).catch(() => undefined)) !== undefined; n++) {
+    aside = `${destination}${asideSuffix(ctx)}-${n}`;
+  }
+  await rename(destination, aside);
+  ctx.progress(`restore: ${destination} was there: moved aside to ${aside}`);
+  return aside;
 }
 
 /**

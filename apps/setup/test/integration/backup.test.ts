@@ -4,7 +4,7 @@
 // while it is open, a deleted share file comes back with owner and mode, a second run adds
 // (almost) nothing, and a wrong password fails without making a new repository. The AD part
 // (samba-tool offline backup, restore --full) is proven by whole-backup.test.ts on a real DC.
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CommandRunner, createExecaRunner, readJobState } from '@invis/host';
 import { collectStatus, openAuditLog } from '@invis/portal-1';
@@ -127,5 +127,38 @@ describe('backup module and invis-backup (restic, staged server)', () => {
     const job = await readJobState(ctx.fs, ctx.profile.jobsDir, 'backup');
     expect(job).toMatchObject({ result: 'failed' });
     expect(job?.lastSuccessAt).toBeDefined();
+  }, 180_000);
+});
+
+describe('restore --path into folders users write (hostile)', () => {
+  it('never writes through a symbolic link a user put in place of a folder of the restored path', async () => {
+    const root = join(dir(), 'root');
+    const ctx = await moduleContext(root, { answers: { backup: { target: '/mnt/usb/invis' } } });
+    const host = (p: string) => join(root, p);
+    // At backup time: a project folder with a subfolder `cron.d` holding a file the user wrote.
+    await mkdir(host('/srv/shares/gruppen/bau/projekt/cron.d'), { recursive: true });
+    await writeFile(host('/srv/shares/gruppen/bau/projekt/cron.d/job'), '* * * * * root id\n');
+    await backupModule.apply(ctx);
+    await runBackup(ctx);
+    // Afterwards the user swaps folders for links to a place only root may write.
+    const outside = join(dir(), 'outside-etc');
+    await mkdir(outside);
+    await rm(host('/srv/shares/gruppen/bau/projekt'), { recursive: true });
+    await symlink(outside, host('/srv/shares/gruppen/bau/projekt'));
+    // The link on the way to the restored file: refused, nothing written outside.
+    await expect(restorePath(ctx, { path: '/srv/shares/gruppen/bau/projekt/cron.d/job' })).rejects.toMatchObject({
+      code: 'SETUP_RESTORE_FAILED',
+    });
+    // The link is the restored folder itself: the link is moved aside, the folder restored as a folder.
+    await restorePath(ctx, { path: '/srv/shares/gruppen/bau/projekt' });
+    expect(await readdir(outside)).toEqual([]);
+    expect((await lstat(host('/srv/shares/gruppen/bau/projekt'))).isDirectory()).toBe(true);
+    expect(await readFile(host('/srv/shares/gruppen/bau/projekt/cron.d/job'), 'utf8')).toBe('* * * * * root id\n');
+    // A link inside an existing restored folder: the folder is moved aside first, the link never followed.
+    await rm(host('/srv/shares/gruppen/bau/projekt/cron.d'), { recursive: true });
+    await symlink(outside, host('/srv/shares/gruppen/bau/projekt/cron.d'));
+    await restorePath(ctx, { path: '/srv/shares/gruppen/bau/projekt' });
+    expect(await readdir(outside)).toEqual([]);
+    expect(await readFile(host('/srv/shares/gruppen/bau/projekt/cron.d/job'), 'utf8')).toBe('* * * * * root id\n');
   }, 180_000);
 });
