@@ -5,7 +5,7 @@
 // second server; here the same server gets its own databases back), the DLZ hard links made again
 // with `samba_upgradedns`, sysvol unpacked with its default ACLs, the portal database copied back
 // for its user, and the services started again.
-import { chmod, lstat, readlink, rename, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readlink, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lastOutputLine } from '@invis/host';
 import { pickSnapshot, resticCommand, type Snapshot, staged } from './backup';
@@ -161,6 +161,30 @@ async function clearDestination(ctx: ModuleContext, destination: string): Promis
 }
 
 /**
+ * Moves everything in a folder users write (shares, homes) into `<root>/.before-restore-<time>`
+ * (0700, same file system even when the root is a mount point), so that a full restore writes
+ * only into folders restic makes — never through a link a user put where the snapshot has a
+ * folder. The admin finds what was there (work after the backup) in that folder.
+ * @throws SetupError `SETUP_RESTORE_FAILED` when the root itself is not a real folder
+ */
+async function emptyUserRoot(ctx: ModuleContext, root: string): Promise<void> {
+  const path = ctx.fs.hostPath(root);
+  const found = await lstat(path).catch(() => undefined);
+  if (found === undefined) return;
+  if (!found.isDirectory()) {
+    throw new SetupError('SETUP_RESTORE_FAILED', `${root} is not a folder (a symbolic link?): not restoring into it`, {
+      details: { path: root },
+    });
+  }
+  const entries = (await readdir(path)).filter((name) => !name.startsWith('.before-restore-'));
+  if (entries.length === 0) return;
+  const aside = await mkdtemp(`${path}/.before-restore-${ctx.clock.now().toISOString().replace(/[:.]/g, '-')}-`);
+  await chmod(aside, 0o700);
+  for (const name of entries) await rename(`${path}/${name}`, `${aside}/${name}`);
+  ctx.progress(`restore: what was in ${root} is now in ${aside.slice(path.length - root.length)}`);
+}
+
+/**
  * Units that hold restored data open, in start order (stopped in reverse), and those every invis
  * server runs — started after a full restore even when they were down (a crashed DC is what the
  * restore is for).
@@ -197,6 +221,7 @@ export async function restoreFull(ctx: ModuleContext, options: { snapshot?: stri
     for (const unit of start) await ctx.services.start(unit);
   };
   try {
+    for (const root of [ctx.profile.shares.root, ctx.profile.shares.homes]) await emptyUserRoot(ctx, root);
     await resticRestore(ctx, snapshot, '/');
     domain = await restoreDomain(ctx);
     portalDb = await restorePortalDb(ctx);

@@ -8,10 +8,10 @@ import { chmod, chown, lstat, mkdir, readdir, readFile, rm, stat, symlink, write
 import { join } from 'node:path';
 import { type CommandRunner, createExecaRunner, readJobState } from '@invis/host';
 import { collectStatus, openAuditLog } from '@invis/portal-1';
-import { useTempDir } from '@invis/test-utils';
+import { createRecordingServiceManager, useTempDir } from '@invis/test-utils';
 import { describe, expect, it } from 'vitest';
 import { BACKUP_SECRET, runBackup, staged } from '../../src/backup';
-import { restorePath } from '../../src/backup-restore';
+import { restoreFull, restorePath } from '../../src/backup-restore';
 import { backupModule } from '../../src/modules/backup';
 import { moduleContext } from './module-context';
 
@@ -160,5 +160,39 @@ describe('restore --path into folders users write (hostile)', () => {
     await restorePath(ctx, { path: '/srv/shares/gruppen/bau/projekt' });
     expect(await readdir(outside)).toEqual([]);
     expect(await readFile(host('/srv/shares/gruppen/bau/projekt/cron.d/job'), 'utf8')).toBe('* * * * * root id\n');
+  }, 180_000);
+});
+
+describe('restore --full with links users put in shares and homes', () => {
+  it('never writes through them: the current contents of the user-writable roots are moved aside first', async () => {
+    const root = join(dir(), 'root');
+    const services = createRecordingServiceManager({ active: ['invis-portal'] });
+    const ctx = await moduleContext(root, { services, answers: { backup: { target: '/mnt/usb/invis' } } });
+    const host = (p: string) => join(root, p);
+    await mkdir(host('/srv/shares/aktuell/projekt'), { recursive: true });
+    await writeFile(host('/srv/shares/aktuell/projekt/job'), '* * * * * root id\n');
+    await mkdir(host('/home/bert/notizen'), { recursive: true });
+    await writeFile(host('/home/bert/notizen/a.txt'), 'a\n');
+    await backupModule.apply(ctx);
+    await runBackup(ctx);
+    // After the backup, users swap folders for links to places only root may write.
+    const outside = join(dir(), 'outside-etc');
+    await mkdir(outside);
+    await rm(host('/srv/shares/aktuell/projekt'), { recursive: true });
+    await symlink(outside, host('/srv/shares/aktuell/projekt'));
+    await rm(host('/home/bert/notizen'), { recursive: true });
+    await symlink(outside, host('/home/bert/notizen'));
+    await writeFile(host('/home/bert/neu.txt'), 'after the backup\n');
+
+    const result = await restoreFull(ctx);
+    expect(await readdir(outside)).toEqual([]);
+    expect(await readFile(host('/srv/shares/aktuell/projekt/job'), 'utf8')).toBe('* * * * * root id\n');
+    expect(await readFile(host('/home/bert/notizen/a.txt'), 'utf8')).toBe('a\n');
+    // What was there is kept for the admin, root only.
+    const aside = (await readdir(host('/home'))).find((n) => n.startsWith('.before-restore-')) as string;
+    expect(aside).toBeDefined();
+    expect(await readFile(host(`/home/${aside}/bert/neu.txt`), 'utf8')).toBe('after the backup\n');
+    expect((await stat(host(`/home/${aside}`))).mode & 0o777).toBe(0o700);
+    expect(result.services).toEqual(['samba-ad-dc', 'named', 'invis-portal']);
   }, 180_000);
 });
