@@ -12,7 +12,9 @@ import { registerHostRoutes } from './api/hosts';
 import { registerMailRoutes } from './api/mail';
 import { ANON_CSRF_COOKIE, registerSessionRoutes, SESSION_COOKIE } from './api/session';
 import { registerTileRoutes } from './api/tiles';
+import { registerTransferRoutes } from './api/transfer';
 import { registerUserRoutes } from './api/users';
+import { registerVpnRoutes } from './api/vpn';
 import type { PortalDeps, PortalEnv } from './context';
 import { isPortalError, PortalError } from './errors';
 import { registerForwardAuth, registerForwardLogin } from './forward-auth';
@@ -30,8 +32,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * front, a chunked body while it streams): anyone can fetch a CSRF token, so the login must
  * not accept gigabytes. Group member lists are the largest legitimate bodies.
  */
-function bodyLimitFor(path: string): number {
+function bodyLimitFor(path: string, deps: PortalDeps): number {
   const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+  // Uploads stream to disk; the transfer area's own limit applies.
+  if (under('/api/transfer/uploads') && deps.transfer) return deps.transfer.maxUploadBytes;
   if (under('/api/session')) return 8 * 1024;
   if (under('/api/groups')) return 512 * 1024;
   return 64 * 1024;
@@ -76,7 +80,7 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
   const tooLarge = (): never => {
     throw new PortalError('PORTAL_PAYLOAD_TOO_LARGE', 'request body too large');
   };
-  app.use('*', (c, next) => bodyLimit({ maxSize: bodyLimitFor(c.req.path), onError: tooLarge })(c, next));
+  app.use('*', (c, next) => bodyLimit({ maxSize: bodyLimitFor(c.req.path, deps), onError: tooLarge })(c, next));
 
   app.use(
     '*',
@@ -159,6 +163,8 @@ export function createPortalApp(deps: PortalDeps): OpenAPIHono<PortalEnv> {
   registerForwardLogin(app);
   registerHostRoutes(app);
   registerDnsRoutes(app);
+  registerVpnRoutes(app);
+  registerTransferRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
     type: 'apiKey',

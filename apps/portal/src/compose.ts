@@ -10,7 +10,9 @@ import type { MailAccounts } from './mail-accounts';
 import { createPortal, type Portal, type PortalOptions } from './portal';
 import { type PortalServer, startPortalServer } from './server';
 import { defaultShareOptions, type ShareOptions } from './shares';
+import type { Transfer } from './transfer';
 import type { VpnRevoker } from './vpn';
+import type { VpnBundles } from './vpn-bundles';
 
 /** What {@link composePortal} talks to the world through; the caller owns (and closes) `ad`. */
 export interface PortalCollaborators {
@@ -29,6 +31,10 @@ export interface PortalCollaborators {
    * on the VPN server's PKI; `main.ts` makes it from `PORTAL_PKI_DIR`). Omit: no VPN PKI.
    */
   vpn?: VpnRevoker;
+  /** VPN bundles (`createVpnBundles`; `main.ts` makes it from `PORTAL_PKI_DIR` and the `PORTAL_VPN_*` server settings). */
+  vpnBundles?: VpnBundles;
+  /** The transfer area (`createTransfer`; `main.ts` makes it when `PORTAL_TRANSFER_DIR` is set). */
+  transfer?: Transfer;
   /** Users' own mail accounts (`createMailAccounts`; `main.ts` makes it when `PORTAL_MAIL_KEY_FILE` is set). */
   mail?: MailAccounts;
   /** Hosts with DHCP and DNS in one step (`createHostManager`; `main.ts` makes it when `PORTAL_LAN_SUBNET` is set). */
@@ -93,6 +99,8 @@ export async function composePortal(
     ...(shares ? { shares } : {}),
     ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
     ...(collaborators.mail ? { mail: collaborators.mail } : {}),
+    ...(collaborators.vpnBundles ? { vpnBundles: collaborators.vpnBundles } : {}),
+    ...(collaborators.transfer ? { transfer: collaborators.transfer } : {}),
     ...(collaborators.hosts ? { hosts: collaborators.hosts } : {}),
     ...(collaborators.dns ? { dns: collaborators.dns } : {}),
     ...(settings.PORTAL_INTERNAL_NAME

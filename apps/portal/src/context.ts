@@ -14,8 +14,10 @@ import type { ServerStatus } from './status';
 import type { LoginThrottle } from './throttle';
 import type { ServerNames, TileStore } from './tiles';
 import type { ApiToken, TokenScope, TokenStore } from './tokens';
+import type { Transfer } from './transfer';
 import type { Lang } from './ui/i18n';
 import type { VpnRevoker } from './vpn';
+import type { VpnBundles } from './vpn-bundles';
 
 /** Everything the portal composes; built by `createPortal` from options. */
 export interface PortalDeps {
@@ -32,6 +34,10 @@ export interface PortalDeps {
   status: () => Promise<ServerStatus>;
   /** Revokes the VPN certificates of disabled and deleted accounts; null when the portal has no VPN PKI. */
   vpn: VpnRevoker | null;
+  /** VPN bundles (issue, download once, revoke); null when the portal has no VPN server settings. */
+  vpnBundles: VpnBundles | null;
+  /** The transfer area of `mobilusers` members; null when the portal has none. */
+  transfer: Transfer | null;
   /** The home page's web-app tiles (directory `iPortEntry` objects); null when the portal shows none. */
   tiles: { store: TileStore; names: ServerNames } | null;
   /** Users' own mail accounts, presence and vacation (CorNAz); null on a portal without the mail server. */

@@ -81,6 +81,40 @@ const SETTINGS_SHAPE = {
   PORTAL_PKI_DIR: z.string().min(1).optional(),
   /** Where the OpenVPN server reads the CRL (`crl-verify`); the portal deploys a renewed CRL there. Needs PORTAL_PKI_DIR. */
   PORTAL_VPN_CRL_FILE: z.string().min(1).optional(),
+  /** Public name (or address) the VPN bundles dial; with PORTAL_PKI_DIR, PORTAL_VPN_PORT and a tls-crypt key: the VPN page. */
+  PORTAL_VPN_REMOTE: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]{1,253}$/)
+    .optional(),
+  /** The OpenVPN server's UDP port (setup's firewall `openvpn` port). */
+  PORTAL_VPN_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** CN of the OpenVPN server certificate (`verify-x509-name`); default: PORTAL_VPN_REMOTE. */
+  PORTAL_VPN_SERVER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.@_-]{1,64}$/)
+    .optional(),
+  /** The server's tls-crypt-v2 key (each bundle gets its own client key wrapped with it). */
+  PORTAL_VPN_TLS_CRYPT_V2_KEY: z.string().min(1).optional(),
+  /** Or the server's shared tls-crypt (v1) key. */
+  PORTAL_VPN_TLS_CRYPT_KEY: z.string().min(1).optional(),
+  /** Members of the mobile group may issue and download their own VPN bundle. */
+  PORTAL_VPN_SELF_SERVICE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /**
+   * Parent of the transfer area (the original's `/srv/shares/portal`): `downloads/<user>` holds what
+   * colleagues put there, uploads land in `uploads/<user>`. Unset: no transfer page.
+   */
+  PORTAL_TRANSFER_DIR: z.string().min(1).optional(),
+  /** Largest upload in MiB. */
+  PORTAL_TRANSFER_MAX_MB: int(100, 4096),
+  /** Virus scanner of uploads: `clamdscan` (the mail filter's clamd, `--fdpass`), `clamscan`, or `none`. */
+  PORTAL_TRANSFER_SCANNER: z.enum(['none', 'clamdscan', 'clamscan']).default('none'),
+  /** Signature database folder for `clamscan` (`--database`); default: ClamAV's own. */
+  PORTAL_TRANSFER_CLAMAV_DB: z.string().min(1).optional(),
+  /** Infected uploads are moved here (0700; not served). */
+  PORTAL_TRANSFER_QUARANTINE_DIR: z.string().min(1).default('/var/lib/invis/quarantine'),
   PORTAL_BACKUP_STAMP_FILE: z.string().default('/var/spool/results/backup/last'),
   PORTAL_INETCHECK_FILE: z.string().default('/var/spool/results/inetcheck/inetcheck'),
   /**
@@ -138,6 +172,12 @@ const EnvSchema = z.object({ ...SETTINGS_SHAPE, ...LDAP_SHAPE }).superRefine((en
   }
   if (env.PORTAL_VPN_CRL_FILE && !env.PORTAL_PKI_DIR) {
     ctx.addIssue({ code: 'custom', message: 'a CRL to deploy needs PORTAL_PKI_DIR', path: ['PORTAL_VPN_CRL_FILE'] });
+  }
+  if (env.PORTAL_VPN_TLS_CRYPT_V2_KEY && env.PORTAL_VPN_TLS_CRYPT_KEY) {
+    ctx.addIssue({ code: 'custom', message: 'set one tls-crypt variant', path: ['PORTAL_VPN_TLS_CRYPT_KEY'] });
+  }
+  if (env.PORTAL_VPN_REMOTE && !env.PORTAL_PKI_DIR) {
+    ctx.addIssue({ code: 'custom', message: 'VPN bundles need PORTAL_PKI_DIR', path: ['PORTAL_VPN_REMOTE'] });
   }
   for (const entry of env.PORTAL_CERT_FILES) {
     if (!/^[^=]+=.+$/.test(entry))

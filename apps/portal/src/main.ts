@@ -12,7 +12,9 @@ import { adComputerAccounts, adDhcpReservations, createHostManager, type HostMan
 import { createMailAccounts, type MailAccounts } from './mail-accounts';
 import { probeMailLogin } from './mail-probe';
 import { readSecretFile } from './secrets';
+import { createTransfer, type Transfer } from './transfer';
 import { createVpnRevoker, type VpnRevoker } from './vpn';
+import { createVpnBundles, type VpnBundles } from './vpn-bundles';
 
 const settings = loadEnv();
 const password = await readSecretFile(settings.PORTAL_LDAP_PASSWORD_FILE);
@@ -28,18 +30,51 @@ const ad = createAdClient({
 // With a VPN PKI, disabling or deleting a user first revokes their certificates; a PKI that cannot
 // be read then refuses the change (PORTAL_VPN_REVOCATION_FAILED) instead of leaving them valid.
 let vpn: VpnRevoker | undefined;
+let vpnBundles: VpnBundles | undefined;
+const runner = createExecaRunner();
 if (settings.PORTAL_PKI_DIR) {
   const pki = createPki({ dir: settings.PORTAL_PKI_DIR });
   // A mistyped directory would otherwise refuse every disable and delete much later.
   if (!(await pki.isInitialized())) {
     throw new PortalError('PORTAL_CONFIG', `PORTAL_PKI_DIR ${settings.PORTAL_PKI_DIR} holds no CA (ca.crt)`);
   }
-  vpn = createVpnRevoker({ pki, ...(settings.PORTAL_VPN_CRL_FILE ? { crlFile: settings.PORTAL_VPN_CRL_FILE } : {}) });
+  const crlFile = settings.PORTAL_VPN_CRL_FILE ? { crlFile: settings.PORTAL_VPN_CRL_FILE } : {};
+  vpn = createVpnRevoker({ pki, ...crlFile });
+  // Bundles need to know the server they dial: setup's openvpn module (remote, port, tls-crypt-v2 key).
+  const { PORTAL_VPN_REMOTE: remote, PORTAL_VPN_PORT: port } = settings;
+  const v2 = settings.PORTAL_VPN_TLS_CRYPT_V2_KEY;
+  const v1 = settings.PORTAL_VPN_TLS_CRYPT_KEY;
+  if (remote && port && (v1 || v2)) {
+    vpnBundles = createVpnBundles({
+      pki,
+      runner,
+      ...crlFile,
+      selfService: settings.PORTAL_VPN_SELF_SERVICE,
+      server: {
+        remote,
+        port,
+        serverName: settings.PORTAL_VPN_SERVER_NAME ?? remote,
+        tls: v2
+          ? { kind: 'tls-crypt-v2', serverKeyFile: v2 }
+          : { kind: 'tls-crypt', key: await readSecretFile(v1 as string) },
+      },
+    });
+  }
 }
+// The transfer area of mobilusers members, its uploads scanned by the named scanner.
+const transfer: Transfer | undefined = settings.PORTAL_TRANSFER_DIR
+  ? createTransfer({
+      root: settings.PORTAL_TRANSFER_DIR,
+      maxUploadBytes: settings.PORTAL_TRANSFER_MAX_MB * 1_048_576,
+      scanner: settings.PORTAL_TRANSFER_SCANNER,
+      ...(settings.PORTAL_TRANSFER_CLAMAV_DB ? { clamavDb: settings.PORTAL_TRANSFER_CLAMAV_DB } : {}),
+      quarantineDir: settings.PORTAL_TRANSFER_QUARANTINE_DIR,
+      runner,
+    })
+  : undefined;
 // DNS records: the AD zones, which BIND serves through its DLZ module. Hosts when the LAN is set:
 // their reservations go to the directory, and starting the setup's sync pushes them into the
 // running Kea (config-reload, no restart); without the unit its one-minute timer does.
-const runner = createExecaRunner();
 const dns = createAdBackend({ client: ad });
 let hosts: HostManager | undefined;
 if (settings.PORTAL_LAN_SUBNET) {
@@ -78,6 +113,8 @@ const running = await composePortal(settings, {
   dns,
   ...(hosts ? { hosts } : {}),
   ...(vpn ? { vpn } : {}),
+  ...(vpnBundles ? { vpnBundles } : {}),
+  ...(transfer ? { transfer } : {}),
   ...(mail ? { mail } : {}),
 });
 console.log(`invis portal listening on ${running.url}`);

@@ -21,7 +21,9 @@ import { cachedStatus, type StatusSources } from './status';
 import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
 import type { ServerNames, TileStore } from './tiles';
 import { openTokenStore } from './tokens';
+import type { Transfer } from './transfer';
 import type { VpnRevoker } from './vpn';
+import type { VpnBundles } from './vpn-bundles';
 
 /** Options of {@link createPortal}. */
 export interface PortalOptions {
@@ -52,6 +54,10 @@ export interface PortalOptions {
   status: Omit<StatusSources, 'services' | 'clock'>;
   /** Revokes a user's VPN certificates before the account is disabled or deleted (omit without a VPN PKI). */
   vpn?: VpnRevoker;
+  /** VPN bundles: issue, download once, revoke (omit without VPN server settings). */
+  vpnBundles?: VpnBundles;
+  /** The transfer area (omit: none). */
+  transfer?: Transfer;
   /** Web-app tiles on the home page and their editor (omit: no tiles). */
   tiles?: { store: TileStore; names: ServerNames };
   /** Users' own mail accounts (omit on a portal without the mail server). */
@@ -133,6 +139,8 @@ export function createPortal(options: PortalOptions): Portal {
     services,
     shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
     vpn: options.vpn ?? null,
+    vpnBundles: options.vpnBundles ?? null,
+    transfer: options.transfer ?? null,
     tiles: options.tiles ?? null,
     mail: options.mail ?? null,
     appOrigins: (options.appOrigins ?? []).map(appOrigin),

@@ -16,6 +16,8 @@ export const TOKEN_SCOPES = [
   'hosts:write',
   'dns:read',
   'dns:write',
+  'vpn:read',
+  'vpn:write',
 ] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 

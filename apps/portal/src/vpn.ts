@@ -91,17 +91,32 @@ export function createVpnRevoker(options: VpnRevokerOptions): VpnRevoker {
           details: { username },
         });
       }
-      if (crlFile === undefined) return serials;
-      try {
-        await writeFileAtomic(crlFile, (await pki.crl()).pem, { mode: 0o644 });
-      } catch (cause) {
-        // Revoked in the PKI, but the server still reads the old CRL: not done, and the serials must not get lost.
-        throw new PortalError('PORTAL_VPN_REVOCATION_FAILED', `the new CRL could not be deployed to ${crlFile}`, {
-          cause,
-          details: { username, serials },
-        });
-      }
+      if (crlFile !== undefined) await deployCrl(pki, crlFile, { username, serials });
       return serials;
     },
   };
+}
+
+/**
+ * Writes the PKI's current CRL where the OpenVPN server reads it (atomic, 0644). OpenVPN re-reads
+ * it for every new connection, so no restart is needed.
+ * @param pki the VPN PKI
+ * @param crlFile the server's `crl-verify` file
+ * @param details safe details for the error (who, which serials were revoked already)
+ * @throws PortalError PORTAL_VPN_REVOCATION_FAILED when the file cannot be written
+ */
+export async function deployCrl(
+  pki: Pki,
+  crlFile: string,
+  details: Readonly<Record<string, string | readonly string[]>>,
+): Promise<void> {
+  try {
+    await writeFileAtomic(crlFile, (await pki.crl()).pem, { mode: 0o644 });
+  } catch (cause) {
+    // Revoked in the PKI, but the server still reads the old CRL: not done, and the serials must not get lost.
+    throw new PortalError('PORTAL_VPN_REVOCATION_FAILED', `the new CRL could not be deployed to ${crlFile}`, {
+      cause,
+      details,
+    });
+  }
 }

@@ -87,12 +87,20 @@ const js = `
     const body = Object.assign(JSON.parse(form.dataset.body || '{}'), fields(form));
     // A path with {field} placeholders takes those fields out of the body.
     if (template) api = template.replace(/{(w+)}/g, (_, k) => { const v = body[k] || ''; delete body[k]; return encodeURIComponent(v); });
-    const [method, url] = api.split(' ');
-    const send = Object.keys(body).length > 0 || method !== 'DELETE';
+    let [method, url] = api.split(' ');
     const headers = { 'x-csrf-token': meta ? meta.content : '' };
-    if (send) headers['content-type'] = 'application/json';
-    const res = await fetch(url, { method, credentials: 'same-origin', headers, body: send ? JSON.stringify(body) : undefined })
-      .catch(() => null);
+    let payload;
+    // An upload form sends its file as the body, its name appended to the path.
+    const file = form.dataset.upload && form.elements[form.dataset.upload].files[0];
+    if (file) {
+      url += encodeURIComponent(file.name);
+      headers['content-type'] = 'application/octet-stream';
+      payload = file;
+    } else if (Object.keys(body).length > 0 || method !== 'DELETE') {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(url, { method, credentials: 'same-origin', headers, body: payload }).catch(() => null);
     if (!res) return say(form, texts.PORTAL_DIRECTORY_UNAVAILABLE || 'offline', false);
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (res.ok) {
@@ -100,6 +108,8 @@ const js = `
         const out = document.getElementById(form.dataset.showIn || 'secret');
         out.hidden = false;
         out.querySelector('code').textContent = data[form.dataset.show];
+        const link = out.querySelector('a');
+        if (link) link.href = data[form.dataset.show];
         return;
       }
       if (form.dataset.next) { window.location.assign(form.dataset.next); return; }

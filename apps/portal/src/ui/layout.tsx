@@ -4,6 +4,9 @@ import type { SessionUser } from '../sessions';
 import { ASSET_URLS } from './assets';
 import { errorTexts, type Lang, type Translate, translator } from './i18n';
 
+/** Optional parts of a portal that have menu entries. */
+export type PortalFeature = 'mail' | 'tiles' | 'vpn' | 'transfer';
+
 /** What every page needs to render. */
 export interface View {
   lang: Lang;
@@ -13,7 +16,7 @@ export interface View {
   /** Current path (for the active menu entry and the language switch). */
   path: string;
   /** Optional parts this portal has (menu entries): `mail`, `tiles`. */
-  features: ReadonlySet<'mail' | 'tiles'>;
+  features: ReadonlySet<PortalFeature>;
   /** The reader's IANA time zone (their browser's, else the server's). */
   timeZone: string;
   /** An ISO 8601 instant as date and time in the reader's language and time zone. */
@@ -39,7 +42,7 @@ export function makeView(
   csrfToken: string,
   path: string,
   timeZone: string = SERVER_TIME_ZONE,
-  features: ReadonlySet<'mail' | 'tiles'> = new Set(),
+  features: ReadonlySet<PortalFeature> = new Set(),
 ): View {
   const format = new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', {
     dateStyle: 'medium',
@@ -66,6 +69,10 @@ function Nav({ v }: { v: View }) {
     ['/status', v.t('navStatus'), false],
     ['/account', v.t('navAccount'), false],
     ...(v.features.has('mail') ? [['/mail', v.t('navMail'), false] as [string, string, boolean]] : []),
+    ...(v.features.has('vpn') ? [['/vpn', v.t('navVpn'), false] as [string, string, boolean]] : []),
+    ...(v.features.has('transfer') && v.user?.mobile
+      ? [['/transfer', v.t('navTransfer'), false] as [string, string, boolean]]
+      : []),
     ['/users', v.t('navUsers'), true],
     ['/groups', v.t('navGroups'), true],
     ['/hosts', v.t('navHosts'), true],

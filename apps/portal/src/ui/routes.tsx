@@ -6,6 +6,7 @@ import { requireMail } from '../api/mail';
 import { csrfTokenFor } from '../api/session';
 import { requireTiles, tileReader } from '../api/tiles';
 import { requireUser } from '../api/users';
+import { requireVpnBundles } from '../api/vpn';
 import type { PortalContext, PortalEnv } from '../context';
 import { PortalError } from '../errors';
 import { loginReturn } from '../origin';
@@ -14,7 +15,7 @@ import { visibleTiles } from '../tiles';
 import { ASSETS } from './assets';
 import { registerHostPages } from './hosts-pages';
 import { isLang } from './i18n';
-import { makeView, readerTimeZone, type View } from './layout';
+import { makeView, type PortalFeature, readerTimeZone, type View } from './layout';
 import { MailPage } from './mail';
 import {
   AccountPage,
@@ -31,6 +32,8 @@ import {
   UsersPage,
 } from './pages';
 import { HomePage, TilesAdminPage } from './tiles';
+import { TransferPage } from './transfer';
+import { MyVpnPage, VpnAdminPage } from './vpn';
 
 const PAGE_SIZE = 50;
 
@@ -42,9 +45,11 @@ export const TIME_ZONE_COOKIE = 'invis-tz';
 function view(c: PortalContext): View {
   const timeZone = readerTimeZone(getCookie(c, TIME_ZONE_COOKIE));
   const deps = c.get('deps');
-  const features = new Set<'mail' | 'tiles'>([
+  const features = new Set<PortalFeature>([
     ...(deps.mail ? (['mail'] as const) : []),
     ...(deps.tiles ? (['tiles'] as const) : []),
+    ...(deps.vpnBundles ? (['vpn'] as const) : []),
+    ...(deps.transfer ? (['transfer'] as const) : []),
   ]);
   return makeView(c.get('lang'), c.get('session')?.user ?? null, csrfTokenFor(c), c.req.path, timeZone, features);
 }
@@ -118,6 +123,19 @@ export function registerPages(app: Hono<PortalEnv>): void {
   page('/mail', false, async (c, v) => {
     const mail = requireMail(c);
     return <MailPage v={v} m={await mail.get(v.user.username)} providers={await mail.providers()} />;
+  });
+  page('/vpn', false, async (c, v) => {
+    const vpn = requireVpnBundles(c);
+    if (v.user.isAdmin) return <VpnAdminPage v={v} certificates={await vpn.list()} />;
+    const mine = await vpn.list(v.user.username);
+    return <MyVpnPage v={v} certificates={mine} selfService={vpn.selfService && v.user.mobile} />;
+  });
+  page('/transfer', false, async (c, v) => {
+    const transfer = c.get('deps').transfer;
+    if (!transfer) throw new PortalError('PORTAL_NOT_FOUND', 'this portal has no transfer area');
+    if (!v.user.mobile) throw new PortalError('PORTAL_FORBIDDEN', 'the transfer area is for mobilusers members');
+    const files = await transfer.list(v.user.username);
+    return <TransferPage v={v} {...files} maxUploadBytes={transfer.maxUploadBytes} />;
   });
   page('/status', false, async (c, v) => <StatusPage v={v} s={await c.get('deps').status()} />);
   page('/tiles', true, async (c, v) => <TilesAdminPage v={v} entries={await requireTiles(c).store.list()} />);
