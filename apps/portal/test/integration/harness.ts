@@ -70,6 +70,8 @@ export async function startTestPortal(
     settings?: (address: string) => Partial<PortalSettings>;
     /** Hosts and DNS zones (real DHCP and DNS servers of the test). */
     network?: Pick<PortalCollaborators, 'hosts' | 'dns'>;
+    /** VPN bundles and the transfer area (a real PKI, folders in the test's temp dir). */
+    parts?: Pick<PortalCollaborators, 'vpnBundles' | 'transfer'>;
   } = {},
 ): Promise<TestPortal> {
   const ad =
@@ -98,6 +100,7 @@ export async function startTestPortal(
         tuning: { listTtlMs: 0, ...options.tuning },
         ...(options.vpn ? { vpn: options.vpn } : {}),
         ...options.network,
+        ...options.parts,
       },
     );
     return {
