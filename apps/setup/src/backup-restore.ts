@@ -5,7 +5,7 @@
 // second server; here the same server gets its own databases back), the DLZ hard links made again
 // with `samba_upgradedns`, sysvol unpacked with its default ACLs, the portal database copied back
 // for its user, and the services started again.
-import { chmod, lstat, mkdtemp, readdir, readlink, rename, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lastOutputLine } from '@invis/host';
 import { pickSnapshot, resticCommand, type Snapshot, staged } from './backup';
@@ -155,7 +155,8 @@ async function clearDestination(ctx: ModuleContext, destination: string): Promis
   for (let n = 2; (await lstat(aside).catch(() => undefined)) !== undefined; n++) {
     aside = `${destination}${asideSuffix(ctx)}-${n}`;
   }
-  await rename(destination, aside);
+  // mv rather than rename(2): see emptyUserRoot.
+  await runOrFail(ctx, `moving ${destination} aside`, 'mv', ['--no-target-directory', '--', destination, aside]);
   ctx.progress(`restore: ${destination} was there: moved aside to ${aside}`);
   return aside;
 }
@@ -180,7 +181,15 @@ async function emptyUserRoot(ctx: ModuleContext, root: string): Promise<void> {
   if (entries.length === 0) return;
   const aside = await mkdtemp(`${path}/.before-restore-${ctx.clock.now().toISOString().replace(/[:.]/g, '-')}-`);
   await chmod(aside, 0o700);
-  for (const name of entries) await rename(`${path}/${name}`, `${aside}/${name}`);
+  // mv, not rename(2): an overlay's lower-layer folders (and some bind mounts) refuse a rename with
+  // EXDEV, where mv copies with owners, modes and xattrs, then removes.
+  await runOrFail(ctx, `moving the contents of ${root} aside`, 'mv', [
+    '--no-clobber',
+    '--target-directory',
+    aside,
+    '--',
+    ...entries.map((name) => `${path}/${name}`),
+  ]);
   ctx.progress(`restore: what was in ${root} is now in ${aside.slice(path.length - root.length)}`);
 }
 
