@@ -167,6 +167,30 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [{ file: '/run/dovecot/master.pid' }],
     proven: false,
   },
+  // invis-setup's fetchmail.service (its fetchmail module): fetchmail as its own user in the
+  // foreground, polling every minute; RuntimeDirectory=fetchmail holds the pid file.
+  fetchmail: {
+    description: 'invis fetchmail',
+    argv: [
+      'setpriv',
+      '--reuid=fetchmail',
+      '--regid=nogroup',
+      '--init-groups',
+      '--',
+      '/usr/bin/fetchmail',
+      '--nodetach',
+      '--daemon',
+      '60',
+      '--nosyslog',
+      '-f',
+      '/etc/fetchmailrc',
+      '--pidfile',
+      '/run/fetchmail/fetchmail.pid',
+    ],
+    runtimeDirectories: [{ path: '/run/fetchmail', mode: '0755', owner: 'fetchmail:nogroup' }],
+    ready: [{ file: '/run/fetchmail/fetchmail.pid' }],
+    proven: false,
+  },
   // Not proven yet: waits for setup's openvpn module. The unit's `--daemon ovpn-%i` is left out
   // (foreground); it has no ExecReload, so reloadOrRestart restarts like systemd would.
   'openvpn@': {
