@@ -156,6 +156,8 @@ export function renderMainCf(ctx: MailRenderContext): string {
     ['smtp_tls_protocols', '>=TLSv1.2'],
     ['smtp_tls_mandatory_protocols', '>=TLSv1.2'],
     ['smtp_tls_loglevel', '1'],
+    // Relay names from DNS, else from /etc/hosts (a provider's relay pinned there).
+    ['smtp_host_lookup', 'dns, native'],
     // The rewriting, relay and SASL tables of @invis/mail-rewrite …
     ...Object.entries(rewrite).filter(
       ([key]) =>
@@ -198,8 +200,17 @@ export function renderServerItself(): string {
  * @returns the file content
  */
 export function renderMasterCf(): string {
-  const svc = (name: string, type: string, priv: string, wakeup: string, limit: string, command: string) =>
-    `${name.padEnd(10)} ${type.padEnd(5)} n       ${priv.padEnd(7)} n       ${wakeup.padEnd(7)} ${limit.padEnd(5)} ${command}`;
+  // Columns: service type private unpriv chroot wakeup maxproc command (chroot always n).
+  const svc = (
+    name: string,
+    type: string,
+    priv: string,
+    wakeup: string,
+    limit: string,
+    command: string,
+    unpriv = '-',
+  ) =>
+    `${name.padEnd(10)} ${type.padEnd(5)} ${priv.padEnd(7)} ${unpriv.padEnd(7)} n       ${wakeup.padEnd(7)} ${limit.padEnd(5)} ${command}`;
   return [
     MARK,
     '# Postfix services, rendered whole by invis-setup (mailserver).',
@@ -228,8 +239,8 @@ export function renderMasterCf(): string {
     svc('error', 'unix', '-', '-', '-', 'error'),
     svc('retry', 'unix', '-', '-', '-', 'error'),
     svc('discard', 'unix', '-', '-', '-', 'discard'),
-    svc('local', 'unix', '-', '-', '-', 'local'),
-    svc('virtual', 'unix', '-', '-', '-', 'virtual'),
+    svc('local', 'unix', '-', '-', '-', 'local', 'n'),
+    svc('virtual', 'unix', '-', '-', '-', 'virtual', 'n'),
     svc('lmtp', 'unix', '-', '-', '-', 'lmtp'),
     svc('anvil', 'unix', '-', '-', '1', 'anvil'),
     svc('scache', 'unix', '-', '-', '1', 'scache'),
@@ -414,8 +425,10 @@ export function renderDovecotLdap(ctx: MailRenderContext, bind: DirectoryBind): 
   const { answers, profile } = ctx;
   if (/[\r\n]/.test(bind.password)) throw new Error('the bind password contains a line break');
   const caFile = certificatePaths(ctx).caCert;
+  // The global catalog (3268, as the original): a subtree search from the domain root on 389 gets
+  // referrals to the DNS and configuration partitions, which libldap chases and Dovecot waits on.
   return `${MARK}
-uris = ldap://${lanAddress(answers)}
+uris = ldap://${lanAddress(answers)}:3268
 tls = yes
 tls_ca_cert_file = ${caFile}
 tls_require_cert = hard
