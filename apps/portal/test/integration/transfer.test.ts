@@ -9,7 +9,7 @@ import { DEMO_PASSWORD } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTransfer } from '../../src/transfer';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
-import { INSIDE, OUTSIDE, startTestPortal, type TestPortal } from './harness';
+import { INSIDE, launchChromium, OUTSIDE, startTestPortal, type TestPortal } from './harness';
 
 let tp: TestPortal;
 let clara: ApiClient;
@@ -107,6 +107,39 @@ describe('transfer area over HTTP', () => {
     expect((await bernd.login('bernd.mueller', DEMO_PASSWORD)).status).toBe(200);
     expect((await bernd.request('GET', '/api/transfer')).status).toBe(403);
     expect((await upload(bernd, 'x.txt', 'x')).status).toBe(403);
+  });
+
+  it('in Chromium from outside: uploads through the page and downloads from the list', async () => {
+    writeFileSync(join(root(), 'downloads', 'clara.weber', 'plan.txt'), 'Bauplan');
+    writeFileSync(join(dir(), 'foto.txt'), 'vom Handy');
+    const browser = await launchChromium();
+    try {
+      const ctx = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': OUTSIDE }, acceptDownloads: true });
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => {
+        throw new Error(`page script error: ${e.message}`);
+      });
+      await page.goto(`${tp.url}/login`);
+      const login = page.locator('form[data-api="POST /api/session"]');
+      await login.getByLabel('Benutzername').fill('clara.weber');
+      await login.getByLabel('Passwort').fill(DEMO_PASSWORD);
+      await login.getByRole('button', { name: 'Anmelden' }).click();
+      await page.waitForURL(`${tp.url}/`);
+      await page.getByRole('link', { name: 'Dateitransfer' }).click();
+      await page.waitForURL(`${tp.url}/transfer`);
+      await page.locator('#transfer-file').setInputFiles(join(dir(), 'foto.txt'));
+      await page.getByRole('button', { name: 'Hochladen' }).click();
+      await expect.poll(() => page.locator('main').textContent(), { timeout: 10_000 }).toContain('foto.txt');
+      expect(readFileSync(join(root(), 'uploads', 'clara.weber', 'foto.txt'), 'utf8')).toBe('vom Handy');
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'plan.txt' }).click(),
+      ]);
+      expect(readFileSync((await download.path()) as string, 'utf8')).toBe('Bauplan');
+      await ctx.close();
+    } finally {
+      await browser.close();
+    }
   });
 
   // Last: the portal closes the connection after a 413 while the body still streams.

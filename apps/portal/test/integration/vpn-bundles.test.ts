@@ -1,7 +1,7 @@
 // VPN bundles through the portal (issue 19): a real PKI, the real DC's accounts, a real OpenVPN
 // server with tls-crypt-v2 and crl-verify on the CRL the portal deploys. A bundle downloaded once
 // from the portal connects; after the portal revoked it, the same bundle is refused.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createExecaRunner } from '@invis/host';
 import { createPki, generateTlsCryptV2ServerKey, type Pki } from '@invis/ovpn-pki';
@@ -10,7 +10,7 @@ import { DEMO_PASSWORD, type OpenVpnServer, startOpenVpnClient, startOpenVpnLoop
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createVpnBundles } from '../../src/vpn-bundles';
 import { type ApiClient, apiClient, httpSend } from '../http-client';
-import { INSIDE, OUTSIDE, startTestPortal, type TestPortal } from './harness';
+import { INSIDE, launchChromium, OUTSIDE, startTestPortal, type TestPortal } from './harness';
 
 let tp: TestPortal;
 let admin: ApiClient;
@@ -151,5 +151,37 @@ describe('VPN bundles through the portal', () => {
     const bernd = apiClient(httpSend(tp.url), { 'x-forwarded-for': INSIDE });
     expect((await bernd.login('bernd.mueller', DEMO_PASSWORD)).status).toBe(200);
     expect((await bernd.request('POST', '/api/me/vpn', {})).status).toBe(403);
+  });
+
+  it('in Chromium: the admin issues on the VPN page and downloads the bundle from the one-time link', async () => {
+    const vera = `vpnc.${stamp}`;
+    await createUser(vera);
+    const browser = await launchChromium();
+    try {
+      const ctx = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': INSIDE }, acceptDownloads: true });
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => {
+        throw new Error(`page script error: ${e.message}`);
+      });
+      await page.goto(`${tp.url}/login`);
+      const login = page.locator('form[data-api="POST /api/session"]');
+      await login.getByLabel('Benutzername').fill('anna.schmidt');
+      await login.getByLabel('Passwort').fill(DEMO_PASSWORD);
+      await login.getByRole('button', { name: 'Anmelden' }).click();
+      await page.waitForURL(`${tp.url}/`);
+      await page.goto(`${tp.url}/vpn`);
+      const form = page.locator('form[data-api="POST /api/vpn/certificates"]');
+      await form.getByLabel('Benutzername').fill(vera);
+      await form.getByRole('button', { name: 'Zugang ausstellen' }).click();
+      const link = page.getByRole('link', { name: '.ovpn herunterladen' });
+      await link.waitFor({ state: 'visible' });
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      const text = readFileSync((await download.path()) as string, 'utf8');
+      expect(text).toContain(`# client ${vera}`);
+      expect(text).toContain('<tls-crypt-v2>');
+      await ctx.close();
+    } finally {
+      await browser.close();
+    }
   });
 });
