@@ -20,6 +20,7 @@ import { ANSWERS_PATH, type Answers, loadAnswers, machineDefaults, renderAnswers
 import { runDdns } from './ddns';
 import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
+import { syncHomes } from './homes';
 import { HOUSEKEEPING_JOBS, type HousekeepingJob, runHousekeeping } from './housekeeping-jobs';
 import { type Lang, pickLang, t } from './i18n';
 import { runSignatureUpdate } from './mailfilter-signatures';
@@ -93,6 +94,7 @@ Befehle:
   status                        Stand je Modul (angewendet / fehlgeschlagen / ausstehend)
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
   sync dhcp                     DHCP-Reservierungen aus dem Verzeichnis in den laufenden DHCP-Server
+  sync homes                    Home- und Profilordner neuer Konten anlegen
   ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
   housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
   vpn check|connect|bundle NAME VPN: CRL und Ablauf prüfen, Anmeldeprüfung, Client-Bundle
@@ -109,6 +111,7 @@ commands:
   status                        state per module (applied / failed / pending)
   secrets show NAME             print one generated secret
   sync dhcp                     DHCP reservations from the directory into the running DHCP server
+  sync homes                    home and profile folders of new accounts
   ddns                          publish the public address by DDNS (timer every 10 minutes)
   housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
   vpn check|connect|bundle NAME VPN: CRL and expiry check, connect check, client bundle
@@ -138,8 +141,8 @@ ${COMMON.en}`,
     en: `usage: invis-setup status\nState per module from the last apply.\n${COMMON.en}`,
   },
   sync: {
-    de: `Aufruf: invis-setup sync dhcp\nLiest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet. Nur auf dem Server, nicht mit --root.\n${COMMON.de}`,
-    en: `usage: invis-setup sync dhcp\nReads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted. On the server only, not with --root.\n${COMMON.en}`,
+    de: `Aufruf: invis-setup sync dhcp|homes\ndhcp: liest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet.\nhomes: legt für Konten mit RFC2307-IDs fehlende Home- und Profilordner an (Eigentümer das Konto, 0700); Vorhandenes bleibt unberührt.\nNur auf dem Server, nicht mit --root.\n${COMMON.de}`,
+    en: `usage: invis-setup sync dhcp|homes\ndhcp: reads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted.\nhomes: creates missing home and profile folders of accounts with RFC2307 ids (owned by the account, 0700); what exists is left as it is.\nOn the server only, not with --root.\n${COMMON.en}`,
   },
   ddns: {
     de: `Aufruf: invis-setup ddns\nEin DDNS-Lauf für den Abschnitt ddns der Antworten; schreibt die Statuszeile für das Portal. Exit 1, wenn keine öffentliche Adresse gefunden oder das Update abgelehnt wurde.\n${COMMON.de}`,
@@ -223,8 +226,8 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   if (parsed.answers !== undefined && command !== 'init' && command !== 'apply')
     throw new SetupError('SETUP_USAGE', '--answers belongs to init and apply');
   if (parsed.exitCode && command !== 'plan') throw new SetupError('SETUP_USAGE', '--exit-code belongs to plan');
-  if (command === 'sync' && !values.help && (rest[0] !== 'dhcp' || rest.length !== 1)) {
-    throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp');
+  if (command === 'sync' && !values.help && (!['dhcp', 'homes'].includes(rest[0] ?? '') || rest.length !== 1)) {
+    throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp|homes');
   }
   if (command === 'vpn' && !values.help) {
     const [sub, ...args] = rest;
@@ -345,7 +348,15 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     lang,
   };
   if (command === 'sync') {
-    if (staging) throw new SetupError('SETUP_USAGE', 'sync dhcp works on the live server only, not with --root');
+    if (staging) throw new SetupError('SETUP_USAGE', 'sync works on the live server only, not with --root');
+    if (parsed.positionals[0] === 'homes') {
+      const homes = await syncHomes(ctx);
+      out(
+        { created: homes.created, problems: homes.problems },
+        `${[...homes.created, ...homes.problems.map((p) => `${p}: not a folder, left alone`)].join('\n') || t(lang, 'noChanges')}\n`,
+      );
+      return homes.problems.length > 0 ? EXIT.failure : EXIT.ok;
+    }
     const report = await syncDhcp(ctx);
     out({ changed: report.changed, report }, report.changed ? `${formatPlan(report)}\n` : `${t(lang, 'noChanges')}\n`);
     return EXIT.ok;

@@ -269,6 +269,13 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [{ tcpByMain: true }],
     proven: false,
   },
+  // invis-setup's invis-homes-sync.timer (its fileserver module): every minute `invis-setup sync homes`.
+  'invis-homes-sync.timer': {
+    description: 'invis: home and profile folders, every minute',
+    argv: ['sh', '-c', 'while sleep 60; do /usr/bin/invis-setup sync homes; done'],
+    ready: [],
+    proven: false,
+  },
   // invis-setup's invis-dhcp-sync.timer (its dhcp module): every minute `invis-setup sync dhcp`.
   'invis-dhcp-sync.timer': {
     description: 'invis: DHCP reservations from the directory, every minute',

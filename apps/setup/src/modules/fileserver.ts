@@ -14,6 +14,7 @@ import {
   renderLogonScript,
   renderShareModel,
 } from '../fileserver-layout';
+import { HOMES_SYNC_UNIT } from '../homes';
 import {
   type CheckResult,
   fileModule,
@@ -23,6 +24,7 @@ import {
   type SetupModule,
   type VerifyCheck,
 } from '../module';
+import { renderUnit, verifyUnit } from '../systemd';
 import { connectAsAdministrator, sambaNames } from './samba-ad';
 
 /** The DC's netlogon folder (`<sysvol>/<domain>/scripts`). */
@@ -51,11 +53,49 @@ async function checkShares(ctx: ModuleContext, candidate: string, text: string):
  * @param ctx answers and profile
  * @returns the rendered files
  */
+/**
+ * The homes sync's service and timer: every minute `invis-setup sync homes` gives new accounts
+ * their home and profile folders (root work the unprivileged portal cannot do).
+ * @param ctx profile (the setup command, the folders it writes)
+ * @returns both units
+ */
+export function renderHomesSyncUnits(ctx: Pick<ModuleContext, 'profile'>): { service: string; timer: string } {
+  const { profile } = ctx;
+  const service = renderUnit('Home and profile folders for new directory accounts.', {
+    Unit: [
+      ['Description', 'invis: home and profile folders of new accounts'],
+      ['After', 'samba-ad-dc.service'],
+    ],
+    Service: [
+      ['Type', 'oneshot'],
+      ['ExecStart', [...profile.setupCommand, 'sync', 'homes'].join(' ')],
+      ['ProtectSystem', 'strict'],
+      ['PrivateTmp', 'yes'],
+      ['NoNewPrivileges', 'yes'],
+      ['ReadWritePaths', `${profile.shares.homes} ${profile.shares.profiles}`],
+      ['CapabilityBoundingSet', 'CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE'],
+    ],
+  });
+  const timer = renderUnit('Runs the homes sync every minute.', {
+    Unit: [['Description', 'invis: home and profile folders, every minute']],
+    Timer: [
+      ['OnBootSec', '1min'],
+      ['OnUnitActiveSec', '1min'],
+      ['AccuracySec', '5s'],
+    ],
+    Install: [['WantedBy', 'timers.target']],
+  });
+  return { service, timer };
+}
+
 export function renderFileserver(ctx: ModuleContext): Rendered {
   const sharesText = renderSharesConf(renderShareModel(ctx));
   const { netbios } = sambaNames(ctx.answers);
   const config = ctx.profile.shares.sharesConfig;
   const scripts = netlogonDir(ctx);
+  const homes = renderHomesSyncUnits(ctx);
+  const unitDir = ctx.profile.systemd.unitDir;
+  const installedLater = [ctx.profile.setupCommand[0] ?? ''];
   return {
     files: [
       {
@@ -69,10 +109,24 @@ export function renderFileserver(ctx: ModuleContext): Rendered {
         content: renderLogonScript(netbios, script),
         mode: 0o644,
       })),
+      {
+        path: `${unitDir}/${HOMES_SYNC_UNIT}.service`,
+        content: homes.service,
+        mode: 0o644,
+        check: (c, candidate) => verifyUnit(c, candidate, [], installedLater),
+      },
+      {
+        path: `${unitDir}/${HOMES_SYNC_UNIT}.timer`,
+        content: homes.timer,
+        mode: 0o644,
+        check: (c, candidate) =>
+          verifyUnit(c, candidate, [{ name: `${HOMES_SYNC_UNIT}.service`, content: homes.service }], installedLater),
+      },
     ],
     directories: [
       { path: config.slice(0, config.lastIndexOf('/')), mode: 0o755 },
       { path: scripts, mode: 0o755 },
+      { path: unitDir, mode: 0o755 },
     ],
     services: [],
     commands: [
@@ -81,6 +135,7 @@ export function renderFileserver(ctx: ModuleContext): Rendered {
         args: ['-s', ctx.fs.hostPath(ctx.profile.samba.config), 'smbd', 'reload-config'],
         reason: 'the DC serves the changed shares',
       },
+      { command: 'systemctl', args: ['daemon-reload'], reason: 'load the homes sync units' },
     ],
   };
 }
@@ -197,6 +252,8 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   // Folders first: the shares Samba reloads point at them.
   await applyFolders(ctx, await folderGaps(ctx));
   const report = await files.apply(ctx);
+  // New accounts get their folders within a minute from now on.
+  if (report.changed && !ctx.staging) await ctx.services.start(`${HOMES_SYNC_UNIT}.timer`);
   return applyReport({ ...before, files: report.files }, { ...(report.timings ? { timings: report.timings } : {}) });
 }
 
