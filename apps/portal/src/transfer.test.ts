@@ -110,4 +110,17 @@ describe('transfer area', () => {
     });
     expect(readdirSync(join(missing.root, 'uploads', 'clara'))).toEqual([]);
   });
+
+  it('has nothing to show and takes nothing when its folders are missing', async () => {
+    const transfer = createTransfer({
+      root: join(dir(), 'missing'),
+      maxUploadBytes: 1024,
+      scanner: 'none',
+      quarantineDir: join(dir(), 'quarantine'),
+      runner: createScriptedRunner(),
+    });
+    expect(await transfer.list('clara')).toEqual({ downloads: [], uploads: [] });
+    await expect(transfer.openDownload('clara', 'a.txt')).rejects.toMatchObject({ code: 'PORTAL_NOT_FOUND' });
+    await expect(transfer.upload('clara', 'a.txt', chunks('a'))).rejects.toMatchObject({ code: 'PORTAL_NOT_FOUND' });
+  });
 });

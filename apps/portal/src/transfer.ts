@@ -101,12 +101,15 @@ export function createTransfer(options: TransferOptions): Transfer {
    * plus `kind/user`, so no component on the way is a link to somewhere else.
    */
   async function folder(kind: 'downloads' | 'uploads', user: string, create: boolean): Promise<string | null> {
-    const base = join(await realpath(root), kind);
-    const expected = resolveInside(base, transferName(user));
-    if (create)
+    const rootReal = await realpath(root).catch(() => null);
+    if (rootReal === null) return null;
+    const expected = resolveInside(join(rootReal, kind), transferName(user));
+    if (create) {
       await mkdir(expected, { mode: 0o750 }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
+        // EEXIST: there already; ENOENT: no `kind` folder (answered below as no folder).
+        if (e.code !== 'EEXIST' && e.code !== 'ENOENT') throw e;
       });
+    }
     const real = await realpath(expected).catch(() => null);
     if (real === null) return null;
     if (real !== expected || !(await lstat(expected)).isDirectory()) {
@@ -203,7 +206,8 @@ export function createTransfer(options: TransferOptions): Transfer {
     },
     async upload(user, name, body) {
       transferName(name);
-      const dir = (await folder('uploads', user, true)) as string;
+      const dir = await folder('uploads', user, true);
+      if (dir === null) throw new PortalError('PORTAL_NOT_FOUND', 'the transfer area has no uploads folder');
       const temp = `.upload-${randomBytes(12).toString('hex')}`;
       const tempPath = join(dir, temp);
       const file = await openIn(dir, temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o640);
