@@ -149,11 +149,17 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [{ udp: 67 }],
     proven: false,
   },
-  // Not proven yet: waits for setup's mailserver module. Debian's postfix@- instance runs
-  // `postmulti -p start` (forking); start-fg is the same master in the foreground.
+  // Proven by setup's whole-mail test (mailserver module). Debian's postfix@- instance runs
+  // `postmulti -p start` (forking); start-fg is the same master in the foreground — but master
+  // calls setsid(), so a SIGTERM to the unit's group would miss it (and it keeps the log pipe
+  // open): the shell stops it with `postfix stop` on SIGTERM, and ends when start-fg ends.
   postfix: {
     description: 'Postfix Mail Transport Agent',
-    argv: ['/usr/sbin/postfix', 'start-fg'],
+    argv: [
+      'sh',
+      '-c',
+      'trap "/usr/sbin/postfix stop; wait" TERM INT; /usr/sbin/postfix start-fg & wait',
+    ],
     preStart: [['/usr/sbin/postfix', 'check']],
     reload: [{ argv: ['/usr/sbin/postfix', 'reload'] }],
     ready: [{ tcp: 25 }],
