@@ -11,12 +11,14 @@ import { fileserverModule } from './fileserver';
 import { firewallModule } from './firewall';
 import { housekeepingModule } from './housekeeping';
 import { networkModule } from './network';
+import { nfsModule } from './nfs';
 import { openvpnModule } from './openvpn';
 import { portalModule } from './portal';
 import { printModule } from './print';
 import { sambaAdModule } from './samba-ad';
 import { sshModule } from './ssh';
 import { timeModule } from './time';
+import { webdavModule } from './webdav';
 
 /** Every module of invis-setup, in registry order (ties of the dependency order keep it). */
 export const MODULES: readonly SetupModule[] = [
@@ -36,6 +38,8 @@ export const MODULES: readonly SetupModule[] = [
   printModule,
   housekeepingModule,
   fileserverModule,
+  webdavModule,
+  nfsModule,
 ];
 
 export {
@@ -49,10 +53,12 @@ export {
   firewallModule,
   housekeepingModule,
   networkModule,
+  nfsModule,
   openvpnModule,
   portalModule,
   printModule,
   sambaAdModule,
   sshModule,
   timeModule,
+  webdavModule,
 };

@@ -5,18 +5,19 @@
 // file of setup's own in Debian's Apache layout; it loads the modules it needs itself, so nothing
 // is enabled in mods-enabled and the admin's other Apache sites stay as they are.
 import { writeFile } from 'node:fs/promises';
-import { generatedMarker } from '@invis/host';
+import { applyReport, generatedMarker, type PlannedCommand } from '@invis/host';
+import { SetupError } from '../errors';
 import { type InvisShare, invisShareLayout, layoutFolders } from '../fileserver-layout';
 import {
   type CheckResult,
   fileModule,
   type ModuleContext,
+  type ModulePlan,
   runChecker,
   type SetupModule,
   type VerifyCheck,
 } from '../module';
 import { parseCidr } from '../net';
-import type { PlatformProfile } from '../profiles';
 import { certificatePaths } from './ca';
 
 /** Apache modules the site needs; each is loaded by the site unless the admin's config already does. */
@@ -159,6 +160,8 @@ export function renderWebdavSite(
     '\t\tAuthType Basic',
     '\t\tAuthName "invis"',
     '\t\tAuthBasicProvider ldap',
+    // A user whose password is right but who may not use the share gets 403, not another password prompt.
+    '\t\tAuthzSendForbiddenOnFailure On',
     `\t\tAuthLDAPURL "ldaps://${lan}:636/${baseDn(answers.domain)}?sAMAccountName?sub?${filter}"`,
     `\t\tAuthLDAPBindDN ${profile.portal.user}@${answers.domain}`,
     // Read by Apache's root parent at start through a pipe: the password is in no file of Apache's.
@@ -219,17 +222,34 @@ export async function checkWebdavSite(
 }
 
 /**
- * `setfacl` for Apache's user on a share's folder and as its default for what is made in it —
- * never more than the share's group may (`-n` keeps the mask), and not recursive: a folder
- * inside that its owner closed (e.g. `archiv/sicherungen`, root only) stays closed to WebDAV.
+ * The `setfacl` steps still missing (live, not when staging): Apache's user on each served share's
+ * folder and as its default for what is made in it — never more than the share's group may (`-n`
+ * keeps the mask), and not recursive: a folder inside that its owner closed (e.g.
+ * `archiv/sicherungen`, root only) stays closed to WebDAV. Read with `getfacl`, so a second apply
+ * runs nothing and an entry removed behind setup's back is planned again.
+ * @param ctx the context
+ * @returns the commands
  */
-function aclCommand(profile: PlatformProfile, share: DavShare) {
-  const user = profile.webdav.user;
-  return {
-    command: profile.shares.setfacl,
-    args: ['-n', '-m', `u:${user}:rwx,d:u:${user}:rwx`, share.path],
-    reason: `${user} (Apache) reaches ${share.path}; new files get the share's group and mode`,
-  };
+async function aclSteps(ctx: ModuleContext): Promise<PlannedCommand[]> {
+  if (ctx.staging) return [];
+  const { user } = ctx.profile.webdav;
+  const steps: PlannedCommand[] = [];
+  for (const share of davShares(ctx)) {
+    const acl = await ctx.runner.run(ctx.profile.shares.getfacl, ['-c', '-E', '-p', share.path]);
+    if (acl.exitCode !== 0) {
+      throw new SetupError('SETUP_CHECK_FAILED', `getfacl ${share.path}: ${acl.output.trim()}`, {
+        details: { module: 'webdav', path: share.path },
+      });
+    }
+    const entries = acl.stdout.split('\n').map((l) => l.trim());
+    if (entries.includes(`user:${user}:rwx`) && entries.includes(`default:user:${user}:rwx`)) continue;
+    steps.push({
+      command: ctx.profile.shares.setfacl,
+      args: ['-n', '-m', `u:${user}:rwx,d:u:${user}:rwx`, share.path],
+      reason: `${user} (Apache) reaches ${share.path}; what it makes there gets the share's group and mode`,
+    });
+  }
+  return steps;
 }
 
 const spec = fileModule({
@@ -253,15 +273,46 @@ const spec = fileModule({
         },
       ],
       services: [{ unit: profile.webdav.unit, action: 'reload-or-restart' }],
-      commands: shares.map((s) => aclCommand(profile, s)),
+      commands: [],
     };
-  },
-  async verifyLive(ctx): Promise<VerifyCheck[]> {
-    const unit = ctx.profile.webdav.unit;
-    const active = await ctx.services.isActive(unit);
-    return [{ name: `service ${unit}`, ok: active, ...(active ? {} : { problem: `${unit} is not running` }) }];
   },
 });
 
-/** The `webdav` module. */
-export const webdavModule: SetupModule = spec;
+/** The `webdav` module: the site (Apache reloaded), then Apache's ACL entries on the shares. */
+export const webdavModule: SetupModule = {
+  ...spec,
+  async plan(ctx): Promise<ModulePlan> {
+    const plan = await spec.plan(ctx);
+    return { ...plan, commands: [...plan.commands, ...(await aclSteps(ctx))] };
+  },
+  async apply(ctx) {
+    const report = await spec.apply(ctx);
+    const steps = await aclSteps(ctx);
+    for (const step of steps) {
+      const result = await ctx.runner.run(step.command, step.args);
+      if (result.exitCode !== 0) {
+        throw new SetupError('SETUP_CHECK_FAILED', `setfacl ${step.args.at(-1)}: ${result.output.trim()}`, {
+          details: { module: 'webdav', exitCode: result.exitCode },
+        });
+      }
+    }
+    if (steps.length === 0) return report;
+    return applyReport({ ...report, commands: [...report.commands, ...steps] }, { timings: report.timings });
+  },
+  async verify(ctx): Promise<VerifyCheck[]> {
+    const checks = await spec.verify(ctx);
+    if (ctx.staging) return checks;
+    const unit = ctx.profile.webdav.unit;
+    const active = await ctx.services.isActive(unit);
+    const missing = await aclSteps(ctx);
+    return [
+      ...checks,
+      { name: `service ${unit}`, ok: active, ...(active ? {} : { problem: `${unit} is not running` }) },
+      ...missing.map((m) => ({
+        name: `acl ${m.args.at(-1)}`,
+        ok: false,
+        problem: `no ${ctx.profile.webdav.user} entries (run apply)`,
+      })),
+    ];
+  },
+};
