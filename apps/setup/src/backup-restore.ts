@@ -278,6 +278,7 @@ async function restoreDomain(ctx: ModuleContext): Promise<boolean> {
     await moveAside(ctx, samba.dirs.private, suffix);
     await ctx.fs.rename(`${unpacked}/private`, samba.dirs.private);
     await chmod(ctx.fs.hostPath(samba.dirs.private), 0o700);
+    await removeBackupMarkers(ctx);
     if (await ctx.fs.exists(`${unpacked}/state/share_info.tdb`)) {
       await ctx.fs.rename(`${unpacked}/state/share_info.tdb`, `${samba.dirs.state}/share_info.tdb`);
     }
@@ -303,6 +304,37 @@ async function restoreDomain(ctx: ModuleContext): Promise<boolean> {
     return true;
   } finally {
     await ctx.fs.remove(unpacked);
+  }
+}
+
+/** What `samba-tool domain backup offline` writes into the copy's `@SAMBA_DSDB` record. */
+const BACKUP_MARKERS = ['backupDate', 'sidForRestore', 'backupRename', 'backupType'] as const;
+
+/**
+ * Samba refuses to start on a database that carries the offline backup's markers ("Database is a
+ * backup. Please run samba-tool domain backup restore"); `domain backup restore` removes them at
+ * its end — so does this restore of the same DC.
+ */
+async function removeBackupMarkers(ctx: ModuleContext): Promise<void> {
+  const samLdb = ctx.fs.hostPath(`${ctx.profile.samba.dirs.private}/sam.ldb`);
+  const search = await ctx.runner.run('ldbsearch', [
+    '-H',
+    samLdb,
+    '-b',
+    '@SAMBA_DSDB',
+    '-s',
+    'base',
+    ...BACKUP_MARKERS,
+  ]);
+  if (search.exitCode !== 0) {
+    throw new SetupError('SETUP_RESTORE_FAILED', `ldbsearch of the restored sam.ldb: ${lastOutputLine(search)}`);
+  }
+  const present = BACKUP_MARKERS.filter((m) => new RegExp(`^${m}:`, 'm').test(search.stdout));
+  if (present.length === 0) return;
+  const ldif = `dn: @SAMBA_DSDB\nchangetype: modify\n${present.map((m) => `delete: ${m}\n`).join('-\n')}`;
+  const modify = await ctx.runner.run('ldbmodify', ['-H', samLdb], { input: ldif });
+  if (modify.exitCode !== 0) {
+    throw new SetupError('SETUP_RESTORE_FAILED', `removing the backup markers: ${lastOutputLine(modify)}`);
   }
 }
 

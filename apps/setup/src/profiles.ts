@@ -280,7 +280,7 @@ const debianCommon = {
     mailfilter: ['rspamd', 'clamav', 'clamav-daemon', 'clamav-freshclam'],
     webdav: ['apache2'],
     print: ['cups', 'cups-client', 'cups-filters'],
-    backup: ['restic', 'bzip2', 'tar'],
+    backup: ['restic', 'bzip2', 'tar', 'ldb-tools'],
   },
   ssh: { unit: 'ssh', sshd: '/usr/sbin/sshd', dropInDir: '/etc/ssh/sshd_config.d' },
   chrony: { unit: 'chrony', chronyd: '/usr/sbin/chronyd', confDir: '/etc/chrony/conf.d' },
