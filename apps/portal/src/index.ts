@@ -49,4 +49,26 @@ export { createShareManager, defaultShareOptions, type ShareManager, type ShareO
 export { collectStatus, type ServerStatus, type StatusSources } from './status';
 export { createLoginThrottle, type LoginAttempt, type LoginThrottle } from './throttle';
 export { openTokenStore, TOKEN_SCOPES, type TokenScope, type TokenStore } from './tokens';
-export { belongsToUser, createVpnRevoker, type VpnRevoker, type VpnRevokerOptions, vpnCommonName } from './vpn';
+export {
+  createTransfer,
+  type Transfer,
+  type TransferFile,
+  type TransferOptions,
+  transferName,
+} from './transfer';
+export {
+  belongsToUser,
+  createVpnRevoker,
+  deployCrl,
+  type VpnRevoker,
+  type VpnRevokerOptions,
+  vpnCommonName,
+} from './vpn';
+export {
+  createVpnBundles,
+  type IssuedBundle,
+  type VpnBundles,
+  type VpnBundlesOptions,
+  type VpnCertificate,
+  type VpnServerParams,
+} from './vpn-bundles';
