@@ -1,0 +1,276 @@
+// WebDAV and NFSv4 of the whole server in the sandbox (issue 17): `invis-setup init --answers
+// whole-dav.yaml`, then `apply` of webdav, nfs and the firewall (with the DC and the file server
+// they depend on) inside the sandbox. From the LAN client: @invis/owncloud-sync (its CLI) syncs
+// Verwaltung over WebDAV as a member and is refused (403, a typed error) as a non-member; files
+// written over WebDAV get the share's group and mode; a Content-Range PUT resumes a file. NFSv4: nfs-ganesha serves the export model (sec=sys here: no Kerberos NFS client in the
+// sandbox), read with libnfs's nfs-cat as a user's uid — their own file, not another user's; the
+// keytab holds nfs/<fqdn>.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServerSandbox } from '@invis/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { must, REPO, setupCli, startWholeServer, TSX, type WholeServer } from '../../demo/whole-server';
+import { exportsModel, parseExports } from '../../src/nfs-exports';
+
+const ANSWERS = join(import.meta.dirname, 'whole-dav.yaml');
+const SERVER = '192.168.220.10';
+const CLIENT = '192.168.220.50';
+const DAV = `https://${SERVER}:8444/dav`;
+const WORKGROUP = 'INVIS-NET';
+const PASSWORD = 'Dav-Test-Pass-1';
+const SYNC = join(REPO, 'packages/owncloud-sync/src/bin.ts');
+const uid = { anna: 30001, bob: 30002 };
+const DOMAIN_USERS = 20513;
+
+/** Polls `check` until it returns a value (no sleeps in the test's logic: the condition decides). */
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
+  let whole: WholeServer;
+  let sandbox: ServerSandbox;
+  let dir: string;
+  let caFile: string;
+  const cli = (argv: string[]) => setupCli(sandbox, argv);
+  const tool = async (args: string[]) => {
+    const admin = { PASSWD: (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string };
+    return must(sandbox.runner, 'samba-tool', [...args, '-H', 'ldap://127.0.0.1', '-U', 'Administrator'], {
+      env: admin,
+    });
+  };
+  const stat = async (path: string) => (await must(sandbox.runner, 'stat', ['-c', '%a %u %g', path])).trim();
+  /** The owncloud-sync CLI on the LAN client, trusting only the server's CA. */
+  const sync = async (user: string, args: string[]) => {
+    const result = await sandbox.lan.runner.run(
+      process.execPath,
+      ['--conditions=@invis/source', '--import', TSX, SYNC, ...args, '--state-root', join(dir, `state-${user}`)],
+      { env: { NODE_EXTRA_CA_CERTS: caFile, PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 120_000 },
+    );
+    return result;
+  };
+  const syncFolder = async (user: string, share: string) => {
+    const local = join(dir, `${user}-${share}`);
+    await mkdir(local, { recursive: true });
+    const passwordFile = join(dir, `${user}.pw`);
+    await writeFile(passwordFile, PASSWORD, { mode: 0o600 });
+    await mkdir(join(dir, `state-${user}`), { recursive: true, mode: 0o700 });
+    const init = await sync(user, [
+      'init',
+      local,
+      '--url',
+      `${DAV}/${share}/`,
+      '--user',
+      user,
+      '--password-file',
+      passwordFile,
+    ]);
+    expect(init.exitCode, init.output).toBe(0);
+    return local;
+  };
+
+  beforeAll(async () => {
+    whole = await startWholeServer('setup-dav-');
+    ({ sandbox, dir } = whole);
+    // nfs-ganesha exports through file handles, which the sandbox's overlays over /srv and /home
+    // do not offer; the shares and homes get a file system of their own, as on a real disk.
+    for (const path of ['/srv/shares', '/home']) {
+      await must(sandbox.runner, 'mkdir', ['-p', path]);
+      await must(sandbox.runner, 'mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'invis-data', path]);
+    }
+    await must(sandbox.lan.runner, 'ip', ['addr', 'add', `${CLIENT}/24`, 'dev', sandbox.info.lan.ifname]);
+  }, 180_000);
+  afterAll(async () => {
+    await whole?.stop();
+  });
+
+  it('apply webdav, nfs and firewall; a second apply changes nothing; verify is clean', async () => {
+    const init = await cli(['init', '--answers', ANSWERS]);
+    expect(init.doc, JSON.stringify(init.doc)).toMatchObject({ ok: true });
+    for (const module of ['webdav', 'nfs', 'firewall']) {
+      const apply = await cli(['apply', module]);
+      expect(apply.doc, `${module}: ${JSON.stringify(apply.doc)}`).toMatchObject({ ok: true });
+    }
+    for (const module of ['webdav', 'nfs', 'firewall']) {
+      const again = await cli(['apply', module]);
+      expect(again.doc, `${module}: ${JSON.stringify(again.doc)}`).toMatchObject({ ok: true, changed: false });
+      const verify = await cli(['verify', module]);
+      expect(verify.code, JSON.stringify(verify.doc)).toBe(0);
+    }
+    // Apache's ACL entry removed behind setup's back: verify names it, apply puts it back.
+    await must(sandbox.runner, 'setfacl', ['-x', 'u:www-data', '/srv/shares/aktuell']);
+    const broken = await cli(['verify', 'webdav']);
+    expect(broken.code, JSON.stringify(broken.doc)).toBe(3);
+    expect(JSON.stringify(broken.doc)).toContain('acl /srv/shares/aktuell');
+    const repaired = await cli(['apply', 'webdav']);
+    expect(repaired.doc, JSON.stringify(repaired.doc)).toMatchObject({ ok: true, changed: true });
+    expect((await cli(['verify', 'webdav'])).code).toBe(0);
+    caFile = join(dir, 'ca.crt');
+    await writeFile(caFile, await sandbox.readFile('/etc/invis/certs/ca.crt'));
+  }, 600_000);
+
+  it('users: anna in verwaltung, bob not; each with a home holding a private file', async () => {
+    for (const [name, id] of Object.entries(uid)) {
+      await tool([
+        'user',
+        'create',
+        name,
+        PASSWORD,
+        '--nis-domain=invis-net',
+        `--unix-home=/home/${name}`,
+        `--uid-number=${id}`,
+        `--gid-number=${DOMAIN_USERS}`,
+        '--login-shell=/bin/bash',
+      ]);
+      await must(sandbox.runner, 'install', [
+        '-d',
+        '-o',
+        String(id),
+        '-g',
+        String(DOMAIN_USERS),
+        '-m',
+        '0700',
+        `/home/${name}`,
+      ]);
+      await sandbox.writeFile(`/home/${name}/private.txt`, `${name}'s own\n`, { mode: '0600' });
+      await must(sandbox.runner, 'chown', [`${id}:${DOMAIN_USERS}`, `/home/${name}/private.txt`]);
+    }
+    await tool(['group', 'addmembers', 'verwaltung', 'anna']);
+  }, 120_000);
+
+  it('owncloud-sync syncs Verwaltung over WebDAV as anna (also a file put over SMB); bob is refused with 403; WebDAV files get the share’s group and mode', async () => {
+    const verwaltungGid = (await stat('/srv/shares/verwaltung')).split(' ')[2];
+    const local = await syncFolder('anna', 'verwaltung');
+    await writeFile(join(local, 'brief.txt'), 'Sehr geehrte Damen und Herren\n');
+    await mkdir(join(local, 'akten'));
+    await writeFile(join(local, 'akten', 'a1.txt'), 'Akte 1\n');
+    const first = await sync('anna', ['run', local, '--json']);
+    expect(first.exitCode, first.output).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ uploaded: 2 });
+    expect(await sandbox.readFile('/srv/shares/verwaltung/akten/a1.txt')).toBe('Akte 1\n');
+    // Apache writes as www-data; the folder's setgid and default ACL give the share's group and modes.
+    const wwwData = (await must(sandbox.runner, 'id', ['-u', 'www-data'])).trim();
+    expect(await stat('/srv/shares/verwaltung/brief.txt')).toBe(`660 ${wwwData} ${verwaltungGid}`);
+    expect(await stat('/srv/shares/verwaltung/akten')).toBe(`2770 ${wwwData} ${verwaltungGid}`);
+
+    // The same share over SMB: a file put there syncs down.
+    const auth = join(dir, 'anna.auth');
+    await writeFile(auth, `username = anna\npassword = ${PASSWORD}\ndomain = ${WORKGROUP}\n`, { mode: 0o600 });
+    await writeFile(join(dir, 'smb.txt'), 'over SMB\n');
+    await must(sandbox.lan.runner, 'smbclient', [
+      `//${SERVER}/verwaltung`,
+      '-A',
+      auth,
+      '-m',
+      'SMB3',
+      '-c',
+      `lcd ${dir}; put smb.txt`,
+    ]);
+    const second = await sync('anna', ['run', local, '--json']);
+    expect(second.exitCode, second.output).toBe(0);
+    expect(await readFile(join(local, 'smb.txt'), 'utf8')).toBe('over SMB\n');
+
+    // bob's password is right, Verwaltung is not his: 403, reported as a typed error.
+    const bobLocal = await syncFolder('bob', 'verwaltung');
+    const refused = await sync('bob', ['run', bobLocal, '--json']);
+    expect(refused.exitCode).toBe(2);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'DAV_HTTP', details: { status: 403 } } });
+    // A wrong password is the other typed error.
+    await writeFile(join(dir, 'bob.pw'), 'wrong-password', { mode: 0o600 });
+    const wrong = await sync('bob', ['run', bobLocal, '--json']);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ error: { code: 'DAV_UNAUTHORIZED' } });
+    // …while a share of every domain user is his.
+    await writeFile(join(dir, 'bob.pw'), PASSWORD, { mode: 0o600 });
+    const aktuell = await syncFolder('bob', 'aktuell');
+    const ok = await sync('bob', ['run', aktuell, '--json']);
+    expect(ok.exitCode, ok.output).toBe(0);
+  }, 300_000);
+
+  it('a Content-Range PUT writes into the middle of a file (resumable uploads); a read-only share refuses writes', async () => {
+    const config = join(dir, 'curl-anna');
+    await writeFile(config, `user = "anna:${PASSWORD}"\n`, { mode: 0o600 });
+    const put = async (body: string, range?: string) => {
+      const file = join(dir, 'body.txt');
+      await writeFile(file, body);
+      return (
+        await must(sandbox.lan.runner, 'curl', [
+          '-sS',
+          '--cacert',
+          caFile,
+          '-K',
+          config,
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-T',
+          file,
+          ...(range ? ['-H', `Content-Range: bytes ${range}`] : []),
+          `${DAV}/verwaltung/range.txt`,
+        ])
+      ).trim();
+    };
+    expect(await put('hello world')).toBe('201');
+    expect(await put('WORLD', '6-10/11')).toBe('204');
+    expect(await sandbox.readFile('/srv/shares/verwaltung/range.txt')).toBe('hello WORLD');
+    // `service` is read-only for every domain user outside diradmins: bob lists it, may not write.
+    const bob = join(dir, 'curl-bob');
+    await writeFile(bob, `user = "bob:${PASSWORD}"\n`, { mode: 0o600 });
+    const status = async (args: string[]) =>
+      (
+        await must(sandbox.lan.runner, 'curl', [
+          '-sS',
+          '--cacert',
+          caFile,
+          '-K',
+          bob,
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          ...args,
+        ])
+      ).trim();
+    expect(await status(['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/service/`])).toBe('207');
+    expect(await status(['-T', join(dir, 'body.txt'), `${DAV}/service/bob.txt`])).toBe('403');
+    expect(await status(['-X', 'MKCOL', `${DAV}/service/bob/`])).toBe('403');
+  }, 120_000);
+
+  it('NFSv4 through nfs-ganesha: a user reads their own file as their uid, not another user’s; root is squashed', async () => {
+    const url = (path: string, id: number) => `nfs://${SERVER}${path}?version=4&uid=${id}&gid=${DOMAIN_USERS}`;
+    // Until ganesha's grace period after its start is over, opens are refused (NFS4ERR_GRACE).
+    const own = await until(
+      'nfs-cat of anna’s file',
+      async () => {
+        const r = await sandbox.lan.runner.run('nfs-cat', [url('/home/anna/private.txt', uid.anna)]);
+        return r.exitCode === 0 ? r.stdout : undefined;
+      },
+      150_000,
+    );
+    expect(own).toBe("anna's own");
+    const other = await sandbox.lan.runner.run('nfs-cat', [url('/home/bob/private.txt', uid.anna)]);
+    expect(other.exitCode).not.toBe(0);
+    expect(other.output).toMatch(/NFS4ERR_ACCESS/);
+    const root = await sandbox.lan.runner.run('nfs-cat', [url('/home/bob/private.txt', 0)]);
+    expect(root.exitCode).not.toBe(0);
+    const shares = await must(sandbox.lan.runner, 'nfs-ls', [url('/shares', uid.anna)]);
+    expect(shares).toMatch(/verwaltung/);
+  }, 240_000);
+
+  it('the keytab holds nfs/<fqdn>; /etc/exports parses back to the export model (sec=sys as answered)', async () => {
+    const keys = await must(sandbox.runner, 'klist', ['-k', '/etc/krb5.keytab']);
+    expect(keys).toContain('nfs/invis.invis-net.loc@INVIS-NET.LOC');
+    expect(await stat('/etc/krb5.keytab')).toBe('600 0 0');
+    const spns = await must(sandbox.runner, 'samba-tool', ['spn', 'list', 'INVIS$']);
+    expect(spns).toContain('nfs/invis.invis-net.loc');
+    const model = exportsModel(parseExports(await sandbox.readFile('/etc/exports')));
+    expect(model).toMatchObject({ root: '/srv/nfs4_base', clients: ['192.168.220.0/24'], security: 'sys' });
+    expect(model.exports.map((e) => e.name)).toEqual(['home', 'shares']);
+  }, 60_000);
+});
