@@ -10,22 +10,28 @@ import { type PlatformProfile, PROFILES } from './profiles';
 const debian12 = PROFILES['debian-12'] as PlatformProfile;
 
 describe('what a backup saves', () => {
-  it('takes every /etc path of the profile (outermost only) and /etc/invis', () => {
+  it('takes the /etc folder of every daemon the profile names, files directly in /etc, and /etc/invis', () => {
     const paths = configPaths(debian12);
-    for (const p of ['/etc/invis', '/etc/samba/smb.conf', '/etc/bind/named.conf', '/etc/kea/kea-dhcp4.conf']) {
+    for (const p of [
+      '/etc/invis',
+      '/etc/samba',
+      '/etc/bind',
+      '/etc/kea',
+      '/etc/ssh',
+      '/etc/firewalld',
+      '/etc/systemd',
+    ]) {
       expect(paths).toContain(p);
     }
-    expect(paths).toContain(debian12.firewalld.configDir);
-    expect(paths).toContain(debian12.systemd.unitDir);
-    // Nested paths are covered by their parent: /etc/invis/portal.env is not listed on its own.
-    expect(paths).not.toContain(debian12.portal.envFile);
-    expect(paths.every((p) => p.startsWith('/etc/'))).toBe(true);
-    expect(paths.filter((p) => paths.some((q) => p.startsWith(`${q}/`)))).toEqual([]);
+    // A file right in /etc is saved alone, never /etc as a whole.
+    expect(paths).toContain('/etc/resolv.conf');
+    expect(paths).not.toContain('/etc');
+    expect(paths.every((p) => /^\/etc\/[^/]+$/.test(p))).toBe(true);
   });
 
   it('picks up a path a new module adds to the profile', () => {
-    const extended = { ...debian12, newModule: { config: '/etc/newdaemon/newdaemon.conf' } } as PlatformProfile;
-    expect(configPaths(extended)).toContain('/etc/newdaemon/newdaemon.conf');
+    const extended = { ...debian12, newModule: { config: '/etc/newdaemon/conf.d/newdaemon.conf' } } as PlatformProfile;
+    expect(configPaths(extended)).toContain('/etc/newdaemon');
   });
 
   it('saves state, shares, homes and Maildirs; skips the live databases and a local repository inside', () => {

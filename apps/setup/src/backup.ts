@@ -40,9 +40,11 @@ function outermost(paths: Iterable<string>): string[] {
 }
 
 /**
- * Every configuration path the profile names under /etc (config files, config folders, the unit
- * folder), plus /etc/invis — so a module whose paths are in the profile is saved without an edit
- * here.
+ * The configuration the profile names under /etc, saved by folder: a path `/etc/<daemon>/…` saves
+ * the daemon's whole folder `/etc/<daemon>` (so what the admin added beside setup's files — CUPS
+ * queues in printers.conf, sshd's host keys, Apache sites — comes back too), a file directly in
+ * /etc (resolv.conf, fetchmailrc) only itself; plus /etc/invis. A module whose paths are in the
+ * profile is saved without an edit here.
  * @param profile the platform profile
  * @returns outermost paths, sorted
  */
@@ -50,7 +52,8 @@ export function configPaths(profile: PlatformProfile): string[] {
   const found: string[] = ['/etc/invis'];
   const walk = (value: unknown): void => {
     if (typeof value === 'string') {
-      if (value.startsWith('/etc/') && !value.split('/').includes('..')) found.push(value.replace(/\/+$/, ''));
+      const parts = value.split('/');
+      if (value.startsWith('/etc/') && !parts.includes('..') && parts[2]) found.push(`/etc/${parts[2]}`);
     } else if (Array.isArray(value)) value.forEach(walk);
     else if (value !== null && typeof value === 'object') Object.values(value).forEach(walk);
   };
