@@ -295,4 +295,25 @@ describe('print server and housekeeping in the sandbox', () => {
       details: { days: 7, removedFiles: 2, removedDirs: 1, links: 1 },
     });
   }, 60_000);
+  it('housekeeping run recycle: old files leave the homes’ bins; a bin that is a link to Verwaltung fails the run and is not followed', async () => {
+    await inside('sh', [
+      '-c',
+      [
+        'mkdir -p /home/paula/.recycle/alt-ordner /home/bob /srv/shares/verwaltung',
+        'echo x > /home/paula/.recycle/alt-ordner/alt.doc',
+        'echo y > /home/paula/.recycle/neu.doc',
+        'echo geheim > /srv/shares/verwaltung/bilanz.xls',
+        'touch -d "40 days ago" /home/paula/.recycle/alt-ordner/alt.doc /home/paula/.recycle/alt-ordner /srv/shares/verwaltung/bilanz.xls',
+        'ln -s /srv/shares/verwaltung /home/bob/.recycle',
+      ].join(' && '),
+    ]);
+    const run = await cli(['housekeeping', 'run', 'recycle']);
+    expect(run.code, JSON.stringify(run.doc)).toBe(1);
+    expect(run.doc).toMatchObject({ report: { result: 'failed' } });
+    expect((await inside('ls', ['-A', '/home/paula/.recycle'])).trim()).toBe('neu.doc');
+    expect(await inside('cat', ['/srv/shares/verwaltung/bilanz.xls'])).toBe('geheim');
+    const state = JSON.parse(await sandbox.readFile('/var/lib/invis/jobs/housekeeping-recycle.json'));
+    expect(state).toMatchObject({ result: 'failed', details: { days: 30, removedFiles: 1, removedDirs: 1 } });
+    expect(state.message).toContain('/home/bob/.recycle');
+  }, 60_000);
 });
