@@ -2,8 +2,8 @@
 // /etc/invis/secrets) and `invis-backup run` as a daily systemd timer. The run itself (staging,
 // snapshot, retention, stamp, job state) is src/backup.ts; the repository is created by the first
 // run, so a remote target that is not reachable yet does not stop the setup.
-import { emptyPlan } from '@invis/host';
-import { BACKUP_SECRET } from '../backup';
+import { emptyPlan, readJobState } from '@invis/host';
+import { BACKUP_JOB, BACKUP_SECRET } from '../backup';
 import { fileModule, type ModuleContext, type ModulePlan, type SetupModule, type VerifyCheck } from '../module';
 import { HARDENING, renderUnit, verifyUnit } from '../systemd';
 
@@ -124,6 +124,22 @@ const spec = fileModule({
   },
 });
 
+/** The last run as the job state says (nothing to check before the first run). */
+async function lastRunCheck(ctx: ModuleContext): Promise<VerifyCheck[]> {
+  const job = await readJobState(ctx.fs, ctx.profile.jobsDir, BACKUP_JOB);
+  if (job === undefined) return [];
+  const ok = job.result !== 'failed';
+  return [
+    {
+      name: 'last backup',
+      ok,
+      ...(ok
+        ? {}
+        : { problem: `failed at ${job.finishedAt}: ${job.message} (last success: ${job.lastSuccessAt ?? 'never'})` }),
+    },
+  ];
+}
+
 async function secretCheck(ctx: ModuleContext): Promise<VerifyCheck> {
   const name = `secret ${BACKUP_SECRET}`;
   if ((await ctx.secrets.get(BACKUP_SECRET)) === undefined) return { name, ok: false, problem: 'missing' };
@@ -151,6 +167,6 @@ export const backupModule: SetupModule = {
     return created ? { ...report, changed: true } : report;
   },
   async verify(ctx) {
-    return [await secretCheck(ctx), ...(await spec.verify(ctx))];
+    return [await secretCheck(ctx), ...(await spec.verify(ctx)), ...(await lastRunCheck(ctx))];
   },
 };

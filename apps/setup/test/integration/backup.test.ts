@@ -127,6 +127,13 @@ describe('backup module and invis-backup (restic, staged server)', () => {
     const job = await readJobState(ctx.fs, ctx.profile.jobsDir, 'backup');
     expect(job).toMatchObject({ result: 'failed' });
     expect(job?.lastSuccessAt).toBeDefined();
+    // …and verify names it.
+    expect((await backupModule.verify(ctx)).filter((c) => !c.ok)).toEqual([
+      expect.objectContaining({
+        name: 'last backup',
+        problem: expect.stringContaining('cannot open the backup repository'),
+      }),
+    ]);
   }, 180_000);
 });
 
