@@ -156,8 +156,10 @@ export function renderMainCf(ctx: MailRenderContext): string {
     ['smtp_tls_protocols', '>=TLSv1.2'],
     ['smtp_tls_mandatory_protocols', '>=TLSv1.2'],
     ['smtp_tls_loglevel', '1'],
-    // Relay names from DNS, else from /etc/hosts (a provider's relay pinned there).
-    ['smtp_host_lookup', 'dns, native'],
+    // Mail leaves only through the senders' relays ([host]:port, no MX lookups): resolve them as
+    // every other program does (nsswitch: /etc/hosts, then DNS). With `dns` a relay pinned in
+    // /etc/hosts is never found, and "dns, native" does not fall back on a DNS timeout.
+    ['smtp_host_lookup', 'native'],
     // The rewriting, relay and SASL tables of @invis/mail-rewrite …
     ...Object.entries(rewrite).filter(
       ([key]) =>
