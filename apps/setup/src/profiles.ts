@@ -194,6 +194,8 @@ export interface PlatformProfile {
     driversDir: string;
     /** The PPD of the virtual PDF printer (printer-driver-cups-pdf). */
     cupsPdfPpd: string;
+    /** Where CUPS keeps each queue's PPD (`<name>.ppd`); a queue without one has no driver. */
+    ppdDir: string;
   };
   /** WebDAV access to the shares (`webdav` module): Apache 2.4 in Debian's layout. */
   webdav: {
@@ -436,6 +438,7 @@ const debianCommon = {
     spoolDir: '/var/spool/samba',
     driversDir: '/var/lib/samba/printers',
     cupsPdfPpd: '/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd',
+    ppdDir: '/etc/cups/ppd',
   },
   webdav: {
     unit: 'apache2',

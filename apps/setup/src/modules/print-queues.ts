@@ -2,7 +2,7 @@
 // and the `lpadmin` run that brings one queue to the answers. IPP Everywhere queues are made
 // driverless (`-m everywhere`: CUPS asks the printer for its capabilities); `cups-pdf` queues use
 // the virtual PDF printer's PPD.
-import type { CommandRunner, PlannedCommand } from '@invis/host';
+import type { CommandRunner, HostFs, PlannedCommand } from '@invis/host';
 import type { Answers } from '../answers';
 import { SetupError } from '../errors';
 import type { PlatformProfile } from '../profiles';
@@ -18,6 +18,8 @@ export interface CupsQueue {
   location?: string;
   enabled: boolean;
   accepting: boolean;
+  /** CUPS made the queue's PPD: it has a driver (a driverless queue whose printer never answered has none). */
+  driver?: boolean;
 }
 
 /** lpstat's words, not the reader's language. */
@@ -76,13 +78,18 @@ export function parseLpstat(printers: string, devices: string, accepting: string
 }
 
 /**
- * The queues CUPS has now.
+ * The queues CUPS has now, each with whether its PPD exists.
  * @param runner the command runner
- * @param profile where lpstat is
+ * @param profile where lpstat and the PPDs are
+ * @param fs the (rooted) file system
  * @returns the queues by name
  * @throws SetupError `SETUP_CHECK_FAILED` when CUPS cannot be asked (not running) or answers oddly
  */
-export async function readQueues(runner: CommandRunner, profile: PlatformProfile): Promise<Map<string, CupsQueue>> {
+export async function readQueues(
+  runner: CommandRunner,
+  profile: PlatformProfile,
+  fs: HostFs,
+): Promise<Map<string, CupsQueue>> {
   const lpstat = async (args: string[]) => {
     const result = await runner.run(profile.print.lpstat, args, { env: C_LOCALE, timeoutMs: 30_000 });
     // lpstat exits 1 with "No destinations added." when CUPS has no queue yet: that is an answer.
@@ -93,7 +100,9 @@ export async function readQueues(runner: CommandRunner, profile: PlatformProfile
     }
     return result.stdout;
   };
-  return parseLpstat(await lpstat(['-l', '-p']), await lpstat(['-v']), await lpstat(['-a']));
+  const queues = parseLpstat(await lpstat(['-l', '-p']), await lpstat(['-v']), await lpstat(['-a']));
+  for (const queue of queues.values()) queue.driver = await fs.exists(`${profile.print.ppdDir}/${queue.name}.ppd`);
+  return queues;
 }
 
 /**
@@ -106,6 +115,7 @@ export function queueMatches(queue: CupsQueue | undefined, printer: PrinterAnswe
   return (
     queue?.enabled === true &&
     queue.accepting &&
+    queue.driver === true &&
     queue.uri === printerUri(printer) &&
     (printer.description === undefined || queue.description === printer.description) &&
     (printer.location === undefined || queue.location === printer.location)

@@ -21,7 +21,7 @@ import {
 } from '../module';
 import { networkOf, parseCidr } from '../net';
 import type { PlatformProfile } from '../profiles';
-import { lpadminCommand, queueMatches, readQueues } from './print-queues';
+import { lpadminCommand, printerUri, queueMatches, readQueues } from './print-queues';
 import { sambaNames } from './samba-ad';
 
 /** CUPS's port (IPP). */
@@ -246,8 +246,29 @@ async function ensureSpoolMode(ctx: ModuleContext): Promise<void> {
 async function queueCommands(ctx: ModuleContext, cupsRunning: boolean): Promise<PlannedCommand[]> {
   const { printers } = ctx.answers.print;
   if (ctx.staging || printers.length === 0) return [];
-  const queues = cupsRunning ? await readQueues(ctx.runner, ctx.profile) : new Map();
+  const queues = cupsRunning ? await readQueues(ctx.runner, ctx.profile, ctx.fs) : new Map();
   return printers.filter((p) => !queueMatches(queues.get(p.name), p)).map((p) => lpadminCommand(p, ctx.profile));
+}
+
+/**
+ * lpadmin -m everywhere exits 0 even when the printer does not answer: the queue is made without
+ * a driver and every job would fail. Such a queue is removed again (nothing half-made stays) and
+ * the apply fails, naming the printer.
+ */
+async function refuseQueuesWithoutDriver(ctx: ModuleContext, changed: boolean): Promise<void> {
+  if (!changed) return;
+  const queues = await readQueues(ctx.runner, ctx.profile, ctx.fs);
+  const broken = ctx.answers.print.printers.filter((p) => queues.get(p.name)?.driver !== true);
+  for (const printer of broken) {
+    await ctx.runner.run(ctx.profile.print.lpadmin, ['-x', printer.name], { timeoutMs: 30_000 });
+  }
+  if (broken.length > 0) {
+    throw new SetupError(
+      'SETUP_CHECK_FAILED',
+      `CUPS made no driver for ${broken.map((p) => `${p.name} (${printerUri(p)})`).join(', ')}: the printer did not answer IPP Everywhere's query; the queue was removed — switch the printer on or correct its URI, then apply again`,
+      { details: { module: 'print', printers: broken.map((p) => p.name) } },
+    );
+  }
 }
 
 /** The `print` module. */
@@ -281,6 +302,7 @@ export const printModule: SetupModule = {
         });
       }
     }
+    await refuseQueuesWithoutDriver(ctx, queues.length > 0);
     const commands = [...report.commands, ...queues];
     return { ...report, commands, changed: report.changed || report.services.length > 0 || queues.length > 0 };
   },
@@ -293,7 +315,7 @@ export const printModule: SetupModule = {
       ...(spool === SPOOL_MODE ? {} : { problem: `mode ${spool?.toString(8) ?? 'missing'}, not 1777 (run apply)` }),
     });
     if (ctx.staging || !(await ctx.services.isActive(ctx.profile.print.unit))) return checks;
-    const queues = await readQueues(ctx.runner, ctx.profile);
+    const queues = await readQueues(ctx.runner, ctx.profile, ctx.fs);
     for (const printer of ctx.answers.print.printers) {
       const ok = queueMatches(queues.get(printer.name), printer);
       checks.push({
@@ -301,7 +323,10 @@ export const printModule: SetupModule = {
         ok,
         ...(ok
           ? {}
-          : { problem: 'missing in CUPS, disabled, or with another URI, description or location (run apply)' }),
+          : {
+              problem:
+                'missing in CUPS, disabled, without driver, or with another URI, description or location (run apply)',
+            }),
       });
     }
     return checks;

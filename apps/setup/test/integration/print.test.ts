@@ -1,12 +1,64 @@
 // The `print` module staged: cupsd.conf passes the real `cupsd -t`, smb.printers.conf the real
 // `testparm -s` (through @invis/samba-shares' check), the spool folder is sticky and world-writable,
-// a second apply changes nothing, and no printer command runs without a live CUPS.
-import { readFile, stat } from 'node:fs/promises';
+// a second apply changes nothing, and no printer command runs without a live CUPS. Then live
+// against a real cupsd of the test's own (its ServerRoot is the staged /etc/cups): queues are
+// added, a driverless queue whose printer does not answer is refused and removed, a disabled
+// queue is enabled again.
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useTempDir } from '@invis/test-utils';
+import { type CommandRunner, createExecaRunner } from '@invis/host';
+import { createRecordingServiceManager, useTempDir } from '@invis/test-utils';
+import { spawnDaemon } from '@invis/testbed';
 import { describe, expect, it } from 'vitest';
 import { printModule } from '../../src/modules/print';
 import { MODULE_ANSWERS, moduleContext } from './context';
+
+/** A cupsd of the test's own whose ServerRoot is `<root>/etc/cups`, reached on a socket. */
+async function startCupsd(root: string) {
+  const own = join(root, 'test-cupsd');
+  for (const sub of ['etc/cups', 'test-cupsd/spool', 'test-cupsd/cache', 'test-cupsd/state', 'test-cupsd/log']) {
+    await mkdir(join(root, sub), { recursive: true });
+  }
+  const socket = join(own, 'cups.sock');
+  await writeFile(
+    join(own, 'cups-files.conf'),
+    [
+      `ServerRoot ${root}/etc/cups`,
+      `RequestRoot ${own}/spool`,
+      `CacheDir ${own}/cache`,
+      `StateDir ${own}/state`,
+      `ErrorLog ${own}/log/error_log`,
+      `AccessLog ${own}/log/access_log`,
+      `PageLog ${own}/log/page_log`,
+      '',
+    ].join('\n'),
+  );
+  // Open to whoever reaches the socket: the test's lpadmin runs without credentials.
+  await writeFile(
+    join(own, 'cupsd.conf'),
+    `Listen ${socket}\nBrowsing No\n<Policy default>\n  <Limit All>\n    Order deny,allow\n  </Limit>\n</Policy>\n`,
+  );
+  const daemon = spawnDaemon(
+    'test cupsd',
+    'cupsd',
+    ['-f', '-c', join(own, 'cupsd.conf'), '-s', join(own, 'cups-files.conf')],
+    join(own, 'cupsd.log'),
+  );
+  const real = createExecaRunner();
+  // CUPS's clients on this cupsd; smbcontrol has no Samba here (its reload is the whole test's).
+  const runner: CommandRunner = {
+    run: async (command, args, options = {}) =>
+      command.endsWith('/smbcontrol')
+        ? { command, args, exitCode: 0, stdout: '', stderr: '', output: '' }
+        : real.run(command, args, { ...options, env: { ...options.env, CUPS_SERVER: socket } }),
+  };
+  const deadline = Date.now() + 30_000;
+  while (!(await runner.run('lpstat', ['-r'])).stdout.includes('is running')) {
+    if (Date.now() > deadline) throw new Error(`test cupsd did not start: ${daemon.tail()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { daemon, runner };
+}
 
 const dir = useTempDir('setup-print-');
 const answers = {
@@ -36,4 +88,44 @@ describe('print module (staged)', () => {
     expect((await printModule.apply(ctx)).changed).toBe(false);
     expect((await printModule.verify(ctx)).filter((c) => !c.ok)).toEqual([]);
   });
+
+  it('live: adds the queues, refuses and removes a driverless queue whose printer does not answer, enables a disabled one', async () => {
+    const root = dir();
+    const { daemon, runner } = await startCupsd(root);
+    try {
+      const pdf = { name: 'pdf', driver: 'cups-pdf' as const, description: 'PDF' };
+      const dead = { name: 'tot', driver: 'everywhere' as const, uri: 'ipp://127.0.0.1:9/ipp/print' };
+      const services = createRecordingServiceManager({ active: ['cups'] });
+      const live = async (printers: (typeof pdf | typeof dead)[]) => ({
+        ...(await moduleContext(root, {
+          answers: { ...MODULE_ANSWERS, print: { printers } },
+          staging: false,
+          services,
+        })),
+        runner,
+      });
+      // lpadmin exits 0 for the printer that does not answer; the module must not.
+      await expect(printModule.apply(await live([pdf, dead]))).rejects.toMatchObject({
+        code: 'SETUP_CHECK_FAILED',
+        message: expect.stringContaining('tot (ipp://127.0.0.1:9/ipp/print)'),
+      });
+      const devices = (await runner.run('lpstat', ['-v'])).stdout;
+      expect(devices).toContain('device for pdf: cups-pdf:/');
+      expect(devices).not.toContain('tot');
+
+      const ctx = await live([pdf]);
+      await printModule.apply(ctx);
+      expect(await printModule.plan(ctx)).toMatchObject({ commands: [] });
+      expect((await printModule.apply(ctx)).changed).toBe(false);
+      expect((await printModule.verify(ctx)).filter((c) => !c.ok)).toEqual([]);
+
+      await runner.run('cupsdisable', ['pdf']);
+      expect((await printModule.plan(ctx)).commands.map((c) => c.args.slice(0, 3))).toEqual([['-p', 'pdf', '-E']]);
+      expect((await printModule.verify(ctx)).find((c) => c.name === 'printer pdf')).toMatchObject({ ok: false });
+      await printModule.apply(ctx);
+      expect((await printModule.verify(ctx)).filter((c) => !c.ok)).toEqual([]);
+    } finally {
+      await daemon.stop();
+    }
+  }, 120_000);
 });
