@@ -190,5 +190,12 @@ describe('backup and restore of the whole server in the sandbox', () => {
     expect(await shareFileMeta()).toBe('10017 10000 640');
     const outside = await backupCli(sandbox, ['restore', '--path', '/opt/nothing']);
     expect(outside.doc).toMatchObject({ ok: false, error: { code: 'SETUP_RESTORE_FAILED' } });
+    const snapshots = await backupCli(sandbox, ['snapshots']);
+    expect(snapshots.doc.snapshots).toEqual([
+      expect.objectContaining({ paths: expect.arrayContaining(['/etc/invis', '/srv/shares', '/var/lib/invis']) }),
+    ]);
+    // The restored server passes setup's own checks (DC over LDAPS with setup's secrets, BIND, the timer).
+    const verify = await cli(['verify', 'dns', 'backup']);
+    expect(verify.code, JSON.stringify(verify.doc)).toBe(0);
   }, 300_000);
 });
