@@ -7,9 +7,12 @@ import { checkModule } from './check';
 import { ddnsModule } from './ddns';
 import { dhcpModule } from './dhcp';
 import { dnsModule } from './dns';
+import { fetchmailModule } from './fetchmail';
 import { fileserverModule } from './fileserver';
 import { firewallModule } from './firewall';
 import { housekeepingModule } from './housekeeping';
+import { mailfilterModule } from './mailfilter';
+import { mailserverModule } from './mailserver';
 import { networkModule } from './network';
 import { nfsModule } from './nfs';
 import { openvpnModule } from './openvpn';
@@ -40,6 +43,9 @@ export const MODULES: readonly SetupModule[] = [
   fileserverModule,
   webdavModule,
   nfsModule,
+  mailserverModule,
+  mailfilterModule,
+  fetchmailModule,
 ];
 
 export {
@@ -49,9 +55,12 @@ export {
   ddnsModule,
   dhcpModule,
   dnsModule,
+  fetchmailModule,
   fileserverModule,
   firewallModule,
   housekeepingModule,
+  mailfilterModule,
+  mailserverModule,
   networkModule,
   nfsModule,
   openvpnModule,

@@ -1,0 +1,296 @@
+// Whole-server mail test (issue 18): `invis-setup init` + `apply` in the server sandbox with the
+// mailserver and fetchmail modules, a mail provider on the WAN peer as "the Internet", people and
+// their provider mailboxes written into AD as the portal does, then real clients: swaks through
+// submission 587 from the LAN, fetchmail collecting from the provider, a vacation reply, IMAP
+// login with the AD password (doveadm and curl), a disabled account refused. The first apply is
+// killed during the mailserver module and resumed.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readMaildir, type ServerSandbox } from '@invis/testbed';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { must, setupCli, startWholeServer, TSX, type WholeServer } from '../../demo/whole-server';
+import { startWanProvider, type WanProvider } from './whole-mail-provider';
+
+const ANSWERS = join(import.meta.dirname, 'whole-mail.yaml');
+const SEED = join(import.meta.dirname, 'whole-mail-seed.ts');
+const SERVER = '192.168.220.10';
+const LAN_CLIENT = '192.168.220.50';
+const DOMAIN = 'invis-net.loc';
+const PROVIDER = 'mail.provider.test';
+const WAN_PEER = '198.51.100.1';
+const PEOPLE = {
+  alice: 'Alice-Mail-2026!',
+  bob: 'Bob-Mail-2026!',
+  carol: 'Carol-Mail-2026!',
+  dave: 'Dave-Mail-2026!',
+} as const;
+const MAILBOXES = [
+  { address: 'alice@provider.test', password: `alice's "pw" #1` },
+  { address: 'bob@provider.test', password: 'bob-at-provider' },
+  { address: 'carol@provider.test', password: 'carol-at-provider' },
+  { address: 'friend@outside.test', password: 'friend-outside' },
+];
+const pw = (address: string) => MAILBOXES.find((m) => m.address === address)?.password as string;
+
+/** Polls `probe` until it returns a value (not undefined) or the time is up. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+describe('whole server: mail', () => {
+  let whole: WholeServer;
+  let sandbox: ServerSandbox;
+  let dir: string;
+  let provider: WanProvider;
+  const cli = (argv: string[]) => setupCli(sandbox, argv);
+  /** Messages in a local user's Maildir on the server. */
+  const localMail = async (user: string): Promise<string[]> => {
+    const r = await sandbox.runner.run('sh', [
+      '-c',
+      `for f in /var/vmail/${user}/Maildir/new/* /var/vmail/${user}/Maildir/cur/*; do [ -f "$f" ] && cat "$f" && echo '=====invis-end====='; done; true`,
+    ]);
+    return r.stdout.split('=====invis-end=====\n').filter((m) => m.trim() !== '');
+  };
+  /** Runs whole-mail-seed.ts inside the sandbox with `input` (as Administrator). */
+  const seed = async (input: Record<string, unknown>) => {
+    const password = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;
+    await must(sandbox.runner, process.execPath, ['--conditions=@invis/source', '--import', TSX, SEED], {
+      input: JSON.stringify({
+        url: `ldaps://${SERVER}:636`,
+        caFile: '/etc/invis/certs/ca.crt',
+        upn: `administrator@${DOMAIN}`,
+        password,
+        keyFile: '/etc/invis/secrets/mail-key',
+        domain: DOMAIN,
+        ...input,
+      }),
+    });
+  };
+  /** swaks from the LAN client; returns exit code and output. */
+  const swaks = (args: string[]) =>
+    sandbox.lan.runner.run('swaks', ['--server', `${SERVER}:587`, ...args], { timeoutMs: 60_000 });
+
+  beforeAll(async () => {
+    whole = await startWholeServer('setup-mail-');
+    ({ sandbox, dir } = whole);
+    provider = await startWanProvider(sandbox.wan, { address: WAN_PEER, name: PROVIDER, mailboxes: MAILBOXES });
+    // The provider's CA (the answers' providerCaFile) and its name, as an admin would pin them.
+    await must(sandbox.runner, 'mkdir', ['-p', '/etc/invis']);
+    await sandbox.writeFile('/etc/invis/provider-ca.pem', await readFile(provider.caFile, 'utf8'));
+    const hosts = await sandbox.readFile('/etc/hosts');
+    await sandbox.writeFile('/etc/hosts', `${hosts}${WAN_PEER} ${PROVIDER}\n`);
+    await must(sandbox.lan.runner, 'ip', ['addr', 'add', `${LAN_CLIENT}/24`, 'dev', sandbox.info.lan.ifname]);
+  }, 300_000);
+  afterAll(async () => {
+    await provider?.stop();
+    await whole?.stop();
+  }, 300_000);
+
+  it('init and apply — killed while the mailserver compiles its tables, resumed —, a second apply changes nothing', async () => {
+    const init = await cli(['init', '--answers', ANSWERS]);
+    expect(init.doc, JSON.stringify(init.doc)).toMatchObject({ ok: true });
+
+    const child = spawn(
+      'nsenter',
+      [
+        `--target=${sandbox.info.holderPid}`,
+        '--mount',
+        '--uts',
+        '--ipc',
+        '--net',
+        '--',
+        '/usr/bin/invis-setup',
+        'apply',
+        '--lang',
+        'en',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('mailserver: compiling the Postfix tables')) child.kill('SIGKILL');
+    });
+    const [, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(signal, stderr).toBe('SIGKILL');
+    const state = JSON.parse(await sandbox.readFile('/var/lib/invis/setup/state.json'));
+    expect(state.modules.mailserver.status).toBe('applying');
+
+    const apply = await cli(['apply']);
+    expect(apply.doc, JSON.stringify(apply.doc)).toMatchObject({ ok: true, changed: true });
+    expect(apply.doc.modules).toContainEqual(expect.objectContaining({ module: 'mailserver', changed: true }));
+    // Postfix accepts what runs (postfix check passes on the live configuration).
+    await must(sandbox.runner, 'postfix', ['check']);
+    const again = await cli(['apply']);
+    expect(again.doc, JSON.stringify(again.doc)).toMatchObject({ ok: true, changed: false });
+    const verify = await cli(['verify']);
+    expect(verify.code, JSON.stringify(verify.doc)).toBe(0);
+  }, 600_000);
+
+  it('IMAP login with the AD password (doveadm, curl imaps from the LAN); a disabled account is refused', async () => {
+    await seed({ users: Object.entries(PEOPLE).map(([sAMAccountName, password]) => ({ sAMAccountName, password })) });
+    await must(sandbox.runner, 'doveadm', ['auth', 'test', 'alice', PEOPLE.alice]);
+    const wrong = await sandbox.runner.run('doveadm', ['auth', 'test', 'alice', 'not-her-password']);
+    expect(wrong.exitCode).not.toBe(0);
+
+    const ca = join(dir, 'ca.crt');
+    await writeFile(ca, await sandbox.readFile('/etc/invis/certs/ca.crt'));
+    const list = await must(sandbox.lan.runner, 'curl', [
+      '-sS',
+      '--cacert',
+      ca,
+      '--user',
+      `alice:${PEOPLE.alice}`,
+      `imaps://${SERVER}/`,
+    ]);
+    expect(list).toContain('INBOX');
+    expect(list).toContain('Junk');
+
+    await must(sandbox.runner, 'doveadm', ['auth', 'test', 'dave', PEOPLE.dave]);
+    await seed({ disable: ['dave'] });
+    const disabled = await sandbox.runner.run('doveadm', ['auth', 'test', 'dave', PEOPLE.dave]);
+    expect(disabled.exitCode, disabled.output).not.toBe(0);
+  }, 300_000);
+
+  it('fetchmail collects into the right mailbox, leaves an absent user\u2019s mail, a vacation reply goes out once', async () => {
+    const toProvider = (to: string, subject: string, from = 'friend@outside.test') =>
+      must(sandbox.wan.runner, 'swaks', [
+        '--server',
+        `${WAN_PEER}:25`,
+        '--from',
+        from,
+        '--to',
+        to,
+        '--header',
+        `Subject: ${subject}`,
+      ]);
+    await toProvider('alice@provider.test', 'for alice');
+    await toProvider('bob@provider.test', 'for bob');
+    await toProvider('carol@provider.test', 'for carol 1');
+    await toProvider('carol@provider.test', 'for carol 2');
+
+    // Presence as the portal stores it; the accounts as the portal writes them.
+    await must(sandbox.runner, 'mkdir', ['-p', '/var/lib/invis/mail']);
+    await sandbox.writeFile(
+      '/var/lib/invis/mail/presence.json',
+      JSON.stringify({
+        bob: { presence: 'absent' },
+        carol: { presence: 'vacation', vacation: { subject: 'Urlaub', body: 'Bin bis Montag weg.' } },
+      }),
+    );
+    const account = (user: string) => ({
+      address: `${user}@provider.test`,
+      server: PROVIDER,
+      protocol: 'pop3',
+      tls: 'implicit',
+      login: `${user}@provider.test`,
+      password: pw(`${user}@provider.test`),
+      provider: 'testprov',
+    });
+    await seed({
+      mail: {
+        providers: [
+          {
+            id: 'testprov',
+            vendor: 'Test Provider',
+            pop3: { host: PROVIDER, tls: true },
+            smtp: { host: PROVIDER, port: 587 },
+          },
+        ],
+        users: ['alice', 'bob', 'carol'].map((user) => ({
+          user,
+          localAddress: `${user}@${DOMAIN}`,
+          mainAddress: `${user}@provider.test`,
+          accounts: [account(user)],
+        })),
+      },
+    });
+    const apply = await cli(['apply']);
+    expect(apply.doc, JSON.stringify(apply.doc)).toMatchObject({ ok: true, changed: true });
+    expect(apply.doc.modules).toContainEqual(expect.objectContaining({ module: 'fetchmail', changed: true }));
+
+    const alice = await until('alice\u2019s fetched mail', async () => {
+      const m = await localMail('alice');
+      return m.length > 0 ? m : undefined;
+    });
+    expect(alice).toHaveLength(1);
+    expect(alice[0]).toContain('Subject: for alice');
+    await until('carol\u2019s fetched mail', async () => ((await localMail('carol')).length === 2 ? true : undefined));
+    // Bob is absent: his mail is still at the provider, nothing local.
+    expect(await readMaildir(provider.maildir('bob@provider.test'))).toHaveLength(1);
+    expect(await localMail('bob')).toEqual([]);
+
+    // Carol's vacation reply reached the sender once, through the provider as carol@provider.test.
+    const replies = await until('the vacation reply', async () => {
+      const r = (await readMaildir(provider.maildir('friend@outside.test'))).filter((m) => m.includes('Urlaub'));
+      return r.length > 0 ? r : undefined;
+    });
+    await until('an empty queue', async () => {
+      const q = await sandbox.runner.run('postqueue', ['-j']);
+      return q.stdout.trim() === '' ? true : undefined;
+    });
+    expect(
+      (await readMaildir(provider.maildir('friend@outside.test'))).filter((m) => m.includes('Urlaub')),
+    ).toHaveLength(1);
+    expect(replies[0]).toMatch(/^Return-Path: <carol@provider\.test>/m);
+  }, 600_000);
+
+  it('a LAN user sends through 587 with the AD password: relayed as their provider mailbox, rewritten; a colleague\u2019s address is refused', async () => {
+    const sent = await swaks([
+      '--tls',
+      '--auth',
+      'LOGIN',
+      '--auth-user',
+      'alice',
+      '--auth-password',
+      PEOPLE.alice,
+      '--from',
+      `alice@${DOMAIN}`,
+      '--to',
+      'friend@outside.test',
+      '--header',
+      'Subject: hello outside',
+      '--header',
+      `From: Alice <alice@${DOMAIN}>`,
+    ]);
+    expect(sent.exitCode, sent.output).toBe(0);
+    const got = await until('the relayed message', async () => {
+      const m = (await readMaildir(provider.maildir('friend@outside.test'))).filter((x) => x.includes('hello outside'));
+      return m.length > 0 ? m[0] : undefined;
+    });
+    expect(got).toMatch(/^Return-Path: <alice@provider\.test>/m);
+    expect(got).toMatch(/^From: Alice <alice@provider\.test>/m);
+    expect(got).not.toContain(`alice@${DOMAIN}`);
+    const log = await readFile(provider.maillog, 'utf8');
+    expect(log).toContain('sasl_username=alice@provider.test');
+
+    for (const colleague of [`bob@${DOMAIN}`, 'bob@provider.test']) {
+      const refused = await swaks([
+        '--tls',
+        '--auth',
+        'LOGIN',
+        '--auth-user',
+        'alice',
+        '--auth-password',
+        PEOPLE.alice,
+        '--from',
+        colleague,
+        '--to',
+        'friend@outside.test',
+      ]);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.output).toMatch(/553 5\.7\.1 .*not owned by user alice/);
+    }
+    // Without login nothing goes to the Internet, even from the LAN (mynetworks).
+    const anonymous = await swaks(['--tls', '--from', 'someone@outside.test', '--to', 'friend@outside.test']);
+    expect(anonymous.exitCode).not.toBe(0);
+  }, 300_000);
+});
