@@ -261,6 +261,17 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
     expect(root.exitCode).not.toBe(0);
     const shares = await must(sandbox.lan.runner, 'nfs-ls', [url('/shares', uid.anna)]);
     expect(shares).toMatch(/verwaltung/);
+    // A share's group decides over NFS too: the file anna synced into Verwaltung (group verwaltung,
+    // 0660) is read with that group, refused to a user outside it.
+    const gid = (await stat('/srv/shares/verwaltung')).split(' ')[2];
+    const asGroup = (id: number, group: string) =>
+      sandbox.lan.runner.run('nfs-cat', [
+        `nfs://${SERVER}/shares/verwaltung/brief.txt?version=4&uid=${id}&gid=${group}`,
+      ]);
+    const member = await asGroup(uid.anna, gid as string);
+    expect(member.exitCode, member.output).toBe(0);
+    expect(member.stdout).toBe('Sehr geehrte Damen und Herren');
+    expect((await asGroup(uid.bob, String(DOMAIN_USERS))).exitCode).not.toBe(0);
   }, 240_000);
 
   it('the keytab holds nfs/<fqdn>; /etc/exports parses back to the export model (sec=sys as answered)', async () => {
