@@ -26,6 +26,7 @@ import { type Lang, pickLang, t } from './i18n';
 import { runSignatureUpdate } from './mailfilter-signatures';
 import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
+import { syncMail } from './modules/fetchmail';
 import { MODULES } from './modules/index';
 import { runVpnCheck, vpnBundle } from './openvpn-check';
 import { runVpnConnect } from './openvpn-connect';
@@ -95,6 +96,7 @@ Befehle:
   secrets show NAME             ein erzeugtes Geheimnis ausgeben
   sync dhcp                     DHCP-Reservierungen aus dem Verzeichnis in den laufenden DHCP-Server
   sync homes                    Home- und Profilordner neuer Konten anlegen
+  sync mail                     Mailkonten, Anwesenheit und Urlaub aus dem Verzeichnis übernehmen
   ddns                          öffentliche Adresse per DDNS veröffentlichen (Timer alle 10 Minuten)
   housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
   vpn check|connect|bundle NAME VPN: CRL und Ablauf prüfen, Anmeldeprüfung, Client-Bundle
@@ -112,6 +114,7 @@ commands:
   secrets show NAME             print one generated secret
   sync dhcp                     DHCP reservations from the directory into the running DHCP server
   sync homes                    home and profile folders of new accounts
+  sync mail                     mail accounts, presence and vacation from the directory
   ddns                          publish the public address by DDNS (timer every 10 minutes)
   housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
   vpn check|connect|bundle NAME VPN: CRL and expiry check, connect check, client bundle
@@ -141,8 +144,8 @@ ${COMMON.en}`,
     en: `usage: invis-setup status\nState per module from the last apply.\n${COMMON.en}`,
   },
   sync: {
-    de: `Aufruf: invis-setup sync dhcp|homes\ndhcp: liest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet.\nhomes: legt für Konten mit RFC2307-IDs fehlende Home- und Profilordner an (Eigentümer das Konto, 0700); Vorhandenes bleibt unberührt.\nNur auf dem Server, nicht mit --root.\n${COMMON.de}`,
-    en: `usage: invis-setup sync dhcp|homes\ndhcp: reads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted.\nhomes: creates missing home and profile folders of accounts with RFC2307 ids (owned by the account, 0700); what exists is left as it is.\nOn the server only, not with --root.\n${COMMON.en}`,
+    de: `Aufruf: invis-setup sync dhcp|homes|mail\ndhcp: liest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet.\nhomes: legt für Konten mit RFC2307-IDs fehlende Home- und Profilordner an (Eigentümer das Konto, 0700); Vorhandenes bleibt unberührt.\nmail: übernimmt Mailkonten, Anwesenheit und Urlaub aus dem Verzeichnis in die Postfix-Tabellen, die fetchmail-Konfiguration (fetchmail wird bei Änderung neu gestartet) und die Urlaubsskripte.\nNur auf dem Server, nicht mit --root.\n${COMMON.de}`,
+    en: `usage: invis-setup sync dhcp|homes|mail\ndhcp: reads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted.\nhomes: creates missing home and profile folders of accounts with RFC2307 ids (owned by the account, 0700); what exists is left as it is.\nmail: brings mail accounts, presence and vacation from the directory into Postfix's tables, the fetchmail rc (fetchmail restarted when it changed) and the vacation scripts.\nOn the server only, not with --root.\n${COMMON.en}`,
   },
   ddns: {
     de: `Aufruf: invis-setup ddns\nEin DDNS-Lauf für den Abschnitt ddns der Antworten; schreibt die Statuszeile für das Portal. Exit 1, wenn keine öffentliche Adresse gefunden oder das Update abgelehnt wurde.\n${COMMON.de}`,
@@ -226,8 +229,8 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   if (parsed.answers !== undefined && command !== 'init' && command !== 'apply')
     throw new SetupError('SETUP_USAGE', '--answers belongs to init and apply');
   if (parsed.exitCode && command !== 'plan') throw new SetupError('SETUP_USAGE', '--exit-code belongs to plan');
-  if (command === 'sync' && !values.help && (!['dhcp', 'homes'].includes(rest[0] ?? '') || rest.length !== 1)) {
-    throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp|homes');
+  if (command === 'sync' && !values.help && (!['dhcp', 'homes', 'mail'].includes(rest[0] ?? '') || rest.length !== 1)) {
+    throw new SetupError('SETUP_USAGE', 'usage: invis-setup sync dhcp|homes|mail');
   }
   if (command === 'vpn' && !values.help) {
     const [sub, ...args] = rest;
@@ -356,6 +359,14 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
         `${[...homes.created, ...homes.problems.map((p) => `${p}: not a folder, left alone`)].join('\n') || t(lang, 'noChanges')}\n`,
       );
       return homes.problems.length > 0 ? EXIT.failure : EXIT.ok;
+    }
+    if (parsed.positionals[0] === 'mail') {
+      const mail = await syncMail(ctx);
+      out(
+        { changed: mail.changed, reports: mail.reports },
+        mail.changed ? `${mail.reports.map((r) => formatPlan(r)).join('')}\n` : `${t(lang, 'noChanges')}\n`,
+      );
+      return EXIT.ok;
     }
     const report = await syncDhcp(ctx);
     out({ changed: report.changed, report }, report.changed ? `${formatPlan(report)}\n` : `${t(lang, 'noChanges')}\n`);

@@ -9,10 +9,10 @@ import { chmod } from 'node:fs/promises';
 import { type ApplyReport, lastOutputLine } from '@invis/host';
 import { buildFetchmailRc, type FetchmailRc, type MailConfig, renderFetchmailRc } from '@invis/mail-rewrite';
 import { SetupError } from '../errors';
-import { type CheckResult, fileModule, type ModuleContext, type SetupModule } from '../module';
+import { type CheckResult, type DesiredFile, fileModule, type ModuleContext, type SetupModule } from '../module';
 import type { PlatformProfile } from '../profiles';
 import { HARDENING, renderUnit, verifyUnit } from '../systemd';
-import { directoryMail, systemUser } from './mailserver';
+import { directoryMail, mailserverModule, systemUser } from './mailserver';
 
 /**
  * The rc data for the directory's mail configuration (none polled without one).
@@ -64,6 +64,46 @@ export function renderFetchmailUnit(profile: PlatformProfile): string {
   });
 }
 
+/** The unit name of the directory → mail sync (service and timer). */
+export const MAIL_SYNC_UNIT = 'invis-mail-sync';
+
+/**
+ * The directory → mail sync units: `invis-setup sync mail` every two minutes, so accounts,
+ * passwords and presence changed in the portal reach Postfix's tables, the rc (fetchmail restarted)
+ * and the vacation scripts without an apply. Root (it writes /etc/postfix, /etc/fetchmailrc and
+ * restarts fetchmail), but no new privileges, no home access beyond the mail store.
+ * @param profile the platform profile
+ * @returns the service and the timer
+ */
+export function renderMailSyncUnits(profile: PlatformProfile): { service: string; timer: string } {
+  const service = renderUnit('Directory → mail: provider accounts, presence and vacation from AD.', {
+    Unit: [
+      ['Description', 'invis: mail accounts and presence from the directory'],
+      ['After', `network-online.target samba-ad-dc.service ${profile.mail.postfix.unit}.service`],
+      ['Wants', 'network-online.target'],
+    ],
+    Service: [
+      ['Type', 'oneshot'],
+      ['ExecStart', [...profile.setupCommand, 'sync', 'mail'].join(' ')],
+      ['NoNewPrivileges', 'yes'],
+      ['PrivateTmp', 'yes'],
+      ['ProtectSystem', 'yes'],
+      ['ProtectHome', 'yes'],
+      ['UMask', '0077'],
+    ],
+  });
+  const timer = renderUnit('Runs the directory → mail sync every two minutes.', {
+    Unit: [['Description', 'invis: mail accounts from the directory, every two minutes']],
+    Timer: [
+      ['OnBootSec', '2min'],
+      ['OnUnitActiveSec', '2min'],
+      ['AccuracySec', '5s'],
+    ],
+    Install: [['WantedBy', 'timers.target']],
+  });
+  return { service, timer };
+}
+
 /** `fetchmail --configdump` on a candidate (0600, as fetchmail insists); its output is never shown. */
 async function checkRc(ctx: ModuleContext, candidate: string): Promise<CheckResult> {
   await chmod(candidate, 0o600);
@@ -81,6 +121,31 @@ async function checkRc(ctx: ModuleContext, candidate: string): Promise<CheckResu
 
 const unitPath = (profile: PlatformProfile) => `${profile.systemd.unitDir}/${profile.mail.fetchmail.unit}.service`;
 
+function syncFiles(profile: PlatformProfile): DesiredFile[] {
+  const { service, timer } = renderMailSyncUnits(profile);
+  const dir = profile.systemd.unitDir;
+  return [
+    {
+      path: `${dir}/${MAIL_SYNC_UNIT}.service`,
+      content: service,
+      mode: 0o644,
+      check: (c, candidate) => verifyUnit(c, candidate, [], [profile.setupCommand[0] ?? '']),
+    },
+    {
+      path: `${dir}/${MAIL_SYNC_UNIT}.timer`,
+      content: timer,
+      mode: 0o644,
+      check: (c, candidate) =>
+        verifyUnit(
+          c,
+          candidate,
+          [{ name: `${MAIL_SYNC_UNIT}.service`, content: service }],
+          [profile.setupCommand[0] ?? ''],
+        ),
+    },
+  ];
+}
+
 const filesOf = (rc: string) =>
   fileModule({
     id: 'fetchmail',
@@ -96,6 +161,7 @@ const filesOf = (rc: string) =>
           mode: 0o644,
           check: (c, candidate) => verifyUnit(c, candidate, [], []),
         },
+        ...syncFiles(ctx.profile),
       ],
       services: [],
       commands: [{ command: 'systemctl', args: ['daemon-reload'], reason: 'load the fetchmail unit' }],
@@ -131,6 +197,8 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   } else if (report.changed || !active) {
     await ctx.services.restart(f.unit);
   }
+  const timer = `${MAIL_SYNC_UNIT}.timer`;
+  if (!(await ctx.services.isActive(timer))) await ctx.services.start(timer);
   return report;
 }
 
@@ -148,6 +216,8 @@ export const fetchmailModule: SetupModule = {
     if (rc.polls.length === 0 && active) plan.services.push({ unit, action: 'stop' });
     const changed = plan.files.some((f) => f.action !== 'unchanged');
     if (rc.polls.length > 0 && (changed || !active)) plan.services.push({ unit, action: 'restart' });
+    const timer = `${MAIL_SYNC_UNIT}.timer`;
+    if (!(await ctx.services.isActive(timer))) plan.services.push({ unit: timer, action: 'start' });
     return plan;
   },
   apply,
@@ -158,6 +228,13 @@ export const fetchmailModule: SetupModule = {
     const unit = ctx.profile.mail.fetchmail.unit;
     const active = await ctx.services.isActive(unit);
     const wanted = rc.polls.length > 0;
+    const timer = `${MAIL_SYNC_UNIT}.timer`;
+    const timerActive = await ctx.services.isActive(timer);
+    checks.push({
+      name: `timer ${timer}`,
+      ok: timerActive,
+      ...(timerActive ? {} : { problem: `${timer} is not running` }),
+    });
     checks.push({
       name: `service ${unit}`,
       ok: active === wanted,
@@ -168,3 +245,15 @@ export const fetchmailModule: SetupModule = {
     return checks;
   },
 };
+
+/**
+ * `invis-setup sync mail`: brings the mail server in step with the directory — the mailserver's
+ * compiled tables and vacation scripts, then the fetchmail rc (fetchmail restarted when it changed,
+ * stopped when nobody is collected). Nothing changed → nothing written, nothing restarted.
+ * @param ctx the module context (live only)
+ * @returns the two modules' reports
+ */
+export async function syncMail(ctx: ModuleContext): Promise<{ changed: boolean; reports: ApplyReport[] }> {
+  const reports = [await mailserverModule.apply(ctx), await apply(ctx)];
+  return { changed: reports.some((r) => r.changed), reports };
+}

@@ -23,13 +23,15 @@ const account = (user: string) => ({
 describe('fetchmail module (fetchmail --configdump, systemd-analyze verify)', () => {
   const dir = useTempDir('setup-fetchmail-');
 
-  it('stages an rc fetchmail accepts and a hardened unit under the fetchmail user', async () => {
+  it('stages an rc fetchmail accepts, a hardened unit under the fetchmail user and the sync timer', async () => {
     const root = dir();
     const ctx = await moduleContext(root, { answers: { ...MODULE_ANSWERS } });
     const report = await fetchmailModule.apply(ctx);
     expect(report.files.map((f) => [f.path, f.action])).toEqual([
       ['/etc/fetchmailrc', 'create'],
       ['/etc/systemd/system/fetchmail.service', 'create'],
+      ['/etc/systemd/system/invis-mail-sync.service', 'create'],
+      ['/etc/systemd/system/invis-mail-sync.timer', 'create'],
     ]);
     expect(formatPlan(report)).toContain('/etc/fetchmailrc (secret, diff withheld)');
     expect(((await stat(join(root, 'etc/fetchmailrc'))).mode & 0o777).toString(8)).toBe('600');
