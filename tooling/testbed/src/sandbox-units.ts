@@ -155,11 +155,7 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
   // open): the shell stops it with `postfix stop` on SIGTERM, and ends when start-fg ends.
   postfix: {
     description: 'Postfix Mail Transport Agent',
-    argv: [
-      'sh',
-      '-c',
-      'trap "/usr/sbin/postfix stop; wait" TERM INT; /usr/sbin/postfix start-fg & wait',
-    ],
+    argv: ['sh', '-c', 'trap "/usr/sbin/postfix stop; wait" TERM INT; /usr/sbin/postfix start-fg & wait'],
     preStart: [['/usr/sbin/postfix', 'check']],
     reload: [{ argv: ['/usr/sbin/postfix', 'reload'] }],
     ready: [{ tcp: 25 }],
@@ -279,6 +275,13 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
   'invis-homes-sync.timer': {
     description: 'invis: home and profile folders, every minute',
     argv: ['sh', '-c', 'while sleep 60; do /usr/bin/invis-setup sync homes; done'],
+    ready: [],
+    proven: false,
+  },
+  // invis-setup's invis-mail-sync.timer (its fetchmail module): every two minutes `invis-setup sync mail`.
+  'invis-mail-sync.timer': {
+    description: 'invis: mail accounts from the directory, every two minutes',
+    argv: ['sh', '-c', 'while sleep 120; do /usr/bin/invis-setup sync mail; done'],
     ready: [],
     proven: false,
   },
