@@ -211,9 +211,11 @@ async function vacationSteps(ctx: ModuleContext, config: MailConfig | undefined)
     }
     const current = await doveadm(ctx, ['sieve', 'get', '-u', user.user, VACATION_SCRIPT]);
     const list = await doveadm(ctx, ['sieve', 'list', '-u', user.user]);
-    const active = list.stdout.split('\n').some((l) => l.trim() === `${VACATION_SCRIPT} ACTIVE`);
+    const active = isActive(list.stdout);
     const exists = current.exitCode === 0;
-    if (wanted && (!exists || current.stdout.trimEnd() !== wanted.trimEnd() || !active)) {
+    // doveadm's formatter puts a `sieve script:` header line above the script.
+    const stored = current.stdout.replace(/^sieve script:\n/, '').trimEnd();
+    if (wanted && (!exists || stored !== wanted.trimEnd() || !active)) {
       steps.push({ user, action: 'put', script: wanted });
     } else if (!wanted && exists) {
       steps.push({ user, action: 'remove' });
@@ -221,6 +223,13 @@ async function vacationSteps(ctx: ModuleContext, config: MailConfig | undefined)
   }
   return steps;
 }
+
+/** Whether `doveadm sieve list` shows the vacation script as the active one. */
+const isActive = (list: string): boolean =>
+  list.split('\n').some((line) => {
+    const [name, flag] = line.trim().split(/\s+/);
+    return name === VACATION_SCRIPT && flag === 'ACTIVE';
+  });
 
 async function runVacationStep(ctx: ModuleContext, step: VacationStep): Promise<void> {
   const fail = (result: CommandResult) =>
@@ -235,7 +244,7 @@ async function runVacationStep(ctx: ModuleContext, step: VacationStep): Promise<
   }
   // Deactivate only if ours is the active one; then delete it.
   const list = await doveadm(ctx, ['sieve', 'list', '-u', step.user.user]);
-  if (list.stdout.split('\n').some((l) => l.trim() === `${VACATION_SCRIPT} ACTIVE`)) {
+  if (isActive(list.stdout)) {
     const off = await doveadm(ctx, ['sieve', 'deactivate', '-u', step.user.user]);
     if (off.exitCode !== 0) throw fail(off);
   }
