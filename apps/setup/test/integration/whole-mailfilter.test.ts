@@ -7,11 +7,10 @@
 import { join } from 'node:path';
 import type { ServerSandbox } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { must, REPO, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
+import { must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
 import { EICAR, eicarNdb, spamMessage, TEST_SIGNATURE } from './mailfilter-daemons';
 
 const ANSWERS = join(import.meta.dirname, 'whole-mailfilter.yaml');
-const CLI = join(import.meta.dirname, 'whole-mailfilter-cli.ts');
 const DOMAIN = 'invis-net.loc';
 const ALICE = `alice@${DOMAIN}`;
 
@@ -78,12 +77,6 @@ describe('whole server: spam and virus filter', () => {
   beforeAll(async () => {
     whole = await startWholeServer('setup-filter-');
     ({ sandbox } = whole);
-    const installed = await sandbox.readFile('/usr/bin/invis-setup');
-    await sandbox.writeFile(
-      '/usr/bin/invis-setup',
-      installed.replace(join(REPO, 'apps/setup/demo/sandbox-cli.ts'), CLI),
-      { mode: '0755' },
-    );
     // The local signature set instead of ClamAV's downloads (no Internet here), and a freshclam
     // that meets "no Internet" at once: one attempt at a mirror that refuses the connection.
     await sandbox.writeFile('/var/lib/clamav/invis-test.ndb', eicarNdb());
