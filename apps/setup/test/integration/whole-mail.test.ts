@@ -160,7 +160,7 @@ describe('whole server: mail', () => {
     expect(disabled.exitCode, disabled.output).not.toBe(0);
   }, 300_000);
 
-  it('fetchmail collects into the right mailbox, leaves an absent user\u2019s mail, a vacation reply goes out once', async () => {
+  it('fetchmail collects into the right mailbox, leaves an absent user\u2019s mail until they are back (sync mail), a vacation reply goes out once', async () => {
     const toProvider = (to: string, subject: string, from = 'friend@outside.test') =>
       must(sandbox.wan.runner, 'swaks', [
         '--server',
@@ -241,6 +241,26 @@ describe('whole server: mail', () => {
       (await readMaildir(provider.maildir('friend@outside.test'))).filter((m) => m.includes('Urlaub')),
     ).toHaveLength(1);
     expect(replies[0]).toMatch(/^Return-Path: <carol@provider\.test>/m);
+
+    // Bob is back: the sync the timer runs (`invis-setup sync mail`) polls his account again.
+    await sandbox.writeFile(
+      '/var/lib/invis/mail/presence.json',
+      JSON.stringify({
+        carol: { presence: 'vacation', vacation: { subject: 'Urlaub', body: 'Bin bis Montag weg.' } },
+      }),
+    );
+    const sync = await cli(['sync', 'mail']);
+    expect(sync.doc, JSON.stringify(sync.doc)).toMatchObject({ ok: true, changed: true });
+    const bob = await until('bob\u2019s fetched mail', async () => {
+      const m = await localMail('bob');
+      return m.length > 0 ? m : undefined;
+    });
+    expect(bob[0]).toContain('Subject: for bob');
+    expect(await readMaildir(provider.maildir('bob@provider.test'))).toEqual([]);
+    expect((await cli(['sync', 'mail'])).doc).toMatchObject({ ok: true, changed: false });
+    // Carol's vacation script is in place as presence says; everything else as rendered.
+    const verify = await cli(['verify']);
+    expect(verify.code, JSON.stringify(verify.doc)).toBe(0);
   }, 600_000);
 
   it('a LAN user sends through 587 with the AD password: relayed as their provider mailbox, rewritten; a colleague\u2019s address is refused', async () => {
