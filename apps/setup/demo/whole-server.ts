@@ -8,6 +8,7 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type ServerSandbox, startServerSandbox } from '@invis/testbed';
+import { useOfflineSignatures } from './offline-signatures';
 import { serveServices } from './sandbox-services';
 
 const CLI = join(import.meta.dirname, 'sandbox-cli.ts');
@@ -61,6 +62,8 @@ export async function startWholeServer(prefix: string): Promise<WholeServer> {
     // running daemon.
     await sandbox.services.start('dbus');
     await sandbox.services.start('firewalld');
+    // No Internet in the sandbox: ClamAV gets a local signature set (setup's mailfilter starts clamd).
+    await useOfflineSignatures(sandbox);
     dir = await mkdtemp(join(tmpdir(), prefix));
     server = await serveServices(sandbox.services, join(dir, 'services.sock'));
     // The sandbox's /tmp is its own: it reaches the socket through this process's root.

@@ -13,18 +13,11 @@ import {
   tcpOpen,
   waitUntilReady,
 } from '@invis/testbed';
+import { EICAR, eicarNdb, TEST_SIGNATURE } from '../../demo/offline-signatures';
 import { RSPAMD_PORTS, renderClamdConf, renderRspamdLocal } from '../../src/mailfilter-render';
 import { type PlatformProfile, PROFILES } from '../../src/profiles';
 
-/** The EICAR test string (it is not a virus; every scanner treats it as one). */
-export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
-/** The name clamd reports for the local test signature (`.UNOFFICIAL`: not from ClamAV's own databases). */
-export const TEST_SIGNATURE = 'Invis-Test.EICAR';
-
-/** A local ClamAV body signature (`.ndb`: name:target:offset:hex) matching the EICAR string anywhere. */
-export function eicarNdb(): string {
-  return `${TEST_SIGNATURE}:0:*:${Buffer.from(EICAR).toString('hex')}\n`;
-}
+export { EICAR, eicarNdb, TEST_SIGNATURE };
 
 /**
  * A phishing-like message that rspamd's real rules (no network lists) score between add_header
