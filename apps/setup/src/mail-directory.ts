@@ -2,6 +2,7 @@
 // recipient object (`fspLocalMailRecipient`), their provider mailboxes (`fspFetchMailAccount`,
 // passwords sealed with the server's mail key), the provider catalogue, and presence/vacation from
 // the state file the portal writes (not in the invis schema, as in the original).
+import { lstat } from 'node:fs/promises';
 import type { AdClient } from '@invis/ad-client';
 import {
   createMailDirectoryStore,
@@ -18,9 +19,12 @@ import type { ModuleContext } from './module';
 /** The setup secret holding the mail key (base64 of 32 bytes) that seals the mailbox passwords in AD. */
 export const MAIL_KEY_SECRET = 'mail-key';
 
-/** The presence file below the profile's mail state folder. */
+/**
+ * The presence file: in the portal's data folder, because the portal writes it as its own user
+ * (its unit may write nothing else); root reads it, never through a link.
+ */
 export const presencePath = (ctx: Pick<ModuleContext, 'profile'>): string =>
-  `${ctx.profile.mail.stateDir}/presence.json`;
+  `${ctx.profile.portal.dataDir}/mail-presence.json`;
 
 const presenceSchema = z.record(
   z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
@@ -50,6 +54,11 @@ export type PresenceState = z.output<typeof presenceSchema>;
  */
 export async function readPresence(ctx: Pick<ModuleContext, 'fs' | 'profile'>): Promise<PresenceState> {
   const path = presencePath(ctx);
+  // The portal's user owns the folder: a link there could make root read any file.
+  const entry = await lstat(ctx.fs.hostPath(path)).catch(() => undefined);
+  if (entry && !entry.isFile()) {
+    throw new SetupError('SETUP_STATE_CORRUPT', `${path} is not a plain file`, { details: { path } });
+  }
   const text = await ctx.fs.readFileIfExists(path);
   if (text === undefined) return {};
   let data: unknown;

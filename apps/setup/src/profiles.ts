@@ -153,7 +153,7 @@ export interface PlatformProfile {
     /** The system user that owns every Maildir; its home is the store (`<home>/<account>`). */
     vmail: { user: string; home: string };
     fetchmail: { unit: string; rc: string; user: string; stateDir: string; fetchmail: string };
-    /** Presence and vacation per user (`presence.json`, written by the portal; missing = everyone present). */
+    /** The mail module's state folder (presence and vacation are in the portal's data folder, `mail-presence.json`). */
     stateDir: string;
   };
   /** `backup` module and `invis-backup`: restic, what is saved and where the run leaves its traces. */

@@ -4,6 +4,7 @@
 // LDAP password stay 0600 root where `ca` and init put them, and the service sees 0400 copies of
 // its own in /run/credentials — no second copy on disk, nothing in the environment.
 import { generatedMarker } from '@invis/host';
+import { ensureMailKey, MAIL_KEY_SECRET } from '../mail-directory';
 import { fileModule, type ModuleContext, type SetupModule } from '../module';
 import { networkOf, parseCidr } from '../net';
 import type { PlatformProfile } from '../profiles';
@@ -35,6 +36,12 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_LDAP_CA_FILE', paths.caCert],
     ['PORTAL_LDAP_BIND', `invis-portal@${answers.domain}`],
     ['PORTAL_LDAP_PASSWORD_FILE', `${credentials(profile)}/ldap-password`],
+    // Users' own mail accounts: the mail key seals their provider passwords; presence and vacation
+    // go to the portal's data folder, where setup's mail sync (every two minutes) reads them.
+    ['PORTAL_MAIL_KEY_FILE', `${credentials(profile)}/mail-key`],
+    ['PORTAL_MAIL_DOMAIN', answers.domain],
+    ['PORTAL_MAIL_PRESENCE_FILE', `${profile.portal.dataDir}/mail-presence.json`],
+    ['PORTAL_MAIL_SYNC_UNIT', ''],
     ['PORTAL_DATA_DIR', profile.portal.dataDir],
     ['PORTAL_INTERNAL_NETWORKS', inside.join(',')],
     ['PORTAL_TRUSTED_PROXIES', ''],
@@ -82,6 +89,7 @@ export function renderPortalUnit(ctx: Pick<ModuleContext, 'profile' | 'answers' 
       ['ExecStart', portal.execStart.join(' ')],
       ['LoadCredential', `web-key:${paths.certs.web.key}`],
       ['LoadCredential', `ldap-password:${ctx.secrets.pathOf('ad-invis-portal')}`],
+      ['LoadCredential', `mail-key:${ctx.secrets.pathOf(MAIL_KEY_SECRET)}`],
       ['Restart', 'on-failure'],
       ...HARDENING,
       ['ReadWritePaths', portal.dataDir],
@@ -144,6 +152,8 @@ const spec = fileModule({
 export const portalModule: SetupModule = {
   ...spec,
   async apply(ctx) {
+    // The unit loads the mail key as a credential: it must exist before the portal starts.
+    await ensureMailKey(ctx);
     const report = await spec.apply(ctx);
     if (report.changed && !ctx.staging) await ctx.services.restart(ctx.profile.portal.unit);
     return report;

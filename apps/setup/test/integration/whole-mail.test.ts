@@ -180,7 +180,7 @@ describe('whole server: mail', () => {
     // Presence as the portal stores it; the accounts as the portal writes them.
     await must(sandbox.runner, 'mkdir', ['-p', '/var/lib/invis/mail']);
     await sandbox.writeFile(
-      '/var/lib/invis/mail/presence.json',
+      '/var/lib/invis/portal/mail-presence.json',
       JSON.stringify({
         bob: { presence: 'absent' },
         carol: { presence: 'vacation', vacation: { subject: 'Urlaub', body: 'Bin bis Montag weg.' } },
@@ -244,7 +244,7 @@ describe('whole server: mail', () => {
 
     // Bob is back: the sync the timer runs (`invis-setup sync mail`) polls his account again.
     await sandbox.writeFile(
-      '/var/lib/invis/mail/presence.json',
+      '/var/lib/invis/portal/mail-presence.json',
       JSON.stringify({
         carol: { presence: 'vacation', vacation: { subject: 'Urlaub', body: 'Bin bis Montag weg.' } },
       }),
