@@ -157,6 +157,11 @@ export function renderShareModel(ctx: Pick<ModuleContext, 'answers' | 'profile'>
       ...(s.name === 'gruppen' ? { hideUnreadable: true } : {}),
       vfsObjects,
       ...(s.recycle ? { recycle } : {}),
+      // Files made over SMB get the share's group and mode as over WebDAV and NFS: the group forced,
+      // and Windows ACL edits kept in the NT ACL instead of rewritten into POSIX permissions (which
+      // gave every file `770` and Domain Users rwx). The kernel still enforces the folders' modes.
+      ...(s.group && s.group !== 'Domain Users' ? { forceGroup: s.group } : {}),
+      options: { 'acl_xattr:ignore system acls': 'yes' },
     };
   });
   return [

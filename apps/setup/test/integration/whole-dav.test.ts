@@ -172,9 +172,8 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
       '-c',
       `lcd ${dir}; put smb.txt`,
     ]);
-    // Its owner is anna; group and mode come from the file server's Samba settings (today the
-    // DC's NT-ACL mapping gives 770 and her primary group; see the README) — not asserted here.
-    expect((await stat('/srv/shares/verwaltung/smb.txt')).split(' ')[1]).toBe(String(uid.anna));
+    // Owner anna; the share's group and mode, as the WebDAV files (force group, NT ACLs kept apart).
+    expect(await stat('/srv/shares/verwaltung/smb.txt')).toBe(`660 ${uid.anna} ${verwaltungGid}`);
     const second = await sync('anna', ['run', local, '--json']);
     expect(second.exitCode, second.output).toBe(0);
     expect(await readFile(join(local, 'smb.txt'), 'utf8')).toBe('over SMB\n');
@@ -275,8 +274,7 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
     expect(member.exitCode, member.output).toBe(0);
     expect(member.stdout).toBe('Sehr geehrte Damen und Herren');
     expect((await asGroup(uid.bob, String(DOMAIN_USERS))).exitCode).not.toBe(0);
-    // The same for a file put over SMB, although Samba's NT-ACL mapping gives it `group:Domain
-    // Users:rwx`: the share's folder (2770, its group) keeps outsiders out.
+    // The same for a file put over SMB (the share's group, 660; the folder keeps outsiders out too).
     const smbFile = (id: number, group: string) =>
       sandbox.lan.runner.run('nfs-cat', [`nfs://${SERVER}/shares/verwaltung/smb.txt?version=4&uid=${id}&gid=${group}`]);
     expect((await smbFile(uid.anna, gid as string)).exitCode).toBe(0);

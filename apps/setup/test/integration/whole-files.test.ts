@@ -115,6 +115,14 @@ describe('file server of the whole server in the sandbox', () => {
     expect(await must(sandbox.runner, 'stat', ['-c', '%u', '/home/anna/hello.txt'])).toBe(String(uid.anna));
     await ok('anna', 'gruppen', `lcd ${dir}; cd team1; put hello.txt`);
     await ok('anna', 'verwaltung', `lcd ${dir}; put hello.txt`);
+    // The share's group and mode, as over WebDAV and NFS (not `770` with Domain Users' rwx).
+    const verwaltungGid = (await must(sandbox.runner, 'stat', ['-c', '%g', '/srv/shares/verwaltung'])).trim();
+    expect(await must(sandbox.runner, 'stat', ['-c', '%a %u %g', '/srv/shares/verwaltung/hello.txt'])).toBe(
+      `660 ${uid.anna} ${verwaltungGid}`,
+    );
+    expect(await must(sandbox.runner, 'stat', ['-c', '%a %g', '/srv/shares/gruppen/team1/hello.txt'])).toBe(
+      '660 30100',
+    );
     await refused('bob', 'verwaltung', 'ls');
     await refused('bob', 'gruppen', `lcd ${dir}; cd team1; put hello.txt`);
     await refused('bob', 'anna', 'ls');
