@@ -55,7 +55,11 @@ describe('in Chromium', () => {
     await page.goto(`${tp.url}/login`);
     await shot(page, 'login');
     await login(page, 'anna.schmidt', DEMO_PASSWORD);
+    // The login lands on the home page (web-app tiles); the status page is one click away.
     await page.waitForURL(`${tp.url}/`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Start');
+    await page.getByRole('link', { name: 'Status' }).click();
+    await page.waitForURL(`${tp.url}/status`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Serverstatus');
     expect(await page.locator('main').textContent()).toContain('Test-CA');
     await shot(page, 'status');
@@ -229,13 +233,14 @@ describe('in Chromium', () => {
       { ...cookie, value: `${cookie.value.slice(0, -1)}${cookie.value.endsWith('A') ? 'B' : 'A'}` },
     ]);
     await page.goto(`${tp.url}/account`);
-    expect(page.url()).toBe(`${tp.url}/login`);
+    expect(page.url()).toBe(`${tp.url}/login?next=%2Faccount`);
   });
 
   it('switches to English and fits a phone screen', async () => {
     const page = await newPage({ phone: true });
     await login(page, 'anna.schmidt', DEMO_PASSWORD);
     await page.waitForURL(`${tp.url}/`);
+    await page.goto(`${tp.url}/status`);
     await page.getByRole('link', { name: 'English' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Server status');
     const width = Number(await page.evaluate('document.documentElement.scrollWidth'));

@@ -130,8 +130,7 @@ describe('web apps behind nginx with the portal as forward authentication', () =
 });
 
 describe('tiles on the home page', () => {
-  const links = (page: Page) =>
-    page.locator('ul.tiles a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const links = (page: Page) => page.locator('ul.tiles a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
 
   it('shows each reader the active entries of their level, linked for where they are', async () => {
     const guest = await (await newContext(INSIDE)).newPage();
