@@ -12,29 +12,13 @@ import {
   type MailDirectoryStore,
   type MailProvider,
   type MailUser,
+  type PresenceFile,
   parseMailConfig,
+  parsePresenceFile,
   type Vacation,
 } from '@invis/mail-rewrite';
 import { z } from 'zod';
 import { PortalError } from './errors';
-
-/** Presence and vacation per account name, as setup's `readPresence` reads them. */
-const PresenceFileSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  z.strictObject({
-    presence: z.enum(['present', 'absent', 'vacation']),
-    vacation: z
-      .strictObject({
-        subject: z.string(),
-        body: z.string(),
-        start: z.string().optional(),
-        end: z.string().optional(),
-        days: z.number().default(7),
-      })
-      .optional(),
-  }),
-);
-type PresenceFile = z.output<typeof PresenceFileSchema>;
 
 /** What a user adds: a mailbox at a provider (the catalogue's servers prefilled by the UI). */
 const HOST = /^[A-Za-z0-9.-]{1,253}$/;
@@ -136,7 +120,7 @@ export function createMailAccounts(options: MailAccountsOptions): MailAccounts {
     const text = await fs.readFileIfExists(options.presenceFile);
     if (text === undefined) return {};
     try {
-      return PresenceFileSchema.parse(JSON.parse(text));
+      return parsePresenceFile(JSON.parse(text));
     } catch (cause) {
       // Never overwrite a file we cannot read: another writer's data would be lost.
       throw new PortalError('PORTAL_CONFIG', `${options.presenceFile} is not a presence file`, { cause });

@@ -7,12 +7,14 @@ import type { AdClient } from '@invis/ad-client';
 import {
   createMailDirectoryStore,
   generateSecretKey,
+  isMailRewriteError,
   type MailConfig,
+  type PresenceFile,
   parseMailConfig,
+  parsePresenceFile,
   parseSecretKey,
   type SecretKey,
 } from '@invis/mail-rewrite';
-import { z } from 'zod';
 import { SetupError } from './errors';
 import type { ModuleContext } from './module';
 
@@ -26,25 +28,8 @@ export const MAIL_KEY_SECRET = 'mail-key';
 export const presencePath = (ctx: Pick<ModuleContext, 'profile'>): string =>
   `${ctx.profile.portal.dataDir}/mail-presence.json`;
 
-const presenceSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  z.strictObject({
-    presence: z.enum(['present', 'absent', 'vacation']),
-    // Checked in full by parseMailConfig (texts, dates, days).
-    vacation: z
-      .strictObject({
-        subject: z.string(),
-        body: z.string(),
-        start: z.string().optional(),
-        end: z.string().optional(),
-        days: z.number().default(7),
-      })
-      .optional(),
-  }),
-);
-
 /** Presence and vacation per AD account name. */
-export type PresenceState = z.output<typeof presenceSchema>;
+export type PresenceState = PresenceFile;
 
 /**
  * Reads the presence file; a missing file means everyone is present.
@@ -67,12 +52,14 @@ export async function readPresence(ctx: Pick<ModuleContext, 'fs' | 'profile'>): 
   } catch (cause) {
     throw new SetupError('SETUP_STATE_CORRUPT', `${path} is not JSON`, { cause, details: { path } });
   }
-  const parsed = presenceSchema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  let entries: PresenceFile;
+  try {
+    entries = parsePresenceFile(data);
+  } catch (cause) {
+    const issues = isMailRewriteError(cause) ? ((cause.details.issues as string[] | undefined) ?? []) : [];
     throw new SetupError('SETUP_STATE_CORRUPT', `${path}: ${issues.join('; ')}`, { details: { path, issues } });
   }
-  return Object.fromEntries(Object.entries(parsed.data).map(([k, v]) => [k.toLowerCase(), v]));
+  return Object.fromEntries(Object.entries(entries).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
 /**

@@ -68,6 +68,7 @@ export {
   type SubmissionLogin,
   type SubmissionOptions,
 } from './postfix';
+export { type PresenceFile, parsePresenceFile } from './presence';
 export {
   generateSecretKey,
   isSealedSecret,
