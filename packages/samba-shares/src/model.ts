@@ -213,36 +213,6 @@ const optionKey = z
   .refine((k) => !TYPED_PARAMETERS.includes(k) && !k.startsWith('recycle:'), 'has a typed field; use it')
   .refine((k) => !STRUCTURAL.has(k), 'include/copy/config file are not allowed in a shares file');
 
-/** One share after validation (the fields of {@link ShareInput}; lists never empty, recycle with defaults). */
-export interface Share {
-  name: string;
-  path?: string | undefined;
-  comment?: string | undefined;
-  browseable?: boolean | undefined;
-  readOnly?: boolean | undefined;
-  guestOk?: boolean | undefined;
-  guestOnly?: boolean | undefined;
-  printable?: boolean | undefined;
-  validUsers?: Principal[] | undefined;
-  invalidUsers?: Principal[] | undefined;
-  readList?: Principal[] | undefined;
-  writeList?: Principal[] | undefined;
-  adminUsers?: Principal[] | undefined;
-  forceUser?: string | undefined;
-  forceGroup?: string | undefined;
-  createMask?: number | undefined;
-  directoryMask?: number | undefined;
-  forceCreateMode?: number | undefined;
-  forceDirectoryMode?: number | undefined;
-  inheritAcls?: boolean | undefined;
-  inheritPermissions?: boolean | undefined;
-  hideUnreadable?: boolean | undefined;
-  accessBasedShareEnum?: boolean | undefined;
-  vfsObjects?: string[] | undefined;
-  recycle?: RecycleBin | undefined;
-  options?: Record<string, string> | undefined;
-}
-
 /**
  * One share as the caller writes it. Absent fields are not written (Samba's default applies).
  * Principal lists render as `valid users = @"DOM\group", "DOM\user"`; modes are numbers (`0o770`).
@@ -284,6 +254,14 @@ export interface ShareInput {
   /** Parameters without a typed field, by Samba's lower-case name. */
   options?: Record<string, string> | undefined;
 }
+
+/** The fields of {@link ShareInput} that name principals. */
+type PrincipalField = 'validUsers' | 'invalidUsers' | 'readList' | 'writeList' | 'adminUsers';
+
+/** One share after validation (the fields of {@link ShareInput}; lists never empty, recycle with defaults). */
+export type Share = Omit<ShareInput, PrincipalField | 'recycle'> & {
+  [K in PrincipalField]?: Principal[] | undefined;
+} & { recycle?: RecycleBin | undefined };
 
 const shareSchema: z.ZodType<Share, ShareInput> = z
   .object({
