@@ -15,7 +15,7 @@ import { loadAnswers } from './answers';
 import { listSnapshots, runBackup } from './backup';
 import { restoreFull, restorePath } from './backup-restore';
 import { errorJson, isSetupError, SetupError } from './errors';
-import { type Lang, pickLang, t } from './i18n';
+import { checkLangOption, type Lang, pickLang, t } from './i18n';
 import type { ModuleContext } from './module';
 import { detectProfile } from './profiles';
 import { createLiveFs } from './rooted-fs';
@@ -97,9 +97,7 @@ function parse(argv: readonly string[], env: BackupCliIo['env']): Parsed {
     throw new SetupError('SETUP_USAGE', (error as Error).message);
   }
   const lang = values.lang;
-  if (lang !== undefined && lang !== 'de' && lang !== 'en') {
-    throw new SetupError('SETUP_USAGE', `--lang must be de or en, not ${JSON.stringify(lang)}`);
-  }
+  checkLangOption(lang);
   const [first, ...rest] = positionals;
   const command = COMMANDS.find((c) => c === first);
   if (first !== undefined && !command) throw new SetupError('SETUP_USAGE', `unknown command ${JSON.stringify(first)}`);

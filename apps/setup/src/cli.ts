@@ -22,7 +22,7 @@ import { type ApplyEvent, createEngine } from './engine';
 import { errorJson, isSetupError, SetupError } from './errors';
 import { syncHomes } from './homes';
 import { HOUSEKEEPING_JOBS, type HousekeepingJob, runHousekeeping } from './housekeeping-jobs';
-import { type Lang, pickLang, t } from './i18n';
+import { checkLangOption, type Lang, pickLang, t } from './i18n';
 import { runSignatureUpdate } from './mailfilter-signatures';
 import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
@@ -210,9 +210,7 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
     throw new SetupError('SETUP_USAGE', (error as Error).message);
   }
   const lang = values.lang;
-  if (lang !== undefined && lang !== 'de' && lang !== 'en') {
-    throw new SetupError('SETUP_USAGE', `--lang must be de or en, not ${JSON.stringify(lang)}`);
-  }
+  checkLangOption(lang);
   const [first, ...rest] = positionals;
   const command = COMMANDS.find((c) => c === first);
   if (first !== undefined && !command) throw new SetupError('SETUP_USAGE', `unknown command ${JSON.stringify(first)}`);

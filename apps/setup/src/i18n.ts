@@ -1,10 +1,21 @@
 // German (default) and English texts of the CLI. Module titles live with the modules.
+import { SetupError } from './errors';
 
 /** Languages of invis-setup. */
 export type Lang = 'de' | 'en';
 
 /** A text in both languages. */
 export type Bilingual = Readonly<Record<Lang, string>>;
+
+/**
+ * Refuses a `--lang` that is neither `de` nor `en` (both CLIs).
+ * @throws SetupError `SETUP_USAGE`
+ */
+export function checkLangOption(value: unknown): asserts value is Lang | undefined {
+  if (value !== undefined && value !== 'de' && value !== 'en') {
+    throw new SetupError('SETUP_USAGE', `--lang must be de or en, not ${JSON.stringify(value)}`);
+  }
+}
 
 /**
  * The language: `--lang` wins, then `LANG`/`LC_ALL` starting with `en`, else German.
