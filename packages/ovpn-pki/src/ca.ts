@@ -1,6 +1,8 @@
 // In-memory certificate and CRL issuance: no disk, no processes. The store (store.ts) decides
 // names, serials and validity; these functions only build and sign.
-import { type CryptoKey, generateKeyPair, randomSerial, signingAlgorithm, x509 } from './crypto';
+import { createHash, sign as cryptoSign, KeyObject } from 'node:crypto';
+import { type CryptoKey, generateKeyPair, generateLeafKey, randomSerial, signingAlgorithm, x509 } from './crypto';
+import * as der from './der';
 import { OvpnPkiError } from './errors';
 import type { KeyAlgorithm, SubjectAltNames } from './model';
 
@@ -125,10 +127,92 @@ function leafKeyUsage(alg: KeyAlgorithm): number {
   return KU.digitalSignature;
 }
 
+/** A leaf certificate as issued: what the store writes and lists, without a parsed object. */
+export interface LeafCertificate {
+  /** PEM (label `CERTIFICATE`, no trailing newline, as `X509Certificate.toString('pem')`). */
+  pem: string;
+  /** Upper-case hex, as index.txt. */
+  serial: string;
+  /** To the second, as the certificate stores it. */
+  notAfter: Date;
+  commonName: string;
+}
+
+/** What every leaf of one CA shares, encoded once per signer. */
+interface SignerDer {
+  issuer: Buffer;
+  authorityKeyId: Buffer;
+  signatureAlgorithm: Buffer;
+  key: KeyObject;
+  /** Digest for `crypto.sign` (null for Ed25519, which hashes itself). */
+  digest: string | null;
+}
+
+const signerDer = new WeakMap<Signer, Promise<SignerDer>>();
+
+/** The signature AlgorithmIdentifier and digest of a CA key (RFC 5758, RFC 8410, RFC 4055). */
+function signatureOf(alg: KeyAlgorithm): { identifier: Buffer; digest: string | null } {
+  if (alg === 'ed25519') return { identifier: der.sequence(der.oid('1.3.101.112')), digest: null };
+  if (alg === 'ec-p384') return { identifier: der.sequence(der.oid('1.2.840.10045.4.3.3')), digest: 'sha384' };
+  if (alg.startsWith('ec-')) return { identifier: der.sequence(der.oid('1.2.840.10045.4.3.2')), digest: 'sha256' };
+  return { identifier: der.sequence(der.oid('1.2.840.113549.1.1.11'), der.NULL), digest: 'sha256' };
+}
+
+function loadSignerDer(signer: Signer): Promise<SignerDer> {
+  let loaded = signerDer.get(signer);
+  if (!loaded) {
+    loaded = (async () => {
+      const { identifier, digest } = signatureOf(signer.algorithm);
+      return {
+        issuer: Buffer.from(signer.cert.subjectName.toArrayBuffer()),
+        authorityKeyId: Buffer.from((await authorityKeyId(signer)).rawData),
+        signatureAlgorithm: identifier,
+        key: KeyObject.from(signer.privateKey),
+        digest,
+      };
+    })();
+    signerDer.set(signer, loaded);
+  }
+  return loaded;
+}
+
+/** basicConstraints, keyUsage and extendedKeyUsage of a leaf: the same for every leaf of a kind and key type. */
+const fixedExtensions = new Map<string, Buffer[]>();
+
+function leafFixedExtensions(kind: CertKind, alg: KeyAlgorithm): Buffer[] {
+  const id = `${kind}/${alg}`;
+  let extensions = fixedExtensions.get(id);
+  if (!extensions) {
+    extensions = [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(leafKeyUsage(alg), true),
+      new x509.ExtendedKeyUsageExtension(
+        [kind === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+        false,
+      ),
+    ].map((e) => Buffer.from(e.rawData));
+    fixedExtensions.set(id, extensions);
+  }
+  return extensions;
+}
+
+/** subjectKeyIdentifier: SHA-1 of the subjectPublicKey bits (RFC 5280 §4.2.1.2 method 1). */
+function subjectKeyIdentifier(spki: Uint8Array): Buffer {
+  const outer = der.readTlv(spki, 0);
+  const bits = der.readTlv(spki, der.readTlv(spki, outer.start).end);
+  const keyId = createHash('sha1')
+    .update(spki.subarray(bits.start + 1, bits.end))
+    .digest();
+  return der.sequence(der.oid('2.5.29.14'), der.octetString(der.octetString(keyId)));
+}
+
+const DER_CERTIFICATE_VERSION_3 = der.explicit(0, Buffer.from([0x02, 0x01, 0x02]));
+
 /**
  * Issues a server (EKU serverAuth, SAN) or client (EKU clientAuth) certificate. Generates a new
- * key pair of `algorithm` unless `publicKey` is given (renewal with the same key); notAfter never
- * exceeds the CA's.
+ * key pair of `algorithm` unless `publicKey` (SPKI DER) is given (renewal with the same key);
+ * notAfter never exceeds the CA's. The certificate is encoded here (DER) and signed with
+ * node:crypto; its content is what @peculiar/x509's generator makes for the same input.
  */
 export async function issueLeafCertificate(options: {
   signer: Signer;
@@ -138,43 +222,48 @@ export async function issueLeafCertificate(options: {
   days: number;
   now: Date;
   san?: SubjectAltNames;
-  publicKey?: x509.PublicKey;
-}): Promise<{ cert: x509.X509Certificate; privateKey?: CryptoKey }> {
+  publicKey?: Uint8Array;
+}): Promise<{ cert: LeafCertificate; privateKey?: KeyObject }> {
   const { signer, now } = options;
-  const keys = options.publicKey ? undefined : await generateKeyPair(options.algorithm);
-  const publicKey = (options.publicKey ?? keys?.publicKey) as x509.PublicKey | CryptoKey;
-  const notAfter = Math.min(now.getTime() + options.days * DAY, signer.cert.notAfter.getTime());
+  const keys = options.publicKey ? undefined : await generateLeafKey(options.algorithm);
+  const spki = (options.publicKey ?? keys?.spki) as Uint8Array;
+  const toSecond = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
+  const notBefore = toSecond(now.getTime() - BACKDATE);
+  const notAfter = toSecond(Math.min(now.getTime() + options.days * DAY, signer.cert.notAfter.getTime()));
+  const serial = randomSerial();
   const cert = await sign(`${options.kind} certificate`, async () => {
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(leafKeyUsage(options.algorithm), true),
-      new x509.ExtendedKeyUsageExtension(
-        [options.kind === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
-        false,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await authorityKeyId(signer),
+    const ca = await loadSignerDer(signer);
+    const extensions = [
+      ...leafFixedExtensions(options.kind, options.algorithm),
+      subjectKeyIdentifier(spki),
+      ca.authorityKeyId,
     ];
     const san = options.san;
     if (san && san.dns.length + san.ip.length > 0) {
-      extensions.push(
-        new x509.SubjectAlternativeNameExtension([
-          ...san.dns.map((value) => ({ type: 'dns' as const, value })),
-          ...san.ip.map((value) => ({ type: 'ip' as const, value })),
-        ]),
-      );
+      const names = [
+        ...san.dns.map((value) => ({ type: 'dns' as const, value })),
+        ...san.ip.map((value) => ({ type: 'ip' as const, value })),
+      ];
+      extensions.push(Buffer.from(new x509.SubjectAlternativeNameExtension(names).rawData));
     }
-    return x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: [{ CN: [options.commonName] }],
-      issuer: signer.cert.subjectName,
-      publicKey,
-      signingKey: signer.privateKey,
-      signingAlgorithm: signingAlgorithm(signer.algorithm),
-      notBefore: new Date(now.getTime() - BACKDATE),
-      notAfter: new Date(notAfter),
-      extensions,
-    });
+    const tbs = der.sequence(
+      DER_CERTIFICATE_VERSION_3,
+      der.unsignedInteger(serial),
+      ca.signatureAlgorithm,
+      ca.issuer,
+      der.sequence(der.time(notBefore), der.time(notAfter)),
+      der.sequence(der.set(der.sequence(der.oid('2.5.4.3'), der.directoryString(options.commonName)))),
+      spki,
+      der.explicit(3, der.sequence(...extensions)),
+    );
+    const signature = cryptoSign(ca.digest, tbs, { key: ca.key, dsaEncoding: 'der' });
+    const certificate = der.sequence(tbs, ca.signatureAlgorithm, der.bitString(signature));
+    return {
+      pem: x509.PemConverter.encode(certificate, 'CERTIFICATE'),
+      serial,
+      notAfter,
+      commonName: options.commonName,
+    };
   });
   return keys ? { cert, privateKey: keys.privateKey } : { cert };
 }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { type Clock, createNodeFs, type HostFs, isMissing, systemClock } from '@invis/host';
 import { z } from 'zod';
-import { type CertKind, commonName, type RevocationReason, type Signer } from './ca';
+import { type CertKind, commonName, type LeafCertificate, type RevocationReason, type Signer } from './ca';
 import { type CertMeta, certMeta, importPrivateKeyPem, NodeX509, x509 } from './crypto';
 import { OvpnPkiError } from './errors';
 import { type IndexEntry, parseIndexTxt, renderIndexTxt } from './index-txt';
@@ -187,16 +187,22 @@ export function createPkiContext(options: PkiContextOptions): PkiContext {
 
 /**
  * The index line of a freshly signed certificate (notAfter to the second, as OpenSSL stores it).
- * @param cert the certificate
+ * @param cert the certificate (parsed, or as {@link issueLeafCertificate} returns it)
  * @returns a `valid` entry
  */
-export function entryOf(cert: x509.X509Certificate): IndexEntry {
+export function entryOf(
+  cert: x509.X509Certificate | Pick<LeafCertificate, 'serial' | 'notAfter' | 'commonName'>,
+): IndexEntry {
+  const leaf =
+    cert instanceof x509.X509Certificate
+      ? { serial: cert.serialNumber.toUpperCase(), notAfter: cert.notAfter, commonName: commonName(cert) }
+      : cert;
   return {
     status: 'valid',
-    notAfter: new Date(Math.floor(cert.notAfter.getTime() / 1000) * 1000),
-    serial: cert.serialNumber.toUpperCase(),
+    notAfter: new Date(Math.floor(leaf.notAfter.getTime() / 1000) * 1000),
+    serial: leaf.serial,
     file: 'unknown',
-    subject: `/CN=${commonName(cert)}`,
+    subject: `/CN=${leaf.commonName}`,
   };
 }
 

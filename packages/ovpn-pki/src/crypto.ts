@@ -1,7 +1,17 @@
 // Key generation, key/PEM conversion and signing parameters on WebCrypto (no openssl process).
 // @peculiar/x509 2.x needs a Reflect polyfill loaded before it (tsyringe), hence the first import.
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  generateKeyPair as generateNodeKeyPair,
+  KeyObject,
+  X509Certificate as NodeX509,
+  randomBytes,
+  webcrypto,
+} from 'node:crypto';
+import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
 import { OvpnPkiError } from './errors';
 import type { KeyAlgorithm } from './model';
@@ -47,12 +57,42 @@ export async function generateKeyPair(alg: KeyAlgorithm): Promise<webcrypto.Cryp
   }
 }
 
+/** A leaf's new key: the private half and the public half as SPKI DER. */
+export interface LeafKey {
+  privateKey: KeyObject;
+  spki: Buffer;
+}
+
+const generateNodeKeyPairAsync = promisify(generateNodeKeyPair);
+
+/**
+ * Generates a leaf key with node:crypto (no WebCrypto round trips): EC and Ed25519 at once,
+ * RSA on the thread pool (it takes tens of milliseconds and must not block the event loop).
+ * @throws {OvpnPkiError} PKI_CRYPTO_FAILED
+ */
+export async function generateLeafKey(alg: KeyAlgorithm): Promise<LeafKey> {
+  try {
+    const { privateKey, publicKey } =
+      alg === 'ed25519'
+        ? generateKeyPairSync('ed25519')
+        : alg.startsWith('ec-')
+          ? generateKeyPairSync('ec', { namedCurve: alg === 'ec-p384' ? 'P-384' : 'P-256' })
+          : await generateNodeKeyPairAsync('rsa', { modulusLength: Number(alg.slice(4)) });
+    return { privateKey, spki: publicKey.export({ type: 'spki', format: 'der' }) };
+  } catch (cause) {
+    throw new OvpnPkiError('PKI_CRYPTO_FAILED', `cannot generate a ${alg} key`, { cause, details: { algorithm: alg } });
+  }
+}
+
 /**
  * Exports a private key as PKCS#8 PEM; with a passphrase as `ENCRYPTED PRIVATE KEY`
  * (PBES2, AES-256-CBC; what `openssl pkey -aes256` writes, so easy-rsa/openssl can use it).
  */
-export async function exportPrivateKeyPem(key: CryptoKey, passphrase?: string): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+export async function exportPrivateKeyPem(key: CryptoKey | KeyObject, passphrase?: string): Promise<string> {
+  const der =
+    key instanceof KeyObject
+      ? key.export({ type: 'pkcs8', format: 'der' })
+      : Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
   if (passphrase === undefined) return `${x509.PemConverter.encode(der, 'PRIVATE KEY')}\n`;
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
     .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })

@@ -3,6 +3,7 @@
 // revokes, renews and lists certificates and composes the stages that live in their own modules:
 // the lock (lock.ts), the CRL (crl.ts) and the CA rollover (rollover.ts), all on one PkiContext
 // (context.ts). Every mutation rewrites index.txt and re-signs the CRL when revocations change.
+import type { KeyObject } from 'node:crypto';
 import { type Clock, type HostFs, isMissing } from '@invis/host';
 import { z } from 'zod';
 import {
@@ -11,6 +12,7 @@ import {
   commonName,
   createCaCertificate,
   issueLeafCertificate,
+  type LeafCertificate,
   REVOCATION_REASONS,
   type RevocationReason,
 } from './ca';
@@ -26,7 +28,7 @@ import {
   subjectCn,
 } from './context';
 import { type CrlInfo, crlInfo, ensureFreshCrl, readCrl, writeCrl } from './crl';
-import { type CryptoKey, certMeta, exportPrivateKeyPem, importPrivateKeyPem, x509 } from './crypto';
+import { certMeta, exportPrivateKeyPem, importPrivateKeyPem, x509 } from './crypto';
 import { isOvpnPkiError, OvpnPkiError } from './errors';
 import type { IndexEntry } from './index-txt';
 import { createPkiLock } from './lock';
@@ -352,7 +354,7 @@ export function createPki(options: PkiOptions): Pki {
             dns: (san?.names.items ?? []).filter((n) => n.type === 'dns').map((n) => n.value),
             ip: (san?.names.items ?? []).filter((n) => n.type === 'ip').map((n) => n.value),
           },
-          ...(rekey ? {} : { publicKey: old.publicKey }),
+          ...(rekey ? {} : { publicKey: new Uint8Array(old.publicKey.rawData) }),
         });
         if (revokePrevious) await issuing.revokeLocked(name, 'superseded', old.serialNumber.toUpperCase());
         const [material] = await issuing.store([{ name, kind, cert, privateKey }]);
@@ -390,9 +392,9 @@ interface IssueRequest {
 interface Signed {
   name: string;
   kind: CertKind;
-  cert: x509.X509Certificate;
+  cert: LeafCertificate;
   /** The new key; undefined when re-certifying the stored one. */
-  privateKey: CryptoKey | undefined;
+  privateKey: KeyObject | undefined;
 }
 
 /** Issuing, revoking and reading leaf certificates of one PKI (the parts that mutate run under the caller's lock). */
@@ -439,13 +441,13 @@ function createCertificates(ctx: PkiContext) {
   async function store(signed: readonly Signed[]): Promise<CertificateMaterial[]> {
     const s = await ctx.settings();
     const materials = await mapLimit(signed, async ({ name, kind, cert, privateKey }) => {
-      const certPem = `${cert.toString('pem')}\n`;
+      const certPem = `${cert.pem}\n`;
       const keyPem = privateKey ? await exportPrivateKeyPem(privateKey) : undefined;
       await settleAll([
         ...(keyPem === undefined
           ? []
           : [fs.writeFileAtomic(path('private', `${name}.key`), keyPem, { mode: KEY_MODE })]),
-        fs.writeFileAtomic(path('certs_by_serial', `${cert.serialNumber.toUpperCase()}.pem`), certPem, {
+        fs.writeFileAtomic(path('certs_by_serial', `${cert.serial}.pem`), certPem, {
           mode: PUBLIC_MODE,
         }),
         fs.writeFileAtomic(path('issued', `${name}.crt`), certPem, { mode: PUBLIC_MODE }),
