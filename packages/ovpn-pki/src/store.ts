@@ -357,7 +357,7 @@ export function createPki(options: PkiOptions): Pki {
           ...(rekey ? {} : { publicKey: new Uint8Array(old.publicKey.rawData) }),
         });
         if (revokePrevious) await issuing.revokeLocked(name, 'superseded', old.serialNumber.toUpperCase());
-        const [material] = await issuing.store([{ name, kind, cert, privateKey }]);
+        const [material] = await issuing.store([{ name, kind, cert, privateKey }], s, await ctx.readIndex());
         if (revokePrevious) await writeCrl(ctx);
         return material as CertificateMaterial;
       });
@@ -437,9 +437,9 @@ function createCertificates(ctx: PkiContext) {
    * `writeFileAtomic`: fsync of the file and its directory, so their flushes share disk commits);
    * then, once all of them are durable, index.txt a single time. A crash in between leaves files
    * that index.txt does not list, never an index line without its files.
+   * @param index index.txt as read under the caller's lock (the new lines are appended to it)
    */
-  async function store(signed: readonly Signed[]): Promise<CertificateMaterial[]> {
-    const s = await ctx.settings();
+  async function store(signed: readonly Signed[], s: PkiSettings, index: IndexEntry[]): Promise<CertificateMaterial[]> {
     const materials = await mapLimit(signed, async ({ name, kind, cert, privateKey }) => {
       const certPem = `${cert.pem}\n`;
       const keyPem = privateKey ? await exportPrivateKeyPem(privateKey) : undefined;
@@ -458,7 +458,6 @@ function createCertificates(ctx: PkiContext) {
         keyPem: keyPem ?? (await readKey(name)),
       };
     });
-    const index = await ctx.readIndex();
     index.push(...signed.map(({ cert }) => entryOf(cert)));
     await ctx.writeIndex(index);
     return materials;
@@ -466,9 +465,13 @@ function createCertificates(ctx: PkiContext) {
 
   /** Signs and stores new leaves for validated requests (all names free, or nothing is signed). */
   async function issueLocked(requests: readonly IssueRequest[]): Promise<CertificateMaterial[]> {
-    const s = await ctx.settings();
-    const signer = await ctx.signer();
-    const taken = await mapLimit(requests, ({ name }) => fs.exists(path('issued', `${name}.crt`)));
+    // Independent reads at once: each costs a few thread-pool round trips, in a row they add up.
+    const [s, signer, index, taken] = await Promise.all([
+      ctx.settings(),
+      ctx.signer(),
+      ctx.readIndex(),
+      mapLimit(requests, ({ name }) => fs.exists(path('issued', `${name}.crt`))),
+    ]);
     const clash = requests.find((_, i) => taken[i]);
     if (clash) {
       throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${clash.name}" exists; renew or revoke it`, {
@@ -490,7 +493,7 @@ function createCertificates(ctx: PkiContext) {
       });
       return { name, kind, cert, privateKey };
     });
-    return store(signed);
+    return store(signed, s, index);
   }
 
   /** Serial of the current certificate of `name`; a name whose certificate was revoked (and none issued since) is PKI_ALREADY_REVOKED. */
