@@ -5,7 +5,7 @@ import { isInvisError } from '@invis/host';
 import { isPortalError, PortalError } from './errors';
 
 /** The parts of a host change, in the order a create runs them. */
-export type HostStep = 'computer' | 'dhcp' | 'dns-a' | 'dns-ptr' | 'dhcp-server';
+export type HostStep = 'computer' | 'dhcp' | 'dns-a' | 'dns-ptr';
 
 /** What a change does in one step, and how to take it back. */
 export interface Saga {

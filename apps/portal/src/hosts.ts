@@ -1,8 +1,9 @@
 // Hosts: a PC or device as one thing — AD computer object (PCs), DHCP reservation by MAC in the
 // device type's range of the original invis policy, DNS A and PTR — created, changed and removed
 // in one step that rolls every part back when one fails (hosts-saga.ts). The directory is the
-// DHCP source of truth (the original's iscDhcpHost objects); `push` makes a change reach the
-// running DHCP server (production: the setup's `invis-setup sync dhcp`, which reloads Kea).
+// DHCP source of truth (the original's iscDhcpHost objects): a change is done when the directory
+// holds it; `push` then makes it reach the running DHCP server in the background, coalesced
+// (production without push: the setup's one-minute `invis-setup sync dhcp`, which reloads Kea).
 import { readFile } from 'node:fs/promises';
 import type { AdClient } from '@invis/ad-client';
 import {
@@ -25,6 +26,7 @@ import {
   validateDhcpConfig,
 } from '@invis/dhcp-config';
 import { type DnsBackend, type DnsRecordInput, isDnsZoneError, isInZone, ptrName } from '@invis/dns-zone';
+import { type BackgroundSyncState, backgroundSync } from './background-sync';
 import { PortalError } from './errors';
 import { runSaga, type Saga } from './hosts-saga';
 import { staleWhileRevalidate } from './swr';
@@ -106,7 +108,12 @@ export interface HostManagerOptions {
   zone: string;
   /** The LAN (CIDR) whose device ranges and pool the original invis policy defines. */
   subnet: string;
-  /** Makes the directory's reservations reach the running DHCP server; omitted: its own timer does. */
+  /**
+   * Makes the directory's reservations reach the running DHCP server; omitted: its own timer does.
+   * Runs after a change has committed, in the background; changes that come during a run are
+   * covered by one more run. A failed run leaves the directory as it is (it is the truth; the
+   * next change or the setup's timer pushes again) and shows in {@link HostManager.dhcpSync}.
+   */
   push?: () => Promise<void>;
   /** The DHCP server's leases; omitted: no lease state. */
   leases?: () => Promise<Lease[]>;
@@ -132,6 +139,11 @@ export interface HostManager {
   leases(): Promise<LeaseView[]>;
   /** "Reserve" from the lease list: keeps the address when it lies outside the pool. */
   reserveLease(input: LeaseReservation): Promise<Host>;
+  /**
+   * The push of changes to the DHCP server; with `wait`, after every change made so far has been
+   * pushed (or its push failed: then `lastError` says why). Null without a push.
+   */
+  dhcpSync(wait?: boolean): Promise<BackgroundSyncState | null>;
 }
 
 const DNS_INPUT_CODES = new Set([
@@ -177,6 +189,17 @@ async function mapped<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Each MAC's lease, an active one before any other. */
+function leasesByMac(leases: readonly Lease[]): Map<string, Lease> {
+  const byMac = new Map<string, Lease>();
+  for (const l of leases) {
+    if (!l.mac) continue;
+    const seen = byMac.get(l.mac);
+    if (!seen || (l.state === 'active' && seen.state !== 'active')) byMac.set(l.mac, l);
+  }
+  return byMac;
+}
+
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Host names: one DNS label, lower case; with a computer account also a NetBIOS name (≤ 15). */
@@ -219,12 +242,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
   const load = async (): Promise<Host[]> => {
     const [config, names, leases] = await Promise.all([dhcp.read(), computers.list(), readLeases()]);
     const accounts = new Set(names);
-    const byMac = new Map<string, Lease>();
-    for (const l of leases) {
-      if (!l.mac) continue;
-      const seen = byMac.get(l.mac);
-      if (!seen || (l.state === 'active' && seen.state !== 'active')) byMac.set(l.mac, l);
-    }
+    const byMac = leasesByMac(leases);
     return config.config.reservations.map((r) => toHost(r, accounts.has(r.hostname), byMac.get(r.mac)));
   };
   const toHost = (r: Reservation, computer: boolean, lease: Lease | undefined): Host => ({
@@ -244,6 +262,9 @@ export function createHostManager(options: HostManagerOptions): HostManager {
   };
   const find = async (name: string): Promise<Host | undefined> =>
     (await fresh()).find((h) => h.name === name.toLowerCase());
+  /** The host a change has just written, with its live lease (the directory is not read again). */
+  const written = async (r: Reservation, computer: boolean): Promise<Host> =>
+    toHost(r, computer, leasesByMac(await readLeases()).get(r.mac));
   const need = async (name: string): Promise<Host> => {
     const host = await find(name);
     if (!host) throw new PortalError('PORTAL_NOT_FOUND', `no host ${name}`, { details: { host: name } });
@@ -294,8 +315,24 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       ...(add ? [{ name: at.name, type: 'PTR' as const, target: fqdn(add) }] : []),
     ];
 
-  const push = async (saga: Saga): Promise<void> => {
-    if (options.push) await saga.run('dhcp-server', options.push);
+  const dhcpServer = options.push
+    ? backgroundSync(options.push, (e) =>
+        console.error(`portal: pushing the reservations failed: ${(e as Error).message ?? e}`),
+      )
+    : null;
+  /** The free address of a type's range in `config`, leased addresses excluded. */
+  const freeIn = async (config: DhcpConfig, type: DeviceType): Promise<string> => {
+    const taken = (await readLeases()).filter((l) => l.state === 'active').map((l) => l.ip);
+    return mapped(async () => nextFreeAddress(config, { deviceType: type, exclude: taken }));
+  };
+  /** Runs a change's saga; once it has committed, the DHCP server is brought along. */
+  const change = async (body: (saga: Saga) => Promise<void>): Promise<void> => {
+    try {
+      await runSaga(body);
+    } finally {
+      cache.invalidate();
+    }
+    dhcpServer?.request();
   };
 
   const manager: HostManager = {
@@ -304,9 +341,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     list: () => cache.get(),
     get: (name) => find(name),
     async nextFree(type) {
-      const config = await mapped(model);
-      const taken = (await readLeases()).filter((l) => l.state === 'active').map((l) => l.ip);
-      return mapped(async () => nextFreeAddress(config, { deviceType: type, exclude: taken }));
+      return freeIn(await mapped(model), type);
     },
 
     async offers() {
@@ -336,7 +371,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       if (config.reservations.some((r) => r.hostname === name) || (computer && (await computers.exists(name)))) {
         throw new PortalError('PORTAL_CONFLICT', `a host ${name} exists already`, { details: { host: name } });
       }
-      const ip = input.ip ?? (await manager.nextFree(input.type));
+      const ip = input.ip ?? (await freeIn(config, input.type));
       const reservation: Reservation = {
         hostname: name,
         mac,
@@ -346,28 +381,23 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       // Every check that needs no write comes first: a refused input changes nothing.
       await mapped(async () => validated(config, [...config.reservations, reservation]));
       const reverse = await reverseZone(ip);
-      try {
-        await runSaga(async (saga) => {
-          if (computer) {
-            await saga.run(
-              'computer',
-              () => computers.create(name, input.comment || 'Computer'),
-              () => computers.delete(name),
-            );
-          }
+      await change(async (saga) => {
+        if (computer) {
           await saga.run(
-            'dhcp',
-            () => dhcp.putReservation(reservation),
-            () => dhcp.deleteReservation(name),
+            'computer',
+            () => computers.create(name, input.comment || 'Computer'),
+            () => computers.delete(name),
           );
-          await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
-          await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
-          await push(saga);
-        });
-      } finally {
-        cache.invalidate();
-      }
-      return need(name);
+        }
+        await saga.run(
+          'dhcp',
+          () => dhcp.putReservation(reservation),
+          () => dhcp.deleteReservation(name),
+        );
+        await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
+        await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
+      });
+      return written(reservation, computer);
     },
 
     async update(name, patch) {
@@ -403,62 +433,52 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       };
       await mapped(async () => validated(config, [...others, after]));
       const [oldReverse, newReverse] = [await reverseZone(old.ip), await reverseZone(ip)];
-      try {
-        await runSaga(async (saga) => {
-          if (renamed && old.computer) {
-            await saga.run(
-              'computer',
-              () => computers.rename(old.name, next.name),
-              () => computers.rename(next.name, old.name),
-            );
-          }
-          if (renamed) {
-            // The old object goes first: the directory refuses a second host with the same MAC.
-            await saga.run(
-              'dhcp',
-              () => dhcp.deleteReservation(old.name),
-              () => dhcp.putReservation(before),
-            );
-          }
+      await change(async (saga) => {
+        if (renamed && old.computer) {
+          await saga.run(
+            'computer',
+            () => computers.rename(old.name, next.name),
+            () => computers.rename(next.name, old.name),
+          );
+        }
+        if (renamed) {
+          // The old object goes first: the directory refuses a second host with the same MAC.
           await saga.run(
             'dhcp',
-            () => dhcp.putReservation(after),
-            () => (renamed ? dhcp.deleteReservation(next.name) : dhcp.putReservation(before)),
+            () => dhcp.deleteReservation(old.name),
+            () => dhcp.putReservation(before),
           );
-          if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
-          await setRecords(saga, 'dns-a', { zone, name: fqdn(next.name) }, 'A', a(next.name, ip));
-          if (renamed || ip !== old.ip) {
-            await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', ptrs(oldReverse, old.name));
-          }
-          await setRecords(saga, 'dns-ptr', newReverse, 'PTR', ptrs(newReverse, next.name, next.name));
-          await push(saga);
-        });
-      } finally {
-        cache.invalidate();
-      }
-      return need(next.name);
+        }
+        await saga.run(
+          'dhcp',
+          () => dhcp.putReservation(after),
+          () => (renamed ? dhcp.deleteReservation(next.name) : dhcp.putReservation(before)),
+        );
+        if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
+        await setRecords(saga, 'dns-a', { zone, name: fqdn(next.name) }, 'A', a(next.name, ip));
+        if (renamed || ip !== old.ip) {
+          await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', ptrs(oldReverse, old.name));
+        }
+        await setRecords(saga, 'dns-ptr', newReverse, 'PTR', ptrs(newReverse, next.name, next.name));
+      });
+      return written(after, old.computer);
     },
 
     async remove(name) {
       const old = await need(name);
       const reverse = await reverseZone(old.ip);
       const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
-      try {
-        await runSaga(async (saga) => {
-          await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name));
-          await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
-          await saga.run(
-            'dhcp',
-            () => dhcp.deleteReservation(old.name),
-            () => dhcp.putReservation(before),
-          );
-          await push(saga);
-          // Last: a deleted computer account cannot be brought back (its SID is gone).
-          if (old.computer) await saga.run('computer', () => computers.delete(old.name));
-        });
-      } finally {
-        cache.invalidate();
-      }
+      await change(async (saga) => {
+        await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name));
+        await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
+        await saga.run(
+          'dhcp',
+          () => dhcp.deleteReservation(old.name),
+          () => dhcp.putReservation(before),
+        );
+        // Last: a deleted computer account cannot be brought back (its SID is gone).
+        if (old.computer) await saga.run('computer', () => computers.delete(old.name));
+      });
     },
 
     async leases() {
@@ -492,6 +512,12 @@ export function createHostManager(options: HostManagerOptions): HostManager {
         ...(input.comment ? { comment: input.comment } : {}),
         ...(input.computer === undefined ? {} : { computer: input.computer }),
       });
+    },
+
+    async dhcpSync(wait) {
+      if (!dhcpServer) return null;
+      if (wait) await dhcpServer.settled().catch(() => undefined);
+      return dhcpServer.state();
     },
   };
   return manager;

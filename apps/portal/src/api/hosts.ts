@@ -70,6 +70,14 @@ const LeaseSchema = z
     reservedAs: z.string().nullable(),
   })
   .openapi('Lease');
+const SyncQuery = z.strictObject({ wait: z.enum(['true', 'false']).optional() });
+const DhcpSyncSchema = z
+  .object({
+    pending: z.boolean(),
+    lastSuccess: z.string().nullable().openapi({ description: 'ISO 8601' }),
+    lastError: z.string().nullable(),
+  })
+  .openapi('DhcpSync');
 const LeaseParam = z.object({ ip: Ipv4.openapi({ param: { name: 'ip', in: 'path' } }) });
 const ReserveLease = z
   .strictObject({
@@ -126,6 +134,26 @@ export function registerHostRoutes(app: OpenAPIHono<PortalEnv>): void {
     async (c) => {
       authorize(c, 'hosts:read');
       return c.json({ ip: await requireHosts(c).nextFree(c.req.valid('query').type) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/hosts/dhcp-sync',
+      tags,
+      summary: 'Whether the DHCP server has the directory’s reservations yet (the push after each change)',
+      description:
+        'A host change answers once the directory holds it; the running DHCP server follows in the background. ' +
+        'With wait=true the answer comes after every change made so far has been pushed (or its push failed). ' +
+        'null when this portal does not push (the setup’s timer does).',
+      security: SECURITY,
+      request: { query: SyncQuery },
+      responses: { 200: jsonResponse(DhcpSyncSchema.nullable()), ...ERRORS },
+    }),
+    async (c) => {
+      authorize(c, 'hosts:read');
+      return c.json(await requireHosts(c).dhcpSync(c.req.valid('query').wait === 'true'), 200);
     },
   );
 

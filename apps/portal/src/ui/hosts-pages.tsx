@@ -5,6 +5,7 @@ import { DEVICE_TYPES, type DeviceType } from '@invis/dhcp-config';
 import type { DnsRecord } from '@invis/dns-zone';
 import { EDITABLE_TYPES, isEditableRecord, rdataText } from '../api/dns';
 import { requireHosts } from '../api/hosts';
+import type { BackgroundSyncState } from '../background-sync';
 import type { PortalContext } from '../context';
 import { PortalError } from '../errors';
 import type { Host, LeaseView } from '../hosts';
@@ -48,10 +49,17 @@ export function HostsPage(props: {
   hosts: Host[];
   leases: LeaseView[];
   offers: Record<DeviceType, string | null>;
+  /** The push to the DHCP server (null: the setup's timer does it). */
+  dhcpSync: BackgroundSyncState | null;
 }) {
-  const { v, hosts, leases, offers } = props;
+  const { v, hosts, leases, offers, dhcpSync } = props;
   return (
     <Layout v={v} title={v.t('hostsTitle')}>
+      {dhcpSync?.lastError ? (
+        <p class="banner" role="alert" id="dhcp-sync-error">
+          {`${v.t('dhcpSyncFailed')} ${dhcpSync.lastError}`}
+        </p>
+      ) : null}
       <h2>{v.t('newHost')}</h2>
       <form method="post" data-api="POST /api/hosts" data-next="/hosts" id="new-host">
         <Field name="name" label={v.t('name')} required />
@@ -248,8 +256,13 @@ export function DnsZonePage({ v, zone, records }: { v: View; zone: string; recor
 export function registerHostPages(page: PageRegistrar): void {
   page('/hosts', true, async (c, v) => {
     const hosts = requireHosts(c);
-    const [list, leases, offers] = await Promise.all([hosts.list(), hosts.leases(), hosts.offers()]);
-    return <HostsPage v={v} hosts={list} leases={leases} offers={offers} />;
+    const [list, leases, offers, dhcpSync] = await Promise.all([
+      hosts.list(),
+      hosts.leases(),
+      hosts.offers(),
+      hosts.dhcpSync(),
+    ]);
+    return <HostsPage v={v} hosts={list} leases={leases} offers={offers} dhcpSync={dhcpSync} />;
   });
   page('/hosts/:name', true, async (c, v) => {
     const name = c.req.param('name') ?? '';

@@ -216,6 +216,8 @@ const de = {
   leasesTitle: 'DHCP-Leases',
   noLeases: 'Keine Leases.',
   noHosts: 'Noch keine Geräte.',
+  dhcpSyncFailed:
+    'Der DHCP-Server hat die letzten Änderungen noch nicht übernommen (sie sind im Verzeichnis gespeichert und werden erneut übertragen):',
   leaseEnds: 'Gültig bis',
   reservedAs: 'Reserviert als',
   reserve: 'Reservieren',
@@ -508,6 +510,8 @@ const en: Record<TextKey, string> = {
   leasesTitle: 'DHCP leases',
   noLeases: 'No leases.',
   noHosts: 'No hosts yet.',
+  dhcpSyncFailed:
+    'The DHCP server has not taken the latest changes yet (they are stored in the directory and will be pushed again):',
   leaseEnds: 'Valid until',
   reservedAs: 'Reserved as',
   reserve: 'Reserve',

@@ -142,6 +142,12 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
     return client;
   };
 
+  /** Waits until the running Kea has every change made so far (the push runs in the background). */
+  const dhcpSynced = async (api: Awaited<ReturnType<typeof admin>>) => {
+    const state = await (await api.request('GET', '/api/hosts/dhcp-sync?wait=true')).json();
+    expect(state).toMatchObject({ pending: false, lastError: null });
+  };
+
   it('creates a PC: the DHCP client gets the reserved address, dig resolves name and PTR', async () => {
     const api = await admin(portal);
     const mac = '02:42:ac:11:00:21';
@@ -152,6 +158,7 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
     expect(host.computer).toBe(true);
     expect((await ad.computers.get('pc01'))?.dnsHostName).toBe(host.fqdn);
 
+    await dhcpSynced(api);
     const lease = await requestDhcpLease(kea.info, { mac, timeoutSec: 10 });
     expect(lease.ip).toBe(host.ip);
     expect(await dig(dc.info.address, dc.info.dnsPort, host.fqdn, 'A')).toEqual([host.ip]);
@@ -176,6 +183,7 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
     expect(await dig(dc.info.address, dc.info.dnsPort, host.fqdn, 'A')).toEqual([host.ip]);
     expect(await dig(dc.info.address, dc.info.dnsPort, host.fqdn.replace('laser2', 'laser1'), 'A')).toEqual([]);
     expect(await dig(dc.info.address, dc.info.dnsPort, '-x', host.ip)).toEqual([`${host.fqdn}.`]);
+    await dhcpSynced(api);
     expect((await requestDhcpLease(kea.info, { mac, timeoutSec: 10 })).ip).toBe(host.ip);
 
     expect((await api.request('DELETE', '/api/hosts/laser2')).status).toBe(204);
@@ -213,6 +221,7 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
     expect(res.status).toBe(201);
     const host = (await res.json()) as { ip: string };
     expect(host.ip).toBe(`${kea.info.net}.60`);
+    await dhcpSynced(api);
     expect((await requestDhcpLease(kea.info, { mac, timeoutSec: 10 })).ip).toBe(host.ip);
   });
 
