@@ -65,4 +65,5 @@ export {
   generateTlsCryptV2ServerKey,
   parseStaticKey,
   renderStaticKey,
+  wrapTlsCryptV2ClientKey,
 } from './tls-crypt';

@@ -12,6 +12,7 @@ import {
   generateTlsCryptKey,
   generateTlsCryptV2ClientKey,
   generateTlsCryptV2ServerKey,
+  wrapTlsCryptV2ClientKey,
 } from '../../src/index';
 import { CONNECTED, createFixture, type Fixture, SERVER_NAME } from './fixture';
 
@@ -65,6 +66,27 @@ describe('OpenVPN handshake with our PKI', () => {
     const client = await f.connect(await f.bundle('erwin', server, { tlsCryptV2: clientKey }));
     expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
     await client.stop();
+    await server.stop();
+  });
+
+  it('tls-crypt-v2: a client key wrapped in-process connects to openvpn with an openvpn server key', async () => {
+    const serverKeyText = await generateTlsCryptV2ServerKey(createExecaRunner());
+    const serverKey = join(f.dir, 'tc-v2-server-2.key');
+    await writeFile(serverKey, serverKeyText, { mode: 0o600 });
+    await f.pki.issueClient({ name: 'erwin2' });
+    const server = await f.startServer(['--tls-crypt-v2', serverKey]);
+    const client = await f.connect(
+      await f.bundle('erwin2', server, { tlsCryptV2: wrapTlsCryptV2ClientKey(serverKeyText) }),
+    );
+    expect(await client.waitForLog(CONNECTED, 15_000)).toBe(true);
+    await client.stop();
+    // A key wrapped under another server key is refused by the server.
+    await f.pki.issueClient({ name: 'erwin3' });
+    const stranger = wrapTlsCryptV2ClientKey(await generateTlsCryptV2ServerKey(createExecaRunner()));
+    const refused = await f.connect(await f.bundle('erwin3', server, { tlsCryptV2: stranger }));
+    expect(await server.waitForLog(/client key authentication error/, 15_000)).toBe(true);
+    expect(await refused.waitForLog(CONNECTED, 1_000)).toBe(false);
+    await refused.stop();
     await server.stop();
   });
 
