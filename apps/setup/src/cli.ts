@@ -28,6 +28,7 @@ import type { ModuleContext, SetupModule } from './module';
 import { syncDhcp } from './modules/dhcp';
 import { syncMail } from './modules/fetchmail';
 import { MODULES } from './modules/index';
+import { syncDavGroups } from './modules/webdav';
 import { runVpnCheck, vpnBundle } from './openvpn-check';
 import { runVpnConnect } from './openvpn-connect';
 import { chooseExternalPorts, type ExternalPorts, parseListeningPorts } from './ports';
@@ -144,8 +145,8 @@ ${COMMON.en}`,
     en: `usage: invis-setup status\nState per module from the last apply.\n${COMMON.en}`,
   },
   sync: {
-    de: `Aufruf: invis-setup sync dhcp|homes|mail\ndhcp: liest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet.\nhomes: legt für Konten mit RFC2307-IDs fehlende Home- und Profilordner an (Eigentümer das Konto, 0700); Vorhandenes bleibt unberührt.\nmail: übernimmt Mailkonten, Anwesenheit und Urlaub aus dem Verzeichnis in die Postfix-Tabellen, die fetchmail-Konfiguration (fetchmail wird bei Änderung neu gestartet) und die Urlaubsskripte.\nNur auf dem Server, nicht mit --root.\n${COMMON.de}`,
-    en: `usage: invis-setup sync dhcp|homes|mail\ndhcp: reads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted.\nhomes: creates missing home and profile folders of accounts with RFC2307 ids (owned by the account, 0700); what exists is left as it is.\nmail: brings mail accounts, presence and vacation from the directory into Postfix's tables, the fetchmail rc (fetchmail restarted when it changed) and the vacation scripts.\nOn the server only, not with --root.\n${COMMON.en}`,
+    de: `Aufruf: invis-setup sync dhcp|homes|mail\ndhcp: liest die Reservierungen (iscDhcpHost) aus dem Verzeichnis; hat sich die Konfiguration geändert, wird sie geprüft und Kea per config-reload übergeben (kein Neustart) bzw. dhcpd neu gestartet.\nhomes: legt für Konten mit RFC2307-IDs fehlende Home- und Profilordner an (Eigentümer das Konto, 0700); Vorhandenes bleibt unberührt. Ist WebDAV eingerichtet, werden die Regeln der Gruppenordner unter gruppen nachgezogen (Apache nur bei Änderung neu geladen).\nmail: übernimmt Mailkonten, Anwesenheit und Urlaub aus dem Verzeichnis in die Postfix-Tabellen, die fetchmail-Konfiguration (fetchmail wird bei Änderung neu gestartet) und die Urlaubsskripte.\nNur auf dem Server, nicht mit --root.\n${COMMON.de}`,
+    en: `usage: invis-setup sync dhcp|homes|mail\ndhcp: reads the reservations (iscDhcpHost) from the directory; when the config changed it is checked and handed to Kea by config-reload (no restart), or dhcpd is restarted.\nhomes: creates missing home and profile folders of accounts with RFC2307 ids (owned by the account, 0700); what exists is left as it is. With WebDAV set up, the rules of the group folders below gruppen follow (Apache reloaded only when they changed).\nmail: brings mail accounts, presence and vacation from the directory into Postfix's tables, the fetchmail rc (fetchmail restarted when it changed) and the vacation scripts.\nOn the server only, not with --root.\n${COMMON.en}`,
   },
   ddns: {
     de: `Aufruf: invis-setup ddns\nEin DDNS-Lauf für den Abschnitt ddns der Antworten; schreibt die Statuszeile für das Portal. Exit 1, wenn keine öffentliche Adresse gefunden oder das Update abgelehnt wurde.\n${COMMON.de}`,
@@ -352,9 +353,16 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     if (staging) throw new SetupError('SETUP_USAGE', 'sync works on the live server only, not with --root');
     if (parsed.positionals[0] === 'homes') {
       const homes = await syncHomes(ctx);
+      // The same minute's work for groups: WebDAV's rules for the folders below gruppen.
+      const dav = await syncDavGroups(ctx);
+      const davLines = dav?.report.changed ? [formatPlan(dav.report)] : [];
       out(
-        { created: homes.created, problems: homes.problems },
-        `${[...homes.created, ...homes.problems.map((p) => `${p}: not a folder, left alone`)].join('\n') || t(lang, 'noChanges')}\n`,
+        {
+          created: homes.created,
+          problems: homes.problems,
+          ...(dav ? { dav: { changed: dav.report.changed, served: dav.served, skipped: dav.skipped } } : {}),
+        },
+        `${[...homes.created, ...homes.problems.map((p) => `${p}: not a folder, left alone`), ...davLines].join('\n') || t(lang, 'noChanges')}\n`,
       );
       return homes.problems.length > 0 ? EXIT.failure : EXIT.ok;
     }

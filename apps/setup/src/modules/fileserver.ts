@@ -55,7 +55,8 @@ async function checkShares(ctx: ModuleContext, candidate: string, text: string):
  */
 /**
  * The homes sync's service and timer: every minute `invis-setup sync homes` gives new accounts
- * their home and profile folders (root work the unprivileged portal cannot do).
+ * their home and profile folders and WebDAV the rules of new group folders (root work the
+ * unprivileged portal cannot do).
  * @param ctx profile (the setup command, the folders it writes)
  * @returns both units
  */
@@ -72,7 +73,11 @@ export function renderHomesSyncUnits(ctx: Pick<ModuleContext, 'profile'>): { ser
       ['ProtectSystem', 'strict'],
       ['PrivateTmp', 'yes'],
       ['NoNewPrivileges', 'yes'],
-      ['ReadWritePaths', `${profile.shares.homes} ${profile.shares.profiles}`],
+      // WebDAV's group folders (Apache's ACL entries) and its site; `-`: no Apache, no site folder.
+      [
+        'ReadWritePaths',
+        `${profile.shares.homes} ${profile.shares.profiles} ${profile.shares.gruppen} -${profile.webdav.sitesDir}`,
+      ],
       ['CapabilityBoundingSet', 'CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE'],
     ],
   });

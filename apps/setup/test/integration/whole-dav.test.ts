@@ -2,7 +2,10 @@
 // whole-dav.yaml`, then `apply` of webdav, nfs and the firewall (with the DC and the file server
 // they depend on) inside the sandbox. From the LAN client: @invis/owncloud-sync (its CLI) syncs
 // Verwaltung over WebDAV as a member and is refused (403, a typed error) as a non-member; files
-// written over WebDAV get the share's group and mode; a Content-Range PUT resumes a file. NFSv4: nfs-ganesha serves the export model (sec=sys here: no Kerberos NFS client in the
+// written over WebDAV get the share's group and mode; a Content-Range PUT resumes a file. A group
+// created after apply (ad-client, folder as the portal makes it) is served to its members once
+// `invis-setup sync homes` ran, refused to others; portal is read-only for everyone. NFSv4:
+// nfs-ganesha serves the export model (sec=sys here: no Kerberos NFS client in the
 // sandbox), read with libnfs's nfs-cat as a user's uid — their own file, not another user's; the
 // keytab holds nfs/<fqdn>.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,6 +22,9 @@ const DAV = `https://${SERVER}:8444/dav`;
 const WORKGROUP = 'INVIS-NET';
 const PASSWORD = 'Dav-Test-Pass-1';
 const SYNC = join(REPO, 'packages/owncloud-sync/src/bin.ts');
+const GROUP_SCRIPT = join(import.meta.dirname, 'whole-dav-group.ts');
+/** A group made after apply; the dot proves the site's rule matches the name, not a pattern. */
+const TEAM = 'team.nord';
 const uid = { anna: 30001, bob: 30002 };
 const DOMAIN_USERS = 20513;
 
@@ -54,6 +60,25 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
       { env: { NODE_EXTRA_CA_CERTS: caFile, PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 120_000 },
     );
     return result;
+  };
+  /** The HTTP status of one curl request to the WebDAV endpoint as `user`. */
+  const davStatus = async (user: string, args: string[]) => {
+    const config = join(dir, `curl-${user}`);
+    await writeFile(config, `user = "${user}:${PASSWORD}"\n`, { mode: 0o600 });
+    return (
+      await must(sandbox.lan.runner, 'curl', [
+        '-sS',
+        '--cacert',
+        caFile,
+        '-K',
+        config,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        ...args,
+      ])
+    ).trim();
   };
   const syncFolder = async (user: string, share: string) => {
     const local = join(dir, `${user}-${share}`);
@@ -242,6 +267,93 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
     expect(await status(['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/service/`])).toBe('207');
     expect(await status(['-T', join(dir, 'body.txt'), `${DAV}/service/bob.txt`])).toBe('403');
     expect(await status(['-X', 'MKCOL', `${DAV}/service/bob/`])).toBe('403');
+  }, 120_000);
+
+  it('gruppen: a group made after apply is served to its members once `sync homes` ran; others get 403; files get the group and mode', async () => {
+    const team = `/srv/shares/gruppen/${TEAM}`;
+    const url = `${DAV}/gruppen/${TEAM}/`;
+    // The group as the portal creates it (ad-client), anna a member; its folder as the portal's
+    // createGroupShare makes it (root:<gid> 2770) with a template's folder and file inside.
+    const admin = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;
+    const created = await must(
+      sandbox.runner,
+      process.execPath,
+      ['--conditions=@invis/source', '--import', TSX, GROUP_SCRIPT],
+      {
+        input: JSON.stringify({
+          url: `ldaps://${SERVER}:636`,
+          caFile: '/etc/invis/certs/ca.crt',
+          upn: 'administrator@invis-net.loc',
+          password: admin,
+          name: TEAM,
+          members: ['anna'],
+        }),
+      },
+    );
+    const gid = String((JSON.parse(created) as { gid: number }).gid);
+    await must(sandbox.runner, 'install', ['-d', '-o', '0', '-g', gid, '-m', '2770', team, `${team}/vorlage`]);
+    await sandbox.writeFile(`${team}/vorlage/liste.txt`, 'aus der Vorlage\n', { mode: '0660' });
+    await must(sandbox.runner, 'chown', [`0:${gid}`, `${team}/vorlage/liste.txt`]);
+    // A link in the way (to Verwaltung) is never served.
+    await must(sandbox.runner, 'ln', ['-s', '/srv/shares/verwaltung', '/srv/shares/gruppen/link']);
+    await must(sandbox.runner, 'install', ['-d', '-m', '0755', '/srv/shares/gruppen/teamXnord']);
+
+    // Before the sync the new folder has no rule: refused, also to its member.
+    expect(await davStatus('anna', ['-X', 'PROPFIND', '-H', 'Depth: 1', url])).toBe('403');
+    const synced = await cli(['sync', 'homes']);
+    expect(synced.code, JSON.stringify(synced.doc)).toBe(0);
+    expect(synced.doc).toMatchObject({ dav: { changed: true, served: [TEAM], skipped: ['link', 'teamXnord'] } });
+    const again = await cli(['sync', 'homes']);
+    expect(again.doc).toMatchObject({ dav: { changed: false, served: [TEAM] } });
+    expect((await cli(['verify', 'webdav'])).code).toBe(0);
+
+    // anna syncs the group folder: the template's file comes down, hers go up with the group and mode.
+    const local = await syncFolder('anna', `gruppen/${TEAM}`);
+    await writeFile(join(local, 'plan.txt'), 'Plan Nord\n');
+    await mkdir(join(local, 'fotos'));
+    await writeFile(join(local, 'fotos', 'f1.txt'), 'Foto 1\n');
+    const run = await sync('anna', ['run', local, '--json']);
+    expect(run.exitCode, run.output).toBe(0);
+    expect(await readFile(join(local, 'vorlage', 'liste.txt'), 'utf8')).toBe('aus der Vorlage\n');
+    const wwwData = (await must(sandbox.runner, 'id', ['-u', 'www-data'])).trim();
+    expect(await stat(`${team}/plan.txt`)).toBe(`660 ${wwwData} ${gid}`);
+    expect(await stat(`${team}/fotos`)).toBe(`2770 ${wwwData} ${gid}`);
+    expect(await stat(`${team}/fotos/f1.txt`)).toBe(`660 ${wwwData} ${gid}`);
+    // …and into the template's folder too (its tree got Apache's entries on the first sync).
+    await writeFile(join(dir, 'neu.txt'), 'neu\n');
+    expect(await davStatus('anna', ['-T', join(dir, 'neu.txt'), `${url}vorlage/neu.txt`])).toBe('201');
+    expect(await stat(`${team}/vorlage/neu.txt`)).toBe(`660 ${wwwData} ${gid}`);
+
+    // bob is no member: 403 for reading and writing, also through MOVE from a share of his.
+    expect(await davStatus('bob', ['-X', 'PROPFIND', '-H', 'Depth: 1', url])).toBe('403');
+    expect(await davStatus('bob', [`${url}plan.txt`])).toBe('403');
+    expect(await davStatus('bob', ['-T', join(dir, 'neu.txt'), `${url}bob.txt`])).toBe('403');
+    expect(await davStatus('bob', ['-T', join(dir, 'neu.txt'), `${DAV}/aktuell/bob.txt`])).toBe('201');
+    expect(await davStatus('bob', ['-X', 'MOVE', '-H', `Destination: ${url}bob.txt`, `${DAV}/aktuell/bob.txt`])).toBe(
+      '403',
+    );
+    // The root lists no group's folder (not even to members); the link is refused, not followed.
+    expect(await davStatus('anna', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/gruppen/`])).toBe('403');
+    expect(await davStatus('anna', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/gruppen/link/`])).toBe('403');
+    // A folder whose name only matches the group's as a pattern (`.` as any character), open to
+    // Apache on disk: its own rule would be needed, the group's does not reach it.
+    expect(await davStatus('anna', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/gruppen/teamXnord/`])).toBe('403');
+
+    // The group deleted and its folder archived (as the portal does): refused after the next sync.
+    await tool(['group', 'delete', TEAM]);
+    await must(sandbox.runner, 'mv', [team, `${team}.archiv`]);
+    const removed = await cli(['sync', 'homes']);
+    expect(removed.doc).toMatchObject({ dav: { changed: true, served: [] } });
+    expect(await davStatus('anna', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/gruppen/${TEAM}.archiv/`])).toBe('403');
+  }, 300_000);
+
+  it('portal: every user reads downloads and uploads (as over SMB, read-only); nobody writes', async () => {
+    await sandbox.writeFile('/srv/shares/portal/downloads/info.txt', 'zum Herunterladen\n', { mode: '0644' });
+    expect(await davStatus('bob', [`${DAV}/portal/downloads/info.txt`])).toBe('200');
+    expect(await davStatus('bob', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/portal/uploads/`])).toBe('207');
+    await writeFile(join(dir, 'up.txt'), 'hoch\n');
+    expect(await davStatus('bob', ['-T', join(dir, 'up.txt'), `${DAV}/portal/uploads/up.txt`])).toBe('403');
+    expect(await davStatus('anna', ['-X', 'DELETE', `${DAV}/portal/downloads/info.txt`])).toBe('403');
   }, 120_000);
 
   it('NFSv4 through nfs-ganesha: a user reads their own file as their uid, not another user’s; root is squashed', async () => {
