@@ -2,6 +2,9 @@
 // iscDhcpHost objects, AD-integrated DNS answered by Samba's DNS), Kea in a network namespace
 // (a changed reservation pushed by config-reload) with a busybox DHCP client, and a BIND that
 // refuses the portal's updates for the rollback case.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type AdClient, createAdClient, installInvisSchema } from '@invis/ad-client';
 import {
   createDhcpDirectory,
@@ -28,7 +31,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adComputerAccounts, createHostManager, leaseFileSource } from '../../src/hosts';
 import { apiClient, httpSend } from '../http-client';
-import { INSIDE, startTestPortal, type TestPortal } from './harness';
+import { INSIDE, launchChromium, startTestPortal, type TestPortal } from './harness';
+
+// INVIS_SCREENSHOT_DIR=$PWD/apps/portal/docs refreshes the README's screenshot of the hosts page.
+const SHOTS = process.env.INVIS_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'portal-hosts-shots-'));
 
 /** `dig +short` against one server. */
 async function dig(server: string, port: number, ...query: string[]): Promise<string[]> {
@@ -190,6 +196,49 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
     expect(await dig(dc.info.address, dc.info.dnsPort, host.fqdn, 'A')).toEqual([]);
     expect(await dig(dc.info.address, dc.info.dnsPort, '-x', host.ip)).toEqual([]);
     expect((await dhcp.read()).config.reservations.map((r) => r.hostname)).not.toContain('laser2');
+  });
+
+  it('in Chromium: the hosts form creates a printer, the DHCP client gets its address, dig resolves it', async () => {
+    let offers = '';
+    const browser = await launchChromium();
+    try {
+      const ctx = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': INSIDE } });
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => {
+        throw new Error(`page script error: ${e.message}`);
+      });
+      await page.goto(`${portal.url}/login`);
+      const login = page.locator('form[data-api="POST /api/session"]');
+      await login.getByLabel('Benutzername').fill('Administrator');
+      await login.getByLabel('Passwort').fill(dc.info.adminPassword);
+      await login.getByRole('button', { name: 'Anmelden' }).click();
+      await page.waitForURL(`${portal.url}/`);
+      await page.goto(`${portal.url}/hosts`);
+      const form = page.locator('form#new-host');
+      // The form lists the next free address of every type before anything is typed.
+      offers = (await page.locator('#offers').textContent()) ?? '';
+      await form.getByLabel('Name', { exact: true }).fill('laser9');
+      await form.getByLabel('Gerätetyp').selectOption('printer');
+      await form.getByLabel('MAC-Adresse').fill('02-42-AC-11-00-29');
+      await form.getByRole('button', { name: 'Anlegen' }).click();
+      await expect
+        .poll(() => page.locator('main table').first().textContent(), { timeout: 15_000 })
+        .toContain('laser9');
+      await page.screenshot({ path: join(SHOTS, 'hosts.png'), fullPage: true });
+      await ctx.close();
+    } finally {
+      await browser.close();
+    }
+    const api = await admin(portal);
+    const host = (await (await api.request('GET', '/api/hosts/laser9')).json()) as { ip: string; fqdn: string };
+    expect(offers).toContain(host.ip);
+    expect(Number(host.ip.split('.')[3])).toBeGreaterThanOrEqual(20);
+    expect(Number(host.ip.split('.')[3])).toBeLessThanOrEqual(50);
+    await dhcpSynced(api);
+    expect((await requestDhcpLease(kea.info, { mac: '02:42:ac:11:00:29', timeoutSec: 10 })).ip).toBe(host.ip);
+    expect(await dig(dc.info.address, dc.info.dnsPort, host.fqdn, 'A')).toEqual([host.ip]);
+    expect(await dig(dc.info.address, dc.info.dnsPort, '-x', host.ip)).toEqual([`${host.fqdn}.`]);
+    expect((await api.request('DELETE', '/api/hosts/laser9')).status).toBe(204);
   });
 
   it('DNS server refuses → the AD computer object and the reservation are gone again', async () => {
