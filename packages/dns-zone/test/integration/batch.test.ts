@@ -84,6 +84,30 @@ describe('updateBatch against BIND', () => {
     expect(await serial()).toBe(before + 2); // the rejected merged message changed nothing
   });
 
+  it('isolates a failing record in the middle of 100 in a few UPDATEs, the others applied', async () => {
+    const outside = normalizeRecord({ name: 'middle.elsewhere.test', ttl: 60, type: 'A', address: '192.0.2.250' });
+    for (const merge of [true, false]) {
+      const records = Array.from({ length: 100 }, (_, i) =>
+        i === 50 ? outside : a(`mid${merge ? 'm' : 'p'}${i}`, `198.51.100.${i + 1}`),
+      );
+      const before = await serial();
+      const results = await client.updateBatch(records.map(add), { merge });
+      expect(results[50]).toMatchObject({
+        ok: false,
+        error: { code: 'DNS_OUT_OF_ZONE', details: { rcode: 'NOTZONE' } },
+      });
+      expect(results.filter((r) => r.ok)).toHaveLength(99);
+      for (const i of [0, 49, 51, 99]) {
+        expect(await dig(server, records[i]?.name ?? '', 'A')).toEqual([`198.51.100.${i + 1}`]);
+      }
+      // One serial bump per applied UPDATE: merged, the bad record is halved out (the applied
+      // halves are 7 messages for 100), not re-sent with its 99 neighbours one by one.
+      const bumps = (await serial()) - before;
+      if (merge) expect(bumps).toBeLessThanOrEqual(14);
+      else expect(bumps).toBe(99);
+    }
+  });
+
   it('ends as if sent one by one when requests touch the same name', async () => {
     const name = `order.${zone}`;
     const requests: UpdateRequest[] = [
