@@ -6,7 +6,15 @@ import { moduleContext } from '../../test/integration/module-context';
 import type { ModuleContext } from '../module';
 import type { DavGroupFolder } from '../webdav-groups';
 import { caModule } from './ca';
-import { checkWebdavSite, type DavShare, davShares, groupDn, renderWebdavSite, requireLines } from './webdav';
+import {
+  checkWebdavSite,
+  type DavShare,
+  davShares,
+  groupDn,
+  renderWebdavSite,
+  requireLines,
+  subfolderRules,
+} from './webdav';
 
 const SHARES: DavShare[] = [
   { name: 'aktuell', path: '/srv/shares/aktuell', groups: ['Domain Users'], readOnlyGroups: [], kind: 'team' },
@@ -106,6 +114,33 @@ describe('webdav site', () => {
       '\t</RequireAny>',
       '</RequireAll>',
     ]);
+  });
+
+  it('the folder templates in media: diradmins write, every other user only reads (as the folder permissions over SMB)', () => {
+    const byName = (n: string) => davShares(ctx).find((s) => s.name === n) as DavShare;
+    // One rule for media/portal (verzeichnisvorlagen below it has the same group); archiv's folders are archiv's.
+    expect(subfolderRules(ctx, byName('media'))).toEqual([
+      ['portal', { groups: ['diradmins'], readOnlyGroups: ['Domain Users'] }],
+    ]);
+    expect(subfolderRules(ctx, byName('archiv'))).toEqual([]);
+    const site = renderWebdavSite(ctx, davShares(ctx), []);
+    expect(site).toContain(
+      [
+        '\t<LocationMatch "^/dav/media/portal(/|$)">',
+        '\t\t<RequireAll>',
+        '\t\t\t<RequireAny>',
+        `\t\t\t\tRequire ldap-group ${DN('diradmins')}`,
+        '\t\t\t\tRequire valid-user',
+        '\t\t\t</RequireAny>',
+        '\t\t\t<RequireAny>',
+        '\t\t\t\tRequire method GET HEAD OPTIONS PROPFIND',
+        `\t\t\t\tRequire ldap-group ${DN('diradmins')}`,
+        '\t\t\t</RequireAny>',
+        '\t\t</RequireAll>',
+        '\t</LocationMatch>',
+      ].join('\n'),
+    );
+    expect(site.indexOf('"^/dav/media(/|$)"')).toBeLessThan(site.indexOf('"^/dav/media/portal(/|$)"'));
   });
 
   it('gruppen refuses everything; each group folder (later, so it wins) admits its group only', () => {

@@ -105,6 +105,52 @@ export function davShares(ctx: Pick<ModuleContext, 'profile'>): DavShare[] {
   });
 }
 
+/** A team folder of the layout inside a served share, with the group its ACL gives. */
+interface TeamSubfolder {
+  path: string;
+  /** Below the share's folder (`portal/verzeichnisvorlagen`). */
+  relative: string;
+  group: string;
+}
+
+/**
+ * The layout's team folders inside a team share (`archiv/user`, `media/portal`, …), parents
+ * first. Apache's user gets entries on each, so WebDAV reaches them as SMB does.
+ * @param ctx the profile
+ * @param share the share
+ * @returns the folders
+ */
+function teamSubfolders(ctx: Pick<ModuleContext, 'profile'>, share: DavShare): TeamSubfolder[] {
+  return layoutFolders(ctx).flatMap((f) =>
+    f.aclGroup && f.path.startsWith(`${share.path}/`)
+      ? [{ path: f.path, relative: f.path.slice(share.path.length + 1), group: f.aclGroup }]
+      : [],
+  );
+}
+
+/**
+ * Rules for the team folders inside a share whose group is not one of the share's writers (the
+ * folder templates: `media/portal` is diradmins' in a share of every user): that group writes,
+ * the share's other users only read — as the folder's permissions decide over SMB. A folder below
+ * one with a rule for the same group needs none of its own.
+ * @param ctx the profile
+ * @param share the share
+ * @returns `[relative path, access]` in the order the site lists them (after the share's own)
+ */
+export function subfolderRules(ctx: Pick<ModuleContext, 'profile'>, share: DavShare): [string, DavAccess][] {
+  if (share.kind !== 'team') return [];
+  const rules: [string, DavAccess][] = [];
+  for (const f of teamSubfolders(ctx, share)) {
+    if (share.groups.includes(f.group)) continue;
+    if (rules.some(([relative, access]) => f.relative.startsWith(`${relative}/`) && access.groups[0] === f.group)) {
+      continue;
+    }
+    const readers = [...share.groups, ...share.readOnlyGroups].filter((g) => g !== f.group);
+    rules.push([f.relative, { groups: [f.group], readOnlyGroups: readers }]);
+  }
+  return rules;
+}
+
 /** `text` as a literal inside a regex (group folder names may hold `.`, `$`, parentheses). */
 const regexLiteral = (text: string): string => text.replace(/[.$^()[\]{}*+?|\\]/g, '\\$&');
 
@@ -211,6 +257,11 @@ export function renderWebdavSite(
         ? ['\t\tRequire all denied']
         : requireLines(share, answers.domain).map((l) => `\t\t${l}`)),
       '\t</LocationMatch>',
+      ...subfolderRules(ctx, share).flatMap(([relative, access]) => [
+        `\t<LocationMatch "^/dav/${share.name}/${regexLiteral(relative)}(/|$)">`,
+        ...requireLines(access, answers.domain).map((l) => `\t\t${l}`),
+        '\t</LocationMatch>',
+      ]),
       ...(share.kind === 'groups'
         ? groupFolders.flatMap((g) => [
             `\t<LocationMatch "^/dav/${share.name}/${regexLiteral(g.folder)}(/|$)">`,
@@ -271,8 +322,9 @@ interface AclTarget {
 }
 
 /**
- * Where Apache's user needs entries: each team share's folder, not recursively (a folder inside
- * that its owner closed, e.g. `archiv/sicherungen`, root only, stays closed to WebDAV); each
+ * Where Apache's user needs entries: each team share's folder and the layout's team folders in
+ * it, not recursively (a folder inside that its owner closed, e.g. `archiv/sicherungen`, root
+ * only, stays closed to WebDAV); each
  * served group folder with what is in it already (a template the portal copied, files made over
  * SMB before the sync), as SMB lets the group into all of it.
  * @param ctx the profile
@@ -288,7 +340,15 @@ function aclTargets(
   const shares = davShares(ctx);
   const gruppen = shares.find((s) => s.kind === 'groups');
   return [
-    ...(teamShares ? shares.filter((s) => s.kind === 'team').map((s) => ({ path: s.path, tree: false })) : []),
+    ...(teamShares
+      ? [
+          ...new Set(
+            shares
+              .filter((s) => s.kind === 'team')
+              .flatMap((s) => [s.path, ...teamSubfolders(ctx, s).map((f) => f.path)]),
+          ),
+        ].map((path) => ({ path, tree: false }))
+      : []),
     ...(gruppen ? groupFolders.map((g) => ({ path: `${gruppen.path}/${g.folder}`, tree: true })) : []),
   ];
 }

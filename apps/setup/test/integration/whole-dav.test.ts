@@ -347,6 +347,22 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
     expect(await davStatus('anna', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/gruppen/${TEAM}.archiv/`])).toBe('403');
   }, 300_000);
 
+  it('folder templates (media/portal/verzeichnisvorlagen): diradmins write over WebDAV, other users only read', async () => {
+    await tool(['group', 'addmembers', 'diradmins', 'anna']);
+    const template = `${DAV}/media/portal/verzeichnisvorlagen/Projekt/`;
+    expect(await davStatus('anna', ['-X', 'MKCOL', template])).toBe('201');
+    await writeFile(join(dir, 'vorlage.txt'), 'Gliederung\n');
+    expect(await davStatus('anna', ['-T', join(dir, 'vorlage.txt'), `${template}gliederung.txt`])).toBe('201');
+    const diradmins = (await stat('/srv/shares/media/portal/verzeichnisvorlagen')).split(' ')[2];
+    const wwwData = (await must(sandbox.runner, 'id', ['-u', 'www-data'])).trim();
+    expect(await stat('/srv/shares/media/portal/verzeichnisvorlagen/Projekt')).toBe(`2770 ${wwwData} ${diradmins}`);
+    expect(await davStatus('bob', [`${template}gliederung.txt`])).toBe('200');
+    expect(await davStatus('bob', ['-T', join(dir, 'vorlage.txt'), `${template}bob.txt`])).toBe('403');
+    expect(await davStatus('bob', ['-X', 'DELETE', `${template}gliederung.txt`])).toBe('403');
+    // The rest of media stays every user's.
+    expect(await davStatus('bob', ['-T', join(dir, 'vorlage.txt'), `${DAV}/media/bob.txt`])).toBe('201');
+  }, 120_000);
+
   it('portal: every user reads downloads and uploads (as over SMB, read-only); nobody writes', async () => {
     await sandbox.writeFile('/srv/shares/portal/downloads/info.txt', 'zum Herunterladen\n', { mode: '0644' });
     expect(await davStatus('bob', [`${DAV}/portal/downloads/info.txt`])).toBe('200');
