@@ -2,18 +2,21 @@
 // .ovpn) vs easy-rsa 3 `build-client-full NAME nopass` (openssl processes per client). EC P-256
 // one call per client (`issueClient`) and batched (`issueClients`, one lock and one index write),
 // in alternating rounds with easy-rsa; RSA-2048 per call (easy-rsa runs fewer, ≈0.4 s each).
-import { mkdtemp, rm } from 'node:fs/promises';
+// And the per-bundle tls-crypt-v2 client key: wrapTlsCryptV2ClientKey vs `openvpn --genkey`.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEasyRsaPki } from '@invis/testbed';
+import { execa } from 'execa';
 import {
   type CertificateMaterial,
   createPki,
   generateTlsCryptKey,
   type KeyAlgorithm,
   renderClientBundle,
+  wrapTlsCryptV2ClientKey,
 } from '../packages/ovpn-pki/src/index';
-import { alternatingSamples, type Benchmark, type Comparison, type Measurement } from './lib';
+import { alternatingSamples, type Benchmark, type Comparison, type Measurement, measureAlternating } from './lib';
 
 const total = (label: string, iterations: number, times: readonly number[]): Measurement => ({
   label,
@@ -110,6 +113,24 @@ export const benchmark: Benchmark = {
         peer: total('easy-rsa', rsaRounds, peer),
         target: 'faster',
       });
+
+      // tls-crypt-v2: one client key per bundle, wrapped with the server key.
+      const serverKeyFile = join(dir, 'tc-v2-server.key');
+      await execa('openvpn', ['--genkey', 'tls-crypt-v2-server', serverKeyFile]);
+      const serverKey = await readFile(serverKeyFile, 'utf8');
+      const clientKeys = quick ? 20 : 100;
+      const [wrapped, genkey] = await measureAlternating(
+        { label: 'wrapTlsCryptV2ClientKey', op: async () => void wrapTlsCryptV2ClientKey(serverKey) },
+        {
+          label: 'openvpn --genkey tls-crypt-v2-client',
+          op: async (i) => {
+            const out = join(dir, `tc-v2-client-${i}.key`);
+            await execa('openvpn', ['--tls-crypt-v2', serverKeyFile, '--genkey', 'tls-crypt-v2-client', out]);
+          },
+        },
+        clientKeys,
+      );
+      rows.push({ task: 'tls-crypt-v2 client key (one per bundle)', ours: wrapped, peer: genkey, target: 'faster' });
       return rows;
     } finally {
       await rm(dir, { recursive: true, force: true });
