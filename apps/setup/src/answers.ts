@@ -85,8 +85,8 @@ const MSG = {
     en: 'mail address: name@domain of a-z, 0-9, . _ % + -',
   },
   backupTarget: {
-    de: 'Sicherungsziel: absoluter Pfad ohne .. (lokale Platte), sftp:… oder rest:https://…',
-    en: 'backup target: absolute path without .. (local disk), sftp:… or rest:https://…',
+    de: 'Sicherungsziel: absoluter Pfad ohne .. (lokale Platte), sftp:benutzer@host:/pfad, sftp://benutzer@host:port//pfad oder rest:https://…',
+    en: 'backup target: absolute path without .. (local disk), sftp:user@host:/path, sftp://user@host:port//path or rest:https://…',
   },
   backupTime: { de: 'Uhrzeit HH:MM', en: 'time HH:MM' },
   keep: { de: 'Anzahl 0–1000 (täglich mindestens 1)', en: 'count 0–1000 (daily at least 1)' },
@@ -160,8 +160,28 @@ const isIppUri = (u: string): boolean => {
   }
 };
 
+const SFTP_SHORT = /^sftp:([A-Za-z0-9_][A-Za-z0-9._-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):(\/[^\s\p{Cc}'"\\]*)$/u;
+const SFTP_URL = /^sftp:\/\/([A-Za-z0-9_][A-Za-z0-9._-]*)@([A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?\/(\/[^\s\p{Cc}'"\\]*)$/u;
+
+/**
+ * The parts of an `sftp:` backup target in restic's two forms, `sftp:user@host:/path` and
+ * `sftp://user@host:port//path`: plain user and host names that do not start with `-` (they become
+ * words of the ssh command restic runs), an absolute path, a port 1–65535 (default 22).
+ * @returns the parts, or undefined when `target` is not such a target
+ */
+export function sftpTargetParts(
+  target: string,
+): { user: string; host: string; port: number; path: string } | undefined {
+  const short = SFTP_SHORT.exec(target);
+  if (short) return { user: short[1] as string, host: short[2] as string, port: 22, path: short[3] as string };
+  const url = SFTP_URL.exec(target);
+  const port = url?.[3] === undefined ? 22 : Number(url[3]);
+  if (!url || port < 1 || port > 65535) return undefined;
+  return { user: url[1] as string, host: url[2] as string, port, path: url[4] as string };
+}
+
 const isBackupTarget = (t: string): boolean =>
-  isAbsolutePath(t) || /^sftp:[^\s\p{Cc}]+$/u.test(t) || /^rest:https?:\/\/[^\s\p{Cc}]+$/u.test(t);
+  isAbsolutePath(t) || sftpTargetParts(t) !== undefined || /^rest:https?:\/\/[^\s\p{Cc}]+$/u.test(t);
 
 /** Where the backup goes when the answers name no target (a separate disk is better: see the README). */
 export const DEFAULT_BACKUP_TARGET = '/var/backups/invis';

@@ -2,7 +2,8 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backupSources, configPaths, parseBackupSummary } from './backup';
+import { sftpTargetParts } from './answers';
+import { backupSources, configPaths, parseBackupSummary, sftpOptions } from './backup';
 import { runBackupCli } from './backup-cli';
 import { restoreErrors } from './backup-restore';
 import { type PlatformProfile, PROFILES } from './profiles';
@@ -46,6 +47,47 @@ describe('what a backup saves', () => {
     // The live AD databases are never read by restic: the offline backup in the staging folder is.
     expect(sources.paths.some((p) => debian12.samba.dirs.private.startsWith(p))).toBe(false);
     expect(backupSources(debian12, 'sftp:backup@nas:/invis').exclude).not.toContain('sftp:backup@nas:/invis');
+  });
+});
+
+describe('sftp targets', () => {
+  it("reads restic's two forms; odd user or host names and other schemes are no sftp target", () => {
+    expect(sftpTargetParts('sftp:backup@nas.muster.loc:/srv/invis')).toEqual({
+      user: 'backup',
+      host: 'nas.muster.loc',
+      port: 22,
+      path: '/srv/invis',
+    });
+    expect(sftpTargetParts('sftp://backup@198.51.100.1:2222//srv/invis')).toEqual({
+      user: 'backup',
+      host: '198.51.100.1',
+      port: 2222,
+      path: '/srv/invis',
+    });
+    for (const bad of [
+      'sftp:nas:/srv/invis', // no user: ssh would pick root's name
+      'sftp:-oProxyCommand@nas:/srv', // a user or host word must not become an ssh option
+      'sftp://backup@-p2:22//srv',
+      'sftp:backup@nas:/srv/in vis',
+      "sftp:backup@nas:/srv/'x'",
+      'sftp://backup@nas:0//srv',
+      'sftp://backup@nas:70000//srv',
+      'sftp:backup@nas:relative',
+      '/srv/invis',
+    ]) {
+      expect(sftpTargetParts(bad), bad).toBeUndefined();
+    }
+  });
+
+  it("gives restic an ssh with the server's own key only, no prompt, the host key pinned", () => {
+    const options = sftpOptions(debian12, 'sftp://backup@nas:2222//srv/invis', (p) => `/root-of-test${p}`);
+    expect(options[0]).toBe('-o');
+    expect(options[1]).toBe(
+      'sftp.command=/usr/bin/ssh -i /root-of-test/etc/invis/backup/id_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes ' +
+        '-o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/root-of-test/etc/invis/backup/known_hosts ' +
+        '-p 2222 backup@nas -s sftp',
+    );
+    expect(sftpOptions(debian12, '/var/backups/invis', (p) => p)).toEqual([]);
   });
 });
 

@@ -10,6 +10,7 @@ import { chown, stat } from 'node:fs/promises';
 import { DatabaseSync } from 'node:sqlite';
 import { type CommandResult, lastOutputLine, recordJobRun } from '@invis/host';
 import { z } from 'zod';
+import { sftpTargetParts } from './answers';
 import { SetupError } from './errors';
 import type { ModuleContext } from './module';
 import type { PlatformProfile } from './profiles';
@@ -92,6 +93,24 @@ export function backupSources(profile: PlatformProfile, target: string): BackupS
   return { paths: outermost([...configPaths(profile), ...data]), exclude };
 }
 
+/**
+ * restic's options for an sftp target: ssh with the server's own key only, never a password
+ * prompt, and the target's host key pinned in the module's known_hosts (accepted at first contact,
+ * refused when it changes).
+ */
+export function sftpOptions(profile: PlatformProfile, target: string, hostPath: (p: string) => string): string[] {
+  const sftp = sftpTargetParts(target);
+  if (!sftp) return [];
+  const { backup } = profile;
+  const ssh = [
+    backup.ssh,
+    ...['-i', hostPath(backup.sshKey), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'],
+    ...['-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${hostPath(backup.knownHosts)}`],
+    ...['-p', String(sftp.port), `${sftp.user}@${sftp.host}`, '-s', 'sftp'],
+  ];
+  return ['-o', `sftp.command=${ssh.join(' ')}`];
+}
+
 /** restic's environment: the repository and the password file, never argv. */
 function resticEnv(ctx: ModuleContext, passwordFile: string): Record<string, string> {
   const target = ctx.answers.backup.target;
@@ -122,7 +141,8 @@ export async function resticCommand(
     });
   }
   const env = resticEnv(ctx, ctx.fs.hostPath(ctx.secrets.pathOf(BACKUP_SECRET)));
-  return ctx.runner.run(ctx.profile.backup.restic, args, { env, timeoutMs });
+  const options = sftpOptions(ctx.profile, ctx.answers.backup.target, (p) => ctx.fs.hostPath(p));
+  return ctx.runner.run(ctx.profile.backup.restic, [...options, ...args], { env, timeoutMs });
 }
 
 function failed(code: 'SETUP_BACKUP_FAILED' | 'SETUP_RESTORE_FAILED', what: string, result: CommandResult): never {

@@ -175,6 +175,14 @@ export interface PlatformProfile {
      * the profile, so a new module's paths are saved without an edit here.
      */
     stateRoot: string;
+    /**
+     * The server's own ssh key for an `sftp:` target (ed25519, 0600, made by apply; its `.pub`
+     * goes into the target's authorized_keys) and the target's host key, pinned at first contact.
+     */
+    sshKey: string;
+    knownHosts: string;
+    ssh: string;
+    sshKeygen: string;
   };
   /** The print server (`print` module): CUPS and Samba's printer shares. */
   print: {
@@ -426,6 +434,10 @@ const debianCommon = {
     stagingDir: '/var/lib/invis/backup',
     stampFile: '/var/spool/results/backup/last',
     stateRoot: '/var/lib/invis',
+    sshKey: '/etc/invis/backup/id_ed25519',
+    knownHosts: '/etc/invis/backup/known_hosts',
+    ssh: '/usr/bin/ssh',
+    sshKeygen: '/usr/bin/ssh-keygen',
   },
   print: {
     unit: 'cups',

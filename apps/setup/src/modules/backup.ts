@@ -2,8 +2,11 @@
 // /etc/invis/secrets) and `invis-backup run` as a daily systemd timer. The run itself (staging,
 // snapshot, retention, stamp, job state) is src/backup.ts; the repository is created by the first
 // run, so a remote target that is not reachable yet does not stop the setup.
-import { emptyPlan, readJobState } from '@invis/host';
+import { dirname } from 'node:path';
+import { emptyPlan, lastOutputLine, readJobState } from '@invis/host';
+import { sftpTargetParts } from '../answers';
 import { BACKUP_JOB, BACKUP_SECRET } from '../backup';
+import { SetupError } from '../errors';
 import { fileModule, type ModuleContext, type ModulePlan, type SetupModule, type VerifyCheck } from '../module';
 import { HARDENING, renderUnit, verifyUnit } from '../systemd';
 
@@ -146,6 +149,31 @@ async function secretCheck(ctx: ModuleContext): Promise<VerifyCheck> {
   return { name, ok: true };
 }
 
+/**
+ * The server's own ssh key for an `sftp:` target, made once (ed25519, no passphrase: the timer
+ * runs unattended; 0600 in a 0700 folder). Its public half is printed for the target's
+ * authorized_keys.
+ * @returns whether a key was made
+ */
+async function ensureSshKey(ctx: ModuleContext): Promise<boolean> {
+  const sftp = sftpTargetParts(ctx.answers.backup.target);
+  const { backup } = ctx.profile;
+  if (!sftp || (await ctx.fs.exists(backup.sshKey))) return false;
+  await ctx.fs.mkdir(dirname(backup.sshKey), 0o700);
+  const comment = `invis-backup@${ctx.answers.hostname}.${ctx.answers.domain}`;
+  const made = await ctx.runner.run(backup.sshKeygen, [
+    ...['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', ctx.fs.hostPath(backup.sshKey)],
+  ]);
+  if (made.exitCode !== 0) {
+    throw new SetupError('SETUP_BACKUP_FAILED', `ssh-keygen: ${lastOutputLine(made)}`, {
+      details: { command: made.command, exitCode: made.exitCode },
+    });
+  }
+  const pub = (await ctx.fs.readFile(`${backup.sshKey}.pub`)).trim();
+  ctx.progress(`backup: add this key to ${sftp.user}@${sftp.host}'s ~/.ssh/authorized_keys: ${pub}`);
+  return true;
+}
+
 /** The `backup` module. */
 export const backupModule: SetupModule = {
   id: 'backup',
@@ -154,17 +182,22 @@ export const backupModule: SetupModule = {
   dependsOn: ['samba_ad', 'portal'],
   async plan(ctx): Promise<ModulePlan> {
     const plan = await spec.plan(ctx);
-    if ((await ctx.secrets.get(BACKUP_SECRET)) !== undefined) return plan;
-    const secret = { path: ctx.secrets.pathOf(BACKUP_SECRET), action: 'create' as const, diff: '', secret: true };
-    return { ...emptyPlan(), ...plan, files: [secret, ...plan.files] };
+    const { sshKey } = ctx.profile.backup;
+    const secrets = [
+      ...((await ctx.secrets.get(BACKUP_SECRET)) === undefined ? [ctx.secrets.pathOf(BACKUP_SECRET)] : []),
+      ...(sftpTargetParts(ctx.answers.backup.target) && !(await ctx.fs.exists(sshKey)) ? [sshKey] : []),
+    ].map((path) => ({ path, action: 'create' as const, diff: '', secret: true }));
+    if (secrets.length === 0) return plan;
+    return { ...emptyPlan(), ...plan, files: [...secrets, ...plan.files] };
   },
   async apply(ctx) {
     const created = (await ctx.secrets.ensure(BACKUP_SECRET)).created;
     if (created) ctx.progress(`backup: repository password generated (${ctx.secrets.pathOf(BACKUP_SECRET)}, 0600)`);
+    const keyMade = await ensureSshKey(ctx);
     const report = await spec.apply(ctx);
     // After daemon-reload (the module's command).
     if (report.changed && !ctx.staging) await ctx.services.start(`${ctx.profile.backup.unit}.timer`);
-    return created ? { ...report, changed: true } : report;
+    return created || keyMade ? { ...report, changed: true } : report;
   },
   async verify(ctx) {
     return [await secretCheck(ctx), ...(await spec.verify(ctx)), ...(await lastRunCheck(ctx))];

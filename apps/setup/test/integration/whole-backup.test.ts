@@ -5,14 +5,16 @@
 // `invis-backup restore --full` brings it back: a user made before the backup logs in with kinit,
 // the share file is back with owner and mode, the portal database has its audit rows. A single
 // file comes back with `restore --path`.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ServerSandbox } from '@invis/testbed';
+import { type Daemon, run, type ServerSandbox, spawnDaemon, waitUntilReady } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
 
 const ANSWERS = join(import.meta.dirname, 'whole-backup.yaml');
 const SERVER = '192.168.220.10';
+/** The WAN peer's address in the sandbox (startServerSandbox's default). */
+const WAN_PEER = '198.51.100.1';
 const DOMAIN = 'invis-net.loc';
 const REALM = DOMAIN.toUpperCase();
 const USER = 'bert';
@@ -198,4 +200,80 @@ describe('backup and restore of the whole server in the sandbox', () => {
     const verify = await cli(['verify', 'dns', 'backup']);
     expect(verify.code, JSON.stringify(verify.doc)).toBe(0);
   }, 300_000);
+
+  it("a remote sftp target (an sshd on the WAN side): the server's own key, the host key pinned, backup and restore; a changed host key is refused", async () => {
+    // The far side: root's sshd in the WAN namespace, a repository folder in this test's temp dir.
+    const remote = join(dir, 'remote');
+    await mkdir(join(remote, 'repo'), { recursive: true });
+    await mkdir('/run/sshd', { recursive: true });
+    const sshdConfig = join(remote, 'sshd_config');
+    const hostKey = join(remote, 'host_ed25519');
+    const authorized = join(remote, 'authorized_keys');
+    await writeFile(authorized, '');
+    await writeFile(
+      sshdConfig,
+      [
+        `ListenAddress ${WAN_PEER}:2222`,
+        `HostKey ${hostKey}`,
+        `AuthorizedKeysFile ${authorized}`,
+        `PidFile ${join(remote, 'sshd.pid')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'Subsystem sftp internal-sftp',
+        '',
+      ].join('\n'),
+    );
+    let sshd: Daemon | undefined;
+    const startSshd = async () => {
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+      const log = join(remote, 'sshd.log');
+      sshd = spawnDaemon('sshd', '/usr/sbin/sshd', ['-D', '-e', '-f', sshdConfig], log, {
+        netns: sandbox.info.wan.netns,
+      });
+      await waitUntilReady(sshd, async () => (await readFile(log, 'utf8')).includes('Server listening on'), 20_000);
+    };
+    try {
+      await startSshd();
+      // The answers name the target; the sandbox reads them through this process's root.
+      const answers = join(dir, 'whole-backup-sftp.yaml');
+      const target = `sftp://root@${WAN_PEER}:2222/${join(remote, 'repo')}`;
+      await writeFile(
+        answers,
+        (await readFile(ANSWERS, 'utf8')).replace('target: /var/backups/invis', `target: ${target}`),
+      );
+      const apply = await cli(['apply', 'backup', '--answers', `/proc/${process.pid}/root${answers}`]);
+      expect(apply.doc, `${JSON.stringify(apply.doc)}\n${apply.stderr}`).toMatchObject({ ok: true });
+      // What the admin adds to the target's authorized_keys (apply prints it without --json).
+      const pub = (await inside('cat', ['/etc/invis/backup/id_ed25519.pub'])).trim();
+      expect(pub).toMatch(/^ssh-ed25519 \S+ invis-backup@invis\.invis-net\.loc$/);
+      expect((await inside('stat', ['-c', '%a %U', '/etc/invis/backup/id_ed25519'])).trim()).toBe('600 root');
+      // Before the key is authorized the run fails and says so; it never asks for a password.
+      const refused = await backupCli(sandbox, ['run']);
+      expect(refused.doc).toMatchObject({ ok: false, error: { code: 'SETUP_BACKUP_FAILED' } });
+      await writeFile(authorized, `${pub}\n`);
+
+      const saved = await backupCli(sandbox, ['run']);
+      expect(saved.doc, `${JSON.stringify(saved.doc)}\n${saved.stderr}`).toMatchObject({ ok: true });
+      expect(await readdir(join(remote, 'repo'))).toEqual(expect.arrayContaining(['config', 'snapshots', 'data']));
+      expect(await inside('cat', ['/etc/invis/backup/known_hosts'])).toContain(
+        (await readFile(`${hostKey}.pub`, 'utf8')).split(' ')[1],
+      );
+      await inside('rm', ['-f', SHARE_FILE]);
+      const restore = await backupCli(sandbox, ['restore', '--path', SHARE_FILE]);
+      expect(restore.doc, `${JSON.stringify(restore.doc)}\n${restore.stderr}`).toMatchObject({ ok: true });
+      expect(await shareFileMeta()).toBe('10017 10000 640');
+
+      // Someone else answers at the target's address: the pinned host key refuses it.
+      await sshd?.stop();
+      await run('rm', ['-f', hostKey, `${hostKey}.pub`]);
+      await startSshd();
+      const spoofed = await backupCli(sandbox, ['run']);
+      expect(spoofed.doc).toMatchObject({ ok: false, error: { code: 'SETUP_BACKUP_FAILED' } });
+    } finally {
+      await sshd?.stop();
+    }
+  }, 600_000);
 });
