@@ -30,11 +30,14 @@ const marker = generatedMarker('@invis/setup-1', 'hash');
 /**
  * rspamd's `local.d/` files (name → content), merged over Debian's defaults.
  *
- * - `worker-proxy.inc`: the milter on `<address>:11332`. Every verdict at reject level (a virus,
- *   rspamd's GTUBE test string, a score ≥ 15) is answered with QUARANTINE, so Postfix puts the
- *   mail on hold: it never reaches a mailbox and nothing is lost — a reject would make fetchmail
- *   drop the message at the provider. Spam (score ≥ 6) gets `X-Spam: Yes` (the proxy removes any
- *   `X-Spam` the sender brought), which the mailserver's Sieve rule files into Junk.
+ * - `actions.conf`: `reject` has no score threshold, so no score reaches it: spam of any score
+ *   (≥ 6) is `add header` and lands in the user's Junk — a false positive never disappears into
+ *   a queue only the admin sees. Only forced verdicts reach reject: a virus (below) and rspamd's
+ *   GTUBE test string, which rspamd 3.4 forces to reject before any rule or setting runs.
+ * - `worker-proxy.inc`: the milter on `<address>:11332`. A reject is answered with QUARANTINE,
+ *   so Postfix puts the mail on hold: it never reaches a mailbox and nothing is lost — a reject
+ *   would make fetchmail drop the message at the provider. Spam gets `X-Spam: Yes` (the proxy
+ *   removes any `X-Spam` the sender brought), which the mailserver's Sieve rule files into Junk.
  * - `worker-normal.inc`, `worker-controller.inc`: bound to the same address (loopback only).
  * - `antivirus.conf`: ClamAV over its socket, the whole message (clamd decodes MIME itself), a
  *   virus forces reject (→ quarantine above).
@@ -47,7 +50,13 @@ export function renderRspamdLocal(endpoints: MailFilterEndpoints): Record<string
   const { address } = endpoints;
   const ucl = (comment: string, lines: readonly string[]) => `${marker}\n# ${comment}\n${lines.join('\n')}\n`;
   return {
-    'worker-proxy.inc': ucl('The milter Postfix talks to; reject-level verdicts are held in Postfix, never bounced.', [
+    // An object, not `reject = null`: rspamd refuses an action without a threshold unless flagged.
+    'actions.conf': ucl('Spam of any score goes to Junk: no score reaches reject, only a virus (forced) does.', [
+      'reject {',
+      '  flags = ["no_threshold"];',
+      '}',
+    ]),
+    'worker-proxy.inc': ucl('The milter Postfix talks to; a (forced) reject is held in Postfix, never bounced.', [
       `bind_socket = "${address}:${RSPAMD_PORTS.proxy}";`,
       'milter = yes;',
       'timeout = 120s;',

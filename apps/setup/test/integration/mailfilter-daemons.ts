@@ -41,6 +41,42 @@ export function spamMessage(to: string, id: string): string {
   ].join('\r\n');
 }
 
+/**
+ * A mail that rspamd's real rules (no network lists) score at reject level (≈ 20 ≥ 15) from a
+ * local client, with nothing a virus scanner finds: {@link spamMessage}'s phishing link, a forged
+ * Outlook header set, a date in 2099, a fake reply, and an attachment with a double extension
+ * (`invoice.pdf.exe`, a few bytes that are no program). Spam at any score must reach the user's
+ * Junk — only a virus is held.
+ * @param to recipient
+ * @param id a marker in the body to find the delivered copy
+ * @returns the message (CRLF)
+ */
+export function rejectLevelSpamMessage(to: string, id: string): string {
+  const attachment = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200, 0x90)]).toString('base64');
+  return [
+    'From: "PayPal Security" <service@paypa1-secure.example>',
+    `To: ${to}`,
+    'Subject: RE: URGENT!!! VERIFY YOUR ACCOUNT NOW',
+    'Date: Tue, 01 Dec 2099 10:00:00 +0000',
+    `Message-ID: <${id}@paypa1-secure.example>`,
+    'X-Mailer: Microsoft Outlook Express 6.00.2900.2180',
+    'Content-Type: multipart/mixed; boundary="invis-b1"',
+    '',
+    '--invis-b1',
+    'Content-Type: text/html',
+    '',
+    `<html><body><p>Dear customer, your account is suspended. <a href="http://192.0.2.7/login">https://www.paypal.com/signin</a> (ref ${id}) to verify your password immediately or lose access!!! Open the attached invoice.</p></body></html>`,
+    '--invis-b1',
+    'Content-Type: application/octet-stream; name="invoice.pdf.exe"',
+    'Content-Disposition: attachment; filename="invoice.pdf.exe"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    attachment,
+    '--invis-b1--',
+    '',
+  ].join('\r\n');
+}
+
 /** A running filter: where its milter and workers listen, and a handle to stop clamd alone. */
 export interface MailFilterInfo {
   address: string;

@@ -1,14 +1,15 @@
 // Whole-server spam/virus filter test (issue 18): `invis-setup init` + `apply` in the server
 // sandbox with the mailserver and mailfilter modules — rspamd and clamd run under the sandbox's
 // supervisor as Debian's units, clamd with a local signature set (EICAR; there is no Internet).
-// Then mail is injected on 127.0.0.1:25 the way fetchmail delivers what it collects. EICAR is held and never reaches the mailbox, spam lands in
-// Junk through the mailserver's Sieve rule, clean mail in the INBOX; `rspamc` asks rspamd itself;
+// Then mail is injected on 127.0.0.1:25 the way fetchmail delivers what it collects. EICAR is held
+// and never reaches the mailbox, spam of any score (a reject-level one too) lands in Junk through
+// the mailserver's Sieve rule, clean mail in the INBOX; `rspamc` asks rspamd itself;
 // `invis-setup signatures` records the failed update (no Internet) as a warning for the portal.
 import { join } from 'node:path';
 import type { ServerSandbox } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
-import { EICAR, spamMessage, TEST_SIGNATURE } from './mailfilter-daemons';
+import { EICAR, rejectLevelSpamMessage, spamMessage, TEST_SIGNATURE } from './mailfilter-daemons';
 
 const ANSWERS = join(import.meta.dirname, 'whole-mailfilter.yaml');
 const DOMAIN = 'invis-net.loc';
@@ -125,17 +126,34 @@ describe('whole server: spam and virus filter', () => {
     }
   }, 300_000);
 
+  it('as fetchmail injects mail: spam at reject level (score ≥ 15, no virus) lands in Junk, not in the hold queue', async () => {
+    // rspamd in the server scores it at reject level (its DNS checks find nothing here either).
+    const r = await sandbox.runner.run('rspamc', ['-h', '127.0.0.1:11333', '-i', '127.0.0.1', '-j'], {
+      input: rejectLevelSpamMessage(ALICE, 'rspamc-high'),
+    });
+    const verdict = JSON.parse(r.stdout) as { action: string; score: number };
+    expect(verdict.score, r.stdout).toBeGreaterThanOrEqual(15);
+    expect(verdict.action, r.stdout).toBe('add header');
+    const before = (await held()).length;
+    const sent = await asFetchmail(rejectLevelSpamMessage(ALICE, 'spam-high-fetchmail'));
+    expect(sent.exitCode, await diagnose(sent.output)).toBe(0);
+    const junk = await until('the reject-level spam in Junk', async () =>
+      (await mailbox('.Junk')).find((m) => m.includes('spam-high-fetchmail')),
+    );
+    expect(junk).toMatch(/^X-Spam: Yes$/m);
+    expect((await mailbox('')).some((m) => m.includes('spam-high-fetchmail'))).toBe(false);
+    expect(await held()).toHaveLength(before);
+  }, 300_000);
+
   it('as fetchmail injects mail: EICAR is held in the queue for the admin and never reaches the mailbox', async () => {
     for (const [send, tag] of [[asFetchmail, 'fetchmail']] as const) {
-      const before = (await held()).length;
+      const before = new Set(await held());
       const sent = await send(message(`eicar ${tag}`, EICAR));
       // Accepted (250): fetchmail deletes it at the provider only because it is safe here.
       expect(sent.exitCode, await diagnose(sent.output)).toBe(0);
-      const ids = await until(`the held mail (${tag})`, async () => {
-        const now = await held();
-        return now.length > before ? now : undefined;
-      });
-      const content = await must(sandbox.runner, 'postcat', ['-q', ids.at(-1) ?? '']);
+      // postqueue lists in no particular order: the new one is the id that was not held before.
+      const id = await until(`the held mail (${tag})`, async () => (await held()).find((q) => !before.has(q)));
+      const content = await must(sandbox.runner, 'postcat', ['-q', id]);
       expect(content).toContain(`eicar ${tag}`);
     }
     // Mail sent afterwards is delivered: the queue runs past the held ones.
