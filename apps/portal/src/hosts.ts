@@ -233,6 +233,14 @@ export function createHostManager(options: HostManagerOptions): HostManager {
 
   /** The LAN with the directory's reservations: what nextFreeAddress and the conflict checks see. */
   const model = async (): Promise<DhcpConfig> => ({ ...lan, reservations: (await dhcp.read()).config.reservations });
+  // One change at a time: a create checks against the directory it has just read and hands that
+  // read to the write (no second read of every object), so no other change may come in between.
+  let changing: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const turn = changing.then(work, work);
+    changing = turn.catch(() => undefined);
+    return turn;
+  };
   const validated = (config: DhcpConfig, reservations: Reservation[]): void => {
     validateDhcpConfig({ ...config, reservations });
   };
@@ -335,6 +343,126 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     dhcpServer?.request();
   };
 
+  const createHost = async (input: HostInput): Promise<Host> => {
+    const name = input.name.toLowerCase();
+    const computer = input.computer ?? (input.type === 'client' || input.type === 'server');
+    checkName(name, computer);
+    const mac = normalizeMac(input.mac) ?? input.mac;
+    const directory = await mapped(() => dhcp.read());
+    const config: DhcpConfig = { ...lan, reservations: directory.config.reservations };
+    if (config.reservations.some((r) => r.hostname === name) || (computer && (await computers.exists(name)))) {
+      throw new PortalError('PORTAL_CONFLICT', `a host ${name} exists already`, { details: { host: name } });
+    }
+    const ip = input.ip ?? (await freeIn(config, input.type));
+    const reservation: Reservation = {
+      hostname: name,
+      mac,
+      ip,
+      ...(input.comment ? { comment: input.comment } : {}),
+    };
+    // Every check that needs no write comes first: a refused input changes nothing.
+    await mapped(async () => validated(config, [...config.reservations, reservation]));
+    const reverse = await reverseZone(ip);
+    await change(async (saga) => {
+      if (computer) {
+        await saga.run(
+          'computer',
+          () => computers.create(name, input.comment || 'Computer'),
+          () => computers.delete(name),
+        );
+      }
+      await saga.run(
+        'dhcp',
+        () => dhcp.putReservation(reservation, directory),
+        () => dhcp.deleteReservation(name),
+      );
+      await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
+      await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
+    });
+    return written(reservation, computer);
+  };
+
+  const updateHost = async (name: string, patch: HostPatch): Promise<Host> => {
+    const old = await need(name);
+    const next = {
+      name: (patch.name ?? old.name).toLowerCase(),
+      mac: patch.mac === undefined ? old.mac : (normalizeMac(patch.mac) ?? patch.mac),
+      comment: patch.comment ?? old.comment,
+    };
+    checkName(next.name, old.computer);
+    const renamed = next.name !== old.name;
+    const config = await mapped(model);
+    const others = config.reservations.filter((r) => r.hostname !== old.name);
+    if (renamed && (others.some((r) => r.hostname === next.name) || (await computers.exists(next.name)))) {
+      throw new PortalError('PORTAL_CONFLICT', `a host ${next.name} exists already`, {
+        details: { host: next.name },
+      });
+    }
+    const moved = patch.type !== undefined && patch.ip === undefined && patch.type !== old.type;
+    const ip =
+      patch.ip ??
+      (moved
+        ? await mapped(async () =>
+            nextFreeAddress({ ...config, reservations: others }, { deviceType: patch.type as DeviceType }),
+          )
+        : old.ip);
+    const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
+    const after: Reservation = {
+      hostname: next.name,
+      mac: next.mac,
+      ip,
+      ...(next.comment ? { comment: next.comment } : {}),
+    };
+    await mapped(async () => validated(config, [...others, after]));
+    const [oldReverse, newReverse] = [await reverseZone(old.ip), await reverseZone(ip)];
+    await change(async (saga) => {
+      if (renamed && old.computer) {
+        await saga.run(
+          'computer',
+          () => computers.rename(old.name, next.name),
+          () => computers.rename(next.name, old.name),
+        );
+      }
+      if (renamed) {
+        // The old object goes first: the directory refuses a second host with the same MAC.
+        await saga.run(
+          'dhcp',
+          () => dhcp.deleteReservation(old.name),
+          () => dhcp.putReservation(before),
+        );
+      }
+      await saga.run(
+        'dhcp',
+        () => dhcp.putReservation(after),
+        () => (renamed ? dhcp.deleteReservation(next.name) : dhcp.putReservation(before)),
+      );
+      if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
+      await setRecords(saga, 'dns-a', { zone, name: fqdn(next.name) }, 'A', a(next.name, ip));
+      if (renamed || ip !== old.ip) {
+        await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', ptrs(oldReverse, old.name));
+      }
+      await setRecords(saga, 'dns-ptr', newReverse, 'PTR', ptrs(newReverse, next.name, next.name));
+    });
+    return written(after, old.computer);
+  };
+
+  const removeHost = async (name: string): Promise<void> => {
+    const old = await need(name);
+    const reverse = await reverseZone(old.ip);
+    const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
+    await change(async (saga) => {
+      await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name));
+      await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
+      await saga.run(
+        'dhcp',
+        () => dhcp.deleteReservation(old.name),
+        () => dhcp.putReservation(before),
+      );
+      // Last: a deleted computer account cannot be brought back (its SID is gone).
+      if (old.computer) await saga.run('computer', () => computers.delete(old.name));
+    });
+  };
+
   const manager: HostManager = {
     zone,
     subnet,
@@ -362,125 +490,9 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       return Object.fromEntries(DEVICE_TYPES.map((t) => [t, next(t)])) as Record<DeviceType, string | null>;
     },
 
-    async create(input) {
-      const name = input.name.toLowerCase();
-      const computer = input.computer ?? (input.type === 'client' || input.type === 'server');
-      checkName(name, computer);
-      const mac = normalizeMac(input.mac) ?? input.mac;
-      const config = await mapped(model);
-      if (config.reservations.some((r) => r.hostname === name) || (computer && (await computers.exists(name)))) {
-        throw new PortalError('PORTAL_CONFLICT', `a host ${name} exists already`, { details: { host: name } });
-      }
-      const ip = input.ip ?? (await freeIn(config, input.type));
-      const reservation: Reservation = {
-        hostname: name,
-        mac,
-        ip,
-        ...(input.comment ? { comment: input.comment } : {}),
-      };
-      // Every check that needs no write comes first: a refused input changes nothing.
-      await mapped(async () => validated(config, [...config.reservations, reservation]));
-      const reverse = await reverseZone(ip);
-      await change(async (saga) => {
-        if (computer) {
-          await saga.run(
-            'computer',
-            () => computers.create(name, input.comment || 'Computer'),
-            () => computers.delete(name),
-          );
-        }
-        await saga.run(
-          'dhcp',
-          () => dhcp.putReservation(reservation),
-          () => dhcp.deleteReservation(name),
-        );
-        await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
-        await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
-      });
-      return written(reservation, computer);
-    },
-
-    async update(name, patch) {
-      const old = await need(name);
-      const next = {
-        name: (patch.name ?? old.name).toLowerCase(),
-        mac: patch.mac === undefined ? old.mac : (normalizeMac(patch.mac) ?? patch.mac),
-        comment: patch.comment ?? old.comment,
-      };
-      checkName(next.name, old.computer);
-      const renamed = next.name !== old.name;
-      const config = await mapped(model);
-      const others = config.reservations.filter((r) => r.hostname !== old.name);
-      if (renamed && (others.some((r) => r.hostname === next.name) || (await computers.exists(next.name)))) {
-        throw new PortalError('PORTAL_CONFLICT', `a host ${next.name} exists already`, {
-          details: { host: next.name },
-        });
-      }
-      const moved = patch.type !== undefined && patch.ip === undefined && patch.type !== old.type;
-      const ip =
-        patch.ip ??
-        (moved
-          ? await mapped(async () =>
-              nextFreeAddress({ ...config, reservations: others }, { deviceType: patch.type as DeviceType }),
-            )
-          : old.ip);
-      const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
-      const after: Reservation = {
-        hostname: next.name,
-        mac: next.mac,
-        ip,
-        ...(next.comment ? { comment: next.comment } : {}),
-      };
-      await mapped(async () => validated(config, [...others, after]));
-      const [oldReverse, newReverse] = [await reverseZone(old.ip), await reverseZone(ip)];
-      await change(async (saga) => {
-        if (renamed && old.computer) {
-          await saga.run(
-            'computer',
-            () => computers.rename(old.name, next.name),
-            () => computers.rename(next.name, old.name),
-          );
-        }
-        if (renamed) {
-          // The old object goes first: the directory refuses a second host with the same MAC.
-          await saga.run(
-            'dhcp',
-            () => dhcp.deleteReservation(old.name),
-            () => dhcp.putReservation(before),
-          );
-        }
-        await saga.run(
-          'dhcp',
-          () => dhcp.putReservation(after),
-          () => (renamed ? dhcp.deleteReservation(next.name) : dhcp.putReservation(before)),
-        );
-        if (renamed) await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
-        await setRecords(saga, 'dns-a', { zone, name: fqdn(next.name) }, 'A', a(next.name, ip));
-        if (renamed || ip !== old.ip) {
-          await setRecords(saga, 'dns-ptr', oldReverse, 'PTR', ptrs(oldReverse, old.name));
-        }
-        await setRecords(saga, 'dns-ptr', newReverse, 'PTR', ptrs(newReverse, next.name, next.name));
-      });
-      return written(after, old.computer);
-    },
-
-    async remove(name) {
-      const old = await need(name);
-      const reverse = await reverseZone(old.ip);
-      const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
-      await change(async (saga) => {
-        await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name));
-        await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
-        await saga.run(
-          'dhcp',
-          () => dhcp.deleteReservation(old.name),
-          () => dhcp.putReservation(before),
-        );
-        // Last: a deleted computer account cannot be brought back (its SID is gone).
-        if (old.computer) await saga.run('computer', () => computers.delete(old.name));
-      });
-    },
-
+    create: (input) => oneAtATime(() => createHost(input)),
+    update: (name, patch) => oneAtATime(() => updateHost(name, patch)),
+    remove: (name) => oneAtATime(() => removeHost(name)),
     async leases() {
       const [leases, hosts] = await Promise.all([readLeases(), cache.get()]);
       const reserved = new Map(hosts.map((h) => [h.mac, h.name]));

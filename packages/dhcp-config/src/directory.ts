@@ -34,9 +34,14 @@ export interface DhcpDirectory {
   /**
    * Creates or updates the `iscDhcpHost` named after the hostname, after checking the result
    * against everything else in the directory. Other statements on the host are kept.
+   * @param current what `read()` returned just before, from a caller that lets no other write of
+   *   its own come in between (it saves a second read of every object; default: read now)
    * @throws DhcpConfigError `DHCP_CONFLICT`/`DHCP_INVALID_CONFIG` (nothing written), `DHCP_DIRECTORY_ERROR`
    */
-  putReservation(reservation: ReservationInput): Promise<'created' | 'updated' | 'unchanged'>;
+  putReservation(
+    reservation: ReservationInput,
+    current?: DhcpDirectoryReadResult,
+  ): Promise<'created' | 'updated' | 'unchanged'>;
   /** Deletes the host; false when there was none. @throws DhcpConfigError `DHCP_DIRECTORY_ERROR` */
   deleteReservation(hostname: string): Promise<boolean>;
 }
@@ -232,9 +237,9 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
   return {
     read,
 
-    async putReservation(input) {
+    async putReservation(input, known) {
       const reservation = normalizeDhcpConfig({ reservations: [input] }).reservations[0] as Reservation;
-      const current = await read();
+      const current = known ?? (await read());
       const others = current.config.reservations.filter((r) => r.hostname !== reservation.hostname);
       validateDhcpConfig({ ...current.config, reservations: [...others, reservation] });
       const existingDN = current.hostDNs[reservation.hostname];

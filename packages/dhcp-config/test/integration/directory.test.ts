@@ -163,6 +163,18 @@ describe('invis DHCP objects in AD', () => {
     expect(await ad.get(`CN=pool-pc,${service}`)).toBeUndefined();
   });
 
+  it('checks against a read the caller has just made, without reading again', async () => {
+    const current = await dhcp.read();
+    await expect(
+      dhcp.putReservation({ mac: '00:1b:21:3a:4f:10', ip: '192.168.220.122', hostname: 'twin2' }, current),
+    ).rejects.toMatchObject({ code: 'DHCP_CONFLICT', issues: [expect.objectContaining({ kind: 'DUPLICATE_MAC' })] });
+    expect(
+      await dhcp.putReservation({ mac: '02:00:00:00:00:40', ip: '192.168.220.40', hostname: 'laser4' }, current),
+    ).toBe('created');
+    expect((await dhcp.read()).config.reservations.map((r) => r.hostname)).toContain('laser4');
+    expect(await dhcp.deleteReservation('laser4')).toBe(true);
+  });
+
   it('deletes reservations', async () => {
     expect(await dhcp.deleteReservation('laser1')).toBe(true);
     expect(await dhcp.deleteReservation('laser1')).toBe(false);
