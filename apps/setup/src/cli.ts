@@ -359,10 +359,18 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
       out(
         {
           created: homes.created,
+          archived: homes.archived,
           problems: homes.problems,
           ...(dav ? { dav: { changed: dav.report.changed, served: dav.served, skipped: dav.skipped } } : {}),
         },
-        `${[...homes.created, ...homes.problems.map((p) => `${p}: not a folder, left alone`), ...davLines].join('\n') || t(lang, 'noChanges')}\n`,
+        `${
+          [
+            ...homes.created,
+            ...homes.archived.map((a) => `${a.from} → ${a.to}`),
+            ...homes.problems.map((p) => `${p}: not a folder, left alone`),
+            ...davLines,
+          ].join('\n') || t(lang, 'noChanges')
+        }\n`,
       );
       return homes.problems.length > 0 ? EXIT.failure : EXIT.ok;
     }

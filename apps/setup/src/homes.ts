@@ -1,10 +1,12 @@
 // `invis-setup sync homes`: every directory account with RFC2307 ids gets its home folder and its
 // roaming-profile folder (`<user>.V6`), owned by the account, 0700. The portal creates accounts as
 // an unprivileged user and cannot hand out owners; this runs as root on a one-minute timer (as
-// the DHCP sync does). It only ever creates: an existing folder is the user's and stays as it is,
-// and a link or a file in the way is reported, never followed.
-import { chmod, lchown, lstat, mkdir } from 'node:fs/promises';
-import type { AdUser } from '@invis/ad-client';
+// the DHCP sync does). An existing folder is the user's and stays as it is, and a link or a file
+// in the way is reported, never followed. A folder whose account (or group, below `gruppen`) is
+// gone is archived: renamed to `<name>.archiv`, as the original's portal did on delete, so an
+// account made later under the same name never inherits it.
+import { chmod, lchown, lstat, mkdir, readdir, rename } from 'node:fs/promises';
+import type { AdGroup, AdUser } from '@invis/ad-client';
 import type { ModuleContext } from './module';
 import { serverDirectory } from './modules/dhcp';
 import { SERVICE_ACCOUNTS } from './modules/samba-ad';
@@ -17,6 +19,8 @@ const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** What one sync did. */
 export interface HomesSyncReport {
   created: string[];
+  /** Folders of accounts or groups that are gone, renamed to their archive name (`from`, `to`). */
+  archived: { from: string; to: string }[];
   /** Paths where something other than a folder is in the way (left alone). */
   problems: string[];
 }
@@ -55,17 +59,21 @@ async function entryAt(path: string) {
  * @param users the accounts (default: read from the directory)
  * @returns what was created and what was in the way
  */
-export async function syncHomes(ctx: ModuleContext, users?: readonly AdUser[]): Promise<HomesSyncReport> {
-  let accounts = users;
-  if (!accounts) {
+export async function syncHomes(
+  ctx: ModuleContext,
+  directory?: { users: readonly AdUser[]; groups: readonly AdGroup[] },
+): Promise<HomesSyncReport> {
+  let read = directory;
+  if (!read) {
     const ad = await serverDirectory(ctx);
     try {
-      accounts = await ad.users.list();
+      read = { users: await ad.users.list(), groups: await ad.groups.list() };
     } finally {
       await ad.close();
     }
   }
-  const report: HomesSyncReport = { created: [], problems: [] };
+  const accounts = read.users;
+  const report: HomesSyncReport = { created: [], archived: [], problems: [] };
   for (const account of accountsWithFolders(accounts)) {
     for (const folder of accountFolders(ctx, account.name)) {
       const path = ctx.fs.hostPath(folder);
@@ -83,5 +91,68 @@ export async function syncHomes(ctx: ModuleContext, users?: readonly AdUser[]): 
       report.created.push(folder);
     }
   }
+  // A directory that answers with no account at all is not believed: nothing is archived.
+  if (accountsWithFolders(accounts).length > 0) {
+    const local = await localIds(ctx);
+    const uids = new Set([...accounts.flatMap((u) => (u.uidNumber === undefined ? [] : [u.uidNumber])), ...local.uids]);
+    const gids = new Set([
+      ...read.groups.flatMap((g) => (g.gidNumber === undefined ? [] : [g.gidNumber])),
+      ...local.gids,
+    ]);
+    const { homes, profiles, gruppen } = ctx.profile.shares;
+    await archiveOrphans(ctx, homes, (e) => uids.has(e.uid), report);
+    await archiveOrphans(ctx, profiles, (e) => uids.has(e.uid), report);
+    // Likewise for groups: a listing without a single gidNumber archives no group folder.
+    if (read.groups.some((g) => g.gidNumber !== undefined)) {
+      await archiveOrphans(ctx, gruppen, (e) => gids.has(e.gid), report);
+    }
+  }
   return report;
+}
+
+/** uids and gids of the server's own accounts and groups (/etc/passwd, /etc/group): never archived. */
+async function localIds(ctx: ModuleContext): Promise<{ uids: number[]; gids: number[] }> {
+  const ids = async (file: string, field: number): Promise<number[]> =>
+    ((await ctx.fs.readFileIfExists(file)) ?? '')
+      .split('\n')
+      .map((line) => Number(line.split(':')[field]))
+      .filter((id) => Number.isInteger(id));
+  return { uids: await ids('/etc/passwd', 2), gids: await ids('/etc/group', 2) };
+}
+
+/** An archive name, as the original's (`.archiv`, with the date when that exists already). */
+const ARCHIVED = /\.archiv$/;
+
+/**
+ * Renames the folders of `base` whose owner `known` does not accept to `<name>.archiv` (or
+ * `<name>-<yyyymmdd>.archiv`). Only real folders: a link or a file is left alone, and rename moves
+ * the entry itself, never what a link points to.
+ */
+async function archiveOrphans(
+  ctx: ModuleContext,
+  base: string,
+  known: (owner: { uid: number; gid: number }) => boolean,
+  report: HomesSyncReport,
+): Promise<void> {
+  const dir = ctx.fs.hostPath(base);
+  const entries = await readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [];
+    throw e;
+  });
+  for (const entry of entries) {
+    if (!entry.isDirectory() || ARCHIVED.test(entry.name)) continue;
+    const from = `${base}/${entry.name}`;
+    const owner = await lstat(`${dir}/${entry.name}`);
+    if (!owner.isDirectory() || known(owner)) continue;
+    let to = `${from}.archiv`;
+    if (await entryAt(ctx.fs.hostPath(to)))
+      to = `${from}-${ctx.clock.now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;
+    if (await entryAt(ctx.fs.hostPath(to))) {
+      report.problems.push(from);
+      continue;
+    }
+    await rename(ctx.fs.hostPath(from), ctx.fs.hostPath(to));
+    ctx.progress(`homes: ${from} archived as ${to} (its account or group is gone)`);
+    report.archived.push({ from, to });
+  }
 }

@@ -156,4 +156,23 @@ describe('file server of the whole server in the sandbox', () => {
     await refused('bob', 'profiles', 'mkdir anna.V2');
     await refused('anna', 'profiles', 'mkdir bob.V2');
   });
+
+  it("deleting bob and team1 in the directory: the sync archives bob's home and profile and team1's folder, anna's stay", async () => {
+    await tool(['user', 'delete', 'bob']);
+    await tool(['group', 'delete', 'team1']);
+    const sync = await cli(['sync', 'homes']);
+    expect(sync.code, JSON.stringify(sync.doc)).toBe(0);
+    expect(sync.doc.archived).toEqual([
+      { from: '/home/bob', to: '/home/bob.archiv' },
+      { from: '/srv/shares/profiles/bob.V6', to: '/srv/shares/profiles/bob.V6.archiv' },
+      { from: '/srv/shares/gruppen/team1', to: '/srv/shares/gruppen/team1.archiv' },
+    ]);
+    // The archive keeps what was there, with its owner; anna's folders stay where they are.
+    expect(await must(sandbox.runner, 'stat', ['-c', '%u', '/home/bob.archiv/hello.txt'])).toBe(String(uid.bob));
+    expect(await must(sandbox.runner, 'stat', ['-c', '%g', '/srv/shares/gruppen/team1.archiv/hello.txt'])).toBe(
+      '30100',
+    );
+    expect(await must(sandbox.runner, 'ls', ['/home', '/srv/shares/profiles'])).toMatch(/anna\n[\s\S]*anna\.V6/);
+    expect((await cli(['sync', 'homes'])).doc.archived).toEqual([]);
+  });
 });
