@@ -108,17 +108,18 @@ function rcodeError(rcode: number, zone: string, what = 'update'): DnsZoneError 
   return new DnsZoneError(code, `${what} of zone ${zone} failed: ${name}`, { details: { rcode: name, zone } });
 }
 
-/** Codes that mean the server answered (and so applied nothing of that message). */
-const SERVER_ANSWERS: ReadonlySet<DnsZoneErrorCode> = new Set([
+/**
+ * Server answers (nothing of the message was applied) that may come from one of its records: a
+ * merged message answered so is split to find it.
+ */
+const RECORD_ANSWERS: ReadonlySet<DnsZoneErrorCode> = new Set([
   'DNS_PREREQUISITE_FAILED',
   'DNS_UPDATE_REFUSED',
-  'DNS_ZONE_NOT_FOUND',
   'DNS_OUT_OF_ZONE',
   'DNS_UPDATE_FAILED',
-  'DNS_TSIG_BADKEY',
-  'DNS_TSIG_BADSIG',
-  'DNS_TSIG_BADTIME',
 ]);
+// The other answers (a TSIG error, NOTAUTH for the zone) hold for every request of a merged
+// message alike — one key, one zone — so each of them gets that answer without sending it again.
 
 /** Some UPDATE requests sent as one message, and the owner names it touches. */
 interface BatchMessage {
@@ -282,7 +283,7 @@ export function createDnsUpdateClient(options: DnsUpdateClientOptions): DnsUpdat
             },
             (error: unknown) => {
               const failure = asDnsError(error);
-              if (message.indexes.length > 1 && SERVER_ANSWERS.has(failure.code)) {
+              if (message.indexes.length > 1 && RECORD_ANSWERS.has(failure.code)) {
                 // Nothing of the merged message was applied: its two halves again, before anything
                 // after it. A failing request ends up alone with its own result after about
                 // 2·log2(n) messages, while the others stay merged (one by one, a bad record among
