@@ -31,6 +31,18 @@ const GROUP_FOLDERS: DavGroupFolder[] = [
 ];
 const DN = (g: string) => `CN=${g},CN=Users,DC=invis-net,DC=loc`;
 
+/** What a share everyone may only read renders (no group writes). */
+const READ_ONLY_FOR_EVERYONE = [
+  '<RequireAll>',
+  '\t<RequireAny>',
+  '\t\tRequire valid-user',
+  '\t</RequireAny>',
+  '\t<RequireAny>',
+  '\t\tRequire method GET HEAD OPTIONS PROPFIND',
+  '\t</RequireAny>',
+  '</RequireAll>',
+];
+
 describe('webdav site', () => {
   let root: string;
   let ctx: ModuleContext;
@@ -78,16 +90,7 @@ describe('webdav site', () => {
       '</RequireAll>',
     ]);
     // Read-only for everyone: no group writes.
-    expect(requireLines(SHARES[3] as DavShare, 'invis-net.loc')).toEqual([
-      '<RequireAll>',
-      '\t<RequireAny>',
-      '\t\tRequire valid-user',
-      '\t</RequireAny>',
-      '\t<RequireAny>',
-      '\t\tRequire method GET HEAD OPTIONS PROPFIND',
-      '\t</RequireAny>',
-      '</RequireAll>',
-    ]);
+    expect(requireLines(SHARES[3] as DavShare, 'invis-net.loc')).toEqual(READ_ONLY_FOR_EVERYONE);
   });
 
   it('serves the team shares of the layout, portal read-only for everyone, gruppen folder by folder', () => {
@@ -104,16 +107,7 @@ describe('webdav site', () => {
     ]);
     // portal: the SMB rule (read-only for every domain user) — reads only, for everyone.
     const portal = davShares(ctx).find((s) => s.name === 'portal') as DavShare;
-    expect(requireLines(portal, 'invis-net.loc')).toEqual([
-      '<RequireAll>',
-      '\t<RequireAny>',
-      '\t\tRequire valid-user',
-      '\t</RequireAny>',
-      '\t<RequireAny>',
-      '\t\tRequire method GET HEAD OPTIONS PROPFIND',
-      '\t</RequireAny>',
-      '</RequireAll>',
-    ]);
+    expect(requireLines(portal, 'invis-net.loc')).toEqual(READ_ONLY_FOR_EVERYONE);
   });
 
   it('the folder templates in media: diradmins write, every other user only reads (as the folder permissions over SMB)', () => {

@@ -220,53 +220,23 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
   }, 300_000);
 
   it('a Content-Range PUT writes into the middle of a file (resumable uploads); a read-only share refuses writes', async () => {
-    const config = join(dir, 'curl-anna');
-    await writeFile(config, `user = "anna:${PASSWORD}"\n`, { mode: 0o600 });
+    const file = join(dir, 'body.txt');
     const put = async (body: string, range?: string) => {
-      const file = join(dir, 'body.txt');
       await writeFile(file, body);
-      return (
-        await must(sandbox.lan.runner, 'curl', [
-          '-sS',
-          '--cacert',
-          caFile,
-          '-K',
-          config,
-          '-o',
-          '/dev/null',
-          '-w',
-          '%{http_code}',
-          '-T',
-          file,
-          ...(range ? ['-H', `Content-Range: bytes ${range}`] : []),
-          `${DAV}/verwaltung/range.txt`,
-        ])
-      ).trim();
+      return davStatus('anna', [
+        '-T',
+        file,
+        ...(range ? ['-H', `Content-Range: bytes ${range}`] : []),
+        `${DAV}/verwaltung/range.txt`,
+      ]);
     };
     expect(await put('hello world')).toBe('201');
     expect(await put('WORLD', '6-10/11')).toBe('204');
     expect(await sandbox.readFile('/srv/shares/verwaltung/range.txt')).toBe('hello WORLD');
     // `service` is read-only for every domain user outside diradmins: bob lists it, may not write.
-    const bob = join(dir, 'curl-bob');
-    await writeFile(bob, `user = "bob:${PASSWORD}"\n`, { mode: 0o600 });
-    const status = async (args: string[]) =>
-      (
-        await must(sandbox.lan.runner, 'curl', [
-          '-sS',
-          '--cacert',
-          caFile,
-          '-K',
-          bob,
-          '-o',
-          '/dev/null',
-          '-w',
-          '%{http_code}',
-          ...args,
-        ])
-      ).trim();
-    expect(await status(['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/service/`])).toBe('207');
-    expect(await status(['-T', join(dir, 'body.txt'), `${DAV}/service/bob.txt`])).toBe('403');
-    expect(await status(['-X', 'MKCOL', `${DAV}/service/bob/`])).toBe('403');
+    expect(await davStatus('bob', ['-X', 'PROPFIND', '-H', 'Depth: 1', `${DAV}/service/`])).toBe('207');
+    expect(await davStatus('bob', ['-T', file, `${DAV}/service/bob.txt`])).toBe('403');
+    expect(await davStatus('bob', ['-X', 'MKCOL', `${DAV}/service/bob/`])).toBe('403');
   }, 120_000);
 
   it('gruppen: a group made after apply is served to its members once `sync homes` ran; others get 403; files get the group and mode', async () => {
