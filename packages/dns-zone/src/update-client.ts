@@ -44,7 +44,13 @@ export interface UpdateBatchOptions {
    * request gets its own result.
    */
   merge?: boolean;
-  /** UPDATE messages in flight on the connection at once (default 8, at most 64). */
+  /**
+   * UPDATE messages in flight on the connection at once (default 1, at most 64). Pipelining
+   * saves a round trip per message, which pays off for a server far away or hundreds of
+   * messages; against a BIND nearby it costs more than it saves: BIND applies a zone's UPDATEs
+   * one after the other anyway, and the last answers of a pipelined run wait ~40 ms (BIND's Nagle
+   * algorithm holding an answer until our delayed ACK), which one message at a time never meets.
+   */
   window?: number;
 }
 
@@ -67,8 +73,8 @@ export interface DnsUpdateClient {
    */
   update(request: UpdateRequest): Promise<void>;
   /**
-   * Sends many UPDATEs over one TCP connection, several in flight at once, and reports the
-   * outcome of each request in order; one failing request (e.g. a failed prerequisite) does not
+   * Sends many UPDATEs over one TCP connection, up to `window` in flight at once, and reports
+   * the outcome of each request in order; one failing request (e.g. a failed prerequisite) does not
    * stop the others. The zone ends as if the requests had been sent one by one with
    * {@link DnsUpdateClient.update}: a request is held back while an earlier one touching any of
    * its owner names (updates or prerequisites) is unanswered, so only independent requests
@@ -263,7 +269,7 @@ export function createDnsUpdateClient(options: DnsUpdateClientOptions): DnsUpdat
   return {
     update: (request) => updateVia(request, randomInt(0, 0x10000), transport),
     async updateBatch(requests, batchOptions = {}) {
-      const window = Math.min(Math.max(Math.trunc(batchOptions.window ?? 8), 1), 64);
+      const window = Math.min(Math.max(Math.trunc(batchOptions.window ?? 1), 1), 64);
       const results = new Array<UpdateBatchResult>(requests.length);
       const queue = planBatch(requests, batchOptions.merge ?? true, results);
       if (queue.length === 0) return results;
