@@ -1,4 +1,5 @@
-// Key generation, key/PEM conversion and signing parameters on WebCrypto (no openssl process).
+// Key generation, key/PEM conversion and signing parameters (no openssl process): CA keys on
+// WebCrypto for @peculiar/x509, leaf keys on node:crypto for the DER leaf builder in ca.ts.
 // @peculiar/x509 2.x needs a Reflect polyfill loaded before it (tsyringe), hence the first import.
 import 'reflect-metadata';
 import {
