@@ -9,7 +9,7 @@ import type { HostManager } from './hosts';
 import type { MailAccounts } from './mail-accounts';
 import { createPortal, type Portal, type PortalOptions } from './portal';
 import { type PortalServer, startPortalServer } from './server';
-import { defaultShareOptions, type ShareOptions } from './shares';
+import { defaultShareOptions, type ShareOptions, serverShareManager } from './shares';
 import type { Transfer } from './transfer';
 import type { VpnRevoker } from './vpn';
 import type { VpnBundles } from './vpn-bundles';
@@ -80,6 +80,8 @@ export async function composePortal(
   const { tuning = {} } = collaborators;
   const { listTtlMs, ...portalTuning } = tuning;
   const shares = collaborators.shares === undefined ? defaultShareOptions('/') : collaborators.shares;
+  // An installed server's folders are the root sync's (PORTAL_FOLDERS=server).
+  const serverFolders = settings.PORTAL_FOLDERS === 'server';
   const portal = createPortal({
     directory: createAdDirectory({
       ad: collaborators.ad,
@@ -96,7 +98,7 @@ export async function composePortal(
     runner: collaborators.runner ?? createExecaRunner(),
     ...(collaborators.services ? { services: collaborators.services } : {}),
     ...(collaborators.clock ? { clock: collaborators.clock } : {}),
-    ...(shares ? { shares } : {}),
+    ...(serverFolders ? { shareManager: serverShareManager() } : shares ? { shares } : {}),
     ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
     ...(collaborators.mail ? { mail: collaborators.mail } : {}),
     ...(collaborators.vpnBundles ? { vpnBundles: collaborators.vpnBundles } : {}),

@@ -37,6 +37,12 @@ const SETTINGS_SHAPE = {
   /** Loopback is not inside by default: behind the loopback TLS proxy every visitor comes from 127.0.0.1. */
   PORTAL_INTERNAL_NETWORKS: list('192.168.220.0/24'),
   PORTAL_TRUSTED_PROXIES: list(''),
+  /**
+   * Who makes and archives home and group folders: `portal` (this process, as root in a demo or
+   * test) or `server` (an installed server's `invis-setup sync homes`, root, every minute: the
+   * portal runs unprivileged and only writes the directory).
+   */
+  PORTAL_FOLDERS: z.enum(['portal', 'server']).default('portal'),
   /** NetBIOS name of the file server for Windows home/profile paths of new accounts (none: not set). */
   PORTAL_WINDOWS_FILE_SERVER: z
     .string()

@@ -45,7 +45,13 @@ export {
   type ServiceName,
 } from './services';
 export { createSessionStore, type Session, type SessionStore, type SessionUser } from './sessions';
-export { createShareManager, defaultShareOptions, type ShareManager, type ShareOptions } from './shares';
+export {
+  createShareManager,
+  defaultShareOptions,
+  type ShareManager,
+  type ShareOptions,
+  serverShareManager,
+} from './shares';
 export { collectStatus, type ServerStatus, type StatusSources } from './status';
 export { createLoginThrottle, type LoginAttempt, type LoginThrottle } from './throttle';
 export { openTokenStore, TOKEN_SCOPES, type TokenScope, type TokenStore } from './tokens';

@@ -16,7 +16,7 @@ import { createNetworkSet } from './network';
 import { appOrigin } from './origin';
 import { createServiceControl } from './services';
 import { createAnonymousCsrf, createSessionStore } from './sessions';
-import { createShareManager, type ShareOptions } from './shares';
+import { createShareManager, type ShareManager, type ShareOptions } from './shares';
 import { cachedStatus, type StatusSources } from './status';
 import { createLoginThrottle, type LoginThrottleOptions } from './throttle';
 import type { ServerNames, TileStore } from './tiles';
@@ -51,6 +51,8 @@ export interface PortalOptions {
   clock?: Clock;
   /** Group shares and home archiving (omit on a portal without the file server). */
   shares?: ShareOptions;
+  /** Instead of `shares`: folders handled elsewhere (`serverShareManager()` on an installed server). */
+  shareManager?: ShareManager;
   status: Omit<StatusSources, 'services' | 'clock'>;
   /** Revokes a user's VPN certificates before the account is disabled or deleted (omit without a VPN PKI). */
   vpn?: VpnRevoker;
@@ -137,7 +139,7 @@ export function createPortal(options: PortalOptions): Portal {
     audit,
     tokens,
     services,
-    shares: options.shares ? createShareManager({ clock, ...options.shares }) : null,
+    shares: options.shareManager ?? (options.shares ? createShareManager({ clock, ...options.shares }) : null),
     vpn: options.vpn ?? null,
     vpnBundles: options.vpnBundles ?? null,
     transfer: options.transfer ?? null,

@@ -4,7 +4,13 @@ import { fixedClock } from '@invis/host';
 import { useTempDir } from '@invis/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PortalError } from './errors';
-import { createShareManager, defaultShareOptions, type ShareManager, type ShareOptions } from './shares';
+import {
+  createShareManager,
+  defaultShareOptions,
+  type ShareManager,
+  type ShareOptions,
+  serverShareManager,
+} from './shares';
 
 const root = useTempDir('portal-shares-', { shared: true });
 let opts: ShareOptions;
@@ -65,5 +71,18 @@ describe('home archiving', () => {
     mkdirSync(join(opts.groupSharesDir, 'Alt'), { recursive: true });
     expect(await shares.archiveGroupShare('Alt')).toBe(join(opts.groupSharesDir, 'Alt.archiv'));
     await expect(shares.archiveHome('../etc')).rejects.toMatchObject({ code: 'PORTAL_VALIDATION' });
+  });
+});
+
+describe('on an installed server (PORTAL_FOLDERS=server)', () => {
+  it('makes and archives nothing itself and refuses group shares: the root sync does the folders', async () => {
+    const server = serverShareManager();
+    expect(server.inProcess).toBe(false);
+    expect(await server.templates()).toEqual([]);
+    expect(await server.createHome('anna', 20001, 20513)).toEqual([]);
+    expect(await server.archiveHome('anna')).toBeNull();
+    expect(await server.archiveGroupShare('team1')).toBeNull();
+    const refused = await server.createGroupShare('team1', null, 21001).catch((e) => e);
+    expect(refused instanceof PortalError && refused.code).toBe('PORTAL_CONFIG');
   });
 });

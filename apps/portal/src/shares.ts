@@ -19,6 +19,11 @@ export interface ShareOptions {
 
 /** Group shares from folder templates and home archiving on user delete. */
 export interface ShareManager {
+  /**
+   * Whether this process makes and archives the folders (false on an installed server, whose root
+   * sync does: the UI then offers no share templates and no archive choice).
+   */
+  readonly inProcess: boolean;
   /** Names of the folder templates. */
   templates(): Promise<string[]>;
   /**
@@ -108,6 +113,7 @@ export function createShareManager(options: ShareOptions): ShareManager {
     return target;
   };
   return {
+    inProcess: true,
     templates,
     async createGroupShare(group, template, gid) {
       const dir = child(options.groupSharesDir, group);
@@ -160,6 +166,29 @@ export function createShareManager(options: ShareOptions): ShareManager {
     },
     archiveHome: (username) => archive(options.homesDir, username),
     archiveGroupShare: (group) => archive(options.groupSharesDir, group),
+  };
+}
+
+/**
+ * The folders of an installed server, where the portal runs unprivileged and the server's root sync
+ * (`invis-setup sync homes`, every minute) makes home and profile folders and archives those of
+ * deleted accounts and groups: archiving is left to it (null: nothing renamed here), and group
+ * folders from templates are refused with a clear error before anything is written.
+ */
+export function serverShareManager(): ShareManager {
+  return {
+    inProcess: false,
+    templates: async () => [],
+    async createGroupShare(group) {
+      throw new PortalError(
+        'PORTAL_CONFIG',
+        'group folders are not made by the portal on this server: create the group without a share',
+        { details: { group } },
+      );
+    },
+    createHome: async () => [],
+    archiveHome: async () => null,
+    archiveGroupShare: async () => null,
   };
 }
 

@@ -161,7 +161,8 @@ const isIppUri = (u: string): boolean => {
 };
 
 const SFTP_SHORT = /^sftp:([A-Za-z0-9_][A-Za-z0-9._-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):(\/[^\s\p{Cc}'"\\]*)$/u;
-const SFTP_URL = /^sftp:\/\/([A-Za-z0-9_][A-Za-z0-9._-]*)@([A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?\/(\/[^\s\p{Cc}'"\\]*)$/u;
+const SFTP_URL =
+  /^sftp:\/\/([A-Za-z0-9_][A-Za-z0-9._-]*)@([A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?\/(\/[^\s\p{Cc}'"\\]*)$/u;
 
 /**
  * The parts of an `sftp:` backup target in restic's two forms, `sftp:user@host:/path` and

@@ -91,8 +91,9 @@ export async function syncHomes(
       report.created.push(folder);
     }
   }
-  // A directory that answers with no account at all is not believed: nothing is archived.
-  if (accountsWithFolders(accounts).length > 0) {
+  // A directory that answers with no account at all (it always has Administrator) is not
+  // believed: nothing is archived.
+  if (accounts.length > 0) {
     const local = await localIds(ctx);
     const uids = new Set([...accounts.flatMap((u) => (u.uidNumber === undefined ? [] : [u.uidNumber])), ...local.uids]);
     const gids = new Set([

@@ -15,7 +15,8 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
  */
 export const SETUP_SECRETS: Readonly<Record<string, string>> = {
   'ad-administrator': 'password of the AD account Administrator',
-  'ad-invis-portal': 'password of the read-only AD bind account invis-portal (Postfix, Dovecot, portal)',
+  'ad-invis-portal': 'password of the read-only AD bind account invis-portal (Postfix, Dovecot, DHCP sync, WebDAV)',
+  'ad-invis-portal-admin': "password of the portal's AD account invis-portal-admin (an Administrators member)",
 };
 
 /**

@@ -266,7 +266,7 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ],
     preStart: [
       portalCredential('web-key', '/etc/invis/private/web-key.pem'),
-      portalCredential('ldap-password', '/etc/invis/secrets/ad-invis-portal'),
+      portalCredential('ldap-password', '/etc/invis/secrets/ad-invis-portal-admin'),
       portalCredential('mail-key', '/etc/invis/secrets/mail-key'),
     ],
     ready: [{ tcpByMain: true }],

@@ -150,16 +150,20 @@ export function registerPages(app: Hono<PortalEnv>): void {
     <UserPage
       v={v}
       u={await requireUser(c, c.req.param('username') ?? '')}
-      canArchive={c.get('deps').shares !== null}
+      canArchive={c.get('deps').shares?.inProcess === true}
     />
   ));
   page('/groups', true, async (c, v) => <GroupsPage v={v} groups={await c.get('deps').directory.listGroups()} />);
   page('/groups/new', true, async (c, v) => {
     const shares = c.get('deps').shares;
-    return <NewGroupPage v={v} templates={shares ? await shares.templates() : null} />;
+    return <NewGroupPage v={v} templates={shares?.inProcess ? await shares.templates() : null} />;
   });
   page('/groups/:name', true, async (c, v) => (
-    <GroupPage v={v} g={await requireGroup(c, c.req.param('name') ?? '')} canArchive={c.get('deps').shares !== null} />
+    <GroupPage
+      v={v}
+      g={await requireGroup(c, c.req.param('name') ?? '')}
+      canArchive={c.get('deps').shares?.inProcess === true}
+    />
   ));
   page('/services', true, async (c, v) => <ServicesPage v={v} states={await c.get('deps').services.states()} />);
   page('/audit', true, async (c, v) => {

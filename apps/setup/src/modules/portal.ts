@@ -34,7 +34,9 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_TLS_KEY_FILE', `${credentials(profile)}/web-key`],
     ['PORTAL_LDAP_URL', `ldaps://${lan.address}:636`],
     ['PORTAL_LDAP_CA_FILE', paths.caCert],
-    ['PORTAL_LDAP_BIND', `invis-portal@${answers.domain}`],
+    // The portal's own account (an Administrators member, see samba_ad): it makes the changes the
+    // portal has authorized; the read-only invis-portal stays with the mail daemons.
+    ['PORTAL_LDAP_BIND', `invis-portal-admin@${answers.domain}`],
     ['PORTAL_LDAP_PASSWORD_FILE', `${credentials(profile)}/ldap-password`],
     // Users' own mail accounts: the mail key seals their provider passwords; presence and vacation
     // go to the portal's data folder, where setup's mail sync (every two minutes) reads them.
@@ -43,6 +45,9 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_MAIL_PRESENCE_FILE', `${profile.portal.dataDir}/mail-presence.json`],
     ['PORTAL_MAIL_SYNC_UNIT', ''],
     ['PORTAL_DATA_DIR', profile.portal.dataDir],
+    // Home and group folders are root's: the fileserver module's `invis-setup sync homes` makes
+    // and archives them; the portal, unprivileged, only writes the directory.
+    ['PORTAL_FOLDERS', 'server'],
     ['PORTAL_INTERNAL_NETWORKS', inside.join(',')],
     ['PORTAL_TRUSTED_PROXIES', ''],
     ['PORTAL_CERT_FILES', SERVER_CERTIFICATES.map((n) => `${n}=${paths.certs[n].cert}`).join(',')],
@@ -88,7 +93,7 @@ export function renderPortalUnit(ctx: Pick<ModuleContext, 'profile' | 'answers' 
       ['EnvironmentFile', portal.envFile],
       ['ExecStart', portal.execStart.join(' ')],
       ['LoadCredential', `web-key:${paths.certs.web.key}`],
-      ['LoadCredential', `ldap-password:${ctx.secrets.pathOf('ad-invis-portal')}`],
+      ['LoadCredential', `ldap-password:${ctx.secrets.pathOf('ad-invis-portal-admin')}`],
       ['LoadCredential', `mail-key:${ctx.secrets.pathOf(MAIL_KEY_SECRET)}`],
       ['Restart', 'on-failure'],
       ...HARDENING,

@@ -9,6 +9,7 @@ import {
   DHCP_SERVER,
   DHCP_SERVICE,
   DHCP_SUBNET,
+  f,
   isAdError,
   UAC,
 } from '@invis/ad-client';
@@ -35,12 +36,29 @@ export const INVIS_GROUPS: readonly { name: string; description: string }[] = [
   { name: 'diradmins', description: 'Verwalter der Gruppenverzeichnisse' },
 ];
 
-/** Service accounts setup creates, each with its password in a setup secret. */
-export const SERVICE_ACCOUNTS: readonly { name: string; secret: string; description: string }[] = [
+/**
+ * Service accounts setup creates, each with its password in a setup secret. `administrators`:
+ * a member of the built-in Administrators, as the original's `ldap.admin` — the portal's account,
+ * which creates and changes users, groups, computers, DNS records and the invis tree for the admins
+ * it has authorized itself; its password is a credential of the portal's unit only. The read-only
+ * account stays the one whose password the mail daemons' files carry.
+ */
+export const SERVICE_ACCOUNTS: readonly {
+  name: string;
+  secret: string;
+  description: string;
+  administrators?: true;
+}[] = [
   {
     name: 'invis-portal',
     secret: 'ad-invis-portal',
-    description: 'invis: read-only bind for Postfix, Dovecot and the portal',
+    description: 'invis: read-only bind for Postfix, Dovecot, the DHCP sync and WebDAV',
+  },
+  {
+    name: 'invis-portal-admin',
+    secret: 'ad-invis-portal-admin',
+    description: 'invis: the portal (directory changes the portal has authorized)',
+    administrators: true,
   },
 ];
 
@@ -237,7 +255,14 @@ async function gaps(ctx: ModuleContext, ad: AdClient): Promise<DirectoryGaps> {
     const password = await ctx.secrets.get(account.secret);
     const user = await ad.users.get(account.name);
     const upn = `${account.name}@${ctx.answers.domain}`;
-    if (!user || password === undefined || !(await binds(ad, upn, password))) accounts.push(account.name);
+    if (
+      !user ||
+      password === undefined ||
+      !(await binds(ad, upn, password)) ||
+      (account.administrators && !(await isAdministrator(ad, account.name)))
+    ) {
+      accounts.push(account.name);
+    }
   }
   const schema = !(await ad.exists(layout.root));
   const dhcpService = !(await ad.exists(layout.dhcpConfig)) || !(await ad.exists(lanSubnet(ctx, layout).dn));
@@ -250,6 +275,18 @@ async function gaps(ctx: ModuleContext, ad: AdClient): Promise<DirectoryGaps> {
     accounts.includes('invis-portal') ||
     !(await readsAttributes(ctx, `invis-portal@${ctx.answers.domain}`, portalPassword, layout.dhcpConfig));
   return { schema, groups, accounts, dhcpService, treeUnreadable };
+}
+
+/** Whether the account is a direct member of the built-in Administrators. */
+async function isAdministrator(ad: AdClient, name: string): Promise<boolean> {
+  const base = await ad.baseDN();
+  const found = await ad.search({
+    base,
+    scope: 'sub',
+    filter: f.and(f.eq('sAMAccountName', name), f.eq('memberOf', `CN=Administrators,CN=Builtin,${base}`)),
+    attributes: ['cn'],
+  });
+  return found.length > 0;
 }
 
 /** Whether `upn` reads the `cn` of `dn` (an unreadable attribute comes back missing). */
@@ -548,6 +585,26 @@ async function ensureServiceAccount(ctx: ModuleContext, ad: AdClient, name: stri
     attribute: 'userAccountControl',
     values: String(UAC.NORMAL_ACCOUNT | UAC.DONT_EXPIRE_PASSWORD),
   });
+  if (account.administrators && !(await isAdministrator(ad, name))) {
+    // On the DC's own database as root: the client refuses changes to built-in groups.
+    const result = await ctx.runner.run(
+      ctx.profile.samba.sambaTool,
+      [
+        'group',
+        'addmembers',
+        'Administrators',
+        name,
+        '-H',
+        ctx.fs.hostPath(`${ctx.profile.samba.dirs.private}/sam.ldb`),
+      ],
+      { timeoutMs: 60_000 },
+    );
+    if (result.exitCode !== 0) {
+      throw new SetupError('SETUP_CHECK_FAILED', `samba-tool group addmembers failed: ${lastOutputLine(result)}`, {
+        details: { module: 'samba_ad', exitCode: result.exitCode },
+      });
+    }
+  }
 }
 
 async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {

@@ -44,7 +44,7 @@ describe('invis-setup --root', () => {
     expect(initDoc).toMatchObject({
       ok: true,
       command: 'init',
-      secretsCreated: ['ad-administrator', 'ad-invis-portal'],
+      secretsCreated: ['ad-administrator', 'ad-invis-portal', 'ad-invis-portal-admin'],
     });
     const port = initDoc.answers.ssh.port as number;
     expect(port >= 50001 && port <= 65535 && (port < 61000 || port > 61999)).toBe(true);

@@ -37,11 +37,12 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       PORTAL_TLS_CERT_FILE: '/etc/invis/certs/web-cert.pem',
       PORTAL_TLS_KEY_FILE: '/run/credentials/invis-portal.service/web-key',
       PORTAL_LDAP_URL: 'ldaps://192.168.220.10:636',
-      PORTAL_LDAP_BIND: 'invis-portal@invis-net.loc',
+      PORTAL_LDAP_BIND: 'invis-portal-admin@invis-net.loc',
       PORTAL_INTERNAL_NETWORKS: ['192.168.220.0/24', '192.168.166.0/24'],
       PORTAL_TRUSTED_PROXIES: [],
       PORTAL_INETCHECK_FILE: '/var/spool/results/inetcheck/inetcheck',
       PORTAL_JOBS_DIR: '/var/lib/invis/jobs',
+      PORTAL_FOLDERS: 'server',
       PORTAL_INTERNAL_NAME: 'invis.invis-net.loc',
     });
     const unit = await readFile(join(root, 'etc/systemd/system/invis-portal.service'), 'utf8');
@@ -52,7 +53,7 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       'PrivateTmp=yes',
       'ReadWritePaths=/var/lib/invis/portal',
       'CapabilityBoundingSet=',
-      'LoadCredential=ldap-password:/etc/invis/secrets/ad-invis-portal',
+      'LoadCredential=ldap-password:/etc/invis/secrets/ad-invis-portal-admin',
       'LoadCredential=web-key:/etc/invis/private/web-key.pem',
     ]) {
       expect(unit).toContain(`${line}\n`);

@@ -315,4 +315,48 @@ describe('whole server in the sandbox', () => {
     const outside = await login(sandbox.wan, WAN_SERVER);
     expect(outside.status, outside.body).toBe('401');
   }, 60_000);
+
+  it("the portal (unprivileged) leaves folders to the root sync: a new user's home is made, a deleted user's archived; a group share is refused before the group exists", async () => {
+    const jar = join(dir, 'cookies-admin');
+    const curl = (args: string[]) =>
+      must(sandbox.lan.runner, 'curl', ['-sS', '--cacert', join(dir, 'ca.crt'), '-b', jar, '-c', jar, ...args]);
+    const api = async (method: string, path: string, body?: unknown, csrf?: string) => {
+      const file = join(dir, 'request.json');
+      await writeFile(file, JSON.stringify(body ?? {}), { mode: 0o600 });
+      const answer = await curl([
+        ...['-X', method, '-w', '\n%{http_code}', '-H', 'content-type: application/json'],
+        ...(csrf ? ['-H', `x-csrf-token: ${csrf}`] : []),
+        ...(body === undefined ? [] : ['--data-binary', `@${file}`]),
+        `https://${SERVER}:56443${path}`,
+      ]);
+      const text = answer.slice(0, answer.lastIndexOf('\n'));
+      return { status: answer.slice(answer.lastIndexOf('\n') + 1), json: text ? JSON.parse(text) : null };
+    };
+    const anonymous = (await api('GET', '/api/session')).json as { csrfToken: string };
+    const password = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;
+    const login = await api('POST', '/api/session', { username: 'Administrator', password }, anonymous.csrfToken);
+    expect(login.status, JSON.stringify(login.json)).toBe('200');
+    const csrf = (login.json as { csrfToken: string }).csrfToken;
+
+    const user = {
+      username: 'carla',
+      givenName: 'Carla',
+      surname: 'Kern',
+      password: 'Wh0le-Server-Carla-1',
+      accountType: 'user',
+    };
+    const created = await api('POST', '/api/users', user, csrf);
+    expect(created.status, JSON.stringify(created.json)).toBe('201');
+    expect((await cli(['sync', 'homes'])).doc.created).toContain('/home/carla');
+    const deleted = await api('DELETE', '/api/users/carla', { archiveHome: true }, csrf);
+    expect(deleted.status, JSON.stringify(deleted.json)).toBe('204');
+    expect((await cli(['sync', 'homes'])).doc.archived).toContainEqual({
+      from: '/home/carla',
+      to: '/home/carla.archiv',
+    });
+
+    const group = await api('POST', '/api/groups', { name: 'team9', type: 'team', share: 'empty' }, csrf);
+    expect(group.json).toMatchObject({ code: 'PORTAL_CONFIG' });
+    expect((await api('GET', '/api/groups/team9', undefined, csrf)).status).toBe('404');
+  }, 120_000);
 });
