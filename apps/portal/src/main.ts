@@ -47,7 +47,6 @@ if (settings.PORTAL_PKI_DIR) {
   if (remote && port && (v1 || v2)) {
     vpnBundles = createVpnBundles({
       pki,
-      runner,
       ...crlFile,
       selfService: settings.PORTAL_VPN_SELF_SERVICE,
       server: {

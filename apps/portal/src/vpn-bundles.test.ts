@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createExecaRunner } from '@invis/host';
 import { createPki, generateTlsCryptKey, type Pki } from '@invis/ovpn-pki';
 import { useTempDir } from '@invis/test-utils';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -19,7 +18,6 @@ beforeEach(async () => {
   now = new Date('2026-12-06T10:00:00Z');
   bundles = createVpnBundles({
     pki,
-    runner: createExecaRunner(),
     crlFile: crlFile(),
     clock: { now: () => now },
     selfService: false,

@@ -4,15 +4,15 @@
 // kept in memory only, behind a one-time download token that expires. A restart forgets bundles
 // not yet downloaded; their certificates are then useless to anyone and are revoked from the list.
 import { createHash, randomBytes } from 'node:crypto';
-import { unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Clock, type CommandRunner, systemClock } from '@invis/host';
+import { type Clock, systemClock } from '@invis/host';
 import {
   type CertificateInfo,
-  generateTlsCryptV2ClientKey,
   isOvpnPkiError,
   type Pki,
   renderClientBundle,
+  wrapTlsCryptV2ClientKey,
 } from '@invis/ovpn-pki';
 import { PortalError } from './errors';
 import { belongsToUser, deployCrl, vpnCommonName } from './vpn';
@@ -35,8 +35,6 @@ export interface VpnBundlesOptions {
   server: VpnServerParams;
   /** The CRL the OpenVPN server reads; rewritten after every revocation. Omit: no deployment. */
   crlFile?: string;
-  /** Runs `openvpn --genkey tls-crypt-v2-client`. */
-  runner: CommandRunner;
   clock?: Clock;
   /** How long a download token is good for (default 15 minutes). */
   downloadTtlMs?: number;
@@ -121,13 +119,13 @@ const failed = (what: string, cause: unknown): PortalError =>
 
 /**
  * VPN bundles on an `@invis/ovpn-pki` PKI with one-time downloads held in memory.
- * @param options the PKI, the server the bundles dial, the CRL deployment and the runner
+ * @param options the PKI, the server the bundles dial and the CRL deployment
  * @example
  * const bundles = createVpnBundles({ pki, server: { remote: 'vpn.muster.de', port: 51194, serverName: 'invis.muster.loc',
- *   tls: { kind: 'tls-crypt-v2', serverKeyFile: '/var/lib/invis/pki/tc-v2-server.key' } }, runner, selfService: false });
+ *   tls: { kind: 'tls-crypt-v2', serverKeyFile: '/var/lib/invis/pki/tc-v2-server.key' } }, selfService: false });
  */
 export function createVpnBundles(options: VpnBundlesOptions): VpnBundles {
-  const { pki, server, runner, crlFile } = options;
+  const { pki, server, crlFile } = options;
   const clock = options.clock ?? systemClock;
   const ttl = options.downloadTtlMs ?? 15 * 60_000;
   const pending = new Map<string, Pending>();
@@ -150,7 +148,8 @@ export function createVpnBundles(options: VpnBundlesOptions): VpnBundles {
   async function clientTlsKey(): Promise<{ tlsCrypt: string } | { tlsCryptV2: string }> {
     if (server.tls.kind === 'tls-crypt') return { tlsCrypt: server.tls.key };
     try {
-      return { tlsCryptV2: await generateTlsCryptV2ClientKey(runner, server.tls.serverKeyFile) };
+      // In-process, byte-compatible with `openvpn --genkey tls-crypt-v2-client` (no process per bundle).
+      return { tlsCryptV2: wrapTlsCryptV2ClientKey(await readFile(server.tls.serverKeyFile, 'utf8'), { clock }) };
     } catch (cause) {
       throw failed('make a tls-crypt-v2 client key', cause);
     }

@@ -77,7 +77,6 @@ beforeAll(async () => {
   processes.push(server);
   const vpnBundles = createVpnBundles({
     pki,
-    runner,
     crlFile: crlFile(),
     selfService: true,
     server: {
