@@ -77,6 +77,16 @@ const js = `
     }
     return body;
   };
+  // A checkbox whose default follows a select of its form: data-follows names the select,
+  // data-checked-for lists the values that tick it (the hosts form: a computer account for PCs).
+  document.addEventListener('change', (ev) => {
+    const select = ev.target;
+    if (!(select instanceof HTMLSelectElement) || !select.form) return;
+    for (const box of select.form.querySelectorAll('input[type="checkbox"][data-follows]')) {
+      if (box.dataset.follows !== select.name) continue;
+      box.checked = (box.dataset.checkedFor || '').split(' ').includes(select.value);
+    }
+  });
   document.addEventListener('submit', async (ev) => {
     const form = ev.target;
     const template = form.getAttribute('data-api-template');

@@ -71,7 +71,7 @@ export function HostsPage(props: {
         </p>
         <Field name="comment" label={v.t('comment')} />
         <label>
-          <input type="checkbox" name="computer" checked />
+          <input type="checkbox" name="computer" checked data-follows="type" data-checked-for="client server" />
           {v.t('computerAccount')}
         </label>
         <button type="submit">{v.t('create')}</button>

@@ -219,6 +219,8 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
       offers = (await page.locator('#offers').textContent()) ?? '';
       await form.getByLabel('Name', { exact: true }).fill('laser9');
       await form.getByLabel('Gerätetyp').selectOption('printer');
+      // A printer gets no computer account unless the admin ticks it.
+      expect(await form.getByLabel('Computerkonto im Verzeichnis (PC)').isChecked()).toBe(false);
       await form.getByLabel('MAC-Adresse').fill('02-42-AC-11-00-29');
       await form.getByRole('button', { name: 'Anlegen' }).click();
       await expect
@@ -230,7 +232,12 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
       await browser.close();
     }
     const api = await admin(portal);
-    const host = (await (await api.request('GET', '/api/hosts/laser9')).json()) as { ip: string; fqdn: string };
+    const host = (await (await api.request('GET', '/api/hosts/laser9')).json()) as {
+      ip: string;
+      fqdn: string;
+      computer: boolean;
+    };
+    expect(host.computer).toBe(false);
     expect(offers).toContain(host.ip);
     expect(Number(host.ip.split('.')[3])).toBeGreaterThanOrEqual(20);
     expect(Number(host.ip.split('.')[3])).toBeLessThanOrEqual(50);
