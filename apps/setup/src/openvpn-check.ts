@@ -7,8 +7,8 @@ import {
   buildClientBundle,
   type CertificateInfo,
   certNameSchema,
-  generateTlsCryptV2ClientKey,
   isOvpnPkiError,
+  wrapTlsCryptV2ClientKey,
 } from '@invis/ovpn-pki';
 import { SetupError } from './errors';
 import type { ModuleContext } from './module';
@@ -155,6 +155,7 @@ export async function vpnBundle(ctx: ModuleContext, name: string): Promise<strin
   return buildClientBundle(pki, name, {
     remotes: [{ host, port }],
     serverName: serverCertName(ctx.answers),
-    tlsCryptV2: await generateTlsCryptV2ClientKey(ctx.runner, ctx.fs.hostPath(tlsCryptV2KeyPath(ctx.profile))),
+    // In-process, as `openvpn --genkey tls-crypt-v2-client` would make it.
+    tlsCryptV2: wrapTlsCryptV2ClientKey(await ctx.fs.readFile(tlsCryptV2KeyPath(ctx.profile)), { clock: ctx.clock }),
   });
 }
