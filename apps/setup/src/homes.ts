@@ -101,11 +101,20 @@ export async function syncHomes(
       ...local.gids,
     ]);
     const { homes, profiles, gruppen } = ctx.profile.shares;
-    await archiveOrphans(ctx, homes, (e) => uids.has(e.uid), report);
-    await archiveOrphans(ctx, profiles, (e) => uids.has(e.uid), report);
+    // Kept when the owner is known (a renamed account keeps its uid) or the name is an account's
+    // (an account without RFC2307 ids owns its files under an id the DC's idmap gave it).
+    const names = new Set(accounts.map((u) => u.sAMAccountName.toLowerCase()));
+    const groupNames = new Set(read.groups.map((g) => g.name.toLowerCase()));
+    await archiveOrphans(ctx, homes, (e, name) => uids.has(e.uid) || names.has(name.toLowerCase()), report);
+    await archiveOrphans(
+      ctx,
+      profiles,
+      (e, name) => uids.has(e.uid) || names.has(name.replace(/\.V\d+$/i, '').toLowerCase()),
+      report,
+    );
     // Likewise for groups: a listing without a single gidNumber archives no group folder.
     if (read.groups.some((g) => g.gidNumber !== undefined)) {
-      await archiveOrphans(ctx, gruppen, (e) => gids.has(e.gid), report);
+      await archiveOrphans(ctx, gruppen, (e, name) => gids.has(e.gid) || groupNames.has(name.toLowerCase()), report);
     }
   }
   return report;
@@ -132,7 +141,7 @@ const ARCHIVED = /\.archiv$/;
 async function archiveOrphans(
   ctx: ModuleContext,
   base: string,
-  known: (owner: { uid: number; gid: number }) => boolean,
+  known: (owner: { uid: number; gid: number }, name: string) => boolean,
   report: HomesSyncReport,
 ): Promise<void> {
   const dir = ctx.fs.hostPath(base);
@@ -144,7 +153,7 @@ async function archiveOrphans(
     if (!entry.isDirectory() || ARCHIVED.test(entry.name)) continue;
     const from = `${base}/${entry.name}`;
     const owner = await lstat(`${dir}/${entry.name}`);
-    if (!owner.isDirectory() || known(owner)) continue;
+    if (!owner.isDirectory() || known(owner, entry.name)) continue;
     let to = `${from}.archiv`;
     if (await entryAt(ctx.fs.hostPath(to)))
       to = `${from}-${ctx.clock.now().toISOString().slice(0, 10).replaceAll('-', '')}.archiv`;

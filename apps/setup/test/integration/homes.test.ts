@@ -61,13 +61,14 @@ describe('sync homes', () => {
     await owned('home/anna', 20001, 20513);
     await owned('home/bob', 20002, 20513); // bob's account is gone
     await owned('home/bob.archiv', 20099, 20513); // an older archive stays as it is
+    await owned('home/dora', 3000005, 20513); // dora has no RFC2307 ids: the DC's idmap gave her this uid
     await owned('srv/shares/profiles/bob.V6', 20002, 20513);
     await owned('srv/shares/gruppen/team1', 0, 21001);
     await owned('srv/shares/gruppen/alt', 0, 21002); // its group is gone
     await symlink('/etc', join(root, 'home/carl'));
     await writeFile(join(root, 'home/notes.txt'), 'x');
     const ctx = await moduleContext(root, { staging: false });
-    const directory = { users: [user('anna', [20001, 20513])], groups: [group('team1', 21001)] };
+    const directory = { users: [user('anna', [20001, 20513]), user('dora')], groups: [group('team1', 21001)] };
     const report = await syncHomes(ctx, directory);
     const day = ctx.clock.now().toISOString().slice(0, 10).replaceAll('-', '');
     expect(report.archived).toEqual([
@@ -76,7 +77,7 @@ describe('sync homes', () => {
       { from: '/srv/shares/gruppen/alt', to: '/srv/shares/gruppen/alt.archiv' },
     ]);
     expect((await readdir(join(root, 'home'))).sort()).toEqual(
-      ['admin', 'anna', `bob-${day}.archiv`, 'bob.archiv', 'carl', 'notes.txt'].sort(),
+      ['admin', 'anna', `bob-${day}.archiv`, 'bob.archiv', 'carl', 'dora', 'notes.txt'].sort(),
     );
     expect((await stat(join(root, `home/bob-${day}.archiv`))).uid).toBe(20002);
     expect((await syncHomes(ctx, directory)).archived).toEqual([]);
