@@ -91,7 +91,10 @@ describe('UPDATE encoding', () => {
         }),
         (flips) => {
           const copy = Buffer.from(message);
-          for (const [i, x] of flips) copy.writeUInt8((copy[i] as number) ^ x, i);
+          // Two flips of one byte add up (and may cancel): what counts is the change per byte.
+          const changed = new Map<number, number>();
+          for (const [i, x] of flips) changed.set(i, (changed.get(i) ?? 0) ^ x);
+          for (const [i, x] of changed) copy.writeUInt8((copy[i] as number) ^ x, i);
           for (const fn of [() => decodeMessage(copy), () => verifyMessage(copy, key, NOW)]) {
             try {
               fn();
@@ -101,7 +104,7 @@ describe('UPDATE encoding', () => {
           }
           // A flip anywhere but the id never verifies (the id is restored from the TSIG); a case
           // flip (0x20) may hit the key or algorithm name, which TSIG compares case-insensitively.
-          if (flips.some(([i, x]) => i > 1 && x !== 0x20)) {
+          if ([...changed].some(([i, x]) => i > 1 && x !== 0 && x !== 0x20)) {
             expect(() => verifyMessage(copy, key, NOW)).toThrow(DnsZoneError);
           }
         },
