@@ -242,6 +242,8 @@ describe('WebDAV and NFSv4 of the whole server in the sandbox', () => {
   it('gruppen: a group made after apply is served to its members once `sync homes` ran; others get 403; files get the group and mode', async () => {
     const team = `/srv/shares/gruppen/${TEAM}`;
     const url = `${DAV}/gruppen/${TEAM}/`;
+    // The test runs the sync itself: the one-minute timer must not run it in between.
+    await sandbox.services.stop('invis-homes-sync.timer');
     // The group as the portal creates it (ad-client), anna a member; its folder as the portal's
     // createGroupShare makes it (root:<gid> 2770) with a template's folder and file inside.
     const admin = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;

@@ -75,6 +75,8 @@ describe('file server of the whole server in the sandbox', () => {
   }, 400_000);
 
   it('users: anna (verwaltung, team1) and bob (neither), with homes and profile folders', async () => {
+    // The test runs the sync itself: the one-minute timer must not run it in between.
+    await sandbox.services.stop('invis-homes-sync.timer');
     for (const [name, id] of Object.entries(uid)) {
       await tool([
         'user',

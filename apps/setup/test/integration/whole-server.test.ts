@@ -343,6 +343,8 @@ describe('whole server in the sandbox', () => {
 
   it("the portal (unprivileged) leaves folders to the root sync: a new user's home is made, a deleted user's archived; a group share is refused before the group exists", async () => {
     const { api, csrf } = await adminApi();
+    // The test runs the sync itself: the one-minute timer must not run it in between.
+    await sandbox.services.stop('invis-homes-sync.timer');
     const user = {
       username: 'carla',
       givenName: 'Carla',
