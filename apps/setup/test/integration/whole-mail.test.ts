@@ -242,7 +242,9 @@ describe('whole server: mail', () => {
     ).toHaveLength(1);
     expect(replies[0]).toMatch(/^Return-Path: <carol@provider\.test>/m);
 
-    // Bob is back: the sync the timer runs (`invis-setup sync mail`) polls his account again.
+    // Bob is back: the sync the timer runs (`invis-setup sync mail`) polls his account again. The
+    // test runs it itself: the timer must not run it in between.
+    await sandbox.services.stop('invis-mail-sync.timer');
     await sandbox.writeFile(
       '/var/lib/invis/portal/mail-presence.json',
       JSON.stringify({

@@ -194,6 +194,8 @@ describe('whole server in the sandbox', () => {
     expect(shares).toMatch(/^\s+netlogon\s+Disk/m);
 
     // A reservation written to AD (as the portal writes one) reaches Kea through sync, no restart.
+    // The test runs the sync itself: the one-minute timer must not run it in between.
+    await sandbox.services.stop('invis-dhcp-sync.timer');
     const kea = sandbox.services.pid('kea-dhcp4-server');
     expect(kea).toBeDefined();
     await must(sandbox.runner, 'ldbadd', ['-H', 'ldap://127.0.0.1', '-U', 'Administrator'], {
@@ -370,6 +372,7 @@ describe('whole server in the sandbox', () => {
   it('a host made in the portal (AD computer, reservation, A and PTR) gets its address from Kea after sync dhcp and resolves both ways', async () => {
     const { api, csrf } = await adminApi();
     const mac = '02:00:00:00:16:42';
+    await sandbox.services.stop('invis-dhcp-sync.timer');
     const created = await api('POST', '/api/hosts', { name: 'pc42', type: 'client', mac }, csrf);
     expect(created.status, JSON.stringify(created.json)).toBe('201');
     const host = created.json as { ip: string; fqdn: string; computer: boolean };
