@@ -466,12 +466,16 @@ function createCertificates(ctx: PkiContext) {
   /** Signs and stores new leaves for validated requests (all names free, or nothing is signed). */
   async function issueLocked(requests: readonly IssueRequest[]): Promise<CertificateMaterial[]> {
     // Independent reads at once: each costs a few thread-pool round trips, in a row they add up.
-    const [s, signer, index, taken] = await Promise.all([
+    const reads = [
       ctx.settings(),
       ctx.signer(),
       ctx.readIndex(),
       mapLimit(requests, ({ name }) => fs.exists(path('issued', `${name}.crt`))),
-    ]);
+    ] as const;
+    // The first failure in this order, not in time: an uninitialized PKI says PKI_NOT_INITIALIZED
+    // (the settings' read), whichever other read happens to fail first.
+    await settleAll(reads);
+    const [s, signer, index, taken] = await Promise.all(reads);
     const clash = requests.find((_, i) => taken[i]);
     if (clash) {
       throw new OvpnPkiError('PKI_NAME_EXISTS', `a certificate named "${clash.name}" exists; renew or revoke it`, {
