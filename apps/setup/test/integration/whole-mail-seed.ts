@@ -4,29 +4,17 @@
 // server's mail key), and disabled accounts. Reads its JSON on stdin: no password in a process list.
 // Usage: node --conditions=@invis/source --import tsx whole-mail-seed.ts < seed.json
 import { readFileSync } from 'node:fs';
-import { text } from 'node:stream/consumers';
-import { createAdClient } from '@invis/ad-client';
 import { createMailDirectoryStore, parseMailConfig, parseSecretKey, toMailProviderRecord } from '@invis/mail-rewrite';
 import { z } from 'zod';
+import { directoryFromStdin } from './sandbox-directory';
 
-const Seed = z.object({
-  url: z.string().startsWith('ldaps://'),
-  caFile: z.string(),
-  upn: z.string(),
-  password: z.string(),
+const { input: seed, ad } = await directoryFromStdin({
   keyFile: z.string(),
   domain: z.string(),
   users: z.array(z.object({ sAMAccountName: z.string(), password: z.string() })).default([]),
   /** @invis/mail-rewrite model input: the catalogue and the users' mail accounts. */
   mail: z.object({ providers: z.array(z.unknown()), users: z.array(z.unknown()) }).optional(),
   disable: z.array(z.string()).default([]),
-});
-const seed = Seed.parse(JSON.parse(await text(process.stdin)));
-const ad = createAdClient({
-  url: seed.url,
-  upn: seed.upn,
-  password: seed.password,
-  ca: readFileSync(seed.caFile, 'utf8'),
 });
 try {
   for (const user of seed.users) {
