@@ -109,6 +109,20 @@ const SETTINGS_SHAPE = {
     .default('false')
     .transform((v) => v === 'true'),
   /**
+   * Setup's privileged socket (`invis-privileged.socket`, root:invis-portal 0660) on an installed
+   * server, where the portal is unprivileged: set, the DHCP and mail changes run their sync at once
+   * through it (instead of PORTAL_DHCP_SYNC_UNIT / PORTAL_MAIL_SYNC_UNIT). Unset: no socket.
+   */
+  PORTAL_PRIVILEGED_SOCKET: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path')
+    .optional(),
+  /** The VPN page and the revocation on disable/delete go through the privileged socket (root's PKI). */
+  PORTAL_VPN_PRIVILEGED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /**
    * Parent of the transfer area (the original's `/srv/shares/portal`): `downloads/<user>` holds what
    * colleagues put there, uploads land in `uploads/<user>`. Unset: no transfer page.
    */
@@ -184,6 +198,12 @@ const EnvSchema = z.object({ ...SETTINGS_SHAPE, ...LDAP_SHAPE }).superRefine((en
   }
   if (env.PORTAL_VPN_REMOTE && !env.PORTAL_PKI_DIR) {
     ctx.addIssue({ code: 'custom', message: 'VPN bundles need PORTAL_PKI_DIR', path: ['PORTAL_VPN_REMOTE'] });
+  }
+  if (env.PORTAL_VPN_PRIVILEGED && !env.PORTAL_PRIVILEGED_SOCKET) {
+    ctx.addIssue({ code: 'custom', message: 'needs PORTAL_PRIVILEGED_SOCKET', path: ['PORTAL_VPN_PRIVILEGED'] });
+  }
+  if (env.PORTAL_VPN_PRIVILEGED && env.PORTAL_PKI_DIR) {
+    ctx.addIssue({ code: 'custom', message: 'one VPN PKI: the socket or PORTAL_PKI_DIR', path: ['PORTAL_PKI_DIR'] });
   }
   for (const entry of env.PORTAL_CERT_FILES) {
     if (!/^[^=]+=.+$/.test(entry))

@@ -12,9 +12,10 @@ import { adComputerAccounts, adDhcpReservations, createHostManager, type HostMan
 import { createMailAccounts, type MailAccounts } from './mail-accounts';
 import { probeMailLogin } from './mail-probe';
 import { readSecretFile } from './secrets';
+import { createPrivilegedClient, runPrivilegedSync } from './services';
 import { createTransfer, type Transfer } from './transfer';
-import { createVpnRevoker, type VpnRevoker } from './vpn';
-import { createVpnBundles, type VpnBundles } from './vpn-bundles';
+import { createPrivilegedVpnRevoker, createVpnRevoker, type VpnRevoker } from './vpn';
+import { createVpnBundles, privilegedVpnAuthority, type VpnBundles } from './vpn-bundles';
 
 const settings = loadEnv();
 const password = await readSecretFile(settings.PORTAL_LDAP_PASSWORD_FILE);
@@ -32,7 +33,17 @@ const ad = createAdClient({
 let vpn: VpnRevoker | undefined;
 let vpnBundles: VpnBundles | undefined;
 const runner = createExecaRunner();
-if (settings.PORTAL_PKI_DIR) {
+// An installed server: root's PKI and the setup syncs through setup's privileged socket.
+const privileged = settings.PORTAL_PRIVILEGED_SOCKET
+  ? createPrivilegedClient({ socket: settings.PORTAL_PRIVILEGED_SOCKET })
+  : undefined;
+if (privileged && settings.PORTAL_VPN_PRIVILEGED) {
+  vpn = createPrivilegedVpnRevoker(privileged);
+  vpnBundles = createVpnBundles({
+    authority: privilegedVpnAuthority(privileged),
+    selfService: settings.PORTAL_VPN_SELF_SERVICE,
+  });
+} else if (settings.PORTAL_PKI_DIR) {
   const pki = createPki({ dir: settings.PORTAL_PKI_DIR });
   // A mistyped directory would otherwise refuse every disable and delete much later.
   if (!(await pki.isInitialized())) {
@@ -86,7 +97,11 @@ if (settings.PORTAL_LAN_SUBNET) {
     zone: settings.PORTAL_DNS_ZONE ?? (await ad.domain()).dnsDomain,
     subnet: settings.PORTAL_LAN_SUBNET,
     leases: leaseFileSource(settings.PORTAL_DHCP_LEASE_FILE),
-    ...(syncUnit ? { push: () => services.start(syncUnit) } : {}),
+    ...(privileged
+      ? { push: () => runPrivilegedSync(privileged, 'dhcp') }
+      : syncUnit
+        ? { push: () => services.start(syncUnit) }
+        : {}),
   });
 }
 // Users' own mail accounts when the server has the mail key (passwords sealed in the directory).
@@ -101,7 +116,8 @@ if (settings.PORTAL_MAIL_KEY_FILE) {
     presenceFile: settings.PORTAL_MAIL_PRESENCE_FILE,
     localDomain: settings.PORTAL_MAIL_DOMAIN ?? (await ad.domain()).dnsDomain,
     sync: async () => {
-      if (mailSync) await services.start(mailSync);
+      if (privileged) await runPrivilegedSync(privileged, 'mail');
+      else if (mailSync) await services.start(mailSync);
     },
     probe: probeMailLogin,
   });

@@ -1,4 +1,6 @@
+import { createConnection } from 'node:net';
 import { type CommandRunner, createSystemdServiceManager, isHostError, type ServiceManager } from '@invis/host';
+import { z } from 'zod';
 import { PortalError } from './errors';
 
 /** The named services an admin may control, mapped to their systemd units (Debian names). */
@@ -95,4 +97,94 @@ export function createServiceControl(options: ServiceControlOptions): ServiceCon
       }
     },
   };
+}
+
+/** One answer of setup's privileged service (`invis-setup privileged`). */
+export type PrivilegedAnswer =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> | undefined } };
+
+const PrivilegedAnswerSchema = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+  }),
+]);
+
+/** The root side's requests (validated again there: this is only what the portal sends). */
+export type PrivilegedRequest =
+  | { op: 'vpn.list' }
+  | { op: 'vpn.issue' | 'vpn.revoke'; commonName: string }
+  | { op: 'vpn.revokeUser'; username: string }
+  | { op: 'sync.run'; job: SyncJob };
+/** The setup syncs the portal may run at once instead of waiting for their timers. */
+export type SyncJob = 'dhcp' | 'mail' | 'homes';
+
+/** Asks root: one request per connection to setup's privileged socket. */
+export interface PrivilegedClient {
+  /**
+   * Sends one request and reads its answer.
+   * @throws Error when the socket cannot be reached, is too slow, or answers no valid document
+   */
+  call(request: PrivilegedRequest): Promise<PrivilegedAnswer>;
+}
+
+/** A bundle is a few KiB and a list of certificates not much more; anything larger is no answer. */
+const MAX_ANSWER_BYTES = 1 << 20;
+
+/**
+ * The client of setup's `invis-privileged.socket` (root:invis-portal 0660): one connection per
+ * request, the request as one JSON line, the answer read to the end of the stream.
+ * @param options the socket path and how long a request may take (a sync can take minutes)
+ * @example const root = createPrivilegedClient({ socket: '/run/invis/privileged.sock' });
+ */
+export function createPrivilegedClient(options: { socket: string; timeoutMs?: number }): PrivilegedClient {
+  const timeoutMs = options.timeoutMs ?? 330_000;
+  return {
+    call: (request) =>
+      new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const socket = createConnection(options.socket, () => socket.end(`${JSON.stringify(request)}\n`));
+        socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        socket.on('data', (chunk: Buffer) => {
+          size += chunk.byteLength;
+          if (size > MAX_ANSWER_BYTES) socket.destroy(new Error(`an answer larger than ${MAX_ANSWER_BYTES} bytes`));
+          else chunks.push(chunk);
+        });
+        socket.on('error', reject);
+        socket.on('end', () => {
+          try {
+            resolve(PrivilegedAnswerSchema.parse(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+          } catch (cause) {
+            reject(new Error('the privileged service answered no valid document', { cause }));
+          }
+        });
+      }),
+  };
+}
+
+/**
+ * Runs one of setup's syncs as root through the privileged socket (instead of `systemctl start`,
+ * which the unprivileged portal may not do).
+ * @param client the privileged client
+ * @param job which sync
+ * @throws PortalError PORTAL_SERVICE_ACTION_FAILED when it could not be asked or the sync failed
+ */
+export async function runPrivilegedSync(client: PrivilegedClient, job: SyncJob): Promise<void> {
+  let answer: PrivilegedAnswer;
+  try {
+    answer = await client.call({ op: 'sync.run', job });
+  } catch (cause) {
+    throw new PortalError('PORTAL_SERVICE_ACTION_FAILED', `sync ${job} could not be started`, {
+      cause,
+      details: { job },
+    });
+  }
+  if (!answer.ok) {
+    throw new PortalError('PORTAL_SERVICE_ACTION_FAILED', `sync ${job} failed: ${answer.error.code}`, {
+      details: { job, code: answer.error.code },
+    });
+  }
 }

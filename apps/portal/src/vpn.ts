@@ -6,7 +6,9 @@
 // account's revocation hit another's certificates, or miss its own.
 import { writeFileAtomic } from '@invis/host';
 import { certNameSchema, type Pki } from '@invis/ovpn-pki';
+import { z } from 'zod';
 import { PortalError } from './errors';
+import type { PrivilegedAnswer, PrivilegedClient } from './services';
 
 /** Revokes the VPN access of an account. */
 export interface VpnRevoker {
@@ -119,4 +121,33 @@ export async function deployCrl(
       details,
     });
   }
+}
+
+/**
+ * A {@link VpnRevoker} of an installed server: root revokes through setup's privileged socket
+ * (`vpn.revokeUser`: the same {@link belongsToUser} rule, current and superseded certificates,
+ * reason `privilegeWithdrawn`) and deploys the CRL itself.
+ * @param client the privileged client
+ * @example composePortal(settings, { ad, vpn: createPrivilegedVpnRevoker(createPrivilegedClient({ socket })) });
+ */
+export function createPrivilegedVpnRevoker(client: PrivilegedClient): VpnRevoker {
+  return {
+    async revokeUser(username) {
+      const fail = (cause: unknown) =>
+        new PortalError('PORTAL_VPN_REVOCATION_FAILED', `the VPN certificates of ${username} were not revoked`, {
+          cause,
+          details: { username },
+        });
+      let answer: PrivilegedAnswer;
+      try {
+        answer = await client.call({ op: 'vpn.revokeUser', username });
+      } catch (cause) {
+        throw fail(cause);
+      }
+      if (!answer.ok) throw fail(answer.error.code);
+      const result = z.object({ serials: z.string().array() }).safeParse(answer.result);
+      if (!result.success) throw fail(result.error);
+      return result.data.serials;
+    },
+  };
 }

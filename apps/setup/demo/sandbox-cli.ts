@@ -25,6 +25,7 @@ process.exitCode = await runCli(argv, {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   isTty: false,
+  stdin: process.stdin,
   runner,
   services: servicesClient(socket),
 });

@@ -11,6 +11,7 @@ try {
     stderr: (text) => process.stderr.write(text),
     env: process.env,
     isTty,
+    stdin: process.stdin,
     ...(prompt ? { ask: (question: string) => prompt.question(question) } : {}),
   });
 } finally {

@@ -32,6 +32,7 @@ import { syncDavGroups } from './modules/webdav';
 import { runVpnCheck, vpnBundle } from './openvpn-check';
 import { runVpnConnect } from './openvpn-connect';
 import { chooseExternalPorts, type ExternalPorts, parseListeningPorts } from './ports';
+import { MAX_REQUEST_BYTES, PRIVILEGED_SOCKET, serveRequest } from './privileged';
 import { detectProfile } from './profiles';
 import { createLiveFs, createRootedFs, type SetupFs } from './rooted-fs';
 import { createSecretStore, SETUP_SECRETS } from './secrets';
@@ -55,6 +56,8 @@ export interface CliIo {
   /** Modules to run (default: the registry); tests inject their own. */
   modules?: readonly SetupModule[];
   randomInt?: (min: number, max: number) => number;
+  /** The connection `privileged` reads its one request from (systemd hands it over as stdin). */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 const COMMANDS = [
@@ -69,6 +72,7 @@ const COMMANDS = [
   'vpn',
   'housekeeping',
   'signatures',
+  'privileged',
 ] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -102,6 +106,7 @@ Befehle:
   housekeeping run transfer|recycle  alte Dateien aus Transfer bzw. Papierkörben löschen (Timer täglich)
   vpn check|connect|bundle NAME VPN: CRL und Ablauf prüfen, Anmeldeprüfung, Client-Bundle
   signatures                    Virensignaturen aktualisieren (freshclam; Timer alle 2 Stunden)
+  privileged                    eine Anfrage des Portals über invis-privileged.socket ausführen (nur für systemd)
   --version                     Version
 Exit-Codes: 0 ok, 1 Fehler, 2 Aufruf falsch, 3 verify fand Probleme, 4 plan hat Änderungen (mit --exit-code)
 ${COMMON.de}`,
@@ -120,6 +125,7 @@ commands:
   housekeeping run transfer|recycle  remove old files from the transfer folder or the recycle bins (daily timer)
   vpn check|connect|bundle NAME VPN: CRL and expiry check, connect check, client bundle
   signatures                    update the virus signatures (freshclam; timer every 2 hours)
+  privileged                    carry out one portal request from invis-privileged.socket (for systemd only)
   --version                     version
 exit codes: 0 ok, 1 failure, 2 usage, 3 verify found problems, 4 plan has changes (with --exit-code)
 ${COMMON.en}`,
@@ -171,6 +177,10 @@ ${COMMON.en}`,
   signatures: {
     de: `Aufruf: invis-setup signatures\nEin Lauf von freshclam (ClamAV-Signaturen; clamd lädt sie danach neu); schreibt den Jobstatus für das Portal (ok, warning: Update fehlgeschlagen, alte Signaturen aktiv; failed: keine Signaturen). Exit 1, wenn das Update fehlschlug.\n${COMMON.de}`,
     en: `usage: invis-setup signatures\nOne freshclam run (ClamAV signatures; clamd reloads them afterwards); writes the job state for the portal (ok; warning: update failed, older signatures in use; failed: no signatures). Exit 1 when the update failed.\n${COMMON.en}`,
+  },
+  privileged: {
+    de: `Aufruf: invis-setup privileged\nVon systemd je Verbindung mit ${PRIVILEGED_SOCKET} gestartet (stdin/stdout = die Verbindung): liest EINE JSON-Anfrage (höchstens ${MAX_REQUEST_BYTES} Bytes; vpn.list, vpn.issue, vpn.revoke, vpn.revokeUser, sync.run), führt sie als root aus und antwortet mit einem JSON-Dokument.\n${COMMON.de}`,
+    en: `usage: invis-setup privileged\nStarted by systemd for each connection to ${PRIVILEGED_SOCKET} (stdin/stdout = the connection): reads ONE JSON request (at most ${MAX_REQUEST_BYTES} bytes; vpn.list, vpn.issue, vpn.revoke, vpn.revokeUser, sync.run), carries it out as root and answers one JSON document.\n${COMMON.en}`,
   },
   secrets: {
     de: `Aufruf: invis-setup secrets show NAME\nGibt ein Geheimnis aus /etc/invis/secrets aus. Bekannt: ${Object.keys(SETUP_SECRETS).join(', ')}\n${COMMON.de}`,
@@ -247,7 +257,13 @@ function parse(argv: readonly string[], env: CliIo['env']): Parsed {
   ) {
     throw new SetupError('SETUP_USAGE', `usage: invis-setup housekeeping run ${HOUSEKEEPING_JOBS.join('|')}`);
   }
-  if (command === 'init' || command === 'status' || command === 'ddns' || command === 'signatures') {
+  if (
+    command === 'init' ||
+    command === 'status' ||
+    command === 'ddns' ||
+    command === 'signatures' ||
+    command === 'privileged'
+  ) {
     if (rest.length > 0) throw new SetupError('SETUP_USAGE', `${command} takes no arguments`);
   }
   if (command === 'secrets' && !values.help && (rest[0] !== 'show' || rest.length !== 2)) {
@@ -392,6 +408,14 @@ async function run(command: Command, parsed: Parsed, io: CliIo): Promise<number>
     return result.exitCode === 0 ? EXIT.ok : EXIT.failure;
   }
   if (command === 'vpn') return vpn(parsed, ctx, io, out);
+  if (command === 'privileged') {
+    if (staging || !io.stdin)
+      throw new SetupError('SETUP_USAGE', 'privileged serves a connection on the live server only');
+    // The answer is the connection's one document, --json or not; the request and the bundle are never logged.
+    const { ok, answer } = await serveRequest(ctx, io.stdin);
+    io.stdout(answer);
+    return ok ? EXIT.ok : EXIT.failure;
+  }
   if (command === 'housekeeping') {
     const report = await runHousekeeping(ctx, parsed.positionals[1] as HousekeepingJob);
     out({ report }, `${report.result}: ${report.message}\n`);

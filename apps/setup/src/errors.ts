@@ -16,7 +16,10 @@ export type SetupErrorCode =
   | 'SETUP_STATE_CORRUPT'
   | 'SETUP_NO_FREE_PORT'
   | 'SETUP_BACKUP_FAILED'
-  | 'SETUP_RESTORE_FAILED';
+  | 'SETUP_RESTORE_FAILED'
+  | 'SETUP_PRIVILEGED_REFUSED'
+  | 'SETUP_PRIVILEGED_CONFLICT'
+  | 'SETUP_PRIVILEGED_NOT_FOUND';
 
 /**
  * Errors of invis-setup: a stable `code`, a message for people, safe `details` (field paths,

@@ -272,6 +272,46 @@ export const DEBIAN_12_UNITS: SandboxUnitTable = {
     ready: [{ tcpByMain: true }],
     proven: false,
   },
+  // invis-setup's invis-privileged.socket (its portal module): Accept=yes, one `invis-setup
+  // privileged` per connection with the connection as stdin/stdout. systemd-socket-activate plays
+  // the socket unit; it makes the socket 0644 root:root, so a helper sets SocketGroup= and
+  // SocketMode= (root:invis-portal 0660) and only then marks the unit ready.
+  'invis-privileged.socket': {
+    description: 'invis: privileged requests of the portal',
+    argv: [
+      'sh',
+      '-c',
+      [
+        'S=/run/invis/privileged.sock; rm -f "$S" "$S.ready"',
+        '(while [ ! -S "$S" ]; do sleep 0.05; done; chgrp invis-portal "$S" && chmod 0660 "$S" && touch "$S.ready") &',
+        'exec systemd-socket-activate --accept --inetd -l "$S" /usr/bin/invis-setup privileged',
+      ].join('\n'),
+    ],
+    runtimeDirectories: [{ path: '/run/invis', mode: '0755' }],
+    ready: [{ file: '/run/invis/privileged.sock.ready' }],
+    proven: false,
+  },
+  // invis-setup's invis-webmail-php.service (its webmail module): PHP-FPM's own master (root)
+  // with Roundcube's pool; Type=notify is replaced by the socket as the readiness sign.
+  'invis-webmail-php': {
+    description: 'invis webmail (PHP-FPM for Roundcube)',
+    argv: ['/usr/sbin/php-fpm8.2', '--nodaemonize', '--fpm-config', '/etc/invis/webmail/php-fpm.conf'],
+    runtimeDirectories: [{ path: '/run/invis-webmail', mode: '0755' }],
+    reload: [{ signal: 'SIGUSR2' }],
+    ready: [{ file: '/run/invis-webmail/php.sock' }],
+    proven: false,
+  },
+  // invis-setup's invis-webmail.service (its webmail module): nginx in the foreground on the
+  // answers' port, ExecStartPre's `nginx -t` as preStart.
+  'invis-webmail': {
+    description: 'invis webmail (nginx with the portal as forward authentication)',
+    argv: ['/usr/sbin/nginx', '-c', '/etc/invis/webmail/nginx.conf', '-g', 'daemon off;'],
+    runtimeDirectories: [{ path: '/run/invis-webmail-nginx', mode: '0755' }],
+    preStart: [['/usr/sbin/nginx', '-t', '-q', '-c', '/etc/invis/webmail/nginx.conf']],
+    reload: [{ signal: 'SIGHUP' }],
+    ready: [{ tcpByMain: true }],
+    proven: false,
+  },
   // invis-setup's invis-homes-sync.timer (its fileserver module): every minute `invis-setup sync homes`.
   'invis-homes-sync.timer': {
     description: 'invis: home and profile folders, every minute',

@@ -7,6 +7,7 @@ import { generatedMarker } from '@invis/host';
 import { ensureMailKey, MAIL_KEY_SECRET } from '../mail-directory';
 import { fileModule, type ModuleContext, type SetupModule } from '../module';
 import { networkOf, parseCidr } from '../net';
+import { PRIVILEGED_SOCKET, PRIVILEGED_UNIT } from '../privileged';
 import type { PlatformProfile } from '../profiles';
 import { HARDENING, renderUnit, verifyUnit } from '../systemd';
 import { certificatePaths, SERVER_CERTIFICATES } from './ca';
@@ -60,6 +61,10 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_DHCP_SYNC_UNIT', ''],
     // `[servername]` in the home page's web-app tiles: the LAN name inside, the DDNS name outside.
     ['PORTAL_INTERNAL_NAME', `${answers.hostname}.${answers.domain}`],
+    // Root's part through invis-privileged.socket: the DHCP and mail syncs at once after a change
+    // (the timers stay as the safety net), and with a VPN network the VPN page on root's PKI.
+    ['PORTAL_PRIVILEGED_SOCKET', PRIVILEGED_SOCKET],
+    ['PORTAL_VPN_PRIVILEGED', answers.vpn ? 'true' : 'false'],
     ...(answers.ddns ? [['PORTAL_EXTERNAL_NAME', answers.ddns.fqdn] as [string, string]] : []),
   ];
   return [
@@ -105,6 +110,52 @@ export function renderPortalUnit(ctx: Pick<ModuleContext, 'profile' | 'answers' 
   });
 }
 
+/**
+ * The portal's door to root: a socket only root and the group `invis-portal` may open (systemd
+ * creates it root:invis-portal 0660 in /run/invis), and per connection (Accept=yes) one
+ * `invis-setup privileged` with the connection as stdin/stdout that answers one request and
+ * exits. The service is root (it writes the PKI, the CRL and what the syncs write), hardened as
+ * far as those syncs allow: /usr and /boot read-only, no devices, no kernel or namespace tricks.
+ * @param profile the platform (the setup command)
+ * @returns the socket unit and its service template
+ */
+export function renderPrivilegedUnits(profile: PlatformProfile): { socket: string; service: string } {
+  const socket = renderUnit('The portal asks root through this socket (invis-setup privileged).', {
+    Unit: [['Description', 'invis: privileged requests of the portal']],
+    Socket: [
+      ['ListenStream', PRIVILEGED_SOCKET],
+      ['SocketUser', 'root'],
+      ['SocketGroup', profile.portal.user],
+      ['SocketMode', '0660'],
+      ['DirectoryMode', '0755'],
+      ['Accept', 'yes'],
+      // A handful at once (an admin issuing bundles while a sync runs); more wait in the backlog.
+      ['MaxConnections', '8'],
+    ],
+    Install: [['WantedBy', 'sockets.target']],
+  });
+  // Everything of HARDENING but the read-only /etc, /var and /home: the syncs write there.
+  const hardening = HARDENING.filter(([key]) => key !== 'ProtectSystem' && key !== 'ProtectHome');
+  const service = renderUnit('One privileged request of the portal (started by invis-privileged.socket).', {
+    Unit: [
+      ['Description', 'invis: one privileged request of the portal'],
+      ['After', 'network-online.target samba-ad-dc.service'],
+    ],
+    Service: [
+      ['Type', 'simple'],
+      ['ExecStart', [...profile.setupCommand, 'privileged'].join(' ')],
+      ['StandardInput', 'socket'],
+      ['StandardOutput', 'socket'],
+      ['StandardError', 'journal'],
+      // A sync may take its time; a stuck request may not stay forever.
+      ['RuntimeMaxSec', '300'],
+      ...hardening,
+      ['ProtectSystem', 'yes'],
+    ],
+  });
+  return { socket, service };
+}
+
 /** sysusers.d entry: the system user `invis-portal` with its data folder as home. */
 export function renderPortalSysusers(profile: PlatformProfile): string {
   const { user, dataDir } = profile.portal;
@@ -112,6 +163,8 @@ export function renderPortalSysusers(profile: PlatformProfile): string {
 }
 
 const unitPath = (profile: PlatformProfile) => `${profile.systemd.unitDir}/${profile.portal.unit}.service`;
+const privilegedPath = (profile: PlatformProfile, suffix: 'socket' | '@.service') =>
+  `${profile.systemd.unitDir}/${PRIVILEGED_UNIT}${suffix === 'socket' ? '.socket' : suffix}`;
 
 const spec = fileModule({
   id: 'portal',
@@ -119,6 +172,8 @@ const spec = fileModule({
   dependsOn: ['ca', 'samba_ad', 'firewall'],
   render: (ctx) => {
     const { profile } = ctx;
+    const privileged = renderPrivilegedUnits(profile);
+    const installedLater = [profile.setupCommand[0] ?? ''];
     return {
       directories: [
         { path: '/etc/invis', mode: 0o755 },
@@ -134,6 +189,24 @@ const spec = fileModule({
           mode: 0o644,
           check: (c, candidate) => verifyUnit(c, candidate, [], [profile.portal.execStart[0] ?? '']),
         },
+        {
+          path: privilegedPath(profile, '@.service'),
+          content: privileged.service,
+          mode: 0o644,
+          check: (c, candidate) => verifyUnit(c, candidate, [], installedLater),
+        },
+        {
+          path: privilegedPath(profile, 'socket'),
+          content: privileged.socket,
+          mode: 0o644,
+          check: (c, candidate) =>
+            verifyUnit(
+              c,
+              candidate,
+              [{ name: `${PRIVILEGED_UNIT}@.service`, content: privileged.service }],
+              installedLater,
+            ),
+        },
       ],
       services: [],
       commands: [
@@ -147,9 +220,12 @@ const spec = fileModule({
     };
   },
   async verifyLive(ctx) {
-    const unit = ctx.profile.portal.unit;
-    const active = await ctx.services.isActive(unit);
-    return [{ name: `service ${unit}`, ok: active, ...(active ? {} : { problem: `${unit} is not running` }) }];
+    const checks = [];
+    for (const unit of [ctx.profile.portal.unit, `${PRIVILEGED_UNIT}.socket`]) {
+      const active = await ctx.services.isActive(unit);
+      checks.push({ name: `service ${unit}`, ok: active, ...(active ? {} : { problem: `${unit} is not running` }) });
+    }
+    return checks;
   },
 });
 
@@ -160,7 +236,11 @@ export const portalModule: SetupModule = {
     // The unit loads the mail key as a credential: it must exist before the portal starts.
     await ensureMailKey(ctx);
     const report = await spec.apply(ctx);
-    if (report.changed && !ctx.staging) await ctx.services.restart(ctx.profile.portal.unit);
+    if (report.changed && !ctx.staging) {
+      // The socket after sysusers (its group) and daemon-reload; then the portal that uses it.
+      await ctx.services.restart(`${PRIVILEGED_UNIT}.socket`);
+      await ctx.services.restart(ctx.profile.portal.unit);
+    }
     return report;
   },
 };

@@ -28,6 +28,8 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       '/etc/sysusers.d/invis-portal.conf',
       '/etc/invis/portal.env',
       '/etc/systemd/system/invis-portal.service',
+      '/etc/systemd/system/invis-privileged@.service',
+      '/etc/systemd/system/invis-privileged.socket',
     ]);
     const env = parseEnvFile(await readFile(join(root, 'etc/invis/portal.env'), 'utf8'));
     const settings = loadEnv(env);
@@ -44,6 +46,8 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       PORTAL_JOBS_DIR: '/var/lib/invis/jobs',
       PORTAL_FOLDERS: 'server',
       PORTAL_INTERNAL_NAME: 'invis.invis-net.loc',
+      PORTAL_PRIVILEGED_SOCKET: '/run/invis/privileged.sock',
+      PORTAL_VPN_PRIVILEGED: true,
     });
     const unit = await readFile(join(root, 'etc/systemd/system/invis-portal.service'), 'utf8');
     for (const line of [
@@ -57,6 +61,15 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       'LoadCredential=web-key:/etc/invis/private/web-key.pem',
     ]) {
       expect(unit).toContain(`${line}\n`);
+    }
+    // The door to root: only root and the portal's group may connect; one root process per request.
+    const socket = await readFile(join(root, 'etc/systemd/system/invis-privileged.socket'), 'utf8');
+    for (const line of ['SocketUser=root', 'SocketGroup=invis-portal', 'SocketMode=0660', 'Accept=yes']) {
+      expect(socket).toContain(`${line}\n`);
+    }
+    const service = await readFile(join(root, 'etc/systemd/system/invis-privileged@.service'), 'utf8');
+    for (const line of ['StandardInput=socket', 'StandardOutput=socket', 'NoNewPrivileges=yes', 'RuntimeMaxSec=300']) {
+      expect(service).toContain(`${line}\n`);
     }
     expect((await portalModule.apply(ctx)).changed).toBe(false);
   });
