@@ -41,4 +41,31 @@ describe('backgroundSync', () => {
     expect(sync.state().lastError).toBeNull();
     expect(errors).toHaveLength(1);
   });
+
+  it('starts runs no closer than minIntervalMs, and at once after a quiet time', async () => {
+    const starts: number[] = [];
+    const sync = backgroundSync(
+      async () => {
+        starts.push(Date.now());
+      },
+      () => undefined,
+      { minIntervalMs: 150 },
+    );
+    const requested = Date.now();
+    sync.request();
+    sync.request();
+    await sync.settled();
+    sync.request();
+    await sync.settled();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const quiet = Date.now();
+    sync.request();
+    await sync.settled();
+    const gap = (i: number) => (starts[i] as number) - (starts[i - 1] as number);
+    expect(starts).toHaveLength(4);
+    expect((starts[0] as number) - requested).toBeLessThan(100);
+    expect(gap(1)).toBeGreaterThanOrEqual(145);
+    expect(gap(2)).toBeGreaterThanOrEqual(145);
+    expect((starts[3] as number) - quiet).toBeLessThan(100);
+  });
 });

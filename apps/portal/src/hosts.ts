@@ -202,6 +202,15 @@ function leasesByMac(leases: readonly Lease[]): Map<string, Lease> {
 
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** How long a whole read of the reservations serves creates for choosing the next free address. */
+const IN_USE_MAX_AGE_MS = 60_000;
+/**
+ * Pushes to the DHCP server start at most this often: each reads every reservation and has the
+ * server check and load them, so during a burst of changes one push a second keeps that work
+ * from competing with the changes themselves (a change reaches the server within about a second).
+ */
+const PUSH_INTERVAL_MS = 1000;
+
 /** Host names: one DNS label, lower case; with a computer account also a NetBIOS name (≤ 15). */
 function checkName(name: string, computer: boolean): void {
   if (!HOSTNAME.test(name) || (computer && name.length > 15)) {
@@ -231,8 +240,26 @@ export function createHostManager(options: HostManagerOptions): HostManager {
   const lan = normalizeDhcpConfig({ subnets: [{ cidr: subnet, pools: [policyPool(subnet)] }], reservations: [] });
   const fqdn = (name: string): string => `${name}.${zone}`;
 
+  /**
+   * The addresses in use as last read whole (a create adds its own): what a create chooses the
+   * next free address from. A choice is checked against the directory before it is used, and a
+   * read older than {@link IN_USE_MAX_AGE_MS} is done again, so an address another tool took
+   * is never handed out and one it freed is offered again within a minute.
+   */
+  let inUse: { reservations: Reservation[]; readAt: number } | null = null;
+  const remember = (reservations: Reservation[]): void => {
+    inUse = { reservations, readAt: Date.now() };
+  };
   /** The LAN with the directory's reservations: what nextFreeAddress and the conflict checks see. */
-  const model = async (): Promise<DhcpConfig> => ({ ...lan, reservations: (await dhcp.read()).config.reservations });
+  const model = async (): Promise<DhcpConfig> => {
+    const { reservations } = (await dhcp.read()).config;
+    remember(reservations);
+    return { ...lan, reservations };
+  };
+  const inUseNow = async (fresh: boolean): Promise<DhcpConfig> =>
+    !fresh && inUse && Date.now() - inUse.readAt < IN_USE_MAX_AGE_MS
+      ? { ...lan, reservations: inUse.reservations }
+      : mapped(model);
   // One change at a time: a create checks against the directory it has just read and hands that
   // read to the write (no second read of every object), so no other change may come in between.
   let changing: Promise<unknown> = Promise.resolve();
@@ -249,6 +276,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
 
   const load = async (): Promise<Host[]> => {
     const [config, names, leases] = await Promise.all([dhcp.read(), computers.list(), readLeases()]);
+    remember(config.config.reservations);
     const accounts = new Set(names);
     const byMac = leasesByMac(leases);
     return config.config.reservations.map((r) => toHost(r, accounts.has(r.hostname), byMac.get(r.mac)));
@@ -307,8 +335,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     await saga.run(
       step,
       async () => {
-        before = await dns.getRecords(at.zone, at.name, type);
-        await dns.replaceRecords(at.zone, at.name, type, records(before));
+        before = await dns.editRecords(at.zone, at.name, type, records);
       },
       () => dns.replaceRecords(at.zone, at.name, type, before),
     );
@@ -324,8 +351,10 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     ];
 
   const dhcpServer = options.push
-    ? backgroundSync(options.push, (e) =>
-        console.error(`portal: pushing the reservations failed: ${(e as Error).message ?? e}`),
+    ? backgroundSync(
+        options.push,
+        (e) => console.error(`portal: pushing the reservations failed: ${(e as Error).message ?? e}`),
+        { minIntervalMs: PUSH_INTERVAL_MS },
       )
     : null;
   /** The free address of a type's range in `config`, leased addresses excluded. */
@@ -334,12 +363,18 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     return mapped(async () => nextFreeAddress(config, { deviceType: type, exclude: taken }));
   };
   /** Runs a change's saga; once it has committed, the DHCP server is brought along. */
-  const change = async (body: (saga: Saga) => Promise<void>): Promise<void> => {
+  const change = async (body: (saga: Saga) => Promise<void>, added?: Reservation): Promise<void> => {
     try {
       await runSaga(body);
+    } catch (e) {
+      inUse = null;
+      throw e;
     } finally {
       cache.invalidate();
     }
+    // A create adds its address; after any other change the next create reads the whole again.
+    if (added && inUse) inUse.reservations = [...inUse.reservations, added];
+    else inUse = null;
     dhcpServer?.request();
   };
 
@@ -348,12 +383,20 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     const computer = input.computer ?? (input.type === 'client' || input.type === 'server');
     checkName(name, computer);
     const mac = normalizeMac(input.mac) ?? input.mac;
-    const directory = await mapped(() => dhcp.read());
+    // Only the hosts this one can collide with are read (name, MAC, address), not every host.
+    const pick = async (fresh: boolean): Promise<string> => input.ip ?? freeIn(await inUseNow(fresh), input.type);
+    const colliding = (ip: string) => mapped(() => dhcp.read({ hostsMatching: { hostname: name, mac, ip } }));
+    let ip = await pick(false);
+    let directory = await colliding(ip);
+    if (!input.ip && directory.config.reservations.some((r) => r.ip === ip)) {
+      // Taken since the last whole read (another tool or portal): choose again from a new one.
+      ip = await pick(true);
+      directory = await colliding(ip);
+    }
     const config: DhcpConfig = { ...lan, reservations: directory.config.reservations };
     if (config.reservations.some((r) => r.hostname === name) || (computer && (await computers.exists(name)))) {
       throw new PortalError('PORTAL_CONFLICT', `a host ${name} exists already`, { details: { host: name } });
     }
-    const ip = input.ip ?? (await freeIn(config, input.type));
     const reservation: Reservation = {
       hostname: name,
       mac,
@@ -378,7 +421,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
       );
       await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
       await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
-    });
+    }, reservation);
     return written(reservation, computer);
   };
 

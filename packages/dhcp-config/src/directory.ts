@@ -1,8 +1,8 @@
 // The original invis DHCP data in AD (the ISC dhcp-ldap schema: iscDhcpService, iscDhcpSubnet,
 // iscDhcpPool, iscDhcpHost) read into the model and reservations written back in the exact
 // form the original portal writes, so both can run against the same directory.
-import { type AdClient, type AdEntry, childDn, dnEquals, f, parentDn } from '@invis/ad-client';
-import { ipv4ToNumber, parseIpv4Subnet, prefixToNetmask } from './address';
+import { type AdClient, type AdEntry, childDn, dnEquals, f, type LdapFilter, parentDn } from '@invis/ad-client';
+import { ipv4ToNumber, normalizeMac, parseIpv4Subnet, prefixToNetmask } from './address';
 import { validateDhcpConfig } from './conflicts';
 import { parseDhcpdConf } from './dhcpd';
 import { DhcpConfigError, isDhcpConfigError } from './errors';
@@ -27,15 +27,33 @@ export interface DhcpDirectoryReadResult {
   hostDNs: Record<string, string>;
 }
 
+/** The hosts a read is limited to: those with this name, MAC or address (any of them). */
+export interface ReservationMatch {
+  hostname?: string;
+  mac?: string;
+  ip?: string;
+}
+
+/** Options of {@link DhcpDirectory.read}. */
+export interface DhcpReadOptions {
+  /**
+   * Read only the hosts that could conflict with one reservation (same name, MAC or address)
+   * instead of every host: what checking and writing one reservation
+   * needs, in time independent of how many hosts there are. Service, subnets and pools are read whole.
+   */
+  hostsMatching?: ReservationMatch;
+}
+
 /** Reads and writes the invis DHCP objects in AD. */
 export interface DhcpDirectory {
   /** Service statements/options, subnets, pools and hosts as one model (conflicts not checked). */
-  read(): Promise<DhcpDirectoryReadResult>;
+  read(options?: DhcpReadOptions): Promise<DhcpDirectoryReadResult>;
   /**
    * Creates or updates the `iscDhcpHost` named after the hostname, after checking the result
    * against everything else in the directory. Other statements on the host are kept.
    * @param current what `read()` returned just before, from a caller that lets no other write of
-   *   its own come in between (it saves a second read of every object; default: read now)
+   *   its own come in between (it saves a second read of every object; default: read now); a read
+   *   with `hostsMatching` this reservation's name, MAC and address is enough
    * @throws DhcpConfigError `DHCP_CONFLICT`/`DHCP_INVALID_CONFIG` (nothing written), `DHCP_DIRECTORY_ERROR`
    */
   putReservation(
@@ -119,6 +137,25 @@ function placeSubnetOptions(config: DhcpConfig): DhcpConfig {
 }
 
 /**
+ * The hosts a read takes: every one, or those that may carry a name, MAC or address of `match`
+ * — `cn` exactly, the MAC and the address as substrings (hardware and statement values are free
+ * text other tools write in their own case and spacing; a substring match may bring a few more
+ * hosts, which `read` drops after parsing). A match naming nothing takes no host.
+ */
+function hostsFilter(match: ReservationMatch | undefined): LdapFilter | null {
+  const host = f.eq('objectClass', 'iscDhcpHost');
+  if (!match) return host;
+  const mac = match.mac ? (normalizeMac(match.mac) ?? match.mac) : undefined;
+  const parts = [
+    match.hostname ? f.eq('cn', match.hostname) : null,
+    mac ? f.contains('iscDhcpHWAddress', mac.toLowerCase()) : null,
+    mac ? f.contains('iscDhcpHWAddress', mac.toUpperCase()) : null,
+    match.ip ? f.contains('iscDhcpStatements', match.ip) : null,
+  ].filter((p) => p !== null);
+  return parts.length ? f.and(host, f.or(...parts)) : null;
+}
+
+/**
  * Creates the bridge. Reading turns the objects into dhcpd.conf statements (which is what they
  * are, and what dhcpd's LDAP backend does) and parses them with {@link parseDhcpdConf}.
  * @param options AD client and optional service DN
@@ -132,7 +169,7 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
   const serviceDN = async (): Promise<string> =>
     options.serviceDN ?? `CN=DHCP Config,CN=DHCP-Server,CN=invis-Server,${await ad.baseDN()}`;
 
-  async function load(): Promise<{ service: AdEntry; entries: AdEntry[] }> {
+  async function load(match?: ReservationMatch): Promise<{ service: AdEntry; entries: AdEntry[] }> {
     const base = await serviceDN();
     try {
       const service = await ad.get(base, ATTRIBUTES);
@@ -143,7 +180,7 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
         filter: f.or(
           f.eq('objectClass', 'iscDhcpSubnet'),
           f.eq('objectClass', 'iscDhcpPool'),
-          f.eq('objectClass', 'iscDhcpHost'),
+          hostsFilter(match),
           f.eq('objectClass', 'iscDhcpDnsZone'),
           f.eq('objectClass', 'iscDhcpTSigKey'),
         ),
@@ -155,8 +192,8 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
     }
   }
 
-  async function read(): Promise<DhcpDirectoryReadResult> {
-    const { service, entries } = await load();
+  async function read(options: DhcpReadOptions = {}): Promise<DhcpDirectoryReadResult> {
+    const { service, entries } = await load(options.hostsMatching);
     const lines: string[] = [];
     const origin: string[] = [];
     const emit = (dn: string, text: string): void => {
@@ -224,7 +261,19 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
         warnings.push(
           `${service.dn}: "ddns-update-style interim" without a DNS zone and TSIG key object: no update can be sent; Kea renders with DDNS off`,
         );
-      return { config: placeSubnetOptions(parsed.config), warnings, hostDNs };
+      const config = placeSubnetOptions(parsed.config);
+      const match = options.hostsMatching;
+      if (!match) return { config, warnings, hostDNs };
+      // The substring search may have brought neighbours (…220.12 finds …220.120): keep the exact ones.
+      const mac = match.mac ? normalizeMac(match.mac) : undefined;
+      const exact = config.reservations.filter(
+        (r) => r.hostname === match.hostname?.toLowerCase() || r.mac === mac || r.ip === match.ip,
+      );
+      return {
+        config: { ...config, reservations: exact },
+        warnings,
+        hostDNs: Object.fromEntries(exact.map((r) => [r.hostname, hostDNs[r.hostname] as string])),
+      };
     } catch (e) {
       const line = isDhcpConfigError(e) ? e.details.line : undefined;
       const where = typeof line === 'number' ? origin[line - 1] : undefined;

@@ -25,6 +25,8 @@ export {
   type DhcpDirectoryAd,
   type DhcpDirectoryOptions,
   type DhcpDirectoryReadResult,
+  type DhcpReadOptions,
+  type ReservationMatch,
 } from './directory';
 export {
   DhcpConfigError,

@@ -25,6 +25,17 @@ export interface DnsBackend {
   addRecord(zone: string, record: DnsRecordInput, options?: PtrOptions): Promise<void>;
   /** Replaces the RRset `name`/`type` with `records` (empty = delete it). */
   replaceRecords(zone: string, name: string, type: RecordType, records: readonly DnsRecordInput[]): Promise<void>;
+  /**
+   * Replaces the RRset `name`/`type` with what `edit` makes of the current one, reading it once
+   * (a read-then-replace in one step; the caller keeps the answer to put it back).
+   * @returns the RRset as it was before
+   */
+  editRecords(
+    zone: string,
+    name: string,
+    type: RecordType,
+    edit: (current: DnsRecord[]) => readonly DnsRecordInput[],
+  ): Promise<DnsRecord[]>;
   /** Deletes one record (no-op if absent). */
   deleteRecord(zone: string, record: DnsRecordInput, options?: PtrOptions): Promise<void>;
   /** Deletes the RRset of `type` at `name`, or every record at `name`. */
@@ -128,10 +139,18 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
       }
     },
     async replaceRecords(zone, name, type, inputs) {
-      const records = inputs.map((i) => normalizeRecord(i, defaultTtl));
-      if (records.some((r) => r.type !== type))
-        throw new DnsZoneError('DNS_INVALID_RECORD', `replaceRecords(${type}) got another type`);
-      await change(zone, name, (current) => [...current.filter((r) => r.type !== type), ...records]);
+      await backend.editRecords(zone, name, type, () => inputs);
+    },
+    async editRecords(zone, name, type, edit) {
+      let before: DnsRecord[] = [];
+      await change(zone, name, (current) => {
+        before = current.filter((r) => r.type === type);
+        const records = edit(before).map((i) => normalizeRecord(i, defaultTtl));
+        if (records.some((r) => r.type !== type))
+          throw new DnsZoneError('DNS_INVALID_RECORD', `replaceRecords(${type}) got another type`);
+        return [...current.filter((r) => r.type !== type), ...records];
+      });
+      return before;
     },
     async deleteRecord(zone, input, options = {}) {
       const record = normalizeRecord(input, defaultTtl);

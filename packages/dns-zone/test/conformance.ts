@@ -100,6 +100,31 @@ export function describeConformance(label: string, target: () => ConformanceTarg
       expect(all.some((r) => r.type === 'NS' && r.name === t.zone)).toBe(true);
     });
 
+    it('edits an RRset from its current records in one step and answers what was there', async () => {
+      const t = await target();
+      const name = `${unique('edit')}.${t.zone}`;
+      const txt = (text: string) => normalizeRecord({ name, ttl: 60, type: 'TXT', text: [text] });
+      await t.backend.addRecord(t.zone, txt('one'));
+      await t.backend.addRecord(t.zone, normalizeRecord({ name, ttl: 60, type: 'A', address: '10.1.2.1' }));
+      const seen: unknown[] = [];
+      const before = await t.backend.editRecords(t.zone, name, 'TXT', (current) => {
+        seen.push(...current);
+        return [...current, txt('two')];
+      });
+      expect(before).toEqual([txt('one')]);
+      expect(seen).toEqual([txt('one')]);
+      expect(sortRecords(await t.backend.getRecords(t.zone, name, 'TXT'))).toEqual(
+        sortRecords([txt('one'), txt('two')]),
+      );
+      // other types at the name stay; a record of another type is refused before anything is written
+      expect(await t.backend.getRecords(t.zone, name, 'A')).toHaveLength(1);
+      await expect(
+        t.backend.editRecords(t.zone, name, 'TXT', () => [{ name, ttl: 60, type: 'A', address: '10.1.2.2' }]),
+      ).rejects.toMatchObject({ code: 'DNS_INVALID_RECORD' });
+      expect(await t.backend.getRecords(t.zone, name, 'TXT')).toHaveLength(2);
+      await t.backend.deleteRecords(t.zone, name);
+    });
+
     it('replaces RRsets and deletes records and names', async () => {
       const t = await target();
       const name = `${unique('rr')}.${t.zone}`;

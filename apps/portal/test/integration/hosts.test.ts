@@ -198,6 +198,36 @@ describe('hosts: AD computer + DHCP reservation + DNS A/PTR on real servers', ()
     expect((await dhcp.read()).config.reservations.map((r) => r.hostname)).not.toContain('laser2');
   });
 
+  it('never hands out an address, MAC or name another tool has taken since the portal last read the directory', async () => {
+    const api = await admin(portal);
+    const first = (await (
+      await api.request('POST', '/api/hosts', { name: 'pc10', type: 'client', mac: '02:42:ac:11:00:30' })
+    ).json()) as { ip: string };
+    // Another tool (the original portal, samba-tool) writes the next client address meanwhile.
+    const [net, last] = [first.ip.slice(0, first.ip.lastIndexOf('.')), Number(first.ip.split('.')[3])];
+    await ad.add(`CN=foreign1,${(await ad.invis.layout()).dhcpConfig}`, {
+      objectClass: ['top', 'iscDhcpHost'],
+      iscDhcpHWAddress: 'ethernet 02:42:AC:11:00:31',
+      iscDhcpStatements: `fixed-address ${net}.${last + 1}`,
+      iscDhcpComments: '-',
+    });
+    const second = await api.request('POST', '/api/hosts', { name: 'pc11', type: 'client', mac: '02:42:ac:11:00:32' });
+    expect(second.status).toBe(201);
+    expect(((await second.json()) as { ip: string }).ip).toBe(`${net}.${last + 2}`);
+    const sameMac = await api.request('POST', '/api/hosts', { name: 'pc12', type: 'client', mac: '02:42:ac:11:00:31' });
+    expect(sameMac.status).toBe(409);
+    const sameName = await api.request('POST', '/api/hosts', {
+      name: 'foreign1',
+      type: 'printer',
+      mac: '02:42:ac:11:00:33',
+    });
+    expect(sameName.status).toBe(409);
+    expect(await ad.computers.get('pc12')).toBeUndefined();
+    for (const name of ['pc10', 'pc11', 'foreign1'])
+      expect((await api.request('DELETE', `/api/hosts/${name}`)).status).toBe(204);
+    await dhcpSynced(api);
+  });
+
   it('in Chromium: the hosts form creates a printer, the DHCP client gets its address, dig resolves it', async () => {
     let offers = '';
     const browser = await launchChromium();

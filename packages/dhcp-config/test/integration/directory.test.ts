@@ -7,7 +7,13 @@ import { type AdClient, createAdClient, installInvisSchema } from '@invis/ad-cli
 import { withTempDir } from '@invis/test-utils';
 import { run, type SambaDc, startSambaDc } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDhcpDirectory, type DhcpDirectory, renderKeaConfig, validateDhcpConfig } from '../../src/index';
+import {
+  createDhcpDirectory,
+  type DhcpDirectory,
+  type ReservationMatch,
+  renderKeaConfig,
+  validateDhcpConfig,
+} from '../../src/index';
 
 describe('invis DHCP objects in AD', () => {
   let dc: SambaDc;
@@ -173,6 +179,28 @@ describe('invis DHCP objects in AD', () => {
     ).toBe('created');
     expect((await dhcp.read()).config.reservations.map((r) => r.hostname)).toContain('laser4');
     expect(await dhcp.deleteReservation('laser4')).toBe(true);
+  });
+
+  it('reads only the hosts one reservation can conflict with, and that read is enough to write it', async () => {
+    const hostnames = async (hostsMatching: ReservationMatch) =>
+      (await dhcp.read({ hostsMatching })).config.reservations.map((r) => r.hostname);
+    // pc1's MAC is stored in upper case by the original; the address sits among other statements on nas
+    expect(await hostnames({ mac: '00-1b-21-3a-4f-10' })).toEqual(['pc1']);
+    expect(await hostnames({ ip: '192.168.220.12' })).toEqual(['nas']);
+    expect(await hostnames({ hostname: 'NAS' })).toEqual(['nas']);
+    expect(await hostnames({ hostname: 'pc1', ip: '192.168.220.12' })).toEqual(['nas', 'pc1']);
+    expect(await hostnames({})).toEqual([]);
+    const fresh = { mac: '02:00:00:00:00:41', ip: '192.168.220.41', hostname: 'laser5' };
+    const none = await dhcp.read({ hostsMatching: fresh });
+    expect(none.config.reservations).toEqual([]);
+    expect(none.config.subnets.map((s) => s.cidr)).toEqual(['192.168.220.0/24']);
+    const twin = { mac: '00:1B:21:3A:4F:10', ip: '192.168.220.123', hostname: 'twin3' };
+    await expect(dhcp.putReservation(twin, await dhcp.read({ hostsMatching: twin }))).rejects.toMatchObject({
+      code: 'DHCP_CONFLICT',
+      issues: [expect.objectContaining({ kind: 'DUPLICATE_MAC' })],
+    });
+    expect(await dhcp.putReservation(fresh, none)).toBe('created');
+    expect(await dhcp.deleteReservation('laser5')).toBe(true);
   });
 
   it('deletes reservations', async () => {
