@@ -1,8 +1,9 @@
-// The steady state of a branch server at scale (issue #21): 100,000 files of mixed sizes in a
-// tree of 2,010 folders, synced every few minutes with nothing or 1% changed. Ours vs owncloudcmd
+// The steady state of a branch server at scale (issue #21): 5,000 and 100,000 files of mixed
+// sizes in a tree of 2,010 folders, synced every few minutes with nothing or 1% changed. Ours vs owncloudcmd
 // on the ownCloud-compatible shim, ours vs rclone bisync on rclone serve webdav; time and peak RSS.
 // Ours runs as a child process per sync (sync-scale-probe.ts, its own time without the process
-// start), the peers under /usr/bin/time (wall time of the whole process). The peers' copies on the
+// start; the child's wall time with Node's start is printed beside it), the peers under
+// /usr/bin/time (wall time of the whole process). The peers' copies on the
 // server are laid down with `cp -a` (same content and mtimes) before their first sync, which then
 // only compares: uploading 100,000 files takes owncloudcmd minutes and bisync about an hour, and
 // the first sync is not what is measured here. Ours uploads its copy itself.
@@ -22,8 +23,21 @@ interface Scale {
   rounds: number;
 }
 
-const FULL: Scale = { files: 100_000, shape: [10, 10, 19], rounds: 3 };
-const QUICK: Scale = { files: 10_000, shape: [4, 5, 9], rounds: 3 };
+/** 2,010 folders at every size: 10 departments × 10 projects × 19 parts. */
+const SHAPE: Scale['shape'] = [10, 10, 19];
+
+/**
+ * The sizes to run: `--files=5000,100000` on the `pnpm bench` command line (comma-separated file
+ * counts), default 5,000 — the 100,000-file run takes the better part of an hour with its setup.
+ */
+function scales(quick: boolean): Scale[] {
+  const raw = process.argv.find((a) => a.startsWith('--files='))?.slice('--files='.length) ?? '5000';
+  const sizes = raw.split(',').map((x) => Number(x.trim().replaceAll('_', '')));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 100)) {
+    throw new Error(`--files: expected file counts ≥ 100 like 5000,100000, got ${raw}`);
+  }
+  return sizes.map((files) => ({ files, shape: SHAPE, rounds: quick ? 3 : 5 }));
+}
 
 function folders([a, b, c]: Scale['shape']): string[] {
   const out: string[] = [];
@@ -102,10 +116,11 @@ async function changeOnePercent(dir: string, spec: ReturnType<typeof treeSpec>, 
   return picked.length;
 }
 
-/** One run of a contender: wall or own time and its peak RSS. */
+/** One run of a contender: wall or own time and its peak RSS (ours: also the child's wall time). */
 interface Sample {
   ms: number;
   rssMiB: number;
+  wallMs?: number;
 }
 
 interface Contender {
@@ -129,6 +144,7 @@ function ours(info: WebDavInfo, work: string): Contender {
     label: 'ours',
     dir,
     async sync() {
+      const t0 = performance.now();
       const { stdout } = await execa(
         process.execPath,
         [
@@ -143,8 +159,9 @@ function ours(info: WebDavInfo, work: string): Contender {
         ],
         { cwd: join(import.meta.dirname, '..'), env: { INVIS_BENCH_PASSWORD: info.password } },
       );
+      const wallMs = performance.now() - t0;
       const out = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; maxRssMiB: number };
-      return { ms: out.ms, rssMiB: out.maxRssMiB };
+      return { ms: out.ms, rssMiB: out.maxRssMiB, wallMs };
     },
   };
 }
@@ -170,6 +187,8 @@ async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<C
 
 const fmtRss = (xs: Sample[]): string => `${Math.max(...xs.map((x) => x.rssMiB))} MiB`;
 const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+/** Ours' run time, and in brackets the child's wall time with Node's start (tsx-compiled source). */
+const fmtOurs = (x: Sample): string => `${fmtS(x.ms)}${x.wallMs === undefined ? '' : ` [${fmtS(x.wallMs)}]`}`;
 
 /** Prints a result line at once (a full run takes long; a stopped one keeps what it measured). */
 const say = (line: string): void => console.log(line);
@@ -178,7 +197,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
   const server = await startWebDav({ kind });
   const work = await mkdtemp(join(tmpdir(), 'invis-bench-syncscale-'));
   const { info } = server;
-  const where = kind === 'owncloud-shim' ? 'ownCloud shim' : 'rclone serve';
+  const where = `${kind === 'owncloud-shim' ? 'ownCloud shim' : 'rclone serve'}, ${scale.files.toLocaleString('en')} files`;
   try {
     const spec = treeSpec(scale);
     const a = ours(info, work);
@@ -197,13 +216,13 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
     const firstOurs = await a.sync(true);
     const firstPeer = await b.sync(true);
     say(
-      `${where}: first sync ours ${fmtS(firstOurs.ms)} (uploads ${scale.files.toLocaleString('en')} files; peak RSS ${firstOurs.rssMiB} MiB), ${b.label} ${fmtS(firstPeer.ms)} (server copy laid down beforehand: compares only; ${firstPeer.rssMiB} MiB)`,
+      `${where}: first sync (setup, not measured) ours ${fmtOurs(firstOurs)} (uploads ${scale.files.toLocaleString('en')} files; peak RSS ${firstOurs.rssMiB} MiB), ${b.label} ${fmtS(firstPeer.ms)} (server copy laid down beforehand: compares only; ${firstPeer.rssMiB} MiB)`,
     );
     // The run right after the first one re-lists what the first one changed; not the steady state.
     const settleOurs = await a.sync(false);
     const settlePeer = await b.sync(false);
     say(
-      `${where}: no-change right after the first sync ours ${fmtS(settleOurs.ms)} (${settleOurs.rssMiB} MiB), ${b.label} ${fmtS(settlePeer.ms)} (${settlePeer.rssMiB} MiB)`,
+      `${where}: no-change right after the first sync ours ${fmtOurs(settleOurs)} (${settleOurs.rssMiB} MiB), ${b.label} ${fmtS(settlePeer.ms)} (${settlePeer.rssMiB} MiB)`,
     );
     const rows: Comparison[] = [];
     const phase = async (task: string, target: string, before?: (dir: string, round: number) => Promise<number>) => {
@@ -230,7 +249,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
         target,
       });
       say(
-        `${where}, ${task}: ours ${sa.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sa)}; ${b.label} ${sb.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sb)}`,
+        `${where}, ${task}: ours ${sa.map(fmtOurs).join(' / ')}, peak RSS ${fmtRss(sa)}; ${b.label} ${sb.map((x) => fmtS(x.ms)).join(' / ')}, peak RSS ${fmtRss(sb)}`,
       );
     };
     await phase('no-change re-sync', '≤ 0.5× of the peer');
@@ -247,9 +266,12 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
 export const benchmark: Benchmark = {
   name: 'sync-scale',
   description:
-    'steady state at scale: 100,000 files (85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep (--quick: 10,000 in 204), no-change and 1% changed, alternating rounds; @invis/owncloud-sync (a child process per run) vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; peak RSS of every run',
+    'steady state at scale: 5,000 files (--files=5000,100000 adds 100,000; 85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep, no-change and 1% changed, alternating rounds (median of 5, --quick: 3); @invis/owncloud-sync (a child process per run) vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; peak RSS of every run',
   async run({ quick }) {
-    const scale = quick ? QUICK : FULL;
-    return [...(await onServer('owncloud-shim', scale)), ...(await onServer('rclone', scale))];
+    const rows: Comparison[] = [];
+    for (const scale of scales(quick)) {
+      rows.push(...(await onServer('owncloud-shim', scale)), ...(await onServer('rclone', scale)));
+    }
+    return rows;
   },
 };

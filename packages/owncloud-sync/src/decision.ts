@@ -1,6 +1,6 @@
 // The decision table of a sync run, pure: what to do with one path given its local, remote and
 // journal state. The plan store (reconcile.ts) walks the tables and asks this module per path.
-import type { JournalEntry } from './journal';
+import { type JournalEntry, parentOf } from './journal';
 
 /** A local file or directory as discovery saw it. */
 export interface LocalEntry {
@@ -129,8 +129,8 @@ export function decide(s: PathState): SyncAction | undefined {
   return { kind: 'deleteRemote', path: p, remote: rr, files: 1 };
 }
 
-/** The parent folder of a relative path (`''` for the root). */
-export const parentOf = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
+// The parent folder of a relative path (the journal stores it with every entry).
+export { parentOf };
 
 /**
  * The name of a conflict copy: `name (conflicted copy <host> <YYYY-MM-DD HHMMSS>).ext`, with a

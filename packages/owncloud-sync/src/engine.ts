@@ -128,29 +128,38 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         // Discovery goes into a temporary database, not into maps: memory does not grow with the tree.
         const store = openPlanStore();
         opened = store;
-        server ??= await client.detect();
         const excluded = await excludeMatcher();
         store.loadJournal(journalFile);
         const root = journal.get('');
-        // Remote first: its requests are in flight while the (mostly synchronous) local walk runs.
-        const remotePromise = scanRemoteInto(
-          {
-            client,
-            excluded,
-            prune: server.recursiveDirEtags,
-            tryInfinity: !server.recursiveDirEtags && !infinityRefused,
-          },
-          {
-            add: (e) => store.addRemote(e),
-            known: (path) => (path === '' ? root : store.journalEntry(path)),
-            copyKnown: (dir) => store.copyJournalTree(dir),
-          },
-        );
-        const [, remoteScan] = await Promise.all([
+        // Remote first: the server's detection and listing requests are in flight while the
+        // (mostly synchronous) local walk runs; the walk does not depend on the server.
+        const remotePromise = (async () => {
+          const info = server ?? (await client.detect());
+          server = info;
+          const scan = await scanRemoteInto(
+            {
+              client,
+              excluded,
+              prune: info.recursiveDirEtags,
+              tryInfinity: !info.recursiveDirEtags && !infinityRefused,
+            },
+            {
+              add: (e) => store.addRemote(e),
+              known: (path) => (path === '' ? root : store.journalEntry(path)),
+              copyKnown: (dir) => store.copyJournalTree(dir),
+            },
+          );
+          return { info, scan };
+        })();
+        // Both settle before the store is closed (a failing side must not leave the other writing to it).
+        const [walked, scanned] = await Promise.allSettled([
           walkLocal(localDir, excluded, (e) => store.addLocal(e)),
           remotePromise,
         ]);
-        if (!server.recursiveDirEtags && !remoteScan.stats.depthInfinity) infinityRefused = true;
+        if (scanned.status === 'rejected') throw scanned.reason;
+        if (walked.status === 'rejected') throw walked.reason;
+        const { info, scan: remoteScan } = scanned.value;
+        if (!info.recursiveDirEtags && !remoteScan.stats.depthInfinity) infinityRefused = true;
         const emit = runOptions.onEvent ?? (() => undefined);
         const counts = store.counts();
         emit({
@@ -178,7 +187,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         }
         const report: SyncReport = {
           dryRun: runOptions.dryRun === true,
-          server,
+          server: info,
           planned: plan.actions.map((a) => ({ kind: a.kind, path: a.path })),
           uploaded: 0,
           downloaded: 0,
@@ -200,7 +209,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             tree,
             localDir,
             host,
-            server,
+            server: info,
             chunkSize,
             pending,
             rangePut,

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { useTempDir } from '@invis/test-utils';
 import { describe, expect, it } from 'vitest';
 import { type JournalEntry, openJournal } from './journal';
+import { openPlanStore } from './reconcile';
 
 const entry = (path: string, extra: Partial<JournalEntry> = {}): JournalEntry => ({
   path,
@@ -40,5 +42,37 @@ describe('journal', () => {
     again.flush();
     expect(again.loadPending().size).toBe(0);
     again.close();
+  });
+
+  it('gives a journal of an earlier release (no parent column) its parents, and keeps them on rename', () => {
+    const file = join(dir(), 'old.db');
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL,
+      mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT, hash TEXT);
+      INSERT INTO entries VALUES ('', 1, 0, 0, 0, 'root', 0, NULL, NULL, NULL), ('d', 1, 0, 1, 1, 'de', 0, NULL, NULL, NULL),
+        ('d/s', 1, 0, 1, 2, 'se', 0, NULL, NULL, NULL), ('d/s/f', 0, 1, 1.5, 3, 'fe', 1, NULL, NULL, NULL)`);
+    old.close();
+    const j = openJournal(file);
+    expect(j.get('d/s/f')).toEqual(entry('d/s/f', { inode: 3, etag: 'fe' }));
+    j.renameTree('d', 'e');
+    j.flush();
+    j.close();
+    const parents = new DatabaseSync(file).prepare('SELECT path, parent FROM entries ORDER BY path').all();
+    expect(parents.map((r) => [r.path, r.parent])).toEqual([
+      ['', ''],
+      ['e', ''],
+      ['e/s', 'e'],
+      ['e/s/f', 'e/s'],
+    ]);
+    // The plan store reads the subtree below a pruned folder through those parents.
+    const store = openPlanStore();
+    try {
+      store.loadJournal(file);
+      store.copyJournalTree('e');
+      expect(store.counts().remote).toBe(2);
+      expect(store.hasRemote('e/s/f')).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 });

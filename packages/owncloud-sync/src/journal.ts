@@ -103,6 +103,9 @@ export const journalRowValues = (e: JournalEntry): SQLInputValue[] => [
   e.racyHash ?? null,
 ];
 
+/** The folder a path lies in (`''` for the top level and the base collection itself). */
+export const parentOf = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
+
 /** The entry of a row. */
 export const fromJournalRow = (r: JournalRow): JournalEntry =>
   journalEntry(
@@ -122,17 +125,29 @@ export function openJournal(file: string): Journal {
     db = new DatabaseSync(file);
     db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL,
-  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT, hash TEXT);
+  mtime REAL NOT NULL, inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT, hash TEXT,
+  parent TEXT);
 CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime REAL NOT NULL, inode INTEGER NOT NULL)`);
+    // Journals of earlier releases have no parent column: it is added and filled once.
+    const columns = db.prepare('PRAGMA table_info(entries)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'parent')) {
+      db.exec(`BEGIN; ALTER TABLE entries ADD COLUMN parent TEXT;
+        UPDATE entries SET parent = rtrim(rtrim(path, replace(path, '/', '')), '/'); COMMIT`);
+    }
+    // The run's plan store reads the journal where it is: by parent (pruned subtrees) and ETag (moves).
+    db.exec(`CREATE INDEX IF NOT EXISTS entries_parent ON entries (parent);
+      CREATE INDEX IF NOT EXISTS entries_etag ON entries (etag)`);
   } catch (error) {
     throw toSyncError(error, 'SYNC_LOCAL_IO', { path: file });
   }
   const upsert = db.prepare(
-    `INSERT OR REPLACE INTO entries (${JOURNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO entries (${JOURNAL_COLUMNS}, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const del = db.prepare("DELETE FROM entries WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'");
   const ren = db.prepare(
-    "UPDATE entries SET path = ? || substr(path, length(?) + 1) WHERE path = ? OR substr(path, 1, length(?) + 1) = ? || '/'",
+    `UPDATE entries SET path = :to || substr(path, length(:from) + 1),
+       parent = CASE WHEN path = :from THEN :toParent ELSE :to || substr(parent, length(:from) + 1) END
+     WHERE path = :from OR substr(path, 1, length(:from) + 1) = :from || '/'`,
   );
   const getOne = db.prepare('SELECT * FROM entries WHERE path = ?');
   const noEtag = db.prepare('UPDATE entries SET etag = NULL WHERE path = ?');
@@ -164,7 +179,7 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
       return r && fromJournalRow(r);
     },
     put(e) {
-      pending.push(() => upsert.run(...journalRowValues(e)));
+      pending.push(() => upsert.run(...journalRowValues(e), parentOf(e.path)));
     },
     removeTree(path) {
       pending.push(() => del.run(path, path, path));
@@ -173,7 +188,7 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
       pending.push(() => noEtag.run(path));
     },
     renameTree(from, to) {
-      pending.push(() => ren.run(to, from, from, from, from));
+      pending.push(() => ren.run({ to, from, toParent: parentOf(to) }));
     },
     loadPending() {
       const rows = db.prepare('SELECT * FROM pending').all() as {

@@ -275,3 +275,104 @@ describe('openPlanStore', () => {
     }
   });
 });
+
+describe('openPlanStore, remote tree pruned whole', () => {
+  // A journal tree (every entry below a folder of the journal), the same as remote rows.
+  const journalTree = [
+    J(LD('a', 1), RD('a', 'da', { fileId: 'A' })),
+    J(L('a/x', 2), R('a/x', 'ex', { fileId: 'X' })),
+    J(L('a/y', 3), R('a/y', 'shared', { fileId: 'Y' })),
+    J(LD('a/s', 4), RD('a/s', 'ds', { fileId: 'S' })),
+    J(L('a/s/z', 5), R('a/s/z', 'shared', { fileId: 'Z' })),
+    J(L('top', 6), R('top', 'et', { fileId: 'T' })),
+  ];
+  const asRemote = (j: JournalEntry): RemoteEntry => ({
+    path: j.path,
+    isDir: j.isDir,
+    size: j.isDir ? 0 : j.remoteSize,
+    ...(j.etag ? { etag: j.etag } : {}),
+    ...(j.fileId ? { fileId: j.fileId } : {}),
+  });
+  /** What happens to one journal file locally: kept, edited, deleted or renamed (same inode). */
+  const fate = fc.constantFrom('keep', 'edit', 'delete', 'rename');
+
+  it(
+    'plans exactly what copies of the journal plan, read from its file or added (property)',
+    () =>
+      withTempDir('invis-plan-', async (dir) => {
+        const file = join(dir, 'journal.db');
+        const journal = openJournal(file);
+        journal.put(J(LD('', 0), RD('', 'root')));
+        for (const j of journalTree) journal.put(j);
+        journal.flush();
+        journal.close();
+        fc.assert(
+          fc.property(
+            fc.array(fate, { minLength: 6, maxLength: 6 }),
+            fc.boolean(),
+            fc.boolean(),
+            fc.constantFrom('a', 'a/s'),
+            (fates, racy, newFile, removedDir) => {
+              const local: LocalEntry[] = [];
+              journalTree.forEach((j, i) => {
+                const l: LocalEntry = {
+                  path: j.path,
+                  isDir: j.isDir,
+                  size: j.size,
+                  mtimeMs: j.mtimeMs,
+                  inode: j.inode,
+                };
+                const f = j.isDir ? (j.path === removedDir && fates[i] === 'delete' ? 'delete' : 'keep') : fates[i];
+                if (f === 'keep') local.push(l);
+                else if (f === 'edit') local.push({ ...l, size: l.size + 1 });
+                else if (f === 'rename') local.push({ ...l, path: `${l.path}-renamed` });
+              });
+              if (newFile) local.push(L('new', 99));
+              /** `copy`: journal and remote rows added one by one; `view`: the remote rows are the journal's; `file`: both read from the journal file. */
+              const plan = (mode: 'copy' | 'view' | 'file') => {
+                const store = openPlanStore();
+                try {
+                  if (mode === 'file') store.loadJournal(file);
+                  else for (const j of journalTree) store.addJournal(j);
+                  if (mode === 'copy') for (const j of journalTree) store.addRemote(asRemote(j));
+                  else store.copyJournalTree('');
+                  for (const l of local)
+                    if (!local.some((o) => l.path.startsWith(`${o.path}/`) && !o.isDir)) store.addLocal(l);
+                  // A settled racy entry writes to the journal after discovery, as the engine does.
+                  if (racy) store.replaceJournal({ ...(journalTree[1] as JournalEntry), mtimeMs: -1 });
+                  return { plan: store.reconcile(), remote: store.counts().remote };
+                } finally {
+                  store.close();
+                }
+              };
+              const expected = plan('copy');
+              expect(plan('view')).toEqual(expected);
+              expect(plan('file')).toEqual(expected);
+            },
+          ),
+          { numRuns: 150 },
+        );
+      }),
+    30_000,
+  );
+
+  it('is a view until something is written, then a table of its own', () => {
+    const store = openPlanStore();
+    try {
+      for (const j of journalTree) store.addJournal(j);
+      store.copyJournalTree('');
+      expect(store.counts().remote).toBe(journalTree.length);
+      expect(store.hasRemote('a/s/z')).toBe(true);
+      // A later write to the journal (racy settle) does not change what the remote side showed.
+      store.replaceJournal({ ...(journalTree[5] as JournalEntry), etag: 'changed' });
+      store.addRemote(R('extra', 'e1'));
+      expect(store.counts().remote).toBe(journalTree.length + 1);
+      for (const j of journalTree)
+        store.addLocal({ path: j.path, isDir: j.isDir, size: j.size, mtimeMs: j.mtimeMs, inode: j.inode });
+      // top: journal ETag "changed", remote still "et" → remote changed since the journal: download.
+      expect(kinds(store.reconcile().actions)).toEqual(['download extra', 'download top']);
+    } finally {
+      store.close();
+    }
+  });
+});

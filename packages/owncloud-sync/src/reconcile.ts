@@ -64,15 +64,28 @@ type RemoteRow = {
   mtime: number | null;
   file_id: string | null;
 };
-const SCHEMA = `PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE; PRAGMA cache_size = -8192;
-CREATE TABLE l (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, inode INTEGER NOT NULL);
-CREATE TABLE r (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT, mtime REAL, file_id TEXT);
-CREATE INDEX r_etag ON r (etag);
-CREATE TABLE j (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
+const JOURNAL_TABLE = `CREATE TABLE j (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL,
   inode INTEGER NOT NULL, etag TEXT, rsize INTEGER NOT NULL, rmtime REAL, file_id TEXT, hash TEXT,
   seq INTEGER NOT NULL, parent TEXT NOT NULL);
 CREATE INDEX j_parent ON j (parent);
-CREATE INDEX j_etag ON j (etag);
+CREATE INDEX j_etag ON j (etag);`;
+/**
+ * The attached journal's rows as `j` rows: seq = rowid (the order in which the journal hands out
+ * its entries; re-inserted keys go last), the base collection left out.
+ */
+const JOURNAL_FILE_ROWS = `SELECT ${JOURNAL_COLUMNS}, rowid AS seq, parent FROM jdb.entries WHERE path <> ''`;
+const REMOTE_TABLE = `CREATE TABLE r (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT, mtime REAL, file_id TEXT);
+CREATE INDEX r_etag ON r (etag);`;
+/**
+ * The journal's rows as remote rows: what `r` is (a view) when the whole remote tree is the
+ * journal's (the base collection's recursive ETag is unchanged), instead of a copy of every row.
+ */
+const JOURNAL_AS_REMOTE = `SELECT path, is_dir, CASE WHEN is_dir = 1 THEN 0 ELSE rsize END AS size,
+  etag, rmtime AS mtime, file_id FROM j`;
+const SCHEMA = `PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE; PRAGMA cache_size = -8192;
+CREATE TABLE l (path TEXT PRIMARY KEY, is_dir INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, inode INTEGER NOT NULL) WITHOUT ROWID;
+${REMOTE_TABLE}
+${JOURNAL_TABLE}
 CREATE TABLE vanished (key_inode INTEGER PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE by_id (key_id TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE by_etag (etag_key TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
@@ -90,6 +103,10 @@ const SAME_ON_ALL_SIDES = `(r.path IS NOT NULL AND j.path IS NOT NULL AND l.is_d
   ELSE l.size = j.size AND l.mtime = j.mtime AND l.inode = j.inode
     AND CASE WHEN r.etag IS NOT NULL THEN r.etag = j.etag ELSE r.size = j.rsize AND r.mtime IS j.rmtime END
     AND NOT EXISTS (SELECT 1 FROM suspect s WHERE s.path = l.path) END)`;
+
+/** {@link SAME_ON_ALL_SIDES} where the remote rows are the journal's (no join of `r` needed). */
+const LOCAL_AS_JOURNAL = `(j.path IS NOT NULL AND l.is_dir = j.is_dir AND
+  (l.is_dir = 1 OR (l.size = j.size AND l.mtime = j.mtime AND l.inode = j.inode)))`;
 
 const toLocalEntry = (r: LocalRow): LocalEntry => ({
   path: r.path,
@@ -176,10 +193,38 @@ export function openPlanStore(): PlanStore {
   };
   let seq = 0;
   /**
+   * Whether `r` is the view of `j` ({@link JOURNAL_AS_REMOTE}): the remote tree equals the
+   * journal's, so nothing can have moved or changed there. Any write to `r` or `j` turns the view
+   * into a table of its own first (a copy of what it showed), so the two never change together.
+   */
+  let remoteIsJournal = false;
+  const ownRemote = (): void => {
+    if (!remoteIsJournal) return;
+    remoteIsJournal = false;
+    begin();
+    db.exec(`DROP VIEW r; ${REMOTE_TABLE} INSERT INTO r ${JOURNAL_AS_REMOTE};`);
+  };
+  /**
+   * Whether `j` is a view of the attached journal file (see `loadJournal`; the journal has the
+   * parent and ETag indexes the queries need) rather than a table of the store. Before anything
+   * writes to `j` the rows are copied into the table (the remote view first, as it reads through `j`).
+   */
+  let journalIsFile = false;
+  const ownJournal = (): void => {
+    if (!journalIsFile) return;
+    ownRemote();
+    journalIsFile = false;
+    begin();
+    db.exec(`DROP VIEW temp.j; ${JOURNAL_TABLE}
+      INSERT INTO main.j (${JOURNAL_COLUMNS}, seq, parent) ${JOURNAL_FILE_ROWS};`);
+  };
+  /**
    * Moves a path and everything below it to a new prefix, replacing what is there (as a map's
    * `set` would); moved journal entries go to the end of the journal order, as re-inserted keys.
    */
   const moveTree = (table: 'l' | 'r' | 'j', from: string, to: string): void => {
+    if (table === 'j') ownJournal();
+    if (table !== 'l') ownRemote();
     const where = "(path = :from OR (path >= :from || '/' AND path < :from || '0'))";
     if (table === 'j') {
       const moved = q(
@@ -303,6 +348,7 @@ export function openPlanStore(): PlanStore {
       );
     },
     addRemote(e) {
+      ownRemote();
       q('INSERT OR REPLACE INTO r (path, is_dir, size, etag, mtime, file_id) VALUES (?, ?, ?, ?, ?, ?)').run(
         e.path,
         e.isDir ? 1 : 0,
@@ -313,6 +359,8 @@ export function openPlanStore(): PlanStore {
       );
     },
     addJournal(e) {
+      ownJournal();
+      ownRemote();
       seq++;
       q(`INSERT OR REPLACE INTO j (${JOURNAL_COLUMNS}, seq, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
         ...journalRowValues(e),
@@ -323,29 +371,43 @@ export function openPlanStore(): PlanStore {
     loadJournal(file) {
       if (inTransaction) throw new Error('loadJournal must come first');
       db.prepare('ATTACH DATABASE ? AS jdb').run(file);
-      try {
-        // seq = rowid: the order in which the journal hands out its entries (and re-inserted keys go last).
-        // parent: the path up to its last '/' (rtrim drops the last name's characters, then the '/').
-        db.prepare(
-          `INSERT INTO j (${JOURNAL_COLUMNS}, seq, parent) SELECT ${JOURNAL_COLUMNS}, rowid,
-             rtrim(rtrim(path, replace(path, '/', '')), '/') FROM jdb.entries WHERE path <> ''`,
-        ).run();
-        seq = Number(db.prepare('SELECT coalesce(max(seq), 0) AS n FROM j').get()?.n);
-      } finally {
-        db.exec('DETACH DATABASE jdb');
-      }
+      // The journal is read where it is, for the whole run (one read transaction: the journal's own
+      // writes during the run are not seen); an unchanged run copies none of it.
+      db.exec(`DROP TABLE j; CREATE TEMP VIEW j AS ${JOURNAL_FILE_ROWS}`);
+      journalIsFile = true;
+      seq = Number(q('SELECT coalesce(max(rowid), 0) AS n FROM jdb.entries').get()?.n);
     },
     journalEntry(path) {
       const row = q(`SELECT ${JOURNAL_COLUMNS} FROM j WHERE path = ?`).get(path) as JournalRow | undefined;
       return row && fromJournalRow(row);
     },
     replaceJournal(e) {
+      ownJournal();
+      ownRemote();
       q(`UPDATE j SET (${JOURNAL_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE path = ?`).run(
         ...journalRowValues(e),
         e.path,
       );
     },
     copyJournalTree(dir) {
+      // The whole tree pruned into an empty remote view, and every journal entry reachable through
+      // folders (no entry below a file or a missing folder): the view shows exactly what the copy would.
+      if (
+        dir === '' &&
+        !remoteIsJournal &&
+        q('SELECT 1 AS x FROM r LIMIT 1').get() === undefined &&
+        q(
+          // Each folder that holds entries once (the parent index); the journal file's own rows
+          // when it is read in place (its base collection has parent '' and drops out).
+          `SELECT 1 AS x FROM (SELECT DISTINCT parent FROM ${journalIsFile ? 'jdb.entries' : 'j'}) p WHERE p.parent <> ''
+           AND NOT EXISTS (SELECT 1 FROM j d WHERE d.path = p.parent AND d.is_dir = 1) LIMIT 1`,
+        ).get() === undefined
+      ) {
+        db.exec(`DROP TABLE r; CREATE TEMP VIEW r AS ${JOURNAL_AS_REMOTE}`);
+        remoteIsJournal = true;
+        return;
+      }
+      ownRemote();
       q(
         `WITH RECURSIVE sub (path, is_dir) AS (SELECT path, is_dir FROM j WHERE parent = :dir AND path <> ''
            UNION ALL SELECT j.path, j.is_dir FROM sub JOIN j ON sub.is_dir = 1 AND j.parent = sub.path)
@@ -370,17 +432,25 @@ export function openPlanStore(): PlanStore {
     reconcile() {
       const knownFiles = (q('SELECT count(*) AS n FROM j WHERE is_dir = 0').get() as { n: number }).n;
       const actions: SyncAction[] = [];
+      // The remote tree is the journal's (and local moves below move both alike): nothing moved
+      // or changed there, so no remote move, no moved ETag, and a path is the same on all three
+      // sides when it is locally what the journal says.
+      const remoteSame = remoteIsJournal;
       detectLocalMoves(actions);
-      detectRemoteMoves(actions);
-      markAmbiguousEtags();
+      if (!remoteSame) {
+        detectRemoteMoves(actions);
+        markAmbiguousEtags();
+      }
       // The walk visits every path but those the same on all three sides (a narrower test than
       // decide()'s "nothing to do": such a path gets no step and marks no parent), so an unchanged
       // tree costs a scan of l, not a sorted walk and a decision per path.
       q(
-        `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
+        remoteSame
+          ? `INSERT INTO p SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`
+          : `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
          WHERE coalesce(${SAME_ON_ALL_SIDES}, 0) = 0`,
       ).run();
-      for (const t of ['r', 'j']) {
+      for (const t of remoteSame ? ['j'] : ['r', 'j']) {
         q(
           `INSERT OR IGNORE INTO p SELECT path FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = ${t}.path)`,
         ).run();
