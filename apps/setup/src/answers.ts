@@ -59,6 +59,10 @@ const MSG = {
     de: 'SSH-, Portal- und OpenVPN-Ports (und OpenVPN + 1) müssen verschieden sein',
     en: 'SSH, portal and OpenVPN ports (and OpenVPN + 1) must differ',
   },
+  webmailClash: {
+    de: 'Webmail-Port: nicht der SSH-, Portal-, OpenVPN- (oder OpenVPN + 1) oder WebDAV-Port',
+    en: 'webmail port: not the SSH, portal, OpenVPN (or OpenVPN + 1) or WebDAV port',
+  },
   webdavClash: {
     de: 'WebDAV-Port: nicht der SSH-, Portal- oder OpenVPN-Port (oder OpenVPN + 1)',
     en: 'WebDAV port: not the SSH, portal or OpenVPN port (or OpenVPN + 1)',
@@ -290,6 +294,16 @@ export function answersSchema(lang: Lang) {
           filter: z.enum(['rspamd', 'none']).default('rspamd'),
           admins: z.array(z.string().regex(MAIL_ADDRESS, m('mailAddress'))).default([]),
           providerCaFile: z.string().refine(isAbsolutePath, m('absolutePath')).optional(),
+          // Webmail (`webmail`, optional): Roundcube behind the portal's login on the LAN address
+          // at this port (open in the internal zone only).
+          webmail: z.boolean().default(false),
+          webmailPort: z
+            .number()
+            .int()
+            .min(1024, m('externalPort'))
+            .max(65535, m('externalPort'))
+            .refine((p) => !inSambaRpcRange(p), m('externalPort'))
+            .default(8445),
         })
         .prefault({}),
       ddns: z
@@ -428,6 +442,8 @@ export function answersSchema(lang: Lang) {
         ctx.addIssue({ code: 'custom', message: m('portClash'), path: ['portal', 'port'] });
       if (ports.includes(a.webdav.port))
         ctx.addIssue({ code: 'custom', message: m('webdavClash'), path: ['webdav', 'port'] });
+      if (a.mail.webmail && [...ports, a.webdav.port].includes(a.mail.webmailPort))
+        ctx.addIssue({ code: 'custom', message: m('webmailClash'), path: ['mail', 'webmailPort'] });
     });
 }
 

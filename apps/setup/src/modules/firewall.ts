@@ -44,7 +44,8 @@ export function externalPorts(answers: Answers): { ssh: number; portal: number; 
  * The firewall for the answers: @invis/firewalld's invis layout with the answers' interfaces and
  * random ports, Samba's RPC range 61000–61999, no port 80 (setup runs no ACME client). Without a
  * VPN network the OpenVPN ports stay closed and the tun devices are not assigned. The WebDAV port
- * (`invis-webdav`) is open inside, and outside only with `webdav.external`.
+ * (`invis-webdav`) is open inside, and outside only with `webdav.external`; the webmail port
+ * (`invis-webmail`, with `mail.webmail`) inside only.
  * @param answers the answers
  * @returns the resolved firewall configuration
  * @throws FirewalldError `FW_PORT_COLLISION` when the ports collide; SetupError when ports are missing
@@ -73,13 +74,23 @@ export function firewallLayout(answers: Answers): FirewallConfig {
     includes: [],
   };
   const opens = (zone: string) => zone === 'internal' || (zone === 'external' && answers.webdav.external);
+  // Webmail (`webmail` module, optional): its port inside only.
+  const webmail: Service | undefined = answers.mail.webmail
+    ? {
+        ...webdav,
+        name: 'invis-webmail',
+        short: 'invis webmail',
+        ports: [{ port: answers.mail.webmailPort, protocol: 'tcp' }],
+      }
+    : undefined;
   return {
     ...config,
-    services: [...config.services, webdav],
+    services: [...config.services, webdav, ...(webmail ? [webmail] : [])],
     zones: config.zones.map((z) => {
       // Without a VPN network the OpenVPN ports stay closed.
       const services = answers.vpn ? z.services : z.services.filter((s) => s !== 'invis-openvpn');
-      return { ...z, services: opens(z.name) ? [...services, webdav.name] : services };
+      const inside = z.name === 'internal' && webmail ? [webmail.name] : [];
+      return { ...z, services: opens(z.name) ? [...services, webdav.name, ...inside] : [...services, ...inside] };
     }),
   };
 }

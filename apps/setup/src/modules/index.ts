@@ -22,6 +22,7 @@ import { sambaAdModule } from './samba-ad';
 import { sshModule } from './ssh';
 import { timeModule } from './time';
 import { webdavModule } from './webdav';
+import { webmailModule } from './webmail';
 
 /** Every module of invis-setup, in registry order (ties of the dependency order keep it). */
 export const MODULES: readonly SetupModule[] = [
@@ -46,6 +47,7 @@ export const MODULES: readonly SetupModule[] = [
   mailserverModule,
   mailfilterModule,
   fetchmailModule,
+  webmailModule,
 ];
 
 export {
@@ -70,4 +72,5 @@ export {
   sshModule,
   timeModule,
   webdavModule,
+  webmailModule,
 };

@@ -42,6 +42,7 @@ import {
   type VerifyCheck,
 } from '../module';
 import { parseCidr } from '../net';
+import { renderDovecotMasterBlock, renderMasterUsers, WEBMAIL_MASTER_SECRET, webmailPaths } from '../webmail-render';
 import { certificatePaths } from './ca';
 
 /** The name of the vacation script setup puts for a user who is on vacation. */
@@ -63,8 +64,8 @@ async function postfixCheck(ctx: ModuleContext, candidate: string, partner: { na
   return runChecker(ctx.runner, ctx.profile.mail.postfix.postfix, ['-c', dir, 'check']);
 }
 
-/** The static files: Postfix, Dovecot, the Junk rule, the vmail user. */
-function renderFiles(ctx: ModuleContext, bindPassword: string): Rendered {
+/** The static files: Postfix, Dovecot, the Junk rule, the vmail user; with `master`, the webmail's master passdb. */
+function renderFiles(ctx: ModuleContext, bindPassword: string, master: string | undefined): Rendered {
   const { profile } = ctx;
   const p = postfixPaths(profile);
   const d = dovecotPaths(profile);
@@ -100,9 +101,20 @@ function renderFiles(ctx: ModuleContext, bindPassword: string): Rendered {
       mode: 0o644,
       check: (c, candidate) => runChecker(c.runner, c.profile.mail.dovecot.sievec, [candidate]),
     },
+    // The webmail's master user (module webmail): its hash before dovecot.conf names the file.
+    ...(master === undefined
+      ? []
+      : [
+          {
+            path: webmailPaths(profile.id).dovecotMasterUsers,
+            content: renderMasterUsers(master),
+            mode: 0o640,
+            secret: true,
+          },
+        ]),
     {
       path: d.conf,
-      content: renderDovecotConf(ctx),
+      content: renderDovecotConf(ctx) + (master === undefined ? '' : renderDovecotMasterBlock(ctx)),
       mode: 0o644,
       check: (c, candidate) => runChecker(c.runner, c.profile.mail.dovecot.doveconf, ['-n', '-c', candidate]),
     },
@@ -119,14 +131,20 @@ function renderFiles(ctx: ModuleContext, bindPassword: string): Rendered {
   };
 }
 
-/** The static part as a file module (render needs the bind password, read before). */
-const filesOf = (bindPassword: string) =>
+/** The static part as a file module (render needs the bind password and the webmail's master password, read before). */
+const filesOf = (bindPassword: string, master: string | undefined) =>
   fileModule({
     id: 'mailserver',
     title: { de: 'Mailserver', en: 'Mail server' },
     dependsOn: [],
-    render: (ctx) => renderFiles(ctx, bindPassword),
+    render: (ctx) => renderFiles(ctx, bindPassword, master),
   });
+
+/** The webmail's master password (made at the first apply with `mail.webmail`), undefined without webmail. */
+async function webmailMaster(ctx: ModuleContext): Promise<string | undefined> {
+  if (!ctx.answers.mail.webmail) return undefined;
+  return (await ctx.secrets.ensure(WEBMAIL_MASTER_SECRET)).value;
+}
 
 async function bindPassword(ctx: ModuleContext): Promise<string> {
   const password = await ctx.secrets.get('ad-invis-portal');
@@ -275,7 +293,7 @@ async function liveGaps(ctx: ModuleContext): Promise<{ commands: PlannedCommand[
 }
 
 async function planOf(ctx: ModuleContext, config: MailConfig | undefined, password: string): Promise<ModulePlan> {
-  const plan = await filesOf(password).plan(ctx);
+  const plan = await filesOf(password, await webmailMaster(ctx)).plan(ctx);
   const tableChanges = await planTables(ctx, renderTables(ctx, config));
   const gaps = await liveGaps(ctx);
   const vacation = await vacationSteps(ctx, config);
@@ -311,7 +329,8 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   const started = Date.now();
   const config = await directoryMail(ctx);
   const password = await bindPassword(ctx);
-  const files = filesOf(password);
+  const master = await webmailMaster(ctx);
+  const files = filesOf(password, master);
   const plan = await planOf(ctx, config, password);
   // 1. the compiled tables (main.cf names them), each replaced by rename.
   ctx.progress('mailserver: compiling the Postfix tables');
@@ -333,6 +352,8 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
     if (!(await systemUser(ctx, m.vmail.user))) await run('systemd-sysusers', [sysusersPath(ctx)]);
     await ctx.fs.mkdir(m.vmail.home, 0o750);
     await run('chown', [`${m.vmail.user}:${m.vmail.user}`, m.vmail.home]);
+    // Dovecot's auth process (its own user) reads the master users' hashes.
+    if (master !== undefined) await run('chown', ['root:dovecot', webmailPaths(ctx.profile.id).dovecotMasterUsers]);
     // The global Junk rule compiled where Dovecot (as vmail) cannot write.
     await run(m.dovecot.sievec, [dovecotPaths(ctx.profile).junkSieve]);
     const changed = plan.files.some((f) => f.action !== 'unchanged');
@@ -347,7 +368,7 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
 }
 
 async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
-  const checks = await filesOf(await bindPassword(ctx)).verify(ctx);
+  const checks = await filesOf(await bindPassword(ctx), await webmailMaster(ctx)).verify(ctx);
   const config = await directoryMail(ctx);
   for (const change of await planTables(ctx, renderTables(ctx, config))) {
     checks.push(

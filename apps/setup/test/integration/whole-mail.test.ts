@@ -2,8 +2,9 @@
 // mailserver and fetchmail modules, a mail provider on the WAN peer as "the Internet", people and
 // their provider mailboxes written into AD as the portal does, then real clients: swaks through
 // submission 587 from the LAN, fetchmail collecting from the provider, a vacation reply, IMAP
-// login with the AD password (doveadm and curl), a disabled account refused. The first apply is
-// killed during the mailserver module and resumed.
+// login with the AD password (doveadm and curl), a disabled account refused, Roundcube behind the
+// portal's login (webmail) with single sign-on. The first apply is killed during the mailserver
+// module and resumed.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -314,5 +315,117 @@ describe('whole server: mail', () => {
     // Without login nothing goes to the Internet, even from the LAN (mynetworks).
     const anonymous = await swaks(['--tls', '--from', 'someone@outside.test', '--to', 'friend@outside.test']);
     expect(anonymous.exitCode).not.toBe(0);
+  }, 300_000);
+
+  it('webmail: no session → the portal login; a portal user sees their own INBOX in Roundcube; forged headers, another user and a disabled account get nothing', async () => {
+    const WEBMAIL = `https://invis.${DOMAIN}:8445`;
+    const PORTAL = `https://invis.${DOMAIN}:56443`;
+    const ca = join(dir, 'ca.crt');
+    await writeFile(ca, await sandbox.readFile('/etc/invis/certs/ca.crt'));
+    /** curl from the LAN client with a cookie jar; the server's name resolved to its LAN address. */
+    const curl = async (jar: string, args: string[]) => {
+      const r = await sandbox.lan.runner.run(
+        'curl',
+        [
+          '-sS',
+          '--cacert',
+          ca,
+          '--resolve',
+          `invis.${DOMAIN}:8445:${SERVER}`,
+          '--resolve',
+          `invis.${DOMAIN}:56443:${SERVER}`,
+          '-b',
+          jar,
+          '-c',
+          jar,
+          '-w',
+          '\n%{http_code} %{redirect_url}',
+          ...args,
+        ],
+        { timeoutMs: 60_000 },
+      );
+      expect(r.exitCode, r.output).toBe(0);
+      const cut = r.stdout.lastIndexOf('\n');
+      const [status, location = ''] = r.stdout.slice(cut + 1).split(' ');
+      return { status, location, body: r.stdout.slice(0, cut) };
+    };
+    const portalLogin = async (jar: string, username: string, password: string) => {
+      const anonymous = JSON.parse((await curl(jar, [`${PORTAL}/api/session`])).body) as { csrfToken: string };
+      const body = join(dir, 'webmail-login.json');
+      await writeFile(body, JSON.stringify({ username, password }), { mode: 0o600 });
+      return curl(jar, [
+        ...['-H', 'content-type: application/json', '-H', `x-csrf-token: ${anonymous.csrfToken}`],
+        ...['--data-binary', `@${body}`, `${PORTAL}/api/session`],
+      ]);
+    };
+    /** The INBOX as Roundcube's list request answers it (the request token from the mail page). */
+    const inbox = async (jar: string, headers: string[] = []) => {
+      const page = await curl(jar, ['-L', ...headers, `${WEBMAIL}/?_task=mail&_mbox=INBOX`]);
+      expect(page.status, page.body.slice(0, 500)).toBe('200');
+      const token = /"request_token":"([^"]+)"/.exec(page.body)?.[1];
+      expect(token, page.body.slice(0, 500)).toBeDefined();
+      const list = await curl(jar, [
+        ...['-H', `x-roundcube-request: ${token}`, ...headers],
+        `${WEBMAIL}/?_task=mail&_action=list&_mbox=INBOX&_remote=1`,
+      ]);
+      expect(list.status, list.body.slice(0, 500)).toBe('200');
+      return list.body;
+    };
+
+    // Without a portal session: the portal's login, which comes back to the webmail.
+    const anon = join(dir, 'jar-anon');
+    const first = await curl(anon, [`${WEBMAIL}/?_task=mail`]);
+    expect(first.status).toBe('302');
+    expect(first.location).toBe(`${PORTAL}/auth/login?${WEBMAIL}/?_task=mail`);
+    // A forged user header gets the same: nginx asks the portal, never the client.
+    for (const header of ['x-remote-user: alice', 'invis-user: alice', 'x-invis-user: alice']) {
+      const forged = await curl(anon, ['-H', header, `${WEBMAIL}/?_task=mail&_mbox=INBOX`]);
+      expect(forged.status, header).toBe('302');
+      expect(forged.body).not.toContain('roundcube');
+    }
+    // The static files too.
+    expect((await curl(anon, [`${WEBMAIL}/program/js/app.min.js`])).status).toBe('302');
+
+    // alice logs in to the portal once; Roundcube shows her INBOX without another password.
+    const jar = join(dir, 'jar-browser');
+    expect((await portalLogin(jar, 'alice', PEOPLE.alice)).status).toBe('200');
+    const alices = await inbox(jar);
+    expect(alices).toContain('for alice');
+    expect(alices).not.toContain('for bob');
+    // With her session, a header naming bob changes nothing.
+    const spoofed = await inbox(jar, ['-H', 'x-remote-user: bob', '-H', 'invis-user: bob']);
+    expect(spoofed).toContain('for alice');
+    expect(spoofed).not.toContain('for bob');
+    // Static files with the session; nothing of Roundcube's PHP source, even with it.
+    expect((await curl(jar, [`${WEBMAIL}/program/js/app.min.js`])).status).toBe('200');
+    const source = await curl(jar, [`${WEBMAIL}/plugins/invis_sso/invis_sso.php`]);
+    expect(source.status).toBe('404');
+    expect(source.body).not.toContain('master_password');
+
+    // bob logs in to the portal in the same browser: alice's Roundcube session ends, he sees his mail.
+    expect((await portalLogin(jar, 'bob', PEOPLE.bob)).status).toBe('200');
+    const bobs = await inbox(jar);
+    expect(bobs).toContain('for bob');
+    expect(bobs).not.toContain('for alice');
+
+    // The master user works only from the server itself (Roundcube), not from the LAN.
+    const master = (await cli(['secrets', 'show', 'webmail-master'])).doc.value as string;
+    await must(sandbox.runner, 'doveadm', ['auth', 'test', '-x', 'rip=127.0.0.1', 'alice*webmail', master]);
+    const fromLan = await sandbox.lan.runner.run('curl', [
+      ...['-sS', '--cacert', ca, '--user', `alice*webmail:${master}`, `imaps://${SERVER}/`],
+    ]);
+    expect(fromLan.exitCode, fromLan.output).not.toBe(0);
+
+    // carol is disabled in AD while logged in: the next webmail request goes to the login.
+    const carolJar = join(dir, 'jar-carol');
+    expect((await portalLogin(carolJar, 'carol', PEOPLE.carol)).status).toBe('200');
+    expect(await inbox(carolJar)).toContain('for carol');
+    await seed({ disable: ['carol'] });
+    await until('carol refused', async () => {
+      const r = await curl(carolJar, [`${WEBMAIL}/?_task=mail&_mbox=INBOX`]);
+      return r.status === '302' && r.location.startsWith(`${PORTAL}/auth/login?`) ? true : undefined;
+    });
+    // And a disabled account cannot log in to the portal to begin with.
+    expect((await portalLogin(join(dir, 'jar-dave'), 'dave', PEOPLE.dave)).status).toBe('403');
   }, 300_000);
 });
