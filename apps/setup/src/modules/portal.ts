@@ -10,6 +10,7 @@ import { networkOf, parseCidr } from '../net';
 import { PRIVILEGED_SOCKET, PRIVILEGED_UNIT } from '../privileged';
 import type { PlatformProfile } from '../profiles';
 import { HARDENING, renderUnit, verifyUnit } from '../systemd';
+import { webmailOrigin } from '../webmail-render';
 import { certificatePaths, SERVER_CERTIFICATES } from './ca';
 import { externalPorts } from './firewall';
 
@@ -61,6 +62,7 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     ['PORTAL_DHCP_SYNC_UNIT', ''],
     // `[servername]` in the home page's web-app tiles: the LAN name inside, the DDNS name outside.
     ['PORTAL_INTERNAL_NAME', `${answers.hostname}.${answers.domain}`],
+    ['PORTAL_APP_ORIGINS', answers.mail.webmail ? webmailOrigin(answers) : ''],
     // Root's part through invis-privileged.socket: the DHCP and mail syncs at once after a change
     // (the timers stay as the safety net), and with a VPN network the VPN page on root's PKI.
     ['PORTAL_PRIVILEGED_SOCKET', PRIVILEGED_SOCKET],

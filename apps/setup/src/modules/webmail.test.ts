@@ -16,6 +16,7 @@ import {
   webmailPaths,
 } from '../webmail-render';
 import { caModule } from './ca';
+import { renderPortalEnv } from './portal';
 import { webmailModule } from './webmail';
 
 const paths = webmailPaths('debian-12');
@@ -52,6 +53,12 @@ describe('webmail', () => {
     // Only index.php runs; the plugin's source and dot files are not served.
     expect(conf.match(/fastcgi_pass/g)).toHaveLength(1);
     expect(conf).toContain('location ~ \\.(php|inc|sql|sh|dist|md|txt|json|lock|log|xml|ini)$ {');
+  });
+
+  it('lets the portal return a login to the webmail origin, and only with the webmail on', () => {
+    expect(renderPortalEnv(ctx)).toContain('\nPORTAL_APP_ORIGINS=https://invis.invis-net.loc:8445\n');
+    const off = { ...ctx, answers: validateAnswers({ ...ctx.answers, mail: { webmail: false } }, 'en') };
+    expect(renderPortalEnv(off)).toContain('\nPORTAL_APP_ORIGINS=\n');
   });
 
   it('Roundcube talks TLS to the local Dovecot and Postfix, verified, and reads the master password from its file', () => {
