@@ -1,8 +1,10 @@
 // The portal's wiring, once: production (main.ts), the demo, the benchmark and the integration
 // tests all start the portal through composePortal, so they run what ships.
+import { join } from 'node:path';
 import type { AdClient } from '@invis/ad-client';
 import type { DnsBackend } from '@invis/dns-zone';
 import { type Clock, type CommandRunner, createExecaRunner, type ServiceManager } from '@invis/host';
+import { FOLDER_REQUESTS_FILE } from '@invis/samba-shares';
 import { type AdDirectoryOptions, createAdDirectory } from './ad-directory';
 import { certificateList, type PortalSettings } from './env';
 import type { HostManager } from './hosts';
@@ -98,7 +100,17 @@ export async function composePortal(
     runner: collaborators.runner ?? createExecaRunner(),
     ...(collaborators.services ? { services: collaborators.services } : {}),
     ...(collaborators.clock ? { clock: collaborators.clock } : {}),
-    ...(serverFolders ? { shareManager: serverShareManager() } : shares ? { shares } : {}),
+    ...(serverFolders
+      ? {
+          shareManager: serverShareManager({
+            templatesDir: (shares ?? defaultShareOptions('/')).templatesDir,
+            groupSharesDir: (shares ?? defaultShareOptions('/')).groupSharesDir,
+            requestsFile: join(settings.PORTAL_DATA_DIR, FOLDER_REQUESTS_FILE),
+          }),
+        }
+      : shares
+        ? { shares }
+        : {}),
     ...(collaborators.vpn ? { vpn: collaborators.vpn } : {}),
     ...(collaborators.mail ? { mail: collaborators.mail } : {}),
     ...(collaborators.vpnBundles ? { vpnBundles: collaborators.vpnBundles } : {}),

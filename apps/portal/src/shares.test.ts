@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixedClock } from '@invis/host';
+import { parseFolderRequests } from '@invis/samba-shares';
 import { useTempDir } from '@invis/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PortalError } from './errors';
@@ -75,14 +76,35 @@ describe('home archiving', () => {
 });
 
 describe('on an installed server (PORTAL_FOLDERS=server)', () => {
-  it('makes and archives nothing itself and refuses group shares: the root sync does the folders', async () => {
-    const server = serverShareManager();
+  it('makes and archives nothing itself: it asks the root sync for group folders in its requests file', async () => {
+    const requestsFile = join(root(), 'portal-data/group-shares.json');
+    mkdirSync(join(root(), 'portal-data'), { recursive: true });
+    const server = serverShareManager({ ...opts, requestsFile });
     expect(server.inProcess).toBe(false);
-    expect(await server.templates()).toEqual([]);
+    expect(await server.templates()).toEqual(['Projekt']);
     expect(await server.createHome('anna', 20001, 20513)).toEqual([]);
     expect(await server.archiveHome('anna')).toBeNull();
-    expect(await server.archiveGroupShare('team1')).toBeNull();
-    const refused = await server.createGroupShare('team1', null, 21001).catch((e) => e);
-    expect(refused instanceof PortalError && refused.code).toBe('PORTAL_CONFIG');
+    // Two groups at once: both requests are kept (one change of the file at a time).
+    const [vertrieb, team] = await Promise.all([
+      server.createGroupShare('Vertrieb', 'Projekt', 21001),
+      server.createGroupShare('team9', null, 21002),
+    ]);
+    expect(vertrieb).toBe(join(opts.groupSharesDir, 'Vertrieb'));
+    expect(team).toBe(join(opts.groupSharesDir, 'team9'));
+    expect(existsSync(vertrieb)).toBe(false);
+    expect(parseFolderRequests(readFileSync(requestsFile, 'utf8'))).toEqual(
+      new Map([
+        ['Vertrieb', 'Projekt'],
+        ['team9', null],
+      ]),
+    );
+    expect(statSync(requestsFile).mode & 0o777).toBe(0o600);
+    // Refused before anything is written: an unknown template, a folder that is there, a bad name.
+    await expect(server.createGroupShare('x', 'Fehlt', 1)).rejects.toMatchObject({ code: 'PORTAL_NOT_FOUND' });
+    await expect(server.createGroupShare('Werkstatt', null, 1)).rejects.toMatchObject({ code: 'PORTAL_CONFLICT' });
+    await expect(server.createGroupShare('../etc', null, 1)).rejects.toBeInstanceOf(PortalError);
+    // Deleting a group drops its request: a later group of that name starts without it.
+    expect(await server.archiveGroupShare('Vertrieb')).toBeNull();
+    expect([...parseFolderRequests(readFileSync(requestsFile, 'utf8')).keys()]).toEqual(['team9']);
   });
 });

@@ -1,6 +1,13 @@
-import { chmod, chown, cp, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { type Clock, systemClock } from '@invis/host';
+import { type Clock, systemClock, writeFileAtomic } from '@invis/host';
+import {
+  createFolderFromTemplate,
+  type FolderRequests,
+  isSharesError,
+  parseFolderRequests,
+  renderFolderRequests,
+} from '@invis/samba-shares';
 import { PortalError } from './errors';
 
 /** Where group shares, their folder templates and home directories live (original layout). */
@@ -21,7 +28,7 @@ export interface ShareOptions {
 export interface ShareManager {
   /**
    * Whether this process makes and archives the folders (false on an installed server, whose root
-   * sync does: the UI then offers no share templates and no archive choice).
+   * sync does them within a minute: the UI then offers no archive choice).
    */
   readonly inProcess: boolean;
   /** Names of the folder templates. */
@@ -66,29 +73,21 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
-/**
- * Gives a copied tree to the group: every folder `root:<gid>` 2770, every file `root:<gid>`
- * 0660 (0770 if it was executable). The copy runs as root, so without this subfolders stay
- * `root:root` (members cannot write) and setuid/setgid bits of template files survive.
- */
-async function adopt(dir: string, gid: number | null): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (gid !== null) await chown(path, 0, gid);
-    if (entry.isDirectory()) {
-      await chmod(path, 0o2770);
-      await adopt(path, gid);
-    } else {
-      await chmod(path, ((await lstat(path)).mode & 0o111) !== 0 ? 0o770 : 0o660);
-    }
-  }
+/** Names of the folder templates (folders directly in `dir`). */
+async function listTemplates(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
-/** Template entries that are copied: folders and regular files (no links, devices, fifos). */
-const plainEntry = async (path: string): Promise<boolean> => {
-  const st = await lstat(path);
-  return st.isDirectory() || st.isFile();
-};
+/** Refuses an unknown template before anything is written. */
+async function checkTemplate(templatesDir: string, template: string | null): Promise<void> {
+  if (template !== null && !(await listTemplates(templatesDir)).includes(template)) {
+    throw new PortalError('PORTAL_NOT_FOUND', `no folder template ${template}`, { details: { template } });
+  }
+}
 
 /**
  * File-system side of users and groups. Plain `node:fs` calls on paths built from validated
@@ -96,13 +95,7 @@ const plainEntry = async (path: string): Promise<boolean> => {
  */
 export function createShareManager(options: ShareOptions): ShareManager {
   const clock = options.clock ?? systemClock;
-  const templates = async (): Promise<string[]> => {
-    const entries = await readdir(options.templatesDir, { withFileTypes: true }).catch(() => []);
-    return entries
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name)
-      .sort();
-  };
+  const templates = () => listTemplates(options.templatesDir);
   const archive = async (base: string, name: string): Promise<string | null> => {
     const dir = child(base, name);
     if (!(await exists(dir))) return null;
@@ -117,21 +110,18 @@ export function createShareManager(options: ShareOptions): ShareManager {
     templates,
     async createGroupShare(group, template, gid) {
       const dir = child(options.groupSharesDir, group);
-      if (template !== null && !(await templates()).includes(template)) {
-        throw new PortalError('PORTAL_NOT_FOUND', `no folder template ${template}`, { details: { template } });
-      }
+      await checkTemplate(options.templatesDir, template);
       await mkdir(options.groupSharesDir, { recursive: true });
       try {
-        await mkdir(dir);
+        await createFolderFromTemplate(dir, {
+          ...(template === null ? {} : { template: child(options.templatesDir, template) }),
+          ...(gid === null ? {} : { gid }),
+        });
       } catch (cause) {
-        throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { cause, details: { group } });
+        if (isSharesError(cause) && cause.code === 'SHARES_FOLDER_EXISTS')
+          throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { cause, details: { group } });
+        throw cause;
       }
-      if (template !== null) {
-        await cp(child(options.templatesDir, template), dir, { recursive: true, filter: plainEntry });
-        await adopt(dir, gid);
-      }
-      if (gid !== null) await chown(dir, 0, gid);
-      await chmod(dir, 0o2770);
       return dir;
     },
     async createHome(username, uid, gid) {
@@ -169,26 +159,55 @@ export function createShareManager(options: ShareOptions): ShareManager {
   };
 }
 
+/** Where an installed server's portal finds the templates and leaves its group folder requests. */
+export interface ServerShareOptions {
+  /** The folder templates (the portal reads their names). */
+  templatesDir: string;
+  /** Where the group folders are (the answer names the folder the sync makes). */
+  groupSharesDir: string;
+  /** The requests file in the portal's data folder, read by the root sync (`renderFolderRequests`). */
+  requestsFile: string;
+}
+
 /**
  * The folders of an installed server, where the portal runs unprivileged and the server's root sync
- * (`invis-setup sync homes`, every minute) makes home and profile folders and archives those of
- * deleted accounts and groups: archiving is left to it (null: nothing renamed here), and group
- * folders from templates are refused with a clear error before anything is written.
+ * (`invis-setup sync homes`, every minute) makes home and profile folders, archives those of deleted
+ * accounts and groups, and makes the group folders the portal asks for in its requests file (empty
+ * or from a template). Archiving is left to the sync (null: nothing renamed here); deleting a
+ * group drops its request, so a later group of that name starts without it.
  */
-export function serverShareManager(): ShareManager {
+export function serverShareManager(options: ServerShareOptions): ShareManager {
+  // One change of the requests file at a time (read, change, write atomically).
+  let writing: Promise<unknown> = Promise.resolve();
+  const update = (change: (requests: FolderRequests) => void): Promise<void> => {
+    const turn = writing.then(async () => {
+      const text = await readFile(options.requestsFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        throw e;
+      });
+      const requests = text === null ? new Map<string, string | null>() : parseFolderRequests(text);
+      change(requests);
+      await writeFileAtomic(options.requestsFile, renderFolderRequests(requests), { mode: 0o600 });
+    });
+    writing = turn.catch(() => undefined);
+    return turn;
+  };
   return {
     inProcess: false,
-    templates: async () => [],
-    async createGroupShare(group) {
-      throw new PortalError(
-        'PORTAL_CONFIG',
-        'group folders are not made by the portal on this server: create the group without a share',
-        { details: { group } },
-      );
+    templates: () => listTemplates(options.templatesDir),
+    async createGroupShare(group, template) {
+      const dir = child(options.groupSharesDir, group);
+      await checkTemplate(options.templatesDir, template);
+      if (await exists(dir)) throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { details: { group } });
+      await update((requests) => requests.set(group, template));
+      return dir;
     },
     createHome: async () => [],
     archiveHome: async () => null,
-    archiveGroupShare: async () => null,
+    async archiveGroupShare(group) {
+      await update((requests) => requests.delete(group));
+      return null;
+    },
   };
 }
 

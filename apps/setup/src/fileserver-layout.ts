@@ -66,7 +66,7 @@ export function layoutFolders(ctx: Pick<ModuleContext, 'profile'>): LayoutFolder
     team(s.archivGruppen, 'archiv'),
     // Backups hold the directory's secrets: root only, never the archiv group.
     { path: s.sicherungen, mode: 0o700 },
-    // Group folders are made by the portal (root:<group> 2770 + default ACL); members only traverse here.
+    // Group folders (root:<group> 2770 + default ACL) are made by sync homes at the portal's request; members only traverse here.
     { path: s.gruppen, mode: 0o755 },
     team(s.media, 'Domain Users'),
     { path: s.media.concat('/portal'), group: 'diradmins', mode: 0o2775, aclGroup: 'diradmins' },

@@ -4,9 +4,19 @@
 // the DHCP sync does). An existing folder is the user's and stays as it is, and a link or a file
 // in the way is reported, never followed. A folder whose account (or group, below `gruppen`) is
 // gone is archived: renamed to `<name>.archiv`, as the original's portal did on delete, so an
-// account made later under the same name never inherits it.
-import { chmod, lchown, lstat, mkdir, readdir, rename } from 'node:fs/promises';
+// account made later under the same name never inherits it. The group folders the portal asks for
+// (its requests file: the portal cannot make root-owned folders) are made here too, empty or from
+// a folder template.
+import { constants } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, open, readdir, rename } from 'node:fs/promises';
 import type { AdGroup, AdUser } from '@invis/ad-client';
+import {
+  createFolderFromTemplate,
+  FOLDER_REQUESTS_FILE,
+  isPlainFolderName,
+  isSharesError,
+  parseFolderRequests,
+} from '@invis/samba-shares';
 import type { ModuleContext } from './module';
 import { serverDirectory } from './modules/dhcp';
 import { SERVICE_ACCOUNTS } from './modules/samba-ad';
@@ -91,6 +101,7 @@ export async function syncHomes(
       report.created.push(folder);
     }
   }
+  await requestedGroupFolders(ctx, read.groups, report);
   // A directory that answers with no account at all (it always has Administrator) is not
   // believed: nothing is archived.
   if (accounts.length > 0) {
@@ -118,6 +129,85 @@ export async function syncHomes(
     }
   }
   return report;
+}
+
+/** Largest requests file read (10,000 requests fit several times). */
+const MAX_REQUESTS_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The portal's requests file, read as hostile input (the portal is a network-facing service and
+ * owns the folder): not through a link, a regular file of bounded size, and owned by whoever owns
+ * the portal's data folder (so no file of root's can be slipped in under that name).
+ * @returns the text, or null when there is none
+ * @throws Error naming the file when it is not such a file
+ */
+async function readPortalRequests(ctx: ModuleContext, file: string): Promise<string | null> {
+  const path = ctx.fs.hostPath(file);
+  const folder = await entryAt(ctx.fs.hostPath(ctx.profile.portal.dataDir));
+  if (!folder?.isDirectory()) return null;
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${file}: cannot be opened safely (${(e as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.uid !== folder.uid || st.size > MAX_REQUESTS_BYTES) {
+      throw new Error(`${file}: not a regular file of the portal's user within ${MAX_REQUESTS_BYTES} bytes`);
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Makes the group folders the portal asked for: for each request whose group the directory has
+ * (with a gidNumber) and whose folder is not there yet, `gruppen/<group>` owned `root:<gid>`
+ * 2770, empty or copied from its template. A request for a group not (yet) in the directory waits;
+ * a folder that is there (made before, or something in the way) is left alone; a bad file or
+ * template is reported and nothing of it is believed.
+ */
+async function requestedGroupFolders(
+  ctx: ModuleContext,
+  groups: readonly AdGroup[],
+  report: HomesSyncReport,
+): Promise<void> {
+  const file = `${ctx.profile.portal.dataDir}/${FOLDER_REQUESTS_FILE}`;
+  let requests: Map<string, string | null>;
+  try {
+    const text = await readPortalRequests(ctx, file);
+    if (text === null) return;
+    requests = parseFolderRequests(text);
+  } catch (e) {
+    ctx.progress(`homes: ${file} ignored: ${(e as Error).message}`);
+    report.problems.push(file);
+    return;
+  }
+  const byName = new Map(groups.map((g) => [g.name.toLowerCase(), g]));
+  const { gruppen, verzeichnisvorlagen } = ctx.profile.shares;
+  for (const [name, template] of requests) {
+    const group = byName.get(name.toLowerCase());
+    if (group?.gidNumber === undefined || !isPlainFolderName(group.name)) continue;
+    // The directory's spelling, as the portal names the folder and Samba shows it.
+    const folder = `${gruppen}/${group.name}`;
+    if (await entryAt(ctx.fs.hostPath(folder))) continue;
+    try {
+      await createFolderFromTemplate(ctx.fs.hostPath(folder), {
+        ...(template === null ? {} : { template: ctx.fs.hostPath(`${verzeichnisvorlagen}/${template}`) }),
+        gid: group.gidNumber,
+      });
+    } catch (e) {
+      if (!isSharesError(e)) throw e;
+      ctx.progress(`homes: ${folder} not made: ${e.message}`);
+      report.problems.push(folder);
+      continue;
+    }
+    ctx.progress(`homes: ${folder} for the group ${group.name}${template === null ? '' : ` from ${template}`}`);
+    report.created.push(folder);
+  }
 }
 
 /** uids and gids of the server's own accounts and groups (/etc/passwd, /etc/group): never archived. */

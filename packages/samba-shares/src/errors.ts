@@ -5,7 +5,9 @@ export type SharesErrorCode =
   | 'SHARES_INVALID_SHARE'
   | 'SHARES_PARSE_ERROR'
   | 'SHARES_CHECK_FAILED'
-  | 'SHARES_RELOAD_FAILED';
+  | 'SHARES_RELOAD_FAILED'
+  | 'SHARES_FOLDER_EXISTS'
+  | 'SHARES_NO_TEMPLATE';
 
 /** One problem of a share model, listed in full so a portal can show every one at once. */
 export interface SharesIssue {

@@ -9,6 +9,14 @@ export {
 } from './apply';
 export { isSharesError, SharesError, type SharesErrorCode, type SharesErrorJson, type SharesIssue } from './errors';
 export {
+  FOLDER_REQUESTS_FILE,
+  type FolderRequests,
+  isPlainFolderName,
+  parseFolderRequests,
+  renderFolderRequests,
+} from './folder-requests';
+export { createFolderFromTemplate, type FolderFromTemplateOptions } from './folders';
+export {
   type Principal,
   type PrincipalInput,
   type RecycleBin,

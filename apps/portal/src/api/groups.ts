@@ -61,11 +61,8 @@ export function registerGroupRoutes(app: OpenAPIHono<PortalEnv>): void {
       const actor = authorize(c, 'groups:write');
       const { share = 'none', ...input } = c.req.valid('json');
       const { directory, shares } = c.get('deps');
-      if (share !== 'none' && !shares?.inProcess)
-        throw new PortalError(
-          'PORTAL_CONFIG',
-          'this portal makes no group shares (no file server, or an installed server)',
-        );
+      if (share !== 'none' && !shares)
+        throw new PortalError('PORTAL_CONFIG', 'this portal has no file server for group shares');
       const group = await audited(
         c,
         actor,

@@ -156,7 +156,7 @@ export function registerPages(app: Hono<PortalEnv>): void {
   page('/groups', true, async (c, v) => <GroupsPage v={v} groups={await c.get('deps').directory.listGroups()} />);
   page('/groups/new', true, async (c, v) => {
     const shares = c.get('deps').shares;
-    return <NewGroupPage v={v} templates={shares?.inProcess ? await shares.templates() : null} />;
+    return <NewGroupPage v={v} templates={shares ? await shares.templates() : null} />;
   });
   page('/groups/:name', true, async (c, v) => (
     <GroupPage

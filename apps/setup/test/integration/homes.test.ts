@@ -1,9 +1,10 @@
 // `invis-setup sync homes` on a staging root as root: folders are created with the account's
 // owner and mode 0700, existing ones are left as they are, links in the way are never followed;
 // folders of accounts and groups that are gone are archived, the server's own never.
-import { chown, lstat, mkdir, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdGroup, AdUser } from '@invis/ad-client';
+import { FOLDER_REQUESTS_FILE, renderFolderRequests } from '@invis/samba-shares';
 import { useTempDir } from '@invis/test-utils';
 import { describe, expect, it } from 'vitest';
 import { syncHomes } from '../../src/homes';
@@ -84,5 +85,72 @@ describe('sync homes', () => {
     // A directory that answers with no account at all is not believed.
     expect((await syncHomes(ctx, { users: [], groups: [] })).archived).toEqual([]);
     expect((await readdir(join(root, 'home'))).includes('anna')).toBe(true);
+  });
+
+  it('makes the group folders the portal asked for, from their templates, and believes no hostile requests file', async () => {
+    const root = dir();
+    const portalData = join(root, 'var/lib/invis/portal');
+    const templates = join(root, 'srv/shares/media/portal/verzeichnisvorlagen');
+    for (const d of [
+      portalData,
+      join(templates, 'Projekt/Angebote'),
+      join(root, 'srv/shares/gruppen'),
+      join(root, 'home'),
+      join(root, 'srv/shares/profiles'),
+    ]) {
+      await mkdir(d, { recursive: true });
+    }
+    await writeFile(join(templates, 'Projekt/Angebote/liesmich.txt'), 'hallo');
+    await symlink('/etc', join(templates, 'Boese'));
+    const PORTAL_UID = 997;
+    await chown(portalData, PORTAL_UID, PORTAL_UID);
+    const requestsFile = join(portalData, FOLDER_REQUESTS_FILE);
+    const request = async (groups: Map<string, string | null>, uid = PORTAL_UID) => {
+      await rm(requestsFile, { force: true });
+      await writeFile(requestsFile, renderFolderRequests(groups));
+      await chown(requestsFile, uid, uid);
+    };
+    await request(
+      new Map([
+        ['Vertrieb', 'Projekt'],
+        ['team2', null],
+        ['spaeter', null], // not in the directory yet: waits
+        ['boese', 'Boese'], // a template that is a link
+      ]),
+    );
+    const ctx = await moduleContext(root, { staging: false });
+    const directory = {
+      users: [user('anna', [20001, 20513])],
+      groups: [group('Vertrieb', 21001), group('team2', 21002), group('boese', 21003)],
+    };
+    const report = await syncHomes(ctx, directory);
+    expect(report.created).toEqual(
+      expect.arrayContaining(['/srv/shares/gruppen/Vertrieb', '/srv/shares/gruppen/team2']),
+    );
+    expect(report.problems).toEqual(['/srv/shares/gruppen/boese']);
+    const made = await stat(join(root, 'srv/shares/gruppen/Vertrieb/Angebote/liesmich.txt'));
+    expect([made.uid, made.gid, made.mode & 0o7777]).toEqual([0, 21001, 0o660]);
+    const team = await stat(join(root, 'srv/shares/gruppen/team2'));
+    expect([team.uid, team.gid, team.mode & 0o7777]).toEqual([0, 21002, 0o2770]);
+    expect(await readdir(join(root, 'srv/shares/gruppen'))).not.toContain('spaeter');
+    // Once made, a folder is the group's: the next sync leaves it (and what members put there) alone.
+    await writeFile(join(root, 'srv/shares/gruppen/team2/neu.txt'), 'x');
+    expect((await syncHomes(ctx, directory)).created).not.toContain('/srv/shares/gruppen/team2');
+
+    // A requests file that root owns, a link in its place, or a malformed one: nothing of it is believed.
+    await request(new Map([['team3', null]]), 0);
+    const team3 = { ...directory, groups: [...directory.groups, group('team3', 21004)] };
+    expect((await syncHomes(ctx, team3)).problems).toContain('/var/lib/invis/portal/group-shares.json');
+    await rm(requestsFile);
+    await writeFile(join(root, 'elsewhere.json'), renderFolderRequests(new Map([['team3', null]])));
+    await chown(join(root, 'elsewhere.json'), PORTAL_UID, PORTAL_UID);
+    await symlink(join(root, 'elsewhere.json'), requestsFile);
+    expect((await syncHomes(ctx, team3)).problems).toContain('/var/lib/invis/portal/group-shares.json');
+    await rm(requestsFile);
+    await writeFile(requestsFile, JSON.stringify({ version: 1, groups: { '../../etc': { template: null } } }));
+    await chown(requestsFile, PORTAL_UID, PORTAL_UID);
+    expect((await syncHomes(ctx, team3)).problems).toContain('/var/lib/invis/portal/group-shares.json');
+    expect(await readdir(join(root, 'srv/shares/gruppen'))).not.toContain('team3');
+    expect((await stat('/etc')).gid).toBe(0);
   });
 });
