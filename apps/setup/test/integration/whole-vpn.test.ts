@@ -5,7 +5,10 @@
 // certificate revoked the way the portal revokes it (createVpnRevoker on the same PKI and CRL)
 // is refused at the next connect while the server keeps running; disabling the account in AD
 // refuses the connect (the client-connect check); a branch's site client makes its subnet
-// reachable from the LAN through iroute.
+// reachable from the LAN through iroute. Then the installed portal (unprivileged) on the same
+// server: only root and its group reach setup's privileged socket; an admin issues a bundle through
+// the portal's API (root issues it through the socket), the client connects; revoked through the
+// portal, it is refused.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPki } from '@invis/ovpn-pki';
@@ -53,6 +56,17 @@ describe('VPN of the whole server in the sandbox', () => {
     return client;
   };
   const serverLog = (unit: string) => sandbox.services.logTail(unit, 40);
+  /** An OpenVPN client in the WAN namespace with a bundle file. */
+  const startClient = async (file: string) => {
+    const client = await startOpenVpnClient({
+      cwd: dir,
+      args: ['--config', file, '--connect-retry-max', '1'],
+      logDir: join(dir, 'vpn-clients'),
+      netns: sandbox.wan.netns,
+    });
+    clients.push(client);
+    return client;
+  };
 
   beforeAll(async () => {
     whole = await startWholeServer('setup-vpn-');
@@ -168,5 +182,103 @@ describe('VPN of the whole server in the sandbox', () => {
     expect(await stray.waitForLog(/AUTH_FAILED/, 60_000), `${await stray.log()}\n${serverLog(SITE_UNIT)}`).toBe(true);
     expect(await stray.waitForLog(CONNECTED, 1_000)).toBe(false);
     await stray.stop();
+  }, 300_000);
+
+  /** One request to setup's privileged socket inside the server, as `user`: the answer or the error code. */
+  const askSocket = async (user: string, request: unknown) => {
+    const script = `const s = require('node:net').connect('/run/invis/privileged.sock');
+let out = '';
+s.on('connect', () => s.end(process.argv[1] + '\\n'));
+s.on('data', (d) => { out += d; });
+s.on('end', () => { console.log(out.trim()); });
+s.on('error', (e) => { console.log(JSON.stringify({ refused: e.code })); });`;
+    const out = await must(sandbox.runner, 'setpriv', [
+      `--reuid=${user}`,
+      `--regid=${user === 'nobody' ? 'nogroup' : user}`,
+      '--init-groups',
+      '--',
+      '/usr/bin/node',
+      '-e',
+      script,
+      JSON.stringify(request),
+    ]);
+    return JSON.parse(out) as Record<string, unknown>;
+  };
+
+  it('the installed portal reaches the privileged socket; an account outside its group cannot connect', async () => {
+    const apply = await cli(['apply', 'portal']);
+    expect(apply.doc, JSON.stringify(apply.doc)).toMatchObject({ ok: true });
+    expect(sandbox.services.pid('invis-portal'), serverLog('invis-portal')).toBeDefined();
+    expect(await askSocket('nobody', { op: 'vpn.list' })).toEqual({ refused: 'EACCES' });
+    expect((await must(sandbox.runner, 'stat', ['-c', '%a %U %G', '/run/invis/privileged.sock'])).trim()).toBe(
+      '660 root invis-portal',
+    );
+    const list = await askSocket('invis-portal', { op: 'vpn.list' });
+    expect(list, JSON.stringify(list)).toMatchObject({ ok: true, result: { certificates: expect.any(Array) } });
+    // The branch's certificate is not the portal's to see or revoke.
+    expect(JSON.stringify(list)).not.toContain('site-berlin');
+    const branch = await askSocket('invis-portal', { op: 'vpn.revoke', commonName: 'site-berlin' });
+    expect(branch).toMatchObject({ ok: false, error: { code: 'SETUP_PRIVILEGED_REFUSED' } });
+    const server = await askSocket('invis-portal', { op: 'vpn.revoke', commonName: FQDN });
+    expect(server).toMatchObject({ ok: false, error: { code: 'SETUP_PRIVILEGED_NOT_FOUND' } });
+    const unknown = await askSocket('invis-portal', { op: 'shell', command: 'id' });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'SETUP_PRIVILEGED_REFUSED' } });
+  }, 600_000);
+
+  it('an admin issues a bundle through the installed portal: it connects; revoked through the portal, it is refused', async () => {
+    await tool(['user', 'create', 'dora', 'Vpn-Test-Passw0rd-4']);
+    await tool(['group', 'addmembers', 'mobilusers', 'dora']);
+    // The portal's API from the LAN (the address the branch test gave the LAN client), as Administrator.
+    await must(sandbox.lan.runner, 'ip', ['addr', 'replace', `${LAN_CLIENT}/24`, 'dev', sandbox.info.lan.ifname]);
+    const ca = join(dir, 'ca.crt');
+    await writeFile(ca, await sandbox.readFile('/etc/invis/certs/ca.crt'));
+    const jar = join(dir, 'cookies-admin');
+    const api = async (method: string, path: string, body?: unknown, csrf?: string) => {
+      const file = join(dir, 'request.json');
+      await writeFile(file, JSON.stringify(body ?? {}), { mode: 0o600 });
+      const answer = await must(sandbox.lan.runner, 'curl', [
+        ...['-sS', '--cacert', ca, '-b', jar, '-c', jar, '-X', method, '-w', '\n%{http_code}'],
+        ...['-H', 'content-type: application/json', ...(csrf ? ['-H', `x-csrf-token: ${csrf}`] : [])],
+        ...(body === undefined ? [] : ['--data-binary', `@${file}`]),
+        `https://${SERVER}:56443${path}`,
+      ]);
+      return { status: answer.slice(answer.lastIndexOf('\n') + 1), text: answer.slice(0, answer.lastIndexOf('\n')) };
+    };
+    const anonymous = JSON.parse((await api('GET', '/api/session')).text) as { csrfToken: string };
+    const password = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;
+    const login = await api('POST', '/api/session', { username: 'Administrator', password }, anonymous.csrfToken);
+    expect(login.status, login.text).toBe('200');
+    const { csrfToken: csrf } = JSON.parse(login.text) as { csrfToken: string };
+
+    const issued = await api('POST', '/api/vpn/certificates', { username: 'dora', device: 'phone' }, csrf);
+    expect(issued.status, issued.text).toBe('201');
+    const { download, certificate } = JSON.parse(issued.text) as { download: string; certificate: { name: string } };
+    expect(certificate.name).toBe('dora@phone');
+    // The key is in the bundle only, not in root's PKI.
+    expect(await sandbox.runner.run('test', ['-e', '/var/lib/invis/pki/private/dora@phone.key'])).toMatchObject({
+      exitCode: 1,
+    });
+    const again = await api('POST', '/api/vpn/certificates', { username: 'dora', device: 'phone' }, csrf);
+    expect(JSON.parse(again.text)).toMatchObject({ code: 'PORTAL_CONFLICT' });
+    const bundle = await api('GET', download);
+    expect(bundle.status).toBe('200');
+    expect(bundle.text).toContain('<key>');
+    expect((await api('GET', download)).status).toBe('404');
+    const file = join(dir, 'dora@phone.ovpn');
+    await writeFile(file, bundle.text, { mode: 0o600 });
+    const dora = await startClient(file);
+    expect(await dora.waitForLog(CONNECTED, 60_000), `${await dora.log()}\n${serverLog(RW_UNIT)}`).toBe(true);
+    await dora.stop();
+
+    const listed = JSON.parse((await api('GET', '/api/vpn/certificates')).text) as { name: string }[];
+    expect(listed.map((c) => c.name)).toContain('dora@phone');
+    const revoked = await api('DELETE', '/api/vpn/certificates/dora@phone', undefined, csrf);
+    expect(revoked.status, revoked.text).toBe('200');
+    const refused = await startClient(file);
+    await expect
+      .poll(() => serverLog(RW_UNIT), { timeout: 30_000, interval: 500 })
+      .toMatch(/VERIFY ERROR: depth=0, error=certificate revoked: .*CN=dora@phone/);
+    expect(await refused.waitForLog(CONNECTED, 1_000)).toBe(false);
+    await refused.stop();
   }, 300_000);
 });
