@@ -389,6 +389,10 @@ describe('whole server: mail', () => {
     // alice logs in to the portal once; Roundcube shows her INBOX without another password.
     const jar = join(dir, 'jar-browser');
     expect((await portalLogin(jar, 'alice', PEOPLE.alice)).status).toBe('200');
+    // The login the webmail sent her to returns there (the portal lists the webmail's origin).
+    const back = await curl(jar, ['-L', first.location]);
+    expect(back.status).toBe('200');
+    expect(back.body).toContain('"request_token"');
     const alices = await inbox(jar);
     expect(alices).toContain('for alice');
     expect(alices).not.toContain('for bob');
@@ -415,6 +419,31 @@ describe('whole server: mail', () => {
       ...['-sS', '--cacert', ca, '--user', `alice*webmail:${master}`, `imaps://${SERVER}/`],
     ]);
     expect(fromLan.exitCode, fromLan.output).not.toBe(0);
+    // Submission takes the master login as alice (Roundcube sends so): her own address passes, a
+    // colleague's is refused as for her own login; from the LAN the master password is refused.
+    const submit = (runner: typeof sandbox.runner, server: string, from: string) =>
+      runner.run(
+        'swaks',
+        [
+          ...['--server', `${server}:587`, '--tls', '--auth', 'PLAIN', '--auth-user', 'alice*webmail'],
+          ...['--auth-password', master, '--from', from, '--to', 'friend@outside.test'],
+          ...['--header', 'Subject: sent like the webmail'],
+        ],
+        { timeoutMs: 60_000 },
+      );
+    const own = await submit(sandbox.runner, '127.0.0.1', `alice@${DOMAIN}`);
+    expect(own.exitCode, own.output).toBe(0);
+    const colleague = await submit(sandbox.runner, '127.0.0.1', `bob@${DOMAIN}`);
+    expect(colleague.output).toMatch(/553 5\.7\.1 .*not owned by user alice/);
+    const lanSubmit = await submit(sandbox.lan.runner, SERVER, `alice@${DOMAIN}`);
+    expect(lanSubmit.exitCode).not.toBe(0);
+    expect(lanSubmit.output).toMatch(/535 /);
+    await until('the message sent with the master login', async () => {
+      const m = (await readMaildir(provider.maildir('friend@outside.test'))).filter((x) =>
+        x.includes('sent like the webmail'),
+      );
+      return m.length > 0 ? m[0] : undefined;
+    });
 
     // carol is disabled in AD while logged in: the next webmail request goes to the login.
     const carolJar = join(dir, 'jar-carol');
