@@ -343,7 +343,7 @@ describe('whole server in the sandbox', () => {
     return { api, csrf };
   };
 
-  it("the portal (unprivileged) leaves folders to the root sync: a new user's home is made, a deleted user's archived; a group share is refused before the group exists", async () => {
+  it("the portal (unprivileged) leaves folders to the root sync: a new user's home is made, a deleted user's archived, a group's folder made from its template", async () => {
     const { api, csrf } = await adminApi();
     // The test runs the sync itself: the one-minute timer must not run it in between.
     await sandbox.services.stop('invis-homes-sync.timer');
@@ -364,9 +364,22 @@ describe('whole server in the sandbox', () => {
       to: '/home/carla.archiv',
     });
 
-    const group = await api('POST', '/api/groups', { name: 'team9', type: 'team', share: 'empty' }, csrf);
-    expect(group.json).toMatchObject({ code: 'PORTAL_CONFIG' });
-    expect((await api('GET', '/api/groups/team9', undefined, csrf)).status).toBe('404');
+    // A folder template as the folder admins keep them; the portal offers it and asks the root sync for the folder.
+    const template = '/srv/shares/media/portal/verzeichnisvorlagen/Projekt';
+    await must(sandbox.runner, 'mkdir', ['-p', `${template}/Angebote`]);
+    await must(sandbox.runner, 'touch', [`${template}/Angebote/liesmich.txt`]);
+    expect((await api('GET', '/api/share-templates', undefined, csrf)).json).toEqual(['Projekt']);
+    const group = await api('POST', '/api/groups', { name: 'team9', type: 'team', share: 'template:Projekt' }, csrf);
+    expect(group.status, JSON.stringify(group.json)).toBe('201');
+    const gid = (group.json as { gid: number }).gid;
+    expect((await cli(['sync', 'homes'])).doc.created).toContain('/srv/shares/gruppen/team9');
+    const owner = async (path: string) => (await must(sandbox.runner, 'stat', ['-c', '%u %g %a', path])).trim();
+    expect(await owner('/srv/shares/gruppen/team9')).toBe(`0 ${gid} 2770`);
+    expect(await owner('/srv/shares/gruppen/team9/Angebote/liesmich.txt')).toBe(`0 ${gid} 660`);
+    // An unknown template is refused before the group is made.
+    const refused = await api('POST', '/api/groups', { name: 'team10', type: 'team', share: 'template:Fehlt' }, csrf);
+    expect(refused.status).toBe('404');
+    expect((await api('GET', '/api/groups/team10', undefined, csrf)).status).toBe('404');
   }, 120_000);
 
   it('a host made in the portal (AD computer, reservation, A and PTR) gets its address from Kea after sync dhcp and resolves both ways', async () => {
