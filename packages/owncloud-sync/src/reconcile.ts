@@ -409,11 +409,14 @@ export function openPlanStore(): PlanStore {
       }
       ownRemote();
       q(
-        `WITH RECURSIVE sub (path, is_dir) AS (SELECT path, is_dir FROM j WHERE parent = :dir AND path <> ''
-           UNION ALL SELECT j.path, j.is_dir FROM sub JOIN j ON sub.is_dir = 1 AND j.parent = sub.path)
+        // The subtree's rows carry their columns: joining them back to j by path made SQLite scan
+        // all of j for every pruned folder.
+        `WITH RECURSIVE sub (path, is_dir, size, etag, mtime, file_id) AS (
+           SELECT path, is_dir, rsize, etag, rmtime, file_id FROM j WHERE parent = :dir AND path <> ''
+           UNION ALL SELECT j.path, j.is_dir, j.rsize, j.etag, j.rmtime, j.file_id FROM sub JOIN j
+             ON sub.is_dir = 1 AND j.parent = sub.path)
          INSERT OR REPLACE INTO r (path, is_dir, size, etag, mtime, file_id)
-         SELECT j.path, j.is_dir, CASE WHEN j.is_dir = 1 THEN 0 ELSE j.rsize END, j.etag, j.rmtime, j.file_id
-         FROM sub JOIN j ON j.path = sub.path`,
+         SELECT path, is_dir, CASE WHEN is_dir = 1 THEN 0 ELSE size END, etag, mtime, file_id FROM sub`,
       ).run({ dir });
     },
     racyCandidates() {
