@@ -17,7 +17,7 @@ import {
 } from '../webmail-render';
 import { caModule } from './ca';
 import { renderPortalEnv } from './portal';
-import { webmailModule } from './webmail';
+import { webmailModule, webmailTile } from './webmail';
 
 const paths = webmailPaths('debian-12');
 
@@ -91,6 +91,10 @@ describe('webmail', () => {
     const block = renderDovecotMasterBlock(ctx);
     expect(block).toContain('auth_master_user_separator = *');
     expect(block).toContain(`master = yes\n  args = scheme=SHA512 ${paths.dovecotMasterUsers}`);
+  });
+
+  it('offers a tile for logged-in users in the LAN section, linked to this server\u2019s webmail over https', () => {
+    expect(webmailTile(8445)).toMatchObject({ url: '[servername]:8445/', ssl: true, priv: 'user', position: 'Lokal' });
   });
 
   it('refuses answers whose webmail port clashes with another port', () => {

@@ -5,7 +5,8 @@
 // for in to Dovecot and Postfix as `<account>*webmail` (the master passdb is the mailserver's).
 // Nothing is installed here: the packages are the admin's (checked before anything is written).
 import { writeFile } from 'node:fs/promises';
-import { type ApplyReport, applyReport, lastOutputLine } from '@invis/host';
+import type { PortalEntry } from '@invis/ad-client';
+import { type ApplyReport, applyReport, lastOutputLine, type PlannedCommand } from '@invis/host';
 import { SetupError } from '../errors';
 import {
   type CheckResult,
@@ -34,6 +35,7 @@ import {
 } from '../webmail-render';
 import { packagesCheck } from './check';
 import { systemUser } from './mailserver';
+import { connectAsAdministrator } from './samba-ad';
 
 const TITLE = { de: 'Webmail (Roundcube)', en: 'Webmail (Roundcube)' };
 
@@ -210,6 +212,50 @@ async function secretsOf(ctx: ModuleContext): Promise<WebmailSecrets | undefined
 const filesOf = (secrets: WebmailSecrets | undefined) =>
   fileModule({ id: 'webmail', title: TITLE, dependsOn: [], render: (ctx) => renderWebmail(ctx, secrets) });
 
+/** The name (`cn`) of the webmail's tile on the portal's home page. */
+export const WEBMAIL_TILE = 'Webmail';
+
+/**
+ * The webmail's tile on the portal's home page (the invis tree's portal entries): for logged-in
+ * users, in the LAN section, linked to the webmail on this server.
+ * @param port the webmail's port
+ * @returns the entry
+ */
+export const webmailTile = (port: number): PortalEntry => ({
+  name: 'Webmail',
+  url: `[servername]:${port}/`,
+  ssl: true,
+  description: 'E-Mail im Browser (Roundcube)',
+  active: true,
+  position: 'Lokal',
+  priv: 'user',
+  button: 'Webmail',
+});
+
+/**
+ * The step that puts the tile into the directory when it is missing (live only). Made once: the
+ * admin may edit or deactivate it in the portal afterwards, and setup leaves it so.
+ */
+async function tileStep(ctx: ModuleContext): Promise<PlannedCommand | undefined> {
+  if (ctx.staging) return undefined;
+  const ad = await connectAsAdministrator(ctx);
+  try {
+    if (await ad.invis.portal.get(WEBMAIL_TILE)) return undefined;
+  } finally {
+    await ad.close();
+  }
+  return { command: 'ldaps', args: [`create portal entry ${WEBMAIL_TILE}`], reason: 'missing in AD' };
+}
+
+async function putTile(ctx: ModuleContext): Promise<void> {
+  const ad = await connectAsAdministrator(ctx);
+  try {
+    await ad.invis.portal.put(WEBMAIL_TILE, webmailTile(ctx.answers.mail.webmailPort));
+  } finally {
+    await ad.close();
+  }
+}
+
 /** Runs a command that must succeed. */
 async function must(ctx: ModuleContext, command: string, args: string[]): Promise<void> {
   const result = await ctx.runner.run(command, args, { timeoutMs: 60_000 });
@@ -243,7 +289,10 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
     if (!(await ctx.services.isActive(unit))) await ctx.services.start(unit);
     else if (changed) await ctx.services.reloadOrRestart(unit);
   }
-  return report;
+  const tile = await tileStep(ctx);
+  if (!tile) return report;
+  await putTile(ctx);
+  return applyReport({ ...report, commands: [...report.commands, tile] }, { timings: report.timings ?? {} });
 }
 
 async function plan(ctx: ModuleContext): Promise<ModulePlan> {
@@ -255,7 +304,8 @@ async function plan(ctx: ModuleContext): Promise<ModulePlan> {
   for (const unit of [w.phpUnit, w.nginxUnit]) {
     if (!(await ctx.services.isActive(unit))) starts.push({ unit, action: 'start' as const });
   }
-  return { ...plan, services: [...plan.services, ...starts] };
+  const tile = await tileStep(ctx);
+  return { ...plan, services: [...plan.services, ...starts], commands: [...plan.commands, ...(tile ? [tile] : [])] };
 }
 
 async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
@@ -268,6 +318,8 @@ async function verify(ctx: ModuleContext): Promise<VerifyCheck[]> {
     const active = await ctx.services.isActive(unit);
     checks.push({ name: `service ${unit}`, ok: active, ...(active ? {} : { problem: `${unit} is not running` }) });
   }
+  const tile = await tileStep(ctx);
+  checks.push({ name: `portal tile ${WEBMAIL_TILE}`, ok: !tile, ...(tile ? { problem: 'missing (run apply)' } : {}) });
   return checks;
 }
 

@@ -389,6 +389,8 @@ describe('whole server: mail', () => {
     // alice logs in to the portal once; Roundcube shows her INBOX without another password.
     const jar = join(dir, 'jar-browser');
     expect((await portalLogin(jar, 'alice', PEOPLE.alice)).status).toBe('200');
+    // Her portal home page has the webmail's tile (setup put it into the directory).
+    expect((await curl(jar, [`${PORTAL}/`])).body).toContain(`href="${WEBMAIL}/"`);
     // The login the webmail sent her to returns there (the portal lists the webmail's origin).
     const back = await curl(jar, ['-L', first.location]);
     expect(back.status).toBe('200');
