@@ -282,6 +282,10 @@ php_admin_value[error_log] = ${w.logDir}/php-error.log
 php_admin_value[upload_max_filesize] = 20M
 php_admin_value[post_max_size] = 25M
 php_admin_value[memory_limit] = 128M
+; Roundcube's sessions live in its database and are cleaned by PHP's session GC, which Debian's
+; php.ini turns off (probability 0) for its own cron job on files.
+php_admin_value[session.gc_probability] = 1
+php_admin_value[session.gc_divisor] = 100
 `;
 }
 
