@@ -429,11 +429,16 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
           }
           return (await res.body.json().catch(() => undefined)) as Record<string, unknown> | undefined;
         });
-      const status = await json('status.php');
+      // The three answers are asked for at once (one round trip, not three); capabilities and
+      // user count only when status.php says ownCloud.
+      const [status, caps, user] = await Promise.all([
+        json('status.php'),
+        json('ocs/v1.php/cloud/capabilities?format=json'),
+        json('ocs/v1.php/cloud/user?format=json'),
+      ]);
       if (status?.installed !== true) return plain;
       plainDav = false;
       chunking = undefined;
-      const caps = await json('ocs/v1.php/cloud/capabilities?format=json');
       const capabilities = ((caps?.ocs as { data?: { capabilities?: Record<string, unknown> } } | undefined)?.data
         ?.capabilities ?? {}) as {
         checksums?: { supportedTypes?: string[] };
@@ -441,7 +446,6 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         dav?: { chunking?: string };
       };
       if (capabilities.dav?.chunking === '1.0' && capabilities.files?.bigfilechunking !== false) {
-        const user = await json('ocs/v1.php/cloud/user?format=json');
         const id = (user?.ocs as { data?: { id?: unknown } } | undefined)?.data?.id;
         const name = typeof id === 'string' ? id : options.auth?.type === 'basic' ? options.auth.username : undefined;
         if (name !== undefined) chunking = chunkingUrls(baseUrl, name);

@@ -80,6 +80,11 @@ export interface RemoteScanOptions {
   prune: boolean;
   /** Try one `Depth: infinity` PROPFIND first (falls back to depth 1 on refusal). */
   tryInfinity: boolean;
+  /**
+   * The base collection's `Depth: 0` listing when it is already in flight (sent alongside the
+   * server's detection); with `prune` it stands for the request the scan would send first.
+   */
+  rootListing?: Promise<DavResource[]>;
 }
 
 const toRemote = (r: DavResource): RemoteEntry => {
@@ -222,7 +227,7 @@ export async function scanRemoteInto(
   const root = sink.known('');
   if (options.prune && root?.etag !== undefined) {
     stats.requests++;
-    const [self] = await client.propfind('', 0);
+    const [self] = await (options.rootListing ?? client.propfind('', 0));
     if (self?.etag === root.etag) {
       stats.prunedDirs++;
       sink.copyKnown('');

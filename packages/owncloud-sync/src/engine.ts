@@ -133,6 +133,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const root = journal.get('');
         // Remote first: the server's detection and listing requests are in flight while the
         // (mostly synchronous) local walk runs; the walk does not depend on the server.
+        // A fresh engine does not know the server yet: the base collection's Depth 0 listing, the
+        // first request of a pruned scan, is sent alongside the detection (an ownCloud server's
+        // unchanged tree then costs one round trip). A plain server does not use it; its failure
+        // then does not matter, else it fails the scan where it is awaited.
+        const speculative = server === undefined && root?.etag !== undefined ? client.propfind('', 0) : undefined;
+        speculative?.catch(() => undefined);
         const remotePromise = (async () => {
           const info = server ?? (await client.detect());
           server = info;
@@ -142,6 +148,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
               excluded,
               prune: info.recursiveDirEtags,
               tryInfinity: !info.recursiveDirEtags && !infinityRefused,
+              ...(speculative && info.recursiveDirEtags ? { rootListing: speculative } : {}),
             },
             {
               add: (e) => store.addRemote(e),
@@ -159,6 +166,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         if (scanned.status === 'rejected') throw scanned.reason;
         if (walked.status === 'rejected') throw walked.reason;
         const { info, scan: remoteScan } = scanned.value;
+        // A speculative listing a plain server had no use for was still a request.
+        if (speculative && !info.recursiveDirEtags) remoteScan.stats.requests++;
         if (!info.recursiveDirEtags && !remoteScan.stats.depthInfinity) infinityRefused = true;
         const emit = runOptions.onEvent ?? (() => undefined);
         const counts = store.counts();

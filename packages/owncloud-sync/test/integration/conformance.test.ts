@@ -63,6 +63,32 @@ describe.each(SERVER_KINDS)('sync against %s', (kind) => {
     if (kind === 'owncloud-shim') expect(found.prunedDirs).toBeGreaterThanOrEqual(1);
   });
 
+  it('a fresh engine per run (the CLI from cron) detects the server alongside the first listing; a deep change is still found', async () => {
+    const folder = await fixture().folder();
+    const a = await folder.replica('hostA');
+    const b = await folder.replica('hostB');
+    await a.write('p/q/r/deep.txt', 'v1');
+    await a.write('other/x.txt', 'x');
+    await a.engine.run();
+    await a.engine.run(); // re-lists the folders our uploads changed
+    const fresh = () =>
+      createSyncEngine({ localDir: a.dir, stateDir: a.stateDir, client: folder.client, hostname: 'hostA' }).run();
+    const idle = await fresh();
+    expect(idle.planned).toEqual([]);
+    // The base collection's Depth 0 listing goes out with the detection when the journal has its
+    // ETag: on ownCloud it is the whole scan. rclone gives its root no ETag (nothing sent ahead: one
+    // Depth infinity); Apache's goes unused, then a fresh engine tries infinity (refused) and lists
+    // root, p, p/q, p/q/r and other.
+    expect(idle.remoteRequests).toBe(kind === 'apache' ? 7 : 1);
+    await b.engine.run();
+    await b.write('p/q/r/deep.txt', 'v2, longer');
+    await b.engine.run();
+    const found = await fresh();
+    expect(found.downloaded).toBe(1);
+    expect(await a.read('p/q/r/deep.txt')).toBe('v2, longer');
+    if (kind === 'owncloud-shim') expect(found.prunedDirs).toBeGreaterThanOrEqual(1);
+  });
+
   it('sees a remote change that restores an earlier folder state (A → B → A)', async () => {
     const folder = await fixture().folder();
     const a = await folder.replica('hostA');
