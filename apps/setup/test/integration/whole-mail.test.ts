@@ -402,6 +402,35 @@ describe('whole server: mail', () => {
     const spoofed = await inbox(jar, ['-H', 'x-remote-user: bob', '-H', 'invis-user: bob']);
     expect(spoofed).toContain('for alice');
     expect(spoofed).not.toContain('for bob');
+    // She writes a message in Roundcube: it leaves through submission with the master login, as her
+    // (the sender rewritten to her provider mailbox, as for her own login).
+    const compose = await curl(jar, ['-L', `${WEBMAIL}/?_task=mail&_action=compose`]);
+    const composeId = /"compose_id":"([^"]+)"/.exec(compose.body)?.[1];
+    const composeToken = /"request_token":"([^"]+)"/.exec(compose.body)?.[1];
+    const identity = /name="_from"[^>]*>\s*<option value="(\d+)"/.exec(compose.body)?.[1];
+    expect([composeId, composeToken, identity], compose.body.slice(0, 500)).not.toContain(undefined);
+    const form = {
+      _token: composeToken,
+      _id: composeId,
+      _from: identity,
+      _to: 'friend@outside.test',
+      _subject: 'written in the webmail',
+      _message: 'Hello from Roundcube.',
+      _is_html: '0',
+      _draft: '',
+    };
+    const sent = await curl(jar, [
+      ...Object.entries(form).flatMap(([k, v]) => ['--data-urlencode', `${k}=${v}`]),
+      `${WEBMAIL}/?_task=mail&_action=send`,
+    ]);
+    expect(sent.body).toContain('sent_successfully');
+    const fromWebmail = await until('the message written in the webmail', async () => {
+      const m = (await readMaildir(provider.maildir('friend@outside.test'))).filter((x) =>
+        x.includes('written in the webmail'),
+      );
+      return m.length > 0 ? m[0] : undefined;
+    });
+    expect(fromWebmail).toMatch(/^Return-Path: <alice@provider\.test>/m);
     // Static files with the session; nothing of Roundcube's PHP source, even with it.
     expect((await curl(jar, [`${WEBMAIL}/program/js/app.min.js`])).status).toBe('200');
     const source = await curl(jar, [`${WEBMAIL}/plugins/invis_sso/invis_sso.php`]);
