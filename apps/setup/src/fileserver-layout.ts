@@ -73,8 +73,10 @@ export function layoutFolders(ctx: Pick<ModuleContext, 'profile'>): LayoutFolder
     { path: s.verzeichnisvorlagen, group: 'diradmins', mode: 0o2775, aclGroup: 'diradmins' },
     // Per-user folders below these and below profiles are made with the account (portal, setup).
     { path: s.portal, mode: 0o755 },
-    { path: s.portalDownloads, mode: 0o755 },
-    { path: s.portalUploads, mode: 0o755 },
+    // 775: the group bits are the ACL mask of the portal user's entry (grantPortalTransfer); the
+    // owning group is root's.
+    { path: s.portalDownloads, mode: 0o775 },
+    { path: s.portalUploads, mode: 0o775 },
     // Nobody but root creates names here: a profile folder exists only for its own user.
     { path: s.profiles, mode: 0o755 },
     { path: s.service, group: 'diradmins', mode: 0o2775, aclGroup: 'diradmins' },

@@ -287,7 +287,8 @@ const debianCommon = {
     fetchmail: ['fetchmail'],
     // libnss-winbind: `[homes]` looks the share name up as a system user.
     fileserver: ['samba', 'acl', 'libnss-winbind'],
-    mailfilter: ['rspamd', 'clamav', 'clamav-daemon', 'clamav-freshclam'],
+    // clamdscan: the portal's transfer uploads are scanned through the same clamd.
+    mailfilter: ['rspamd', 'clamav', 'clamav-daemon', 'clamav-freshclam', 'clamdscan'],
     webdav: ['apache2'],
     print: ['cups', 'cups-client', 'cups-filters'],
     backup: ['restic', 'bzip2', 'tar', 'ldb-tools'],

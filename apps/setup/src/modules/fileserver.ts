@@ -196,6 +196,37 @@ function aclArgs(path: string, gid: number): string[] {
   return ['-P', '-m', `g:${gid}:rwx,d:u::rwx,d:g::rwx,d:o::---,d:g:${gid}:rwx,d:m::rwx`, '--', path];
 }
 
+/**
+ * The transfer area for the unprivileged portal (`invis-portal`, made by the `portal` module): an
+ * access and default ACL entry rwx on `downloads` and `uploads`, so it makes the per-user folders
+ * and writes uploads there — and nowhere else in the shares. Nothing when the folders or the user
+ * are missing yet (the module that comes second grants it); `setfacl -m` changes nothing twice.
+ * @param ctx the module context
+ * @returns whether the entries were set
+ * @throws SetupError SETUP_CHECK_FAILED when setfacl fails
+ */
+export async function grantPortalTransfer(ctx: ModuleContext): Promise<boolean> {
+  const { shares, portal } = ctx.profile;
+  const folders = [shares.portalDownloads, shares.portalUploads];
+  if (ctx.staging) return false;
+  for (const folder of folders) if (!(await ctx.fs.exists(folder))) return false;
+  if ((await ctx.runner.run('getent', ['passwd', portal.user])).exitCode !== 0) return false;
+  const user = portal.user;
+  const result = await ctx.runner.run(shares.setfacl, [
+    '-P',
+    '-m',
+    `u:${user}:rwx,d:u:${user}:rwx`,
+    '--',
+    ...folders.map((f) => ctx.fs.hostPath(f)),
+  ]);
+  if (result.exitCode !== 0) {
+    throw new SetupError('SETUP_CHECK_FAILED', `setfacl for ${user} on the transfer area: ${lastOutputLine(result)}`, {
+      details: { module: 'fileserver', path: shares.portal },
+    });
+  }
+  return true;
+}
+
 async function modeOf(ctx: ModuleContext, path: string): Promise<number | undefined> {
   const result = await ctx.runner.run('stat', ['-c', '%a %g', '--', ctx.fs.hostPath(path)]);
   if (result.exitCode !== 0) return undefined;
@@ -257,6 +288,7 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   // Folders first: the shares Samba reloads point at them.
   await applyFolders(ctx, await folderGaps(ctx));
   const report = await files.apply(ctx);
+  await grantPortalTransfer(ctx);
   // New accounts get their folders within a minute from now on.
   if (report.changed && !ctx.staging) await ctx.services.start(`${HOMES_SYNC_UNIT}.timer`);
   return applyReport({ ...before, files: report.files }, { ...(report.timings ? { timings: report.timings } : {}) });

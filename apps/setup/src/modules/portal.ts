@@ -12,6 +12,7 @@ import type { PlatformProfile } from '../profiles';
 import { HARDENING, renderUnit, verifyUnit } from '../systemd';
 import { webmailOrigin } from '../webmail-render';
 import { certificatePaths, SERVER_CERTIFICATES } from './ca';
+import { grantPortalTransfer } from './fileserver';
 import { externalPorts } from './firewall';
 
 /** Where systemd puts the service's credentials. */
@@ -67,6 +68,11 @@ export function renderPortalEnv(ctx: Pick<ModuleContext, 'profile' | 'answers'>)
     // (the timers stay as the safety net), and with a VPN network the VPN page on root's PKI.
     ['PORTAL_PRIVILEGED_SOCKET', PRIVILEGED_SOCKET],
     ['PORTAL_VPN_PRIVILEGED', answers.vpn ? 'true' : 'false'],
+    // The transfer area: the fileserver module gives invis-portal an ACL on downloads/uploads
+    // (the portal writes nothing else in the shares); uploads pass the mail filter's clamd.
+    ['PORTAL_TRANSFER_DIR', profile.shares.portal],
+    ['PORTAL_TRANSFER_QUARANTINE_DIR', `${profile.portal.dataDir}/quarantine`],
+    ['PORTAL_TRANSFER_SCANNER', answers.mail.filter === 'rspamd' ? 'clamdscan' : 'none'],
     ...(answers.ddns ? [['PORTAL_EXTERNAL_NAME', answers.ddns.fqdn] as [string, string]] : []),
   ];
   return [
@@ -104,7 +110,8 @@ export function renderPortalUnit(ctx: Pick<ModuleContext, 'profile' | 'answers' 
       ['LoadCredential', `mail-key:${ctx.secrets.pathOf(MAIL_KEY_SECRET)}`],
       ['Restart', 'on-failure'],
       ...HARDENING,
-      ['ReadWritePaths', portal.dataDir],
+      // `-`: the transfer area exists only with the fileserver module.
+      ['ReadWritePaths', `${portal.dataDir} -${profile.shares.portal}`],
       ['CapabilityBoundingSet', ''],
       ['AmbientCapabilities', ''],
     ],
@@ -238,6 +245,8 @@ export const portalModule: SetupModule = {
     // The unit loads the mail key as a credential: it must exist before the portal starts.
     await ensureMailKey(ctx);
     const report = await spec.apply(ctx);
+    // After sysusers: the transfer area's ACL for the portal user, when the fileserver came first.
+    await grantPortalTransfer(ctx);
     if (report.changed && !ctx.staging) {
       // The socket after sysusers (its group) and daemon-reload; then the portal that uses it.
       await ctx.services.restart(`${PRIVILEGED_UNIT}.socket`);

@@ -48,6 +48,9 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       PORTAL_INTERNAL_NAME: 'invis.invis-net.loc',
       PORTAL_PRIVILEGED_SOCKET: '/run/invis/privileged.sock',
       PORTAL_VPN_PRIVILEGED: true,
+      PORTAL_TRANSFER_DIR: '/srv/shares/portal',
+      PORTAL_TRANSFER_QUARANTINE_DIR: '/var/lib/invis/portal/quarantine',
+      PORTAL_TRANSFER_SCANNER: 'clamdscan',
     });
     const unit = await readFile(join(root, 'etc/systemd/system/invis-portal.service'), 'utf8');
     for (const line of [
@@ -55,7 +58,7 @@ describe('portal module (loadEnv, systemd-analyze verify)', () => {
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
       'PrivateTmp=yes',
-      'ReadWritePaths=/var/lib/invis/portal',
+      'ReadWritePaths=/var/lib/invis/portal -/srv/shares/portal',
       'CapabilityBoundingSet=',
       'LoadCredential=ldap-password:/etc/invis/secrets/ad-invis-portal-admin',
       'LoadCredential=web-key:/etc/invis/private/web-key.pem',

@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Daemon, requestDhcpLease, type ServerSandbox, spawnDaemon } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EICAR } from '../../demo/offline-signatures';
 import { lanLab, must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
 import { MODULES } from '../../src/modules';
 
@@ -318,9 +319,9 @@ describe('whole server in the sandbox', () => {
     expect(outside.status, outside.body).toBe('401');
   }, 60_000);
 
-  /** The portal's REST API from the LAN, logged in as Administrator (the portal's admin group). */
-  const adminApi = async () => {
-    const jar = join(dir, 'cookies-admin');
+  /** The portal's REST API from the LAN, logged in as `username` (default Administrator: the portal's admin group). */
+  const adminApi = async (username = 'Administrator', userPassword?: string) => {
+    const jar = join(dir, `cookies-${username}`);
     const curl = (args: string[]) =>
       must(sandbox.lan.runner, 'curl', ['-sS', '--cacert', join(dir, 'ca.crt'), '-b', jar, '-c', jar, ...args]);
     const api = async (method: string, path: string, body?: unknown, csrf?: string) => {
@@ -336,11 +337,24 @@ describe('whole server in the sandbox', () => {
       return { status: answer.slice(answer.lastIndexOf('\n') + 1), json: text ? JSON.parse(text) : null };
     };
     const anonymous = (await api('GET', '/api/session')).json as { csrfToken: string };
-    const password = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;
-    const login = await api('POST', '/api/session', { username: 'Administrator', password }, anonymous.csrfToken);
+    const password = userPassword ?? ((await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string);
+    const login = await api('POST', '/api/session', { username, password }, anonymous.csrfToken);
     expect(login.status, JSON.stringify(login.json)).toBe('200');
     const csrf = (login.json as { csrfToken: string }).csrfToken;
-    return { api, csrf };
+    /** A raw upload (the body is the file). */
+    const upload = async (path: string, content: string) => {
+      const file = join(dir, 'upload.bin');
+      await writeFile(file, content, { mode: 0o600 });
+      const answer = await curl([
+        ...['-X', 'PUT', '-w', '\n%{http_code}', '-H', 'content-type: application/octet-stream'],
+        ...['-H', `x-csrf-token: ${csrf}`, '--data-binary', `@${file}`, `https://${SERVER}:56443${path}`],
+      ]);
+      return {
+        status: answer.slice(answer.lastIndexOf('\n') + 1),
+        json: JSON.parse(answer.slice(0, answer.lastIndexOf('\n'))),
+      };
+    };
+    return { api, csrf, upload };
   };
 
   it("the portal (unprivileged) leaves folders to the root sync: a new user's home is made, a deleted user's archived, a group's folder made from its template", async () => {
@@ -382,20 +396,44 @@ describe('whole server in the sandbox', () => {
     expect((await api('GET', '/api/groups/team10', undefined, csrf)).status).toBe('404');
   }, 120_000);
 
-  it('a host made in the portal (AD computer, reservation, A and PTR) gets its address from Kea after sync dhcp and resolves both ways', async () => {
+  it('a host made in the portal (AD computer, reservation, A and PTR) gets its address from Kea at once and resolves both ways', async () => {
     const { api, csrf } = await adminApi();
     const mac = '02:00:00:00:16:42';
+    // No timer in between: only the portal's own push (sync.run through the privileged socket) can bring it.
     await sandbox.services.stop('invis-dhcp-sync.timer');
     const created = await api('POST', '/api/hosts', { name: 'pc42', type: 'client', mac }, csrf);
     expect(created.status, JSON.stringify(created.json)).toBe('201');
     const host = created.json as { ip: string; fqdn: string; computer: boolean };
     expect(host).toMatchObject({ fqdn: `pc42.${DOMAIN}`, computer: true });
-    // The installed portal may not start units: the sync's timer (here: run now) pushes it into Kea.
-    expect((await cli(['sync', 'dhcp'])).doc).toMatchObject({ ok: true, changed: true });
+    // The unprivileged portal runs `sync dhcp` as root through setup's privileged socket right away.
+    const pushed = await api('GET', '/api/hosts/dhcp-sync?wait=true', undefined, csrf);
+    expect(pushed.json, JSON.stringify(pushed.json)).toMatchObject({ pending: false, lastError: null });
+    expect((pushed.json as { lastSuccess: string | null }).lastSuccess).not.toBeNull();
+    expect((await cli(['sync', 'dhcp'])).doc).toMatchObject({ ok: true, changed: false });
     expect((await requestDhcpLease(lanLab(sandbox, dir), { mac, timeoutSec: 10 })).ip).toBe(host.ip);
     const dig = async (args: string[]) =>
       (await must(sandbox.lan.runner, 'dig', ['+short', `@${SERVER}`, ...args])).trim();
     expect(await dig([host.fqdn, 'A'])).toBe(host.ip);
     expect(await dig(['-x', host.ip])).toBe(`${host.fqdn}.`);
+  }, 120_000);
+
+  it('a mobilusers member uploads into the transfer area through the installed portal; clamd quarantines EICAR', async () => {
+    await must(
+      sandbox.runner,
+      'samba-tool',
+      ['group', 'addmembers', 'mobilusers', 'alice', '-H', 'ldap://127.0.0.1', '-U', 'Administrator'],
+      {
+        env: { PASSWD: (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string },
+      },
+    );
+    const { upload } = await adminApi('alice', 'Wh0le-Server-Test-1');
+    const stored = await upload('/api/transfer/uploads/bericht.txt', 'Quartalsbericht\n');
+    expect(stored, JSON.stringify(stored.json)).toMatchObject({ status: '201', json: { name: 'bericht.txt' } });
+    expect(await sandbox.readFile('/srv/shares/portal/uploads/alice/bericht.txt')).toBe('Quartalsbericht\n');
+    const infected = await upload('/api/transfer/uploads/virus.txt', EICAR);
+    expect(infected, JSON.stringify(infected.json)).toMatchObject({ json: { code: 'PORTAL_TRANSFER_INFECTED' } });
+    expect(await sandbox.runner.run('test', ['-e', '/srv/shares/portal/uploads/alice/virus.txt'])).toMatchObject({
+      exitCode: 1,
+    });
   }, 120_000);
 });
