@@ -29,6 +29,11 @@ export interface PortalCollaborators {
   /** Group shares and home archiving; `null`: no file server. Default: the original layout under `/`. */
   shares?: ShareOptions | null;
   /**
+   * With `PORTAL_FOLDERS=server`: runs the root folder sync at once after the portal asks for a
+   * home or group folder (`main.ts`: `sync.run homes` through the privileged socket). Omit: its timer does.
+   */
+  foldersSync?: () => Promise<void>;
+  /**
    * Revokes a user's VPN certificates when the account is disabled or deleted (`createVpnRevoker`
    * on the VPN server's PKI; `main.ts` makes it from `PORTAL_PKI_DIR`). Omit: no VPN PKI.
    */
@@ -106,6 +111,7 @@ export async function composePortal(
             templatesDir: (shares ?? defaultShareOptions('/')).templatesDir,
             groupSharesDir: (shares ?? defaultShareOptions('/')).groupSharesDir,
             requestsFile: join(settings.PORTAL_DATA_DIR, FOLDER_REQUESTS_FILE),
+            ...(collaborators.foldersSync ? { syncNow: collaborators.foldersSync } : {}),
           }),
         }
       : shares

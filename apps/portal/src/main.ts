@@ -131,6 +131,7 @@ const running = await composePortal(settings, {
   ...(vpnBundles ? { vpnBundles } : {}),
   ...(transfer ? { transfer } : {}),
   ...(mail ? { mail } : {}),
+  ...(privileged ? { foldersSync: () => runPrivilegedSync(privileged, 'homes') } : {}),
 });
 console.log(`invis portal listening on ${running.url}`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -79,7 +79,14 @@ describe('on an installed server (PORTAL_FOLDERS=server)', () => {
   it('makes and archives nothing itself: it asks the root sync for group folders in its requests file', async () => {
     const requestsFile = join(root(), 'portal-data/group-shares.json');
     mkdirSync(join(root(), 'portal-data'), { recursive: true });
-    const server = serverShareManager({ ...opts, requestsFile });
+    let syncs = 0;
+    const server = serverShareManager({
+      ...opts,
+      requestsFile,
+      syncNow: async () => {
+        syncs++;
+      },
+    });
     expect(server.inProcess).toBe(false);
     expect(await server.templates()).toEqual(['Projekt']);
     expect(await server.createHome('anna', 20001, 20513)).toEqual([]);
@@ -99,6 +106,13 @@ describe('on an installed server (PORTAL_FOLDERS=server)', () => {
       ]),
     );
     expect(statSync(requestsFile).mode & 0o777).toBe(0o600);
+    // Each ask runs the root sync in the background (coalesced), and so does a new or deleted account.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(syncs).toBeGreaterThanOrEqual(1);
+    const before = syncs;
+    server.accountsChanged();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(syncs).toBe(before + 1);
     // Refused before anything is written: an unknown template, a folder that is there, a bad name.
     await expect(server.createGroupShare('x', 'Fehlt', 1)).rejects.toMatchObject({ code: 'PORTAL_NOT_FOUND' });
     await expect(server.createGroupShare('Werkstatt', null, 1)).rejects.toMatchObject({ code: 'PORTAL_CONFLICT' });

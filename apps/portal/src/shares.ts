@@ -8,6 +8,7 @@ import {
   parseFolderRequests,
   renderFolderRequests,
 } from '@invis/samba-shares';
+import { backgroundSync } from './background-sync';
 import { PortalError } from './errors';
 
 /** Where group shares, their folder templates and home directories live (original layout). */
@@ -55,6 +56,11 @@ export interface ShareManager {
   archiveHome(username: string): Promise<string | null>;
   /** The same for `<groupSharesDir>/<group>` when a group is deleted. */
   archiveGroupShare(group: string): Promise<string | null>;
+  /**
+   * An account was created or deleted: on an installed server the root sync makes or archives its
+   * folders now (in the background) instead of at its next timer run; in this process nothing.
+   */
+  accountsChanged(): void;
 }
 
 /** `base/name` for one plain name; anything that could leave `base` is refused. */
@@ -156,6 +162,7 @@ export function createShareManager(options: ShareOptions): ShareManager {
     },
     archiveHome: (username) => archive(options.homesDir, username),
     archiveGroupShare: (group) => archive(options.groupSharesDir, group),
+    accountsChanged: () => undefined,
   };
 }
 
@@ -167,6 +174,12 @@ export interface ServerShareOptions {
   groupSharesDir: string;
   /** The requests file in the portal's data folder, read by the root sync (`renderFolderRequests`). */
   requestsFile: string;
+  /**
+   * Runs the root sync now (through setup's privileged socket), so a new account's home or a
+   * requested group folder is there at once; it runs in the background, coalesced. Omitted: the
+   * sync's one-minute timer does it.
+   */
+  syncNow?: () => Promise<void>;
 }
 
 /**
@@ -177,6 +190,11 @@ export interface ServerShareOptions {
  * group drops its request, so a later group of that name starts without it.
  */
 export function serverShareManager(options: ServerShareOptions): ShareManager {
+  const sync = options.syncNow
+    ? backgroundSync(options.syncNow, (e) =>
+        console.error(`portal: the folder sync failed: ${(e as Error).message ?? e}`),
+      )
+    : null;
   // One change of the requests file at a time (read, change, write atomically).
   let writing: Promise<unknown> = Promise.resolve();
   const update = (change: (requests: FolderRequests) => void): Promise<void> => {
@@ -200,14 +218,17 @@ export function serverShareManager(options: ServerShareOptions): ShareManager {
       await checkTemplate(options.templatesDir, template);
       if (await exists(dir)) throw new PortalError('PORTAL_CONFLICT', `share ${group} exists`, { details: { group } });
       await update((requests) => requests.set(group, template));
+      sync?.request();
       return dir;
     },
     createHome: async () => [],
     archiveHome: async () => null,
     async archiveGroupShare(group) {
       await update((requests) => requests.delete(group));
+      sync?.request();
       return null;
     },
+    accountsChanged: () => sync?.request(),
   };
 }
 

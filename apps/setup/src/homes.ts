@@ -94,7 +94,13 @@ export async function syncHomes(
       }
       // mkdir does not follow a link planted at the last component (it fails with EEXIST), the
       // parent is root's; the owner is set on the new folder itself (lchown), then its mode.
-      await mkdir(path, { mode: 0o700 });
+      try {
+        await mkdir(path, { mode: 0o700 });
+      } catch (e) {
+        // Made meanwhile by another run (the timer's and the portal's can meet): that run owns it.
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e;
+      }
       await lchown(path, account.uid, account.gid);
       await chmod(path, 0o700);
       ctx.progress(`homes: ${folder} for ${account.name}`);
@@ -201,6 +207,8 @@ async function requestedGroupFolders(
       });
     } catch (e) {
       if (!isSharesError(e)) throw e;
+      // Made meanwhile by another run: nothing to report.
+      if (e.code === 'SHARES_FOLDER_EXISTS') continue;
       ctx.progress(`homes: ${folder} not made: ${e.message}`);
       report.problems.push(folder);
       continue;

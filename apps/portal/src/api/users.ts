@@ -93,6 +93,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
       const user = await audited(c, actor, { action: 'user.create', target: input.username, after: input }, () =>
         c.get('deps').directory.createUser(input),
       );
+      c.get('deps').shares?.accountsChanged();
       return c.json(user, 201);
     },
   );
@@ -249,6 +250,7 @@ export function registerUserRoutes(app: OpenAPIHono<PortalEnv>): void {
           shares.archiveHome(before.username),
         );
       }
+      shares?.accountsChanged();
       return c.body(null, 204);
     },
   );

@@ -357,9 +357,17 @@ describe('whole server in the sandbox', () => {
     return { api, csrf, upload };
   };
 
-  it("the portal (unprivileged) leaves folders to the root sync: a new user's home is made, a deleted user's archived, a group's folder made from its template", async () => {
+  /** Whether `path` shows up on the server within `ms` (what a background job makes). */
+  const appears = async (path: string, ms = 15_000): Promise<boolean> => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) {
+      if ((await sandbox.runner.run('test', ['-e', path])).exitCode === 0) return true;
+    }
+    return false;
+  };
+
+  it("the portal (unprivileged) has root's folder sync run at once (privileged socket): a new user's home is made, a deleted user's archived, a group's folder made from its template", async () => {
     const { api, csrf } = await adminApi();
-    // The test runs the sync itself: the one-minute timer must not run it in between.
+    // Only the portal's own request may run the sync: the one-minute timer must not.
     await sandbox.services.stop('invis-homes-sync.timer');
     const user = {
       username: 'carla',
@@ -370,13 +378,10 @@ describe('whole server in the sandbox', () => {
     };
     const created = await api('POST', '/api/users', user, csrf);
     expect(created.status, JSON.stringify(created.json)).toBe('201');
-    expect((await cli(['sync', 'homes'])).doc.created).toContain('/home/carla');
+    expect(await appears('/home/carla')).toBe(true);
     const deleted = await api('DELETE', '/api/users/carla', { archiveHome: true }, csrf);
     expect(deleted.status, JSON.stringify(deleted.json)).toBe('204');
-    expect((await cli(['sync', 'homes'])).doc.archived).toContainEqual({
-      from: '/home/carla',
-      to: '/home/carla.archiv',
-    });
+    expect(await appears('/home/carla.archiv')).toBe(true);
 
     // A folder template as the folder admins keep them; the portal offers it and asks the root sync for the folder.
     const template = '/srv/shares/media/portal/verzeichnisvorlagen/Projekt';
@@ -386,7 +391,7 @@ describe('whole server in the sandbox', () => {
     const group = await api('POST', '/api/groups', { name: 'team9', type: 'team', share: 'template:Projekt' }, csrf);
     expect(group.status, JSON.stringify(group.json)).toBe('201');
     const gid = (group.json as { gid: number }).gid;
-    expect((await cli(['sync', 'homes'])).doc.created).toContain('/srv/shares/gruppen/team9');
+    expect(await appears('/srv/shares/gruppen/team9/Angebote/liesmich.txt')).toBe(true);
     const owner = async (path: string) => (await must(sandbox.runner, 'stat', ['-c', '%u %g %a', path])).trim();
     expect(await owner('/srv/shares/gruppen/team9')).toBe(`0 ${gid} 2770`);
     expect(await owner('/srv/shares/gruppen/team9/Angebote/liesmich.txt')).toBe(`0 ${gid} 660`);
