@@ -3,7 +3,7 @@
 // (invis-setup is sandbox-cli.ts inside, its service actions reach the supervisor in this process
 // over a unix socket), and the helpers both drive it with.
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -163,4 +163,62 @@ export function lanLab(sandbox: ServerSandbox, dir: string) {
     net: '192.168.220',
     dir,
   };
+}
+
+/** One answer of {@link portalApi}: the HTTP status and the body (parsed when it is JSON). */
+export interface PortalAnswer {
+  status: string;
+  text: string;
+  json: unknown;
+}
+
+/**
+ * The installed portal's REST API from the sandbox's LAN client with curl (its own cookie jar),
+ * logged in as `username`: JSON calls with the session's CSRF token, and raw uploads.
+ * @param sandbox the sandbox
+ * @param options scratch folder (request bodies, cookie jar), the CA file, the portal's URL, the login
+ * @throws Error when the login is refused
+ */
+export async function portalApi(
+  sandbox: ServerSandbox,
+  options: { dir: string; caFile: string; url: string; username: string; password: string },
+) {
+  const { dir, caFile, url, username } = options;
+  const jar = join(dir, `cookies-${username}`);
+  const call = async (args: string[], body?: { file: string; content: string }): Promise<PortalAnswer> => {
+    if (body) await writeFile(join(dir, body.file), body.content, { mode: 0o600 });
+    const answer = await must(sandbox.lan.runner, 'curl', [
+      ...['-sS', '--cacert', caFile, '-b', jar, '-c', jar, '-w', '\n%{http_code}'],
+      ...(body ? ['--data-binary', `@${join(dir, body.file)}`] : []),
+      ...args,
+    ]);
+    const text = answer.slice(0, answer.lastIndexOf('\n'));
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON (a bundle, a page): the text is the answer
+    }
+    return { status: answer.slice(answer.lastIndexOf('\n') + 1), text, json };
+  };
+  const api = (method: string, path: string, body?: unknown, csrf?: string) =>
+    call(
+      [
+        ...['-X', method, '-H', 'content-type: application/json'],
+        ...(csrf ? ['-H', `x-csrf-token: ${csrf}`] : []),
+        `${url}${path}`,
+      ],
+      body === undefined ? undefined : { file: 'request.json', content: JSON.stringify(body) },
+    );
+  const anonymous = (await api('GET', '/api/session')).json as { csrfToken: string };
+  const login = await api('POST', '/api/session', { username, password: options.password }, anonymous.csrfToken);
+  if (login.status !== '200') throw new Error(`portal login as ${username}: ${login.status} ${login.text}`);
+  const csrf = (login.json as { csrfToken: string }).csrfToken;
+  /** A raw upload (the body is the file). */
+  const upload = (path: string, content: string) =>
+    call(
+      ['-X', 'PUT', '-H', 'content-type: application/octet-stream', '-H', `x-csrf-token: ${csrf}`, `${url}${path}`],
+      { file: 'upload.bin', content },
+    );
+  return { api, csrf, upload };
 }

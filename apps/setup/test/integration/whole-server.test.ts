@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type Daemon, requestDhcpLease, type ServerSandbox, spawnDaemon } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EICAR } from '../../demo/offline-signatures';
-import { lanLab, must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
+import { lanLab, must, portalApi, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
 import { MODULES } from '../../src/modules';
 
 const ANSWERS = join(import.meta.dirname, 'whole-server.yaml');
@@ -320,42 +320,14 @@ describe('whole server in the sandbox', () => {
   }, 60_000);
 
   /** The portal's REST API from the LAN, logged in as `username` (default Administrator: the portal's admin group). */
-  const adminApi = async (username = 'Administrator', userPassword?: string) => {
-    const jar = join(dir, `cookies-${username}`);
-    const curl = (args: string[]) =>
-      must(sandbox.lan.runner, 'curl', ['-sS', '--cacert', join(dir, 'ca.crt'), '-b', jar, '-c', jar, ...args]);
-    const api = async (method: string, path: string, body?: unknown, csrf?: string) => {
-      const file = join(dir, 'request.json');
-      await writeFile(file, JSON.stringify(body ?? {}), { mode: 0o600 });
-      const answer = await curl([
-        ...['-X', method, '-w', '\n%{http_code}', '-H', 'content-type: application/json'],
-        ...(csrf ? ['-H', `x-csrf-token: ${csrf}`] : []),
-        ...(body === undefined ? [] : ['--data-binary', `@${file}`]),
-        `https://${SERVER}:56443${path}`,
-      ]);
-      const text = answer.slice(0, answer.lastIndexOf('\n'));
-      return { status: answer.slice(answer.lastIndexOf('\n') + 1), json: text ? JSON.parse(text) : null };
-    };
-    const anonymous = (await api('GET', '/api/session')).json as { csrfToken: string };
-    const password = userPassword ?? ((await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string);
-    const login = await api('POST', '/api/session', { username, password }, anonymous.csrfToken);
-    expect(login.status, JSON.stringify(login.json)).toBe('200');
-    const csrf = (login.json as { csrfToken: string }).csrfToken;
-    /** A raw upload (the body is the file). */
-    const upload = async (path: string, content: string) => {
-      const file = join(dir, 'upload.bin');
-      await writeFile(file, content, { mode: 0o600 });
-      const answer = await curl([
-        ...['-X', 'PUT', '-w', '\n%{http_code}', '-H', 'content-type: application/octet-stream'],
-        ...['-H', `x-csrf-token: ${csrf}`, '--data-binary', `@${file}`, `https://${SERVER}:56443${path}`],
-      ]);
-      return {
-        status: answer.slice(answer.lastIndexOf('\n') + 1),
-        json: JSON.parse(answer.slice(0, answer.lastIndexOf('\n'))),
-      };
-    };
-    return { api, csrf, upload };
-  };
+  const adminApi = async (username = 'Administrator', userPassword?: string) =>
+    portalApi(sandbox, {
+      dir,
+      caFile: join(dir, 'ca.crt'),
+      url: `https://${SERVER}:56443`,
+      username,
+      password: userPassword ?? ((await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string),
+    });
 
   /** Whether `path` shows up on the server within `ms` (what a background job makes). */
   const appears = async (path: string, ms = 15_000): Promise<boolean> => {

@@ -15,7 +15,7 @@ import { createPki } from '@invis/ovpn-pki';
 import { createVpnRevoker } from '@invis/portal-1';
 import { type OpenVpnProcess, type ServerSandbox, startOpenVpnClient } from '@invis/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { must, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
+import { must, portalApi, setupCli, startWholeServer, type WholeServer } from '../../demo/whole-server';
 
 const ANSWERS = join(import.meta.dirname, 'whole-vpn.yaml');
 const SERVER = '192.168.220.10';
@@ -40,33 +40,26 @@ describe('VPN of the whole server in the sandbox', () => {
       env: admin,
     });
   };
+  /** An OpenVPN client in the WAN namespace with a bundle file. */
+  const startClient = async (file: string, retries = 1) => {
+    const client = await startOpenVpnClient({
+      cwd: dir,
+      args: ['--config', file, '--connect-retry-max', String(retries)],
+      logDir: join(dir, 'vpn-clients'),
+      netns: sandbox.wan.netns,
+    });
+    clients.push(client);
+    return client;
+  };
   /** A client in the WAN namespace with the bundle of `name` from invis-setup. */
   const connect = async (name: string) => {
     const bundle = await cli(['vpn', 'bundle', name]);
     expect(bundle.code, JSON.stringify(bundle.doc)).toBe(0);
     const file = join(dir, `${name}.ovpn`);
     await writeFile(file, bundle.doc.bundle as string, { mode: 0o600 });
-    const client = await startOpenVpnClient({
-      cwd: dir,
-      args: ['--config', file, '--connect-retry-max', '3'],
-      logDir: join(dir, 'vpn-clients'),
-      netns: sandbox.wan.netns,
-    });
-    clients.push(client);
-    return client;
+    return startClient(file, 3);
   };
   const serverLog = (unit: string) => sandbox.services.logTail(unit, 40);
-  /** An OpenVPN client in the WAN namespace with a bundle file. */
-  const startClient = async (file: string) => {
-    const client = await startOpenVpnClient({
-      cwd: dir,
-      args: ['--config', file, '--connect-retry-max', '1'],
-      logDir: join(dir, 'vpn-clients'),
-      netns: sandbox.wan.netns,
-    });
-    clients.push(client);
-    return client;
-  };
 
   beforeAll(async () => {
     whole = await startWholeServer('setup-vpn-');
@@ -232,23 +225,14 @@ s.on('error', (e) => { console.log(JSON.stringify({ refused: e.code })); });`;
     await must(sandbox.lan.runner, 'ip', ['addr', 'replace', `${LAN_CLIENT}/24`, 'dev', sandbox.info.lan.ifname]);
     const ca = join(dir, 'ca.crt');
     await writeFile(ca, await sandbox.readFile('/etc/invis/certs/ca.crt'));
-    const jar = join(dir, 'cookies-admin');
-    const api = async (method: string, path: string, body?: unknown, csrf?: string) => {
-      const file = join(dir, 'request.json');
-      await writeFile(file, JSON.stringify(body ?? {}), { mode: 0o600 });
-      const answer = await must(sandbox.lan.runner, 'curl', [
-        ...['-sS', '--cacert', ca, '-b', jar, '-c', jar, '-X', method, '-w', '\n%{http_code}'],
-        ...['-H', 'content-type: application/json', ...(csrf ? ['-H', `x-csrf-token: ${csrf}`] : [])],
-        ...(body === undefined ? [] : ['--data-binary', `@${file}`]),
-        `https://${SERVER}:56443${path}`,
-      ]);
-      return { status: answer.slice(answer.lastIndexOf('\n') + 1), text: answer.slice(0, answer.lastIndexOf('\n')) };
-    };
-    const anonymous = JSON.parse((await api('GET', '/api/session')).text) as { csrfToken: string };
     const password = (await cli(['secrets', 'show', 'ad-administrator'])).doc.value as string;
-    const login = await api('POST', '/api/session', { username: 'Administrator', password }, anonymous.csrfToken);
-    expect(login.status, login.text).toBe('200');
-    const { csrfToken: csrf } = JSON.parse(login.text) as { csrfToken: string };
+    const { api, csrf } = await portalApi(sandbox, {
+      dir,
+      caFile: ca,
+      url: `https://${SERVER}:56443`,
+      username: 'Administrator',
+      password,
+    });
 
     const issued = await api('POST', '/api/vpn/certificates', { username: 'dora', device: 'phone' }, csrf);
     expect(issued.status, issued.text).toBe('201');
