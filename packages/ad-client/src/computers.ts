@@ -7,7 +7,7 @@ import { AdError, isAdError } from './errors';
 import { f } from './filter';
 import type { AdChange, LdapOperations } from './ldap';
 import { checkText } from './validate';
-import { decodeSid, UAC } from './values';
+import { decodeSid, ridOf, UAC } from './values';
 
 export interface AdComputer {
   dn: string;
@@ -121,7 +121,9 @@ export function createComputersApi(deps: {
   const posixChanges = async (e: AdEntry): Promise<AdChange[]> => {
     const dom = await deps.domain();
     const host = (e.get('sAMAccountName') ?? '').replace(/\$$/, '').toLowerCase();
-    const uid = await posixIdFor(ad, e.dn, 'computer', ids);
+    // The entry carries its objectSid: no second read for the RID.
+    const sid = e.getBuffer('objectSid');
+    const uid = await posixIdFor(ad, e.dn, 'computer', ids, sid ? ridOf(sid) : undefined);
     const spn = `nfs/${host}.${dom.dnsDomain}`;
     const hasPosixClass = e.getAll('objectClass').some((c) => c.toLowerCase() === 'posixaccount');
     return [

@@ -180,10 +180,13 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
   };
   const next = (serial: number): number => (serial + 1) % 0x100000000 || 1;
 
-  /** Raises the zone serial; a concurrent raise makes the value-level modify fail, so retry. */
-  async function bumpSerial(zone: string): Promise<void> {
+  /**
+   * Raises the zone serial; a concurrent raise makes the value-level modify fail, so retry with a
+   * fresh read. `read` is an apex read the caller has just made (the first attempt uses it).
+   */
+  async function bumpSerial(zone: string, read?: Node): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const apex = await readNode(zone, zone);
+      const apex = attempt === 1 && read ? read : await readNode(zone, zone);
       const found = soaOf(apex);
       if (!found) return;
       const serial = next(found.soa.serial);
@@ -198,6 +201,8 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
     }
   }
 
+  // What readName read, for the writeName of the same change (no second read of the node).
+  const readNodes = new WeakMap<readonly DnsRecord[], Node>();
   const core: BackendCore = {
     async listZones() {
       const entries = await ad('listing zones', async () =>
@@ -230,9 +235,12 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
       return [...records.filter((r) => r.type === 'SOA'), ...records.filter((r) => r.type !== 'SOA')];
     },
     async readName(zone, name) {
-      return recordsOf(await readNode(zone, name));
+      const node = await readNode(zone, name);
+      const records = recordsOf(node);
+      readNodes.set(records, node);
+      return records;
     },
-    async writeName(zone, name, _before, after) {
+    async writeName(zone, name, before, after) {
       const apex = await readNode(zone, zone);
       const serial = next(soaOf(apex)?.soa.serial ?? 0);
       if (name === zone) {
@@ -240,10 +248,11 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
         await storeNode(zone, name, apex, valuesFor(apex, records, serial));
         return;
       }
-      const node = await readNode(zone, name);
+      // The node as the caller's readName found it: the value-level modify fails if it changed since.
+      const node = readNodes.get(before) ?? (await readNode(zone, name));
       await storeNode(zone, name, node, valuesFor(node, after, serial));
       // Raise the zone serial after the data is in place, so secondaries fetch the new state.
-      await bumpSerial(zone);
+      await bumpSerial(zone, apex);
     },
     async createZone(zone) {
       const domain = normalizeName(
