@@ -57,6 +57,9 @@ export interface BackendCore {
   createZone(zone: string): Promise<void>;
 }
 
+/** How long the list of managed zones serves the zone check of a change. */
+const ZONE_LIST_TTL_MS = 5000;
+
 const sameSet = (a: readonly DnsRecord[], b: readonly DnsRecord[]): boolean => {
   const key = (r: DnsRecord): string => `${recordKey(r)}/${r.ttl}`;
   const left = new Set(a.map(key));
@@ -73,10 +76,20 @@ const sameSet = (a: readonly DnsRecord[], b: readonly DnsRecord[]): boolean => {
  * @returns the backend
  */
 export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend {
+  // Zones come and go rarely, while every change checks its zone: the list is read again when a
+  // zone is not in it or it is older than ZONE_LIST_TTL_MS (a zone removed meanwhile fails the write).
+  let zoneList: { zones: string[]; readAt: number } | null = null;
+  async function managedZones(wanted: string): Promise<string[]> {
+    if (zoneList && Date.now() - zoneList.readAt < ZONE_LIST_TTL_MS && zoneList.zones.includes(wanted))
+      return zoneList.zones;
+    zoneList = { zones: await core.listZones(), readAt: Date.now() };
+    return zoneList.zones;
+  }
+
   async function zoneOf(zone: string, name: string): Promise<{ zone: string; name: string }> {
     const z = normalizeName(zone);
     const n = normalizeName(name);
-    if (!(await core.listZones()).includes(z)) {
+    if (!(await managedZones(z)).includes(z)) {
       throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `zone ${z} is not managed by this backend`, {
         details: { zone: z },
       });
@@ -169,6 +182,7 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
       const zones = reverseZonesForCidr(cidr);
       const existing = await core.listZones();
       for (const z of zones) if (!existing.includes(z)) await core.createZone(z);
+      zoneList = null;
       return zones;
     },
   };
