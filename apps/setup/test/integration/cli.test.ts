@@ -68,12 +68,13 @@ describe('invis-setup --root', () => {
     expect(planJson).toMatchObject({ ok: true, command: 'plan', changed: true });
 
     const apply = await cli(['apply', '--root', root, '--lang', 'en']);
-    // check writes nothing, ddns is off without a ddns section and nfs without nfs.enabled: they stay unchanged.
-    for (const module of MODULES.filter((m) => !['check', 'ddns', 'nfs'].includes(m.id))) {
+    // check writes nothing, ddns is off without a ddns section, nfs without nfs.enabled and webmail without
+    // mail.webmail: they stay unchanged.
+    for (const module of MODULES.filter((m) => !['check', 'ddns', 'nfs', 'webmail'].includes(m.id))) {
       expect(apply.stderr).toContain(`/${MODULES.length}] ${module.id} (${module.title.en}): applied`);
     }
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toContain(`Done: ${MODULES.length - 3} module(s) changed, 3 unchanged.`);
+    expect(apply.stdout).toContain(`Done: ${MODULES.length - 4} module(s) changed, 4 unchanged.`);
     expect(await readFile(join(root, 'etc/ssh/sshd_config.d/invis.conf'), 'utf8')).toContain(`Port ${port}\n`);
 
     const again = await cli(['plan', '--root', root, '--exit-code']);
@@ -140,7 +141,9 @@ describe('invis-setup --root', () => {
       doc.modules
         .filter((m: { plan: { files: { action: string }[] } }) => m.plan.files.some((f) => f.action !== 'unchanged'))
         .map((m: { module: string }) => m.module),
-    ).toEqual(MODULES.map((m) => m.id).filter((id) => !['check', 'network', 'time', 'ddns', 'nfs'].includes(id)));
+    ).toEqual(
+      MODULES.map((m) => m.id).filter((id) => !['check', 'network', 'time', 'ddns', 'nfs', 'webmail'].includes(id)),
+    );
     expect((await stat(join(root, 'etc/chrony/conf.d/invis.conf'))).uid).toBe(65534);
     expect((await readdir(dir())).sort()).toEqual(['answers.yaml', 'root', 'tmp']);
   });
