@@ -203,6 +203,14 @@ export const DEFAULT_DDNS_KEY_FILE = '/etc/invis/ddns/tsig.key';
  */
 export function answersSchema(lang: Lang) {
   const m = (key: keyof typeof MSG) => MSG[key][lang];
+  /** A port a service listens on: unprivileged, outside Samba's RPC range. */
+  const servicePort = () =>
+    z
+      .number()
+      .int()
+      .min(1024, m('externalPort'))
+      .max(65535, m('externalPort'))
+      .refine((p) => !inSambaRpcRange(p), m('externalPort'));
   const printerName = z
     .string()
     .regex(PRINTER_NAME, m('printerName'))
@@ -248,13 +256,7 @@ export function answersSchema(lang: Lang) {
       // Optional in the file: init chooses them (like ssh.port); the firewall needs them.
       portal: z
         .strictObject({
-          port: z
-            .number()
-            .int()
-            .min(1024, m('externalPort'))
-            .max(65535, m('externalPort'))
-            .refine((p) => !inSambaRpcRange(p), m('externalPort'))
-            .optional(),
+          port: servicePort().optional(),
         })
         .prefault({}),
       openvpn: z
@@ -297,13 +299,7 @@ export function answersSchema(lang: Lang) {
           // Webmail (`webmail`, optional): Roundcube behind the portal's login on the LAN address
           // at this port (open in the internal zone only).
           webmail: z.boolean().default(false),
-          webmailPort: z
-            .number()
-            .int()
-            .min(1024, m('externalPort'))
-            .max(65535, m('externalPort'))
-            .refine((p) => !inSambaRpcRange(p), m('externalPort'))
-            .default(8445),
+          webmailPort: servicePort().default(8445),
         })
         .prefault({}),
       ddns: z
@@ -390,13 +386,7 @@ export function answersSchema(lang: Lang) {
       // `external: true` opens it on the WAN side too.
       webdav: z
         .strictObject({
-          port: z
-            .number()
-            .int()
-            .min(1024, m('externalPort'))
-            .max(65535, m('externalPort'))
-            .refine((p) => !inSambaRpcRange(p), m('externalPort'))
-            .default(8444),
+          port: servicePort().default(8444),
           external: z.boolean().default(false),
         })
         .prefault({}),
