@@ -14,6 +14,12 @@ export interface Saga {
    * for a rollback. An action without undo must be the last one that can fail.
    */
   run<T>(step: HostStep, action: () => Promise<T>, undo?: () => Promise<unknown>): Promise<T>;
+  /**
+   * Waits for parts started at once (each a `run`, on systems that do not depend on each other)
+   * and passes on the first failure only when every part has ended, so the rollback never races
+   * a part that is still being written.
+   */
+  all(parts: readonly Promise<unknown>[]): Promise<void>;
 }
 
 /** The library error code behind a failure (`DNS_UPDATE_REFUSED`, `AD_…`), for details and logs. */
@@ -34,19 +40,29 @@ export function reasonOf(e: unknown): string {
 export async function runSaga<T>(body: (saga: Saga) => Promise<T>): Promise<T> {
   const undos: { step: HostStep; undo: () => Promise<unknown> }[] = [];
   let current: HostStep | null = null;
+  // Which step threw an error: with parts running at once the failed one need not be `current`.
+  const stepOf = new WeakMap<object, HostStep>();
   const saga: Saga = {
     async run(step, action, undo) {
       current = step;
-      const result = await action();
+      const result = await action().catch((e: unknown) => {
+        if (typeof e === 'object' && e !== null && !stepOf.has(e)) stepOf.set(e, step);
+        throw e;
+      });
       if (undo) undos.push({ step, undo });
       return result;
+    },
+    async all(parts) {
+      const settled = await Promise.allSettled(parts);
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
     },
   };
   try {
     return await body(saga);
   } catch (e) {
     if (current === null) throw e;
-    const step: HostStep = current;
+    const step: HostStep = (typeof e === 'object' && e !== null && stepOf.get(e)) || current;
     const leftOver: HostStep[] = [];
     for (const { step: done, undo } of undos.reverse()) {
       try {

@@ -11,12 +11,17 @@ import type { HostStep } from './hosts-saga';
 const ZONE = 'muster.loc';
 const REVERSE = '220.168.192.in-addr.arpa';
 
-function parts(failAt: Partial<Record<HostStep | 'undo-dhcp' | 'push', boolean>> = {}, leases: Lease[] = []) {
+function parts(
+  failAt: Partial<Record<HostStep | 'undo-dhcp' | 'push', boolean>> = {},
+  leases: Lease[] = [],
+  computerDelayMs = 0,
+) {
   const accounts = new Set<string>();
   const computers: ComputerAccounts = {
     list: async () => [...accounts],
     exists: async (n) => accounts.has(n),
     async create(n) {
+      if (computerDelayMs) await new Promise((resolve) => setTimeout(resolve, computerDelayMs));
       if (failAt.computer) throw new Error('directory refused');
       accounts.add(n);
     },
@@ -109,6 +114,16 @@ describe('hosts', () => {
       expect(p.dnsRecords()).toEqual([]);
     });
   }
+
+  it('writes the parts at once, and undoes a part that was still being written when another failed', async () => {
+    const p = parts({ 'dns-a': true }, [], 50);
+    const error = await p.manager.create({ name: 'pc08', type: 'client', mac: '00:1b:21:3a:4f:18' }).catch((e) => e);
+    expect(error.details).toMatchObject({ step: 'dns-a', rolledBack: true });
+    // The computer account was made after the DNS part had failed, and is gone again.
+    expect(p.accounts.size).toBe(0);
+    expect(p.reservations.size).toBe(0);
+    expect(p.dnsRecords()).toEqual([]);
+  });
 
   it('a refused push keeps the host (the directory is the truth) and says why; the next change pushes again', async () => {
     const p = parts({ push: true });

@@ -406,21 +406,26 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     // Every check that needs no write comes first: a refused input changes nothing.
     await mapped(async () => validated(config, [...config.reservations, reservation]));
     const reverse = await reverseZone(ip);
+    // The four parts share nothing, so they are written at once; a failure undoes the others.
     await change(async (saga) => {
-      if (computer) {
-        await saga.run(
-          'computer',
-          () => computers.create(name, input.comment || 'Computer'),
-          () => computers.delete(name),
-        );
-      }
-      await saga.run(
-        'dhcp',
-        () => dhcp.putReservation(reservation, directory),
-        () => dhcp.deleteReservation(name),
-      );
-      await setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip));
-      await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name));
+      await saga.all([
+        ...(computer
+          ? [
+              saga.run(
+                'computer',
+                () => computers.create(name, input.comment || 'Computer'),
+                () => computers.delete(name),
+              ),
+            ]
+          : []),
+        saga.run(
+          'dhcp',
+          () => dhcp.putReservation(reservation, directory),
+          () => dhcp.deleteReservation(name),
+        ),
+        setRecords(saga, 'dns-a', { zone, name: fqdn(name) }, 'A', a(name, ip)),
+        setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, name, name)),
+      ]);
     }, reservation);
     return written(reservation, computer);
   };
@@ -494,13 +499,15 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     const reverse = await reverseZone(old.ip);
     const before: Reservation = { hostname: old.name, mac: old.mac, ip: old.ip, comment: old.comment || '' };
     await change(async (saga) => {
-      await setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name));
-      await setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none);
-      await saga.run(
-        'dhcp',
-        () => dhcp.deleteReservation(old.name),
-        () => dhcp.putReservation(before),
-      );
+      await saga.all([
+        setRecords(saga, 'dns-ptr', reverse, 'PTR', ptrs(reverse, old.name)),
+        setRecords(saga, 'dns-a', { zone, name: old.fqdn }, 'A', none),
+        saga.run(
+          'dhcp',
+          () => dhcp.deleteReservation(old.name),
+          () => dhcp.putReservation(before),
+        ),
+      ]);
       // Last: a deleted computer account cannot be brought back (its SID is gone).
       if (old.computer) await saga.run('computer', () => computers.delete(old.name));
     });
