@@ -25,7 +25,7 @@ import {
   reservationFromLease,
   validateDhcpConfig,
 } from '@invis/dhcp-config';
-import { type DnsBackend, type DnsRecordInput, isDnsZoneError, isInZone, ptrName } from '@invis/dns-zone';
+import { type DnsBackend, type DnsRecordInput, isDnsZoneError, ptrName } from '@invis/dns-zone';
 import { type BackgroundSyncState, backgroundSync } from './background-sync';
 import { PortalError } from './errors';
 import { runSaga, type Saga } from './hosts-saga';
@@ -310,7 +310,7 @@ export function createHostManager(options: HostManagerOptions): HostManager {
   /** The reverse zone holding an address's PTR name (the longest that contains it). */
   const reverseZone = async (ip: string): Promise<{ zone: string; name: string }> => {
     const name = ptrName(ip);
-    const found = (await dns.listZones()).filter((z) => isInZone(name, z)).sort((a, b) => b.length - a.length)[0];
+    const found = await dns.findZone(name);
     if (!found) {
       throw new PortalError('PORTAL_DNS_FAILED', `no reverse zone for ${ip}`, {
         details: { reason: 'DNS_ZONE_NOT_FOUND', address: ip },

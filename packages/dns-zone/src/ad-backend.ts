@@ -57,6 +57,9 @@ function dnsProperty(id: number, data: Buffer): Buffer {
   return Buffer.concat([head, data, Buffer.alloc(4)]);
 }
 
+/** How long the apex this backend wrote stands in for a read of it. */
+const APEX_KEEP_MS = 5000;
+
 async function ad<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -194,12 +197,26 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
       raw[found.index] = encodeAdDnsRecord({ ...found.soa, serial }, { serial });
       try {
         await storeNode(zone, zone, apex, raw);
+        writtenApex.set(zone, {
+          node: { ...apex, raw, values: raw.map((v) => decodeAdDnsRecord(v, zone)) },
+          at: Date.now(),
+        });
         return;
       } catch (error) {
+        writtenApex.delete(zone);
         if (attempt >= 5 || !(error instanceof DnsZoneError && error.code === 'DNS_PREREQUISITE_FAILED')) throw error;
       }
     }
   }
+  // The apex as this backend last wrote it, so the next change's serial raise need not read it
+  // again. If someone else changed it meanwhile (a dynamic update raises the serial too), the
+  // value-level modify fails as a conflict and bumpSerial reads it again: a stale copy costs one
+  // refused modify and never loses a change. Its serial also stamps the new records (cosmetic).
+  const writtenApex = new Map<string, { node: Node; at: number }>();
+  const keptApex = (zone: string): Node | undefined => {
+    const kept = writtenApex.get(zone);
+    return kept && Date.now() - kept.at < APEX_KEEP_MS ? kept.node : undefined;
+  };
 
   // What readName read, for the writeName of the same change (no second read of the node).
   const readNodes = new WeakMap<readonly DnsRecord[], Node>();
@@ -241,9 +258,10 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
       return records;
     },
     async writeName(zone, name, before, after) {
-      const apex = await readNode(zone, zone);
+      const apex = (name === zone ? undefined : keptApex(zone)) ?? (await readNode(zone, zone));
       const serial = next(soaOf(apex)?.soa.serial ?? 0);
       if (name === zone) {
+        writtenApex.delete(zone);
         const records = after.map((r) => (r.type === 'SOA' ? { ...r, serial } : r));
         await storeNode(zone, name, apex, valuesFor(apex, records, serial));
         return;

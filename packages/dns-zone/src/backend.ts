@@ -17,6 +17,11 @@ export interface PtrOptions {
 export interface DnsBackend {
   /** Zones this backend manages. */
   listZones(): Promise<string[]>;
+  /**
+   * The managed zone that holds `name` (the longest one), or undefined. Answered from the zone
+   * list a change's zone check keeps for a few seconds; read again when no kept zone holds it.
+   */
+  findZone(name: string): Promise<string | undefined>;
   /** Every record of a zone (SOA first where the storage has an order). */
   listRecords(zone: string): Promise<DnsRecord[]>;
   /** Records at one name (all types, or one type). */
@@ -79,17 +84,19 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
   // Zones come and go rarely, while every change checks its zone: the list is read again when a
   // zone is not in it or it is older than ZONE_LIST_TTL_MS (a zone removed meanwhile fails the write).
   let zoneList: { zones: string[]; readAt: number } | null = null;
-  async function managedZones(wanted: string): Promise<string[]> {
-    if (zoneList && Date.now() - zoneList.readAt < ZONE_LIST_TTL_MS && zoneList.zones.includes(wanted))
-      return zoneList.zones;
+  /** The kept zone list if it is fresh and `found` accepts it, else a new one. */
+  async function managedZones(found: (zones: string[]) => boolean): Promise<string[]> {
+    if (zoneList && Date.now() - zoneList.readAt < ZONE_LIST_TTL_MS && found(zoneList.zones)) return zoneList.zones;
     zoneList = { zones: await core.listZones(), readAt: Date.now() };
     return zoneList.zones;
   }
+  const longestHolding = (name: string, zones: string[]): string | undefined =>
+    zones.filter((z) => isInZone(name, z)).sort((a, b) => b.length - a.length)[0];
 
   async function zoneOf(zone: string, name: string): Promise<{ zone: string; name: string }> {
     const z = normalizeName(zone);
     const n = normalizeName(name);
-    if (!(await managedZones(z)).includes(z)) {
+    if (!(await managedZones((zones) => zones.includes(z))).includes(z)) {
       throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `zone ${z} is not managed by this backend`, {
         details: { zone: z },
       });
@@ -121,7 +128,7 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
 
   async function reverseZoneFor(address: string): Promise<{ zone: string; name: string }> {
     const name = ptrName(address);
-    const zone = (await core.listZones()).filter((z) => isInZone(name, z)).sort((a, b) => b.length - a.length)[0];
+    const zone = await backend.findZone(name);
     if (!zone)
       throw new DnsZoneError('DNS_ZONE_NOT_FOUND', `no reverse zone for ${address}`, { details: { address, name } });
     return { zone, name };
@@ -132,6 +139,10 @@ export function createBackend(core: BackendCore, defaultTtl = 3600): DnsBackend 
 
   const backend: DnsBackend = {
     listZones: () => core.listZones(),
+    async findZone(name) {
+      const n = normalizeName(name);
+      return longestHolding(n, await managedZones((zones) => longestHolding(n, zones) !== undefined));
+    },
     async listRecords(zone) {
       const at = await zoneOf(zone, zone);
       return core.readZone(at.zone);

@@ -49,6 +49,8 @@ export function describeConformance(label: string, target: () => ConformanceTarg
     it('lists its zones', async () => {
       const t = await target();
       expect(await t.backend.listZones()).toContain(t.zone);
+      expect(await t.backend.findZone(`Host.Sub.${t.zone}`)).toBe(t.zone);
+      expect(await t.backend.findZone('host.not-managed.example')).toBeUndefined();
     });
 
     it('adds, reads and serves every record type', async () => {
@@ -156,6 +158,8 @@ export function describeConformance(label: string, target: () => ConformanceTarg
       const name = `${unique('ptr')}.${t.zone}`;
       await t.backend.addRecord(t.zone, { name, ttl: 120, type: 'A', address: t.reverseAddress }, { ptr: true });
       const owner = ptrName(t.reverseAddress);
+      // The zone list kept from the forward writes has no zone for the PTR name: it is read again.
+      expect(await t.backend.findZone(owner)).toBe(reverse);
       expect(await t.backend.getRecords(reverse as string, owner)).toEqual([
         { name: owner, ttl: 120, type: 'PTR', target: name },
       ]);

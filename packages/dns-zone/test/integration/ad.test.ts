@@ -40,6 +40,25 @@ describe('AD specifics', () => {
     expect(await dig(server, 'invis.test', 'SOA')).toEqual([expect.stringContaining(` ${before + 1} `)]);
   });
 
+  it('raises the serial above a raise by another writer since its own last write', async () => {
+    const ours = createAdBackend({ client });
+    const other = createAdBackend({ client });
+    const a = (name: string, address: string) => ({ name: `${name}.invis.test`, type: 'A' as const, address });
+    const start = await soaSerial();
+    await ours.addRecord('invis.test', a('kept1', '10.0.0.33'));
+    // The other writer raises the serial while ours still keeps the apex it wrote.
+    await other.addRecord('invis.test', a('kept2', '10.0.0.34'));
+    await ours.addRecord('invis.test', a('kept3', '10.0.0.35'));
+    expect(await soaSerial()).toBe(start + 3);
+    expect(await dig(server, 'invis.test', 'SOA')).toEqual([expect.stringContaining(` ${start + 3} `)]);
+    for (const [name, address] of [
+      ['kept1', '10.0.0.33'],
+      ['kept2', '10.0.0.34'],
+      ['kept3', '10.0.0.35'],
+    ])
+      expect(await dig(server, `${name}.invis.test`, 'A')).toEqual([address]);
+  });
+
   it('treats a tombstoned node as empty and revives it on write', async () => {
     const dn = `DC=tomb,${zoneDn}`;
     const tombstone = Buffer.alloc(32);
