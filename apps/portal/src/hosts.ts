@@ -387,14 +387,17 @@ export function createHostManager(options: HostManagerOptions): HostManager {
     const pick = async (fresh: boolean): Promise<string> => input.ip ?? freeIn(await inUseNow(fresh), input.type);
     const colliding = (ip: string) => mapped(() => dhcp.read({ hostsMatching: { hostname: name, mac, ip } }));
     let ip = await pick(false);
-    let directory = await colliding(ip);
+    let [directory, computerTaken] = await Promise.all([
+      colliding(ip),
+      computer ? computers.exists(name) : Promise.resolve(false),
+    ]);
     if (!input.ip && directory.config.reservations.some((r) => r.ip === ip)) {
       // Taken since the last whole read (another tool or portal): choose again from a new one.
       ip = await pick(true);
       directory = await colliding(ip);
     }
     const config: DhcpConfig = { ...lan, reservations: directory.config.reservations };
-    if (config.reservations.some((r) => r.hostname === name) || (computer && (await computers.exists(name)))) {
+    if (computerTaken || config.reservations.some((r) => r.hostname === name)) {
       throw new PortalError('PORTAL_CONFLICT', `a host ${name} exists already`, { details: { host: name } });
     }
     const reservation: Reservation = {

@@ -10,7 +10,8 @@ function memoryAd(entries: AdEntry[]): DhcpDirectoryAd {
   return {
     baseDN: async () => BASE,
     get: async (dn) => entries.find((e) => e.dn.toLowerCase() === dn.toLowerCase()),
-    search: async () => entries.filter((e) => e.dn !== SERVICE),
+    // The fake ignores the filter: the one subtree search brings the service object and all below it.
+    search: async () => entries,
     add: async () => {},
     modify: async () => {},
     delete: async () => {},

@@ -172,12 +172,12 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
   async function load(match?: ReservationMatch): Promise<{ service: AdEntry; entries: AdEntry[] }> {
     const base = await serviceDN();
     try {
-      const service = await ad.get(base, ATTRIBUTES);
-      if (!service) throw new Error(`no DHCP service object at ${base}`);
-      const entries = await ad.search({
+      // One search: the service object is the base of its own subtree.
+      const found = await ad.search({
         base,
         scope: 'sub',
         filter: f.or(
+          f.eq('objectClass', 'iscDhcpService'),
           f.eq('objectClass', 'iscDhcpSubnet'),
           f.eq('objectClass', 'iscDhcpPool'),
           hostsFilter(match),
@@ -186,7 +186,9 @@ export function createDhcpDirectory(options: DhcpDirectoryOptions): DhcpDirector
         ),
         attributes: ATTRIBUTES,
       });
-      return { service, entries };
+      const service = found.find((e) => dnEquals(e.dn, base) && hasClass(e, 'iscDhcpService'));
+      if (!service) throw new Error(`no DHCP service object at ${base}`);
+      return { service, entries: found.filter((e) => !hasClass(e, 'iscDhcpService')) };
     } catch (e) {
       throw directoryError(`reading the DHCP objects under ${base}`, e);
     }
