@@ -242,6 +242,16 @@ export async function startServerSandbox(options: ServerSandboxOptions = {}): Pr
     }
     await inside(['install', '-d', '-m', '1777', '/run/lock']);
     await inside(['hostname', hostname]);
+    // The server's name on its LAN address, as an installed invis server has it: a program that
+    // looks its own host name up (swaks, sendmail-style clients) must not wait for a DNS server
+    // the sandbox cannot reach (10 s per swaks call before). The host's file below the overlay
+    // stays as it was.
+    const hosts = await inside(['cat', '/etc/hosts']);
+    if (!hosts.split('\n').some((line) => line.split(/\s+/).slice(1).includes(hostname))) {
+      await run('nsenter', [...enter(), '--', 'dd', 'of=/etc/hosts', 'status=none'], {
+        input: `${hosts.trimEnd()}\n${address(lanServer)}\t${hostname}\n`,
+      });
+    }
 
     const guard = (): void => {
       if (stopped) throw new HostError('HOST_COMMAND_FAILED', 'the server sandbox is stopped');

@@ -60,6 +60,9 @@ describe('whole-server sandbox', () => {
     for (const path of ['/etc', '/var', '/srv', '/home']) expect(mounts).toMatch(new RegExp(`^${path} +overlay$`, 'm'));
     for (const path of ['/run', '/tmp', '/dev/shm']) expect(mounts).toMatch(new RegExp(`^${path} +tmpfs$`, 'm'));
     expect((await sandbox.runner.run('hostname', [])).stdout).toBe('invis');
+    // Its name resolves to its LAN address from /etc/hosts (no DNS wait), the host's file unchanged.
+    expect((await sandbox.runner.run('getent', ['hosts', 'invis'])).stdout).toMatch(/^192\.168\.220\.10\s+invis$/);
+    expect(readFileSync('/etc/hosts', 'utf8')).not.toMatch(/\binvis$/m);
     expect(readlinkSync(`/proc/${sandbox.info.holderPid}/ns/uts`)).not.toBe(readlinkSync('/proc/self/ns/uts'));
     const missing = await sandbox.runner.run('no-such-program-xyz', []).catch((e: unknown) => e);
     expect(isHostError(missing) && missing.code).toBe('HOST_COMMAND_NOT_FOUND');
