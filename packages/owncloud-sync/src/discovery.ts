@@ -1,6 +1,5 @@
 // Discovery of both trees: local by lstat, remote by PROPFIND (pruned by directory ETags).
-import { type Dirent, lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readdirSync } from 'node:fs';
 import type { WebDavClient } from './client';
 import type { LocalEntry, RemoteEntry } from './decision';
 import { isOwncloudSyncError, toSyncError } from './errors';
@@ -21,10 +20,15 @@ export async function scanLocal(root: string, excluded: ExcludeMatcher): Promise
   return out;
 }
 
+/** How long the walk runs before it lets the event loop read the server's answers. */
+const WALK_SLICE_MS = 4;
+
 /**
  * {@link scanLocal} handing each entry to `onEntry` instead of collecting them: memory stays that of
  * the largest directory. Synchronous calls are 2–3× faster than the thread-pool ones for many
- * small stats; the walk yields to the event loop after every directory so it never blocks for long.
+ * small stats; the walk yields to the event loop every few milliseconds so it never blocks for long
+ * (not after every folder: in a tree of thousands of small folders the yields cost more than
+ * they let through).
  *
  * @throws {SyncError} `SYNC_LOCAL_IO` when a directory cannot be read
  */
@@ -34,26 +38,32 @@ export async function walkLocal(
   onEntry: (entry: LocalEntry) => void,
 ): Promise<void> {
   const queue: string[] = [''];
+  let slice = performance.now();
   for (let rel = queue.pop(); rel !== undefined; rel = queue.pop()) {
-    const abs = rel === '' ? root : join(root, rel);
-    let dirents: Dirent[];
+    const abs = rel === '' ? root : `${root}/${rel}`;
+    // Names only: every entry is lstat'ed anyway, and its type comes from that (no Dirent per entry).
+    let names: string[];
     try {
-      dirents = readdirSync(abs, { withFileTypes: true });
+      names = readdirSync(abs);
     } catch (error) {
       throw toSyncError(error, 'SYNC_LOCAL_IO', { path: rel });
     }
-    for (const d of dirents) {
+    for (const name of names) {
       // A `\` in a name would come back from the server as an href every run refuses (DAV_UNSAFE_HREF).
-      if ((!d.isFile() && !d.isDirectory()) || !isSafeSegment(d.name)) continue;
-      const p = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (excluded(p, d.isDirectory())) continue;
-      const st = lstatSync(join(abs, d.name), { throwIfNoEntry: false });
-      if (!st || (!st.isFile() && !st.isDirectory())) continue;
+      if (!isSafeSegment(name)) continue;
+      const st = lstatSync(`${abs}/${name}`, { throwIfNoEntry: false });
+      if (!st) continue;
       const isDir = st.isDirectory();
+      if (!isDir && !st.isFile()) continue;
+      const p = rel === '' ? name : `${rel}/${name}`;
+      if (excluded(p, isDir)) continue;
       onEntry({ path: p, isDir, size: isDir ? 0 : st.size, mtimeMs: st.mtimeMs, inode: st.ino });
       if (isDir) queue.push(p);
     }
-    await new Promise((r) => setImmediate(r));
+    if (performance.now() - slice > WALK_SLICE_MS) {
+      await new Promise((r) => setImmediate(r));
+      slice = performance.now();
+    }
   }
 }
 

@@ -139,6 +139,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         // then does not matter, else it fails the scan where it is awaited.
         const speculative = server === undefined && root?.etag !== undefined ? client.propfind('', 0) : undefined;
         speculative?.catch(() => undefined);
+        let remoteDone = false;
         const remotePromise = (async () => {
           const info = server ?? (await client.detect());
           server = info;
@@ -157,10 +158,16 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             },
           );
           return { info, scan };
-        })();
+        })().finally(() => {
+          remoteDone = true;
+        });
         // Both settle before the store is closed (a failing side must not leave the other writing to it).
         const [walked, scanned] = await Promise.allSettled([
-          walkLocal(localDir, excluded, (e) => store.addLocal(e)),
+          // Still waiting for the server after the walk: compare the local tree with the journal
+          // meanwhile, the plan of a run whose remote tree is unchanged.
+          walkLocal(localDir, excluded, (e) => store.addLocal(e)).then(() => {
+            if (!remoteDone) store.compareLocal();
+          }),
           remotePromise,
         ]);
         if (scanned.status === 'rejected') throw scanned.reason;

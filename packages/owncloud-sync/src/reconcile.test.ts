@@ -297,7 +297,7 @@ describe('openPlanStore, remote tree pruned whole', () => {
   const fate = fc.constantFrom('keep', 'edit', 'delete', 'rename');
 
   it(
-    'plans exactly what copies of the journal plan, read from its file or added (property)',
+    'plans exactly what copies of the journal plan, read from its file or added, compared early or not (property)',
     () =>
       withTempDir('invis-plan-', async (dir) => {
         const file = join(dir, 'journal.db');
@@ -328,16 +328,27 @@ describe('openPlanStore, remote tree pruned whole', () => {
                 else if (f === 'rename') local.push({ ...l, path: `${l.path}-renamed` });
               });
               if (newFile) local.push(L('new', 99));
-              /** `copy`: journal and remote rows added one by one; `view`: the remote rows are the journal's; `file`: both read from the journal file. */
-              const plan = (mode: 'copy' | 'view' | 'file') => {
+              /**
+               * `copy`: journal and remote rows added one by one; `view`: the remote rows are the journal's; `file`: both
+               * read from the journal file. `early`: the local tree is compared with the journal before the remote rows
+               * come (the engine's order when the server answers after the walk).
+               */
+              const plan = (mode: 'copy' | 'view' | 'file', early = false) => {
                 const store = openPlanStore();
                 try {
                   if (mode === 'file') store.loadJournal(file);
                   else for (const j of journalTree) store.addJournal(j);
-                  if (mode === 'copy') for (const j of journalTree) store.addRemote(asRemote(j));
-                  else store.copyJournalTree('');
+                  const addRemote = (): void => {
+                    if (mode === 'copy') for (const j of journalTree) store.addRemote(asRemote(j));
+                    else store.copyJournalTree('');
+                  };
+                  if (!early) addRemote();
                   for (const l of local)
                     if (!local.some((o) => l.path.startsWith(`${o.path}/`) && !o.isDir)) store.addLocal(l);
+                  if (early) {
+                    store.compareLocal();
+                    addRemote();
+                  }
                   // A settled racy entry writes to the journal after discovery, as the engine does.
                   if (racy) store.replaceJournal({ ...(journalTree[1] as JournalEntry), mtimeMs: -1 });
                   return { plan: store.reconcile(), remote: store.counts().remote };
@@ -348,6 +359,7 @@ describe('openPlanStore, remote tree pruned whole', () => {
               const expected = plan('copy');
               expect(plan('view')).toEqual(expected);
               expect(plan('file')).toEqual(expected);
+              for (const mode of ['copy', 'view', 'file'] as const) expect(plan(mode, true)).toEqual(expected);
             },
           ),
           { numRuns: 150 },

@@ -50,6 +50,13 @@ export interface PlanStore {
   hasLocal(path: string): boolean;
   hasRemote(path: string): boolean;
   counts(): { local: number; remote: number };
+  /**
+   * Compares the local tree with the journal ahead of {@link PlanStore.reconcile}, which uses the
+   * result when the remote tree turns out to be the journal's: the engine calls it when the local
+   * walk is done and the server has not answered yet, so the plan of an unchanged run is mostly
+   * done while it waits. Dropped by any later local or journal entry.
+   */
+  compareLocal(): void;
   /** Plans the run over the tables (see {@link reconcile}); moves rewrite the tables. */
   reconcile(): SyncPlan;
   close(): void;
@@ -90,7 +97,8 @@ CREATE TABLE vanished (key_inode INTEGER PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE by_id (key_id TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE by_etag (etag_key TEXT PRIMARY KEY, ${JOURNAL_COLUMNS});
 CREATE TABLE suspect (path TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE p (path TEXT PRIMARY KEY) WITHOUT ROWID;`;
+CREATE TABLE p (path TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE lj (path TEXT PRIMARY KEY) WITHOUT ROWID;`;
 
 /**
  * SQL over a row of `l LEFT JOIN r LEFT JOIN j`: 1 when the path is on all three sides with one
@@ -198,6 +206,25 @@ export function openPlanStore(): PlanStore {
    * into a table of its own first (a copy of what it showed), so the two never change together.
    */
   let remoteIsJournal = false;
+  /**
+   * Set by `compareLocal`: the journal's file count, `vanished` filled and `lj` holding every path
+   * whose local entry is not what the journal says (the plan's paths when the remote tree is the journal's).
+   */
+  let compared: { knownFiles: number } | undefined;
+  const dropComparison = (): void => {
+    if (!compared) return;
+    compared = undefined;
+    q('DELETE FROM lj').run();
+    q('DELETE FROM vanished').run();
+  };
+  const knownFileCount = (): number => (q('SELECT count(*) AS n FROM j WHERE is_dir = 0').get() as { n: number }).n;
+  /** Journal entries that vanished locally, by inode (the last one added wins, as in a map). */
+  const fillVanished = (): void => {
+    q(
+      `INSERT OR REPLACE INTO vanished SELECT inode, ${JOURNAL_COLUMNS} FROM j
+       WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = j.path) ORDER BY seq`,
+    ).run();
+  };
   const ownRemote = (): void => {
     if (!remoteIsJournal) return;
     remoteIsJournal = false;
@@ -244,11 +271,7 @@ export function openPlanStore(): PlanStore {
   };
 
   function detectLocalMoves(actions: SyncAction[]): void {
-    // A journal entry that vanished locally, by inode (the last one added wins, as in a map).
-    q(
-      `INSERT OR REPLACE INTO vanished SELECT inode, ${JOURNAL_COLUMNS} FROM j
-       WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = j.path) ORDER BY seq`,
-    ).run();
+    if (!compared) fillVanished();
     if (Number(q('SELECT count(*) AS n FROM vanished').get()?.n) === 0) return;
     const candidates = q(
       'SELECT * FROM l WHERE inode IN (SELECT key_inode FROM vanished) ORDER BY path',
@@ -339,6 +362,7 @@ export function openPlanStore(): PlanStore {
 
   return {
     addLocal(e) {
+      dropComparison();
       q('INSERT OR REPLACE INTO l (path, is_dir, size, mtime, inode) VALUES (?, ?, ?, ?, ?)').run(
         e.path,
         e.isDir ? 1 : 0,
@@ -359,6 +383,7 @@ export function openPlanStore(): PlanStore {
       );
     },
     addJournal(e) {
+      dropComparison();
       ownJournal();
       ownRemote();
       seq++;
@@ -382,6 +407,7 @@ export function openPlanStore(): PlanStore {
       return row && fromJournalRow(row);
     },
     replaceJournal(e) {
+      dropComparison();
       ownJournal();
       ownRemote();
       q(`UPDATE j SET (${JOURNAL_COLUMNS}) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE path = ?`).run(
@@ -432,14 +458,26 @@ export function openPlanStore(): PlanStore {
       const count = (table: string): number => (q(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
       return { local: count('l'), remote: count('r') };
     },
+    compareLocal() {
+      dropComparison();
+      const knownFiles = knownFileCount();
+      fillVanished();
+      q(
+        `INSERT INTO lj SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`,
+      ).run();
+      q('INSERT OR IGNORE INTO lj SELECT path FROM j WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = j.path)').run();
+      compared = { knownFiles };
+    },
     reconcile() {
-      const knownFiles = (q('SELECT count(*) AS n FROM j WHERE is_dir = 0').get() as { n: number }).n;
+      const knownFiles = compared?.knownFiles ?? knownFileCount();
       const actions: SyncAction[] = [];
       // The remote tree is the journal's (and local moves below move both alike): nothing moved
       // or changed there, so no remote move, no moved ETag, and a path is the same on all three
       // sides when it is locally what the journal says.
       const remoteSame = remoteIsJournal;
       detectLocalMoves(actions);
+      // The early comparison is the plan's set of paths, unless a local move rewrote the journal.
+      const early = remoteSame && compared !== undefined && actions.length === 0;
       if (!remoteSame) {
         detectRemoteMoves(actions);
         markAmbiguousEtags();
@@ -447,19 +485,27 @@ export function openPlanStore(): PlanStore {
       // The walk visits every path but those the same on all three sides (a narrower test than
       // decide()'s "nothing to do": such a path gets no step and marks no parent), so an unchanged
       // tree costs a scan of l, not a sorted walk and a decision per path.
-      q(
-        remoteSame
-          ? `INSERT INTO p SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`
-          : `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
-         WHERE coalesce(${SAME_ON_ALL_SIDES}, 0) = 0`,
-      ).run();
-      for (const t of remoteSame ? ['j'] : ['r', 'j']) {
+      if (early) q('INSERT INTO p SELECT path FROM lj').run();
+      else {
         q(
-          `INSERT OR IGNORE INTO p SELECT path FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = ${t}.path)`,
+          remoteSame
+            ? `INSERT INTO p SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`
+            : `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
+         WHERE coalesce(${SAME_ON_ALL_SIDES}, 0) = 0`,
         ).run();
+        for (const t of remoteSame ? ['j'] : ['r', 'j']) {
+          q(
+            `INSERT OR IGNORE INTO p SELECT path FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = ${t}.path)`,
+          ).run();
+        }
       }
+      // A type clash is a path whose local entry is not the journal's when the remote tree is the journal's.
       const typeClash = (
-        q('SELECT l.path FROM l JOIN r ON r.path = l.path WHERE l.is_dir <> r.is_dir').all() as { path: string }[]
+        q(
+          early
+            ? 'SELECT l.path FROM p JOIN l ON l.path = p.path JOIN r ON r.path = p.path WHERE l.is_dir <> r.is_dir'
+            : 'SELECT l.path FROM l JOIN r ON r.path = l.path WHERE l.is_dir <> r.is_dir',
+        ).all() as { path: string }[]
       )
         .map((row) => row.path)
         .sort();
