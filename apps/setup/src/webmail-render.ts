@@ -63,6 +63,9 @@ export interface WebmailPaths {
   phpFpm: string;
   /** Debian packages the module needs (the `check` module does not ask: webmail is optional). */
   packages: readonly string[];
+  /** The logrotate rule of the log folder, and the logs the module makes the PHP user's before the daemons open them. */
+  logrotateConf: string;
+  logs: readonly string[];
 }
 
 /** PHP's version per platform: Debian names PHP-FPM's program after it. */
@@ -98,7 +101,11 @@ export function webmailPaths(profileId: string): WebmailPaths {
     phpUnit: 'invis-webmail-php',
     nginx: '/usr/sbin/nginx',
     phpFpm: `/usr/sbin/php-fpm${php}`,
-    packages: ['nginx', `php${php}-fpm`, 'roundcube-core', 'roundcube-sqlite3'],
+    packages: ['nginx', `php${php}-fpm`, 'roundcube-core', 'roundcube-sqlite3', 'logrotate'],
+    logrotateConf: '/etc/logrotate.d/invis-webmail',
+    logs: ['nginx-access.log', 'nginx-error.log', 'php-fpm.log', 'php-error.log'].map(
+      (name) => `/var/log/invis-webmail/${name}`,
+    ),
   };
 }
 
@@ -495,4 +502,35 @@ passdb {
 export function renderWebmailSysusers(ctx: Pick<ModuleContext, 'profile'>): string {
   const w = webmailPaths(ctx.profile.id);
   return `${generatedMarker('@invis/setup-1', 'hash')}\nu ${w.phpUser} - "invis webmail (Roundcube)" ${w.dataDir} /usr/sbin/nologin\n`;
+}
+
+/**
+ * logrotate's rule for the webmail's logs (Debian's daily logrotate run picks it up). It works as
+ * the PHP user, whose folder it is, so a link planted there cannot make root's logrotate write
+ * elsewhere; the logs are the PHP user's too (the module makes them before nginx and PHP-FPM open
+ * them as root) and are copied and truncated, so the daemons keep writing without a signal.
+ * @param ctx the profile
+ * @param check for `logrotate -d` before the PHP user exists: a user and log folder of the check's own
+ * @returns the file content
+ */
+export function renderWebmailLogrotate(
+  ctx: Pick<ModuleContext, 'profile'>,
+  check?: { logDir: string; user: string; group: string },
+): string {
+  const w = webmailPaths(ctx.profile.id);
+  return [
+    generatedMarker('@invis/setup-1', 'hash'),
+    `${check?.logDir ?? w.logDir}/*.log {`,
+    `\tsu ${check?.user ?? w.phpUser} ${check?.group ?? w.phpUser}`,
+    '\tweekly',
+    '\tmaxsize 50M',
+    '\trotate 8',
+    '\tcompress',
+    '\tdelaycompress',
+    '\tmissingok',
+    '\tnotifempty',
+    '\tcopytruncate',
+    '}',
+    '',
+  ].join('\n');
 }

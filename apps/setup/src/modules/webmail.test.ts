@@ -11,6 +11,7 @@ import {
   renderMasterUsers,
   renderRoundcubeConfig,
   renderSsoPlugin,
+  renderWebmailLogrotate,
   renderWebmailNginx,
   WEBMAIL_MASTER_SECRET,
   webmailPaths,
@@ -116,6 +117,7 @@ describe('webmail', () => {
         `${paths.roundcubeConfigDir}/config.inc.php`,
         '/etc/systemd/system/invis-webmail.service',
         '/etc/systemd/system/invis-webmail-php.service',
+        paths.logrotateConf,
       ]),
     );
     const master = (await ctx.secrets.get(WEBMAIL_MASTER_SECRET)) as string;
@@ -125,6 +127,15 @@ describe('webmail', () => {
     const again = await webmailModule.apply(ctx);
     expect(again.files.every((f) => f.action === 'unchanged')).toBe(true);
     expect((await webmailModule.verify(ctx)).every((c) => c.ok)).toBe(true);
+  });
+
+  it('rotates its logs as the PHP user (weekly, early above 50 MiB, 8 kept), copied and truncated: no signal to the daemons', () => {
+    const rule = renderWebmailLogrotate(ctx);
+    expect(rule).toContain('\n/var/log/invis-webmail/*.log {\n');
+    expect(rule).toContain('\n\tsu invis-webmail invis-webmail\n');
+    for (const line of ['weekly', 'maxsize 50M', 'rotate 8', 'compress', 'copytruncate'])
+      expect(rule).toContain(`\n\t${line}\n`);
+    expect(paths.logs.every((log) => log.startsWith(`${paths.logDir}/`) && log.endsWith('.log'))).toBe(true);
   });
 
   it('writes nothing when the webmail is off (the default)', async () => {

@@ -4,7 +4,8 @@
 // reader of the Dovecot master password; the plugin `invis_sso` logs the user the portal vouched
 // for in to Dovecot and Postfix as `<account>*webmail` (the master passdb is the mailserver's).
 // Nothing is installed here: the packages are the admin's (checked before anything is written).
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, writeFile } from 'node:fs/promises';
 import type { PortalEntry } from '@invis/ad-client';
 import { type ApplyReport, applyReport, lastOutputLine, type PlannedCommand } from '@invis/host';
 import { SetupError } from '../errors';
@@ -25,6 +26,7 @@ import {
   renderRoundcubeConfig,
   renderRoundcubeDefaults,
   renderSsoPlugin,
+  renderWebmailLogrotate,
   renderWebmailNginx,
   renderWebmailPhpFpm,
   renderWebmailSysusers,
@@ -106,11 +108,12 @@ async function checkNginx(ctx: ModuleContext, candidate: string): Promise<CheckR
   const dir = candidate.slice(0, candidate.lastIndexOf('/'));
   const placed = `${dir}/placed.conf`;
   // nginx -t writes its pid file: into the check's folder (the real one is the unit's RuntimeDirectory).
-  const runDir = webmailPaths(ctx.profile.id).nginxRunDir;
+  const { nginxRunDir: runDir, logDir } = webmailPaths(ctx.profile.id);
   await writeFile(
     placed,
     renderWebmailNginx(ctx, {
-      place: (p) => (p === runDir ? dir : ctx.fs.hostPath(p)),
+      // Its logs too: a check makes no file of the server's (the logs are the PHP user's, made by apply).
+      place: (p) => (p === runDir || p === logDir ? dir : ctx.fs.hostPath(p)),
       listen: `unix:${dir}/check.sock`,
     }),
     { mode: 0o600 },
@@ -126,10 +129,51 @@ async function checkNginx(ctx: ModuleContext, candidate: string): Promise<CheckR
 
 /** `php-fpm -t` on the config placed below the staging root, the pool as nobody (the PHP user is made after). */
 async function checkPhpFpm(ctx: ModuleContext, candidate: string): Promise<CheckResult> {
-  const placed = `${candidate.slice(0, candidate.lastIndexOf('/'))}/placed.conf`;
-  const place = (p: string) => ctx.fs.hostPath(p);
+  const dir = candidate.slice(0, candidate.lastIndexOf('/'));
+  const placed = `${dir}/placed.conf`;
+  const { logDir } = webmailPaths(ctx.profile.id);
+  const place = (p: string) => (p === logDir ? dir : ctx.fs.hostPath(p));
   await writeFile(placed, renderWebmailPhpFpm(ctx, { place, user: 'nobody', group: 'nogroup' }), { mode: 0o600 });
   return runChecker(ctx.runner, webmailPaths(ctx.profile.id).phpFpm, ['-t', '--fpm-config', placed]);
+}
+
+/** `logrotate -d` on the rule as root (the PHP user comes after the checks; the check's folder is root's), with its own logs and state. */
+async function checkLogrotate(ctx: ModuleContext, candidate: string): Promise<CheckResult> {
+  const dir = candidate.slice(0, candidate.lastIndexOf('/'));
+  const placed = `${dir}/placed.conf`;
+  await writeFile(placed, renderWebmailLogrotate(ctx, { logDir: dir, user: 'root', group: 'root' }), {
+    mode: 0o600,
+  });
+  return runChecker(ctx.runner, 'logrotate', ['-d', '-s', `${dir}/state`, placed]);
+}
+
+/**
+ * Makes each log the PHP user's before nginx and PHP-FPM (root) open it, so logrotate can work as
+ * that user. The folder is that user's, so whatever is there is hostile: a missing log is created
+ * exclusively, an existing one opened without following a link (a link is left alone), and only a
+ * plain file with one name is given to the user, through its descriptor.
+ */
+async function createLogs(ctx: ModuleContext, w: WebmailPaths, owner: { uid: number; gid: number }): Promise<void> {
+  const { O_CREAT, O_EXCL, O_WRONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+  const openLog = (path: string, flags: number) =>
+    open(path, flags | O_WRONLY | O_NOFOLLOW | O_NONBLOCK, 0o640).catch((e: NodeJS.ErrnoException) => {
+      if (['EEXIST', 'ELOOP', 'ENXIO', 'EISDIR'].includes(e.code ?? '')) return undefined;
+      throw e;
+    });
+  for (const log of w.logs) {
+    const path = ctx.fs.hostPath(log);
+    const handle = (await openLog(path, O_CREAT | O_EXCL)) ?? (await openLog(path, 0));
+    if (!handle) continue;
+    try {
+      const st = await handle.stat();
+      if (st.isFile() && st.nlink === 1 && (st.uid !== owner.uid || (st.mode & 0o777) !== 0o640)) {
+        await handle.chown(owner.uid, owner.gid);
+        await handle.chmod(0o640);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
 }
 
 /** The module's files for the answers; none when the webmail is off. */
@@ -163,6 +207,7 @@ function renderWebmail(ctx: ModuleContext, secrets: WebmailSecrets | undefined):
       check: checkPhpFpm,
     },
     { path: w.nginxConf, content: renderWebmailNginx(ctx), mode: 0o644, check: checkNginx },
+    { path: w.logrotateConf, content: renderWebmailLogrotate(ctx), mode: 0o644, check: checkLogrotate },
     {
       path: unitPath(ctx, w.phpUnit),
       content: phpUnit,
@@ -180,6 +225,7 @@ function renderWebmail(ctx: ModuleContext, secrets: WebmailSecrets | undefined):
     files,
     directories: [
       { path: '/etc/sysusers.d', mode: 0o755 },
+      { path: '/etc/logrotate.d', mode: 0o755 },
       { path: w.etc, mode: 0o755 },
       { path: w.roundcubeConfigDir, mode: 0o755 },
       { path: w.pluginDir, mode: 0o755 },
@@ -284,6 +330,13 @@ async function apply(ctx: ModuleContext): Promise<ApplyReport> {
   for (const dir of [w.dataDir, `${w.dataDir}/temp`]) await ctx.fs.mkdir(dir, 0o700);
   await must(ctx, 'chown', [`${w.phpUser}:${w.phpUser}`, w.dataDir, `${w.dataDir}/temp`, w.logDir]);
   await must(ctx, 'chown', [`root:${w.phpUser}`, w.masterPassword, `${w.roundcubeConfigDir}/config.inc.php`]);
+  const phpUser = await systemUser(ctx, w.phpUser);
+  if (!phpUser) {
+    throw new SetupError('SETUP_PREREQUISITES', `no system user ${w.phpUser} (systemd-sysusers did not make it)`, {
+      details: { problems: [`user ${w.phpUser}`] },
+    });
+  }
+  await createLogs(ctx, w, phpUser);
   const changed = report.files.some((f) => f.action !== 'unchanged');
   for (const unit of [w.phpUnit, w.nginxUnit]) {
     if (!(await ctx.services.isActive(unit))) await ctx.services.start(unit);

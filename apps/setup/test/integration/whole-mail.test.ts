@@ -496,4 +496,39 @@ describe('whole server: mail', () => {
     // And a disabled account cannot log in to the portal to begin with.
     expect((await portalLogin(join(dir, 'jar-dave'), 'dave', PEOPLE.dave)).status).toBe('403');
   }, 300_000);
+
+  it('webmail logs: the PHP user\u2019s, rotated by logrotate as that user while nginx keeps writing; apply follows no link planted among them', async () => {
+    const LOGS = '/var/log/invis-webmail';
+    const owner = async (path: string) =>
+      (await must(sandbox.runner, 'stat', ['-c', '%U %a %F', path]))
+        .trim()
+        .replace('regular empty file', 'regular file');
+    for (const log of ['nginx-access.log', 'nginx-error.log', 'php-fpm.log', 'php-error.log'])
+      expect(await owner(`${LOGS}/${log}`)).toBe('invis-webmail 640 regular file');
+    const request = () =>
+      must(sandbox.lan.runner, 'curl', ['-sk', '-o', '/dev/null', `https://${SERVER}:8445/?_task=mail&rotated`]);
+    await request();
+    // As Debian's daily run would, forced: the rule works as the PHP user and keeps nginx's file open.
+    await must(sandbox.runner, 'logrotate', ['-f', '-s', '/tmp/logrotate.state', '/etc/logrotate.d/invis-webmail']);
+    expect(await sandbox.readFile(`${LOGS}/nginx-access.log.1`)).toContain('GET /?_task=mail&rotated');
+    await request();
+    expect(await sandbox.readFile(`${LOGS}/nginx-access.log`)).toContain('GET /?_task=mail&rotated');
+    // The log folder is the PHP user's: whoever runs as it may put a link where a log was. Apply
+    // (root) makes missing logs, but never through a link.
+    await sandbox.writeFile('/etc/invis-link-probe', 'probe\n', { mode: '0600' });
+    await must(sandbox.runner, 'runuser', ['-u', 'invis-webmail', '--', 'rm', `${LOGS}/php-error.log`]);
+    await must(sandbox.runner, 'runuser', [
+      '-u',
+      'invis-webmail',
+      '--',
+      'ln',
+      '-s',
+      '/etc/invis-link-probe',
+      `${LOGS}/php-error.log`,
+    ]);
+    const again = await cli(['apply', 'webmail']);
+    expect(again.doc, JSON.stringify(again.doc)).toMatchObject({ ok: true });
+    expect(await owner(`${LOGS}/php-error.log`)).toBe('invis-webmail 777 symbolic link');
+    expect(await owner('/etc/invis-link-probe')).toBe('root 600 regular file');
+  }, 120_000);
 });
