@@ -173,7 +173,10 @@ export function renderGanesha(model: GaneshaModel): string {
       'Enable_RQUOTA = false;',
       'Enable_UDP = false;',
     ]),
-    ...block('NFSV4', ['RecoveryBackend = fs;']),
+    // A 30 s lease (clients renew within it: nothing on a LAN) and after a restart 45 s for
+    // clients to reclaim their locks before new opens are served (ganesha's and the kernel's
+    // defaults: 60 s and 90 s), so the shares are back sooner after an update or a reboot.
+    ...block('NFSV4', ['RecoveryBackend = fs;', 'Lease_Lifetime = 30;', 'Grace_Period = 45;']),
     ...block('NFS_KRB5', [
       'PrincipalName = nfs;',
       `KeytabPath = ${model.keytab};`,

@@ -74,6 +74,8 @@ describe('nfs', () => {
     const text = renderGanesha(ganeshaFor(ctx.answers, profile));
     expect(text).toContain('\tBind_addr = 192.168.220.10;\n');
     expect(text).toContain('\tActive_krb5 = true;\n');
+    // Back 45 s after a restart (clients reclaim their locks meanwhile), not the default 90 s.
+    expect(text).toContain('NFSV4 {\n\tRecoveryBackend = fs;\n\tLease_Lifetime = 30;\n\tGrace_Period = 45;\n}\n');
     expect(text).toContain(
       'EXPORT {\n\tExport_Id = 2;\n\tPath = /srv/shares;\n\tPseudo = /shares;\n\tProtocols = 4;\n\tTransports = TCP;\n\tAccess_Type = None;\n\tSquash = root_squash;\n\tSecType = krb5p;\n\tFSAL {\n\t\tName = VFS;\n\t}\n\tCLIENT {\n\t\tClients = 192.168.220.0/24, 192.168.166.0/24;\n\t\tAccess_Type = RW;\n\t}\n}\n',
     );
