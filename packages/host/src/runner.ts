@@ -1,6 +1,5 @@
 // The one way invis runs programs: argument arrays (never a shell string), a result for every
 // exit code, and one typed error when the program cannot run at all.
-import { execa } from 'execa';
 import { HostError } from './errors';
 
 /** Options of one program run. */
@@ -35,6 +34,14 @@ export interface CommandRunner {
   run(command: string, args: readonly string[], options?: RunOptions): Promise<CommandResult>;
 }
 
+// execa and what it pulls in take about 0.1 s to load: loaded with the first program run, so a
+// command that runs none (a sync with nothing to run, `--help`) does not wait for it.
+let execaModule: Promise<typeof import('execa')> | undefined;
+const loadExeca = (): Promise<typeof import('execa')> => {
+  execaModule ??= import('execa');
+  return execaModule;
+};
+
 /**
  * The real runner on execa: no shell, stdin closed unless `input` is given.
  * @returns a {@link CommandRunner}
@@ -45,6 +52,7 @@ export interface CommandRunner {
 export function createExecaRunner(): CommandRunner {
   return {
     async run(command, args, options = {}) {
+      const { execa } = await loadExeca();
       const result = await execa(command, args, {
         reject: false,
         all: true,
