@@ -42,11 +42,12 @@ export async function runSaga<T>(body: (saga: Saga) => Promise<T>): Promise<T> {
   let current: HostStep | null = null;
   // Which step threw an error: with parts running at once the failed one need not be `current`.
   const stepOf = new WeakMap<object, HostStep>();
+  const isObject = (e: unknown): e is object => typeof e === 'object' && e !== null;
   const saga: Saga = {
     async run(step, action, undo) {
       current = step;
       const result = await action().catch((e: unknown) => {
-        if (typeof e === 'object' && e !== null && !stepOf.has(e)) stepOf.set(e, step);
+        if (isObject(e) && !stepOf.has(e)) stepOf.set(e, step);
         throw e;
       });
       if (undo) undos.push({ step, undo });
@@ -62,7 +63,7 @@ export async function runSaga<T>(body: (saga: Saga) => Promise<T>): Promise<T> {
     return await body(saga);
   } catch (e) {
     if (current === null) throw e;
-    const step: HostStep = (typeof e === 'object' && e !== null && stepOf.get(e)) || current;
+    const step: HostStep = (isObject(e) && stepOf.get(e)) || current;
     const leftOver: HostStep[] = [];
     for (const { step: done, undo } of undos.reverse()) {
       try {

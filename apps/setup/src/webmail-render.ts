@@ -65,6 +65,7 @@ export interface WebmailPaths {
   packages: readonly string[];
   /** The logrotate rule of the log folder, and the logs the module makes the PHP user's before the daemons open them. */
   logrotateConf: string;
+  logNames: { nginxAccess: string; nginxError: string; phpFpm: string; phpError: string };
   logs: readonly string[];
 }
 
@@ -79,6 +80,13 @@ const PHP_VERSION: Readonly<Record<string, string>> = { 'debian-12': '8.2', 'deb
 export function webmailPaths(profileId: string): WebmailPaths {
   const php = PHP_VERSION[profileId] ?? '8.2';
   const etc = '/etc/invis/webmail';
+  const logDir = '/var/log/invis-webmail';
+  const logNames = {
+    nginxAccess: 'nginx-access.log',
+    nginxError: 'nginx-error.log',
+    phpFpm: 'php-fpm.log',
+    phpError: 'php-error.log',
+  };
   return {
     publicHtml: '/var/lib/roundcube/public_html',
     pluginDir: '/var/lib/roundcube/plugins/invis_sso',
@@ -89,7 +97,7 @@ export function webmailPaths(profileId: string): WebmailPaths {
     phpFpmConf: `${etc}/php-fpm.conf`,
     masterPassword: `${etc}/master-password`,
     dataDir: '/var/lib/invis/webmail',
-    logDir: '/var/log/invis-webmail',
+    logDir,
     runDir: '/run/invis-webmail',
     socket: '/run/invis-webmail/php.sock',
     nginxRunDir: '/run/invis-webmail-nginx',
@@ -103,9 +111,8 @@ export function webmailPaths(profileId: string): WebmailPaths {
     phpFpm: `/usr/sbin/php-fpm${php}`,
     packages: ['nginx', `php${php}-fpm`, 'roundcube-core', 'roundcube-sqlite3', 'logrotate'],
     logrotateConf: '/etc/logrotate.d/invis-webmail',
-    logs: ['nginx-access.log', 'nginx-error.log', 'php-fpm.log', 'php-error.log'].map(
-      (name) => `/var/log/invis-webmail/${name}`,
-    ),
+    logNames,
+    logs: Object.values(logNames).map((name) => `${logDir}/${name}`),
   };
 }
 
@@ -161,14 +168,14 @@ export function renderWebmailNginx(
 user ${w.nginxUser};
 worker_processes 1;
 pid ${place(w.nginxRunDir)}/nginx.pid;
-error_log ${place(w.logDir)}/nginx-error.log;
+error_log ${place(w.logDir)}/${w.logNames.nginxError};
 events {
     worker_connections 256;
 }
 http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    access_log ${place(w.logDir)}/nginx-access.log;
+    access_log ${place(w.logDir)}/${w.logNames.nginxAccess};
     server_tokens off;
     sendfile on;
     client_max_body_size 25m;
@@ -267,7 +274,7 @@ export function renderWebmailPhpFpm(
 ; PHP-FPM of the webmail (invis-setup module webmail): Roundcube as ${w.phpUser}.
 [global]
 pid = ${place(w.runDir)}/php-fpm.pid
-error_log = ${place(w.logDir)}/php-fpm.log
+error_log = ${place(w.logDir)}/${w.logNames.phpFpm}
 daemonize = no
 
 [webmail]
@@ -285,7 +292,7 @@ clear_env = yes
 env[ROUNDCUBE_CONFIG_DIR] = ${w.roundcubeConfigDir}
 php_admin_flag[display_errors] = off
 php_admin_flag[log_errors] = on
-php_admin_value[error_log] = ${w.logDir}/php-error.log
+php_admin_value[error_log] = ${w.logDir}/${w.logNames.phpError}
 php_admin_value[upload_max_filesize] = 20M
 php_admin_value[post_max_size] = 25M
 php_admin_value[memory_limit] = 128M

@@ -183,6 +183,16 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
   };
   const next = (serial: number): number => (serial + 1) % 0x100000000 || 1;
 
+  // The apex as this backend last wrote it, so the next change's serial raise need not read it
+  // again. If someone else changed it meanwhile (a dynamic update raises the serial too), the
+  // value-level modify fails as a conflict and bumpSerial reads it again: a stale copy costs one
+  // refused modify and never loses a change. Its serial also stamps the new records (cosmetic).
+  const writtenApex = new Map<string, { node: Node; at: number }>();
+  const keptApex = (zone: string): Node | undefined => {
+    const kept = writtenApex.get(zone);
+    return kept && Date.now() - kept.at < APEX_KEEP_MS ? kept.node : undefined;
+  };
+
   /**
    * Raises the zone serial; a concurrent raise makes the value-level modify fail, so retry with a
    * fresh read. `read` is an apex read the caller has just made (the first attempt uses it).
@@ -208,15 +218,6 @@ export function createAdBackend(options: AdBackendOptions): DnsBackend {
       }
     }
   }
-  // The apex as this backend last wrote it, so the next change's serial raise need not read it
-  // again. If someone else changed it meanwhile (a dynamic update raises the serial too), the
-  // value-level modify fails as a conflict and bumpSerial reads it again: a stale copy costs one
-  // refused modify and never loses a change. Its serial also stamps the new records (cosmetic).
-  const writtenApex = new Map<string, { node: Node; at: number }>();
-  const keptApex = (zone: string): Node | undefined => {
-    const kept = writtenApex.get(zone);
-    return kept && Date.now() - kept.at < APEX_KEEP_MS ? kept.node : undefined;
-  };
 
   // What readName read, for the writeName of the same change (no second read of the node).
   const readNodes = new WeakMap<readonly DnsRecord[], Node>();

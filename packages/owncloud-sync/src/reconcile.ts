@@ -218,6 +218,15 @@ export function openPlanStore(): PlanStore {
     q('DELETE FROM vanished').run();
   };
   const knownFileCount = (): number => (q('SELECT count(*) AS n FROM j WHERE is_dir = 0').get() as { n: number }).n;
+  /** Puts into `table` every path whose local entry is not what the journal says, or that is only in the journal. */
+  const insertLocalNotJournal = (table: 'lj' | 'p'): void => {
+    q(
+      `INSERT INTO ${table} SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`,
+    ).run();
+    q(
+      `INSERT OR IGNORE INTO ${table} SELECT path FROM j WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = j.path)`,
+    ).run();
+  };
   /** Journal entries that vanished locally, by inode (the last one added wins, as in a map). */
   const fillVanished = (): void => {
     q(
@@ -462,10 +471,7 @@ export function openPlanStore(): PlanStore {
       dropComparison();
       const knownFiles = knownFileCount();
       fillVanished();
-      q(
-        `INSERT INTO lj SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`,
-      ).run();
-      q('INSERT OR IGNORE INTO lj SELECT path FROM j WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = j.path)').run();
+      insertLocalNotJournal('lj');
       compared = { knownFiles };
     },
     reconcile() {
@@ -486,14 +492,13 @@ export function openPlanStore(): PlanStore {
       // decide()'s "nothing to do": such a path gets no step and marks no parent), so an unchanged
       // tree costs a scan of l, not a sorted walk and a decision per path.
       if (early) q('INSERT INTO p SELECT path FROM lj').run();
+      else if (remoteSame) insertLocalNotJournal('p');
       else {
         q(
-          remoteSame
-            ? `INSERT INTO p SELECT l.path FROM l LEFT JOIN j ON j.path = l.path WHERE coalesce(${LOCAL_AS_JOURNAL}, 0) = 0`
-            : `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
+          `INSERT INTO p SELECT l.path FROM l LEFT JOIN r ON r.path = l.path LEFT JOIN j ON j.path = l.path
          WHERE coalesce(${SAME_ON_ALL_SIDES}, 0) = 0`,
         ).run();
-        for (const t of remoteSame ? ['j'] : ['r', 'j']) {
+        for (const t of ['r', 'j']) {
           q(
             `INSERT OR IGNORE INTO p SELECT path FROM ${t} WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.path = ${t}.path)`,
           ).run();

@@ -131,10 +131,10 @@ async function checkNginx(ctx: ModuleContext, candidate: string): Promise<CheckR
 async function checkPhpFpm(ctx: ModuleContext, candidate: string): Promise<CheckResult> {
   const dir = candidate.slice(0, candidate.lastIndexOf('/'));
   const placed = `${dir}/placed.conf`;
-  const { logDir } = webmailPaths(ctx.profile.id);
+  const { logDir, phpFpm } = webmailPaths(ctx.profile.id);
   const place = (p: string) => (p === logDir ? dir : ctx.fs.hostPath(p));
   await writeFile(placed, renderWebmailPhpFpm(ctx, { place, user: 'nobody', group: 'nogroup' }), { mode: 0o600 });
-  return runChecker(ctx.runner, webmailPaths(ctx.profile.id).phpFpm, ['-t', '--fpm-config', placed]);
+  return runChecker(ctx.runner, phpFpm, ['-t', '--fpm-config', placed]);
 }
 
 /** `logrotate -d` on the rule as root (the PHP user comes after the checks; the check's folder is root's), with its own logs and state. */
