@@ -44,4 +44,12 @@ describe('runCli', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/use https:\/\//);
   });
+
+  it('init answers a URL that is none with a usage error, not a crash', async () => {
+    for (const url of ['not a url', 'http://', 'ftp://127.0.0.1/']) {
+      const r = await cli('init', '/nowhere', '--url', url, '--user', 'u', '--password-file', '/nonexistent');
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/invalid options: ✖ not an http\(s\) URL/);
+    }
+  });
 });

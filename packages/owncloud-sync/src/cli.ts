@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Clock, createNodeFs, systemClock, writeFileAtomic } from '@invis/host';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import packageJson from '../package.json' with { type: 'json' };
 import { createWebDavClient, isLoopbackUrl } from './client';
 import { createSyncEngine } from './engine';
@@ -18,22 +18,30 @@ export const DEFAULT_STATE_ROOT = '/var/lib/invis/sync';
 
 /**
  * Stored per folder in `<state root>/<name>-<hash>/config.json` (0600, outside the synced
- * folder); holds a password file path, never a password.
+ * folder); holds a password file path, never a password. Written with zod's tree-shakable
+ * `zod/mini`: a cron-started `invis-sync` loads only the checks it uses.
  */
-export const cliConfigSchema: z.ZodObject<{
-  url: z.ZodURL;
-  user: z.ZodString;
-  passwordFile: z.ZodString;
-  excludeFile: z.ZodOptional<z.ZodString>;
-  bandwidthLimit: z.ZodOptional<z.ZodNumber>;
+export const cliConfigSchema: z.ZodMiniObject<{
+  url: z.ZodMiniURL;
+  user: z.ZodMiniString;
+  passwordFile: z.ZodMiniString;
+  excludeFile: z.ZodMiniOptional<z.ZodMiniString>;
+  bandwidthLimit: z.ZodMiniOptional<z.ZodMiniNumber>;
 }> = z.object({
-  url: z.url({ protocol: /^https?$/ }).refine((u) => u.startsWith('https:') || isLoopbackUrl(new URL(u)), {
-    message: 'use https:// (plain http only to 127.0.0.0/8, ::1 or localhost)',
-  }),
-  user: z.string().min(1),
-  passwordFile: z.string().min(1),
-  excludeFile: z.string().optional(),
-  bandwidthLimit: z.number().int().positive().optional(),
+  url: z.url({ protocol: /^https?$/, error: 'not an http(s) URL', abort: true }).check(
+    // `URL.canParse` first: a string `z.url` let through must not throw out of `safeParse`.
+    z.refine((u) => u.startsWith('https:') || (URL.canParse(u) && isLoopbackUrl(new URL(u))), {
+      error: 'use https:// (plain http only to 127.0.0.0/8, ::1 or localhost)',
+    }),
+  ),
+  user: z.string({ error: 'missing' }).check(z.minLength(1, { error: 'empty' })),
+  passwordFile: z.string({ error: 'missing' }).check(z.minLength(1, { error: 'empty' })),
+  excludeFile: z.optional(z.string({ error: 'not a path' })),
+  bandwidthLimit: z.optional(
+    z
+      .number({ error: 'not a number' })
+      .check(z.int({ error: 'not a whole number' }), z.positive({ error: 'not above 0' })),
+  ),
 });
 
 /** The folder configuration of the CLI. */

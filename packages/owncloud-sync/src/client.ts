@@ -1,8 +1,8 @@
-// WebDAV client on undici: one keep-alive pool per client, bounded concurrency, typed errors.
+// WebDAV client on node:http: one keep-alive pool per client, bounded concurrency, typed errors.
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher, request } from 'undici';
 import { chunkingUrls, chunksOf, type UploadedChunk } from './chunking';
 import { SyncError, toSyncError } from './errors';
+import { bodyText, createPool, dropBody, type HttpPool, type HttpResponse, sendRequest } from './http';
 import { createSemaphore } from './limit';
 import {
   createMultistatusParser,
@@ -24,9 +24,12 @@ export interface WebDavClientOptions {
   auth?: DavAuth;
   /** Requests in flight at once (also the pool size). Default 8. */
   concurrency?: number;
-  /** Inject a dispatcher (e.g. a shared Agent); default: a private keep-alive Agent. */
-  dispatcher?: Dispatcher;
-  /** Per-request header timeout in ms. Default 30 000. */
+  /**
+   * A keep-alive pool to share (`node:http`'s `Agent`, an `https.Agent` for `https:`); default: a
+   * private pool of `concurrency` sockets, closed by {@link WebDavClient.close}.
+   */
+  agent?: HttpPool;
+  /** How long a request may wait for the server (for its answer, or between body chunks), in ms. Default 30 000. */
   timeoutMs?: number;
 }
 
@@ -168,7 +171,7 @@ const header = (h: Record<string, string | string[] | undefined>, name: string):
   return Array.isArray(v) ? v[0] : v;
 };
 
-function putResult(res: Dispatcher.ResponseData): PutResult {
+function putResult(res: HttpResponse): PutResult {
   const result: PutResult = { mtimeAccepted: header(res.headers, 'x-oc-mtime') === 'accepted' };
   const etag = normalizeEtag(header(res.headers, 'oc-etag') ?? header(res.headers, 'etag'));
   if (etag !== undefined) result.etag = etag;
@@ -239,10 +242,8 @@ function listingScope(path: string, depth: 0 | 1 | 'infinity'): (resource: DavRe
 export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
   const baseUrl = secureBaseUrl(options.url);
   const concurrency = options.concurrency ?? 8;
-  const ownAgent = options.dispatcher
-    ? undefined
-    : new Agent({ connections: concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
-  const dispatcher = options.dispatcher ?? (ownAgent as Agent);
+  const ownPool = options.agent ? undefined : createPool(baseUrl.protocol, concurrency);
+  const pool = options.agent ?? (ownPool as HttpPool);
   const sem = createSemaphore(concurrency);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const auth =
@@ -262,23 +263,23 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
     url: URL,
     headers: Record<string, string>,
     body?: string | Buffer | Readable,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<HttpResponse> {
     try {
-      return await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers: auth ? { ...headers, authorization: auth } : headers,
-        body: body ?? null,
-        dispatcher,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
+      return await sendRequest(
+        url,
+        method,
+        auth ? { ...headers, authorization: auth } : headers,
+        body,
+        pool,
+        timeoutMs,
+      );
     } catch (error) {
       throw toSyncError(error, 'DAV_NETWORK', { method, path: decodeURIComponent(url.pathname) });
     }
   }
 
-  async function fail(res: Dispatcher.ResponseData, method: string, path: string): Promise<never> {
-    await res.body.dump().catch(() => undefined);
+  async function fail(res: HttpResponse, method: string, path: string): Promise<never> {
+    await dropBody(res.body);
     throw new SyncError(codeFor(res.statusCode), `${method} ${path || '/'}: HTTP ${res.statusCode}`, {
       details: {
         method,
@@ -297,7 +298,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
     await sem.run(async () => {
       const res = await send(method, urlOf(path), headers);
       if (!ok(res.statusCode)) await fail(res, method, path);
-      await res.body.dump();
+      await dropBody(res.body);
     });
   }
 
@@ -391,7 +392,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         }
         const res = await send('PUT', urlOf(path), headers, body);
         if (!is2xx(res.statusCode)) await fail(res, 'PUT', path);
-        await res.body.dump();
+        await dropBody(res.body);
         return putResult(res);
       });
     },
@@ -424,10 +425,12 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         sem.run(async () => {
           const res = await send('GET', new URL(rel, root), { 'ocs-apirequest': 'true', accept: 'application/json' });
           if (res.statusCode !== 200) {
-            await res.body.dump();
+            await dropBody(res.body);
             return undefined;
           }
-          return (await res.body.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+          return (await bodyText(res.body)
+            .then((text) => JSON.parse(text) as unknown)
+            .catch(() => undefined)) as Record<string, unknown> | undefined;
         });
       // The three answers are asked for at once (one round trip, not three); capabilities and
       // user count only when status.php says ownCloud.
@@ -470,7 +473,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         headers: Record<string, string>,
         ok: (status: number) => boolean,
         body?: string | Buffer | Readable,
-      ): Promise<Dispatcher.ResponseData> =>
+      ): Promise<HttpResponse> =>
         sem.run(async () => {
           const res = await send(method, url, headers, body);
           if (!ok(res.statusCode)) await fail(res, method, label);
@@ -478,7 +481,7 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
         });
       const drop = async (): Promise<void> => {
         const res = await request('DELETE', collection, {}, (s) => is2xx(s) || s === 404);
-        await res.body.dump();
+        await dropBody(res.body);
       };
       return {
         async list() {
@@ -490,21 +493,21 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
             PROPFIND_BODY,
           );
           if (res.statusCode === 404) {
-            await res.body.dump();
+            await dropBody(res.body);
             return undefined;
           }
-          const xml = await res.body.text();
+          const xml = await bodyText(res.body);
           return chunksOf(parseMultistatus(xml, collection.pathname));
         },
         async start(totalSize) {
           await drop();
           const res = await request('MKCOL', collection, { 'oc-total-length': String(totalSize) }, is2xx);
-          await res.body.dump();
+          await dropBody(res.body);
         },
         async putChunk(offset, body, size) {
           const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };
           const res = await request('PUT', at(String(offset).padStart(16, '0')), headers, is2xx, body);
-          await res.body.dump();
+          await dropBody(res.body);
         },
         async commit(opts) {
           const headers: Record<string, string> = {
@@ -516,14 +519,15 @@ export function createWebDavClient(options: WebDavClientOptions): WebDavClient {
           if (opts.ifMatch) headers.if = `<${target}> (["${opts.ifMatch}"])`;
           if (opts.mtimeMs !== undefined) headers['x-oc-mtime'] = String(Math.floor(opts.mtimeMs / 1000));
           const res = await request('MOVE', at('.file'), headers, is2xx);
-          await res.body.dump();
+          await dropBody(res.body);
           return putResult(res);
         },
         abort: drop,
       };
     },
-    async close() {
-      await ownAgent?.close();
+    close() {
+      ownPool?.destroy();
+      return Promise.resolve();
     },
   };
 }
