@@ -1,9 +1,71 @@
-// The peer sync tools as the sync benchmarks call them: owncloudcmd 2.11 against the ownCloud
+// The sync tools as the sync benchmarks call them, each as a whole process as cron would start
+// it: ours (the shipped `invis-sync`, built from this tree), owncloudcmd 2.11 against the ownCloud
 // shim, rclone 1.60 bisync against any of the testbed's WebDAV servers.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WebDavInfo } from '@invis/testbed';
 import { execa } from 'execa';
+
+const root = join(import.meta.dirname, '..');
+/** The shipped executable of `@invis/owncloud-sync` (one bundled file). */
+const invisSyncBin = join(root, 'packages', 'owncloud-sync', 'dist', 'bin.js');
+
+/** One run of a tool: wall time of the whole process, its peak RSS and its standard output. */
+export interface ProcessSample {
+  ms: number;
+  rssMiB: number;
+  stdout: string;
+}
+
+/** Runs a tool under /usr/bin/time for its peak RSS (`%M`, KiB, the last line of stderr). */
+export async function timedProcess(cmd: string, args: string[], env: Record<string, string>): Promise<ProcessSample> {
+  const t0 = performance.now();
+  const { stdout, stderr } = await execa('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, maxBuffer: 1 << 28 });
+  const ms = performance.now() - t0;
+  const kib = Number(stderr.trim().split('\n').at(-1));
+  return { ms, rssMiB: Math.round((kib / 1024) * 10) / 10, stdout };
+}
+
+/** A run of `invis-sync`: the process as {@link ProcessSample}, and the run's own time from its report. */
+export interface InvisSyncSample extends ProcessSample {
+  runMs: number;
+}
+
+/**
+ * Builds `invis-sync` from this tree (the benchmark measures what ships) and sets up `dir` against
+ * the top-level remote folder `folder` with `invis-sync init` (state and password file in `work`).
+ * @returns one sync run of the whole process (`invis-sync run --json`)
+ */
+export async function invisSyncCli(
+  info: WebDavInfo,
+  work: string,
+  dir: string,
+  folder: string,
+): Promise<() => Promise<InvisSyncSample>> {
+  await execa('pnpm', ['-s', 'turbo', 'run', 'build', '--filter=@invis/owncloud-sync', '--output-logs=errors-only'], {
+    cwd: root,
+  });
+  const state = join(work, `${folder}-state`);
+  const passwordFile = join(work, `${folder}-password`);
+  await writeFile(passwordFile, info.password, { mode: 0o600 });
+  await execa(process.execPath, [
+    invisSyncBin,
+    'init',
+    dir,
+    ...['--url', `${info.url}${folder}/`, '--user', info.username, '--password-file', passwordFile],
+    ...['--state-root', state],
+  ]);
+  return async () => {
+    const sample = await timedProcess(
+      process.execPath,
+      [invisSyncBin, 'run', dir, '--state-root', state, '--json'],
+      {},
+    );
+    const report = JSON.parse(sample.stdout) as { durationMs: number; errors: unknown[] };
+    if (report.errors.length > 0) throw new Error(`invis-sync: ${JSON.stringify(report.errors.slice(0, 3))}`);
+    return { ...sample, runMs: report.durationMs };
+  };
+}
 
 /** Writes owncloudcmd's exclude list into `work` and returns the arguments before `<dir> <url>`. */
 export async function owncloudcmdArgs(info: WebDavInfo, work: string): Promise<string[]> {

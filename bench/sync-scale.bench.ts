@@ -1,9 +1,9 @@
 // The steady state of a branch server at scale (issue #21): 5,000 and 100,000 files of mixed
 // sizes in a tree of 2,010 folders, synced every few minutes with nothing or 1% changed. Ours vs owncloudcmd
 // on the ownCloud-compatible shim, ours vs rclone bisync on rclone serve webdav; time and peak RSS.
-// Ours runs as a child process per sync (sync-scale-probe.ts, its own time without the process
-// start; the child's wall time with Node's start is printed beside it), the peers under
-// /usr/bin/time (wall time of the whole process). The peers' copies on the
+// Every tool runs as a whole process per sync under /usr/bin/time, as cron starts it: ours is the
+// shipped `invis-sync` (built from this tree; its run's own time from its report is printed beside
+// it), the peers as they come. Ratios are of wall times. The peers' copies on the
 // server are laid down with `cp -a` (same content and mtimes) before their first sync, which then
 // only compares: uploading 100,000 files takes owncloudcmd minutes and bisync about an hour, and
 // the first sync is not what is measured here. Ours uploads its copy itself.
@@ -14,7 +14,7 @@ import { startWebDav, type WebDavInfo, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
 import { createWebDavClient } from '../packages/owncloud-sync/src/index';
 import { type Benchmark, type Comparison, type Measurement, median } from './lib';
-import { bisyncArgs, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv } from './sync-peers';
+import { bisyncArgs, invisSyncCli, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv, timedProcess } from './sync-peers';
 
 /** Folder tree: `shape[0]` top folders, each with `shape[1]` sub folders, each with `shape[2]`. */
 interface Scale {
@@ -116,11 +116,11 @@ async function changeOnePercent(dir: string, spec: ReturnType<typeof treeSpec>, 
   return picked.length;
 }
 
-/** One run of a contender: wall or own time and its peak RSS (ours: also the child's wall time). */
+/** One run of a contender: wall time and peak RSS of its process (ours: also its run's own time). */
 interface Sample {
   ms: number;
   rssMiB: number;
-  wallMs?: number;
+  runMs?: number;
 }
 
 interface Contender {
@@ -129,41 +129,10 @@ interface Contender {
   sync(first: boolean): Promise<Sample>;
 }
 
-/** Runs a peer tool under /usr/bin/time for its peak RSS (`%M`, KiB, the last line of stderr). */
-async function timed(cmd: string, args: string[], env: Record<string, string>): Promise<Sample> {
-  const t0 = performance.now();
-  const { stderr } = await execa('/usr/bin/time', ['-f', '%M', cmd, ...args], { env });
-  const ms = performance.now() - t0;
-  const kib = Number(stderr.trim().split('\n').at(-1));
-  return { ms, rssMiB: Math.round((kib / 1024) * 10) / 10 };
-}
-
-function ours(info: WebDavInfo, work: string): Contender {
+async function ours(info: WebDavInfo, work: string): Promise<Contender> {
   const dir = join(work, 'ours');
-  return {
-    label: 'ours',
-    dir,
-    async sync() {
-      const t0 = performance.now();
-      const { stdout } = await execa(
-        process.execPath,
-        [
-          '--conditions=@invis/source',
-          '--import',
-          'tsx',
-          join(import.meta.dirname, 'sync-scale-probe.ts'),
-          dir,
-          `${info.url}ours/`,
-          join(work, 'ours-state'),
-          info.username,
-        ],
-        { cwd: join(import.meta.dirname, '..'), env: { INVIS_BENCH_PASSWORD: info.password } },
-      );
-      const wallMs = performance.now() - t0;
-      const out = JSON.parse(stdout.trim().split('\n').at(-1) as string) as { ms: number; maxRssMiB: number };
-      return { ms: out.ms, rssMiB: out.maxRssMiB, wallMs };
-    },
-  };
+  const run = await invisSyncCli(info, work, dir, 'ours');
+  return { label: 'ours', dir, sync: run };
 }
 
 async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<Contender> {
@@ -173,7 +142,7 @@ async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<C
     return {
       label: 'owncloudcmd',
       dir,
-      sync: () => timed('owncloudcmd', [...args, dir, owncloudcmdUrl(info, 'occ')], { HOME: work }),
+      sync: () => timedProcess('owncloudcmd', [...args, dir, owncloudcmdUrl(info, 'occ')], { HOME: work }),
     };
   }
   const env = await rcloneEnv(info, work);
@@ -181,14 +150,14 @@ async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<C
   return {
     label: 'rclone bisync',
     dir,
-    sync: (first) => timed('rclone', bisyncArgs(dir, 'bisync', work, first), env),
+    sync: (first) => timedProcess('rclone', bisyncArgs(dir, 'bisync', work, first), env),
   };
 }
 
 const fmtRss = (xs: Sample[]): string => `${Math.max(...xs.map((x) => x.rssMiB))} MiB`;
 const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-/** Ours' run time, and in brackets the child's wall time with Node's start (tsx-compiled source). */
-const fmtOurs = (x: Sample): string => `${fmtS(x.ms)}${x.wallMs === undefined ? '' : ` [${fmtS(x.wallMs)}]`}`;
+/** Ours' wall time, and in brackets its run's own time (without Node's start, loading and exit). */
+const fmtOurs = (x: Sample): string => `${fmtS(x.ms)}${x.runMs === undefined ? '' : ` [run ${fmtS(x.runMs)}]`}`;
 
 /** Prints a result line at once (a full run takes long; a stopped one keeps what it measured). */
 const say = (line: string): void => console.log(line);
@@ -200,7 +169,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
   const where = `${kind === 'owncloud-shim' ? 'ownCloud shim' : 'rclone serve'}, ${scale.files.toLocaleString('en')} files`;
   try {
     const spec = treeSpec(scale);
-    const a = ours(info, work);
+    const a = await ours(info, work);
     const b = await peer(kind, info, work);
     await writeTree(a.dir, spec);
     await writeTree(b.dir, spec);
@@ -266,7 +235,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
 export const benchmark: Benchmark = {
   name: 'sync-scale',
   description:
-    'steady state at scale: 5,000 files (--files=5000,100000 adds 100,000; 85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep, no-change and 1% changed, alternating rounds (median of 5, --quick: 3; --servers=owncloud-shim for one part); @invis/owncloud-sync (a child process per run) vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; peak RSS of every run',
+    "steady state at scale: 5,000 files (--files=5000,100000 adds 100,000; 85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep, no-change and 1% changed, alternating rounds (median of 5, --quick: 3; --servers=owncloud-shim for one part); the shipped invis-sync vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; every tool a whole process per run (wall times; ours' run time without start and exit in brackets); peak RSS of every run",
   async run({ quick }) {
     // `--servers=owncloud-shim` (or `rclone`) runs one part only: at 100,000 files every bisync run takes minutes.
     const only = process.argv.find((a) => a.startsWith('--servers='))?.slice('--servers='.length);

@@ -1,5 +1,6 @@
 // Two-way folder sync (5,000 × 4 KiB in 50 folders): @invis/owncloud-sync vs owncloudcmd and
-// rclone bisync. Part 1: all three against the same ownCloud-compatible server (SabreDAV shim
+// rclone bisync, each a whole process per sync (ours: the shipped `invis-sync`, built from this
+// tree). Part 1: all three against the same ownCloud-compatible server (SabreDAV shim
 // from the testbed; owncloudcmd needs the ownCloud endpoints). Part 2: plain WebDAV
 // (`rclone serve webdav`, the lab's anchor server), ours vs rclone bisync only.
 import { randomBytes } from 'node:crypto';
@@ -8,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWebDav, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
-import { createSyncEngine, createWebDavClient } from '../packages/owncloud-sync/src/index';
+import { createWebDavClient } from '../packages/owncloud-sync/src/index';
 import { alternatingSamples, type Benchmark, type Comparison, type Measurement, measureBatch, median } from './lib';
-import { bisyncArgs, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv } from './sync-peers';
+import { bisyncArgs, invisSyncCli, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv } from './sync-peers';
 
 const FOLDERS = 50;
 
@@ -50,18 +51,14 @@ async function onServer(kind: WebDavKind, files: number, withOwncloudcmd: boolea
   const work = await mkdtemp(join(tmpdir(), 'invis-bench-sync-'));
   const { info } = server;
   const auth = { type: 'basic' as const, username: info.username, password: info.password };
-  const closers: (() => Promise<void>)[] = [];
   try {
-    const client = createWebDavClient({ url: `${info.url}ours/`, auth });
-    closers.push(() => client.close());
-    const engine = createSyncEngine({ localDir: join(work, 'ours'), client, stateDir: join(work, 'ours-state') });
+    const runOurs = await invisSyncCli(info, work, join(work, 'ours'), 'ours');
     const contenders: Contender[] = [
       {
         label: 'ours',
         dir: join(work, 'ours'),
         async sync() {
-          const report = await engine.run();
-          if (report.errors.length) throw new Error(`ours: ${JSON.stringify(report.errors.slice(0, 3))}`);
+          await runOurs();
         },
       },
     ];
@@ -129,7 +126,6 @@ async function onServer(kind: WebDavKind, files: number, withOwncloudcmd: boolea
     await phase('50 changed files', 'faster than the best peer', 50, (dir) => change50(dir, files / FOLDERS));
     return rows;
   } finally {
-    for (const close of closers) await close();
     await server.stop();
     await rm(work, { recursive: true, force: true });
   }
@@ -138,7 +134,7 @@ async function onServer(kind: WebDavKind, files: number, withOwncloudcmd: boolea
 export const benchmark: Benchmark = {
   name: 'sync',
   description:
-    'two-way sync of 5,000 × 4 KiB files in 50 folders (--quick: 500): @invis/owncloud-sync vs owncloudcmd 2.11 and rclone 1.60 bisync on the ownCloud-compatible SabreDAV shim (php -S, 4 workers), then vs rclone bisync on rclone serve webdav',
+    'two-way sync of 5,000 × 4 KiB files in 50 folders (--quick: 500), every tool a whole process per sync: the shipped invis-sync vs owncloudcmd 2.11 and rclone 1.60 bisync on the ownCloud-compatible SabreDAV shim (php -S, 4 workers), then vs rclone bisync on rclone serve webdav',
   async run({ quick }) {
     const files = quick ? 500 : 5000;
     return [...(await onServer('owncloud-shim', files, true)), ...(await onServer('rclone', files, false))];

@@ -9,9 +9,11 @@ import packageJson from '../package.json' with { type: 'json' };
 import { createWebDavClient, isLoopbackUrl } from './client';
 import { createSyncEngine } from './engine';
 import { SyncError, toSyncError } from './errors';
+import { createExcludeMatcher, DEFAULT_EXCLUDES, parseExcludeFile } from './exclude';
 import { openJournal } from './journal';
 import type { SyncEvent, SyncReport } from './report';
 import { ensurePrivateDir, readTrustedFile } from './trust';
+import { watchLocalTree } from './watch';
 
 /** Where the CLI keeps each folder's config, journal and lock unless `--state-root` says otherwise. */
 export const DEFAULT_STATE_ROOT = '/var/lib/invis/sync';
@@ -57,6 +59,8 @@ export interface CliIo {
   hostname?: string;
   /** Clock for conflict copies, the lock and the last run's time (default: the system clock). */
   clock?: Clock;
+  /** Ends `invis-sync watch` (after the run in progress). */
+  signal?: AbortSignal;
 }
 
 const hostFs = createNodeFs();
@@ -76,10 +80,14 @@ async function writeStateFile(file: string, text: string): Promise<void> {
 const USAGE = `usage:
   invis-sync init <dir> --url URL --user NAME --password-file FILE [--exclude-file FILE] [--bwlimit BYTES_PER_S]
   invis-sync run <dir> [--json] [--dry-run] [--allow-mass-delete]
+  invis-sync watch <dir> [--json] [--interval SECONDS] [--full-every SECONDS] [--allow-mass-delete]
   invis-sync status <dir> [--json]
   invis-sync --help | --version
 Every command takes --state-root DIR (default ${DEFAULT_STATE_ROOT}): the folder's config, journal
 and lock live in DIR/<name>-<hash>, outside the synced folder, owned by the caller and mode 0700.
+watch keeps running: a sync every --interval seconds (default 60). It watches the folder, so a run
+that finds nothing changed here or on the server costs one request; every --full-every seconds
+(default 3600) it walks the whole folder anyway. It stops on SIGINT or SIGTERM.
 The URL must be https:// (plain http only to 127.0.0.0/8, ::1 or localhost).
 The password file must be owned by the caller and mode 0600 (no group or other access); the
 config must be owned by the caller and not writable by others; none of them may be a symlink.
@@ -124,6 +132,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     if (command === 'init') return await init(dir, state, values, io);
     if (command === 'status') return await status(dir, state, values.json === true, io);
+    if (command === 'watch') return await watchSync(dir, state, values, io);
     return await runSync(dir, state, values, io);
   } catch (error) {
     const e = toSyncError(error, 'SYNC_INVALID_OPTIONS');
@@ -147,6 +156,8 @@ function parse(argv: readonly string[]) {
       'dry-run': { type: 'boolean' },
       'allow-mass-delete': { type: 'boolean' },
       'state-root': { type: 'string' },
+      interval: { type: 'string' },
+      'full-every': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },
@@ -154,7 +165,9 @@ function parse(argv: readonly string[]) {
   if (values.help) return { command: 'help' as const, dir: '', values };
   if (values.version) return { command: 'version' as const, dir: '', values };
   const [command, dir] = positionals;
-  if (command !== 'init' && command !== 'run' && command !== 'status') throw new Error('unknown command');
+  if (command !== 'init' && command !== 'run' && command !== 'status' && command !== 'watch') {
+    throw new Error('unknown command');
+  }
   if (!dir || positionals.length > 2) throw new Error('exactly one folder expected');
   return { command, dir: resolve(dir), values };
 }
@@ -236,14 +249,15 @@ async function readPassword(file: string): Promise<string> {
 }
 
 /** An exclude file decides what the sync leaves alone: nobody else may be able to change it. */
-async function readExcludeFile(file: string): Promise<void> {
-  await readTrustedFile(file, 'exclude file', false);
+async function readExcludeFile(file: string): Promise<string[]> {
+  return parseExcludeFile(await readTrustedFile(file, 'exclude file', false));
 }
 
-async function runSync(dir: string, state: string, values: Values, io: CliIo): Promise<number> {
+/** The folder's client and engine from its config; `excludes` are the exclude file's globs. */
+async function openEngine(dir: string, state: string, io: CliIo) {
   const config = await loadConfig(dir, state);
   const password = await readPassword(config.passwordFile);
-  if (config.excludeFile) await readExcludeFile(config.excludeFile);
+  const excludes = config.excludeFile ? await readExcludeFile(config.excludeFile) : [];
   const client = createWebDavClient({ url: config.url, auth: { type: 'basic', username: config.user, password } });
   const engine = createSyncEngine({
     localDir: dir,
@@ -254,6 +268,20 @@ async function runSync(dir: string, state: string, values: Values, io: CliIo): P
     ...(config.excludeFile ? { excludeFile: config.excludeFile } : {}),
     ...(config.bandwidthLimit ? { bandwidthLimit: config.bandwidthLimit } : {}),
   });
+  return { client, engine, excludes };
+}
+
+/** Keeps what a real run did in the state folder (`invis-sync status` shows it) and prints it. */
+async function reportRun(report: SyncReport, state: string, json: boolean, io: CliIo): Promise<void> {
+  if (!report.dryRun) {
+    const at = (io.clock ?? systemClock).now().toISOString();
+    await writeStateFile(join(state, 'last-run.json'), JSON.stringify({ at, report }));
+  }
+  io.stdout(json ? `${JSON.stringify(report)}\n` : summary(report));
+}
+
+async function runSync(dir: string, state: string, values: Values, io: CliIo): Promise<number> {
+  const { client, engine } = await openEngine(dir, state, io);
   const bar = !values.json && io.isTty ? progressBar(io) : undefined;
   try {
     const report = await engine.run({
@@ -262,13 +290,74 @@ async function runSync(dir: string, state: string, values: Values, io: CliIo): P
       ...(bar ? { onEvent: bar } : {}),
     });
     if (bar) io.stderr('\r\x1b[K');
-    if (!report.dryRun) {
-      const at = (io.clock ?? systemClock).now().toISOString();
-      await writeStateFile(join(state, 'last-run.json'), JSON.stringify({ at, report }));
-    }
-    io.stdout(values.json ? `${JSON.stringify(report)}\n` : summary(report));
+    await reportRun(report, state, values.json === true, io);
     return report.errors.length > 0 ? 1 : 0;
   } finally {
+    await client.close();
+  }
+}
+
+/** A whole number of seconds ≥ 1 from an option, else the default. */
+function seconds(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new SyncError('SYNC_INVALID_OPTIONS', `--${name}: expected whole seconds ≥ 1, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise((done) => {
+    if (signal?.aborted) return done();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+
+/**
+ * `invis-sync watch`: a run every interval until `io.signal` aborts. The folder is watched
+ * (`watchLocalTree`); while nothing changed in it since the previous run began, a run first asks
+ * the server whether its tree changed and ends there when it did not. A failed run is reported
+ * and the loop goes on (the server may be back next time).
+ */
+async function watchSync(dir: string, state: string, values: Values, io: CliIo): Promise<number> {
+  const intervalMs = seconds(values.interval, 'interval', 60) * 1000;
+  const fullEveryMs = seconds(values['full-every'], 'full-every', 3600) * 1000;
+  const { client, engine, excludes } = await openEngine(dir, state, io);
+  const local = watchLocalTree(dir, createExcludeMatcher([...DEFAULT_EXCLUDES, ...excludes]));
+  let lastWalk = Number.NEGATIVE_INFINITY;
+  try {
+    while (!io.signal?.aborted) {
+      const started = performance.now();
+      const localUnchanged = !local.changed && started - lastWalk < fullEveryMs;
+      // Changes from here on, ours of this run included, count for the next run.
+      local.reset();
+      try {
+        const report = await engine.run({ localUnchanged, allowMassDelete: values['allow-mass-delete'] === true });
+        if (!report.localSkipped) {
+          lastWalk = started;
+          const journal = openJournal(join(state, 'journal.db'));
+          try {
+            local.follow(journal.dirs());
+          } finally {
+            journal.close();
+          }
+        }
+        await reportRun(report, state, values.json === true, io);
+      } catch (error) {
+        const e = toSyncError(error, 'SYNC_LOCAL_IO');
+        if (values.json) io.stdout(`${JSON.stringify({ error: e.toJSON() })}\n`);
+        else io.stderr(`invis-sync: ${e.message} (${e.code})\n`);
+      }
+      await pause(Math.max(0, intervalMs - (performance.now() - started)), io.signal);
+    }
+    return 0;
+  } finally {
+    local.close();
     await client.close();
   }
 }

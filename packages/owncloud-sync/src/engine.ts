@@ -14,6 +14,7 @@ import { type Journal, openJournal } from './journal';
 import { createRateLimiter } from './limit';
 import { type LocalTree, localTree } from './localfs';
 import { acquireLock } from './lock';
+import type { DavResource } from './multistatus';
 import { openPlanStore, type PlanStore } from './reconcile';
 import type { SyncEvent, SyncReport } from './report';
 import { createTransfer, sha1 } from './transfer';
@@ -63,6 +64,15 @@ export interface SyncRunOptions {
   /** Allow a run that the mass-delete guard would refuse. */
   allowMassDelete?: boolean;
   onEvent?: (event: SyncEvent) => void;
+  /**
+   * The caller knows that nothing changed in the local tree since this engine's previous run
+   * began (a watcher saw no change, see {@link watchLocalTree}). When that run ended without
+   * errors, left no upload pending and the server's tree is unchanged too (its base collection
+   * still has the ETag that run recorded: one `Depth: 0` request), the run ends there, without
+   * walking the local tree (`localSkipped` in the report). Otherwise it is a full run. Only for
+   * servers with recursive folder ETags (ownCloud); a plain WebDAV server always gets a full run.
+   */
+  localUnchanged?: boolean;
 }
 
 /** A configured two-way sync of one folder. */
@@ -103,6 +113,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const chunkSize = options.chunkSize ?? CHUNK_SIZE;
   let server: ServerInfo | undefined;
   let infinityRefused = false;
+  /** This engine's previous run ended without errors and thrown failures (a quiet run may follow it). */
+  let lastRunClean = false;
   const rangePut: { supported?: boolean } = {};
 
   async function excludeMatcher(): Promise<ReturnType<typeof createExcludeMatcher>> {
@@ -124,20 +136,41 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       const journalFile = join(stateDir, 'journal.db');
       const journal = openJournal(journalFile);
       let opened: PlanStore | undefined;
+      const wasClean = lastRunClean;
+      lastRunClean = false;
       try {
+        const root = journal.get('');
+        let firstListing: Promise<DavResource[]> | undefined;
+        if (
+          runOptions.localUnchanged &&
+          wasClean &&
+          server?.recursiveDirEtags &&
+          root?.etag !== undefined &&
+          journal.loadPending().size === 0
+        ) {
+          firstListing = client.propfind('', 0);
+          const [self] = await firstListing;
+          if (self?.etag === root.etag) {
+            lastRunClean = true;
+            const quiet = emptyReport(server, runOptions.dryRun === true, { requests: 1, prunedDirs: 1 });
+            quiet.localSkipped = true;
+            quiet.durationMs = performance.now() - started;
+            return quiet;
+          }
+        }
         // Discovery goes into a temporary database, not into maps: memory does not grow with the tree.
         const store = openPlanStore();
         opened = store;
         const excluded = await excludeMatcher();
         store.loadJournal(journalFile);
-        const root = journal.get('');
         // Remote first: the server's detection and listing requests are in flight while the
         // (mostly synchronous) local walk runs; the walk does not depend on the server.
         // A fresh engine does not know the server yet: the base collection's Depth 0 listing, the
         // first request of a pruned scan, is sent alongside the detection (an ownCloud server's
         // unchanged tree then costs one round trip). A plain server does not use it; its failure
         // then does not matter, else it fails the scan where it is awaited.
-        const speculative = server === undefined && root?.etag !== undefined ? client.propfind('', 0) : undefined;
+        const speculative =
+          firstListing ?? (server === undefined && root?.etag !== undefined ? client.propfind('', 0) : undefined);
         speculative?.catch(() => undefined);
         let remoteDone = false;
         const remotePromise = (async () => {
@@ -201,23 +234,8 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             `refusing to delete ${plan.deletedFiles} of ${plan.knownFiles} files; run with --allow-mass-delete if intended`,
           );
         }
-        const report: SyncReport = {
-          dryRun: runOptions.dryRun === true,
-          server: info,
-          planned: plan.actions.map((a) => ({ kind: a.kind, path: a.path })),
-          uploaded: 0,
-          downloaded: 0,
-          deletedLocal: 0,
-          deletedRemote: 0,
-          moved: 0,
-          conflicts: [],
-          errors: [],
-          bytesUp: 0,
-          bytesDown: 0,
-          remoteRequests: remoteScan.stats.requests,
-          prunedDirs: remoteScan.stats.prunedDirs,
-          durationMs: 0,
-        };
+        const report = emptyReport(info, runOptions.dryRun === true, remoteScan.stats);
+        report.planned = plan.actions.map((a) => ({ kind: a.kind, path: a.path }));
         if (massDelete) report.massDelete = { files: plan.deletedFiles, known: plan.knownFiles };
         if (!runOptions.dryRun) {
           const transfer = createTransfer({
@@ -264,6 +282,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
           journal.flush();
         }
         report.durationMs = performance.now() - started;
+        lastRunClean = report.errors.length === 0 && !runOptions.dryRun;
         return report;
       } catch (error) {
         // The temporary database fails as the journal does (say, a full temp dir): local I/O.
@@ -275,6 +294,27 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         await release();
       }
     },
+  };
+}
+
+/** A report with nothing done yet: no steps, no transfers, no time. */
+function emptyReport(server: ServerInfo, dryRun: boolean, scan: { requests: number; prunedDirs: number }): SyncReport {
+  return {
+    dryRun,
+    server,
+    planned: [],
+    uploaded: 0,
+    downloaded: 0,
+    deletedLocal: 0,
+    deletedRemote: 0,
+    moved: 0,
+    conflicts: [],
+    errors: [],
+    bytesUp: 0,
+    bytesDown: 0,
+    remoteRequests: scan.requests,
+    prunedDirs: scan.prunedDirs,
+    durationMs: 0,
   };
 }
 

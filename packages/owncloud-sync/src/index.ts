@@ -50,3 +50,4 @@ export {
 } from './multistatus';
 export { type ReconcileInput, reconcile } from './reconcile';
 export type { SyncConflict, SyncEvent, SyncReport } from './report';
+export { type LocalWatch, watchLocalTree } from './watch';

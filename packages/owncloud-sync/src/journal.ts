@@ -52,6 +52,8 @@ export interface Journal {
   load(): Map<string, JournalEntry>;
   /** Every entry, read one at a time (in the order `load()` has them). */
   entries(): IterableIterator<JournalEntry>;
+  /** The paths of the folders it knows (`''`, the base collection, when recorded). */
+  dirs(): string[];
   /** One entry (as committed; buffered writes are not seen). */
   get(path: string): JournalEntry | undefined;
   put(entry: JournalEntry): void;
@@ -168,6 +170,9 @@ CREATE TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, size INTEGER NOT NULL
     }
   };
   return {
+    dirs() {
+      return (db.prepare('SELECT path FROM entries WHERE is_dir = 1').all() as { path: string }[]).map((r) => r.path);
+    },
     load() {
       const map = new Map<string, JournalEntry>();
       for (const e of entries()) map.set(e.path, e);

@@ -41,4 +41,9 @@ export interface SyncReport {
   remoteRequests: number;
   prunedDirs: number;
   durationMs: number;
+  /**
+   * Set when the run ended after one request without walking the local tree: the caller said the
+   * local tree was unchanged (`localUnchanged`) and the server's tree was unchanged too.
+   */
+  localSkipped?: true;
 }

@@ -22,6 +22,8 @@ export interface WebDavInfo {
   dataDir: string;
   /** Shim only: where chunked uploads (`remote.php/dav/uploads/<user>/<id>`) are kept until their MOVE. */
   uploadsDir?: string;
+  /** Shim only: folder ETags come from a cache renewed on every write, as ownCloud's file cache (see {@link WebDavOptions.etagCache}). */
+  etagCache?: boolean;
   dir: string;
 }
 
@@ -41,6 +43,14 @@ export interface WebDavOptions {
   kind: WebDavKind;
   /** Default 8080. */
   port?: number;
+  /**
+   * Shim only. Default false: a folder's ETag is a hash of its whole subtree, computed for every
+   * listing (a listing costs the server a walk of everything below the folder). True: as ownCloud,
+   * which keeps folder ETags in its file cache and renews those above a path on every write, so
+   * a listing costs the server the folder's own entries. Changes made directly on disk are seen
+   * when the folder they are in is listed (its entries are compared with the cached ones).
+   */
+  etagCache?: boolean;
 }
 
 const USER = 'alice';
@@ -78,6 +88,7 @@ export async function startWebDav(options: WebDavOptions): Promise<WebDavServer>
     if (options.kind === 'owncloud-shim') {
       info.uploadsDir = join(dir, 'uploads');
       await mkdir(info.uploadsDir);
+      if (options.etagCache) info.etagCache = true;
     }
     const spawn = await prepare(info);
     const probe = async (): Promise<boolean> => {
@@ -183,9 +194,13 @@ Alias /dav ${dataDir}
   }
   const script = join(dir, 'server.php');
   await writeFile(script, shimPhp(password));
+  const cache = join(dir, 'filecache');
+  if (info.etagCache) await mkdir(cache, { recursive: true });
   const env = {
     DAV_ROOT: dataDir,
     DAV_UPLOADS: info.uploadsDir ?? join(dir, 'uploads'),
+    // Set: folder ETags from the cache (DirCache); unset: hashed from the subtree on every listing.
+    ...(info.etagCache ? { DAV_CACHE: cache } : {}),
     PHP_CLI_SERVER_WORKERS: '4',
     PATH: process.env.PATH ?? '/usr/bin:/bin',
   };
@@ -208,6 +223,113 @@ require '/usr/share/php/Sabre/autoload.php';
 $root  = getenv('DAV_ROOT');
 $users = ['${USER}' => '${password}'];
 $path  = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+// With DAV_CACHE set (option \`etagCache\`): folder ETags and sizes as ownCloud keeps them: in a file cache (here files outside the data)
+// that every write through the server updates for each folder above the written path (a new
+// random ETag, the size summed from the children), so listing a folder does not walk its subtree.
+// Each cached folder also keeps a fingerprint of its direct entries (name, mtime, size, inode):
+// a folder the cache does not know, or whose entries differ from it (something added, removed,
+// renamed or rewritten directly on disk, like a \`cp -a\` into the data folder), is scanned as
+// before (a hash of its subtree's paths, mtimes and sizes) and the folders above get new ETags,
+// as ownCloud's check for changes on access does. A change made directly on disk two or more
+// levels below a folder is seen when the folder it is in is listed, not in the ETags above it.
+final class DirCache {
+    private static $lock = null;
+    /** Runs $fn as the only writer of the cache: each renewal sees every write that finished before it. */
+    private static function exclusive($fn) {
+        self::$lock ??= fopen(getenv('DAV_CACHE') . '/.lock', 'c');
+        flock(self::$lock, LOCK_EX);
+        try { return $fn(); } finally { flock(self::$lock, LOCK_UN); }
+    }
+    /** The cache mirrors the folder tree; a folder's entry is the file "%" in its mirror ("%" alone is no encoded name). */
+    private static function file($rel) {
+        return getenv('DAV_CACHE') . '/' . ($rel === '' ? '' : implode('/', array_map('rawurlencode', explode('/', $rel))) . '/') . '%';
+    }
+    private static function row($rel) {
+        $raw = @file_get_contents(self::file($rel));
+        if ($raw === false) return null;
+        [$etag, $size, $fp] = explode(' ', $raw);
+        return ['etag' => $etag, 'size' => (int)$size, 'fp' => $fp];
+    }
+    private static function put($rel, $etag, $size, $fp) {
+        $f = self::file($rel);
+        if (!is_dir(dirname($f))) mkdir(dirname($f), 0700, true);
+        file_put_contents($f . '.' . getmypid(), $etag . ' ' . $size . ' ' . $fp);
+        rename($f . '.' . getmypid(), $f);
+    }
+    private static function forget($rel) {
+        $dir = dirname(self::file($rel));
+        if (!is_dir($dir)) return;
+        $it = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($dir, FilesystemIterator::SKIP_DOTS), RecursiveIteratorIterator::CHILD_FIRST);
+        foreach ($it as $f) $f->isDir() ? rmdir($f->getPathname()) : unlink($f->getPathname());
+        rmdir($dir);
+    }
+    private static function parent($rel) { $i = strrpos($rel, '/'); return $i === false ? '' : substr($rel, 0, $i); }
+    private static function fs($rel) { return rtrim(getenv('DAV_ROOT') . '/' . $rel, '/'); }
+    /** The fingerprint of a folder's direct entries, the size of its files and its sub folders' names. */
+    private static function entries($fs) {
+        $h = hash_init('md5'); $size = 0; $dirs = [];
+        clearstatcache();
+        foreach (scandir($fs) ?: [] as $n) {
+            if ($n === '.' || $n === '..') continue;
+            $st = lstat($fs . '/' . $n);
+            if ($st === false) continue;
+            hash_update($h, $n . '|' . $st['mtime'] . '|' . $st['size'] . '|' . $st['ino'] . "\\n");
+            if (($st['mode'] & 0170000) === 0040000) $dirs[] = $n; else $size += $st['size'];
+        }
+        return [hash_final($h), $size, $dirs];
+    }
+    /** [etag, size] from a walk of the whole subtree: its paths, mtimes and sizes hashed. */
+    public static function scan($fs) {
+        $h = hash_init('md5'); $size = 0;
+        $it = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($fs, FilesystemIterator::SKIP_DOTS), RecursiveIteratorIterator::SELF_FIRST);
+        foreach ($it as $f) { hash_update($h, $f->getPathname() . '|' . $f->getMTime() . '|' . $f->getSize() . "\\n"); if ($f->isFile()) $size += $f->getSize(); }
+        return ['"' . hash_final($h) . '"', $size];
+    }
+    /** [etag, size] of the folder $rel ('' = the root). */
+    public static function info($rel) {
+        $r = self::row($rel);
+        [$fp] = self::entries(self::fs($rel));
+        if ($r !== null && $r['fp'] === $fp) return [$r['etag'], (int)$r['size']];
+        [$etag, $size] = self::scan(self::fs($rel));
+        return self::exclusive(function () use ($rel, $r, $etag, $size, $fp) {
+            $now = self::row($rel);
+            // A write propagated while this scan ran wins: the scan may predate that write.
+            if ($now !== null && ($r === null || $now['etag'] !== $r['etag'])) return [$now['etag'], (int)$now['size']];
+            self::put($rel, $etag, $size, $fp);
+            if ($r !== null && $rel !== '') self::propagate(self::parent($rel));
+            return [$etag, $size];
+        });
+    }
+    /** After a write at $rel: forgets the cached folders at and below it, renews every folder above. */
+    public static function changed($rel) {
+        $rel = trim($rel, '/');
+        // One writer at a time: each renewal sees every write that finished before it.
+        self::exclusive(function () use ($rel) {
+            if ($rel !== '') self::forget($rel);
+            self::propagate($rel === '' ? '' : self::parent($rel));
+        });
+    }
+    /** New ETags for $rel and every folder above it (the caller holds the lock). */
+    private static function propagate($rel) {
+        for ($p = $rel; ; $p = self::parent($p)) {
+            $fs = self::fs($p);
+            if (is_dir($fs)) {
+                [$fp, $size, $dirs] = self::entries($fs);
+                foreach ($dirs as $d) {
+                    $child = ltrim($p . '/' . $d, '/');
+                    $c = self::row($child);
+                    if ($c === null) {
+                        [$etag, $csize] = self::scan($fs . '/' . $d);
+                        self::put($child, $etag, $csize, self::entries($fs . '/' . $d)[0]);
+                        $size += $csize;
+                    } else $size += (int)$c['size'];
+                }
+                self::put($p, '"' . bin2hex(random_bytes(10)) . '"', $size, $fp);
+            }
+            if ($p === '') return;
+        }
+    }
+}
 function ocs($data) {
     header('Content-Type: application/json; charset=utf-8');
     echo json_encode(['ocs' => ['meta' => ['status' => 'ok', 'statuscode' => 100, 'message' => 'OK'], 'data' => $data]]);
@@ -276,6 +398,7 @@ function chunkAssemble($dir, $root, $user) {
     // An existing file is overwritten in place so it keeps its inode, i.e. its oc:fileid.
     if ($exists) { copy($tmp, $target); unlink($tmp); } else rename($tmp, $target);
     if (ctype_digit($m)) { touch($target, (int)$m); header('X-OC-MTime: accepted'); }
+    if (getenv('DAV_CACHE')) DirCache::changed($rel);
     foreach ($chunks as $f) unlink($f);
     rmdir($dir);
     clearstatcache();
@@ -337,15 +460,13 @@ class OcCompatPlugin extends Sabre\\DAV\\ServerPlugin {
         $server->subscribeEvent('afterGetProperties', [$this, 'afterGetProperties']);
         $server->subscribeEvent('afterBind', [$this, 'afterBind']);
         $server->subscribeEvent('afterWriteContent', [$this, 'afterWrite']);
+        $server->subscribeEvent('afterUnbind', [$this, 'afterUnbind']);
     }
     private function fs($uri) { return rtrim($this->root . '/' . trim($uri, '/'), '/'); }
     private function fileId($fs) { return sprintf('%08doclab', fileinode($fs)); }
-    private function dirInfo($fs) {
-        $h = hash_init('md5'); $size = 0;
-        $it = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($fs, FilesystemIterator::SKIP_DOTS), RecursiveIteratorIterator::SELF_FIRST);
-        foreach ($it as $f) { hash_update($h, $f->getPathname() . '|' . $f->getMTime() . '|' . $f->getSize() . "\\n"); if ($f->isFile()) $size += $f->getSize(); }
-        return ['"' . hash_final($h) . '"', $size];
-    }
+    /** [etag, size] of a folder: from the cache (DAV_CACHE), else a hash of its whole subtree. */
+    private function dirInfo($uri, $fs) { return getenv('DAV_CACHE') ? DirCache::info(trim($uri, '/')) : DirCache::scan($fs); }
+    private function changed($uri) { if (getenv('DAV_CACHE')) DirCache::changed($uri); }
     public function beforeMethod($method, $uri) {
         $m = $this->server->httpRequest->getHeader('X-OC-Mtime');
         $this->mtime = ($m !== null && ctype_digit($m)) ? (int)$m : null;
@@ -357,7 +478,7 @@ class OcCompatPlugin extends Sabre\\DAV\\ServerPlugin {
         $isDir = is_dir($fs);
         $id = $this->fileId($fs);
         $add = [self::NS . '}id' => $id, self::NS . '}fileid' => $id, self::NS . '}permissions' => $isDir ? 'RDNVCK' : 'RDNVW'];
-        if ($isDir) { [$etag, $size] = $this->dirInfo($fs); $add['{DAV:}getetag'] = $etag; $add['{' . self::NS . '}size'] = $size; }
+        if ($isDir) { [$etag, $size] = $this->dirInfo($uri, $fs); $add['{DAV:}getetag'] = $etag; $add['{' . self::NS . '}size'] = $size; }
         foreach ($add as $k => $v) {
             $k = $k[0] === '{' ? $k : '{' . $k;
             if (isset($props[404]) && array_key_exists($k, $props[404])) { unset($props[404][$k]); $props[200][$k] = $v; }
@@ -370,8 +491,9 @@ class OcCompatPlugin extends Sabre\\DAV\\ServerPlugin {
         $this->server->httpResponse->setHeader('OC-FileId', $this->fileId($fs));
         if (is_file($fs)) $this->server->httpResponse->setHeader('OC-ETag', '"' . md5_file($fs) . '"');
     }
-    public function afterBind($uri) { $this->stamp($uri); }
-    public function afterWrite($uri, $node) { $this->stamp($uri); }
+    public function afterBind($uri) { $this->stamp($uri); $this->changed($uri); }
+    public function afterWrite($uri, $node) { $this->stamp($uri); $this->changed($uri); }
+    public function afterUnbind($uri) { $this->changed($uri); }
 }
 $server = new Sabre\\DAV\\Server(new Sabre\\DAV\\FSExt\\Directory($root));
 $server->setBaseUri($base);
