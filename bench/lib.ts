@@ -100,14 +100,18 @@ const perOp = (m: Measurement): string => {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(0)} µs`;
 };
 
+/** A total time for people: seconds from 0.1 s, milliseconds below (a 3 ms run is not "0.00 s"). */
+export const formatDuration = (ms: number): string =>
+  ms >= 100 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
+
 /** Renders comparisons as a Markdown table (pasteable into READMEs). ratio = ours / peer time. */
 export function formatTable(rows: Comparison[]): string {
   const header = ['task', 'ours', 'per op', 'peer', 'per op', 'ratio (ours/peer)', 'target'];
   const lines = rows.map((r) => [
     `${r.task} (×${r.ours.iterations})`,
-    `${r.ours.label} ${(r.ours.totalMs / 1000).toFixed(2)} s`,
+    `${r.ours.label} ${formatDuration(r.ours.totalMs)}`,
     perOp(r.ours),
-    `${r.peer.label} ${(r.peer.totalMs / 1000).toFixed(2)} s`,
+    `${r.peer.label} ${formatDuration(r.peer.totalMs)}`,
     perOp(r.peer),
     `${(r.ours.totalMs / r.ours.iterations / (r.peer.totalMs / r.peer.iterations)).toFixed(2)}×`,
     r.target ?? '',

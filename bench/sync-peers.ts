@@ -1,7 +1,7 @@
 // The sync tools as the sync benchmarks call them, each as a whole process as cron would start
 // it: ours (the shipped `invis-sync`, built from this tree), owncloudcmd 2.11 against the ownCloud
 // shim, rclone 1.60 bisync against any of the testbed's WebDAV servers.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WebDavInfo } from '@invis/testbed';
 import { execa } from 'execa';
@@ -34,14 +34,9 @@ export interface InvisSyncSample extends ProcessSample {
 /**
  * Builds `invis-sync` from this tree (the benchmark measures what ships) and sets up `dir` against
  * the top-level remote folder `folder` with `invis-sync init` (state and password file in `work`).
- * @returns one sync run of the whole process (`invis-sync run --json`)
+ * @returns the `--state-root` of the folder
  */
-export async function invisSyncCli(
-  info: WebDavInfo,
-  work: string,
-  dir: string,
-  folder: string,
-): Promise<() => Promise<InvisSyncSample>> {
+async function initInvisSync(info: WebDavInfo, work: string, dir: string, folder: string): Promise<string> {
   await execa('pnpm', ['-s', 'turbo', 'run', 'build', '--filter=@invis/owncloud-sync', '--output-logs=errors-only'], {
     cwd: root,
   });
@@ -55,6 +50,20 @@ export async function invisSyncCli(
     ...['--url', `${info.url}${folder}/`, '--user', info.username, '--password-file', passwordFile],
     ...['--state-root', state],
   ]);
+  return state;
+}
+
+/**
+ * `invis-sync` set up for `dir` and the top-level remote folder `folder` (see {@link initInvisSync}).
+ * @returns one sync run of the whole process (`invis-sync run --json`)
+ */
+export async function invisSyncCli(
+  info: WebDavInfo,
+  work: string,
+  dir: string,
+  folder: string,
+): Promise<() => Promise<InvisSyncSample>> {
+  const state = await initInvisSync(info, work, dir, folder);
   return async () => {
     const sample = await timedProcess(
       process.execPath,
@@ -103,3 +112,66 @@ export const bisyncArgs = (dir: string, folder: string, work: string, first: boo
   join(work, 'bisync-work'),
   ...(first ? ['--resync'] : []),
 ];
+
+/** What `invis-sync watch --json` prints after each run (the fields the benchmarks read). */
+export interface WatchReport {
+  durationMs: number;
+  uploaded: number;
+  downloaded: number;
+  localSkipped?: true;
+  errors: unknown[];
+}
+
+/** A running `invis-sync watch`: its reports one by one, and a way to end it. */
+export interface InvisSyncWatch {
+  /** The next report printed from now on. */
+  next(): Promise<WatchReport>;
+  /** Ends it (SIGTERM) and waits for its exit; returns its peak RSS in MiB. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Starts `invis-sync watch --json --interval <intervalS>` (the shipped file) for `dir` and the
+ * remote folder `folder`. A run that reports errors fails the benchmark.
+ */
+export async function invisSyncWatch(
+  info: WebDavInfo,
+  work: string,
+  dir: string,
+  folder: string,
+  intervalS: number,
+): Promise<InvisSyncWatch> {
+  const state = await initInvisSync(info, work, dir, folder);
+  const args = [invisSyncBin, 'watch', dir, '--json', '--interval', String(intervalS), '--state-root', state];
+  const child = execa(process.execPath, args, { buffer: false });
+  const waiting: ((r: WatchReport) => void)[] = [];
+  let failed: Error | undefined;
+  let rest = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    rest += chunk;
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+      const report = JSON.parse(rest.slice(0, nl)) as WatchReport;
+      rest = rest.slice(nl + 1);
+      if (!Array.isArray(report.errors) || report.errors.length > 0)
+        failed = new Error(`invis-sync watch: ${JSON.stringify(report).slice(0, 300)}`);
+      for (const done of waiting.splice(0)) done(report);
+    }
+  });
+  return {
+    async next() {
+      if (failed) throw failed;
+      const report = await new Promise<WatchReport>((done) => waiting.push(done));
+      if (failed) throw failed;
+      return report;
+    },
+    async stop() {
+      // The peak RSS of a process that keeps running: the kernel's high-water mark (VmHWM, KiB).
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+      child.kill('SIGTERM');
+      await child;
+      return Math.round((kib / 1024) * 10) / 10;
+    },
+  };
+}

@@ -13,8 +13,16 @@ import { join } from 'node:path';
 import { startWebDav, type WebDavInfo, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
 import { createWebDavClient } from '../packages/owncloud-sync/src/index';
-import { type Benchmark, type Comparison, type Measurement, median } from './lib';
-import { bisyncArgs, invisSyncCli, owncloudcmdArgs, owncloudcmdUrl, rcloneEnv, timedProcess } from './sync-peers';
+import { type Benchmark, type Comparison, formatDuration, type Measurement, median } from './lib';
+import {
+  bisyncArgs,
+  invisSyncCli,
+  invisSyncWatch,
+  owncloudcmdArgs,
+  owncloudcmdUrl,
+  rcloneEnv,
+  timedProcess,
+} from './sync-peers';
 
 /** Folder tree: `shape[0]` top folders, each with `shape[1]` sub folders, each with `shape[2]`. */
 interface Scale {
@@ -155,18 +163,28 @@ async function peer(kind: WebDavKind, info: WebDavInfo, work: string): Promise<C
 }
 
 const fmtRss = (xs: Sample[]): string => `${Math.max(...xs.map((x) => x.rssMiB))} MiB`;
-const fmtS = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const fmtS = formatDuration;
 /** Ours' wall time, and in brackets its run's own time (without Node's start, loading and exit). */
 const fmtOurs = (x: Sample): string => `${fmtS(x.ms)}${x.runMs === undefined ? '' : ` [run ${fmtS(x.runMs)}]`}`;
 
 /** Prints a result line at once (a full run takes long; a stopped one keeps what it measured). */
 const say = (line: string): void => console.log(line);
 
-async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
-  const server = await startWebDav({ kind });
+/** The servers of this benchmark; `--servers=` names them. */
+const SERVERS = {
+  'owncloud-shim': { kind: 'owncloud-shim', etagCache: false, title: 'ownCloud shim' },
+  // As ownCloud: folder ETags from a cache renewed on writes, not a hash of the subtree per listing.
+  'owncloud-shim-cached': { kind: 'owncloud-shim', etagCache: true, title: 'ownCloud shim, cached ETags' },
+  rclone: { kind: 'rclone', etagCache: false, title: 'rclone serve' },
+} as const satisfies Record<string, { kind: WebDavKind; etagCache: boolean; title: string }>;
+type ServerName = keyof typeof SERVERS;
+
+async function onServer(name: ServerName, scale: Scale): Promise<Comparison[]> {
+  const { kind, etagCache, title } = SERVERS[name];
+  const server = await startWebDav({ kind, etagCache });
   const work = await mkdtemp(join(tmpdir(), 'invis-bench-syncscale-'));
   const { info } = server;
-  const where = `${kind === 'owncloud-shim' ? 'ownCloud shim' : 'rclone serve'}, ${scale.files.toLocaleString('en')} files`;
+  const where = `${title}, ${scale.files.toLocaleString('en')} files`;
   try {
     const spec = treeSpec(scale);
     const a = await ours(info, work);
@@ -194,6 +212,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
       `${where}: no-change right after the first sync ours ${fmtOurs(settleOurs)} (${settleOurs.rssMiB} MiB), ${b.label} ${fmtS(settlePeer.ms)} (${settlePeer.rssMiB} MiB)`,
     );
     const rows: Comparison[] = [];
+    const peerMedians = new Map<string, Measurement>();
     const phase = async (task: string, target: string, before?: (dir: string, round: number) => Promise<number>) => {
       const samples: Sample[][] = [[], []];
       let units = scale.files;
@@ -211,6 +230,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
         iterations: units,
         totalMs: median(xs.map((x) => x.ms)),
       });
+      peerMedians.set(task, m(b.label, sb));
       rows.push({
         task: `${task} (median of ${scale.rounds}), ${where}`,
         ours: m('ours', sa),
@@ -225,6 +245,7 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
     // The first no-change run after a change re-lists the changed folders; it is part of the cost.
     await phase('1% changed', '≤ 0.5× of the peer', (dir, round) => changeOnePercent(dir, spec, round + 1));
     await phase('no-change after a change', '≤ 0.5× of the peer');
+    if (kind === 'owncloud-shim') rows.push(...(await watchPhases(info, work, spec, scale, where, peerMedians)));
     return rows;
   } finally {
     await server.stop();
@@ -232,18 +253,83 @@ async function onServer(kind: WebDavKind, scale: Scale): Promise<Comparison[]> {
   }
 }
 
+/** Seconds between the runs of `invis-sync watch`: room for the bench's changes between two runs. */
+const WATCH_INTERVAL_S = 2;
+
+/**
+ * `invis-sync watch` on its own copy, started after the other tools are done (its run every
+ * two seconds would load their measurements), through the same phases. A sample is one run of the
+ * long-running process, timed by itself (there is no process start to count); the changes of a
+ * round are written right after a run reported, so the next run finds all of them. Compared with
+ * the peer's medians from the phases before.
+ */
+async function watchPhases(
+  info: WebDavInfo,
+  work: string,
+  spec: ReturnType<typeof treeSpec>,
+  scale: Scale,
+  where: string,
+  peerMedians: ReadonlyMap<string, Measurement>,
+): Promise<Comparison[]> {
+  const dir = join(work, 'ours-watch');
+  await writeTree(dir, spec);
+  const root = createWebDavClient({
+    url: info.url,
+    auth: { type: 'basic', username: info.username, password: info.password },
+  });
+  await root.mkcol('ours-watch');
+  await root.close();
+  const watch = await invisSyncWatch(info, work, dir, 'ours-watch', WATCH_INTERVAL_S);
+  const rows: Comparison[] = [];
+  try {
+    // The first run uploads, the next ones walk until the new folder watches settle.
+    const first = await watch.next();
+    let walks = 0;
+    while (!(await watch.next()).localSkipped) walks++;
+    say(
+      `${where}: invis-sync watch, first run (setup, not measured) ${fmtS(first.durationMs)} (uploads ${first.uploaded.toLocaleString('en')} files), then ${walks + 1} walking runs until its folder watch settled`,
+    );
+    const phase = async (task: string, before?: (dir: string, round: number) => Promise<number>) => {
+      const xs: number[] = [];
+      let units = scale.files;
+      for (let round = 0; round < scale.rounds; round++) {
+        await watch.next();
+        if (before) units = await before(dir, round);
+        const r = await watch.next();
+        if (before && r.uploaded !== units) throw new Error(`invis-sync watch uploaded ${r.uploaded} of ${units}`);
+        xs.push(r.durationMs);
+      }
+      const peer = peerMedians.get(task);
+      if (!peer) throw new Error(`no peer measurement for ${task}`);
+      rows.push({
+        task: `${task}, invis-sync watch (median of ${scale.rounds}), ${where}`,
+        ours: { label: 'ours watch', iterations: units, totalMs: median(xs) },
+        peer,
+        target: '≤ 0.5× of the peer',
+      });
+      say(`${where}, ${task}: invis-sync watch ${xs.map(fmtS).join(' / ')} (each a run of the running process)`);
+    };
+    await phase('no-change re-sync');
+    await phase('1% changed', (d, round) => changeOnePercent(d, spec, round + 1));
+    await phase('no-change after a change');
+  } finally {
+    say(`${where}: invis-sync watch peak RSS ${await watch.stop()} MiB`);
+  }
+  return rows;
+}
+
 export const benchmark: Benchmark = {
   name: 'sync-scale',
   description:
-    "steady state at scale: 5,000 files (--files=5000,100000 adds 100,000; 85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep, no-change and 1% changed, alternating rounds (median of 5, --quick: 3; --servers=owncloud-shim for one part); the shipped invis-sync vs owncloudcmd 2.11 on the ownCloud shim, vs rclone 1.60 bisync on rclone serve webdav; every tool a whole process per run (wall times; ours' run time without start and exit in brackets); peak RSS of every run",
+    "steady state at scale: 5,000 files (--files=5000,100000 adds 100,000; 85% ≤ 4 KiB, 14% ≤ 64 KiB, 1% ≤ 512 KiB) in 2,010 folders three deep, no-change and 1% changed, alternating rounds (median of 5, --quick: 3); the shipped invis-sync vs owncloudcmd 2.11 on the ownCloud shim (folder ETags hashed per listing, and --servers=owncloud-shim-cached: kept as ownCloud keeps them), vs rclone 1.60 bisync on rclone serve webdav (--servers= picks some of owncloud-shim, owncloud-shim-cached, rclone); every tool a whole process per run (wall times; ours' run time without start and exit in brackets), then invis-sync watch through the same phases (each sample a run of the running process); peak RSS of every run",
   async run({ quick }) {
-    // `--servers=owncloud-shim` (or `rclone`) runs one part only: at 100,000 files every bisync run takes minutes.
+    // `--servers=owncloud-shim,owncloud-shim-cached` leaves out rclone: at 100,000 files every bisync run takes minutes.
     const only = process.argv.find((a) => a.startsWith('--servers='))?.slice('--servers='.length);
-    const kinds = (['owncloud-shim', 'rclone'] as const).filter(
+    const names = (Object.keys(SERVERS) as ServerName[]).filter(
       (k) => only === undefined || only.split(',').includes(k),
     );
     const rows: Comparison[] = [];
-    for (const scale of scales(quick)) for (const kind of kinds) rows.push(...(await onServer(kind, scale)));
+    for (const scale of scales(quick)) for (const name of names) rows.push(...(await onServer(name, scale)));
     return rows;
   },
 };
