@@ -5,10 +5,24 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WebDavInfo } from '@invis/testbed';
 import { execa } from 'execa';
+import { createWebDavClient } from '../packages/owncloud-sync/src/index';
 
 const root = join(import.meta.dirname, '..');
 /** The shipped executable of `@invis/owncloud-sync` (one bundled file). */
 const invisSyncBin = join(root, 'packages', 'owncloud-sync', 'dist', 'bin.js');
+
+/** Creates the top-level folder `name` on the server (each tool syncs into its own). */
+export async function createRemoteFolder(info: WebDavInfo, name: string): Promise<void> {
+  const client = createWebDavClient({
+    url: info.url,
+    auth: { type: 'basic', username: info.username, password: info.password },
+  });
+  try {
+    await client.mkcol(name);
+  } finally {
+    await client.close();
+  }
+}
 
 /** One run of a tool: wall time of the whole process, its peak RSS and its standard output. */
 export interface ProcessSample {

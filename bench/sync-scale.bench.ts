@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWebDav, type WebDavInfo, type WebDavKind } from '@invis/testbed';
 import { execa } from 'execa';
-import { createWebDavClient } from '../packages/owncloud-sync/src/index';
 import { type Benchmark, type Comparison, formatDuration, type Measurement, median } from './lib';
 import {
   bisyncArgs,
+  createRemoteFolder,
   invisSyncCli,
   invisSyncWatch,
   owncloudcmdArgs,
@@ -194,12 +194,7 @@ async function onServer(name: ServerName, scale: Scale): Promise<Comparison[]> {
     // The peer's server copy: the same files with the same mtimes, so its first sync only compares.
     const remoteName = b.label === 'owncloudcmd' ? 'occ' : 'bisync';
     await execa('cp', ['-a', b.dir, join(info.dataDir, remoteName)]);
-    const root = createWebDavClient({
-      url: info.url,
-      auth: { type: 'basic', username: info.username, password: info.password },
-    });
-    await root.mkcol('ours');
-    await root.close();
+    await createRemoteFolder(info, 'ours');
     const firstOurs = await a.sync(true);
     const firstPeer = await b.sync(true);
     say(
@@ -273,12 +268,7 @@ async function watchPhases(
 ): Promise<Comparison[]> {
   const dir = join(work, 'ours-watch');
   await writeTree(dir, spec);
-  const root = createWebDavClient({
-    url: info.url,
-    auth: { type: 'basic', username: info.username, password: info.password },
-  });
-  await root.mkcol('ours-watch');
-  await root.close();
+  await createRemoteFolder(info, 'ours-watch');
   const watch = await invisSyncWatch(info, work, dir, 'ours-watch', watchIntervalS(scale));
   const rows: Comparison[] = [];
   try {

@@ -135,11 +135,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command === 'watch') return await watchSync(dir, state, values, io);
     return await runSync(dir, state, values, io);
   } catch (error) {
-    const e = toSyncError(error, 'SYNC_INVALID_OPTIONS');
-    if (values.json) io.stdout(`${JSON.stringify({ error: e.toJSON() })}\n`);
-    else io.stderr(`invis-sync: ${e.message} (${e.code})\n`);
+    printError(toSyncError(error, 'SYNC_INVALID_OPTIONS'), values.json === true, io);
     return 2;
   }
+}
+
+/** A failure as `{"error": …}` on stdout with `--json`, else one line on stderr. */
+function printError(e: SyncError, json: boolean, io: CliIo): void {
+  if (json) io.stdout(`${JSON.stringify({ error: e.toJSON() })}\n`);
+  else io.stderr(`invis-sync: ${e.message} (${e.code})\n`);
 }
 
 function parse(argv: readonly string[]) {
@@ -349,9 +353,7 @@ async function watchSync(dir: string, state: string, values: Values, io: CliIo):
         }
         await reportRun(report, state, values.json === true, io);
       } catch (error) {
-        const e = toSyncError(error, 'SYNC_LOCAL_IO');
-        if (values.json) io.stdout(`${JSON.stringify({ error: e.toJSON() })}\n`);
-        else io.stderr(`invis-sync: ${e.message} (${e.code})\n`);
+        printError(toSyncError(error, 'SYNC_LOCAL_IO'), values.json === true, io);
       }
       await pause(Math.max(0, intervalMs - (performance.now() - started)), io.signal);
     }
